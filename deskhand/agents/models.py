@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class AgentManager(BaseUserManager["Agent"]):
+    def get_by_natural_key(self, username: str | None) -> Agent:
+        # Sign-in compares addresses case-insensitively, as everywhere else in Deskhand.
+        return self.get(email__iexact=(username or "").strip())
+
+
+class Agent(AbstractBaseUser):
+    """A member of the team: signs in to the agents' app, owns API tokens."""
+
+    email = models.EmailField(max_length=254, unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    is_admin = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AgentManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="agent_email_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    # Deskhand has no per-permission model: admins may do everything, agents the daily work.
+    def has_perm(self, perm: str, obj: Any = None) -> bool:
+        return self.is_active and self.is_admin
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.is_active and self.is_admin
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=200)
+    members = models.ManyToManyField(Agent, related_name="teams", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), name="team_name_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ApiToken(models.Model):
+    """A bearer token. Only its SHA-256 is stored; the plain token is shown once."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.agent})"

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+
+from deskhand.agents.models import ApiToken
+from deskhand.agents.services import authenticate_token
+from deskhand.core.actors import Actor
+
+
+class BearerToken(HttpBearer):
+    """`Authorization: Bearer <token>`; the request gets the acting `actor` and `agent`."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
+        api_token = authenticate_token(token.strip())
+        if api_token is None:
+            return None
+        request_any: Any = request
+        request_any.agent = api_token.agent
+        request_any.actor = Actor.token(api_token, api_token.agent)
+        return api_token
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    actor: Actor = getattr(request, "actor")
+    return actor

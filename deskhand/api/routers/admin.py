@@ -1,0 +1,147 @@
+"""Settings, customer types, custom fields, agents and teams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from deskhand.agents import queries as agent_queries
+from deskhand.agents import services as agent_services
+from deskhand.api.auth import actor_of
+from deskhand.api.pagination import ListParams, paginate
+from deskhand.api.schemas import (
+    AgentIn,
+    AgentOut,
+    CustomerTypeIn,
+    CustomerTypeOut,
+    CustomerTypePatch,
+    CustomFieldIn,
+    CustomFieldOut,
+    CustomFieldPatch,
+    TeamIn,
+    TeamOut,
+)
+from deskhand.api.serializers import agent_out, custom_field_out, customer_type_out, team_out
+from deskhand.config.queries import get_settings
+from deskhand.config.services import update_settings
+from deskhand.customers import queries as customer_queries
+from deskhand.customers import services as customer_services
+from deskhand.fields import queries as field_queries
+from deskhand.fields import services as field_services
+
+router = Router()
+
+
+
+
+@router.get("/settings", tags=["settings"])
+def read_settings(request: HttpRequest) -> dict[str, Any]:
+    return get_settings()
+
+
+@router.patch("/settings", tags=["settings"])
+def change_settings(request: HttpRequest, payload: dict[str, Any]) -> dict[str, Any]:
+    return update_settings(payload, actor=actor_of(request))
+
+
+class CustomerTypeListOut(Schema):
+    items: list[CustomerTypeOut]
+    count: int
+
+
+@router.get("/customer-types", response=CustomerTypeListOut, tags=["customer types"])
+def list_customer_types(request: HttpRequest) -> dict[str, Any]:
+    types = [customer_type_out(row) for row in customer_queries.customer_type_list()]
+    return {"items": types, "count": len(types)}
+
+
+@router.post("/customer-types", response={201: CustomerTypeOut}, tags=["customer types"])
+def create_customer_type(request: HttpRequest, payload: CustomerTypeIn) -> tuple[int, dict[str, Any]]:
+    row = customer_services.create_customer_type(payload.name, color=payload.color, visible=payload.visible,
+                                                 actor=actor_of(request))
+    return 201, customer_type_out(row)
+
+
+@router.patch("/customer-types/{int:type_id}", response=CustomerTypeOut, tags=["customer types"])
+def update_customer_type(request: HttpRequest, type_id: int, payload: CustomerTypePatch) -> dict[str, Any]:
+    row = customer_queries.get_customer_type(type_id)
+    changes = payload.model_dump(exclude_unset=True)
+    return customer_type_out(customer_services.update_customer_type(row, changes=changes, actor=actor_of(request)))
+
+
+@router.delete("/customer-types/{int:type_id}", response={204: None}, tags=["customer types"])
+def delete_customer_type(request: HttpRequest, type_id: int) -> tuple[int, None]:
+    customer_services.delete_customer_type(customer_queries.get_customer_type(type_id), actor=actor_of(request))
+    return 204, None
+
+
+class CustomFieldListOut(Schema):
+    items: list[CustomFieldOut]
+    count: int
+
+
+class CustomFieldFilters(Schema):
+    applies_to: str | None = None
+
+
+@router.get("/custom-fields", response=CustomFieldListOut, tags=["custom fields"])
+def list_custom_fields(request: HttpRequest, filters: Query[CustomFieldFilters]) -> dict[str, Any]:
+    fields = [custom_field_out(row) for row in field_queries.custom_field_list(applies_to=filters.applies_to)]
+    return {"items": fields, "count": len(fields)}
+
+
+@router.post("/custom-fields", response={201: CustomFieldOut}, tags=["custom fields"])
+def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> tuple[int, dict[str, Any]]:
+    field = field_services.create_custom_field(
+        applies_to=payload.applies_to, label=payload.label, type=payload.type, key=payload.key,
+        required=payload.required, choices=payload.choices, help_text=payload.help_text, actor=actor_of(request),
+    )
+    return 201, custom_field_out(field)
+
+
+@router.patch("/custom-fields/{int:field_id}", response=CustomFieldOut, tags=["custom fields"])
+def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFieldPatch) -> dict[str, Any]:
+    field = field_queries.get_custom_field(field_id)
+    changes = payload.model_dump(exclude_unset=True)
+    return custom_field_out(field_services.update_custom_field(field, changes=changes, actor=actor_of(request)))
+
+
+@router.delete("/custom-fields/{int:field_id}", response={204: None}, tags=["custom fields"])
+def delete_custom_field(request: HttpRequest, field_id: int) -> tuple[int, None]:
+    field_services.delete_custom_field(field_queries.get_custom_field(field_id), actor=actor_of(request))
+    return 204, None
+
+
+class AgentListOut(Schema):
+    items: list[AgentOut]
+    count: int
+
+
+class TeamListOut(Schema):
+    items: list[TeamOut]
+    count: int
+
+
+@router.get("/agents", response=AgentListOut, tags=["agents"])
+def list_agents(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
+    return paginate(agent_queries.agent_list(search=params.search), params, agent_out)
+
+
+@router.post("/agents", response={201: AgentOut}, tags=["agents"])
+def create_agent(request: HttpRequest, payload: AgentIn) -> tuple[int, dict[str, Any]]:
+    agent = agent_services.create_agent(payload.email, name=payload.name, password=payload.password,
+                                        is_admin=payload.is_admin, actor=actor_of(request))
+    return 201, agent_out(agent)
+
+
+@router.get("/teams", response=TeamListOut, tags=["agents"])
+def list_teams(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
+    return paginate(agent_queries.team_list(search=params.search), params, team_out)
+
+
+@router.post("/teams", response={201: TeamOut}, tags=["agents"])
+def create_team(request: HttpRequest, payload: TeamIn) -> tuple[int, dict[str, Any]]:
+    team = agent_services.create_team(payload.name, members=payload.members, actor=actor_of(request))
+    return 201, team_out(team)

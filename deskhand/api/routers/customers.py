@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import File, Form, Query, Router
+from ninja.files import UploadedFile
+
+from deskhand.api.auth import actor_of
+from deskhand.api.pagination import ListParams, paginate
+from deskhand.api.schemas import (
+    CustomerIn,
+    CustomerListOut,
+    CustomerOut,
+    CustomerPatch,
+    EventListOut,
+    ImportOut,
+    MergeIn,
+)
+from deskhand.api.serializers import customer_out, event_list, organization_or_none
+from deskhand.core.errors import Invalid, NotFound
+from deskhand.customers import queries, services
+from deskhand.customers.models import Source
+from deskhand.fields.queries import custom_field_list
+from deskhand.imports.customers import export_customers, import_customers
+
+router = Router(tags=["customers"])
+
+
+class CustomerFilters(ListParams):
+    organization: str | None = None
+
+
+def _organization_filter(value: str | None) -> str | int | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in {"none", "null"}:
+        return queries.NO_ORGANIZATION
+    if not value.isdigit():
+        raise Invalid("invalid_filter", "organization is an id or none.", field="organization")
+    return int(value)
+
+
+def _field_keys() -> set[str]:
+    return set(custom_field_list(applies_to="customer").values_list("key", flat=True))
+
+
+@router.get("/customers", response=CustomerListOut)
+def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
+    keys = _field_keys()
+    customers = queries.customer_list(search=filters.search, organization=_organization_filter(filters.organization))
+    return paginate(customers, filters, lambda customer: customer_out(customer, keys))
+
+
+@router.post("/customers", response={201: CustomerOut})
+def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, dict[str, Any]]:
+    data = payload.model_dump(exclude_unset=True)
+    organization: Any = services.AUTO
+    if "organization" in data:
+        organization = organization_or_none(data["organization"])
+    customer = services.create_customer(
+        payload.email, name=payload.name, phone=payload.phone, language=payload.language, notes=payload.notes,
+        customer_type=payload.customer_type, organization=organization, custom_fields=payload.custom_fields,
+        source=Source.API, actor=actor_of(request),
+    )
+    return 201, customer_out(queries.get_customer(customer.pk), _field_keys())
+
+
+@router.get("/customers/export")
+def export(request: HttpRequest) -> HttpResponse:
+    buffer = io.StringIO()
+    export_customers(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    return response
+
+
+@router.post("/customers/import", response=ImportOut)
+def import_csv(request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False) -> dict[str, Any]:
+    report = import_customers(file.read(), dry_run=dry_run, actor=actor_of(request))
+    return report.as_dict()
+
+
+@router.get("/customers/{int:customer_id}", response=CustomerOut)
+def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+    return customer_out(queries.get_customer(customer_id), _field_keys())
+
+
+@router.patch("/customers/{int:customer_id}", response=CustomerOut)
+def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> dict[str, Any]:
+    customer = queries.get_customer(customer_id)
+    changes = payload.model_dump(exclude_unset=True)
+    if "organization" in changes:
+        changes["organization"] = organization_or_none(changes["organization"])
+    services.update_customer(customer, changes=changes, actor=actor_of(request))
+    return customer_out(queries.get_customer(customer_id), _field_keys())
+
+
+@router.delete("/customers/{int:customer_id}", response={204: None})
+def delete_customer(request: HttpRequest, customer_id: int) -> tuple[int, None]:
+    services.delete_customer(queries.get_customer(customer_id), actor=actor_of(request))
+    return 204, None
+
+
+@router.post("/customers/{int:customer_id}/merge", response=CustomerOut)
+def merge_customer(request: HttpRequest, customer_id: int, payload: MergeIn) -> dict[str, Any]:
+    source = queries.get_customer(customer_id)
+    into = _customer_or_invalid(payload.into)
+    services.merge_customers(source, into=into, actor=actor_of(request))
+    return customer_out(queries.get_customer(into.pk), _field_keys())
+
+
+@router.get("/customers/{int:customer_id}/events", response=EventListOut)
+def customer_events(request: HttpRequest, customer_id: int) -> dict[str, Any]:
+    queries.get_customer(customer_id)
+    return event_list("customer", customer_id)
+
+
+def _customer_or_invalid(customer_id: int) -> Any:
+    try:
+        return queries.get_customer(customer_id)
+    except NotFound as exc:
+        raise Invalid("unknown_customer", exc.message, field="into") from None

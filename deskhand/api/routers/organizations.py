@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from deskhand.api.auth import actor_of
+from deskhand.api.pagination import ListParams, paginate
+from deskhand.api.schemas import (
+    DomainIn,
+    DomainOut,
+    EventListOut,
+    MergeIn,
+    OrganizationIn,
+    OrganizationListOut,
+    OrganizationOut,
+    OrganizationPatch,
+)
+from deskhand.api.serializers import event_list, organization_or_none, organization_out
+from deskhand.customers import queries, services
+from deskhand.customers.models import Source
+from deskhand.fields.queries import custom_field_list
+
+router = Router(tags=["organizations"])
+
+
+def _field_keys() -> set[str]:
+    return set(custom_field_list(applies_to="organization").values_list("key", flat=True))
+
+
+def _out(organization_id: int) -> dict[str, Any]:
+    return organization_out(queries.get_organization(organization_id), _field_keys())
+
+
+@router.get("/organizations", response=OrganizationListOut)
+def list_organizations(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
+    keys = _field_keys()
+    return paginate(queries.organization_list(search=params.search), params,
+                    lambda organization: organization_out(organization, keys))
+
+
+@router.post("/organizations", response={201: OrganizationOut})
+def create_organization(request: HttpRequest, payload: OrganizationIn) -> tuple[int, dict[str, Any]]:
+    organization = services.create_organization(
+        payload.name, domains=payload.domains, notes=payload.notes, custom_fields=payload.custom_fields,
+        apply_to_existing=payload.apply_to_existing, source=Source.API, actor=actor_of(request),
+    )
+    return 201, _out(organization.pk)
+
+
+@router.get("/organizations/{int:organization_id}", response=OrganizationOut)
+def get_organization(request: HttpRequest, organization_id: int) -> dict[str, Any]:
+    return _out(organization_id)
+
+
+@router.patch("/organizations/{int:organization_id}", response=OrganizationOut)
+def update_organization(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> dict[str, Any]:
+    organization = queries.get_organization(organization_id)
+    services.update_organization(organization, changes=payload.model_dump(exclude_unset=True),
+                                 actor=actor_of(request))
+    return _out(organization_id)
+
+
+@router.delete("/organizations/{int:organization_id}", response={204: None})
+def delete_organization(request: HttpRequest, organization_id: int) -> tuple[int, None]:
+    services.delete_organization(queries.get_organization(organization_id), actor=actor_of(request))
+    return 204, None
+
+
+@router.post("/organizations/{int:organization_id}/domains", response={201: DomainOut})
+def add_domain(request: HttpRequest, organization_id: int, payload: DomainIn) -> tuple[int, dict[str, Any]]:
+    organization = queries.get_organization(organization_id)
+    domain, moved = services.add_domain(organization, payload.domain, apply_to_existing=payload.apply_to_existing,
+                                        actor=actor_of(request))
+    return 201, {"domain": domain, "organization": organization.pk, "moved_customers": moved}
+
+
+@router.delete("/organizations/{int:organization_id}/domains/{domain}", response={204: None})
+def remove_domain(request: HttpRequest, organization_id: int, domain: str) -> tuple[int, None]:
+    services.remove_domain(queries.get_organization(organization_id), domain, actor=actor_of(request))
+    return 204, None
+
+
+@router.post("/organizations/{int:organization_id}/merge", response=OrganizationOut)
+def merge_organization(request: HttpRequest, organization_id: int, payload: MergeIn) -> dict[str, Any]:
+    source = queries.get_organization(organization_id)
+    into = organization_or_none(payload.into, field="into")
+    assert into is not None
+    services.merge_organizations(source, into=into, actor=actor_of(request))
+    return _out(into.pk)
+
+
+@router.get("/organizations/{int:organization_id}/events", response=EventListOut)
+def organization_events(request: HttpRequest, organization_id: int) -> dict[str, Any]:
+    queries.get_organization(organization_id)
+    return event_list("organization", organization_id)

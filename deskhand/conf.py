@@ -1,0 +1,35 @@
+"""Every environment variable Deskhand reads, with its default (DESIGN §7). Nothing else configures it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Conf(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DESKHAND_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    http_addr: str = "127.0.0.1:8000"
+    smtp_addr: str = "127.0.0.1:2525"
+    admin_email: str = ""
+    admin_password: str = ""
+    support_addresses: str = ""
+    database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL"))
+    email_url: str = Field("", validation_alias=AliasChoices("EMAIL_URL"))
+
+    @property
+    def support_address_list(self) -> list[str]:
+        return [part.strip() for part in self.support_addresses.split(",") if part.strip()]
+
+
+def split_addr(addr: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """`host:port`, `:port` or `[::1]:port` → (host, port)."""
+    host, _, port = addr.rpartition(":")
+    host = host.strip("[]") or default_host
+    return host, int(port)
+
+
+conf = Conf()

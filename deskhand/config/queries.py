@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from deskhand.config.models import Setting
+from deskhand.fields.models import CustomField
+
+PORTAL_VISIBILITY = ("requested", "requested_or_following", "organization")
+VIEWS = ("by_portfolio", "by_customer")
+CUSTOMER_PROPERTIES = (
+    "email", "name", "phone", "organization", "customer_type", "language", "notes", "source",
+    "created_at", "updated_at",
+)
+ORGANIZATION_PROPERTIES = ("name", "domains", "customer_count", "notes", "source", "created_at", "updated_at")
+
+DEFAULTS: dict[str, Any] = {
+    "auto_create_organizations": True,
+    "extra_free_mail_domains": [],
+    "portal_visibility": "requested_or_following",
+    "default_view": "by_portfolio",
+    "enabled_views": ["by_portfolio", "by_customer"],
+    "portfolios_enabled": True,
+    "customer_panel": ["email", "name", "phone", "organization", "customer_type", "source", "created_at"],
+    "organization_panel": ["name", "domains", "customer_count", "created_at"],
+}
+
+
+def get_settings() -> dict[str, Any]:
+    """Every setting, stored value or default; panels drop custom fields that no longer exist."""
+    values = copy.deepcopy(DEFAULTS)
+    values.update({row.key: row.value for row in Setting.objects.filter(key__in=DEFAULTS)})
+    if any(entry.startswith("custom_fields.") for entry in values["customer_panel"] + values["organization_panel"]):
+        existing = {f"{applies_to}:{key}" for applies_to, key in CustomField.objects.values_list("applies_to", "key")}
+        for panel, applies_to in (("customer_panel", "customer"), ("organization_panel", "organization")):
+            values[panel] = [
+                entry for entry in values[panel]
+                if not entry.startswith("custom_fields.")
+                or f"{applies_to}:{entry.removeprefix('custom_fields.')}" in existing
+            ]
+    return values
+
+
+def get_setting(key: str) -> Any:
+    row = Setting.objects.filter(key=key).first()
+    return copy.deepcopy(DEFAULTS[key]) if row is None else row.value

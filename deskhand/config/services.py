@@ -1,0 +1,119 @@
+"""Help-desk settings: defaults, validation and the one function that changes them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+from deskhand.audit.services import diff, record
+from deskhand.config.models import Setting
+from deskhand.config.queries import (
+    CUSTOMER_PROPERTIES,
+    DEFAULTS,
+    ORGANIZATION_PROPERTIES,
+    PORTAL_VISIBILITY,
+    VIEWS,
+    get_settings,
+)
+from deskhand.core.actors import Actor
+from deskhand.core.emailaddr import AddressError, normalize_domain
+from deskhand.core.errors import Forbidden, Invalid
+from deskhand.fields.models import CustomField
+
+MAX_EXTRA_FREE_MAIL = 5_000
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("invalid_setting", f"{name} is true or false.", field=name)
+    return value
+
+
+def _one_of(options: tuple[str, ...]) -> Callable[[str, Any], str]:
+    def check(name: str, value: Any) -> str:
+        if value not in options:
+            raise Invalid("invalid_setting", f"{name} is one of {', '.join(options)}.", field=name)
+        return str(value)
+
+    return check
+
+
+def _domains(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise Invalid("invalid_setting", f"{name} is a list of domains.", field=name)
+    if len(value) > MAX_EXTRA_FREE_MAIL:
+        raise Invalid("invalid_setting", f"{name} has at most {MAX_EXTRA_FREE_MAIL} domains.", field=name)
+    cleaned: list[str] = []
+    for raw in value:
+        try:
+            domain = normalize_domain(raw)
+        except AddressError as exc:
+            raise Invalid("invalid_domain", str(exc), field=name) from None
+        if domain not in cleaned:
+            cleaned.append(domain)
+    return sorted(cleaned)
+
+
+def _views(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not value or any(view not in VIEWS for view in value):
+        raise Invalid("invalid_setting", f"{name} is a non-empty list of {', '.join(VIEWS)}.", field=name)
+    return list(dict.fromkeys(value))
+
+
+def _panel(properties: tuple[str, ...], applies_to: str) -> Callable[[str, Any], list[str]]:
+    def check(name: str, value: Any) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+            raise Invalid("invalid_setting", f"{name} is a list of property names.", field=name)
+        keys = set(CustomField.objects.filter(applies_to=applies_to).values_list("key", flat=True))
+        for entry in value:
+            custom = entry.removeprefix("custom_fields.")
+            if entry not in properties and not (entry.startswith("custom_fields.") and custom in keys):
+                raise Invalid(
+                    "unknown_property",
+                    f"“{entry}” is neither a property ({', '.join(properties)}) nor custom_fields.<key> "
+                    f"of an existing {applies_to} field.",
+                    field=name,
+                )
+        return list(dict.fromkeys(value))
+
+    return check
+
+
+VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "auto_create_organizations": _bool,
+    "extra_free_mail_domains": _domains,
+    "portal_visibility": _one_of(PORTAL_VISIBILITY),
+    "default_view": _one_of(VIEWS),
+    "enabled_views": _views,
+    "portfolios_enabled": _bool,
+    "customer_panel": _panel(CUSTOMER_PROPERTIES, "customer"),
+    "organization_panel": _panel(ORGANIZATION_PROPERTIES, "organization"),
+}
+assert set(VALIDATORS) == set(DEFAULTS)
+
+
+@transaction.atomic
+def update_settings(changes: dict[str, Any], *, actor: Actor) -> dict[str, Any]:
+    """Apply `changes` (a subset of the settings) after checking every value; all or nothing."""
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Only an administrator can change settings.")
+    if not isinstance(changes, dict):
+        raise Invalid("invalid_settings", "Settings are an object.", field=None)
+    cleaned: dict[str, Any] = {}
+    for name, value in changes.items():
+        validator = VALIDATORS.get(name)
+        if validator is None:
+            raise Invalid("unknown_setting", f"There is no setting “{name}”.", field=name)
+        cleaned[name] = validator(name, value)
+    current = get_settings()
+    merged = {**current, **cleaned}
+    if merged["default_view"] not in merged["enabled_views"]:
+        raise Invalid("invalid_setting", "default_view must be one of enabled_views.", field="default_view")
+    for name, value in cleaned.items():
+        Setting.objects.update_or_create(key=name, defaults={"value": value})
+    changed = diff(current, cleaned)
+    if changed:
+        record(actor=actor, action="settings.updated", object_type="settings", object_id=None, changes=changed)
+    return get_settings()

@@ -1,0 +1,53 @@
+"""Who did it: every write takes an Actor and every audit row names one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ActorKind(StrEnum):
+    AGENT = "agent"
+    TOKEN = "token"
+    RULE = "rule"
+    SYSTEM = "system"
+    CUSTOMER = "customer"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    kind: ActorKind
+    label: str
+    agent_id: int | None = None
+    token_id: int | None = None
+    is_admin: bool = False
+
+    @classmethod
+    def agent(cls, agent: object) -> Actor:
+        return cls(
+            ActorKind.AGENT,
+            label=str(getattr(agent, "email")),
+            agent_id=getattr(agent, "pk"),
+            is_admin=bool(getattr(agent, "is_admin", False)),
+        )
+
+    @classmethod
+    def token(cls, token: object, agent: object) -> Actor:
+        return cls(
+            ActorKind.TOKEN,
+            label=f"{getattr(agent, 'email')} (API token {getattr(token, 'name') or getattr(token, 'pk')})",
+            agent_id=getattr(agent, "pk"),
+            token_id=getattr(token, "pk"),
+            is_admin=bool(getattr(agent, "is_admin", False)),
+        )
+
+    @classmethod
+    def rule(cls, name: str) -> Actor:
+        return cls(ActorKind.RULE, label=name)
+
+    @classmethod
+    def customer(cls, email: str) -> Actor:
+        return cls(ActorKind.CUSTOMER, label=email)
+
+
+SYSTEM = Actor(ActorKind.SYSTEM, label="system", is_admin=True)

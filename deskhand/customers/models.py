@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+class Source(models.TextChoices):
+    """Where a record came from."""
+
+    AGENT = "agent", "Agent (web app)"
+    API = "api", "REST API"
+    CSV = "csv", "CSV import"
+    CLI = "cli", "Command line"
+    EMAIL = "email", "Email"
+    PORTAL = "portal", "Customer portal"
+    FORM = "form", "Web form"
+    CHAT = "chat", "Live chat"
+    AUTO = "auto", "Created by the domain rule"
+
+
+class Organization(models.Model):
+    """A company or department whose people Deskhand serves."""
+
+    name = models.CharField(max_length=200)
+    notes = models.TextField(blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.AGENT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), name="organization_name_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganizationDomain(models.Model):
+    """An email domain an organization owns; a domain has at most one owner (the unique key)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)  # ASCII (IDNA), lower case
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class CustomerType(models.Model):
+    name = models.CharField(max_length=100)
+    color = models.CharField(max_length=7, default="#6b7280")
+    visible = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), name="customer_type_name_unique_ci")]
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerQuerySet(models.QuerySet["Customer"]):
+    def live(self) -> CustomerQuerySet:
+        """Customers that were not merged into another."""
+        return self.filter(merged_into__isnull=True)
+
+
+class Customer(models.Model):
+    """A person Deskhand serves. Only the email address is required."""
+
+    email = models.CharField(max_length=254)  # local part as typed, domain normalised
+    email_key = models.CharField(max_length=254, unique=True)  # lower case: uniqueness ignores case
+    domain = models.CharField(max_length=253)
+    name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    notes = models.TextField(blank=True)
+    customer_type = models.ForeignKey(
+        CustomerType, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers"
+    )
+    # True once an agent chose the organization (or "No organization"): rules never move them.
+    placed_manually = models.BooleanField(default=False)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    # A merged customer stays as a pointer so that their address still finds the survivor.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # Index: an organization's customer list (and "No organization"), ordered by address.
+            models.Index(fields=["organization", "email_key"], name="customer_org_email_idx"),
+            # Index: adding a domain finds that domain's unassigned customers.
+            models.Index(fields=["domain"], name="customer_domain_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email

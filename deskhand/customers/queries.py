@@ -1,0 +1,130 @@
+"""Reads about customers and organizations that the API, web app, CLI and services share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Lower
+
+from deskhand.config.queries import get_setting
+from deskhand.core.errors import NotFound
+from deskhand.customers.domains import candidate_domains, is_free_mail
+from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain
+
+NO_ORGANIZATION = "none"
+
+
+def organization_for_domain(domain: str, *, extra_free_mail: Iterable[str] | None = None) -> Organization | None:
+    """The organization owning `domain` or its nearest parent; never a public suffix or free mail."""
+    extra = get_setting("extra_free_mail_domains") if extra_free_mail is None else extra_free_mail
+    if is_free_mail(domain, extra):
+        return None
+    candidates = candidate_domains(domain)
+    if not candidates:
+        return None
+    owned = {
+        row.domain: row.organization
+        for row in OrganizationDomain.objects.select_related("organization").filter(domain__in=candidates)
+    }
+    for candidate in candidates:  # most specific first
+        if candidate in owned:
+            return owned[candidate]
+    return None
+
+
+def unassigned_customers_for_domain(organization: Organization | None, domain: str) -> QuerySet[Customer]:
+    """Customers in "No organization", not placed there by hand, whom the domain rule would file
+    under `domain`'s owner once `domain` is added (subdomains owned elsewhere stay out)."""
+    customers = Customer.objects.live().filter(
+        Q(domain=domain) | Q(domain__endswith=f".{domain}"),
+        organization__isnull=True,
+        placed_manually=False,
+    )
+    more_specific = list(
+        OrganizationDomain.objects.filter(domain__endswith=f".{domain}")
+        .exclude(organization=organization)
+        .values_list("domain", flat=True)
+    )
+    for other in more_specific:
+        customers = customers.exclude(Q(domain=other) | Q(domain__endswith=f".{other}"))
+    return customers
+
+
+def customer_list(*, search: str = "", organization: str | int | None = None) -> QuerySet[Customer]:
+    """Live customers, optionally of one organization (`"none"` for "No organization")."""
+    customers = Customer.objects.live().select_related("organization", "customer_type")
+    if organization == NO_ORGANIZATION:
+        customers = customers.filter(organization__isnull=True)
+    elif organization is not None:
+        customers = customers.filter(organization_id=organization)
+    if search:
+        term = search.strip()
+        customers = customers.filter(Q(email_key__contains=term.lower()) | Q(name__icontains=term))
+    return customers.order_by("email_key")
+
+
+def organization_list(*, search: str = "") -> QuerySet[Organization]:
+    """Organizations by name with their domains and live customer count (a subquery, so that
+    only the rows of the page are counted)."""
+    members = (
+        Customer.objects.live()
+        .filter(organization=OuterRef("pk"))
+        .order_by()
+        .values("organization")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    organizations = Organization.objects.annotate(
+        customer_count=Coalesce(Subquery(members, output_field=IntegerField()), 0)
+    ).prefetch_related(Prefetch("domains", queryset=OrganizationDomain.objects.order_by("domain")))
+    if search:
+        term = search.strip()
+        owning = OrganizationDomain.objects.filter(domain__contains=term.lower().lstrip("@")).values("organization_id")
+        organizations = organizations.filter(Q(name__icontains=term) | Q(pk__in=owning))
+    return organizations.order_by(Lower("name"), "id")
+
+
+def get_customer(customer_id: int) -> Customer:
+    customer = (
+        Customer.objects.select_related("organization", "customer_type", "merged_into")
+        .filter(pk=customer_id)
+        .first()
+    )
+    if customer is None:
+        raise NotFound("customer_not_found", f"No customer with id {customer_id}.")
+    if customer.merged_into_id is not None:
+        raise NotFound("customer_merged", f"Customer {customer_id} was merged into customer {customer.merged_into_id}.")
+    return customer
+
+
+def get_organization(organization_id: int) -> Organization:
+    organization = organization_list().filter(pk=organization_id).first()
+    if organization is None:
+        raise NotFound("organization_not_found", f"No organization with id {organization_id}.")
+    return organization
+
+
+def customer_count_without_organization() -> int:
+    return Customer.objects.live().filter(organization__isnull=True).count()
+
+
+def customer_type_list() -> QuerySet[CustomerType]:
+    return CustomerType.objects.all()
+
+
+def get_customer_type(type_id: int) -> CustomerType:
+    customer_type = CustomerType.objects.filter(pk=type_id).first()
+    if customer_type is None:
+        raise NotFound("customer_type_not_found", f"No customer type with id {type_id}.")
+    return customer_type
+
+
+def find_customer_by_email(key: str) -> Customer | None:
+    """The live customer behind a normalised address key, following merges."""
+    customer = Customer.objects.select_related("organization", "customer_type").filter(email_key=key).first()
+    seen = 0
+    while customer is not None and customer.merged_into_id is not None and seen < 20:
+        customer = Customer.objects.select_related("organization", "customer_type").get(pk=customer.merged_into_id)
+        seen += 1
+    return customer

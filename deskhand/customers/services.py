@@ -1,0 +1,649 @@
+"""The rules of DESIGN §2: the only code that creates, files, moves, merges or deletes customers
+and organizations. Every entry point (web, API, mail, portal, CSV, CLI) calls these."""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Any, Final
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from deskhand.audit.models import AuditEvent
+from deskhand.audit.services import diff, record
+from deskhand.config.queries import get_settings
+from deskhand.core.actors import Actor
+from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, normalize_domain, parse_email
+from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
+from deskhand.customers.domains import is_free_mail, is_public_suffix, registrable_domain
+from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain, Source
+from deskhand.customers.queries import (
+    find_customer_by_email,
+    organization_for_domain,
+    unassigned_customers_for_domain,
+)
+from deskhand.fields.services import clean_values
+
+
+class _Auto(Enum):
+    AUTO = "auto"
+
+
+AUTO: Final = _Auto.AUTO
+"""`organization=AUTO`: let the domain rule decide (the default). `None` means "No organization"."""
+
+# Customers typed in by people must fill required custom fields; those created by a channel
+# (someone's first email, a portal sign-up) cannot, and are still created.
+PEOPLE_SOURCES = {Source.AGENT, Source.API, Source.CSV, Source.CLI}
+AUTO_CREATE_RULE = Actor.rule("auto-create organizations")
+PHONE_PATTERN = re.compile(r"^[0-9+()./\- ]*(?:(?:ext|x)\.? ?[0-9]+)?$", re.IGNORECASE)
+LANGUAGE_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+COLOR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
+MAX_VISIBLE_TYPES = 10
+BULK = 500
+
+
+# -- input cleaning: one place for the shape of each value --------------------------------------
+
+
+def _text(value: Any, *, field: str, max_length: int, required: bool = False, single_line: bool = True) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise Invalid("invalid_value", f"{field} is text.", field=field)
+    text = " ".join(value.split()) if single_line else value.strip()
+    if required and not text:
+        raise Invalid(f"{field}_required", f"Enter a {field.replace('_', ' ')}.", field=field)
+    if len(text) > max_length:
+        raise Invalid(f"{field}_too_long", f"{field.capitalize()} has at most {max_length} characters.", field=field)
+    return text
+
+
+def _phone(value: Any) -> str:
+    phone = _text(value, field="phone", max_length=50)
+    if not PHONE_PATTERN.match(phone):
+        raise Invalid("invalid_phone", "A phone number has digits, spaces and + ( ) - . / only.", field="phone")
+    return phone
+
+
+def _language(value: Any) -> str:
+    language = _text(value, field="language", max_length=16)
+    if language and not LANGUAGE_PATTERN.match(language):
+        raise Invalid("invalid_language", "A language is a code such as en, de or pt-BR.", field="language")
+    return language
+
+
+def _address(email: Any) -> EmailAddress:
+    try:
+        return parse_email(email)
+    except AddressError as exc:
+        raise Invalid("invalid_email", str(exc), field="email") from None
+
+
+def resolve_customer_type(value: Any) -> CustomerType | None:
+    """A customer type given by id or by name (case-insensitive); None clears it."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, CustomerType):
+        return value
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, int):
+        found = CustomerType.objects.filter(pk=value).first()
+    elif isinstance(value, str):
+        found = CustomerType.objects.filter(name__iexact=value.strip()).first()
+    else:
+        found = None
+    if found is None:
+        raise Invalid("unknown_customer_type", f"There is no customer type “{value}”.", field="customer_type")
+    return found
+
+
+def check_domain(raw: Any, *, field: str = "domain", extra_free_mail: list[str] | None = None) -> str:
+    """A domain an organization may own, normalised; free mail and public suffixes are refused."""
+    try:
+        domain = normalize_domain(raw)
+    except AddressError as exc:
+        raise Invalid("invalid_domain", str(exc), field=field) from None
+    if is_public_suffix(domain) or registrable_domain(domain) is None:
+        raise Invalid("public_suffix", f"{display_domain(domain)} is a public suffix: anyone can register "
+                      "under it, so no organization can own it.", field=field)
+    extra = get_settings()["extra_free_mail_domains"] if extra_free_mail is None else extra_free_mail
+    if is_free_mail(domain, extra):
+        raise Invalid("free_mail_domain", f"{display_domain(domain)} is a free-mail or disposable provider: "
+                      "its users are not one organization.", field=field)
+    return domain
+
+
+def _customer_state(customer: Customer) -> dict[str, Any]:
+    return {
+        "email": customer.email,
+        "name": customer.name,
+        "phone": customer.phone,
+        "language": customer.language,
+        "notes": customer.notes,
+        "customer_type": customer.customer_type.name if customer.customer_type else None,
+        "organization": customer.organization_id,
+        "custom_fields": customer.custom_fields,
+    }
+
+
+def _organization_state(organization: Organization) -> dict[str, Any]:
+    return {"name": organization.name, "notes": organization.notes, "custom_fields": organization.custom_fields}
+
+
+def _record_customer(customer: Customer, action: str, *, actor: Actor, changes: dict[str, Any]) -> None:
+    record(actor=actor, action=action, object_type="customer", object_id=customer.pk,
+           object_label=customer.email, changes=changes)
+
+
+def _record_organization(organization: Organization, action: str, *, actor: Actor,
+                         changes: dict[str, Any] | None = None) -> None:
+    record(actor=actor, action=action, object_type="organization", object_id=organization.pk,
+           object_label=organization.name, changes=changes)
+
+
+def _record_moves(customer_ids: list[int], *, actor: Actor, old: int | None, new: int | None, reason: str) -> None:
+    """One audit row per moved customer, written in bulk."""
+    label = actor.label[:300]
+    for start in range(0, len(customer_ids), BULK):
+        AuditEvent.objects.bulk_create(
+            AuditEvent(
+                actor_kind=str(actor.kind), actor_label=label, actor_agent_id=actor.agent_id,
+                actor_token_id=actor.token_id, action="customer.moved", object_type="customer",
+                object_id=customer_id, changes={"organization": {"old": old, "new": new}, "reason": reason},
+            )
+            for customer_id in customer_ids[start:start + BULK]
+        )
+
+
+# -- organizations ------------------------------------------------------------------------------
+
+
+def _free_organization_name(base: str) -> str:
+    """`base`, or `base (2)`, `base (3)`… when an organization already has that name."""
+    taken = {
+        name.lower()
+        for name in Organization.objects.filter(name__istartswith=base).values_list("name", flat=True)
+    }
+    if base.lower() not in taken:
+        return base
+    number = 2
+    while f"{base} ({number})".lower() in taken:
+        number += 1
+    return f"{base} ({number})"
+
+
+def _organization_for_new_domain(domain: str, *, actor: Actor) -> Organization:
+    """The organization the auto-create rule makes for `domain`, or the one a concurrent request
+    made a moment earlier: the unique domain key decides, and the loser reads the winner's row."""
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                organization = Organization.objects.create(
+                    name=_free_organization_name(display_domain(domain)), source=Source.AUTO
+                )
+                OrganizationDomain.objects.create(organization=organization, domain=domain)
+        except IntegrityError:
+            owner = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
+            if owner is not None:
+                return owner.organization
+            continue  # the name was taken by a concurrent request: pick the next free one
+        _record_organization(organization, "organization.created", actor=AUTO_CREATE_RULE,
+                             changes={"domain": domain, "name": organization.name, "triggered_by": actor.label})
+        return organization
+    raise Conflict("organization_race", "Could not create an organization for this domain; try again.",
+                   field="email")
+
+
+def _file(domain: str, *, settings: dict[str, Any], actor: Actor) -> tuple[Organization | None, str]:
+    """The organization the domain rule files a new customer of `domain` under, and why."""
+    extra = settings["extra_free_mail_domains"]
+    if is_free_mail(domain, extra):
+        return None, "free-mail domain"
+    owner = organization_for_domain(domain, extra_free_mail=extra)
+    if owner is not None:
+        return owner, "owned domain"
+    if not settings["auto_create_organizations"]:
+        return None, "no owner and auto-create is off"
+    registrable = registrable_domain(domain)
+    if registrable is None:
+        return None, "public suffix"
+    return _organization_for_new_domain(registrable, actor=actor), "auto-created organization"
+
+
+def _attach_domain(organization: Organization, domain: str, *, apply_to_existing: bool, actor: Actor) -> int:
+    owner = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
+    if owner is not None and owner.organization_id != organization.pk:
+        raise Conflict("domain_taken", f"{display_domain(domain)} belongs to “{owner.organization.name}”.",
+                       field="domain")
+    if owner is None:
+        try:
+            with transaction.atomic():
+                OrganizationDomain.objects.create(organization=organization, domain=domain)
+        except IntegrityError:
+            raise Conflict("domain_taken", f"{display_domain(domain)} belongs to another organization.",
+                           field="domain") from None
+        _record_organization(organization, "organization.domain_added", actor=actor, changes={"domain": domain})
+    if not apply_to_existing:
+        return 0
+    ids = list(unassigned_customers_for_domain(organization, domain).values_list("pk", flat=True))
+    now = timezone.now()
+    for start in range(0, len(ids), BULK):
+        Customer.objects.filter(pk__in=ids[start:start + BULK]).update(organization=organization, updated_at=now)
+    _record_moves(ids, actor=actor, old=None, new=organization.pk, reason=f"domain {domain} added to organization")
+    if ids:
+        _record_organization(organization, "organization.domain_applied", actor=actor,
+                             changes={"domain": domain, "moved_customers": len(ids)})
+    return len(ids)
+
+
+@transaction.atomic
+def create_organization(
+    name: Any,
+    *,
+    domains: list[Any] | tuple[Any, ...] = (),
+    notes: Any = "",
+    custom_fields: Any = None,
+    apply_to_existing: bool = False,
+    source: Source = Source.AGENT,
+    actor: Actor,
+) -> Organization:
+    """A new organization; only the name is required. Its domains follow `add_domain`'s rules."""
+    name = _text(name, field="name", max_length=200, required=True)
+    extra = get_settings()["extra_free_mail_domains"]
+    cleaned_domains = list(dict.fromkeys(check_domain(domain, field="domains", extra_free_mail=extra)
+                                         for domain in domains))
+    values = clean_values("organization", custom_fields, enforce_required=source in PEOPLE_SOURCES)
+    notes = _text(notes, field="notes", max_length=10_000, single_line=False)
+    try:
+        with transaction.atomic():
+            organization = Organization.objects.create(name=name, notes=notes, custom_fields=values, source=source)
+    except IntegrityError:
+        raise Conflict("organization_exists", f"An organization named “{name}” already exists.",
+                       field="name") from None
+    _record_organization(organization, "organization.created", actor=actor,
+                         changes={"name": name, "domains": cleaned_domains, "custom_fields": values})
+    for domain in cleaned_domains:
+        _attach_domain(organization, domain, apply_to_existing=apply_to_existing, actor=actor)
+    return organization
+
+
+@transaction.atomic
+def get_or_create_organization_by_name(name: Any, *, source: Source, actor: Actor) -> Organization:
+    """The organization with this name (case-insensitive), created when there is none (CSV import)."""
+    clean = _text(name, field="organization", max_length=200, required=True)
+    found = Organization.objects.filter(name__iexact=clean).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return create_organization(clean, source=source, actor=actor)
+    except Conflict:
+        return Organization.objects.get(name__iexact=clean)
+
+
+@transaction.atomic
+def update_organization(organization: Organization, *, changes: dict[str, Any], actor: Actor) -> Organization:
+    """Change the name, notes or custom fields."""
+    before = _organization_state(organization)
+    for key in changes:
+        if key not in {"name", "notes", "custom_fields"}:
+            raise Invalid("not_editable", f"{key} cannot be changed here.", field=key)
+    if "name" in changes:
+        organization.name = _text(changes["name"], field="name", max_length=200, required=True)
+    if "notes" in changes:
+        organization.notes = _text(changes["notes"], field="notes", max_length=10_000, single_line=False)
+    if "custom_fields" in changes:
+        organization.custom_fields = clean_values(
+            "organization", changes["custom_fields"], existing=organization.custom_fields, enforce_required=True
+        )
+    try:
+        with transaction.atomic():
+            organization.save()
+    except IntegrityError:
+        raise Conflict("organization_exists", f"An organization named “{organization.name}” already exists.",
+                       field="name") from None
+    changed = diff(before, _organization_state(organization))
+    if changed:
+        _record_organization(organization, "organization.updated", actor=actor, changes=changed)
+    return organization
+
+
+@transaction.atomic
+def add_domain(
+    organization: Organization, domain: Any, *, apply_to_existing: bool = False, actor: Actor
+) -> tuple[str, int]:
+    """`organization` owns `domain` from now on: new customers of it (and of its subdomains) are
+    filed there. With `apply_to_existing`, customers of that domain in "No organization" who were
+    not placed there by hand move too. Returns the stored domain and how many customers moved."""
+    clean = check_domain(domain)
+    moved = _attach_domain(organization, clean, apply_to_existing=apply_to_existing, actor=actor)
+    return clean, moved
+
+
+@transaction.atomic
+def remove_domain(organization: Organization, domain: str, *, actor: Actor) -> None:
+    """The organization stops owning `domain`; its customers stay where they are."""
+    try:
+        clean = normalize_domain(domain)
+    except AddressError:
+        clean = domain.strip().lower()
+    deleted, _ = OrganizationDomain.objects.filter(organization=organization, domain=clean).delete()
+    if not deleted:
+        raise NotFound("domain_not_found", f"“{organization.name}” does not own {domain}.", field="domain")
+    _record_organization(organization, "organization.domain_removed", actor=actor, changes={"domain": clean})
+
+
+@transaction.atomic
+def delete_organization(organization: Organization, *, actor: Actor) -> None:
+    """Delete the organization and its domains; its customers stay, in "No organization"."""
+    ids = list(Customer.objects.filter(organization=organization).values_list("pk", flat=True))
+    Customer.objects.filter(organization=organization).update(
+        organization=None, placed_manually=False, updated_at=timezone.now()
+    )
+    _record_moves(ids, actor=actor, old=organization.pk, new=None, reason=f"organization “{organization.name}” deleted")
+    _record_organization(organization, "organization.deleted", actor=actor, changes={
+        "name": organization.name,
+        "domains": list(organization.domains.values_list("domain", flat=True)),
+        "customers_unassigned": len(ids),
+    })
+    organization.delete()
+
+
+@transaction.atomic
+def merge_organizations(source: Organization, *, into: Organization, actor: Actor) -> Organization:
+    """Move every domain and customer of `source` to `into`, keep `into`'s values where both have
+    one, and delete `source`."""
+    if source.pk == into.pk:
+        raise Invalid("merge_into_self", "An organization cannot be merged into itself.", field="into")
+    domains = list(source.domains.values_list("domain", flat=True))
+    OrganizationDomain.objects.filter(organization=source).update(organization=into)
+    ids = list(Customer.objects.filter(organization=source).values_list("pk", flat=True))
+    Customer.objects.filter(organization=source).update(organization=into, updated_at=timezone.now())
+    _record_moves(ids, actor=actor, old=source.pk, new=into.pk, reason=f"organization “{source.name}” merged")
+    into.custom_fields = {**source.custom_fields, **into.custom_fields}
+    if source.notes and source.notes not in into.notes:
+        into.notes = f"{into.notes}\n\n{source.notes}".strip()
+    into.save()
+    details = {"merged": source.pk, "name": source.name, "domains": domains, "customers": len(ids)}
+    _record_organization(into, "organization.merged", actor=actor, changes=details)
+    _record_organization(source, "organization.merged_into", actor=actor, changes={"into": into.pk, **details})
+    source.delete()
+    return into
+
+
+# -- customers ----------------------------------------------------------------------------------
+
+
+def _new_customer(
+    address: EmailAddress,
+    *,
+    name: Any,
+    phone: Any,
+    language: Any,
+    notes: Any,
+    customer_type: Any,
+    organization: Organization | None | _Auto,
+    custom_fields: Any,
+    source: Source,
+    actor: Actor,
+) -> Customer | None:
+    """Insert and file a customer; None when a concurrent request inserted the same address first."""
+    details = {
+        "name": _text(name, field="name", max_length=200),
+        "phone": _phone(phone),
+        "language": _language(language),
+        "notes": _text(notes, field="notes", max_length=10_000, single_line=False),
+        "customer_type": resolve_customer_type(customer_type),
+        "custom_fields": clean_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES),
+    }
+    if organization is AUTO:
+        target, why = _file(address.domain, settings=get_settings(), actor=actor)
+        placed_manually = False
+    else:
+        target, why, placed_manually = organization, "chosen by hand", True
+    try:
+        with transaction.atomic():
+            customer = Customer.objects.create(
+                email=address.address, email_key=address.key, domain=address.domain, organization=target,
+                placed_manually=placed_manually, source=source, **details,
+            )
+    except IntegrityError:
+        return None
+    _record_customer(customer, "customer.created", actor=actor, changes={
+        **_customer_state(customer), "source": source, "filed": why,
+    })
+    return customer
+
+
+@transaction.atomic
+def find_or_create_customer(
+    email: Any,
+    *,
+    name: Any = "",
+    phone: Any = "",
+    language: Any = "",
+    notes: Any = "",
+    customer_type: Any = None,
+    organization: Organization | None | _Auto = AUTO,
+    custom_fields: Any = None,
+    source: Source,
+    actor: Actor,
+) -> tuple[Customer, bool]:
+    """The customer behind `email` (normalised, case-insensitive, following merges), or a new one
+    filed by the domain rule. Returns the customer and whether it was created."""
+    address = _address(email)
+    for _attempt in range(3):
+        existing = find_customer_by_email(address.key)
+        if existing is not None:
+            return existing, False
+        customer = _new_customer(
+            address, name=name, phone=phone, language=language, notes=notes, customer_type=customer_type,
+            organization=organization, custom_fields=custom_fields, source=source, actor=actor,
+        )
+        if customer is not None:
+            return customer, True
+    raise Conflict("customer_race", "The customer changed while being created; try again.", field="email")
+
+
+@transaction.atomic
+def create_customer(
+    email: Any,
+    *,
+    name: Any = "",
+    phone: Any = "",
+    language: Any = "",
+    notes: Any = "",
+    customer_type: Any = None,
+    organization: Organization | None | _Auto = AUTO,
+    custom_fields: Any = None,
+    source: Source,
+    actor: Actor,
+) -> Customer:
+    """Like `find_or_create_customer`, but an existing address is a conflict."""
+    address = _address(email)
+    if find_customer_by_email(address.key) is None:
+        customer = _new_customer(
+            address, name=name, phone=phone, language=language, notes=notes, customer_type=customer_type,
+            organization=organization, custom_fields=custom_fields, source=source, actor=actor,
+        )
+        if customer is not None:
+            return customer
+    raise Conflict("customer_exists", f"A customer with the address {address.address} already exists.",
+                   field="email")
+
+
+@transaction.atomic
+def move_customer(customer: Customer, *, to: Organization | None, actor: Actor) -> Customer:
+    """An agent puts the customer in `to` (None: "No organization"). Rules never undo it."""
+    old = customer.organization_id
+    customer.organization = to
+    customer.placed_manually = True
+    customer.save(update_fields=["organization", "placed_manually", "updated_at"])
+    if old != customer.organization_id:
+        _record_customer(customer, "customer.moved", actor=actor,
+                         changes={"organization": {"old": old, "new": customer.organization_id}, "reason": "by hand"})
+    return customer
+
+
+EDITABLE_CUSTOMER_FIELDS = {
+    "email", "name", "phone", "language", "notes", "customer_type", "custom_fields", "organization",
+}
+
+
+@transaction.atomic
+def update_customer(customer: Customer, *, changes: dict[str, Any], actor: Actor) -> Customer:
+    """Change any of EDITABLE_CUSTOMER_FIELDS; `organization` (an Organization or None) is a manual
+    move. A new address keeps the customer where they are filed."""
+    for key in changes:
+        if key not in EDITABLE_CUSTOMER_FIELDS:
+            raise Invalid("not_editable", f"{key} cannot be changed.", field=key)
+    before = _customer_state(customer)
+    if "email" in changes:
+        address = _address(changes["email"])
+        if address.key != customer.email_key and Customer.objects.filter(email_key=address.key).exists():
+            raise Conflict("customer_exists", f"A customer with the address {address.address} already exists.",
+                           field="email")
+        customer.email, customer.email_key, customer.domain = address.address, address.key, address.domain
+    if "name" in changes:
+        customer.name = _text(changes["name"], field="name", max_length=200)
+    if "phone" in changes:
+        customer.phone = _phone(changes["phone"])
+    if "language" in changes:
+        customer.language = _language(changes["language"])
+    if "notes" in changes:
+        customer.notes = _text(changes["notes"], field="notes", max_length=10_000, single_line=False)
+    if "customer_type" in changes:
+        customer.customer_type = resolve_customer_type(changes["customer_type"])
+    if "custom_fields" in changes:
+        customer.custom_fields = clean_values(
+            "customer", changes["custom_fields"], existing=customer.custom_fields, enforce_required=True
+        )
+    if "organization" in changes:
+        customer.organization = changes["organization"]
+        customer.placed_manually = True
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        raise Conflict("customer_exists", "Another customer has this address.", field="email") from None
+    changed = diff(before, _customer_state(customer))
+    if changed:
+        _record_customer(customer, "customer.updated", actor=actor, changes=changed)
+    return customer
+
+
+@transaction.atomic
+def delete_customer(customer: Customer, *, actor: Actor) -> None:
+    """Delete the customer (and the addresses merged into them)."""
+    _record_customer(customer, "customer.deleted", actor=actor, changes=_customer_state(customer))
+    Customer.objects.filter(merged_into=customer).delete()
+    customer.delete()
+
+
+@transaction.atomic
+def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Customer:
+    """`source` becomes an alias of `into`: its address finds `into` from now on, `into` keeps its
+    own values and takes `source`'s where it has none."""
+    if source.pk == into.pk:
+        raise Invalid("merge_into_self", "A customer cannot be merged into itself.", field="into")
+    for name in ("name", "phone", "language", "notes"):
+        if not getattr(into, name) and getattr(source, name):
+            setattr(into, name, getattr(source, name))
+    if into.customer_type_id is None:
+        into.customer_type_id = source.customer_type_id
+    into.custom_fields = {**source.custom_fields, **into.custom_fields}
+    into.save()
+    Customer.objects.filter(merged_into=source).update(merged_into=into)
+    source.merged_into = into
+    source.save(update_fields=["merged_into", "updated_at"])
+    details = {"merged": source.pk, "email": source.email}
+    _record_customer(into, "customer.merged", actor=actor, changes=details)
+    _record_customer(source, "customer.merged_into", actor=actor, changes={"into": into.pk, "email": into.email})
+    return into
+
+
+# -- customer types -----------------------------------------------------------------------------
+
+
+def _color(value: Any) -> str:
+    if not isinstance(value, str) or not COLOR_PATTERN.match(value.strip()):
+        raise Invalid("invalid_color", "A colour is written #rrggbb, such as #2563eb.", field="color")
+    return value.strip().lower()
+
+
+def _check_visible_limit(exclude: CustomerType | None = None) -> None:
+    visible = CustomerType.objects.filter(visible=True)
+    if exclude is not None:
+        visible = visible.exclude(pk=exclude.pk)
+    if visible.count() >= MAX_VISIBLE_TYPES:
+        raise Invalid("too_many_visible_types", f"At most {MAX_VISIBLE_TYPES} customer types can be visible; "
+                      "hide one first.", field="visible")
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Only an administrator can change customer types.")
+
+
+@transaction.atomic
+def create_customer_type(name: Any, *, color: Any = "#6b7280", visible: bool = True, actor: Actor) -> CustomerType:
+    _require_admin(actor)
+    if visible:
+        _check_visible_limit()
+    customer_type = CustomerType(
+        name=_text(name, field="name", max_length=100, required=True), color=_color(color),
+        visible=bool(visible), position=CustomerType.objects.count(),
+    )
+    try:
+        with transaction.atomic():
+            customer_type.save()
+    except IntegrityError:
+        raise Conflict("customer_type_exists", f"A customer type named “{customer_type.name}” already exists.",
+                       field="name") from None
+    record(actor=actor, action="customer_type.created", object_type="customer_type", object_id=customer_type.pk,
+           object_label=customer_type.name, changes={"color": customer_type.color, "visible": customer_type.visible})
+    return customer_type
+
+
+@transaction.atomic
+def update_customer_type(customer_type: CustomerType, *, changes: dict[str, Any], actor: Actor) -> CustomerType:
+    _require_admin(actor)
+    before = {"name": customer_type.name, "color": customer_type.color, "visible": customer_type.visible,
+              "position": customer_type.position}
+    for key in changes:
+        if key not in before:
+            raise Invalid("not_editable", f"{key} cannot be changed.", field=key)
+    if "name" in changes:
+        customer_type.name = _text(changes["name"], field="name", max_length=100, required=True)
+    if "color" in changes:
+        customer_type.color = _color(changes["color"])
+    if "visible" in changes:
+        if changes["visible"] and not customer_type.visible:
+            _check_visible_limit(exclude=customer_type)
+        customer_type.visible = bool(changes["visible"])
+    if "position" in changes:
+        if not isinstance(changes["position"], int) or isinstance(changes["position"], bool) or changes["position"] < 0:
+            raise Invalid("invalid_position", "position is a whole number, 0 or more.", field="position")
+        customer_type.position = changes["position"]
+    try:
+        with transaction.atomic():
+            customer_type.save()
+    except IntegrityError:
+        raise Conflict("customer_type_exists", f"A customer type named “{customer_type.name}” already exists.",
+                       field="name") from None
+    after = {key: getattr(customer_type, key) for key in before}
+    record(actor=actor, action="customer_type.updated", object_type="customer_type", object_id=customer_type.pk,
+           object_label=customer_type.name, changes=diff(before, after))
+    return customer_type
+
+
+@transaction.atomic
+def delete_customer_type(customer_type: CustomerType, *, actor: Actor) -> None:
+    """Delete the type; its customers keep everything else."""
+    _require_admin(actor)
+    record(actor=actor, action="customer_type.deleted", object_type="customer_type", object_id=customer_type.pk,
+           object_label=customer_type.name)
+    customer_type.delete()

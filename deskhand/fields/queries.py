@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from deskhand.core.errors import NotFound
+from deskhand.fields.models import CustomField
+
+
+def custom_field_list(*, applies_to: str | None = None) -> QuerySet[CustomField]:
+    fields = CustomField.objects.all()
+    return fields.filter(applies_to=applies_to) if applies_to else fields
+
+
+def get_custom_field(field_id: int) -> CustomField:
+    field = CustomField.objects.filter(pk=field_id).first()
+    if field is None:
+        raise NotFound("custom_field_not_found", f"No custom field with id {field_id}.")
+    return field
+
+
+def visible_values(applies_to: str, values: dict[str, object], keys: set[str]) -> dict[str, object]:
+    """Stored values of fields that still exist (a deleted field's values are not shown)."""
+    return {key: value for key, value in values.items() if key in keys}

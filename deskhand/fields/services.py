@@ -1,0 +1,257 @@
+"""Custom field definitions and the one validator every entry point runs values through."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from deskhand.audit.services import diff, record
+from deskhand.core.actors import Actor
+from deskhand.core.emailaddr import AddressError, parse_email
+from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.fields.models import AppliesTo, CustomField, FieldType
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+CHOICE_TYPES = {FieldType.CHOICE, FieldType.MULTI_CHOICE}
+MAX_TEXT = 10_000
+MAX_CHOICES = 200
+TRUE_WORDS = {"true", "yes", "y", "1", "on"}
+FALSE_WORDS = {"false", "no", "n", "0", "off"}
+_url_validator = URLValidator(schemes=["http", "https"])
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Only an administrator can change custom fields.")
+
+
+def _clean_choices(field_type: str, choices: Any) -> list[str]:
+    if field_type not in CHOICE_TYPES:
+        if choices:
+            raise Invalid("choices_not_allowed", "Only one-of and many-of fields have choices.", field="choices")
+        return []
+    if not isinstance(choices, list) or not choices:
+        raise Invalid("choices_required", "List at least one choice.", field="choices")
+    cleaned: list[str] = []
+    for choice in choices:
+        if not isinstance(choice, str) or not choice.strip():
+            raise Invalid("invalid_choice", "Each choice is a non-empty text.", field="choices")
+        text = choice.strip()
+        if len(text) > 100:
+            raise Invalid("invalid_choice", "A choice has at most 100 characters.", field="choices")
+        if text.lower() in {c.lower() for c in cleaned}:
+            raise Invalid("duplicate_choice", f"“{text}” is listed twice.", field="choices")
+        cleaned.append(text)
+    if len(cleaned) > MAX_CHOICES:
+        raise Invalid("too_many_choices", f"A field has at most {MAX_CHOICES} choices.", field="choices")
+    return cleaned
+
+
+def _clean_label(label: Any) -> str:
+    if not isinstance(label, str) or not label.strip():
+        raise Invalid("label_required", "Enter a label.", field="label")
+    label = " ".join(label.split())
+    if len(label) > 100:
+        raise Invalid("label_too_long", "A label has at most 100 characters.", field="label")
+    return label
+
+
+@transaction.atomic
+def create_custom_field(
+    *,
+    applies_to: str,
+    label: str,
+    type: str,
+    key: str = "",
+    required: bool = False,
+    choices: list[str] | None = None,
+    help_text: str = "",
+    actor: Actor,
+) -> CustomField:
+    """A new custom field; its key is derived from the label when not given."""
+    _require_admin(actor)
+    if applies_to not in AppliesTo.values:
+        raise Invalid("invalid_applies_to", f"applies_to is one of {', '.join(AppliesTo.values)}.",
+                      field="applies_to")
+    if type not in FieldType.values:
+        raise Invalid("invalid_type", f"type is one of {', '.join(FieldType.values)}.", field="type")
+    label = _clean_label(label)
+    key = (key or slugify(label).replace("-", "_")).strip()
+    if not KEY_PATTERN.match(key):
+        raise Invalid("invalid_key", "A key starts with a letter and has only a-z, 0-9 and _ (50 at most).",
+                      field="key")
+    field = CustomField(
+        applies_to=applies_to, key=key, label=label, type=type, required=bool(required),
+        choices=_clean_choices(type, choices or []), help_text=(help_text or "").strip()[:300],
+        position=CustomField.objects.filter(applies_to=applies_to).count(),
+    )
+    try:
+        with transaction.atomic():
+            field.save()
+    except IntegrityError:
+        raise Conflict("field_exists", f"A {applies_to} field with key “{key}” already exists.",
+                       field="key") from None
+    record(actor=actor, action="custom_field.created", object_type="custom_field", object_id=field.pk,
+           object_label=str(field), changes={"type": type, "label": label, "required": field.required})
+    return field
+
+
+@transaction.atomic
+def update_custom_field(field: CustomField, *, changes: dict[str, Any], actor: Actor) -> CustomField:
+    """Change label, required, choices, help text or position; key and type are fixed."""
+    _require_admin(actor)
+    allowed = {"label", "required", "choices", "help_text", "position"}
+    for name in changes:
+        if name not in allowed:
+            raise Invalid("field_fixed", f"{name} cannot be changed.", field=name)
+    before = {name: getattr(field, name) for name in changes}
+    if "label" in changes:
+        field.label = _clean_label(changes["label"])
+    if "required" in changes:
+        field.required = bool(changes["required"])
+    if "choices" in changes:
+        field.choices = _clean_choices(field.type, changes["choices"])
+    if "help_text" in changes:
+        field.help_text = str(changes["help_text"] or "").strip()[:300]
+    if "position" in changes:
+        if not isinstance(changes["position"], int) or changes["position"] < 0:
+            raise Invalid("invalid_position", "position is a whole number, 0 or more.", field="position")
+        field.position = changes["position"]
+    field.save()
+    after = {name: getattr(field, name) for name in changes}
+    record(actor=actor, action="custom_field.updated", object_type="custom_field", object_id=field.pk,
+           object_label=str(field), changes=diff(before, after))
+    return field
+
+
+@transaction.atomic
+def delete_custom_field(field: CustomField, *, actor: Actor) -> None:
+    """Remove the definition; stored values are no longer shown or exported."""
+    _require_admin(actor)
+    record(actor=actor, action="custom_field.deleted", object_type="custom_field", object_id=field.pk,
+           object_label=str(field))
+    field.delete()
+
+
+def _coerce(field: CustomField, value: Any) -> Any:
+    """One value of `field`, checked and in its stored form; raises Invalid naming the field."""
+    name = f"custom_fields.{field.key}"
+
+    def bad(message: str) -> Invalid:
+        return Invalid("invalid_custom_field", f"{field.label}: {message}", field=name)
+
+    kind = field.type
+    if kind == FieldType.TEXT:
+        if not isinstance(value, str):
+            raise bad("enter text.")
+        if len(value) > MAX_TEXT:
+            raise bad(f"at most {MAX_TEXT} characters.")
+        return value.strip()
+    if kind == FieldType.NUMBER:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise bad("enter a number.")
+        try:
+            number = Decimal(str(value).strip().replace(",", "")) if isinstance(value, str) else Decimal(value)
+        except InvalidOperation:
+            raise bad("enter a number.") from None
+        if not number.is_finite() or abs(number) > Decimal("1e15"):
+            raise bad("enter a finite number below 10^15.")
+        as_float = float(number)
+        if math.isfinite(as_float) and number == number.to_integral_value():
+            return int(number)
+        return as_float
+    if kind == FieldType.DATE:
+        if not isinstance(value, str):
+            raise bad("enter a date as YYYY-MM-DD.")
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            raise bad("enter a date as YYYY-MM-DD.") from None
+    if kind == FieldType.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+            return value.strip().lower() in TRUE_WORDS
+        raise bad("enter yes or no.")
+    if kind == FieldType.CHOICE:
+        if not isinstance(value, str):
+            raise bad(f"choose one of {', '.join(field.choices)}.")
+        return _match_choice(field, value, bad)
+    if kind == FieldType.MULTI_CHOICE:
+        items = [part for part in value.split(";")] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise bad(f"choose from {', '.join(field.choices)}.")
+        picked = {_match_choice(field, item, bad) for item in items if item.strip()}
+        return [choice for choice in field.choices if choice in picked]
+    if kind == FieldType.URL:
+        if not isinstance(value, str):
+            raise bad("enter a web address.")
+        try:
+            _url_validator(value.strip())
+        except ValidationError:
+            raise bad("enter a web address starting with http:// or https://.") from None
+        return value.strip()
+    if kind == FieldType.EMAIL:
+        if not isinstance(value, str):
+            raise bad("enter an email address.")
+        try:
+            return parse_email(value).address
+        except AddressError as exc:
+            raise bad(str(exc)) from None
+    raise bad("unknown field type.")  # pragma: no cover - types are a closed set
+
+
+def _match_choice(field: CustomField, value: str, bad: Any) -> str:
+    for choice in field.choices:
+        if choice.lower() == value.strip().lower():
+            return str(choice)
+    raise bad(f"choose one of {', '.join(field.choices)}.")
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == "" or value == []
+
+
+def clean_values(
+    applies_to: str,
+    values: Any,
+    *,
+    existing: dict[str, Any] | None = None,
+    enforce_required: bool,
+) -> dict[str, Any]:
+    """`existing` updated with `values`, every value checked against its field definition.
+
+    An empty value clears the field. Unknown keys and wrong types raise Invalid naming
+    `custom_fields.<key>`. With `enforce_required`, every required field must end up with a value.
+    """
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise Invalid("invalid_custom_fields", "custom_fields is an object of key: value.", field="custom_fields")
+    definitions = {field.key: field for field in CustomField.objects.filter(applies_to=applies_to)}
+    result = {key: value for key, value in (existing or {}).items() if key in definitions}
+    for key, value in values.items():
+        field = definitions.get(key)
+        if field is None:
+            raise Invalid("unknown_custom_field", f"There is no {applies_to} field “{key}”.",
+                          field=f"custom_fields.{key}")
+        if _is_empty(value):
+            result.pop(key, None)
+        else:
+            result[key] = _coerce(field, value)
+    if enforce_required:
+        for field in definitions.values():
+            if field.required and _is_empty(result.get(field.key)):
+                raise Invalid("custom_field_required", f"{field.label} is required.",
+                              field=f"custom_fields.{field.key}")
+    return result

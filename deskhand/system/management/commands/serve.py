@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+
+from deskhand.conf import conf, split_addr
+from deskhand.system.startup import ensure_configured_records
+
+logger = logging.getLogger("deskhand.serve")
+
+
+class Command(BaseCommand):
+    help = "Run Deskhand in one process: web server, task worker (and, later, the SMTP listener)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--addr", default=conf.http_addr, help="host:port (DESKHAND_HTTP_ADDR)")
+        parser.add_argument("--threads", type=int, default=8, help="web server threads")
+        parser.add_argument("--no-worker", action="store_true", help="do not run the task worker here")
+        parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
+
+    def handle(self, *args: Any, addr: str, threads: int, no_worker: bool, no_migrate: bool, **options: Any) -> None:
+        if not no_migrate:
+            call_command("migrate", interactive=False, verbosity=0)
+        ensure_configured_records()
+
+        from waitress.server import create_server
+
+        from deskhand.wsgi import application
+
+        host, port = split_addr(addr)
+        server = create_server(application, host=host, port=port, threads=threads, ident="Deskhand",
+                               channel_timeout=60, max_request_body_size=60 * 1024 * 1024)
+        web = threading.Thread(target=server.run, name="web", daemon=True)
+        web.start()
+        self.stdout.write(f"Deskhand is serving on http://{host}:{port}/ (Ctrl+C stops it)")
+        try:
+            if no_worker:
+                web.join()
+            else:
+                self._run_worker()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
+            self.stdout.write("Deskhand stopped.")
+
+    def _run_worker(self) -> None:
+        # The worker loop owns the main thread: it handles SIGINT/SIGTERM and stops cleanly.
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        worker = Worker(
+            queue_names=["*"], interval=1.0, batch=False, backend_name="default", startup_delay=False,
+            max_tasks=None, worker_id="serve", excluded_queue_names=[],
+        )
+        worker.configure_signals()
+        worker.run()

@@ -1,0 +1,23 @@
+"""What `serve` makes sure of before it answers: records named by the environment."""
+
+from __future__ import annotations
+
+import logging
+
+from deskhand.agents.services import ensure_admin
+from deskhand.conf import conf
+from deskhand.core.actors import SYSTEM
+from deskhand.core.errors import DomainError
+
+logger = logging.getLogger("deskhand.startup")
+
+
+def ensure_configured_records() -> None:
+    if conf.admin_email and conf.admin_password:
+        try:
+            agent = ensure_admin(conf.admin_email, password=conf.admin_password, actor=SYSTEM)
+        except DomainError as exc:
+            raise SystemExit(f"DESKHAND_ADMIN_EMAIL / DESKHAND_ADMIN_PASSWORD: {exc.message}") from None
+        logger.info("Admin agent %s is ready.", agent.email)
+    elif conf.admin_email or conf.admin_password:
+        logger.warning("Set both DESKHAND_ADMIN_EMAIL and DESKHAND_ADMIN_PASSWORD to create the admin agent.")
