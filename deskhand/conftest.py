@@ -1,0 +1,82 @@
+"""Fixtures for every test. State is built through the services, as users would build it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from deskhand.agents.models import Agent
+from deskhand.agents.services import create_agent, issue_token
+from deskhand.core.actors import SYSTEM, Actor
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    database = settings.DATABASES["default"]
+    where = database["NAME"] if settings.DATABASE_VENDOR == "sqlite" else f"{database['HOST']}:{database['PORT']}"
+    return f"database backend: {settings.DATABASE_VENDOR} ({where})"
+
+
+@pytest.fixture
+def admin(db: Any) -> Agent:
+    return create_agent("admin@deskhand.test", name="Ada Admin", password="correct-horse-9", is_admin=True,
+                        actor=SYSTEM)
+
+
+@pytest.fixture
+def agent(db: Any, admin: Agent) -> Agent:
+    return create_agent("ana@deskhand.test", name="Ana Agent", password="correct-horse-9",
+                        actor=Actor.agent(admin))
+
+
+@pytest.fixture
+def admin_actor(admin: Agent) -> Actor:
+    return Actor.agent(admin)
+
+
+@pytest.fixture
+def agent_actor(agent: Agent) -> Actor:
+    return Actor.agent(agent)
+
+
+class ApiClient:
+    """JSON calls to /api/v1 with a bearer token."""
+
+    def __init__(self, token: str) -> None:
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def _call(self, method: str, path: str, data: Any = None, **kwargs: Any) -> Any:
+        url = f"/api/v1{path}"
+        if method in ("get", "delete"):
+            return getattr(self.client, method)(url, data, headers=self.headers, **kwargs)
+        return getattr(self.client, method)(url, data, content_type="application/json", headers=self.headers,
+                                            **kwargs)
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._call("get", path, params)
+
+    def post(self, path: str, data: Any = None) -> Any:
+        return self._call("post", path, data)
+
+    def patch(self, path: str, data: Any = None) -> Any:
+        return self._call("patch", path, data)
+
+    def delete(self, path: str) -> Any:
+        return self._call("delete", path)
+
+
+@pytest.fixture
+def api(admin: Agent) -> ApiClient:
+    """An API client acting as the admin."""
+    _token, plain = issue_token(admin, name="tests", actor=SYSTEM)
+    return ApiClient(plain)
+
+
+@pytest.fixture
+def agent_api(agent: Agent) -> ApiClient:
+    """An API client acting as an agent who is not an admin."""
+    _token, plain = issue_token(agent, name="tests", actor=SYSTEM)
+    return ApiClient(plain)
