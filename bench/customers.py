@@ -345,8 +345,12 @@ def profile_queries(report: Report, token: str, traffic: Traffic, requests: int 
 
 
 def shape(sql: str) -> str:
-    """A statement without its literal numbers, so that the same query groups together."""
-    return re.sub(r"\b\d+\b", "N", " ".join(sql.split()))[:300]
+    """A statement, short: no quotes, no column list, literal numbers as N (so that repeats group)."""
+    text = " ".join(sql.replace('"', "").split())
+    text = re.sub(r"^SELECT (?!COUNT\().*? FROM ", "SELECT … FROM ", text)
+    text = re.sub(r"SAVEPOINT \w+", "SAVEPOINT sN", text)
+    text = re.sub(r"^INSERT INTO (\S+) \(.*?\) VALUES \(.*?\)", r"INSERT INTO \1 (…) VALUES (…)", text)
+    return re.sub(r"\b\d+\b", "N", text)[:400]
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -368,12 +372,13 @@ def print_report(report: Report, *, statements: int) -> None:
         print(f"  {row['call']:<62} {row['n']:>5} {row['p50_ms']:>8} {row['p95_ms']:>8} "
               f"{row['p99_ms']:>8} {row['max_ms']:>8}")
     print()
-    print(f"  {'in-process (Django test client)':<32} {'queries':>8} {'SQL ms':>8} {'total ms':>9}  per request")
+    print(f"  {'in-process (Django test client)':<32} {'queries':>8} {'SQL ms':>8} {'total ms':>9}"
+          "  (per request)")
     for profile in report.queries:
         print(f"  {profile.call:<32} {profile.queries_per_request:>8} {profile.sql_ms_per_request:>8} "
               f"{profile.wall_ms_per_request:>9}")
         for row in profile.statements[:statements]:
-            print(f"      {row['per_request']:>5}x {row['mean_ms']:>7.3f} ms  {row['sql'][:150]}")
+            print(f"      {row['per_request']:>5}x {row['mean_ms']:>7.3f} ms  {row['sql'][:160]}")
 
 
 def main() -> None:

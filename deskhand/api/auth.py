@@ -24,5 +24,5 @@ class BearerToken(HttpBearer):
 
 
 def actor_of(request: HttpRequest) -> Actor:
-    actor: Actor = getattr(request, "actor")
+    actor: Actor = request.actor
     return actor

@@ -26,8 +26,8 @@ class Actor:
     def agent(cls, agent: object) -> Actor:
         return cls(
             ActorKind.AGENT,
-            label=str(getattr(agent, "email")),
-            agent_id=getattr(agent, "pk"),
+            label=str(agent.email),
+            agent_id=agent.pk,
             is_admin=bool(getattr(agent, "is_admin", False)),
         )
 
@@ -35,9 +35,9 @@ class Actor:
     def token(cls, token: object, agent: object) -> Actor:
         return cls(
             ActorKind.TOKEN,
-            label=f"{getattr(agent, 'email')} (API token {getattr(token, 'name') or getattr(token, 'pk')})",
-            agent_id=getattr(agent, "pk"),
-            token_id=getattr(token, "pk"),
+            label=f"{agent.email} (API token {token.name or token.pk})",
+            agent_id=agent.pk,
+            token_id=token.pk,
             is_admin=bool(getattr(agent, "is_admin", False)),
         )
 

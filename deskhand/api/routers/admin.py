@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Body, Query, Router, Schema, Status
 
 from deskhand.agents import queries as agent_queries
 from deskhand.agents import services as agent_services
@@ -42,7 +42,7 @@ def read_settings(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.patch("/settings", tags=["settings"])
-def change_settings(request: HttpRequest, payload: dict[str, Any]) -> dict[str, Any]:
+def change_settings(request: HttpRequest, payload: Body[dict[str, Any]]) -> dict[str, Any]:
     return update_settings(payload, actor=actor_of(request))
 
 
@@ -58,10 +58,10 @@ def list_customer_types(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.post("/customer-types", response={201: CustomerTypeOut}, tags=["customer types"])
-def create_customer_type(request: HttpRequest, payload: CustomerTypeIn) -> tuple[int, dict[str, Any]]:
+def create_customer_type(request: HttpRequest, payload: CustomerTypeIn) -> Status[dict[str, Any]]:
     row = customer_services.create_customer_type(payload.name, color=payload.color, visible=payload.visible,
                                                  actor=actor_of(request))
-    return 201, customer_type_out(row)
+    return Status(201, customer_type_out(row))
 
 
 @router.patch("/customer-types/{int:type_id}", response=CustomerTypeOut, tags=["customer types"])
@@ -72,9 +72,9 @@ def update_customer_type(request: HttpRequest, type_id: int, payload: CustomerTy
 
 
 @router.delete("/customer-types/{int:type_id}", response={204: None}, tags=["customer types"])
-def delete_customer_type(request: HttpRequest, type_id: int) -> tuple[int, None]:
+def delete_customer_type(request: HttpRequest, type_id: int) -> Status[None]:
     customer_services.delete_customer_type(customer_queries.get_customer_type(type_id), actor=actor_of(request))
-    return 204, None
+    return Status(204, None)
 
 
 class CustomFieldListOut(Schema):
@@ -93,12 +93,12 @@ def list_custom_fields(request: HttpRequest, filters: Query[CustomFieldFilters])
 
 
 @router.post("/custom-fields", response={201: CustomFieldOut}, tags=["custom fields"])
-def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> tuple[int, dict[str, Any]]:
+def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[dict[str, Any]]:
     field = field_services.create_custom_field(
         applies_to=payload.applies_to, label=payload.label, type=payload.type, key=payload.key,
         required=payload.required, choices=payload.choices, help_text=payload.help_text, actor=actor_of(request),
     )
-    return 201, custom_field_out(field)
+    return Status(201, custom_field_out(field))
 
 
 @router.patch("/custom-fields/{int:field_id}", response=CustomFieldOut, tags=["custom fields"])
@@ -109,9 +109,9 @@ def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFiel
 
 
 @router.delete("/custom-fields/{int:field_id}", response={204: None}, tags=["custom fields"])
-def delete_custom_field(request: HttpRequest, field_id: int) -> tuple[int, None]:
+def delete_custom_field(request: HttpRequest, field_id: int) -> Status[None]:
     field_services.delete_custom_field(field_queries.get_custom_field(field_id), actor=actor_of(request))
-    return 204, None
+    return Status(204, None)
 
 
 class AgentListOut(Schema):
@@ -130,10 +130,10 @@ def list_agents(request: HttpRequest, params: Query[ListParams]) -> dict[str, An
 
 
 @router.post("/agents", response={201: AgentOut}, tags=["agents"])
-def create_agent(request: HttpRequest, payload: AgentIn) -> tuple[int, dict[str, Any]]:
+def create_agent(request: HttpRequest, payload: AgentIn) -> Status[dict[str, Any]]:
     agent = agent_services.create_agent(payload.email, name=payload.name, password=payload.password,
                                         is_admin=payload.is_admin, actor=actor_of(request))
-    return 201, agent_out(agent)
+    return Status(201, agent_out(agent))
 
 
 @router.get("/teams", response=TeamListOut, tags=["agents"])
@@ -142,6 +142,6 @@ def list_teams(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any
 
 
 @router.post("/teams", response={201: TeamOut}, tags=["agents"])
-def create_team(request: HttpRequest, payload: TeamIn) -> tuple[int, dict[str, Any]]:
+def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, Any]]:
     team = agent_services.create_team(payload.name, members=payload.members, actor=actor_of(request))
-    return 201, team_out(team)
+    return Status(201, team_out(team))

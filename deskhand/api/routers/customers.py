@@ -4,7 +4,7 @@ import io
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Form, Query, Router
+from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from deskhand.api.auth import actor_of
@@ -54,7 +54,7 @@ def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dic
 
 
 @router.post("/customers", response={201: CustomerOut})
-def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, dict[str, Any]]:
+def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[str, Any]]:
     data = payload.model_dump(exclude_unset=True)
     organization: Any = services.AUTO
     if "organization" in data:
@@ -64,7 +64,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> tuple[int, dic
         customer_type=payload.customer_type, organization=organization, custom_fields=payload.custom_fields,
         source=Source.API, actor=actor_of(request),
     )
-    return 201, customer_out(queries.get_customer(customer.pk), _field_keys())
+    return Status(201, customer_out(queries.get_customer(customer.pk), _field_keys()))
 
 
 @router.get("/customers/export")
@@ -98,9 +98,9 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPat
 
 
 @router.delete("/customers/{int:customer_id}", response={204: None})
-def delete_customer(request: HttpRequest, customer_id: int) -> tuple[int, None]:
+def delete_customer(request: HttpRequest, customer_id: int) -> Status[None]:
     services.delete_customer(queries.get_customer(customer_id), actor=actor_of(request))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/customers/{int:customer_id}/merge", response=CustomerOut)

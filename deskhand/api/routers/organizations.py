@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from deskhand.api.auth import actor_of
 from deskhand.api.pagination import ListParams, paginate
@@ -41,12 +41,12 @@ def list_organizations(request: HttpRequest, params: Query[ListParams]) -> dict[
 
 
 @router.post("/organizations", response={201: OrganizationOut})
-def create_organization(request: HttpRequest, payload: OrganizationIn) -> tuple[int, dict[str, Any]]:
+def create_organization(request: HttpRequest, payload: OrganizationIn) -> Status[dict[str, Any]]:
     organization = services.create_organization(
         payload.name, domains=payload.domains, notes=payload.notes, custom_fields=payload.custom_fields,
         apply_to_existing=payload.apply_to_existing, source=Source.API, actor=actor_of(request),
     )
-    return 201, _out(organization.pk)
+    return Status(201, _out(organization.pk))
 
 
 @router.get("/organizations/{int:organization_id}", response=OrganizationOut)
@@ -63,23 +63,23 @@ def update_organization(request: HttpRequest, organization_id: int, payload: Org
 
 
 @router.delete("/organizations/{int:organization_id}", response={204: None})
-def delete_organization(request: HttpRequest, organization_id: int) -> tuple[int, None]:
+def delete_organization(request: HttpRequest, organization_id: int) -> Status[None]:
     services.delete_organization(queries.get_organization(organization_id), actor=actor_of(request))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/organizations/{int:organization_id}/domains", response={201: DomainOut})
-def add_domain(request: HttpRequest, organization_id: int, payload: DomainIn) -> tuple[int, dict[str, Any]]:
+def add_domain(request: HttpRequest, organization_id: int, payload: DomainIn) -> Status[dict[str, Any]]:
     organization = queries.get_organization(organization_id)
     domain, moved = services.add_domain(organization, payload.domain, apply_to_existing=payload.apply_to_existing,
                                         actor=actor_of(request))
-    return 201, {"domain": domain, "organization": organization.pk, "moved_customers": moved}
+    return Status(201, {"domain": domain, "organization": organization.pk, "moved_customers": moved})
 
 
 @router.delete("/organizations/{int:organization_id}/domains/{domain}", response={204: None})
-def remove_domain(request: HttpRequest, organization_id: int, domain: str) -> tuple[int, None]:
+def remove_domain(request: HttpRequest, organization_id: int, domain: str) -> Status[None]:
     services.remove_domain(queries.get_organization(organization_id), domain, actor=actor_of(request))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/organizations/{int:organization_id}/merge", response=OrganizationOut)

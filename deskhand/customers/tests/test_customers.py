@@ -8,6 +8,7 @@ from deskhand.audit.models import AuditEvent
 from deskhand.core.actors import SYSTEM
 from deskhand.core.errors import Conflict, Invalid
 from deskhand.customers.models import Customer, Source
+from deskhand.customers.queries import customer_list, find_customer_by_email
 from deskhand.customers.services import (
     create_customer,
     create_customer_type,
@@ -18,7 +19,6 @@ from deskhand.customers.services import (
     move_customer,
     update_customer,
 )
-from deskhand.customers.queries import customer_list, find_customer_by_email
 from deskhand.fields.services import create_custom_field
 
 

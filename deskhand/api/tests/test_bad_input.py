@@ -1,0 +1,138 @@
+"""Every invalid value gets a 422 with the field (or 409 / 404), never a 500, and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deskhand.audit.models import AuditEvent
+from deskhand.conftest import ApiClient
+from deskhand.customers.models import Customer, Organization, OrganizationDomain
+
+
+@pytest.fixture
+def org(api: ApiClient) -> dict[str, Any]:
+    created: dict[str, Any] = api.post("/organizations", {"name": "Acme", "domains": ["acme.com"]}).json()
+    return created
+
+
+def _snapshot() -> tuple[int, int, int, int]:
+    return (Customer.objects.count(), Organization.objects.count(), OrganizationDomain.objects.count(),
+            AuditEvent.objects.count())
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"email": "not-an-address"}, "email"),
+        ({"email": ""}, "email"),
+        ({"email": "a@b"}, "email"),
+        ({"email": "a" * 65 + "@acme.com"}, "email"),
+        ({"email": "ana@" + "x" * 250 + ".com"}, "email"),
+        ({"email": 42}, "email"),
+        ({}, "email"),
+        ({"email": "ana@acme.com", "name": "x" * 201}, "name"),
+        ({"email": "ana@acme.com", "phone": "<script>"}, "phone"),
+        ({"email": "ana@acme.com", "organization": 999999}, "organization"),
+        ({"email": "ana@acme.com", "organization": "acme"}, "organization"),
+        ({"email": "ana@acme.com", "customer_type": "Nope"}, "customer_type"),
+        ({"email": "ana@acme.com", "custom_fields": {"nope": 1}}, "custom_fields.nope"),
+        ({"email": "ana@acme.com", "custom_fields": "x"}, "custom_fields"),
+    ],
+)
+def test_bad_customers(api: ApiClient, org: dict[str, Any], body: dict[str, Any], field: str) -> None:
+    before = _snapshot()
+    response = api.post("/customers", body)
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == field and response.json()["detail"]
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"name": ""}, 422, "name"),
+        ({"name": "   "}, 422, "name"),
+        ({"name": None}, 422, "name"),
+        ({"name": "Globex", "domains": ["com"]}, 422, "domains"),
+        ({"name": "Globex", "domains": ["a..b"]}, 422, "domains"),
+        ({"name": "Globex", "domains": ["co.uk"]}, 422, "domains"),
+        ({"name": "Globex", "domains": ["gmail.com"]}, 422, "domains"),
+        ({"name": "Globex", "domains": "globex.com"}, 422, "domains"),
+        ({"name": "Globex", "domains": ["acme.com"]}, 409, "domain"),
+        ({"name": "ACME"}, 409, "name"),
+        ({"name": "Globex", "custom_fields": {"nope": "x"}}, 422, "custom_fields.nope"),
+    ],
+)
+def test_bad_organizations(api: ApiClient, org: dict[str, Any], body: dict[str, Any], status: int, field: str) -> None:
+    before = _snapshot()
+    response = api.post("/organizations", body)
+    assert response.status_code == status, response.content
+    assert response.json()["field"] == field
+    assert _snapshot() == before
+
+
+@pytest.mark.parametrize(
+    ("domain", "status"),
+    [("com", 422), ("a..b", 422), ("co.uk", 422), ("gmail.com", 422), ("outlook.com", 422), ("", 422),
+     ("x" * 300, 422), ("ACME.com", 201)],
+)
+def test_bad_domains(api: ApiClient, org: dict[str, Any], domain: str, status: int) -> None:
+    other = api.post("/organizations", {"name": "Other"}).json()
+    response = api.post(f"/organizations/{other['id']}/domains", {"domain": domain})
+    expected = 409 if domain == "ACME.com" else status
+    assert response.status_code == expected
+    assert response.json()["field"] == "domain"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "/customers/999999", None), ("patch", "/customers/999999", {"name": "x"}),
+        ("delete", "/customers/999999", None), ("post", "/customers/999999/merge", {"into": 1}),
+        ("get", "/organizations/999999", None), ("patch", "/organizations/999999", {"name": "x"}),
+        ("delete", "/organizations/999999", None), ("post", "/organizations/999999/domains", {"domain": "x.com"}),
+        ("delete", "/organizations/999999/domains/x.com", None), ("post", "/organizations/999999/merge", {"into": 1}),
+        ("patch", "/customer-types/999999", {"name": "x"}), ("delete", "/custom-fields/999999", None),
+    ],
+)
+def test_unknown_ids_are_404(api: ApiClient, method: str, path: str, body: Any) -> None:
+    response = getattr(api, method)(path, body) if body is not None else getattr(api, method)(path)
+    assert response.status_code == 404 and response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"page_size": 501}, "page_size"), ({"page_size": 0}, "page_size"), ({"page": 0}, "page"),
+     ({"page": "x"}, "page"), ({"organization": "acme"}, "organization")],
+)
+def test_bad_list_parameters(api: ApiClient, params: dict[str, Any], field: str) -> None:
+    response = api.get("/customers", params)
+    assert response.status_code == 422 and response.json()["field"] == field
+
+
+def test_unparseable_json_is_a_422(api: ApiClient, client: Any) -> None:
+    response = api.client.post("/api/v1/customers", "{not json", content_type="application/json",
+                               headers=api.headers)
+    assert response.status_code == 422 and response.json()["field"] is None
+
+
+def test_bad_settings(api: ApiClient) -> None:
+    before = api.get("/settings").json()
+    for body, field in [({"auto_create_organizations": "no"}, "auto_create_organizations"),
+                        ({"extra_free_mail_domains": ["a..b"]}, "extra_free_mail_domains"),
+                        ({"unknown_setting": 1}, "unknown_setting"),
+                        ({"customer_panel": ["shoe_size"]}, "customer_panel")]:
+        response = api.patch("/settings", body)
+        assert response.status_code == 422 and response.json()["field"] == field
+    assert api.get("/settings").json() == before
+
+
+def test_bad_custom_field_definitions_and_types(api: ApiClient) -> None:
+    response = api.post("/custom-fields", {"applies_to": "customer", "label": "X", "type": "colour"})
+    assert response.status_code == 422 and response.json()["field"] == "type"
+    response = api.post("/custom-fields", {"applies_to": "customer", "label": "X"})
+    assert response.status_code == 422 and response.json()["field"] == "type"
+    response = api.post("/customer-types", {"name": "VIP", "color": "red"})
+    assert response.status_code == 422 and response.json()["field"] == "color"

@@ -1,0 +1,85 @@
+"""`deskhand serve` as a user runs it: a real process, a real HTTP client, the configured admin."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from django.conf import settings
+
+DESKHAND = str(Path(sys.executable).with_name("deskhand"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A throwaway database of the backend under test: a file for SQLite, a new PostgreSQL database."""
+    if settings.DATABASE_VENDOR == "sqlite":
+        yield ""
+        return
+    import psycopg
+
+    database = settings.DATABASES["default"]
+    name = f"deskhand_serve_{uuid.uuid4().hex[:8]}"
+    admin_url = f"postgresql://{database['USER']}@{database['HOST']}:{database['PORT']}/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{name}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_serve_migrates_ensures_the_admin_and_answers(tmp_path: Path, database_url: str) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DESKHAND_DATA_DIR": str(tmp_path),
+        "DESKHAND_HTTP_ADDR": f"127.0.0.1:{port}",
+        "DESKHAND_ADMIN_EMAIL": "owner@deskhand.test",
+        "DESKHAND_ADMIN_PASSWORD": "a-long-admin-password",
+        "DATABASE_URL": database_url,
+    }
+    server = subprocess.Popen([DESKHAND, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+                assert time.monotonic() < deadline, "serve did not answer within 60 s"
+                time.sleep(0.3)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        if database_url:
+            assert health.json()["database"] == "postgresql"
+
+        created = subprocess.run([DESKHAND, "token", "create", "--email", "owner@deskhand.test"], env=env,
+                                 capture_output=True, text=True, check=True)
+        token = created.stdout.split()[-1]
+        headers = {"Authorization": f"Bearer {token}"}
+        response = httpx.post(f"{base}/api/v1/customers", json={"email": "ana@acme.com"}, headers=headers)
+        assert response.status_code == 201 and response.json()["organization_name"] == "acme.com"
+        assert httpx.get(f"{base}/api/v1/customers", headers={"Authorization": "Bearer nope"}).status_code == 401
+        assert httpx.get(f"{base}/api/v1/openapi.json").status_code == 200
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    assert server.returncode is not None
