@@ -17,6 +17,7 @@ from deskhand.audit.services import record
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
+from deskhand.core.text import clean_text
 
 TOKEN_PREFIX = "dh_"
 # Writing last_used_at on every request would turn each read into a write.
@@ -36,14 +37,7 @@ def _clean_email(email: str) -> str:
 
 
 def _clean_name(name: str, *, field: str = "name", required: bool = False, max_length: int = 200) -> str:
-    if not isinstance(name, str):
-        raise Invalid("invalid_name", "Enter a name.", field=field)
-    name = " ".join(name.split())
-    if required and not name:
-        raise Invalid("name_required", "Enter a name.", field=field)
-    if len(name) > max_length:
-        raise Invalid("name_too_long", f"A name has at most {max_length} characters.", field=field)
-    return name
+    return clean_text(name, field=field, max_length=max_length, required=required)
 
 
 def _set_password(agent: Agent, password: str) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, StrictInt
 
 Json = Any
 
@@ -44,8 +44,8 @@ class CustomerIn(Schema):
     phone: str = ""
     language: str = ""
     notes: str = ""
-    customer_type: int | str | None = None
-    organization: int | None = Field(None, description="Omit to let the domain rule decide; null for No organization.")
+    customer_type: StrictInt | str | None = None
+    organization: StrictInt | None = Field(None, description="Omit to let the domain rule decide; null for No organization.")
     custom_fields: dict[str, Json] = {}
 
 
@@ -55,13 +55,13 @@ class CustomerPatch(Schema):
     phone: str | None = None
     language: str | None = None
     notes: str | None = None
-    customer_type: int | str | None = None
-    organization: int | None = Field(None, description="A manual move; null for No organization.")
+    customer_type: StrictInt | str | None = None
+    organization: StrictInt | None = Field(None, description="A manual move; null for No organization.")
     custom_fields: dict[str, Json] | None = None
 
 
 class MergeIn(Schema):
-    into: int
+    into: StrictInt
 
 
 class OrganizationOut(Schema):
@@ -138,7 +138,7 @@ class CustomerTypePatch(Schema):
     name: str | None = None
     color: str | None = None
     visible: bool | None = None
-    position: int | None = None
+    position: StrictInt | None = None
 
 
 class CustomFieldOut(Schema):
@@ -168,7 +168,7 @@ class CustomFieldPatch(Schema):
     required: bool | None = None
     choices: list[str] | None = None
     help_text: str | None = None
-    position: int | None = None
+    position: StrictInt | None = None
 
 
 class AgentOut(Schema):
@@ -196,7 +196,7 @@ class TeamOut(Schema):
 
 class TeamIn(Schema):
     name: str
-    members: list[int] = []
+    members: list[StrictInt] = []
 
 
 class ImportRowOut(Schema):

@@ -9,6 +9,7 @@ from django.db.models.functions import Coalesce, Lower
 
 from deskhand.config.queries import get_setting
 from deskhand.core.errors import NotFound
+from deskhand.core.text import search_term
 from deskhand.customers.domains import candidate_domains, is_free_mail
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain
 
@@ -58,8 +59,8 @@ def customer_list(*, search: str = "", organization: str | int | None = None) ->
         customers = customers.filter(organization__isnull=True)
     elif organization is not None:
         customers = customers.filter(organization_id=organization)
-    if search:
-        term = search.strip()
+    term = search_term(search)
+    if term:
         customers = customers.filter(Q(email_key__contains=term.lower()) | Q(name__icontains=term))
     return customers.order_by("email_key")
 
@@ -78,8 +79,8 @@ def organization_list(*, search: str = "") -> QuerySet[Organization]:
     organizations = Organization.objects.annotate(
         customer_count=Coalesce(Subquery(members, output_field=IntegerField()), 0)
     ).prefetch_related(Prefetch("domains", queryset=OrganizationDomain.objects.order_by("domain")))
-    if search:
-        term = search.strip()
+    term = search_term(search)
+    if term:
         owning = OrganizationDomain.objects.filter(domain__contains=term.lower().lstrip("@")).values("organization_id")
         organizations = organizations.filter(Q(name__icontains=term) | Q(pk__in=owning))
     return organizations.order_by(Lower("name"), "id")

@@ -16,6 +16,7 @@ from deskhand.config.queries import get_settings
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, normalize_domain, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
+from deskhand.core.text import clean_text
 from deskhand.customers.domains import is_free_mail, is_public_suffix, registrable_domain
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain, Source
 from deskhand.customers.queries import (
@@ -48,28 +49,19 @@ BULK = 500
 
 
 def _text(value: Any, *, field: str, max_length: int, required: bool = False, single_line: bool = True) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise Invalid("invalid_value", f"{field} is text.", field=field)
-    text = " ".join(value.split()) if single_line else value.strip()
-    if required and not text:
-        raise Invalid(f"{field}_required", f"Enter a {field.replace('_', ' ')}.", field=field)
-    if len(text) > max_length:
-        raise Invalid(f"{field}_too_long", f"{field.capitalize()} has at most {max_length} characters.", field=field)
-    return text
+    return clean_text(value, field=field, max_length=max_length, required=required, multiline=not single_line)
 
 
 def _phone(value: Any) -> str:
     phone = _text(value, field="phone", max_length=50)
-    if not PHONE_PATTERN.match(phone):
+    if not PHONE_PATTERN.fullmatch(phone):
         raise Invalid("invalid_phone", "A phone number has digits, spaces and + ( ) - . / only.", field="phone")
     return phone
 
 
 def _language(value: Any) -> str:
     language = _text(value, field="language", max_length=16)
-    if language and not LANGUAGE_PATTERN.match(language):
+    if language and not LANGUAGE_PATTERN.fullmatch(language):
         raise Invalid("invalid_language", "A language is a code such as en, de or pt-BR.", field="language")
     return language
 
@@ -92,7 +84,8 @@ def resolve_customer_type(value: Any) -> CustomerType | None:
     if isinstance(value, int):
         found = CustomerType.objects.filter(pk=value).first()
     elif isinstance(value, str):
-        found = CustomerType.objects.filter(name__iexact=value.strip()).first()
+        name = clean_text(value, field="customer_type", max_length=100)
+        found = CustomerType.objects.filter(name__iexact=name).first()
     else:
         found = None
     if found is None:
@@ -329,8 +322,8 @@ def remove_domain(organization: Organization, domain: str, *, actor: Actor) -> N
     try:
         clean = normalize_domain(domain)
     except AddressError:
-        clean = domain.strip().lower()
-    deleted, _ = OrganizationDomain.objects.filter(organization=organization, domain=clean).delete()
+        clean = ""
+    deleted, _ = OrganizationDomain.objects.filter(organization=organization, domain=clean).delete() if clean else (0, {})
     if not deleted:
         raise NotFound("domain_not_found", f"“{organization.name}” does not own {domain}.", field="domain")
     _record_organization(organization, "organization.domain_removed", actor=actor, changes={"domain": clean})
@@ -569,7 +562,7 @@ def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Custom
 
 
 def _color(value: Any) -> str:
-    if not isinstance(value, str) or not COLOR_PATTERN.match(value.strip()):
+    if not isinstance(value, str) or not COLOR_PATTERN.fullmatch(value.strip()):
         raise Invalid("invalid_color", "A colour is written #rrggbb, such as #2563eb.", field="color")
     return value.strip().lower()
 

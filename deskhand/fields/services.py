@@ -17,6 +17,7 @@ from deskhand.audit.services import diff, record
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.core.text import clean_text, has_control_characters
 from deskhand.fields.models import AppliesTo, CustomField, FieldType
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -42,11 +43,7 @@ def _clean_choices(field_type: str, choices: Any) -> list[str]:
         raise Invalid("choices_required", "List at least one choice.", field="choices")
     cleaned: list[str] = []
     for choice in choices:
-        if not isinstance(choice, str) or not choice.strip():
-            raise Invalid("invalid_choice", "Each choice is a non-empty text.", field="choices")
-        text = choice.strip()
-        if len(text) > 100:
-            raise Invalid("invalid_choice", "A choice has at most 100 characters.", field="choices")
+        text = clean_text(choice, field="choices", max_length=100, required=True, label="choice")
         if text.lower() in {c.lower() for c in cleaned}:
             raise Invalid("duplicate_choice", f"“{text}” is listed twice.", field="choices")
         cleaned.append(text)
@@ -56,12 +53,7 @@ def _clean_choices(field_type: str, choices: Any) -> list[str]:
 
 
 def _clean_label(label: Any) -> str:
-    if not isinstance(label, str) or not label.strip():
-        raise Invalid("label_required", "Enter a label.", field="label")
-    label = " ".join(label.split())
-    if len(label) > 100:
-        raise Invalid("label_too_long", "A label has at most 100 characters.", field="label")
-    return label
+    return clean_text(label, field="label", max_length=100, required=True)
 
 
 @transaction.atomic
@@ -84,13 +76,14 @@ def create_custom_field(
     if type not in FieldType.values:
         raise Invalid("invalid_type", f"type is one of {', '.join(FieldType.values)}.", field="type")
     label = _clean_label(label)
-    key = (key or slugify(label).replace("-", "_")).strip()
-    if not KEY_PATTERN.match(key):
+    key = key if isinstance(key, str) and key else slugify(label).replace("-", "_")
+    if not KEY_PATTERN.fullmatch(key):
         raise Invalid("invalid_key", "A key starts with a letter and has only a-z, 0-9 and _ (50 at most).",
                       field="key")
     field = CustomField(
         applies_to=applies_to, key=key, label=label, type=type, required=bool(required),
-        choices=_clean_choices(type, choices or []), help_text=(help_text or "").strip()[:300],
+        choices=_clean_choices(type, choices or []),
+        help_text=clean_text(help_text, field="help_text", max_length=300, multiline=True),
         position=CustomField.objects.filter(applies_to=applies_to).count(),
     )
     try:
@@ -120,7 +113,7 @@ def update_custom_field(field: CustomField, *, changes: dict[str, Any], actor: A
     if "choices" in changes:
         field.choices = _clean_choices(field.type, changes["choices"])
     if "help_text" in changes:
-        field.help_text = str(changes["help_text"] or "").strip()[:300]
+        field.help_text = clean_text(changes["help_text"], field="help_text", max_length=300, multiline=True)
     if "position" in changes:
         if not isinstance(changes["position"], int) or changes["position"] < 0:
             raise Invalid("invalid_position", "position is a whole number, 0 or more.", field="position")
@@ -154,6 +147,8 @@ def _coerce(field: CustomField, value: Any) -> Any:
             raise bad("enter text.")
         if len(value) > MAX_TEXT:
             raise bad(f"at most {MAX_TEXT} characters.")
+        if has_control_characters(value):
+            raise bad("remove the control characters.")
         return value.strip()
     if kind == FieldType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float | str):

@@ -136,3 +136,45 @@ def test_bad_custom_field_definitions_and_types(api: ApiClient) -> None:
     assert response.status_code == 422 and response.json()["field"] == "type"
     response = api.post("/customer-types", {"name": "VIP", "color": "red"})
     assert response.status_code == 422 and response.json()["field"] == "color"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/customers", {"email": "ana@acme.com", "name": "Ana\x00"}, "name"),
+        ("/customers", {"email": "ana@acme.com", "name": "Ana\ud800"}, "name"),
+        ("/customers", {"email": "ana\x00@acme.com"}, "email"),
+        ("/customers", {"email": "ana@acme.com", "customer_type": "VIP\x00"}, "customer_type"),
+        ("/customers", {"email": "ana@acme.com", "organization": True}, "organization"),
+        ("/organizations", {"name": "Acme\x00"}, "name"),
+        ("/organizations", {"name": "Globex", "notes": "bell\x07"}, "notes"),
+        ("/custom-fields", {"applies_to": "customer", "label": "X\x00", "type": "text"}, "label"),
+        ("/teams", {"name": "Support\x00"}, "name"),
+    ],
+)
+def test_control_characters_and_wrong_types_are_a_422_on_every_backend(
+    api: ApiClient, path: str, body: dict[str, Any], field: str
+) -> None:
+    before = _snapshot()
+    response = api.post(path, body)
+    assert response.status_code == 422, response.content
+    assert response.json()["field"] == field
+    assert _snapshot() == before
+
+
+def test_control_characters_in_searches_and_paths_are_harmless(api: ApiClient, org: dict[str, Any]) -> None:
+    assert api.get("/customers", {"search": "a\x00b"}).status_code == 200
+    assert api.get("/organizations", {"search": "a\x00b"}).status_code == 200
+    assert api.delete(f"/organizations/{org['id']}/domains/%00").status_code == 404
+
+
+def test_an_oversized_body_is_a_413_not_a_500(api: ApiClient) -> None:
+    response = api.post("/customers", {"email": "ana@acme.com", "notes": "x" * 3_000_000})
+    assert response.status_code == 413 and response.json()["detail"]
+    assert not Customer.objects.exists()
+
+
+def test_a_custom_text_value_with_control_characters_is_refused(api: ApiClient) -> None:
+    api.post("/custom-fields", {"applies_to": "customer", "label": "Note", "type": "text"})
+    response = api.post("/customers", {"email": "ana@acme.com", "custom_fields": {"note": "a\x00b"}})
+    assert response.status_code == 422 and response.json()["field"] == "custom_fields.note"
