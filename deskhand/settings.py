@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "deskhand.api.middleware.JsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "deskhand.urls"

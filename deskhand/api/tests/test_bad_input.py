@@ -178,3 +178,11 @@ def test_a_custom_text_value_with_control_characters_is_refused(api: ApiClient) 
     api.post("/custom-fields", {"applies_to": "customer", "label": "Note", "type": "text"})
     response = api.post("/customers", {"email": "ana@acme.com", "custom_fields": {"note": "a\x00b"}})
     assert response.status_code == 422 and response.json()["field"] == "custom_fields.note"
+
+
+def test_unknown_routes_and_methods_answer_json(api: ApiClient) -> None:
+    for response, status in [(api.get("/nope"), 404), (api.get("/customers/abc"), 404),
+                             (api.client.put("/api/v1/customers", "{}", content_type="application/json",
+                                             headers=api.headers), 405)]:
+        assert response.status_code == status
+        assert response.json()["detail"] and response.json()["field"] is None
