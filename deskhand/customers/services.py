@@ -442,30 +442,14 @@ def find_or_create_customer(
 
 
 @transaction.atomic
-def create_customer(
-    email: Any,
-    *,
-    name: Any = "",
-    phone: Any = "",
-    language: Any = "",
-    notes: Any = "",
-    customer_type: Any = None,
-    organization: Organization | None | _Auto = AUTO,
-    custom_fields: Any = None,
-    source: Source,
-    actor: Actor,
-) -> Customer:
-    """Like `find_or_create_customer`, but an existing address is a conflict."""
-    address = _address(email)
-    if find_customer_by_email(address.key) is None:
-        customer = _new_customer(
-            address, name=name, phone=phone, language=language, notes=notes, customer_type=customer_type,
-            organization=organization, custom_fields=custom_fields, source=source, actor=actor,
-        )
-        if customer is not None:
-            return customer
-    raise Conflict("customer_exists", f"A customer with the address {address.address} already exists.",
-                   field="email")
+def create_customer(email: Any, *, source: Source, actor: Actor, **details: Any) -> Customer:
+    """`find_or_create_customer` for people adding someone new: an address already known (even
+    as one merged into another customer) is a conflict. `details` are find_or_create's."""
+    customer, created = find_or_create_customer(email, source=source, actor=actor, **details)
+    if not created:
+        raise Conflict("customer_exists", f"A customer with the address {_address(email).address} already exists.",
+                       field="email")
+    return customer
 
 
 @transaction.atomic
