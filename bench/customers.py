@@ -95,6 +95,8 @@ class Report:
     customers_per_second: float = 0.0
     organizations: int = 0
     customers_without_organization: int = 0
+    analyzed: bool = False
+    autovacuum: str = ""
     largest_organization: int = 0
     latencies: list[dict[str, Any]] = field(default_factory=list)
     queries: list[QueryProfile] = field(default_factory=list)
@@ -184,6 +186,26 @@ def load(report: Report, rng: random.Random) -> Any:
     return admin
 
 
+def analyze(report: Report) -> None:
+    """Refresh the planner's statistics, as autovacuum (PostgreSQL) would have done by now."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    report.analyzed = True
+
+
+def autovacuum_setting() -> str:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return "n/a"
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW autovacuum")
+        row = cursor.fetchone()
+    return str(row[0]) if row else "?"
+
+
 # -- phase 2: HTTP -------------------------------------------------------------------------------
 
 
@@ -250,13 +272,16 @@ class Traffic:
         self.domains = domains
         self.organization_ids = organization_ids
         self.counter = 0
+        self.last_was_new_domain = False
 
     def new_customer(self) -> dict[str, str]:
+        """A new address: 80 % at an existing company domain, 20 % at a new one (a new organization)."""
         self.counter += 1
-        if self.rng.random() < 0.8:
-            domain = f"co{self.rng.randrange(self.domains)}.example"
-        else:
+        self.last_was_new_domain = self.rng.random() >= 0.8
+        if self.last_was_new_domain:
             domain = f"new{self.counter}.example"
+        else:
+            domain = f"co{self.rng.randrange(self.domains)}.example"
         return {"email": f"api{self.counter}@{domain}", "name": f"Api Person {self.counter}"}
 
     def organization_url(self) -> str:
@@ -271,6 +296,8 @@ def measure_http(report: Report, base: str, token: str, traffic: Traffic, reques
 
     headers = {"Authorization": f"Bearer {token}"}
     post = Latency("POST /api/v1/customers")
+    post_existing = Latency("  of which: at an existing organization's domain")
+    post_new = Latency("  of which: at a new domain (auto-creates an organization)")
     listing = Latency("GET /api/v1/customers?organization=<id>&page_size=50")
     unassigned = Latency("GET /api/v1/customers?organization=none&page_size=50 (extra)")
     with httpx.Client(base_url=base, headers=headers, timeout=REQUEST_TIMEOUT) as client:
@@ -279,6 +306,7 @@ def measure_http(report: Report, base: str, token: str, traffic: Traffic, reques
             timed(client, None, "GET", traffic.organization_url(), 200)
         for _ in range(requests):
             timed(client, post, "POST", "/api/v1/customers", 201, json=traffic.new_customer())
+            (post_new if traffic.last_was_new_domain else post_existing).samples_ms.append(post.samples_ms[-1])
         for _ in range(requests):
             response = timed(client, listing, "GET", traffic.organization_url(), 200)
         body = response.json()
@@ -286,7 +314,9 @@ def measure_http(report: Report, base: str, token: str, traffic: Traffic, reques
             raise SystemExit(f"Unexpected organization list: {str(body)[:300]}")
         for _ in range(max(1, requests // 5)):
             timed(client, unassigned, "GET", NONE_URL, 200)
-    report.latencies = [post.summary(), listing.summary(), unassigned.summary()]
+    report.latencies = [
+        latency.summary() for latency in (post, post_existing, post_new, listing, unassigned) if latency.samples_ms
+    ]
 
 
 # -- phase 3: SQL per request --------------------------------------------------------------------
@@ -359,10 +389,12 @@ def shape(sql: str) -> str:
 def print_report(report: Report, *, statements: int) -> None:
     machine = report.machine
     print()
-    print(f"Deskhand customers benchmark — {report.database}, {report.date}")
+    print(f"Deskhand customers benchmark — {report.database}, started {report.date}")
     print(f"  machine: {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']}")
     print(f"  load: {report.customers} customers over {report.domains} domains in {report.load_seconds} s "
           f"= {report.customers_per_second} customers/s")
+    print(f"  statistics: ANALYZE after load: {'yes' if report.analyzed else 'no'}; "
+          f"autovacuum: {report.autovacuum}")
     print(f"  organizations: {report.organizations}; in \"No organization\": "
           f"{report.customers_without_organization}; largest organization: {report.largest_organization}")
     print()
@@ -391,6 +423,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="measured requests per call")
     parser.add_argument("--seed", type=int, default=20250101)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--analyze", action="store_true",
+                        help="run ANALYZE after loading (what autovacuum does; without it a server with "
+                        "autovacuum off plans the lists with no statistics)")
     parser.add_argument("--statements", type=int, default=3, help="SQL statements shown per call")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = parser.parse_args()
@@ -408,6 +443,10 @@ def main() -> None:
         rng = random.Random(args.seed)
         print(f"Phase 1: loading {args.customers} customers into {report.database} ({data_dir})", flush=True)
         admin = load(report, rng)
+        report.autovacuum = autovacuum_setting()
+        if args.analyze:
+            print("  ANALYZE", flush=True)
+            analyze(report)
 
         from deskhand.agents.services import issue_token
         from deskhand.core.actors import SYSTEM

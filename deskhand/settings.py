@@ -84,7 +84,6 @@ def _databases() -> dict[str, dict[str, object]]:
     url = conf.database_url or f"sqlite:///{DATA_DIR / 'deskhand.sqlite3'}"
     database: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     if database["ENGINE"] == "django.db.backends.sqlite3":
-        database["CONN_MAX_AGE"] = 0
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock when a
         # transaction starts, so concurrent writers queue for `timeout` seconds instead of
         # failing with "database is locked" half-way through.

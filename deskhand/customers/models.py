@@ -99,8 +99,10 @@ class Customer(models.Model):
 
     class Meta:
         indexes = [
-            # Index: an organization's customer list (and "No organization"), ordered by address.
-            models.Index(fields=["organization", "email_key"], name="customer_org_email_idx"),
+            # Index: an organization's customer list (and "No organization"), ordered by address,
+            # and its count; partial so that merged addresses never need reading.
+            models.Index(fields=["organization", "email_key"], name="customer_live_org_email_idx",
+                         condition=models.Q(merged_into__isnull=True)),
             # Index: adding a domain finds that domain's unassigned customers.
             models.Index(fields=["domain"], name="customer_domain_idx"),
         ]

@@ -155,13 +155,11 @@ def _record_moves(customer_ids: list[int], *, actor: Actor, old: int | None, new
 
 
 def _free_organization_name(base: str) -> str:
-    """`base`, or `base (2)`, `base (3)`… when an organization already has that name."""
+    """`base (2)`, `base (3)`…: the first name no organization has (`base` itself is taken)."""
     taken = {
         name.lower()
-        for name in Organization.objects.filter(name__istartswith=base).values_list("name", flat=True)
+        for name in Organization.objects.filter(name__istartswith=f"{base} (").values_list("name", flat=True)
     }
-    if base.lower() not in taken:
-        return base
     number = 2
     while f"{base} ({number})".lower() in taken:
         number += 1
@@ -171,18 +169,20 @@ def _free_organization_name(base: str) -> str:
 def _organization_for_new_domain(domain: str, *, actor: Actor) -> Organization:
     """The organization the auto-create rule makes for `domain`, or the one a concurrent request
     made a moment earlier: the unique domain key decides, and the loser reads the winner's row."""
+    name = display_domain(domain)
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                organization = Organization.objects.create(
-                    name=_free_organization_name(display_domain(domain)), source=Source.AUTO
-                )
+                organization = Organization.objects.create(name=name, source=Source.AUTO)
                 OrganizationDomain.objects.create(organization=organization, domain=domain)
         except IntegrityError:
             owner = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
             if owner is not None:
                 return owner.organization
-            continue  # the name was taken by a concurrent request: pick the next free one
+            # The name is taken (an organization made by hand, or a concurrent request): look for
+            # a free one only now, since the search cannot use an index.
+            name = _free_organization_name(display_domain(domain))
+            continue
         _record_organization(organization, "organization.created", actor=AUTO_CREATE_RULE,
                              changes={"domain": domain, "name": organization.name, "triggered_by": actor.label})
         return organization

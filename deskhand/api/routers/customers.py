@@ -64,7 +64,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[st
         customer_type=payload.customer_type, organization=organization, custom_fields=payload.custom_fields,
         source=Source.API, actor=actor_of(request),
     )
-    return Status(201, customer_out(queries.get_customer(customer.pk), _field_keys()))
+    return Status(201, customer_out(customer, _field_keys()))
 
 
 @router.get("/customers/export")
