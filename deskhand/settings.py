@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "deskhand.api.middleware.JsonErrorsMiddleware",
+    "deskhand.web.middleware.SecureCookiesOverHttpsMiddleware",
 ]
 
 ROOT_URLCONF = "deskhand.urls"
@@ -107,6 +108,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 LOGIN_URL = "/login"
+SESSION_COOKIE_AGE = 14 * 24 * 3600
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+MESSAGE_TAGS = {40: "error"}
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from deskhand.api.api import api
 from deskhand.system.views import healthz
@@ -6,4 +6,9 @@ from deskhand.system.views import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("", include("deskhand.web.urls")),
 ]
+
+handler404 = "deskhand.web.views.errors.not_found"
+handler500 = "deskhand.web.views.errors.server_error"
+handler403 = "deskhand.web.views.errors.forbidden"

@@ -129,3 +129,22 @@ def find_customer_by_email(key: str) -> Customer | None:
         customer = Customer.objects.select_related("organization", "customer_type").get(pk=customer.merged_into_id)
         seen += 1
     return customer
+
+
+def organization_by_name(name: str) -> Organization | None:
+    """The organization with exactly this name (case-insensitive), for forms that name one."""
+    term = search_term(name)
+    return Organization.objects.filter(name__iexact=term).first() if term else None
+
+
+def organization_names(prefix: str, *, limit: int = 20) -> list[str]:
+    """Names starting with (or else containing) `prefix`, for a type-ahead list."""
+    term = search_term(prefix)
+    names = Organization.objects.order_by(Lower("name"))
+    if not term:
+        return list(names.values_list("name", flat=True)[:limit])
+    found = list(names.filter(name__istartswith=term).values_list("name", flat=True)[:limit])
+    if len(found) < limit:
+        more = names.filter(name__icontains=term).exclude(name__istartswith=term)
+        found += list(more.values_list("name", flat=True)[: limit - len(found)])
+    return found

@@ -1,0 +1,33 @@
+"""Who may open agent pages: signed-in agents, and admins for Administration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from deskhand.core.actors import Actor
+
+View = Callable[..., HttpResponse]
+
+
+def agent_required(view: View) -> View:
+    return login_required(view, login_url="/login")
+
+
+def admin_required(view: View) -> View:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not getattr(request.user, "is_admin", False):
+            raise PermissionDenied("Only administrators can open this page.")
+        return view(request, *args, **kwargs)
+
+    return agent_required(wrapper)
+
+
+def actor(request: HttpRequest) -> Actor:
+    return Actor.agent(request.user)

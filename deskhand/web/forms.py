@@ -1,0 +1,120 @@
+"""Forms of the agents' app: they collect text; the services decide what is valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from deskhand.core.errors import DomainError
+from deskhand.customers.models import CustomerType
+from deskhand.fields.models import CustomField, FieldType
+
+CF_PREFIX = "cf_"
+
+
+def custom_form_fields(applies_to: str, values: dict[str, Any] | None = None) -> dict[str, forms.Field]:
+    """One form field per custom field definition, labelled as the admin named it."""
+    result: dict[str, forms.Field] = {}
+    values = values or {}
+    for definition in CustomField.objects.filter(applies_to=applies_to):
+        current = values.get(definition.key)
+        common: dict[str, Any] = {"label": definition.label, "required": False, "help_text": definition.help_text}
+        field: forms.Field
+        if definition.type == FieldType.BOOLEAN:
+            field = forms.BooleanField(initial=bool(current), **common)
+        elif definition.type == FieldType.CHOICE:
+            field = forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in definition.choices], initial=current,
+                                      **common)
+        elif definition.type == FieldType.MULTI_CHOICE:
+            field = forms.MultipleChoiceField(choices=[(c, c) for c in definition.choices], initial=current or [],
+                                              widget=forms.CheckboxSelectMultiple, **common)
+        else:
+            input_type = {FieldType.NUMBER: "number", FieldType.DATE: "date", FieldType.URL: "url",
+                          FieldType.EMAIL: "email"}.get(definition.type, "text")
+            widget = forms.TextInput(attrs={"type": input_type, "step": "any"} if input_type == "number"
+                                     else {"type": input_type})
+            field = forms.CharField(initial="" if current is None else current, widget=widget, **common)
+        if definition.required:
+            field.label = f"{definition.label} *"
+        result[CF_PREFIX + definition.key] = field
+    return result
+
+
+def custom_values(form: forms.Form) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, value in form.cleaned_data.items():
+        if name.startswith(CF_PREFIX):
+            values[name.removeprefix(CF_PREFIX)] = value
+    return values
+
+
+def add_domain_error(form: forms.Form, error: DomainError, *, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's error next to the field it names (or above the form)."""
+    field = error.field or None
+    if field and field.startswith("custom_fields."):
+        field = CF_PREFIX + field.removeprefix("custom_fields.")
+    field = (aliases or {}).get(field or "", field)
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+def type_choices() -> list[tuple[str, str]]:
+    return [("", "—")] + [(str(t.pk), t.name) for t in CustomerType.objects.filter(visible=True)]
+
+
+class CustomerForm(forms.Form):
+    email = forms.CharField(label="Email", max_length=2000, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    name = forms.CharField(label="Name", required=False, max_length=2000)
+    phone = forms.CharField(label="Phone", required=False, max_length=2000)
+    language = forms.CharField(label="Language", required=False, max_length=2000,
+                               widget=forms.TextInput(attrs={"placeholder": "en, de, pt-BR"}))
+    customer_type = forms.ChoiceField(label="Customer type", required=False)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, custom: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer_type"].choices = type_choices()
+        self.fields.update(custom_form_fields("customer", custom))
+
+
+class NewCustomerForm(CustomerForm):
+    organization = forms.CharField(
+        label="Organization", required=False, max_length=2000,
+        help_text="Leave empty to file by the email domain; type “No organization” to place nowhere.",
+        widget=forms.TextInput(attrs={"list": "organization-names", "autocomplete": "off"}),
+    )
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=2000)
+    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, custom: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(custom_form_fields("organization", custom))
+
+
+class NewOrganizationForm(OrganizationForm):
+    domains = forms.CharField(label="Email domains", required=False, max_length=10_000,
+                              help_text="One or more, separated by commas or spaces, such as acme.com.")
+
+
+class DomainForm(forms.Form):
+    domain = forms.CharField(label="Add a domain", max_length=2000,
+                             widget=forms.TextInput(attrs={"placeholder": "acme.com"}))
+    apply_to_existing = forms.BooleanField(label="Also move them", required=False)
+
+
+class MoveForm(forms.Form):
+    organization = forms.CharField(label="Move to organization", required=False, max_length=2000,
+                                   widget=forms.TextInput(attrs={"list": "organization-names",
+                                                                 "autocomplete": "off"}))
+
+
+class MergeCustomerForm(forms.Form):
+    into = forms.CharField(label="Merge into customer (email)", max_length=2000)
+
+
+class MergeOrganizationForm(forms.Form):
+    into = forms.CharField(label="Merge into organization", max_length=2000,
+                           widget=forms.TextInput(attrs={"list": "organization-names", "autocomplete": "off"}))

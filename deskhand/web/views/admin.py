@@ -1,0 +1,193 @@
+"""Administration → Customers: filing settings, customer types, custom fields, detail panels."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from deskhand.config.queries import CUSTOMER_PROPERTIES, ORGANIZATION_PROPERTIES, get_settings
+from deskhand.config.services import update_settings
+from deskhand.core.emailaddr import display_domain
+from deskhand.core.errors import DomainError
+from deskhand.customers import queries as customer_queries
+from deskhand.customers import services as customer_services
+from deskhand.fields import queries as field_queries
+from deskhand.fields import services as field_services
+from deskhand.fields.models import AppliesTo, FieldType
+from deskhand.web.access import actor, admin_required
+
+PROPERTY_LABELS = {
+    "email": "Email", "name": "Name", "phone": "Phone", "organization": "Organization",
+    "customer_type": "Customer type", "language": "Language", "notes": "Notes", "source": "Source",
+    "created_at": "Created", "updated_at": "Updated", "domains": "Domains", "customer_count": "Customers",
+}
+
+
+class FilingForm(forms.Form):
+    auto_create_organizations = forms.BooleanField(
+        label="Automatically create customer organizations", required=False,
+        help_text="A new customer whose company domain no organization owns gets a new organization.")
+    extra_free_mail_domains = forms.CharField(
+        label="Extra free-mail domains", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One per line. Their users are never grouped into an organization (gmail.com and "
+                  "thousands of others are built in).")
+
+
+class CustomerTypeForm(forms.Form):
+    name = forms.CharField(label="Type name", max_length=2000)
+    color = forms.CharField(label="Colour", initial="#6b7280", widget=forms.TextInput(attrs={"type": "color"}))
+    visible = forms.BooleanField(label="Visible", required=False, initial=True)
+
+
+class CustomFieldForm(forms.Form):
+    applies_to = forms.ChoiceField(label="For", choices=[(AppliesTo.CUSTOMER, "Customers"),
+                                                         (AppliesTo.ORGANIZATION, "Organizations")])
+    label = forms.CharField(label="Field label", max_length=2000)
+    type = forms.ChoiceField(label="Field type", choices=FieldType.choices)
+    required = forms.BooleanField(label="Required", required=False)
+    choices = forms.CharField(label="Choices", required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text="For one-of and many-of fields: one per line.")
+
+
+def _panel_rows(panel: list[str], properties: tuple[str, ...], applies_to: str) -> list[dict[str, Any]]:
+    """Every property that can be shown, the chosen ones first in their order."""
+    options = [(name, PROPERTY_LABELS.get(name, name)) for name in properties]
+    options += [(f"custom_fields.{f.key}", f"{f.label} (custom)")
+                for f in field_queries.custom_field_list(applies_to=applies_to)]
+    order = {entry: index for index, entry in enumerate(panel)}
+    rows = [{"key": key, "label": label, "shown": key in order, "position": order.get(key, len(order) + i) + 1}
+            for i, (key, label) in enumerate(options)]
+    return sorted(rows, key=lambda row: (not row["shown"], row["position"]))
+
+
+def _render(request: HttpRequest, *, filing: FilingForm | None = None, type_form: CustomerTypeForm | None = None,
+            field_form: CustomFieldForm | None = None, status: int = 200) -> HttpResponse:
+    settings = get_settings()
+    filing = filing or FilingForm(initial={
+        "auto_create_organizations": settings["auto_create_organizations"],
+        "extra_free_mail_domains": "\n".join(display_domain(d) for d in settings["extra_free_mail_domains"]),
+    })
+    return render(request, "web/admin/customers.html", {
+        "filing": filing, "type_form": type_form or CustomerTypeForm(), "field_form": field_form or CustomFieldForm(),
+        "types": customer_queries.customer_type_list(),
+        "fields": field_queries.custom_field_list().filter(applies_to__in=["customer", "organization"]),
+        "customer_panel": _panel_rows(settings["customer_panel"], CUSTOMER_PROPERTIES, "customer"),
+        "organization_panel": _panel_rows(settings["organization_panel"], ORGANIZATION_PROPERTIES, "organization"),
+    }, status=status)
+
+
+@require_GET
+@admin_required
+def customers_settings(request: HttpRequest) -> HttpResponse:
+    return _render(request)
+
+
+@require_POST
+@admin_required
+def save_filing(request: HttpRequest) -> HttpResponse:
+    form = FilingForm(request.POST)
+    if form.is_valid():
+        domains = [d for d in re.split(r"[\s,;]+", form.cleaned_data["extra_free_mail_domains"]) if d]
+        try:
+            update_settings({"auto_create_organizations": form.cleaned_data["auto_create_organizations"],
+                             "extra_free_mail_domains": domains}, actor=actor(request))
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, "Customer settings saved.")
+            return redirect("/admin/customers")
+    return _render(request, filing=form, status=422)
+
+
+@require_POST
+@admin_required
+def add_customer_type(request: HttpRequest) -> HttpResponse:
+    form = CustomerTypeForm(request.POST)
+    if form.is_valid():
+        try:
+            customer_services.create_customer_type(form.cleaned_data["name"], color=form.cleaned_data["color"],
+                                                   visible=form.cleaned_data["visible"], actor=actor(request))
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Customer type {form.cleaned_data['name']} added.")
+            return redirect("/admin/customers")
+    return _render(request, type_form=form, status=422)
+
+
+@require_POST
+@admin_required
+def change_customer_type(request: HttpRequest, type_id: int) -> HttpResponse:
+    try:
+        customer_type = customer_queries.get_customer_type(type_id)
+        if request.POST.get("action") == "delete":
+            customer_services.delete_customer_type(customer_type, actor=actor(request))
+            messages.success(request, f"Customer type {customer_type.name} deleted.")
+        else:
+            customer_services.update_customer_type(customer_type, changes={
+                "name": request.POST.get("name", ""), "color": request.POST.get("color", ""),
+                "visible": request.POST.get("visible") == "on"}, actor=actor(request))
+            messages.success(request, f"Customer type {customer_type.name} saved.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("/admin/customers")
+
+
+@require_POST
+@admin_required
+def add_custom_field(request: HttpRequest) -> HttpResponse:
+    form = CustomFieldForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        choices = [line.strip() for line in data["choices"].splitlines() if line.strip()]
+        try:
+            field_services.create_custom_field(applies_to=data["applies_to"], label=data["label"], type=data["type"],
+                                               required=data["required"], choices=choices, actor=actor(request))
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        else:
+            messages.success(request, f"Custom field {data['label']} added.")
+            return redirect("/admin/customers")
+    return _render(request, field_form=form, status=422)
+
+
+@require_POST
+@admin_required
+def delete_custom_field(request: HttpRequest, field_id: int) -> HttpResponse:
+    try:
+        field = field_queries.get_custom_field(field_id)
+        field_services.delete_custom_field(field, actor=actor(request))
+        messages.success(request, f"Custom field {field.label} deleted.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("/admin/customers")
+
+
+@require_POST
+@admin_required
+def save_panel(request: HttpRequest, which: str) -> HttpResponse:
+    """The detail-panel designer: the ticked properties, ordered by their position numbers."""
+    setting = {"customer": "customer_panel", "organization": "organization_panel"}.get(which)
+    if setting is None:
+        messages.error(request, "Unknown panel.")
+        return redirect("/admin/customers")
+    chosen = []
+    for index, key in enumerate(request.POST.getlist("property")):
+        try:
+            position = int(request.POST.get(f"position:{key}", index + 1))
+        except ValueError:
+            position = index + 1
+        chosen.append((position, index, key))
+    try:
+        update_settings({setting: [key for _, _, key in sorted(chosen)]}, actor=actor(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"The {which} detail panel was saved.")
+    return redirect("/admin/customers")

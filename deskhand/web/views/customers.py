@@ -1,0 +1,267 @@
+"""The Customers app: customers grouped by organization, profiles, moves, merges."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from deskhand.audit.queries import history
+from deskhand.config.queries import get_settings
+from deskhand.core.emailaddr import AddressError, parse_email
+from deskhand.core.errors import DomainError, NotFound
+from deskhand.core.text import search_term
+from deskhand.customers import queries, services
+from deskhand.customers.models import Customer, Organization, Source
+from deskhand.fields.models import CustomField
+from deskhand.web.access import actor, agent_required
+from deskhand.web.forms import (
+    CustomerForm,
+    MergeCustomerForm,
+    MoveForm,
+    NewCustomerForm,
+    add_domain_error,
+    custom_values,
+)
+
+GROUP_PAGE = 50
+MEMBERS_PAGE = 25
+NO_ORGANIZATION_LABELS = {"no organization", "none", "-"}
+
+
+def _int(value: str | None, default: int = 1) -> int:
+    try:
+        return max(1, int(value or default))
+    except ValueError:
+        return default
+
+
+def get_customer_or_404(customer_id: int) -> Customer:
+    try:
+        return queries.get_customer(customer_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+def get_organization_or_404(organization_id: int) -> Organization:
+    try:
+        return queries.get_organization(organization_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+def resolve_organization_name(text: str) -> Organization | None:
+    """A typed organization name; "No organization" (or empty) means none. Unknown names raise."""
+    clean = search_term(text)
+    if not clean or clean.lower() in NO_ORGANIZATION_LABELS:
+        return None
+    organization = queries.organization_by_name(clean)
+    if organization is None:
+        raise NotFound("organization_not_found", f"There is no organization named “{clean}”.", field="organization")
+    return organization
+
+
+@require_GET
+@agent_required
+def customer_index(request: HttpRequest) -> HttpResponse:
+    q = search_term(request.GET.get("q"))
+    context: dict[str, Any] = {"q": q}
+    if q:
+        customers = list(queries.customer_list(search=q)[:100])
+        groups: dict[int | None, dict[str, Any]] = {}
+        for customer in customers:
+            key = customer.organization_id
+            groups.setdefault(key, {"organization": customer.organization, "customers": []})["customers"].append(
+                customer)
+        context["search_groups"] = sorted(groups.values(), key=lambda g: (g["organization"] is not None,
+                                                                          (g["organization"].name.lower()
+                                                                           if g["organization"] else "")))
+        context["customer_hits"] = len(customers)
+        context["organization_hits"] = list(queries.organization_list(search=q)[:20])
+    else:
+        paginator = Paginator(queries.organization_list(), GROUP_PAGE)
+        context["page"] = paginator.get_page(_int(request.GET.get("page")))
+        context["unassigned_count"] = queries.customer_count_without_organization()
+        context["unassigned"] = list(queries.customer_list(organization=queries.NO_ORGANIZATION)[:MEMBERS_PAGE])
+    return render(request, "web/customers/index.html", context)
+
+
+@require_GET
+@agent_required
+def group_members(request: HttpRequest, group: str) -> HttpResponse:
+    """One group's customers, a page at a time (loaded when the group is opened)."""
+    if group != queries.NO_ORGANIZATION and not group.isdigit():
+        raise Http404
+    organization: str | int = group if group == queries.NO_ORGANIZATION else int(group)
+    offset = max(0, _int(request.GET.get("offset"), 0) if request.GET.get("offset") else 0)
+    customers = list(queries.customer_list(organization=organization)[offset:offset + MEMBERS_PAGE + 1])
+    return render(request, "web/customers/index.html#members", {
+        "customers": customers[:MEMBERS_PAGE], "group": group, "next_offset": offset + MEMBERS_PAGE
+        if len(customers) > MEMBERS_PAGE else None,
+    })
+
+
+@require_GET
+@agent_required
+def organization_options(request: HttpRequest) -> HttpResponse:
+    names = queries.organization_names(request.GET.get("organization") or request.GET.get("q") or "")
+    return render(request, "web/customers/index.html#organization-options", {"names": names})
+
+
+@require_POST
+@agent_required
+def move(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Drag and drop (htmx, `organization` = id or none) or the Move to… form (a name)."""
+    try:
+        customer = queries.get_customer(customer_id)
+        old = customer.organization_id
+        if request.htmx:
+            value = request.POST.get("organization", "")
+            if value == queries.NO_ORGANIZATION:
+                target = None
+            elif value.isdigit():
+                target = queries.get_organization(int(value))
+            else:
+                raise NotFound("organization_not_found", "Choose an organization.", field="organization")
+        else:
+            target = resolve_organization_name(request.POST.get("organization", ""))
+        services.move_customer(customer, to=target, actor=actor(request))
+    except DomainError as exc:
+        message = exc.message
+        if exc.code == "organization_not_found":
+            message = "That organization no longer exists; the customer stayed where they were."
+        if request.htmx:
+            response = HttpResponse(status=409 if isinstance(exc, NotFound) else exc.status)
+            response["HX-Trigger"] = json.dumps({"deskhand:move-failed": {"message": message}})
+            return response
+        messages.error(request, message)
+        return redirect(request.POST.get("next") or "/customers")
+    where = target.name if target else "No organization"
+    message = f"{customer.email} moved to {where}."
+    if request.htmx:
+        response = HttpResponse(status=200)
+        response["HX-Trigger"] = json.dumps({"deskhand:moved": {
+            "message": message, "customer": customer.pk,
+            "from": old if old is not None else queries.NO_ORGANIZATION,
+            "to": target.pk if target else queries.NO_ORGANIZATION,
+        }})
+        return response
+    messages.success(request, message)
+    return redirect(request.POST.get("next") or f"/customers/{customer.pk}")
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def new_customer(request: HttpRequest) -> HttpResponse:
+    form = NewCustomerForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            organization: Any = services.AUTO
+            if data["organization"].strip():
+                organization = resolve_organization_name(data["organization"])
+            customer = services.create_customer(
+                data["email"], name=data["name"], phone=data["phone"], language=data["language"],
+                notes=data["notes"], customer_type=int(data["customer_type"]) if data["customer_type"] else None,
+                organization=organization, custom_fields=custom_values(form), source=Source.AGENT,
+                actor=actor(request),
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            where = customer.organization.name if customer.organization else "No organization"
+            messages.success(request, f"Customer {customer.email} created in {where}.")
+            return redirect(f"/customers/{customer.pk}")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "web/customers/new_customer.html", {"form": form}, status=status)
+
+
+def _panel(customer: Customer) -> list[dict[str, Any]]:
+    """The configured detail panel: label and display value of each chosen property, in order."""
+    definitions = {f.key: f for f in CustomField.objects.filter(applies_to="customer")}
+    builtin = {
+        "email": ("Email", customer.email), "name": ("Name", customer.name),
+        "phone": ("Phone", customer.phone),
+        "organization": ("Organization", customer.organization.name if customer.organization else "No organization"),
+        "customer_type": ("Customer type", customer.customer_type.name if customer.customer_type else ""),
+        "language": ("Language", customer.language), "notes": ("Notes", customer.notes),
+        "source": ("Source", customer.get_source_display()),
+        "created_at": ("Created", customer.created_at), "updated_at": ("Updated", customer.updated_at),
+    }
+    rows = []
+    for entry in get_settings()["customer_panel"]:
+        if entry.startswith("custom_fields."):
+            definition = definitions.get(entry.removeprefix("custom_fields."))
+            if definition:
+                value = customer.custom_fields.get(definition.key)
+                rows.append({"label": definition.label, "value": ", ".join(value) if isinstance(value, list) else value})
+        elif entry in builtin:
+            label, value = builtin[entry]
+            rows.append({"label": label, "value": value})
+    return rows
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = get_customer_or_404(customer_id)
+    initial = {"email": customer.email, "name": customer.name, "phone": customer.phone,
+               "language": customer.language, "notes": customer.notes,
+               "customer_type": str(customer.customer_type_id or "")}
+    form = CustomerForm(request.POST or None, initial=initial, custom=customer.custom_fields)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.update_customer(customer, changes={
+                "email": data["email"], "name": data["name"], "phone": data["phone"], "language": data["language"],
+                "notes": data["notes"],
+                "customer_type": int(data["customer_type"]) if data["customer_type"] else None,
+                "custom_fields": custom_values(form),
+            }, actor=actor(request))
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            customer = get_customer_or_404(customer_id)
+        else:
+            messages.success(request, "Saved.")
+            return redirect(f"/customers/{customer.pk}")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "web/customers/customer.html", {
+        "customer": customer, "form": form, "panel": _panel(customer), "move_form": MoveForm(),
+        "merge_form": MergeCustomerForm(), "events": history("customer", customer.pk, limit=50),
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def merge_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Step 1 names the survivor and shows what will happen; step 2 (confirm) merges."""
+    customer = get_customer_or_404(customer_id)
+    form = MergeCustomerForm(request.POST or request.GET or None)
+    survivor = None
+    if form.is_bound and form.is_valid():
+        try:
+            survivor = queries.find_customer_by_email(parse_email(form.cleaned_data["into"]).key)
+        except AddressError as exc:
+            form.add_error("into", str(exc))
+        else:
+            if survivor is None:
+                form.add_error("into", "No customer has this address.")
+            elif survivor.pk == customer.pk:
+                form.add_error("into", "Choose another customer.")
+                survivor = None
+    if request.method == "POST" and survivor and request.POST.get("confirm") == "yes":
+        try:
+            services.merge_customers(customer, into=survivor, actor=actor(request))
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"{customer.email} was merged into {survivor.email}.")
+            return redirect(f"/customers/{survivor.pk}")
+    return render(request, "web/customers/merge_customer.html",
+                  {"customer": customer, "form": form, "survivor": survivor},
+                  status=422 if form.is_bound and form.errors else 200)

@@ -1,0 +1,195 @@
+"""Organization pages: create, profile with domains and members, merge, delete."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from deskhand.audit.queries import history
+from deskhand.config.queries import get_settings
+from deskhand.core.emailaddr import display_domain
+from deskhand.core.errors import DomainError
+from deskhand.customers import queries, services
+from deskhand.customers.models import Organization, Source
+from deskhand.fields.models import CustomField
+from deskhand.web.access import actor, agent_required
+from deskhand.web.forms import (
+    DomainForm,
+    MergeOrganizationForm,
+    NewOrganizationForm,
+    OrganizationForm,
+    add_domain_error,
+    custom_values,
+)
+from deskhand.web.views.customers import get_organization_or_404
+
+MEMBERS_PAGE = 50
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def new_organization(request: HttpRequest) -> HttpResponse:
+    form = NewOrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        domains = [part for part in re.split(r"[\s,;]+", data["domains"]) if part]
+        try:
+            organization = services.create_organization(
+                data["name"], domains=domains, notes=data["notes"], custom_fields=custom_values(form),
+                source=Source.AGENT, actor=actor(request),
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc, aliases={"domain": "domains"})
+        else:
+            messages.success(request, f"Organization {organization.name} created.")
+            return redirect(f"/organizations/{organization.pk}")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "web/customers/new_organization.html", {"form": form}, status=status)
+
+
+def _panel(organization: Organization) -> list[dict[str, Any]]:
+    definitions = {f.key: f for f in CustomField.objects.filter(applies_to="organization")}
+    builtin = {
+        "name": ("Name", organization.name),
+        "domains": ("Domains", ", ".join(display_domain(d.domain) for d in organization.domains.all())),
+        "customer_count": ("Customers", getattr(organization, "customer_count", 0)),
+        "notes": ("Notes", organization.notes), "source": ("Source", organization.get_source_display()),
+        "created_at": ("Created", organization.created_at), "updated_at": ("Updated", organization.updated_at),
+    }
+    rows = []
+    for entry in get_settings()["organization_panel"]:
+        if entry.startswith("custom_fields."):
+            definition = definitions.get(entry.removeprefix("custom_fields."))
+            if definition:
+                value = organization.custom_fields.get(definition.key)
+                rows.append({"label": definition.label, "value": ", ".join(value) if isinstance(value, list) else value})
+        elif entry in builtin:
+            label, value = builtin[entry]
+            rows.append({"label": label, "value": value})
+    return rows
+
+
+def _detail(request: HttpRequest, organization: Organization, *, form: OrganizationForm | None = None,
+            domain_form: DomainForm | None = None, preview: dict[str, Any] | None = None,
+            status: int = 200) -> HttpResponse:
+    members = Paginator(queries.customer_list(organization=organization.pk), MEMBERS_PAGE)
+    page_number = request.GET.get("page") or 1
+    return render(request, "web/customers/organization.html", {
+        "organization": organization,
+        "form": form or OrganizationForm(initial={"name": organization.name, "notes": organization.notes},
+                                         custom=organization.custom_fields),
+        "domain_form": domain_form or DomainForm(),
+        "preview": preview,
+        "domains": [(d.domain, display_domain(d.domain)) for d in organization.domains.all()],
+        "members": members.get_page(page_number),
+        "panel": _panel(organization),
+        "merge_form": MergeOrganizationForm(),
+        "events": history("organization", organization.pk, limit=50),
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def organization_detail(request: HttpRequest, organization_id: int) -> HttpResponse:
+    organization = get_organization_or_404(organization_id)
+    if request.method == "GET":
+        return _detail(request, organization)
+    form = OrganizationForm(request.POST, custom=organization.custom_fields)
+    if form.is_valid():
+        try:
+            services.update_organization(organization, changes={
+                "name": form.cleaned_data["name"], "notes": form.cleaned_data["notes"],
+                "custom_fields": custom_values(form),
+            }, actor=actor(request))
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect(f"/organizations/{organization.pk}")
+    return _detail(request, get_organization_or_404(organization_id), form=form, status=422)
+
+
+@require_POST
+@agent_required
+def add_domain(request: HttpRequest, organization_id: int) -> HttpResponse:
+    """First a preview (which unassigned customers the domain would take), then the change."""
+    organization = get_organization_or_404(organization_id)
+    form = DomainForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, organization, domain_form=form, status=422)
+    try:
+        domain = services.check_domain(form.cleaned_data["domain"])
+        if request.POST.get("step") == "preview":
+            candidates = queries.unassigned_customers_for_domain(organization, domain)
+            owner = queries.organization_for_domain(domain, extra_free_mail=[])
+            preview = {"domain": domain, "display": display_domain(domain), "count": candidates.count(),
+                       "sample": list(candidates.order_by("email_key")[:10]),
+                       "owner": owner if owner and owner.pk != organization.pk else None}
+            return _detail(request, organization, domain_form=form, preview=preview)
+        _, moved = services.add_domain(organization, domain, apply_to_existing=form.cleaned_data["apply_to_existing"],
+                                       actor=actor(request))
+    except DomainError as exc:
+        add_domain_error(form, exc)
+        return _detail(request, organization, domain_form=form, status=exc.status)
+    note = f" and moved {moved} customers here" if moved else ""
+    messages.success(request, f"Added {display_domain(domain)}{note}.")
+    return redirect(f"/organizations/{organization.pk}")
+
+
+@require_POST
+@agent_required
+def remove_domain(request: HttpRequest, organization_id: int, domain: str) -> HttpResponse:
+    organization = get_organization_or_404(organization_id)
+    try:
+        services.remove_domain(organization, domain, actor=actor(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Removed {display_domain(domain)}. Its customers stay here.")
+    return redirect(f"/organizations/{organization.pk}")
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def merge_organization(request: HttpRequest, organization_id: int) -> HttpResponse:
+    organization = get_organization_or_404(organization_id)
+    form = MergeOrganizationForm(request.POST or request.GET or None)
+    survivor = None
+    if form.is_bound and form.is_valid():
+        survivor = queries.organization_by_name(form.cleaned_data["into"])
+        if survivor is None:
+            form.add_error("into", "There is no organization with this name.")
+        elif survivor.pk == organization.pk:
+            form.add_error("into", "Choose another organization.")
+            survivor = None
+    if request.method == "POST" and survivor and request.POST.get("confirm") == "yes":
+        try:
+            services.merge_organizations(organization, into=survivor, actor=actor(request))
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"{organization.name} was merged into {survivor.name}.")
+            return redirect(f"/organizations/{survivor.pk}")
+    return render(request, "web/customers/merge_organization.html", {
+        "organization": organization, "form": form, "survivor": survivor,
+        "domains": [display_domain(d.domain) for d in organization.domains.all()],
+    }, status=422 if form.is_bound and form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def delete_organization(request: HttpRequest, organization_id: int) -> HttpResponse:
+    organization = get_organization_or_404(organization_id)
+    if request.method == "POST":
+        services.delete_organization(organization, actor=actor(request))
+        messages.success(request, f"{organization.name} was deleted; its customers are in No organization.")
+        return redirect("/customers")
+    return render(request, "web/customers/delete_organization.html", {
+        "organization": organization, "domains": [display_domain(d.domain) for d in organization.domains.all()],
+    })

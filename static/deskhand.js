@@ -1,0 +1,91 @@
+// Drag and drop between organization groups; the move is posted with htmx to the same service as
+// the API. A refused move puts the customer back where they were.
+(function () {
+  "use strict";
+
+  function toast(message, isError) {
+    var node = document.createElement("div");
+    node.className = "toast" + (isError ? " error" : "");
+    node.setAttribute("role", isError ? "alert" : "status");
+    node.textContent = message;
+    document.body.appendChild(node);
+    setTimeout(function () { node.remove(); }, 4000);
+  }
+
+  function adjustCount(group, delta) {
+    var badge = document.querySelector('[data-count="' + group + '"]');
+    if (badge) { badge.textContent = String(Math.max(0, parseInt(badge.textContent, 10) + delta)); }
+  }
+
+  function onDrop(evt) {
+    var item = evt.item;
+    var from = evt.from.dataset.organization;
+    var to = evt.to.dataset.organization;
+    var home = evt.from;
+    var homeNext = home.children[evt.oldIndex] || null;
+    if (from === to) { return; }
+    var membersOfTarget = document.getElementById("members-" + to);
+    var onHeader = evt.to.classList.contains("drop");
+    if (onHeader) { item.hidden = true; }  // stays in the page (and so keeps the CSRF header) until answered
+    htmx.ajax("POST", "/customers/" + item.dataset.customer + "/move", {
+      values: { organization: to }, swap: "none", source: item,
+    }).then(function () {
+      if (item.dataset.moveFailed) {
+        delete item.dataset.moveFailed;
+        item.hidden = false;
+        home.insertBefore(item, homeNext);
+      } else {
+        if (onHeader) {
+          // Dropped on a group's header: show the customer in that group if it is open.
+          if (membersOfTarget && membersOfTarget.children.length) { membersOfTarget.prepend(item); item.hidden = false; }
+          else { item.remove(); }
+        }
+        adjustCount(from, -1);
+        adjustCount(to, +1);
+      }
+    });
+  }
+
+  document.body.addEventListener("deskhand:moved", function (evt) { toast(evt.detail.message, false); });
+  document.body.addEventListener("htmx:responseError", function (evt) {
+    var header = evt.detail.xhr.getResponseHeader("HX-Trigger");
+    var message = "The move failed; the customer stayed where they were.";
+    try { message = JSON.parse(header)["deskhand:move-failed"].message || message; } catch (e) { /* keep default */ }
+    if (evt.detail.elt && evt.detail.elt.dataset) { evt.detail.elt.dataset.moveFailed = "1"; }
+    toast(message, true);
+  });
+  document.body.addEventListener("htmx:sendError", function (evt) {
+    if (evt.detail.elt && evt.detail.elt.dataset) { evt.detail.elt.dataset.moveFailed = "1"; }
+    toast("Deskhand cannot be reached; the customer stayed where they were.", true);
+  });
+
+  function makeSortable(list) {
+    if (list.dataset.sortable || typeof Sortable === "undefined") { return; }
+    list.dataset.sortable = "1";
+    Sortable.create(list, {
+      group: { name: "customers", pull: true, put: true },
+      sort: false, draggable: ".customer", handle: ".customer", filter: ".move-menu, input, button",
+      preventOnFilter: false, animation: 120, emptyInsertThreshold: 20,
+      // Pointer events rather than native drag and drop: works on touch screens and in every browser.
+      forceFallback: true, fallbackTolerance: 4,
+      onStart: function () { document.body.classList.add("dragging"); },
+      onEnd: function () { document.body.classList.remove("dragging"); },
+      onAdd: onDrop,
+    });
+  }
+
+  function init(root) {
+    (root || document).querySelectorAll("ul.members[data-organization], ul.drop[data-organization]").forEach(makeSortable);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.body.addEventListener("htmx:afterSettle", function () { init(document); });
+
+  // "/" focuses the global search, as in most tools agents already know.
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key === "/" && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) {
+      var search = document.getElementById("global-search");
+      if (search) { evt.preventDefault(); search.focus(); }
+    }
+  });
+})();
