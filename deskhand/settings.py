@@ -49,6 +49,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it sees the cookies every other middleware set.
+    "deskhand.web.middleware.SecureCookiesOverHttpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,7 +61,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "deskhand.api.middleware.JsonErrorsMiddleware",
-    "deskhand.web.middleware.SecureCookiesOverHttpsMiddleware",
 ]
 
 ROOT_URLCONF = "deskhand.urls"

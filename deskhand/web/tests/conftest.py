@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from deskhand.agents.models import Agent
+
+
+@pytest.fixture
+def admin_client(admin: Agent) -> Client:
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def agent_client(agent: Agent) -> Client:
+    client = Client()
+    client.force_login(agent)
+    return client
+
+
+def form_errors(response: Any) -> str:
+    return response.content.decode()
