@@ -63,7 +63,10 @@ def _panel_rows(panel: list[str], properties: tuple[str, ...], applies_to: str) 
     order = {entry: index for index, entry in enumerate(panel)}
     rows = [{"key": key, "label": label, "shown": key in order, "position": order.get(key, len(order) + i) + 1}
             for i, (key, label) in enumerate(options)]
-    return sorted(rows, key=lambda row: (not row["shown"], row["position"]))
+    rows.sort(key=lambda row: (not row["shown"], row["position"]))
+    for number, row in enumerate(rows, start=1):
+        row["position"] = number
+    return rows
 
 
 def _render(request: HttpRequest, *, filing: FilingForm | None = None, type_form: CustomerTypeForm | None = None,
