@@ -14,6 +14,7 @@ from deskhand.core.actors import Actor
 from deskhand.core.errors import DomainError, Invalid
 from deskhand.customers import services
 from deskhand.customers.models import Customer, Source
+from deskhand.customers.queries import organization_list
 from deskhand.fields.queries import custom_field_list
 
 BUILT_IN_COLUMNS = ["email", "name", "phone", "organization", "customer_type", "language", "notes"]
@@ -199,3 +200,60 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return "; ".join(str(item) for item in value)
     return str(value)
+
+
+def read_header(data: bytes | str) -> list[str]:
+    """The header row of an uploaded file, for the column-mapping step."""
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        raise Invalid("empty_file", "The file is empty or not CSV; it needs a header row.", field="file") from None
+    return [column.strip() for column in header]
+
+
+def guess_column(column: str, targets: list[str]) -> str:
+    """The field a column is most likely meant for ("E-mail address" → email), or "" to ignore it."""
+    name = column.strip().lower().replace(" ", "_").replace("-", "")
+    aliases = {"e_mail": "email", "email_address": "email", "mail": "email", "full_name": "name",
+               "company": "organization", "organisation": "organization", "type": "customer_type",
+               "telephone": "phone", "phone_number": "phone"}
+    name = aliases.get(name, name)
+    return name if name in targets else ""
+
+
+def remap(data: bytes | str, mapping: list[str]) -> str:
+    """The file rewritten with the chosen field of each column as its header ("" drops a column)."""
+    targets = [target for target in mapping if target]
+    if "email" not in targets:
+        raise Invalid("email_not_mapped", "Choose which column holds the email address.", field="mapping")
+    duplicates = sorted({target for target in targets if targets.count(target) > 1})
+    if duplicates:
+        raise Invalid("mapped_twice", f"Each field can take one column: {', '.join(duplicates)} is chosen twice.",
+                      field="mapping")
+    reader = csv.reader(io.StringIO(_decode(data), newline=""))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    try:
+        for index, row in enumerate(reader):
+            if index == 0:
+                writer.writerow(targets)
+                continue
+            writer.writerow([cell for cell, target in zip(row, mapping, strict=False) if target])
+    except csv.Error as exc:
+        raise Invalid("bad_csv", f"Not a readable CSV file: {exc}.", field="file") from None
+    return out.getvalue()
+
+
+def export_organizations(out: IO[str]) -> int:
+    """Every organization as CSV: name, domains (space-separated), customer count, notes, custom fields."""
+    keys = list(custom_field_list(applies_to="organization").values_list("key", flat=True))
+    writer = csv.writer(out)
+    writer.writerow(["name", "domains", "customer_count", "notes", *keys])
+    count = 0
+    for organization in organization_list().iterator(chunk_size=2000):
+        writer.writerow([organization.name, " ".join(d.domain for d in organization.domains.all()),
+                         organization.customer_count, organization.notes,
+                         *[_cell(organization.custom_fields.get(key)) for key in keys]])
+        count += 1
+    return count

@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from deskhand.web.views import admin, auth, customers, organizations
+from deskhand.web.views import admin, auth, customers, organizations, transfer
 
 app_name = "web"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("logout", auth.sign_out, name="logout"),
     path("customers", customers.customer_index, name="customers"),
     path("customers/new", customers.new_customer, name="customer-new"),
+    path("customers/import", transfer.import_customers_page, name="customer-import"),
+    path("customers/export.csv", transfer.export_customers_csv, name="customer-export"),
+    path("organizations/export.csv", transfer.export_organizations_csv, name="organization-export"),
     path("customers/groups/<str:group>", customers.group_members, name="customer-group"),
     path("customers/<int:customer_id>", customers.customer_detail, name="customer-detail"),
     path("customers/<int:customer_id>/move", customers.move, name="customer-move"),

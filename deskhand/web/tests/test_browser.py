@@ -174,3 +174,21 @@ def test_phone_width(browser: Browser, live_server: Any, admin: Agent) -> None:
     shot(page, "customers-phone")
     context.close()
     assert width <= 400
+
+
+def test_import_a_csv_with_a_bad_row(page: Page, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("Email,Name,Company\nzoe@acme.example,Zoë,Acme\nnot-an-address,Bad,\n")
+    page.goto("/customers/import")
+    page.get_by_label("CSV file").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and match columns").click()
+    expect(page.get_by_label("Company")).to_be_visible()
+    page.get_by_label("Company").select_option("organization")
+    page.get_by_role("button", name="Preview (changes nothing)").click()
+    expect(page.get_by_text("1 created · 0 matched (updated) · 1 error")).to_be_visible()
+    shot(page, "import-preview")
+    assert not Customer.objects.exists()
+    page.get_by_role("button", name="Import 1 rows").click()
+    expect(page.get_by_text("Imported: 1 created, 0 matched, 1 errors.")).to_be_visible()
+    customer = Customer.objects.get()
+    assert customer.name == "Zoë" and customer.organization.name == "Acme"

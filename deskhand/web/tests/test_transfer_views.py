@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import re
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from deskhand.core.actors import SYSTEM
+from deskhand.customers.models import Customer, Source
+from deskhand.customers.services import create_customer
+
+CSV = b"E-mail address,Full name,Shoe size\nana@acme.com,Ana,42\nbroken,Bob,40\n"
+
+
+def _upload(client: Client, data: bytes = CSV) -> str:
+    response = client.post("/customers/import", {"step": "upload",
+                                                 "file": SimpleUploadedFile("people.csv", data, "text/csv")})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_upload_guesses_the_column_mapping(agent_client: Client) -> None:
+    page = _upload(agent_client)
+    assert re.search(r'<option value="email" selected>', page) and re.search(r'<option value="name" selected>', page)
+    assert "Shoe size" in page
+
+
+def test_preview_writes_nothing_then_import_reports_each_row(agent_client: Client) -> None:
+    page = _upload(agent_client)
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
+    mapping = {"token": token, "column-0": "email", "column-1": "name", "column-2": ""}
+    preview = agent_client.post("/customers/import", {**mapping, "step": "preview"}).content.decode()
+    assert "1 created" in preview and "1 error" in preview and "nothing has been written yet" in preview
+    assert not Customer.objects.exists()
+    done = agent_client.post("/customers/import", {**mapping, "step": "import"}).content.decode()
+    assert "Import report" in done and "email:" in done
+    assert Customer.objects.get().name == "Ana"
+
+
+def test_mapping_without_email_or_an_expired_upload_is_refused(agent_client: Client) -> None:
+    page = _upload(agent_client)
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
+    response = agent_client.post("/customers/import", {"token": token, "step": "preview", "column-1": "name"})
+    assert response.status_code == 422 and "email address" in response.content.decode()
+    response = agent_client.post("/customers/import", {"token": "../etc", "step": "preview"})
+    assert response.status_code == 422 and "upload it again" in response.content.decode()
+    response = agent_client.post("/customers/import", {"step": "upload"})
+    assert response.status_code == 422 and "Choose a CSV file" in response.content.decode()
+
+
+def test_exports(agent_client: Client) -> None:
+    create_customer("ana@acme.com", name="Ana", source=Source.API, actor=SYSTEM)
+    customers = agent_client.get("/customers/export.csv")
+    assert customers["Content-Type"].startswith("text/csv") and b"ana@acme.com,Ana" in customers.content
+    organizations = agent_client.get("/organizations/export.csv").content.decode().splitlines()
+    assert organizations == ["name,domains,customer_count,notes", "acme.com,acme.com,1,"]

@@ -1,0 +1,116 @@
+"""Import (upload → map columns → dry-run preview → import) and export of customers."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from deskhand.core.errors import DomainError, Invalid
+from deskhand.fields.queries import custom_field_list
+from deskhand.imports.customers import (
+    BUILT_IN_COLUMNS,
+    MAX_FILE_BYTES,
+    export_customers,
+    export_organizations,
+    guess_column,
+    import_customers,
+    read_header,
+    remap,
+)
+from deskhand.web.access import actor, agent_required
+
+UPLOADS = "uploads"
+FIELD_LABELS = {"email": "Email", "name": "Name", "phone": "Phone", "organization": "Organization (name)",
+                "customer_type": "Customer type", "language": "Language", "notes": "Notes"}
+
+
+def _upload_dir() -> Path:
+    path = Path(settings.DATA_DIR) / UPLOADS
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _upload_path(token: str) -> Path:
+    if not token or not token.isalnum() or len(token) > 64:
+        raise Invalid("upload_expired", "The uploaded file is gone; upload it again.", field="file")
+    path = _upload_dir() / f"{token}.csv"
+    if not path.exists():
+        raise Invalid("upload_expired", "The uploaded file is gone; upload it again.", field="file")
+    return path
+
+
+def _targets() -> list[tuple[str, str]]:
+    fields = [(key, FIELD_LABELS[key]) for key in BUILT_IN_COLUMNS]
+    fields += [(f.key, f"{f.label} (custom)") for f in custom_field_list(applies_to="customer")]
+    return fields
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def import_customers_page(request: HttpRequest) -> HttpResponse:
+    step = request.POST.get("step", "")
+    context: dict[str, object] = {"targets": _targets()}
+    try:
+        if step == "upload":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise Invalid("file_required", "Choose a CSV file.", field="file")
+            if upload.size and upload.size > MAX_FILE_BYTES:
+                raise Invalid("file_too_large", "A CSV file has at most 50 MB.", field="file")
+            data = upload.read()
+            header = read_header(data)
+            token = secrets.token_hex(16)
+            (_upload_dir() / f"{token}.csv").write_bytes(data)
+            keys = [key for key, _ in _targets()]
+            context.update(step="map", token=token, filename=upload.name,
+                           columns=[(index, column, guess_column(column, keys)) for index, column in enumerate(header)])
+        elif step in {"preview", "import"}:
+            token = request.POST.get("token", "")
+            path = _upload_path(token)
+            data = path.read_bytes()
+            header = read_header(data)
+            mapping = [request.POST.get(f"column-{index}", "") for index in range(len(header))]
+            valid = {key for key, _ in _targets()}
+            mapping = [target if target in valid else "" for target in mapping]
+            text = remap(data, mapping)
+            dry_run = step == "preview"
+            report = import_customers(text, dry_run=dry_run, actor=actor(request))
+            if not dry_run:
+                path.unlink(missing_ok=True)
+                summary = report.as_dict()
+                messages.success(request, f"Imported: {summary['created']} created, {summary['matched']} matched, "
+                                          f"{summary['errors']} errors.")
+            context.update(step="preview" if dry_run else "done", token=token, report=report.as_dict(),
+                           mapping=mapping, columns=[(index, column, mapping[index])
+                                                     for index, column in enumerate(header)])
+    except DomainError as exc:
+        context.update(step="", error=exc.message)
+        return render(request, "web/customers/import.html", context, status=422)
+    return render(request, "web/customers/import.html", context)
+
+
+def _csv_response(write: object, filename: str) -> HttpResponse:
+    buffer = io.StringIO()
+    write(buffer)  # type: ignore[operator]
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+@agent_required
+def export_customers_csv(request: HttpRequest) -> HttpResponse:
+    return _csv_response(export_customers, "customers.csv")
+
+
+@require_GET
+@agent_required
+def export_organizations_csv(request: HttpRequest) -> HttpResponse:
+    return _csv_response(export_organizations, "organizations.csv")
