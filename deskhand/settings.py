@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "deskhand.fields",
     "deskhand.config",
     "deskhand.customers",
+    "deskhand.imports",
     "deskhand.system",
 ]
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -8,6 +9,7 @@ from django.test import Client
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.services import create_customer
+from deskhand.imports.models import ImportJob
 
 CSV = b"E-mail address,Full name,Shoe size\nana@acme.com,Ana,42\nbroken,Bob,40\n"
 
@@ -54,3 +56,24 @@ def test_exports(agent_client: Client) -> None:
     assert customers["Content-Type"].startswith("text/csv") and b"ana@acme.com,Ana" in customers.content
     organizations = agent_client.get("/organizations/export.csv").content.decode().splitlines()
     assert organizations == ["name,domains,customer_count,notes", "acme.com,acme.com,1,"]
+
+
+def test_a_long_import_runs_in_the_worker_with_progress(agent_client: Client, settings: Any,
+                                                        django_capture_on_commit_callbacks: Any) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    rows = "\n".join(f"p{index}@acme.com,P {index}" for index in range(600))
+    page = _upload(agent_client, f"email,name\n{rows}\nbroken,Bad\n".encode())
+    token = re.search(r'name="token" value="([0-9a-f]+)"', page).group(1)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = agent_client.post("/customers/import", {"token": token, "step": "import",
+                                                           "column-0": "email", "column-1": "name"})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/customers/import/{job.pk}"
+    assert Customer.objects.count() == 600
+    progress = agent_client.get(f"/customers/import/{job.pk}", headers={"HX-Request": "true"}).content.decode()
+    assert "done" in progress and "600 created" in progress and "1 error" in progress and "every 1s" not in progress
+
+
+def test_someone_elses_import_is_not_shown(agent_client: Client, admin: Any) -> None:
+    job = ImportJob.objects.create(agent_id=admin.pk, data="email\n", rows_total=0)
+    assert agent_client.get(f"/customers/import/{job.pk}").status_code == 404

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deskhand.core.errors import DomainError, Invalid
@@ -24,6 +24,7 @@ from deskhand.imports.customers import (
     read_header,
     remap,
 )
+from deskhand.imports.jobs import SYNC_ROW_LIMIT, get_job_for_agent, start_import
 from deskhand.web.access import actor, agent_required
 
 UPLOADS = "uploads"
@@ -81,6 +82,10 @@ def import_customers_page(request: HttpRequest) -> HttpResponse:
             mapping = [target if target in valid else "" for target in mapping]
             text = remap(data, mapping)
             dry_run = step == "preview"
+            if not dry_run and text.count("\n") - 1 > SYNC_ROW_LIMIT:
+                job = start_import(text, agent=request.user, filename=path.name)
+                path.unlink(missing_ok=True)
+                return redirect(f"/customers/import/{job.pk}")
             report = import_customers(text, dry_run=dry_run, actor=actor(request))
             if not dry_run:
                 path.unlink(missing_ok=True)
@@ -94,6 +99,18 @@ def import_customers_page(request: HttpRequest) -> HttpResponse:
         context.update(step="", error=exc.message)
         return render(request, "web/customers/import.html", context, status=422)
     return render(request, "web/customers/import.html", context)
+
+
+@require_GET
+@agent_required
+def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """A long import's progress; the page polls itself (htmx) until the job is done."""
+    try:
+        job = get_job_for_agent(request.user, job_id)
+    except DomainError as exc:
+        raise Http404(exc.message) from None
+    template = "web/customers/import_job.html#progress" if request.htmx else "web/customers/import_job.html"
+    return render(request, template, {"job": job})
 
 
 def _csv_response(write: object, filename: str) -> HttpResponse:

@@ -1,0 +1,63 @@
+"""Long CSV imports: a job row, a task that runs it in the worker, progress written as it goes."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from deskhand.agents.models import Agent
+from deskhand.core.actors import Actor
+from deskhand.core.errors import DomainError, NotFound
+from deskhand.core.tasks import task
+from deskhand.imports.customers import import_customers
+from deskhand.imports.models import ImportJob
+
+logger = logging.getLogger(__name__)
+# Files up to this many rows are imported while the agent waits; longer ones run in the worker.
+SYNC_ROW_LIMIT = 500
+
+
+def start_import(text: str, *, agent: Agent, filename: str) -> ImportJob:
+    """Queue `text` (a CSV in the import's columns) for the worker."""
+    job = ImportJob.objects.create(agent_id=agent.pk, filename=filename[:255], data=text,
+                                   rows_total=max(0, text.count("\n") - 1))
+    transaction.on_commit(partial(run_import_job.enqueue, job_id=job.pk))
+    return job
+
+
+def get_job_for_agent(agent: Agent, job_id: int) -> ImportJob:
+    job = ImportJob.objects.filter(pk=job_id).defer("data").first()
+    if job is None or (job.agent_id != agent.pk and not agent.is_admin):
+        raise NotFound("import_not_found", f"No import with id {job_id}.")
+    return job
+
+
+@task()
+def run_import_job(*, job_id: int) -> None:
+    """Run a queued import once; a job that is already running or finished is left alone."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+        status=ImportJob.Status.RUNNING)
+    if not claimed:
+        return
+    job = ImportJob.objects.get(pk=job_id)
+    agent = Agent.objects.get(pk=job.agent_id)
+
+    def progress(done: int, total: int) -> None:
+        ImportJob.objects.filter(pk=job_id).update(rows_done=done)
+
+    try:
+        report = import_customers(job.data, dry_run=False, actor=Actor.agent(agent), progress=progress)
+    except DomainError as exc:
+        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, error=exc.message,
+                                                   finished_at=timezone.now())
+        return
+    except Exception:
+        logger.exception("Import %s failed", job_id)
+        ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+                                                   error="The import stopped on an unexpected error; it is logged.")
+        raise
+    ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE, report=report.as_dict(),
+                                               rows_done=len(report.rows), data="", finished_at=timezone.now())
