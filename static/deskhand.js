@@ -81,6 +81,16 @@
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.body.addEventListener("htmx:afterSettle", function () { init(document); });
 
+  // Double-click (or Enter on a focused row) opens a customer's profile.
+  function openRow(evt) {
+    var row = evt.target.closest && evt.target.closest("li.customer");
+    if (!row || evt.target.closest(".move-menu")) { return; }
+    if (evt.type === "keydown" && (evt.key !== "Enter" || evt.target !== row)) { return; }
+    window.location.href = "/customers/" + row.dataset.customer;
+  }
+  document.addEventListener("dblclick", openRow);
+  document.addEventListener("keydown", openRow);
+
   // "/" focuses the global search, as in most tools agents already know.
   document.addEventListener("keydown", function (evt) {
     if (evt.key === "/" && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) {

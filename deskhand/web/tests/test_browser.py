@@ -192,3 +192,10 @@ def test_import_a_csv_with_a_bad_row(page: Page, tmp_path: Path) -> None:
     expect(page.get_by_text("Imported: 1 created, 0 matched, 1 errors.")).to_be_visible()
     customer = Customer.objects.get()
     assert customer.name == "Zoë" and customer.organization.name == "Acme"
+
+
+def test_double_click_opens_the_profile(page: Page) -> None:
+    create_customer("gus@gmail.com", name="Gus", source=Source.EMAIL, actor=SYSTEM)
+    page.goto("/customers")
+    page.locator("li.customer", has_text="gus@gmail.com").dblclick(position={"x": 5, "y": 5})
+    expect(page.get_by_role("heading", name="Gus")).to_be_visible()

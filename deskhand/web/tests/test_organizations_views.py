@@ -80,3 +80,16 @@ def test_merge_organizations_after_a_review(agent_client: Client) -> None:
 
 def test_unknown_organization_is_404(agent_client: Client, db: Any) -> None:
     assert agent_client.get("/organizations/999999").status_code == 404
+
+
+def test_organization_profile_query_count_does_not_grow(agent_client: Client,
+                                                        django_assert_max_num_queries: Any) -> None:
+    organization = create_organization("Acme", domains=["acme.com"], actor=SYSTEM)
+    for index in range(5):
+        create_customer(f"p{index}@acme.com", source=Source.API, actor=SYSTEM)
+    with django_assert_max_num_queries(20) as few:
+        agent_client.get(f"/organizations/{organization.pk}")
+    for index in range(5, 80):
+        create_customer(f"p{index}@acme.com", source=Source.API, actor=SYSTEM)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        agent_client.get(f"/organizations/{organization.pk}")
