@@ -7,11 +7,13 @@ from collections.abc import Iterable
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
-from deskhand.config.queries import get_setting
+from deskhand.config.queries import get_setting, get_settings
+from deskhand.core.emailaddr import display_domain
 from deskhand.core.errors import NotFound
 from deskhand.core.text import search_term
 from deskhand.customers.domains import candidate_domains, is_free_mail
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain
+from deskhand.fields.models import CustomField
 
 NO_ORGANIZATION = "none"
 
@@ -148,3 +150,39 @@ def organization_names(prefix: str, *, limit: int = 20) -> list[str]:
         more = names.filter(name__icontains=term).exclude(name__istartswith=term)
         found += list(more.values_list("name", flat=True)[: limit - len(found)])
     return found
+
+
+def detail_panel(record: Customer | Organization) -> list[dict[str, object]]:
+    """The configured detail panel of a customer or an organization: each chosen property's label
+    and display value, in the configured order (custom fields that no longer exist are skipped)."""
+    if isinstance(record, Customer):
+        kind = "customer"
+        organization = record.organization
+        builtin: dict[str, tuple[str, object]] = {
+            "email": ("Email", record.email), "name": ("Name", record.name), "phone": ("Phone", record.phone),
+            "organization": ("Organization", organization.name if organization else "No organization"),
+            "customer_type": ("Customer type", record.customer_type.name if record.customer_type else ""),
+            "language": ("Language", record.language),
+        }
+    else:
+        kind = "organization"
+        builtin = {
+            "name": ("Name", record.name),
+            "domains": ("Domains", ", ".join(display_domain(d.domain) for d in record.domains.all())),
+            "customer_count": ("Customers", getattr(record, "customer_count", 0)),
+        }
+    builtin.update({"notes": ("Notes", record.notes), "source": ("Source", record.get_source_display()),
+                    "created_at": ("Created", record.created_at), "updated_at": ("Updated", record.updated_at)})
+    definitions = {field.key: field for field in CustomField.objects.filter(applies_to=kind)}
+    rows: list[dict[str, object]] = []
+    for entry in get_settings()[f"{kind}_panel"]:
+        if entry.startswith("custom_fields."):
+            definition = definitions.get(entry.removeprefix("custom_fields."))
+            if definition is not None:
+                value = record.custom_fields.get(definition.key)
+                rows.append({"label": definition.label,
+                             "value": ", ".join(value) if isinstance(value, list) else value})
+        elif entry in builtin:
+            label, value = builtin[entry]
+            rows.append({"label": label, "value": value})
+    return rows

@@ -12,13 +12,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.audit.queries import history
-from deskhand.config.queries import get_settings
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError, NotFound
 from deskhand.core.text import search_term
 from deskhand.customers import queries, services
 from deskhand.customers.models import Customer, Organization, Source
-from deskhand.fields.models import CustomField
 from deskhand.web.access import actor, agent_required
 from deskhand.web.forms import (
     CustomerForm,
@@ -181,31 +179,6 @@ def new_customer(request: HttpRequest) -> HttpResponse:
     return render(request, "web/customers/new_customer.html", {"form": form}, status=status)
 
 
-def _panel(customer: Customer) -> list[dict[str, Any]]:
-    """The configured detail panel: label and display value of each chosen property, in order."""
-    definitions = {f.key: f for f in CustomField.objects.filter(applies_to="customer")}
-    builtin = {
-        "email": ("Email", customer.email), "name": ("Name", customer.name),
-        "phone": ("Phone", customer.phone),
-        "organization": ("Organization", customer.organization.name if customer.organization else "No organization"),
-        "customer_type": ("Customer type", customer.customer_type.name if customer.customer_type else ""),
-        "language": ("Language", customer.language), "notes": ("Notes", customer.notes),
-        "source": ("Source", customer.get_source_display()),
-        "created_at": ("Created", customer.created_at), "updated_at": ("Updated", customer.updated_at),
-    }
-    rows = []
-    for entry in get_settings()["customer_panel"]:
-        if entry.startswith("custom_fields."):
-            definition = definitions.get(entry.removeprefix("custom_fields."))
-            if definition:
-                value = customer.custom_fields.get(definition.key)
-                rows.append({"label": definition.label, "value": ", ".join(value) if isinstance(value, list) else value})
-        elif entry in builtin:
-            label, value = builtin[entry]
-            rows.append({"label": label, "value": value})
-    return rows
-
-
 @require_http_methods(["GET", "POST"])
 @agent_required
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
@@ -231,7 +204,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
             return redirect(f"/customers/{customer.pk}")
     status = 422 if request.method == "POST" else 200
     return render(request, "web/customers/customer.html", {
-        "customer": customer, "form": form, "panel": _panel(customer), "move_form": MoveForm(),
+        "customer": customer, "form": form, "panel": queries.detail_panel(customer), "move_form": MoveForm(),
         "merge_form": MergeCustomerForm(), "events": history("customer", customer.pk, limit=50),
     }, status=status)
 

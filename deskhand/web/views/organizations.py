@@ -12,12 +12,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deskhand.audit.queries import history
-from deskhand.config.queries import get_settings
 from deskhand.core.emailaddr import display_domain
 from deskhand.core.errors import DomainError
 from deskhand.customers import queries, services
 from deskhand.customers.models import Organization, Source
-from deskhand.fields.models import CustomField
 from deskhand.web.access import actor, agent_required
 from deskhand.web.forms import (
     DomainForm,
@@ -53,28 +51,6 @@ def new_organization(request: HttpRequest) -> HttpResponse:
     return render(request, "web/customers/new_organization.html", {"form": form}, status=status)
 
 
-def _panel(organization: Organization) -> list[dict[str, Any]]:
-    definitions = {f.key: f for f in CustomField.objects.filter(applies_to="organization")}
-    builtin = {
-        "name": ("Name", organization.name),
-        "domains": ("Domains", ", ".join(display_domain(d.domain) for d in organization.domains.all())),
-        "customer_count": ("Customers", getattr(organization, "customer_count", 0)),
-        "notes": ("Notes", organization.notes), "source": ("Source", organization.get_source_display()),
-        "created_at": ("Created", organization.created_at), "updated_at": ("Updated", organization.updated_at),
-    }
-    rows = []
-    for entry in get_settings()["organization_panel"]:
-        if entry.startswith("custom_fields."):
-            definition = definitions.get(entry.removeprefix("custom_fields."))
-            if definition:
-                value = organization.custom_fields.get(definition.key)
-                rows.append({"label": definition.label, "value": ", ".join(value) if isinstance(value, list) else value})
-        elif entry in builtin:
-            label, value = builtin[entry]
-            rows.append({"label": label, "value": value})
-    return rows
-
-
 def _detail(request: HttpRequest, organization: Organization, *, form: OrganizationForm | None = None,
             domain_form: DomainForm | None = None, preview: dict[str, Any] | None = None,
             status: int = 200) -> HttpResponse:
@@ -88,7 +64,7 @@ def _detail(request: HttpRequest, organization: Organization, *, form: Organizat
         "preview": preview,
         "domains": [(d.domain, display_domain(d.domain)) for d in organization.domains.all()],
         "members": members.get_page(page_number),
-        "panel": _panel(organization),
+        "panel": queries.detail_panel(organization),
         "merge_form": MergeOrganizationForm(),
         "events": history("organization", organization.pk, limit=50),
     }, status=status)
