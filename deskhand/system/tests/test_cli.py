@@ -78,3 +78,12 @@ def test_export_writes_csv(db: Any, tmp_path: Path) -> None:
 def test_agents_add(db: Any) -> None:
     assert "(admin)" in run("agents", "add", "boss@deskhand.test", "--admin", "--password", "long-enough-1")
     assert Agent.objects.get().check_password("long-enough-1")
+
+
+def test_token_create_for_the_configured_admin_works_before_serve_ran(db: Any, monkeypatch: Any) -> None:
+    from deskhand.conf import conf
+
+    monkeypatch.setattr(conf, "admin_email", "owner@deskhand.test")
+    monkeypatch.setattr(conf, "admin_password", "a-long-admin-password")
+    token = run("token", "create", "--email", "owner@deskhand.test").split()[-1]
+    assert authenticate_token(token).agent.is_admin

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from deskhand.agents.queries import get_agent_by_email, token_list
 from deskhand.agents.services import issue_token, revoke_token
 from deskhand.system.cli import CLI_ACTOR, domain_errors_exit
+from deskhand.system.startup import ensure_configured_records
 
 
 class Command(BaseCommand):
@@ -25,6 +26,8 @@ class Command(BaseCommand):
     @domain_errors_exit
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         if action == "create":
+            # The admin named by the environment may be asked for a token before `serve` first ran.
+            ensure_configured_records()
             agent = get_agent_by_email(options["email"])
             _token, plain = issue_token(agent, name=options["name"], actor=CLI_ACTOR)
             self.stdout.write(f"API token for {agent.email} (shown once): {plain}")
