@@ -18,7 +18,8 @@ server time; a drag-and-drop move takes p95 < 50 ms.
 3. Queries: the same pages in-process (Django test client, force_login), each SQL statement
    captured (`CaptureQueriesContext`) and timed: queries per request (min/max over different
    pages, organizations and group sizes, to show that the count does not grow with the data),
-   SQL time and total time per request, and the costliest statements.
+   SQL time and total time per request, and the costliest statements; then the Customers page
+   by page number (first, middle, last).
 
 A fresh temporary data directory is used (removed at the end unless --keep); the database must be
 empty. With no --database-url, SQLite in that directory. Traffic goes to 127.0.0.1 only.
@@ -58,6 +59,7 @@ ADMIN_EMAIL = "bench-web@deskhand.example"
 ADMIN_PASSWORD = "bench-web-password-1"  # a throwaway agent in a throwaway database
 WARMUP = 20
 PROFILE_REQUESTS = 30
+SWEEP_REQUESTS = 10
 REQUEST_TIMEOUT = 30.0
 MOVE_TO_NONE_SHARE = 0.1
 SEARCH_KINDS = ("address", "domain", "name", "no match")
@@ -103,6 +105,7 @@ class Report:
     autovacuum: str = ""
     latencies: list[dict[str, Any]] = field(default_factory=list)
     queries: list[dict[str, Any]] = field(default_factory=list)
+    page_sweep: list[dict[str, Any]] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=dict)
     date: str = ""
 
@@ -357,6 +360,35 @@ def profile_queries(report: Report, admin: Any, traffic: Traffic, data: Data, re
         })
 
 
+def page_sweep(report: Report, admin: Any, data: Data, requests: int) -> None:
+    """The Customers page by page number (first, middle, last), in-process: any cost that grows
+    with the page number (OFFSET) shows here."""
+    from django.db import connection
+    from django.test import Client
+
+    client = Client()
+    client.force_login(admin)
+    for page in sorted({1, (data.pages + 1) // 2, data.pages}):
+        url = f"/customers?page={page}"
+        client.get(url)
+        recorder = SqlRecorder()
+        started = time.perf_counter()
+        with connection.execute_wrapper(recorder):
+            for _ in range(requests):
+                if client.get(url).status_code != 200:
+                    raise SystemExit(f"{url} failed")
+        listing = [ms for sql, ms in recorder.statements if ORGANIZATION_PAGE in statement_shape(sql)]
+        report.page_sweep.append({
+            "page": page, "requests": requests,
+            "wall_ms_per_request": round((time.perf_counter() - started) * 1000 / requests, 2),
+            "sql_ms_per_request": round(sum(ms for _, ms in recorder.statements) / requests, 2),
+            "organization_page_query_ms": round(sum(listing) / max(1, len(listing)), 2),
+        })
+
+
+ORGANIZATION_PAGE = "SELECT … (with a subquery) FROM customers_organization ORDER BY"
+
+
 def statement_shape(sql: str) -> str:
     """A statement, short: like bench/customers.py's `shape`, but the column list that is dropped
     ends at the outermost FROM, so that a subquery in the select list stays visible."""
@@ -413,6 +445,12 @@ def print_report(report: Report, *, statements: int) -> None:
         print(f"  {row['call']:<32} {spread:>9} {row['sql_ms_per_request']:>8} {row['wall_ms_per_request']:>9}")
         for statement in row["statements"][:statements]:
             print(f"      {statement['per_request']:>5}x {statement['mean_ms']:>7.3f} ms  {statement['sql'][:150]}")
+    if report.page_sweep:
+        print()
+        print(f"  {'in-process, /customers?page=<n>':<32} {'total ms':>9} {'SQL ms':>8}  organizations query ms")
+        for row in report.page_sweep:
+            print(f"  {'page ' + str(row['page']):<32} {row['wall_ms_per_request']:>9} {row['sql_ms_per_request']:>8}  "
+                  f"{row['organization_page_query_ms']}")
 
 
 def main() -> None:
@@ -457,6 +495,7 @@ def main() -> None:
             measure_http(report, base, traffic, args.requests)
         print(f"Phase 3: queries per page, in-process ({PROFILE_REQUESTS} requests per page)", flush=True)
         profile_queries(report, admin, traffic, data, PROFILE_REQUESTS)
+        page_sweep(report, admin, data, SWEEP_REQUESTS)
         print_report(report, statements=args.statements)
         if args.json:
             args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
@@ -186,3 +187,13 @@ def detail_panel(record: Customer | Organization) -> list[dict[str, object]]:
             label, value = builtin[entry]
             rows.append({"label": label, "value": value})
     return rows
+
+
+def organization_page(number: int, *, per_page: int) -> tuple[Page[Organization], list[Organization]]:
+    """One page of organizations by name, with domains and counts. The page is chosen on the bare
+    table first: PostgreSQL would otherwise compute the count subquery for every skipped row."""
+    paginator = Paginator(Organization.objects.order_by(Lower("name"), "id").only("id"), per_page)
+    page = paginator.get_page(number)
+    ids = [organization.pk for organization in page.object_list]
+    organizations = list(organization_list().filter(pk__in=ids))
+    return page, organizations

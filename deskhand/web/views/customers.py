@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -82,8 +81,8 @@ def customer_index(request: HttpRequest) -> HttpResponse:
         context["customer_hits"] = len(customers)
         context["organization_hits"] = list(queries.organization_list(search=q)[:20])
     else:
-        paginator = Paginator(queries.organization_list(), GROUP_PAGE)
-        context["page"] = paginator.get_page(_int(request.GET.get("page")))
+        context["page"], context["organizations"] = queries.organization_page(_int(request.GET.get("page")),
+                                                                              per_page=GROUP_PAGE)
         context["unassigned_count"] = queries.customer_count_without_organization()
         context["unassigned"] = list(queries.customer_list(organization=queries.NO_ORGANIZATION)[:MEMBERS_PAGE])
     return render(request, "web/customers/index.html", context)
