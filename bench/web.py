@@ -377,16 +377,16 @@ def page_sweep(report: Report, admin: Any, data: Data, requests: int) -> None:
             for _ in range(requests):
                 if client.get(url).status_code != 200:
                     raise SystemExit(f"{url} failed")
-        listing = [ms for sql, ms in recorder.statements if ORGANIZATION_PAGE in statement_shape(sql)]
+        listing = [ms for sql, ms in recorder.statements if ORGANIZATION_TABLE in statement_shape(sql)]
         report.page_sweep.append({
             "page": page, "requests": requests,
             "wall_ms_per_request": round((time.perf_counter() - started) * 1000 / requests, 2),
             "sql_ms_per_request": round(sum(ms for _, ms in recorder.statements) / requests, 2),
-            "organization_page_query_ms": round(sum(listing) / max(1, len(listing)), 2),
+            "organization_queries_ms_per_request": round(sum(listing) / requests, 2),
         })
 
 
-ORGANIZATION_PAGE = "SELECT … (with a subquery) FROM customers_organization ORDER BY"
+ORGANIZATION_TABLE = "FROM customers_organization "  # the page of organizations and their count
 
 
 def statement_shape(sql: str) -> str:
@@ -447,10 +447,10 @@ def print_report(report: Report, *, statements: int) -> None:
             print(f"      {statement['per_request']:>5}x {statement['mean_ms']:>7.3f} ms  {statement['sql'][:150]}")
     if report.page_sweep:
         print()
-        print(f"  {'in-process, /customers?page=<n>':<32} {'total ms':>9} {'SQL ms':>8}  organizations query ms")
+        print(f"  {'in-process, /customers?page=<n>':<32} {'total ms':>9} {'SQL ms':>8}  SQL ms on customers_organization")
         for row in report.page_sweep:
             print(f"  {'page ' + str(row['page']):<32} {row['wall_ms_per_request']:>9} {row['sql_ms_per_request']:>8}  "
-                  f"{row['organization_page_query_ms']}")
+                  f"{row['organization_queries_ms_per_request']}")
 
 
 def main() -> None:
