@@ -34,6 +34,7 @@ import platform
 import random
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -500,6 +501,12 @@ def main() -> None:
         if args.json:
             args.json.write_text(json.dumps(asdict(report), indent=2) + "\n")
             print(f"\n  figures written to {args.json}")
+    except BaseException:
+        log = data_dir / "serve.log"  # removed with the data directory below: show why the server stopped
+        if log.exists():
+            print(f"--- last lines of {log}:", *log.read_text(errors="replace").splitlines()[-30:], sep="\n",
+                  file=sys.stderr)
+        raise
     finally:
         if args.keep:
             print(f"  data directory kept: {data_dir}")
