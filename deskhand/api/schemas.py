@@ -11,11 +11,6 @@ from pydantic import Field, StrictInt
 Json = Any
 
 
-class ErrorOut(Schema):
-    detail: str
-    field: str | None = None
-
-
 class CustomerOut(Schema):
     id: int
     email: str

@@ -17,7 +17,3 @@ def get_custom_field(field_id: int) -> CustomField:
         raise NotFound("custom_field_not_found", f"No custom field with id {field_id}.")
     return field
 
-
-def visible_values(applies_to: str, values: dict[str, object], keys: set[str]) -> dict[str, object]:
-    """Stored values of fields that still exist (a deleted field's values are not shown)."""
-    return {key: value for key, value in values.items() if key in keys}

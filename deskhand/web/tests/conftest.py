@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from django.test import Client
 
@@ -21,6 +19,3 @@ def agent_client(agent: Agent) -> Client:
     client.force_login(agent)
     return client
 
-
-def form_errors(response: Any) -> str:
-    return response.content.decode()

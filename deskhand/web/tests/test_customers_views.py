@@ -138,3 +138,14 @@ def test_customers_page_query_count_does_not_grow(agent_client: Client, django_a
         agent_client.get("/customers")
     with django_assert_max_num_queries(len(few.captured_queries)):
         agent_client.get("/customers", {"q": "company"})
+
+
+def test_group_pages_start_at_the_given_offset(agent_client: Client) -> None:
+    for index in range(30):
+        _customer(f"p{index:02d}@gmail.com")
+    first = agent_client.get("/customers/groups/none", {"offset": "0"}).content.decode()
+    assert "p00@gmail.com" in first and "Show more" in first and "p25@gmail.com" not in first
+    assert "p00@gmail.com" in agent_client.get("/customers/groups/none", {"offset": "x"}).content.decode()
+    rest = agent_client.get("/customers/groups/none", {"offset": "25"}).content.decode()
+    assert "p25@gmail.com" in rest and "p00@gmail.com" not in rest and "Show more" not in rest
+    assert agent_client.get("/customers/groups/abc").status_code == 404

@@ -95,7 +95,8 @@ def group_members(request: HttpRequest, group: str) -> HttpResponse:
     if group != queries.NO_ORGANIZATION and not group.isdigit():
         raise Http404
     organization: str | int = group if group == queries.NO_ORGANIZATION else int(group)
-    offset = max(0, _int(request.GET.get("offset"), 0) if request.GET.get("offset") else 0)
+    offset_text = request.GET.get("offset", "0")
+    offset = int(offset_text) if offset_text.isdigit() else 0
     customers = list(queries.customer_list(organization=organization)[offset:offset + MEMBERS_PAGE + 1])
     return render(request, "web/customers/index.html#members", {
         "customers": customers[:MEMBERS_PAGE], "group": group, "next_offset": offset + MEMBERS_PAGE
