@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "deskhand.fields",
     "deskhand.config",
     "deskhand.customers",
+    "deskhand.work",
+    "deskhand.mail",
     "deskhand.imports",
     "deskhand.system",
 ]
@@ -132,6 +134,16 @@ CSRF_COOKIE_HTTPONLY = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "files"}},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Item attachments. Swap the backend (django-storages' S3 storage, say) for object storage.
+    "attachments": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DATA_DIR / "attachments"},
+    },
+}
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 

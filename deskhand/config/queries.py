@@ -23,6 +23,12 @@ DEFAULTS: dict[str, Any] = {
     "portfolios_enabled": True,
     "customer_panel": ["email", "name", "phone", "organization", "customer_type", "source", "created_at"],
     "organization_panel": ["name", "domains", "customer_count", "created_at"],
+    "attachment_max_bytes": 25 * 1024 * 1024,
+    # Executables and scripts: a help desk must never pass these on to colleagues or customers.
+    "blocked_attachment_extensions": [
+        "bat", "cmd", "com", "cpl", "dll", "exe", "hta", "jar", "js", "jse", "lnk", "msi", "ps1", "scr",
+        "vbe", "vbs", "wsf",
+    ],
 }
 
 

@@ -81,6 +81,24 @@ def _panel(properties: tuple[str, ...], applies_to: str) -> Callable[[str, Any],
     return check
 
 
+MAX_ATTACHMENT_BYTES = 1024 * 1024 * 1024
+
+
+def _attachment_limit(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ATTACHMENT_BYTES:
+        raise Invalid("invalid_setting", f"{name} is a number of bytes from 1 to {MAX_ATTACHMENT_BYTES}.", field=name)
+    return value
+
+
+def _extensions(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
+        raise Invalid("invalid_setting", f"{name} is a list of file extensions such as exe.", field=name)
+    cleaned = [entry.strip().lower().lstrip(".") for entry in value]
+    if any(not entry or len(entry) > 16 or not entry.isalnum() for entry in cleaned):
+        raise Invalid("invalid_setting", f"{name} holds extensions of letters and digits, such as exe.", field=name)
+    return sorted(set(cleaned))
+
+
 VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "auto_create_organizations": _bool,
     "extra_free_mail_domains": _domains,
@@ -90,6 +108,8 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "portfolios_enabled": _bool,
     "customer_panel": _panel(CUSTOMER_PROPERTIES, "customer"),
     "organization_panel": _panel(ORGANIZATION_PROPERTIES, "organization"),
+    "attachment_max_bytes": _attachment_limit,
+    "blocked_attachment_extensions": _extensions,
 }
 assert set(VALIDATORS) == set(DEFAULTS)
 

@@ -1,0 +1,9 @@
+from deskhand.work.models.items import Assignee, Category, Channel, Follower, Item, Kind, Priority, Status
+from deskhand.work.models.messages import Attachment, Message, MessageKind
+from deskhand.work.models.projects import Folder, Portfolio, Project
+from deskhand.work.models.timesheets import TimeEntry
+
+__all__ = [
+    "Assignee", "Attachment", "Category", "Channel", "Folder", "Follower", "Item", "Kind", "Message",
+    "MessageKind", "Portfolio", "Priority", "Project", "Status", "TimeEntry",
+]

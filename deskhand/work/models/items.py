@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class Kind(models.TextChoices):
+    TICKET = "ticket", "Ticket"
+    TASK = "task", "Task"
+
+
+class Category(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    DONE = "done", "Done"
+
+
+class Priority(models.IntegerChoices):
+    # Integers so that "sort by priority" is an index-friendly ORDER BY; the API speaks in keys.
+    LOW = 10, "Low"
+    NORMAL = 20, "Normal"
+    HIGH = 30, "High"
+    URGENT = 40, "Urgent"
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web"
+    API = "api", "API"
+    EMAIL = "email", "Email"
+    PORTAL = "portal", "Portal"
+    FORM = "form", "Form"
+    CHAT = "chat", "Chat"
+
+
+class Status(models.Model):
+    """One step of the workflow of tickets or of tasks; `category` says what it means to the rest
+    of the system (reports, SLA clocks, the portal)."""
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.SlugField(max_length=40)
+    label = models.CharField(max_length=60)
+    category = models.CharField(max_length=8, choices=Category.choices)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "key"], name="status_key_unique_per_kind")]
+        ordering = ["kind", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+
+class Item(models.Model):
+    """A ticket (submitted by a customer) or a task (created by the team). Its reference is `#id`."""
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    requester = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="requested_items"
+    )
+    # Fixed at submission: moving the customer later does not move their past requests.
+    organization = models.ForeignKey(
+        "customers.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"
+    )
+    project = models.ForeignKey("work.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    folder = models.ForeignKey("work.Folder", null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="created_items"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            # Index: every list is one kind, newest first, optionally narrowed by one filter.
+            models.Index(fields=["kind", "-id"], name="item_kind_idx"),
+            models.Index(fields=["kind", "status", "-id"], name="item_status_idx"),
+            models.Index(fields=["kind", "organization", "-id"], name="item_organization_idx"),
+            models.Index(fields=["kind", "project", "folder", "-id"], name="item_project_idx"),
+            models.Index(fields=["requester", "-id"], name="item_requester_idx"),
+            models.Index(fields=["kind", "priority", "-id"], name="item_priority_idx"),
+            models.Index(fields=["kind", "-updated_at"], name="item_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def priority_key(self) -> str:
+        return Priority(self.priority).key
+
+
+class Assignee(models.Model):
+    """An agent or a team an item is assigned to."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignees")
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey("agents.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agent__isnull=False, team__isnull=True) | Q(agent__isnull=True, team__isnull=False),
+                name="assignee_agent_xor_team",
+            ),
+            models.UniqueConstraint(fields=["item", "agent"], condition=Q(agent__isnull=False), name="assignee_agent_once"),
+            models.UniqueConstraint(fields=["item", "team"], condition=Q(team__isnull=False), name="assignee_team_once"),
+        ]
+        indexes = [
+            # Index: "assigned to me" lists start from the agent.
+            models.Index(fields=["agent", "item"], name="assignee_agent_idx"),
+            models.Index(fields=["team", "item"], name="assignee_team_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} → agent {self.agent_id}" if self.agent_id else f"{self.item_id} → team {self.team_id}"
+
+
+class Follower(models.Model):
+    """A customer or an agent who hears about an item's conversation from the moment they follow."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="followers")
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="followed_items"
+    )
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agent__isnull=False, customer__isnull=True)
+                | Q(agent__isnull=True, customer__isnull=False),
+                name="follower_agent_xor_customer",
+            ),
+            models.UniqueConstraint(
+                fields=["item", "customer"], condition=Q(customer__isnull=False), name="follower_customer_once"
+            ),
+            models.UniqueConstraint(fields=["item", "agent"], condition=Q(agent__isnull=False), name="follower_agent_once"),
+        ]
+        indexes = [
+            # Index: a customer's profile lists the items they follow.
+            models.Index(fields=["customer", "item"], name="follower_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        who = f"customer {self.customer_id}" if self.customer_id else f"agent {self.agent_id}"
+        return f"{self.item_id} followed by {who}"

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from django.core.files.storage import Storage, storages
+from django.db import models
+
+
+def attachment_storage() -> Storage:
+    """The `attachments` storage of settings.STORAGES: the data directory by default, object
+    storage when an operator configures it."""
+    return storages["attachments"]
+
+
+class MessageKind(models.TextChoices):
+    CUSTOMER = "customer", "Customer message"
+    REPLY = "reply", "Reply"
+    NOTE = "note", "Internal note"
+
+
+class Message(models.Model):
+    """One entry of an item's conversation. Notes are never shown to customers."""
+
+    item = models.ForeignKey("work.Item", on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=8, choices=MessageKind.choices)
+    author_agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author_customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    author_email = models.CharField(max_length=254, blank=True)
+    author_name = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
+    channel = models.CharField(max_length=8, default="web")
+    # Who a reply went to, as addresses, at the moment it was sent.
+    recipients = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # Index: the item page reads one conversation in order.
+            models.Index(fields=["item", "id"], name="message_item_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.item_id} by {self.author_email}"
+
+
+class Attachment(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(storage=attachment_storage, upload_to="%Y/%m/", max_length=255)
+    inline = models.BooleanField(default=False)
+    content_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["message"], name="attachment_message_idx")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,453 @@
+"""Reads of the work app: item lists with their filters, one item with its conversation, the
+project trees of the two views, and timesheets."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, fields
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+
+from deskhand.audit.models import AuditEvent
+from deskhand.core.errors import Invalid, NotFound
+from deskhand.core.text import search_term
+from deskhand.customers.models import Customer, Organization
+from deskhand.work.models import (
+    Assignee,
+    Attachment,
+    Category,
+    Folder,
+    Follower,
+    Item,
+    Message,
+    MessageKind,
+    Portfolio,
+    Priority,
+    Project,
+    Status,
+    TimeEntry,
+)
+
+NONE = "none"
+REFERENCE = re.compile(r"^#?(\d{1,18})$")
+SORTS = {
+    "-id": ("-id",), "id": ("id",),
+    "-updated_at": ("-updated_at", "-id"), "updated_at": ("updated_at", "id"),
+    "title": ("title", "-id"), "-title": ("-title", "-id"),
+    "priority": ("priority", "-id"), "-priority": ("-priority", "-id"),
+    "status": ("status__position", "-id"), "-status": ("-status__position", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class ItemFilters:
+    """The filters every item list takes. Empty means "any"; `none` means "not set"."""
+
+    status: str = ""          # status keys, comma-separated, or a category as "category:open"
+    priority: str = ""        # low, normal, high, urgent (comma-separated)
+    assignee: str = ""        # an agent id, "team:<id>" or "none"
+    organization: str = ""    # an organization id or "none"
+    requester: str = ""       # a customer id
+    project: str = ""         # a project id or "none"
+    folder: str = ""          # a folder id or "none"
+    search: str = ""          # title, reference (#123) or requester email
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> ItemFilters:
+        return cls(**{f.name: str(data.get(f.name) or "").strip()[:200] for f in fields(cls)})
+
+    def as_query(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def _ids(value: str, *, field: str) -> list[int]:
+    try:
+        ids = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise Invalid(f"invalid_{field}", f"{field.capitalize()} is an id or {NONE}.", field=field) from None
+    if not ids or any(number < 1 for number in ids):
+        raise Invalid(f"invalid_{field}", f"{field.capitalize()} is an id or {NONE}.", field=field)
+    return ids
+
+
+def _by_id_or_none(queryset: QuerySet[Item], value: str, *, field: str) -> QuerySet[Item]:
+    if not value:
+        return queryset
+    if value == NONE:
+        return queryset.filter(**{f"{field}__isnull": True})
+    return queryset.filter(**{f"{field}_id__in": _ids(value, field=field)})
+
+
+def _status(queryset: QuerySet[Item], kind: str, value: str) -> QuerySet[Item]:
+    if not value:
+        return queryset
+    if value.startswith("category:"):
+        categories = value.removeprefix("category:").split(",")
+        if any(category not in Category.values for category in categories):
+            raise Invalid("unknown_category", f"Category is one of {', '.join(Category.values)}.", field="status")
+        return queryset.filter(status__category__in=categories)
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    statuses = list(Status.objects.filter(kind=kind, key__in=keys))
+    if len(statuses) != len(set(keys)):
+        known = {status.key for status in statuses}
+        unknown = next(key for key in keys if key not in known)
+        raise Invalid("unknown_status", f"“{unknown}” is not a {kind} status.", field="status")
+    return queryset.filter(status__in=statuses)
+
+
+def _priority(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
+    if not value:
+        return queryset
+    by_key = {priority.key: int(priority) for priority in Priority}
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if any(key not in by_key for key in keys):
+        raise Invalid("unknown_priority", "Priority is low, normal, high or urgent.", field="priority")
+    return queryset.filter(priority__in=[by_key[key] for key in keys])
+
+
+def _assignee(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
+    if not value:
+        return queryset
+    if value == NONE:
+        return queryset.exclude(pk__in=Assignee.objects.values("item_id"))
+    if value.startswith("team:"):
+        teams = _ids(value.removeprefix("team:"), field="assignee")
+        return queryset.filter(pk__in=Assignee.objects.filter(team_id__in=teams).values("item_id"))
+    agents = _ids(value, field="assignee")
+    return queryset.filter(pk__in=Assignee.objects.filter(agent_id__in=agents).values("item_id"))
+
+
+def _search(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
+    term = search_term(value)
+    if not term:
+        return queryset
+    reference = REFERENCE.match(term)
+    if reference:
+        return queryset.filter(Q(pk=int(reference.group(1))) | Q(title__icontains=term))
+    if "@" in term:
+        requesters = Customer.objects.filter(email__icontains=term).values("pk")
+        return queryset.filter(Q(requester_id__in=requesters) | Q(title__icontains=term))
+    return queryset.filter(title__icontains=term)
+
+
+def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-id") -> QuerySet[Item]:
+    """One kind's items, filtered and sorted, with what a list row shows loaded in constant queries."""
+    if sort not in SORTS:
+        raise Invalid("invalid_sort", f"Sort by one of {', '.join(SORTS)}.", field="sort")
+    queryset = Item.objects.filter(kind=kind)
+    queryset = _status(queryset, kind, filters.status)
+    queryset = _priority(queryset, filters.priority)
+    queryset = _assignee(queryset, filters.assignee)
+    queryset = _by_id_or_none(queryset, filters.organization, field="organization")
+    if filters.requester:
+        queryset = queryset.filter(requester_id__in=_ids(filters.requester, field="requester"))
+    queryset = _by_id_or_none(queryset, filters.project, field="project")
+    queryset = _by_id_or_none(queryset, filters.folder, field="folder")
+    queryset = _search(queryset, filters.search)
+    return with_row_data(queryset).order_by(*SORTS[sort])
+
+
+def with_row_data(queryset: QuerySet[Item]) -> QuerySet[Item]:
+    return queryset.select_related("status", "requester", "organization", "project", "folder").prefetch_related(
+        Prefetch("assignees", queryset=Assignee.objects.select_related("agent", "team").order_by("id")),
+        Prefetch("followers", queryset=Follower.objects.select_related("agent", "customer").order_by("id")),
+    )
+
+
+def get_item(item_id: int, *, kind: str | None = None) -> Item:
+    """One item with its row data; NotFound for an unknown id (or one of the other kind)."""
+    queryset = with_row_data(Item.objects.filter(pk=item_id))
+    item = queryset.first()
+    if item is None or (kind is not None and item.kind != kind):
+        what = {"ticket": "ticket", "task": "task"}.get(kind or "", "item")
+        raise NotFound(f"{what}_not_found", f"No {what} with id {item_id}.")
+    return item
+
+
+def conversation(item: Item, *, include_notes: bool = True) -> QuerySet[Message]:
+    """The item's messages in order, with attachments; notes only for the team."""
+    queryset = item.messages.select_related("author_agent", "author_customer").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))).order_by("id")
+    if not include_notes:
+        queryset = queryset.exclude(kind=MessageKind.NOTE)
+    return queryset
+
+
+def get_attachment(attachment_id: int) -> Attachment:
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound("attachment_not_found", f"No attachment with id {attachment_id}.")
+    return attachment
+
+
+def item_events(item: Item) -> QuerySet[AuditEvent]:
+    """The item's history, oldest first: every change with its actor (agent, token, rule)."""
+    return AuditEvent.objects.filter(object_type="item", object_id=item.pk).order_by("id")
+
+
+def status_list(kind: str | None = None) -> QuerySet[Status]:
+    queryset = Status.objects.all()
+    return queryset.filter(kind=kind) if kind else queryset
+
+
+def items_of_customer(customer: Customer, *, limit: int = 50) -> list[Item]:
+    """What a customer asked for or follows, newest first (their profile)."""
+    followed = Follower.objects.filter(customer=customer).values("item_id")
+    return list(with_row_data(Item.objects.filter(Q(requester=customer) | Q(pk__in=followed))).order_by("-id")[:limit])
+
+
+def items_of_organization(organization: Organization, *, limit: int = 50) -> list[Item]:
+    return list(with_row_data(Item.objects.filter(organization=organization)).order_by("-id")[:limit])
+
+
+# -- projects ------------------------------------------------------------------------------------
+
+
+def portfolio_list(*, search: str = "") -> QuerySet[Portfolio]:
+    queryset = Portfolio.objects.annotate(project_count=Count("projects"))
+    term = search_term(search)
+    return queryset.filter(name__icontains=term) if term else queryset
+
+
+def project_list(*, search: str = "", portfolio: str = "", organization: str = "") -> QuerySet[Project]:
+    queryset = Project.objects.select_related("portfolio", "organization").order_by("name", "id")
+    term = search_term(search)
+    if term:
+        queryset = queryset.filter(name__icontains=term)
+    if portfolio:
+        queryset = queryset.filter(portfolio__isnull=True) if portfolio == NONE else queryset.filter(
+            portfolio_id__in=_ids(portfolio, field="portfolio"))
+    if organization:
+        queryset = queryset.filter(organization__isnull=True) if organization == NONE else queryset.filter(
+            organization_id__in=_ids(organization, field="organization"))
+    return queryset
+
+
+def folder_list(*, search: str = "", project: str = "") -> QuerySet[Folder]:
+    queryset = Folder.objects.select_related("project").order_by("project__name", "name", "id")
+    term = search_term(search)
+    if term:
+        queryset = queryset.filter(name__icontains=term)
+    if project:
+        queryset = queryset.filter(project_id__in=_ids(project, field="project"))
+    return queryset
+
+
+def _get(queryset: QuerySet[Any], pk: int, what: str) -> Any:
+    record = queryset.filter(pk=pk).first()
+    if record is None:
+        raise NotFound(f"{what}_not_found", f"No {what} with id {pk}.")
+    return record
+
+
+def get_portfolio(portfolio_id: int) -> Portfolio:
+    return _get(Portfolio.objects.all(), portfolio_id, "portfolio")
+
+
+def get_project(project_id: int) -> Project:
+    return _get(Project.objects.select_related("portfolio", "organization"), project_id, "project")
+
+
+def get_folder(folder_id: int) -> Folder:
+    return _get(Folder.objects.select_related("project"), folder_id, "folder")
+
+
+@dataclass
+class ProjectNode:
+    project: Project
+    folders: list[tuple[Folder, int]]
+    count: int
+    unfiled: int
+
+
+@dataclass
+class PortfolioNode:
+    portfolio: Portfolio | None
+    projects: list[ProjectNode]
+
+
+def _open_counts(kind: str, **filters: Any) -> dict[tuple[int | None, int | None], int]:
+    """Items not done per (project, folder)."""
+    rows = (Item.objects.filter(kind=kind, **filters).exclude(status__category=Category.DONE)
+            .values_list("project_id", "folder_id").annotate(n=Count("id")).order_by())
+    return {(project, folder): n for project, folder, n in rows}
+
+
+def _project_nodes(projects: list[Project], counts: dict[tuple[int | None, int | None], int]) -> list[ProjectNode]:
+    folders_by_project: dict[int, list[Folder]] = {}
+    for folder in Folder.objects.filter(project__in=projects).order_by("name", "id"):
+        folders_by_project.setdefault(folder.project_id, []).append(folder)
+    nodes = []
+    for project in projects:
+        folders = [(folder, counts.get((project.pk, folder.pk), 0)) for folder in folders_by_project.get(project.pk, [])]
+        unfiled = counts.get((project.pk, None), 0)
+        nodes.append(ProjectNode(project, folders, unfiled + sum(n for _f, n in folders), unfiled))
+    return nodes
+
+
+def portfolio_tree(kind: str, *, portfolios_enabled: bool = True) -> tuple[list[PortfolioNode], int]:
+    """By portfolio: portfolio → project → folder with open-item counts, and the count of open
+    items in no project. Without portfolios, one node holds every project."""
+    counts = _open_counts(kind)
+    projects = list(Project.objects.select_related("organization").order_by("name", "id"))
+    nodes = _project_nodes(projects, counts)
+    unprojected = sum(n for (project, _folder), n in counts.items() if project is None)
+    if not portfolios_enabled:
+        return [PortfolioNode(None, nodes)], unprojected
+    by_portfolio: dict[int | None, list[ProjectNode]] = {}
+    for node in nodes:
+        by_portfolio.setdefault(node.project.portfolio_id, []).append(node)
+    tree = [PortfolioNode(portfolio, by_portfolio.get(portfolio.pk, [])) for portfolio in Portfolio.objects.all()]
+    if by_portfolio.get(None):
+        tree.append(PortfolioNode(None, by_portfolio[None]))
+    return tree, unprojected
+
+
+@dataclass
+class OrganizationNode:
+    organization: Organization
+    projects: list[ProjectNode]
+    unprojected: int
+    count: int
+
+
+def customer_tree(kind: str, *, page: int = 1, per_page: int = 50, search: str = "") -> tuple[list[OrganizationNode], int]:
+    """By customer: organizations that have items or projects → their projects → items, plus
+    each organization's items outside any project. Returns one page and the number of organizations."""
+    with_items = Item.objects.filter(kind=kind, organization__isnull=False).values("organization_id")
+    with_projects = Project.objects.filter(organization__isnull=False).values("organization_id")
+    organizations = Organization.objects.filter(Q(pk__in=with_items) | Q(pk__in=with_projects)).order_by("name", "id")
+    term = search_term(search)
+    if term:
+        organizations = organizations.filter(name__icontains=term)
+    total = organizations.count()
+    page_rows = list(organizations[(page - 1) * per_page: page * per_page])
+    rows = (Item.objects.filter(kind=kind, organization__in=page_rows).exclude(status__category=Category.DONE)
+            .values_list("organization_id", "project_id", "folder_id").annotate(n=Count("id")).order_by())
+    counts: dict[int, dict[tuple[int | None, int | None], int]] = {}
+    for organization_id, project_id, folder_id, n in rows:
+        counts.setdefault(organization_id, {})[(project_id, folder_id)] = n
+    projects = list(Project.objects.filter(organization__in=page_rows).order_by("name", "id"))
+    # Items of an organization may sit in projects that belong to nobody (or to someone else).
+    other_ids = {project_id for by_org in counts.values() for (project_id, _f) in by_org if project_id} - {
+        project.pk for project in projects}
+    projects += list(Project.objects.filter(pk__in=other_ids).order_by("name", "id"))
+    nodes = []
+    for organization in page_rows:
+        organization_counts = counts.get(organization.pk, {})
+        used = {project_id for (project_id, _f) in organization_counts}
+        own = [p for p in projects if p.organization_id == organization.pk or p.pk in used]
+        project_nodes = _project_nodes(own, organization_counts)
+        unprojected = sum(n for (project_id, _f), n in organization_counts.items() if project_id is None)
+        nodes.append(OrganizationNode(organization, project_nodes, unprojected, sum(organization_counts.values())))
+    return nodes, total
+
+
+# -- timesheets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimeFilters:
+    agent: str = ""
+    item: str = ""
+    project: str = ""
+    organization: str = ""
+    date_from: str = ""
+    date_to: str = ""
+    billable: str = ""      # "yes", "no" or ""
+
+    @classmethod
+    def from_mapping(cls, data: Any) -> TimeFilters:
+        return cls(**{f.name: str(data.get(f.name) or "").strip()[:100] for f in fields(cls)})
+
+    def as_query(self) -> dict[str, str]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
+
+
+def _day(value: str, field: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("invalid_date", "A date is written YYYY-MM-DD.", field=field) from None
+
+
+def time_entry_list(filters: TimeFilters = TimeFilters()) -> QuerySet[TimeEntry]:
+    queryset = TimeEntry.objects.select_related("agent", "item", "item__project", "item__organization")
+    if filters.agent:
+        queryset = queryset.filter(agent_id__in=_ids(filters.agent, field="agent"))
+    if filters.item:
+        queryset = queryset.filter(item_id__in=_ids(filters.item.lstrip("#"), field="item"))
+    if filters.project:
+        queryset = queryset.filter(item__project__isnull=True) if filters.project == NONE else queryset.filter(
+            item__project_id__in=_ids(filters.project, field="project"))
+    if filters.organization:
+        queryset = (queryset.filter(item__organization__isnull=True) if filters.organization == NONE
+                    else queryset.filter(item__organization_id__in=_ids(filters.organization, field="organization")))
+    if filters.date_from:
+        queryset = queryset.filter(date__gte=_day(filters.date_from, "date_from"))
+    if filters.date_to:
+        queryset = queryset.filter(date__lte=_day(filters.date_to, "date_to"))
+    if filters.billable:
+        if filters.billable not in ("yes", "no"):
+            raise Invalid("invalid_billable", "billable is yes or no.", field="billable")
+        queryset = queryset.filter(billable=filters.billable == "yes")
+    return queryset.order_by("-date", "-id")
+
+
+@dataclass
+class TimeTotal:
+    key: int | None
+    label: str
+    minutes: int
+    billable_minutes: int
+
+
+def time_totals(entries: QuerySet[TimeEntry], *, by: str) -> list[TimeTotal]:
+    """Minutes (all and billable) per item, project, organization or agent, largest first."""
+    paths = {"item": ("item_id", "item__title"), "project": ("item__project_id", "item__project__name"),
+             "organization": ("item__organization_id", "item__organization__name"),
+             "agent": ("agent_id", "agent__email")}
+    if by not in paths:
+        raise Invalid("invalid_group", f"Totals are by {', '.join(paths)}.", field="by")
+    key, label = paths[by]
+    rows = (entries.order_by().values(key, label)
+            .annotate(minutes=Sum("minutes"), billable_minutes=Sum("minutes", filter=Q(billable=True)))
+            .order_by("-minutes"))
+    none_label = {"project": "No project", "organization": "No organization"}.get(by, "")
+    return [TimeTotal(row[key], (f"#{row[key]} {row[label]}" if by == "item" else row[label]) or none_label,
+                      row["minutes"] or 0, row["billable_minutes"] or 0) for row in rows]
+
+
+def total_minutes(entries: QuerySet[TimeEntry]) -> tuple[int, int]:
+    row = entries.order_by().aggregate(minutes=Sum("minutes"), billable=Sum("minutes", filter=Q(billable=True)))
+    return row["minutes"] or 0, row["billable"] or 0
+
+
+def get_time_entry(entry_id: int) -> TimeEntry:
+    entry = TimeEntry.objects.select_related("agent", "item").filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound("time_entry_not_found", f"No time entry with id {entry_id}.")
+    return entry
+
+
+TIME_COLUMNS = ("date", "agent", "item", "title", "project", "organization", "minutes", "billable", "note")
+
+
+def time_entry_rows(entries: QuerySet[TimeEntry]) -> Any:
+    """CSV rows of a timesheet (header first), streamed."""
+    yield list(TIME_COLUMNS)
+    for entry in entries.iterator(chunk_size=1000):
+        yield [
+            entry.date.isoformat(), entry.agent.email, entry.item.reference, _safe_cell(entry.item.title),
+            entry.item.project.name if entry.item.project else "",
+            entry.item.organization.name if entry.item.organization else "",
+            entry.minutes, "yes" if entry.billable else "no", _safe_cell(entry.note),
+        ]
+
+
+def _safe_cell(text: str) -> str:
+    """Spreadsheets run cells that start with = + - @ as formulas; a leading ' keeps them text."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+

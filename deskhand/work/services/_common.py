@@ -1,0 +1,144 @@
+"""Shared by the work services: turning ids and keys from any entry point into records, and the
+item's audit trail. Each resolver raises Invalid naming the input field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deskhand.agents.models import Agent, Team
+from deskhand.audit.services import record
+from deskhand.core.actors import Actor
+from deskhand.core.errors import Invalid
+from deskhand.core.text import clean_text
+from deskhand.customers.models import Customer
+from deskhand.work.models import Folder, Item, Kind, Priority, Project, Status
+
+ITEM_OBJECT = "item"
+
+
+def record_item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any] | None = None) -> None:
+    """One row of the item's history (who, what, old → new, through which rule)."""
+    record(actor=actor, action=action, object_type=ITEM_OBJECT, object_id=item.pk,
+           object_label=f"{item.reference} {item.title}", changes=changes)
+
+
+def clean_name(value: Any, *, field: str = "name") -> str:
+    return clean_text(value, field=field, max_length=200, required=True)
+
+
+def parse_id(value: Any, *, field: str, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise Invalid(f"invalid_{field}", f"{what} is given by its id.", field=field)
+    try:
+        number = int(value)
+    except ValueError:
+        raise Invalid(f"invalid_{field}", f"{what} is given by its id.", field=field) from None
+    if number < 1:
+        raise Invalid(f"unknown_{field}", f"There is no {what.lower()} {value}.", field=field)
+    return number
+
+
+def resolve_kind(value: Any) -> str:
+    if value not in Kind.values:
+        raise Invalid("invalid_kind", "An item is a ticket or a task.", field="kind")
+    return str(value)
+
+
+def resolve_status(kind: str, value: Any, *, field: str = "status") -> Status:
+    """A status of `kind`'s workflow, by key (or the record itself)."""
+    if isinstance(value, Status):
+        if value.kind != kind:
+            raise Invalid("unknown_status", f"“{value.key}” is not a {kind} status.", field=field)
+        return value
+    status = Status.objects.filter(kind=kind, key=value).first() if isinstance(value, str) else None
+    if status is None:
+        keys = ", ".join(Status.objects.filter(kind=kind).values_list("key", flat=True))
+        raise Invalid("unknown_status", f"“{value}” is not a {kind} status; one of {keys}.", field=field)
+    return status
+
+
+def initial_status(kind: str) -> Status:
+    status = Status.objects.filter(kind=kind, category="new").order_by("position", "id").first()
+    if status is None:  # pragma: no cover - the migration and the status rules keep one
+        raise Invalid("no_initial_status", f"The {kind} workflow has no status in the category new.", field="status")
+    return status
+
+
+def resolve_priority(value: Any, *, field: str = "priority") -> int:
+    if isinstance(value, Priority):
+        return int(value)
+    for priority in Priority:
+        if value == priority.key:
+            return int(priority)
+    raise Invalid("unknown_priority", "Priority is low, normal, high or urgent.", field=field)
+
+
+def resolve_project(value: Any, *, field: str = "project") -> Project | None:
+    if value is None or isinstance(value, Project):
+        return value
+    project = Project.objects.filter(pk=parse_id(value, field=field, what="Project")).first()
+    if project is None:
+        raise Invalid("unknown_project", f"There is no project {value}.", field=field)
+    return project
+
+
+def resolve_folder(value: Any, *, project: Project | None, field: str = "folder") -> Folder | None:
+    """A folder, which must belong to `project`."""
+    if value is None:
+        return None
+    folder = value if isinstance(value, Folder) else Folder.objects.filter(
+        pk=parse_id(value, field=field, what="Folder")).first()
+    if folder is None:
+        raise Invalid("unknown_folder", f"There is no folder {value}.", field=field)
+    if project is None or folder.project_id != project.pk:
+        raise Invalid("folder_outside_project", f"Folder “{folder.name}” belongs to another project.", field=field)
+    return folder
+
+
+def resolve_agent(value: Any, *, field: str) -> Agent:
+    if isinstance(value, Agent):
+        return value
+    agent = Agent.objects.filter(pk=parse_id(value, field=field, what="Agent"), is_active=True).first()
+    if agent is None:
+        raise Invalid("unknown_agent", f"There is no active agent {value}.", field=field)
+    return agent
+
+
+def resolve_assignees(value: Any, *, field: str = "assignees") -> tuple[list[Agent], list[Team]]:
+    """`[{"type": "agent" or "team", "id": n}, ...]` (or Agent/Team records) as agents and teams."""
+    if value is None:
+        return [], []
+    if not isinstance(value, list | tuple):
+        raise Invalid("invalid_assignees", 'Assignees are a list of {"type": "agent" or "team", "id"}.', field=field)
+    agents: list[Agent] = []
+    teams: list[Team] = []
+    for entry in value:
+        if isinstance(entry, Agent):
+            agents.append(entry)
+            continue
+        if isinstance(entry, Team):
+            teams.append(entry)
+            continue
+        if not isinstance(entry, dict) or entry.get("type") not in ("agent", "team"):
+            raise Invalid("invalid_assignees", 'Each assignee is {"type": "agent" or "team", "id"}.', field=field)
+        if entry["type"] == "agent":
+            agents.append(resolve_agent(entry.get("id"), field=field))
+        else:
+            team = Team.objects.filter(pk=parse_id(entry.get("id"), field=field, what="Team")).first()
+            if team is None:
+                raise Invalid("unknown_team", f"There is no team {entry.get('id')}.", field=field)
+            teams.append(team)
+    return list({a.pk: a for a in agents}.values()), list({t.pk: t for t in teams}.values())
+
+
+def resolve_customer(value: Any, *, field: str) -> Customer:
+    if isinstance(value, Customer):
+        return value
+    customer = Customer.objects.select_related("organization").filter(
+        pk=parse_id(value, field=field, what="Customer")).first()
+    if customer is None:
+        raise Invalid("unknown_customer", f"There is no customer {value}.", field=field)
+    # A merged customer's requests go to the customer it was merged into.
+    while customer.merged_into_id is not None:
+        customer = Customer.objects.select_related("organization").get(pk=customer.merged_into_id)
+    return customer

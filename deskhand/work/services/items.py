@@ -1,0 +1,342 @@
+"""The item lifecycle: the only code that creates or changes tickets and tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+
+from deskhand.agents.models import Agent, Team
+from deskhand.core.actors import Actor, ActorKind
+from deskhand.core.errors import Invalid
+from deskhand.core.text import clean_text
+from deskhand.customers.models import Customer, Source
+from deskhand.customers.services import find_or_create_customer
+from deskhand.fields.services import clean_values
+from deskhand.work.models import Assignee, Channel, Follower, Item, Kind, Priority
+from deskhand.work.services._common import (
+    initial_status,
+    record_item_event,
+    resolve_agent,
+    resolve_assignees,
+    resolve_customer,
+    resolve_folder,
+    resolve_priority,
+    resolve_project,
+    resolve_status,
+)
+
+MAX_DESCRIPTION = 100_000
+MAX_BULK = 500
+CHANNEL_SOURCES = {
+    Channel.WEB: Source.AGENT, Channel.API: Source.API, Channel.EMAIL: Source.EMAIL,
+    Channel.PORTAL: Source.PORTAL, Channel.FORM: Source.FORM, Channel.CHAT: Source.CHAT,
+}
+EDITABLE = ("title", "description", "status", "priority", "requester", "requester_email", "assignees",
+            "followers", "project", "folder", "custom_fields")
+
+
+def _title(value: Any) -> str:
+    return clean_text(value, field="title", max_length=300, required=True)
+
+
+def _description(value: Any) -> str:
+    return clean_text(value, field="description", max_length=MAX_DESCRIPTION, multiline=True)
+
+
+def _channel(value: Any) -> str:
+    if value not in Channel.values:
+        raise Invalid("unknown_channel", f"Channel is one of {', '.join(Channel.values)}.", field="channel")
+    return str(value)
+
+
+def _requester(requester: Any, requester_email: Any, *, name: Any, channel: str, actor: Actor) -> Customer | None:
+    """The customer given by id, or the one behind an address, found or created by the customer rules."""
+    if requester is not None and requester_email not in (None, ""):
+        raise Invalid("requester_twice", "Give the requester as an id or as an email address, not both.",
+                      field="requester_email")
+    if requester is not None:
+        return resolve_customer(requester, field="requester")
+    if requester_email in (None, ""):
+        return None
+    try:
+        customer, _created = find_or_create_customer(
+            requester_email, name=name or "", source=CHANNEL_SOURCES[Channel(channel)], actor=actor)
+    except Invalid as exc:
+        exc.field = "requester_email" if exc.field == "email" else exc.field
+        raise
+    return customer
+
+
+def _people(value: Any, *, field: str, channel: str, actor: Actor) -> tuple[list[Customer], list[Agent]]:
+    """Followers as `[{"type": "customer", "id" or "email"}, {"type": "agent", "id"}]`."""
+    if value is None:
+        return [], []
+    if not isinstance(value, list | tuple):
+        raise Invalid("invalid_followers", 'Followers are a list of {"type": "customer" or "agent", "id"}.',
+                      field=field)
+    customers: list[Customer] = []
+    agents: list[Agent] = []
+    for entry in value:
+        if isinstance(entry, Customer):
+            customers.append(entry)
+        elif isinstance(entry, Agent):
+            agents.append(entry)
+        elif isinstance(entry, dict) and entry.get("type") == "agent":
+            agents.append(resolve_agent(entry.get("id"), field=field))
+        elif isinstance(entry, dict) and entry.get("type") == "customer":
+            if entry.get("id") is not None:
+                customers.append(resolve_customer(entry["id"], field=field))
+            else:
+                try:
+                    customer, _ = find_or_create_customer(
+                        entry.get("email"), source=CHANNEL_SOURCES[Channel(channel)], actor=actor)
+                except Invalid as exc:
+                    raise Invalid(exc.code, exc.message, field=field) from None
+                customers.append(customer)
+        else:
+            raise Invalid("invalid_followers", 'Each follower is {"type": "customer" or "agent", "id"}.', field=field)
+    return list({c.pk: c for c in customers}.values()), list({a.pk: a for a in agents}.values())
+
+
+def _assignee_refs(agents: Iterable[Agent], teams: Iterable[Team]) -> list[str]:
+    return sorted([f"agent:{a.pk}" for a in agents] + [f"team:{t.pk}" for t in teams])
+
+
+def _follower_refs(customers: Iterable[Customer], agents: Iterable[Agent]) -> list[str]:
+    return sorted([f"customer:{c.pk}" for c in customers] + [f"agent:{a.pk}" for a in agents])
+
+
+def _current_assignees(item: Item) -> tuple[list[Agent], list[Team]]:
+    rows = list(item.assignees.select_related("agent", "team"))
+    return [r.agent for r in rows if r.agent_id], [r.team for r in rows if r.team_id]
+
+
+def _current_followers(item: Item) -> tuple[list[Customer], list[Agent]]:
+    rows = list(item.followers.select_related("customer", "agent"))
+    return [r.customer for r in rows if r.customer_id], [r.agent for r in rows if r.agent_id]
+
+
+def _set_assignees(item: Item, agents: list[Agent], teams: list[Team]) -> None:
+    item.assignees.all().delete()
+    Assignee.objects.bulk_create(
+        [Assignee(item=item, agent=a) for a in agents] + [Assignee(item=item, team=t) for t in teams])
+
+
+def _add_followers(item: Item, customers: Iterable[Customer], agents: Iterable[Agent]) -> None:
+    old_customers, old_agents = _current_followers(item)
+    known_c = {c.pk for c in old_customers}
+    known_a = {a.pk for a in old_agents}
+    Follower.objects.bulk_create(
+        [Follower(item=item, customer=c) for c in customers if c.pk not in known_c]
+        + [Follower(item=item, agent=a) for a in agents if a.pk not in known_a])
+
+
+def _state(item: Item) -> dict[str, Any]:
+    return {
+        "title": item.title,
+        "status": item.status.key,
+        "priority": Priority(item.priority).key,
+        "requester": item.requester.email if item.requester_id else None,
+        "organization": item.organization.name if item.organization_id else None,
+        "project": item.project.name if item.project_id else None,
+        "folder": item.folder.name if item.folder_id else None,
+        "custom_fields": item.custom_fields,
+    }
+
+
+@transaction.atomic
+def _create_item(
+    *,
+    kind: str,
+    title: Any,
+    description: Any,
+    requester: Any,
+    requester_email: Any,
+    requester_name: Any,
+    status: Any,
+    priority: Any,
+    assignees: Any,
+    followers: Any,
+    project: Any,
+    folder: Any,
+    channel: Any,
+    custom_fields: Any,
+    actor: Actor,
+) -> Item:
+    channel = _channel(channel)
+    clean_title = _title(title)
+    clean_description = _description(description)
+    status_record = initial_status(kind) if status is None else resolve_status(kind, status)
+    priority_value = int(Priority.NORMAL) if priority is None else resolve_priority(priority)
+    project_record = resolve_project(project)
+    folder_record = resolve_folder(folder, project=project_record)
+    agents, teams = resolve_assignees(assignees)
+    values = clean_values(kind, custom_fields, enforce_required=channel in (Channel.WEB, Channel.API))
+    customer = _requester(requester, requester_email, name=requester_name, channel=channel, actor=actor)
+    if kind == Kind.TICKET and customer is None:
+        raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
+                      field="requester_email")
+    follower_customers, follower_agents = _people(followers, field="followers", channel=channel, actor=actor)
+    item = Item.objects.create(
+        kind=kind, title=clean_title, description=clean_description, status=status_record,
+        priority=priority_value, requester=customer, organization=customer.organization if customer else None,
+        project=project_record, folder=folder_record, channel=channel, custom_fields=values,
+        created_by_id=actor.agent_id if actor.kind != ActorKind.CUSTOMER else None,
+    )
+    _set_assignees(item, agents, teams)
+    # The requester follows their own request; others only hear from now on.
+    _add_followers(item, ([customer] if customer else []) + follower_customers, follower_agents)
+    record_item_event(item, f"{kind}.created", actor=actor, changes={
+        **_state(item), "channel": channel, "assignees": _assignee_refs(agents, teams),
+    })
+    return item
+
+
+def submit_ticket(
+    *,
+    title: Any,
+    description: Any = "",
+    requester: Any = None,
+    requester_email: Any = None,
+    requester_name: Any = "",
+    status: Any = None,
+    priority: Any = None,
+    assignees: Any = None,
+    followers: Any = None,
+    project: Any = None,
+    folder: Any = None,
+    channel: Any = Channel.WEB,
+    custom_fields: Any = None,
+    actor: Actor,
+) -> Item:
+    """A ticket from a customer; a requester address not yet known becomes a customer through
+    `find_or_create_customer`, and the ticket keeps the organization the requester has now."""
+    return _create_item(
+        kind=Kind.TICKET, title=title, description=description, requester=requester,
+        requester_email=requester_email, requester_name=requester_name, status=status, priority=priority,
+        assignees=assignees, followers=followers, project=project, folder=folder, channel=channel,
+        custom_fields=custom_fields, actor=actor,
+    )
+
+
+def create_task(
+    *,
+    title: Any,
+    description: Any = "",
+    requester: Any = None,
+    requester_email: Any = None,
+    status: Any = None,
+    priority: Any = None,
+    assignees: Any = None,
+    followers: Any = None,
+    project: Any = None,
+    folder: Any = None,
+    channel: Any = Channel.WEB,
+    custom_fields: Any = None,
+    actor: Actor,
+) -> Item:
+    """A task the team creates; a requester is optional."""
+    return _create_item(
+        kind=Kind.TASK, title=title, description=description, requester=requester,
+        requester_email=requester_email, requester_name="", status=status, priority=priority,
+        assignees=assignees, followers=followers, project=project, folder=folder, channel=channel,
+        custom_fields=custom_fields, actor=actor,
+    )
+
+
+@transaction.atomic
+def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
+    """Apply `changes` (any of EDITABLE) to one item, all or nothing, with one history row."""
+    if not isinstance(changes, dict):
+        raise Invalid("invalid_changes", "Changes are an object.", field=None)
+    unknown = [key for key in changes if key not in EDITABLE]
+    if unknown:
+        raise Invalid("not_editable", f"“{unknown[0]}” cannot be changed.", field=unknown[0])
+    item = Item.objects.select_for_update().select_related(
+        "status", "requester", "organization", "project", "folder").get(pk=item.pk)
+    before = _state(item)
+    if "title" in changes:
+        item.title = _title(changes["title"])
+    if "description" in changes:
+        item.description = _description(changes["description"])
+    if "status" in changes:
+        item.status = resolve_status(item.kind, changes["status"])
+    if "priority" in changes:
+        item.priority = resolve_priority(changes["priority"])
+    if "project" in changes or "folder" in changes:
+        project = resolve_project(changes["project"]) if "project" in changes else item.project
+        folder_value = changes.get("folder", item.folder if project == item.project else None)
+        item.project = project
+        item.folder = resolve_folder(folder_value, project=project)
+    if "requester" in changes or "requester_email" in changes:
+        customer = _requester(changes.get("requester"), changes.get("requester_email"), name="",
+                              channel=Channel.WEB, actor=actor)
+        if item.kind == Kind.TICKET and customer is None:
+            raise Invalid("requester_required", "A ticket needs a requester.", field="requester")
+        if customer != item.requester:
+            item.requester = customer
+            # A corrected requester files the item under their organization.
+            item.organization = customer.organization if customer else None
+            if customer is not None:
+                _add_followers(item, [customer], [])
+    if "custom_fields" in changes:
+        item.custom_fields = clean_values(item.kind, changes["custom_fields"], existing=item.custom_fields,
+                                          enforce_required=True)
+    after = _state(item)
+    event: dict[str, Any] = {key: {"old": before[key], "new": value}
+                             for key, value in after.items() if before[key] != value}
+    if "description" in changes and changes["description"] is not None:
+        event["description"] = {"changed": True}
+    if "assignees" in changes:
+        old_agents, old_teams = _current_assignees(item)
+        agents, teams = resolve_assignees(changes["assignees"])
+        old, new = _assignee_refs(old_agents, old_teams), _assignee_refs(agents, teams)
+        if old != new:
+            _set_assignees(item, agents, teams)
+            event["assignees"] = {"old": old, "new": new}
+    if "followers" in changes:
+        old_customers, old_agents = _current_followers(item)
+        customers, agents = _people(changes["followers"], field="followers", channel=Channel.WEB, actor=actor)
+        old, new = _follower_refs(old_customers, old_agents), _follower_refs(customers, agents)
+        if old != new:
+            item.followers.exclude(customer__in=customers).exclude(agent__in=agents).delete()
+            _add_followers(item, customers, agents)
+            event["followers"] = {"old": old, "new": new}
+    item.save()
+    if event:
+        record_item_event(item, f"{item.kind}.updated", actor=actor, changes=event)
+    return item
+
+
+@transaction.atomic
+def add_follower(item: Item, *, customer: Customer | None = None, agent: Agent | None = None, actor: Actor) -> Item:
+    """Someone starts following: they hear of what happens from now on, not the past conversation."""
+    if (customer is None) == (agent is None):
+        raise Invalid("invalid_follower", "A follower is one customer or one agent.", field="followers")
+    customers, agents = _current_followers(item)
+    if customer is not None and customer.pk not in {c.pk for c in customers}:
+        Follower.objects.create(item=item, customer=customer)
+        record_item_event(item, f"{item.kind}.follower_added", actor=actor, changes={"customer": customer.email})
+    if agent is not None and agent.pk not in {a.pk for a in agents}:
+        Follower.objects.create(item=item, agent=agent)
+        record_item_event(item, f"{item.kind}.follower_added", actor=actor, changes={"agent": agent.email})
+    return item
+
+
+@transaction.atomic
+def bulk_change(items: Iterable[Item], *, changes: dict[str, Any], actor: Actor) -> int:
+    """The same change on many items (assign, set status, move), all or none."""
+    items = list(items)
+    if not items:
+        raise Invalid("no_items", "Choose at least one item.", field="items")
+    if len(items) > MAX_BULK:
+        raise Invalid("too_many_items", f"Change at most {MAX_BULK} items at once.", field="items")
+    allowed = {"status", "priority", "assignees", "project", "folder"}
+    unknown = [key for key in changes if key not in allowed]
+    if unknown:
+        raise Invalid("not_editable", f"“{unknown[0]}” cannot be changed in bulk.", field=unknown[0])
+    for item in items:
+        change_item(item, changes=changes, actor=actor)
+    return len(items)

@@ -1,0 +1,151 @@
+"""The conversation: customer messages, agent replies and internal notes, with attachments."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+
+from deskhand.agents.models import Agent
+from deskhand.config.queries import get_settings
+from deskhand.core.actors import Actor, ActorKind
+from deskhand.core.errors import Invalid
+from deskhand.core.text import clean_text, has_control_characters
+from deskhand.customers.models import Customer
+from deskhand.mail.outbound import queue_reply
+from deskhand.work.models import Attachment, Follower, Item, Message, MessageKind
+from deskhand.work.models.messages import attachment_storage
+from deskhand.work.services._common import record_item_event
+
+MAX_BODY = 200_000
+MAX_ATTACHMENTS = 20
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A file to attach, from any entry point: an upload, an API multipart part, a mail part."""
+
+    name: str
+    content: bytes | IO[bytes]
+    content_type: str = ""
+    inline: bool = False
+    content_id: str = ""
+
+
+def _read(content: bytes | IO[bytes], limit: int) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    # Read one byte past the limit so that "too large" is known without reading a huge file.
+    return content.read(limit + 1)
+
+
+def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttachment, bytes, str]]:
+    if not files:
+        return []
+    if len(files) > MAX_ATTACHMENTS:
+        raise Invalid("too_many_attachments", f"Attach at most {MAX_ATTACHMENTS} files.", field="attachments")
+    settings = get_settings()
+    limit = int(settings["attachment_max_bytes"])
+    blocked = set(settings["blocked_attachment_extensions"])
+    cleaned = []
+    for upload in files:
+        name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+        if not name or has_control_characters(name) or len(name) > 200:
+            raise Invalid("invalid_attachment_name", "Every attachment needs a file name of at most 200 characters.",
+                          field="attachments")
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if extension in blocked:
+            raise Invalid("blocked_attachment_type", f"Files of type .{extension} cannot be attached ({name}).",
+                          field="attachments")
+        data = _read(upload.content, limit)
+        if len(data) > limit:
+            raise Invalid("attachment_too_large",
+                          f"{name} is larger than the limit of {limit // (1024 * 1024) or limit} "
+                          f"{'MB' if limit >= 1024 * 1024 else 'bytes'}.", field="attachments")
+        cleaned.append((upload, data, name))
+    return cleaned
+
+
+def _store(message: Message, files: list[tuple[NewAttachment, bytes, str]], stored: list[str]) -> list[Attachment]:
+    attachments = []
+    for upload, data, name in files:
+        content_type = (upload.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream")[:255]
+        attachment = Attachment(
+            message=message, name=name, content_type=content_type, size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(), inline=upload.inline, content_id=upload.content_id[:255],
+        )
+        attachment.file.save(name, ContentFile(data), save=False)
+        stored.append(attachment.file.name)
+        attachments.append(attachment)
+    Attachment.objects.bulk_create(attachments)
+    return attachments
+
+
+def customer_recipients(item: Item) -> list[Customer]:
+    """Who hears an agent's reply: the requester and the customers following the item."""
+    ids = set(Follower.objects.filter(item=item, customer__isnull=False).values_list("customer_id", flat=True))
+    if item.requester_id:
+        ids.add(item.requester_id)
+    return list(Customer.objects.filter(pk__in=ids, merged_into__isnull=True).order_by("email"))
+
+
+def add_message(
+    item: Item,
+    *,
+    kind: str,
+    body: Any,
+    body_html: str = "",
+    attachments: list[NewAttachment] | None = None,
+    author_customer: Customer | None = None,
+    channel: str = "web",
+    actor: Actor,
+) -> Message:
+    """One entry of the conversation. A reply goes to the requester and the customer followers
+    through the outbox, after commit; a note stays inside the team."""
+    if kind not in MessageKind.values:
+        raise Invalid("invalid_message_kind", "A message is a customer message, a reply or a note.", field="kind")
+    text = clean_text(body, field="body", max_length=MAX_BODY, multiline=True)
+    files = _clean_attachments(attachments)
+    if not text and not files:
+        raise Invalid("body_required", "Write a message or attach a file.", field="body")
+    if kind == MessageKind.CUSTOMER:
+        author_customer = author_customer or item.requester
+        if author_customer is None:
+            raise Invalid("author_required", "A customer message needs its customer.", field="author")
+    elif actor.kind == ActorKind.CUSTOMER:
+        raise Invalid("agent_required", "Replies and notes are written by the team.", field="kind")
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            agent = Agent.objects.filter(pk=actor.agent_id).first() if actor.agent_id else None
+            message = Message.objects.create(
+                item=item, kind=kind, body=text, body_html=body_html, channel=channel,
+                author_agent=agent if kind != MessageKind.CUSTOMER else None,
+                author_customer=author_customer if kind == MessageKind.CUSTOMER else None,
+                author_email=(author_customer.email if kind == MessageKind.CUSTOMER and author_customer
+                              else agent.email if agent else actor.label)[:254],
+                author_name=((author_customer.name if kind == MessageKind.CUSTOMER and author_customer
+                              else agent.name if agent else "") or "")[:200],
+            )
+            saved = _store(message, files, stored)
+            if kind == MessageKind.REPLY:
+                recipients = customer_recipients(item)
+                message.recipients = [customer.email for customer in recipients]
+                message.save(update_fields=["recipients"])
+                if recipients:
+                    queue_reply(item=item, message=message, to=message.recipients, attachments=saved)
+            Item.objects.filter(pk=item.pk).update(updated_at=message.created_at)
+            record_item_event(item, f"message.{kind}", actor=actor, changes={
+                "message": message.pk, "attachments": [a.name for a in saved],
+                **({"to": message.recipients} if kind == MessageKind.REPLY else {}),
+            })
+    except BaseException:
+        storage = attachment_storage()
+        for name in stored:
+            storage.delete(name)
+        raise
+    return message

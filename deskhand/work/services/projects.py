@@ -1,0 +1,153 @@
+"""Portfolios contain projects; projects contain folders and items; a project may belong to a
+customer organization."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from deskhand.audit.services import record
+from deskhand.config.queries import get_setting
+from deskhand.core.actors import Actor
+from deskhand.core.errors import Conflict, Invalid
+from deskhand.customers.models import Organization
+from deskhand.work.models import Folder, Item, Portfolio, Project
+from deskhand.work.services._common import clean_name, parse_id, resolve_project
+
+
+def _portfolio(value: Any) -> Portfolio | None:
+    if value is None or isinstance(value, Portfolio):
+        return value
+    portfolio = Portfolio.objects.filter(pk=parse_id(value, field="portfolio", what="Portfolio")).first()
+    if portfolio is None:
+        raise Invalid("unknown_portfolio", f"There is no portfolio {value}.", field="portfolio")
+    return portfolio
+
+
+def _organization(value: Any) -> Organization | None:
+    if value is None or isinstance(value, Organization):
+        return value
+    organization = Organization.objects.filter(pk=parse_id(value, field="organization", what="Organization")).first()
+    if organization is None:
+        raise Invalid("unknown_organization", f"There is no organization {value}.", field="organization")
+    return organization
+
+
+def _save_unique(instance: Portfolio | Project | Folder, what: str) -> None:
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        raise Conflict(f"{what}_exists", f"A {what} named “{instance.name}” already exists.", field="name") from None
+
+
+@transaction.atomic
+def create_portfolio(name: Any, *, actor: Actor) -> Portfolio:
+    if not get_setting("portfolios_enabled"):
+        raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="name")
+    portfolio = Portfolio(name=clean_name(name))
+    _save_unique(portfolio, "portfolio")
+    record(actor=actor, action="portfolio.created", object_type="portfolio", object_id=portfolio.pk,
+           object_label=portfolio.name, changes={"name": portfolio.name})
+    return portfolio
+
+
+@transaction.atomic
+def rename_portfolio(portfolio: Portfolio, *, name: Any, actor: Actor) -> Portfolio:
+    old = portfolio.name
+    portfolio.name = clean_name(name)
+    _save_unique(portfolio, "portfolio")
+    record(actor=actor, action="portfolio.renamed", object_type="portfolio", object_id=portfolio.pk,
+           object_label=portfolio.name, changes={"name": {"old": old, "new": portfolio.name}})
+    return portfolio
+
+
+@transaction.atomic
+def delete_portfolio(portfolio: Portfolio, *, actor: Actor) -> None:
+    """The portfolio goes; its projects stay, outside any portfolio."""
+    moved = Project.objects.filter(portfolio=portfolio).update(portfolio=None)
+    record(actor=actor, action="portfolio.deleted", object_type="portfolio", object_id=portfolio.pk,
+           object_label=portfolio.name, changes={"projects_kept": moved})
+    portfolio.delete()
+
+
+@transaction.atomic
+def create_project(name: Any, *, portfolio: Any = None, organization: Any = None, actor: Actor) -> Project:
+    """A project, optionally in a portfolio and optionally belonging to a customer organization."""
+    portfolio_record = _portfolio(portfolio)
+    if portfolio_record is not None and not get_setting("portfolios_enabled"):
+        raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="portfolio")
+    project = Project(name=clean_name(name), portfolio=portfolio_record, organization=_organization(organization))
+    _save_unique(project, "project")
+    record(actor=actor, action="project.created", object_type="project", object_id=project.pk,
+           object_label=project.name, changes={
+               "name": project.name, "portfolio": portfolio_record.name if portfolio_record else None,
+               "organization": project.organization.name if project.organization else None,
+           })
+    return project
+
+
+@transaction.atomic
+def update_project(project: Project, *, changes: dict[str, Any], actor: Actor) -> Project:
+    if not isinstance(changes, dict):
+        raise Invalid("invalid_changes", "Changes are an object.", field=None)
+    for key in changes:
+        if key not in ("name", "portfolio", "organization"):
+            raise Invalid("not_editable", f"“{key}” cannot be changed.", field=key)
+    before = {"name": project.name, "portfolio": project.portfolio_id, "organization": project.organization_id}
+    if "name" in changes:
+        project.name = clean_name(changes["name"])
+    if "portfolio" in changes:
+        project.portfolio = _portfolio(changes["portfolio"])
+        if project.portfolio is not None and not get_setting("portfolios_enabled"):
+            raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="portfolio")
+    if "organization" in changes:
+        project.organization = _organization(changes["organization"])
+    _save_unique(project, "project")
+    after = {"name": project.name, "portfolio": project.portfolio_id, "organization": project.organization_id}
+    changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
+    if changed:
+        record(actor=actor, action="project.updated", object_type="project", object_id=project.pk,
+               object_label=project.name, changes=changed)
+    return project
+
+
+@transaction.atomic
+def delete_project(project: Project, *, actor: Actor) -> None:
+    """The project and its folders go; their items stay, outside any project."""
+    released = Item.objects.filter(project=project).update(project=None, folder=None)
+    record(actor=actor, action="project.deleted", object_type="project", object_id=project.pk,
+           object_label=project.name, changes={"items_kept": released})
+    project.delete()
+
+
+@transaction.atomic
+def create_folder(name: Any, *, project: Any, actor: Actor) -> Folder:
+    project_record = resolve_project(project)
+    if project_record is None:
+        raise Invalid("project_required", "A folder belongs to a project.", field="project")
+    folder = Folder(name=clean_name(name), project=project_record)
+    _save_unique(folder, "folder")
+    record(actor=actor, action="folder.created", object_type="folder", object_id=folder.pk,
+           object_label=folder.name, changes={"name": folder.name, "project": project_record.name})
+    return folder
+
+
+@transaction.atomic
+def rename_folder(folder: Folder, *, name: Any, actor: Actor) -> Folder:
+    old = folder.name
+    folder.name = clean_name(name)
+    _save_unique(folder, "folder")
+    record(actor=actor, action="folder.renamed", object_type="folder", object_id=folder.pk,
+           object_label=folder.name, changes={"name": {"old": old, "new": folder.name}})
+    return folder
+
+
+@transaction.atomic
+def delete_folder(folder: Folder, *, actor: Actor) -> None:
+    """The folder goes; its items stay in the project."""
+    released = Item.objects.filter(folder=folder).update(folder=None)
+    record(actor=actor, action="folder.deleted", object_type="folder", object_id=folder.pk,
+           object_label=folder.name, changes={"items_kept": released})
+    folder.delete()

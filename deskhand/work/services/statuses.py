@@ -1,0 +1,87 @@
+"""The workflow of tickets and of tasks: admins add, rename, reorder and remove statuses."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from deskhand.audit.services import record
+from deskhand.core.actors import Actor
+from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.core.text import clean_text
+from deskhand.work.models import Category, Item, Status
+from deskhand.work.services._common import resolve_kind
+
+BUILT_IN = ("new", "open", "pending", "done")
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _require_admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Only an administrator can change the workflow.")
+
+
+def _category(value: Any) -> str:
+    if value not in Category.values:
+        raise Invalid("invalid_category", f"Category is one of {', '.join(Category.values)}.", field="category")
+    return str(value)
+
+
+@transaction.atomic
+def create_status(*, kind: Any, key: Any, label: Any, category: Any, actor: Actor) -> Status:
+    _require_admin(actor)
+    kind = resolve_kind(kind)
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise Invalid("invalid_key", "A status key is lower-case letters, digits and _, starting with a letter.",
+                      field="key")
+    status = Status(kind=kind, key=key, label=clean_text(label, field="label", max_length=60, required=True),
+                    category=_category(category), position=Status.objects.filter(kind=kind).count())
+    try:
+        with transaction.atomic():
+            status.save()
+    except IntegrityError:
+        raise Conflict("status_exists", f"The {kind} workflow already has a status “{key}”.", field="key") from None
+    record(actor=actor, action="status.created", object_type="status", object_id=status.pk, object_label=str(status),
+           changes={"label": status.label, "category": status.category})
+    return status
+
+
+@transaction.atomic
+def update_status(status: Status, *, changes: dict[str, Any], actor: Actor) -> Status:
+    _require_admin(actor)
+    before = {"label": status.label, "category": status.category, "position": status.position}
+    for key, value in changes.items():
+        if key == "label":
+            status.label = clean_text(value, field="label", max_length=60, required=True)
+        elif key == "category":
+            if status.key in BUILT_IN and value != status.category:
+                raise Invalid("built_in_status", f"“{status.key}” always means {status.category}.", field="category")
+            status.category = _category(value)
+        elif key == "position":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise Invalid("invalid_position", "Position is a whole number from 0.", field="position")
+            status.position = value
+        else:
+            raise Invalid("not_editable", f"“{key}” cannot be changed.", field=key)
+    status.save()
+    after = {"label": status.label, "category": status.category, "position": status.position}
+    changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
+    if changed:
+        record(actor=actor, action="status.updated", object_type="status", object_id=status.pk,
+               object_label=str(status), changes=changed)
+    return status
+
+
+@transaction.atomic
+def delete_status(status: Status, *, actor: Actor) -> None:
+    _require_admin(actor)
+    if status.key in BUILT_IN:
+        raise Conflict("built_in_status", f"“{status.label}” is part of every workflow and cannot be removed.",
+                       field="key")
+    if Item.objects.filter(status=status).exists():
+        raise Conflict("status_in_use", f"Items are in “{status.label}”; move them to another status first.",
+                       field="key")
+    record(actor=actor, action="status.deleted", object_type="status", object_id=status.pk, object_label=str(status))
+    status.delete()
