@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Lower
 
 from deskhand.audit.models import AuditEvent
 from deskhand.core.errors import Invalid, NotFound
@@ -212,7 +213,7 @@ def portfolio_list(*, search: str = "") -> QuerySet[Portfolio]:
 
 
 def project_list(*, search: str = "", portfolio: str = "", organization: str = "") -> QuerySet[Project]:
-    queryset = Project.objects.select_related("portfolio", "organization").order_by("name", "id")
+    queryset = Project.objects.select_related("portfolio", "organization").order_by(Lower("name"), "id")
     term = search_term(search)
     if term:
         queryset = queryset.filter(name__icontains=term)
@@ -277,7 +278,7 @@ def _open_counts(kind: str, **filters: Any) -> dict[tuple[int | None, int | None
 
 def _project_nodes(projects: list[Project], counts: dict[tuple[int | None, int | None], int]) -> list[ProjectNode]:
     folders_by_project: dict[int, list[Folder]] = {}
-    for folder in Folder.objects.filter(project__in=projects).order_by("name", "id"):
+    for folder in Folder.objects.filter(project__in=projects).order_by(Lower("name"), "id"):
         folders_by_project.setdefault(folder.project_id, []).append(folder)
     nodes = []
     for project in projects:
@@ -291,7 +292,7 @@ def portfolio_tree(kind: str, *, portfolios_enabled: bool = True) -> tuple[list[
     """By portfolio: portfolio → project → folder with open-item counts, and the count of open
     items in no project. Without portfolios, one node holds every project."""
     counts = _open_counts(kind)
-    projects = list(Project.objects.select_related("organization").order_by("name", "id"))
+    projects = list(Project.objects.select_related("organization").order_by(Lower("name"), "id"))
     nodes = _project_nodes(projects, counts)
     unprojected = sum(n for (project, _folder), n in counts.items() if project is None)
     if not portfolios_enabled:
@@ -318,7 +319,8 @@ def customer_tree(kind: str, *, page: int = 1, per_page: int = 50, search: str =
     each organization's items outside any project. Returns one page and the number of organizations."""
     with_items = Item.objects.filter(kind=kind, organization__isnull=False).values("organization_id")
     with_projects = Project.objects.filter(organization__isnull=False).values("organization_id")
-    organizations = Organization.objects.filter(Q(pk__in=with_items) | Q(pk__in=with_projects)).order_by("name", "id")
+    organizations = Organization.objects.filter(Q(pk__in=with_items) | Q(pk__in=with_projects)).order_by(
+        Lower("name"), "id")
     term = search_term(search)
     if term:
         organizations = organizations.filter(name__icontains=term)
@@ -329,11 +331,11 @@ def customer_tree(kind: str, *, page: int = 1, per_page: int = 50, search: str =
     counts: dict[int, dict[tuple[int | None, int | None], int]] = {}
     for organization_id, project_id, folder_id, n in rows:
         counts.setdefault(organization_id, {})[(project_id, folder_id)] = n
-    projects = list(Project.objects.filter(organization__in=page_rows).order_by("name", "id"))
+    projects = list(Project.objects.filter(organization__in=page_rows).order_by(Lower("name"), "id"))
     # Items of an organization may sit in projects that belong to nobody (or to someone else).
     other_ids = {project_id for by_org in counts.values() for (project_id, _f) in by_org if project_id} - {
         project.pk for project in projects}
-    projects += list(Project.objects.filter(pk__in=other_ids).order_by("name", "id"))
+    projects += list(Project.objects.filter(pk__in=other_ids).order_by(Lower("name"), "id"))
     nodes = []
     for organization in page_rows:
         organization_counts = counts.get(organization.pk, {})
@@ -413,16 +415,16 @@ def time_totals(entries: QuerySet[TimeEntry], *, by: str) -> list[TimeTotal]:
         raise Invalid("invalid_group", f"Totals are by {', '.join(paths)}.", field="by")
     key, label = paths[by]
     rows = (entries.order_by().values(key, label)
-            .annotate(minutes=Sum("minutes"), billable_minutes=Sum("minutes", filter=Q(billable=True)))
-            .order_by("-minutes"))
+            .annotate(total=Sum("minutes"), billable_total=Sum("minutes", filter=Q(billable=True)))
+            .order_by("-total", key))
     none_label = {"project": "No project", "organization": "No organization"}.get(by, "")
     return [TimeTotal(row[key], (f"#{row[key]} {row[label]}" if by == "item" else row[label]) or none_label,
-                      row["minutes"] or 0, row["billable_minutes"] or 0) for row in rows]
+                      row["total"] or 0, row["billable_total"] or 0) for row in rows]
 
 
 def total_minutes(entries: QuerySet[TimeEntry]) -> tuple[int, int]:
-    row = entries.order_by().aggregate(minutes=Sum("minutes"), billable=Sum("minutes", filter=Q(billable=True)))
-    return row["minutes"] or 0, row["billable"] or 0
+    row = entries.order_by().aggregate(total=Sum("minutes"), billable_total=Sum("minutes", filter=Q(billable=True)))
+    return row["total"] or 0, row["billable_total"] or 0
 
 
 def get_time_entry(entry_id: int) -> TimeEntry:

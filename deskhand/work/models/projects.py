@@ -12,7 +12,7 @@ class Portfolio(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("name"), name="portfolio_name_unique_ci")]
-        ordering = ["name", "id"]
+        ordering = [Lower("name"), "id"]
 
     def __str__(self) -> str:
         return self.name
@@ -30,7 +30,7 @@ class Project(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("name"), name="project_name_unique_ci")]
-        ordering = ["name", "id"]
+        ordering = [Lower("name"), "id"]
 
     def __str__(self) -> str:
         return self.name
@@ -43,7 +43,7 @@ class Folder(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint("project", Lower("name"), name="folder_name_unique_in_project")]
-        ordering = ["name", "id"]
+        ordering = [Lower("name"), "id"]
 
     def __str__(self) -> str:
         return self.name

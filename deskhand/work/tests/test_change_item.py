@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import pytest
+
+from deskhand.agents.models import Agent, Team
+from deskhand.core.actors import Actor
+from deskhand.core.errors import Invalid
+from deskhand.customers.models import Customer, Source
+from deskhand.customers.services import create_customer
+from deskhand.work.models import Assignee, Follower, Item
+from deskhand.work.queries import item_events
+from deskhand.work.services.items import bulk_change, change_item, create_task, submit_ticket
+from deskhand.work.services.projects import create_folder, create_project
+
+
+def test_a_change_records_old_and_new(ticket: Item, agent_actor: Actor, agent: Agent) -> None:
+    change_item(ticket, changes={"status": "open", "priority": "high",
+                                 "assignees": [{"type": "agent", "id": agent.pk}]}, actor=agent_actor)
+    ticket.refresh_from_db()
+    assert ticket.status.key == "open" and ticket.priority_key == "high"
+    event = item_events(ticket).last()
+    assert event.action == "ticket.updated" and event.actor_label == "ana@deskhand.test"
+    assert event.changes["status"] == {"old": "new", "new": "open"}
+    assert event.changes["priority"] == {"old": "normal", "new": "high"}
+    assert event.changes["assignees"] == {"old": [], "new": [f"agent:{agent.pk}"]}
+
+
+def test_no_change_writes_no_event(ticket: Item, agent_actor: Actor) -> None:
+    change_item(ticket, changes={"status": "new"}, actor=agent_actor)
+    assert item_events(ticket).count() == 1
+
+
+def test_moving_between_projects_and_folders(ticket: Item, agent_actor: Actor) -> None:
+    alpha = create_project("Alpha", actor=agent_actor)
+    beta = create_project("Beta", actor=agent_actor)
+    alpha_docs = create_folder("Docs", project=alpha.pk, actor=agent_actor)
+    beta_docs = create_folder("Docs", project=beta.pk, actor=agent_actor)
+    change_item(ticket, changes={"project": alpha.pk, "folder": alpha_docs.pk}, actor=agent_actor)
+    with pytest.raises(Invalid) as error:
+        change_item(ticket, changes={"folder": beta_docs.pk}, actor=agent_actor)
+    assert error.value.field == "folder"
+    # Changing the project alone leaves the old project's folder behind.
+    change_item(ticket, changes={"project": beta.pk}, actor=agent_actor)
+    ticket.refresh_from_db()
+    assert (ticket.project, ticket.folder) == (beta, None)
+    change_item(ticket, changes={"folder": beta_docs.pk}, actor=agent_actor)
+    change_item(ticket, changes={"project": None}, actor=agent_actor)
+    ticket.refresh_from_db()
+    assert (ticket.project, ticket.folder) == (None, None)
+
+
+def test_a_failed_change_changes_nothing(ticket: Item, agent_actor: Actor) -> None:
+    with pytest.raises(Invalid) as error:
+        change_item(ticket, changes={"status": "open", "priority": "whenever"}, actor=agent_actor)
+    assert error.value.field == "priority"
+    ticket.refresh_from_db()
+    assert ticket.status.key == "new" and item_events(ticket).count() == 1
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"title": ""}, "title"),
+    ({"status": "done-ish"}, "status"),
+    ({"reference": "#1"}, "reference"),
+    ({"project": "abc"}, "project"),
+    ({"assignees": "ana"}, "assignees"),
+    ({"followers": [{"type": "customer", "email": "nope"}]}, "followers"),
+    ({"requester": None}, "requester"),
+])
+def test_bad_changes_name_the_field(ticket: Item, agent_actor: Actor, changes: dict, field: str) -> None:
+    with pytest.raises(Invalid) as error:
+        change_item(ticket, changes=changes, actor=agent_actor)
+    assert error.value.field == field
+
+
+def test_a_ticket_status_is_not_a_task_status(agent_actor: Actor, admin_actor: Actor) -> None:
+    from deskhand.work.services.statuses import create_status
+
+    create_status(kind="task", key="blocked", label="Blocked", category="pending", actor=admin_actor)
+    ticket = submit_ticket(title="Hi", requester_email="a@b.example", actor=agent_actor)
+    with pytest.raises(Invalid):
+        change_item(ticket, changes={"status": "blocked"}, actor=agent_actor)
+    task = create_task(title="Hi", actor=agent_actor)
+    assert change_item(task, changes={"status": "blocked"}, actor=agent_actor).status.key == "blocked"
+
+
+def test_followers_are_replaced_and_created_by_the_customer_rules(ticket: Item, agent_actor: Actor,
+                                                                  agent: Agent) -> None:
+    change_item(ticket, changes={"followers": [
+        {"type": "customer", "id": ticket.requester_id},
+        {"type": "customer", "email": "carol@acme.example"},
+        {"type": "agent", "id": agent.pk},
+    ]}, actor=agent_actor)
+    carol = Customer.objects.get(email="carol@acme.example")
+    assert carol.organization == ticket.organization
+    assert set(Follower.objects.filter(item=ticket).values_list("customer_id", "agent_id")) == {
+        (ticket.requester_id, None), (carol.pk, None), (None, agent.pk)}
+    change_item(ticket, changes={"followers": [{"type": "agent", "id": agent.pk}]}, actor=agent_actor)
+    assert list(Follower.objects.filter(item=ticket).values_list("agent_id", flat=True)) == [agent.pk]
+
+
+def test_a_corrected_requester_moves_the_ticket_to_their_organization(ticket: Item, agent_actor: Actor) -> None:
+    other = create_customer("dan@globex.example", source=Source.AGENT, actor=agent_actor)
+    change_item(ticket, changes={"requester": other.pk}, actor=agent_actor)
+    ticket.refresh_from_db()
+    assert ticket.requester == other and ticket.organization == other.organization
+    assert item_events(ticket).last().changes["organization"] == {"old": "acme.example", "new": "globex.example"}
+
+
+def test_bulk_change_is_all_or_nothing(agent_actor: Actor, agent: Agent, team: Team) -> None:
+    first = submit_ticket(title="One", requester_email="a@acme.example", actor=agent_actor)
+    second = submit_ticket(title="Two", requester_email="b@acme.example", actor=agent_actor)
+    assert bulk_change([first, second], changes={"assignees": [{"type": "team", "id": team.pk}], "status": "open"},
+                       actor=agent_actor) == 2
+    assert Assignee.objects.filter(team=team).count() == 2
+    task = create_task(title="Three", actor=agent_actor)
+    from deskhand.work.services.statuses import create_status
+    admin_actor = Actor(agent_actor.kind, label="admin", agent_id=agent_actor.agent_id, is_admin=True)
+    create_status(kind="ticket", key="waiting", label="Waiting", category="pending", actor=admin_actor)
+    with pytest.raises(Invalid):
+        bulk_change([first, task], changes={"status": "waiting"}, actor=agent_actor)
+    first.refresh_from_db()
+    assert first.status.key == "open"
+    with pytest.raises(Invalid) as error:
+        bulk_change([first], changes={"title": "x"}, actor=agent_actor)
+    assert error.value.field == "title"
+    with pytest.raises(Invalid):
+        bulk_change([], changes={"status": "open"}, actor=agent_actor)

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deskhand.agents.models import Agent, Team
+from deskhand.core.actors import Actor
+from deskhand.core.errors import Invalid, NotFound
+from deskhand.work.models import Item
+from deskhand.work.queries import ItemFilters, get_item, item_list
+from deskhand.work.services.items import change_item, create_task, submit_ticket
+from deskhand.work.services.projects import create_folder, create_project
+
+
+@pytest.fixture
+def board(agent_actor: Actor, agent: Agent, team: Team) -> dict[str, Any]:
+    project = create_project("Rollout", actor=agent_actor)
+    folder = create_folder("Docs", project=project.pk, actor=agent_actor)
+    printer = submit_ticket(title="Printer jam", requester_email="bob@acme.example", priority="high",
+                            assignees=[{"type": "agent", "id": agent.pk}], project=project.pk, folder=folder.pk,
+                            actor=agent_actor)
+    vpn = submit_ticket(title="VPN drops", requester_email="mia@gmail.com", actor=agent_actor)
+    mail = submit_ticket(title="Mail quota", requester_email="carl@acme.example",
+                         assignees=[{"type": "team", "id": team.pk}], actor=agent_actor)
+    change_item(vpn, changes={"status": "open"}, actor=agent_actor)
+    change_item(mail, changes={"status": "done"}, actor=agent_actor)
+    task = create_task(title="Printer inventory", actor=agent_actor)
+    return {"printer": printer, "vpn": vpn, "mail": mail, "task": task, "project": project, "folder": folder,
+            "agent": agent, "team": team}
+
+
+def titles(**filters: str) -> list[str]:
+    return [item.title for item in item_list("ticket", ItemFilters(**filters))]
+
+
+def test_each_filter(board: dict[str, Any]) -> None:
+    assert titles() == ["Mail quota", "VPN drops", "Printer jam"]
+    assert titles(status="open") == ["VPN drops"]
+    assert titles(status="new,done") == ["Mail quota", "Printer jam"]
+    assert titles(status="category:done") == ["Mail quota"]
+    assert titles(priority="high") == ["Printer jam"]
+    assert titles(assignee=str(board["agent"].pk)) == ["Printer jam"]
+    assert titles(assignee=f"team:{board['team'].pk}") == ["Mail quota"]
+    assert titles(assignee="none") == ["VPN drops"]
+    assert titles(organization=str(board["printer"].organization_id)) == ["Mail quota", "Printer jam"]
+    assert titles(organization="none") == ["VPN drops"]
+    assert titles(requester=str(board["vpn"].requester_id)) == ["VPN drops"]
+    assert titles(project=str(board["project"].pk)) == ["Printer jam"]
+    assert titles(project="none") == ["Mail quota", "VPN drops"]
+    assert titles(folder=str(board["folder"].pk)) == ["Printer jam"]
+    assert titles(status="new", organization=str(board["printer"].organization_id)) == ["Printer jam"]
+
+
+def test_search_by_title_reference_and_requester_email(board: dict[str, Any]) -> None:
+    assert titles(search="printer") == ["Printer jam"]
+    assert titles(search=board["vpn"].reference) == ["VPN drops"]
+    assert titles(search=str(board["vpn"].pk)) == ["VPN drops"]
+    assert titles(search="carl@acme") == ["Mail quota"]
+    assert titles(search="@acme.example") == ["Mail quota", "Printer jam"]
+    assert titles(search="nothing like it") == []
+
+
+def test_sorting(board: dict[str, Any]) -> None:
+    by_priority = [item.title for item in item_list("ticket", sort="-priority")]
+    assert by_priority[0] == "Printer jam"
+    assert [item.title for item in item_list("ticket", sort="title")] == ["Mail quota", "Printer jam", "VPN drops"]
+    with pytest.raises(Invalid) as error:
+        item_list("ticket", sort="requester__password")
+    assert error.value.field == "sort"
+
+
+@pytest.mark.parametrize(("filters", "field"), [
+    ({"status": "archived"}, "status"),
+    ({"status": "category:closed"}, "status"),
+    ({"priority": "critical"}, "priority"),
+    ({"assignee": "ana"}, "assignee"),
+    ({"organization": "acme"}, "organization"),
+    ({"project": "-1"}, "project"),
+])
+def test_bad_filters_name_the_field(board: dict[str, Any], filters: dict, field: str) -> None:
+    with pytest.raises(Invalid) as error:
+        list(item_list("ticket", ItemFilters(**filters)))
+    assert error.value.field == field
+
+
+def test_get_item_keeps_kinds_apart(board: dict[str, Any]) -> None:
+    assert get_item(board["task"].pk, kind="task") == board["task"]
+    with pytest.raises(NotFound):
+        get_item(board["task"].pk, kind="ticket")
+    with pytest.raises(NotFound):
+        get_item(10**9)
+
+
+def test_the_list_reads_in_constant_queries(board: dict[str, Any], agent_actor: Actor,
+                                            django_assert_num_queries: Any) -> None:
+    def read() -> None:
+        for item in item_list("ticket"):
+            _ = (item.status.label, item.requester and item.requester.email, item.organization,
+                 item.project, item.folder, [a.agent or a.team for a in item.assignees.all()],
+                 [f.customer or f.agent for f in item.followers.all()])
+
+    with django_assert_num_queries(3):
+        read()
+    for n in range(10):
+        submit_ticket(title=f"More {n}", requester_email=f"p{n}@n{n}.example", actor=agent_actor)
+    with django_assert_num_queries(3):
+        read()
+    assert Item.objects.filter(kind="ticket").count() == 13
