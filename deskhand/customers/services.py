@@ -356,11 +356,15 @@ def merge_organizations(source: Organization, *, into: Organization, actor: Acto
     ids = list(Customer.objects.filter(organization=source).values_list("pk", flat=True))
     Customer.objects.filter(organization=source).update(organization=into, updated_at=timezone.now())
     _record_moves(ids, actor=actor, old=source.pk, new=into.pk, reason=f"organization “{source.name}” merged")
+    # Through the reverse relations the work app declares: this layer does not import it, and the
+    # organization's tickets must not fall back to "no organization" when `source` is deleted.
+    items = source.items.update(organization=into)
+    source.projects.update(organization=into)
     into.custom_fields = {**source.custom_fields, **into.custom_fields}
     if source.notes and source.notes not in into.notes:
         into.notes = f"{into.notes}\n\n{source.notes}".strip()
     into.save()
-    details = {"merged": source.pk, "name": source.name, "domains": domains, "customers": len(ids)}
+    details = {"merged": source.pk, "name": source.name, "domains": domains, "customers": len(ids), "items": items}
     _record_organization(into, "organization.merged", actor=actor, changes=details)
     _record_organization(source, "organization.merged_into", actor=actor, changes={"into": into.pk, **details})
     source.delete()
@@ -520,6 +524,16 @@ def delete_customer(customer: Customer, *, actor: Actor) -> None:
     customer.delete()
 
 
+def _hand_over_work(source: Customer, into: Customer) -> None:
+    """The merged customer's requests, messages and follows become the survivor's. Through the
+    reverse relations the work app declares, because this layer does not import it."""
+    source.requested_items.update(requester=into)
+    source.messages.update(author_customer=into)
+    follows = source.followed_items
+    follows.filter(item__in=into.followed_items.values("item_id")).delete()
+    follows.update(customer=into)
+
+
 @transaction.atomic
 def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Customer:
     """`source` becomes an alias of `into`: its address finds `into` from now on, `into` keeps its
@@ -534,6 +548,7 @@ def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Custom
     into.custom_fields = {**source.custom_fields, **into.custom_fields}
     into.save()
     Customer.objects.filter(merged_into=source).update(merged_into=into)
+    _hand_over_work(source, into)
     source.merged_into = into
     source.save(update_fields=["merged_into", "updated_at"])
     details = {"merged": source.pk, "email": source.email}

@@ -85,3 +85,33 @@ def test_required_ticket_fields_are_enforced_for_people_not_for_channels(agent_a
     ticket = submit_ticket(title="Hi", requester_email="ana@initech.example", custom_fields={"contract": "C-1"},
                            actor=agent_actor)
     assert ticket.custom_fields == {"contract": "C-1"}
+
+
+def test_merging_customers_hands_their_tickets_to_the_survivor(agent_actor: Actor) -> None:
+    from deskhand.customers.services import merge_customers
+    from deskhand.work.queries import items_of_customer
+    from deskhand.work.services.items import change_item
+    from deskhand.work.services.messages import add_message
+
+    old = submit_ticket(title="Old address", requester_email="bob@acme.example", actor=agent_actor)
+    new = submit_ticket(title="New address", requester_email="robert@acme.example", actor=agent_actor)
+    change_item(new, changes={"followers": [{"type": "customer", "email": "bob@acme.example"}]}, actor=agent_actor)
+    add_message(old, kind="customer", body="Hello?", actor=Actor.customer("bob@acme.example"))
+    survivor = merge_customers(old.requester, into=new.requester, actor=agent_actor)
+    old.refresh_from_db()
+    assert old.requester == survivor and old.messages.get().author_customer == survivor
+    assert [item.title for item in items_of_customer(survivor)] == ["New address", "Old address"]
+    assert Follower.objects.filter(item=new, customer=survivor).count() == 1
+
+
+def test_merging_organizations_keeps_their_tickets_filed(agent_actor: Actor) -> None:
+    from deskhand.customers.services import merge_organizations
+    from deskhand.work.services.projects import create_project
+
+    acme = submit_ticket(title="A", requester_email="a@acme.example", actor=agent_actor)
+    globex = submit_ticket(title="B", requester_email="b@globex.example", actor=agent_actor)
+    project = create_project("Acme support", organization=acme.organization_id, actor=agent_actor)
+    merge_organizations(acme.organization, into=globex.organization, actor=agent_actor)
+    acme.refresh_from_db()
+    project.refresh_from_db()
+    assert acme.organization == globex.organization == project.organization
