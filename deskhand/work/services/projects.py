@@ -42,24 +42,32 @@ def _save_unique(instance: Portfolio | Project | Folder, what: str) -> None:
         raise Conflict(f"{what}_exists", f"A {what} named “{instance.name}” already exists.", field="name") from None
 
 
+def _record(instance: Portfolio | Project | Folder, action: str, *, actor: Actor, changes: dict[str, Any]) -> None:
+    what = type(instance).__name__.lower()
+    record(actor=actor, action=f"{what}.{action}", object_type=what, object_id=instance.pk,
+           object_label=instance.name, changes=changes)
+
+
 @transaction.atomic
 def create_portfolio(name: Any, *, actor: Actor) -> Portfolio:
     if not get_setting("portfolios_enabled"):
         raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="name")
     portfolio = Portfolio(name=clean_name(name))
     _save_unique(portfolio, "portfolio")
-    record(actor=actor, action="portfolio.created", object_type="portfolio", object_id=portfolio.pk,
-           object_label=portfolio.name, changes={"name": portfolio.name})
+    _record(portfolio, "created", actor=actor, changes={"name": portfolio.name})
     return portfolio
 
 
 @transaction.atomic
+def _rename(instance: Portfolio | Folder, *, name: Any, actor: Actor) -> None:
+    old = instance.name
+    instance.name = clean_name(name)
+    _save_unique(instance, type(instance).__name__.lower())
+    _record(instance, "renamed", actor=actor, changes={"name": {"old": old, "new": instance.name}})
+
+
 def rename_portfolio(portfolio: Portfolio, *, name: Any, actor: Actor) -> Portfolio:
-    old = portfolio.name
-    portfolio.name = clean_name(name)
-    _save_unique(portfolio, "portfolio")
-    record(actor=actor, action="portfolio.renamed", object_type="portfolio", object_id=portfolio.pk,
-           object_label=portfolio.name, changes={"name": {"old": old, "new": portfolio.name}})
+    _rename(portfolio, name=name, actor=actor)
     return portfolio
 
 
@@ -67,8 +75,7 @@ def rename_portfolio(portfolio: Portfolio, *, name: Any, actor: Actor) -> Portfo
 def delete_portfolio(portfolio: Portfolio, *, actor: Actor) -> None:
     """The portfolio goes; its projects stay, outside any portfolio."""
     moved = Project.objects.filter(portfolio=portfolio).update(portfolio=None)
-    record(actor=actor, action="portfolio.deleted", object_type="portfolio", object_id=portfolio.pk,
-           object_label=portfolio.name, changes={"projects_kept": moved})
+    _record(portfolio, "deleted", actor=actor, changes={"projects_kept": moved})
     portfolio.delete()
 
 
@@ -80,11 +87,10 @@ def create_project(name: Any, *, portfolio: Any = None, organization: Any = None
         raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="portfolio")
     project = Project(name=clean_name(name), portfolio=portfolio_record, organization=_organization(organization))
     _save_unique(project, "project")
-    record(actor=actor, action="project.created", object_type="project", object_id=project.pk,
-           object_label=project.name, changes={
-               "name": project.name, "portfolio": portfolio_record.name if portfolio_record else None,
-               "organization": project.organization.name if project.organization else None,
-           })
+    _record(project, "created", actor=actor, changes={
+        "name": project.name, "portfolio": portfolio_record.name if portfolio_record else None,
+        "organization": project.organization.name if project.organization else None,
+    })
     return project
 
 
@@ -108,8 +114,7 @@ def update_project(project: Project, *, changes: dict[str, Any], actor: Actor) -
     after = {"name": project.name, "portfolio": project.portfolio_id, "organization": project.organization_id}
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
     if changed:
-        record(actor=actor, action="project.updated", object_type="project", object_id=project.pk,
-               object_label=project.name, changes=changed)
+        _record(project, "updated", actor=actor, changes=changed)
     return project
 
 
@@ -117,8 +122,7 @@ def update_project(project: Project, *, changes: dict[str, Any], actor: Actor) -
 def delete_project(project: Project, *, actor: Actor) -> None:
     """The project and its folders go; their items stay, outside any project."""
     released = Item.objects.filter(project=project).update(project=None, folder=None)
-    record(actor=actor, action="project.deleted", object_type="project", object_id=project.pk,
-           object_label=project.name, changes={"items_kept": released})
+    _record(project, "deleted", actor=actor, changes={"items_kept": released})
     project.delete()
 
 
@@ -129,18 +133,12 @@ def create_folder(name: Any, *, project: Any, actor: Actor) -> Folder:
         raise Invalid("project_required", "A folder belongs to a project.", field="project")
     folder = Folder(name=clean_name(name), project=project_record)
     _save_unique(folder, "folder")
-    record(actor=actor, action="folder.created", object_type="folder", object_id=folder.pk,
-           object_label=folder.name, changes={"name": folder.name, "project": project_record.name})
+    _record(folder, "created", actor=actor, changes={"name": folder.name, "project": project_record.name})
     return folder
 
 
-@transaction.atomic
 def rename_folder(folder: Folder, *, name: Any, actor: Actor) -> Folder:
-    old = folder.name
-    folder.name = clean_name(name)
-    _save_unique(folder, "folder")
-    record(actor=actor, action="folder.renamed", object_type="folder", object_id=folder.pk,
-           object_label=folder.name, changes={"name": {"old": old, "new": folder.name}})
+    _rename(folder, name=name, actor=actor)
     return folder
 
 
@@ -148,6 +146,5 @@ def rename_folder(folder: Folder, *, name: Any, actor: Actor) -> Folder:
 def delete_folder(folder: Folder, *, actor: Actor) -> None:
     """The folder goes; its items stay in the project."""
     released = Item.objects.filter(folder=folder).update(folder=None)
-    record(actor=actor, action="folder.deleted", object_type="folder", object_id=folder.pk,
-           object_label=folder.name, changes={"items_kept": released})
+    _record(folder, "deleted", actor=actor, changes={"items_kept": released})
     folder.delete()
