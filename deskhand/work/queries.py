@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from deskhand.audit.models import AuditEvent
@@ -120,17 +122,37 @@ def _assignee(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
     return queryset.filter(pk__in=Assignee.objects.filter(agent_id__in=agents).values("item_id"))
 
 
+def _title_matches(term: str) -> Q:
+    """Titles containing `term`, case-insensitively, through the trigram index of migration
+    work/0004 (FTS5 on SQLite; on PostgreSQL pg_trgm serves Django's own icontains)."""
+    if connection.vendor == "sqlite" and len(term) >= 3:
+        # A quoted phrase is a literal substring for the trigram tokenizer, case-folded beyond ASCII.
+        phrase = '"' + term.replace('"', '""') + '"'
+        return Q(pk__in=RawSQL("SELECT rowid FROM work_item_title WHERE work_item_title MATCH %s", (phrase,)))
+    return Q(title__icontains=term)
+
+
+def _requesters(term: str) -> QuerySet[Customer]:
+    """Customers whose address matches: a whole address and a domain (`@acme.com`) use indexes."""
+    text = term.lower()
+    local, _, domain = text.rpartition("@")
+    if local and "." in domain and " " not in text:
+        return Customer.objects.filter(email_key=text).values("pk")
+    if not local and domain:
+        return Customer.objects.filter(domain=domain).values("pk")
+    return Customer.objects.filter(email__icontains=term).values("pk")
+
+
 def _search(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
     term = search_term(value)
     if not term:
         return queryset
     reference = REFERENCE.match(term)
     if reference:
-        return queryset.filter(Q(pk=int(reference.group(1))) | Q(title__icontains=term))
+        return queryset.filter(Q(pk=int(reference.group(1))) | _title_matches(term))
     if "@" in term:
-        requesters = Customer.objects.filter(email__icontains=term).values("pk")
-        return queryset.filter(Q(requester_id__in=requesters) | Q(title__icontains=term))
-    return queryset.filter(title__icontains=term)
+        return queryset.filter(Q(requester_id__in=_requesters(term)) | _title_matches(term))
+    return queryset.filter(_title_matches(term))
 
 
 def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-id") -> QuerySet[Item]:

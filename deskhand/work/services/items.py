@@ -254,7 +254,7 @@ def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
     unknown = [key for key in changes if key not in EDITABLE]
     if unknown:
         raise Invalid("not_editable", f"“{unknown[0]}” cannot be changed.", field=unknown[0])
-    item = Item.objects.select_for_update().select_related(
+    item = Item.objects.select_for_update(of=("self",)).select_related(
         "status", "requester", "organization", "project", "folder").get(pk=item.pk)
     before = _state(item)
     if "title" in changes:

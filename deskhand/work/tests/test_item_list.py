@@ -107,3 +107,25 @@ def test_the_list_reads_in_constant_queries(board: dict[str, Any], agent_actor: 
     with django_assert_num_queries(3):
         read()
     assert Item.objects.filter(kind="ticket").count() == 13
+
+
+def test_title_search_follows_renames_and_ignores_case(board: dict[str, Any], agent_actor: Actor) -> None:
+    change_item(board["vpn"], changes={"title": "Ünïcode VPN Überfall"}, actor=agent_actor)
+    assert titles(search="vpn drops") == []
+    assert titles(search="vpn") == ["Ünïcode VPN Überfall"]
+    assert titles(search="vPn üBER") == ["Ünïcode VPN Überfall"]
+    assert titles(search='"quoted"') == []
+
+
+@pytest.mark.parametrize("term", ["j", "ja", "100%", "a_b", "%", "_", "\\\\", "% f", 'b "'])
+def test_short_and_wildcard_terms_search_literally(board: dict[str, Any], agent_actor: Actor, term: str) -> None:
+    submit_ticket(title="Disk 100% full a_b \\\\", requester_email="x@acme.example", actor=agent_actor)
+    found = titles(search=term)
+    expected = [title for title in ["Disk 100% full a_b \\\\", "Mail quota", "VPN drops", "Printer jam"]
+                if term.lower() in title.lower()]
+    assert found == expected
+
+
+def test_deleted_items_leave_the_search_index(board: dict[str, Any]) -> None:
+    board["printer"].delete()
+    assert titles(search="printer") == []
