@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import Field, StrictInt
+from pydantic import Field, StrictBool, StrictInt, StrictStr
 
 Json = Any
 
@@ -209,3 +209,268 @@ class ImportOut(Schema):
     matched: int
     errors: int
     rows: list[ImportRowOut]
+
+
+# -- work: tickets, tasks and their conversation --------------------------------------------------
+
+
+class AssigneeRef(Schema):
+    type: Literal["agent", "team"]
+    id: StrictInt
+
+
+class FollowerOut(Schema):
+    type: Literal["customer", "agent"]
+    id: int
+    email: str
+
+
+class FollowerIn(Schema):
+    type: Literal["customer", "agent"]
+    id: StrictInt | None = Field(None, description="The customer's or agent's id.")
+    email: StrictStr | None = Field(None, description="A customer by address, found or created by the customer rules.")
+
+
+class ItemOut(Schema):
+    id: int
+    reference: str
+    title: str
+    description: str
+    status: str
+    priority: str
+    requester: int | None
+    requester_email: str | None
+    organization: int | None
+    assignees: list[AssigneeRef]
+    followers: list[FollowerOut]
+    project: int | None
+    folder: int | None
+    channel: str
+    sla: Json
+    custom_fields: dict[str, Json]
+    created_at: datetime
+    updated_at: datetime
+
+
+class ItemListOut(Schema):
+    items: list[ItemOut]
+    count: int
+
+
+class ItemIn(Schema):
+    title: StrictStr
+    description: StrictStr = ""
+    requester: StrictInt | None = Field(None, description="A customer id (or give requester_email).")
+    requester_email: StrictStr | None = Field(None, description="Found or created by the customer rules.")
+    requester_name: StrictStr = ""
+    status: StrictStr | None = Field(None, description="A status key; the first status of the category new by default.")
+    priority: StrictStr | None = Field(None, description="low, normal, high or urgent; normal by default.")
+    assignees: list[AssigneeRef] | None = None
+    followers: list[FollowerIn] | None = None
+    project: StrictInt | None = None
+    folder: StrictInt | None = None
+    custom_fields: dict[str, Json] | None = None
+
+
+class ItemPatch(Schema):
+    title: StrictStr | None = None
+    description: StrictStr | None = None
+    status: StrictStr | None = None
+    priority: StrictStr | None = None
+    requester: StrictInt | None = None
+    requester_email: StrictStr | None = None
+    assignees: list[AssigneeRef] | None = None
+    followers: list[FollowerIn] | None = None
+    project: StrictInt | None = Field(None, description="null takes the item out of its project.")
+    folder: StrictInt | None = Field(None, description="A folder of the item's (new) project, or null.")
+    custom_fields: dict[str, Json] | None = None
+
+
+class BulkChanges(Schema):
+    status: StrictStr | None = None
+    priority: StrictStr | None = None
+    assignees: list[AssigneeRef] | None = None
+    project: StrictInt | None = None
+    folder: StrictInt | None = None
+
+
+class BulkChangeIn(Schema):
+    items: list[StrictInt] = Field(max_length=500, description="Ids of tickets (or tasks), at most 500.")
+    changes: BulkChanges
+
+
+class BulkChangeOut(Schema):
+    changed: int
+
+
+class AttachmentOut(Schema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    url: str
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str
+    author_email: str
+    author_name: str
+    body: str
+    attachments: list[AttachmentOut]
+    recipients: list[str]
+    created_at: datetime
+
+
+class MessageListOut(Schema):
+    items: list[MessageOut]
+    count: int
+
+
+class MessageIn(Schema):
+    body: StrictStr
+
+
+# -- projects, timesheets, statuses ---------------------------------------------------------------
+
+
+class PortfolioOut(Schema):
+    id: int
+    name: str
+    project_count: int
+    created_at: datetime
+
+
+class PortfolioListOut(Schema):
+    items: list[PortfolioOut]
+    count: int
+
+
+class NameIn(Schema):
+    name: StrictStr
+
+
+class NamePatch(Schema):
+    name: StrictStr | None = None
+
+
+class ProjectOut(Schema):
+    id: int
+    name: str
+    portfolio: int | None
+    portfolio_name: str | None
+    organization: int | None
+    organization_name: str | None
+    created_at: datetime
+
+
+class ProjectListOut(Schema):
+    items: list[ProjectOut]
+    count: int
+
+
+class ProjectIn(Schema):
+    name: StrictStr
+    portfolio: StrictInt | None = None
+    organization: StrictInt | None = None
+
+
+class ProjectPatch(Schema):
+    name: StrictStr | None = None
+    portfolio: StrictInt | None = None
+    organization: StrictInt | None = None
+
+
+class FolderOut(Schema):
+    id: int
+    name: str
+    project: int
+    project_name: str
+    created_at: datetime
+
+
+class FolderListOut(Schema):
+    items: list[FolderOut]
+    count: int
+
+
+class FolderIn(Schema):
+    name: StrictStr
+    project: StrictInt
+
+
+class TimeEntryOut(Schema):
+    id: int
+    item: int
+    item_reference: str
+    item_title: str
+    agent: int
+    agent_email: str
+    minutes: int
+    date: str
+    note: str
+    billable: bool
+    created_at: datetime
+
+
+class TimeEntryListOut(Schema):
+    items: list[TimeEntryOut]
+    count: int
+
+
+class TimeEntryIn(Schema):
+    item: StrictInt
+    minutes: StrictInt
+    date: StrictStr | None = Field(None, description="YYYY-MM-DD; today by default.")
+    note: StrictStr = ""
+    billable: StrictBool = True
+    agent: StrictInt | None = Field(None, description="Another agent's id; the token's agent by default.")
+
+
+class TimeEntryPatch(Schema):
+    minutes: StrictInt | None = None
+    date: StrictStr | None = None
+    note: StrictStr | None = None
+    billable: StrictBool | None = None
+
+
+class TimeTotalOut(Schema):
+    key: int | None
+    label: str
+    minutes: int
+    billable_minutes: int
+
+
+class TimeTotalsOut(Schema):
+    by: str
+    items: list[TimeTotalOut]
+    count: int
+    minutes: int
+    billable_minutes: int
+
+
+class StatusOut(Schema):
+    id: int
+    kind: str
+    key: str
+    label: str
+    category: str
+    position: int
+
+
+class StatusListOut(Schema):
+    items: list[StatusOut]
+    count: int
+
+
+class StatusIn(Schema):
+    kind: StrictStr
+    key: StrictStr
+    label: StrictStr
+    category: StrictStr
+
+
+class StatusPatch(Schema):
+    label: StrictStr | None = None
+    category: StrictStr | None = None
+    position: StrictInt | None = None

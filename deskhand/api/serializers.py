@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from django.urls import reverse
+
 from deskhand.agents.models import Agent, Team
+from deskhand.audit.models import AuditEvent
 from deskhand.audit.queries import history
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.customers import queries
 from deskhand.customers.models import Customer, CustomerType, Organization
 from deskhand.fields.models import CustomField
+from deskhand.work.models import Attachment, Folder, Item, Message, Portfolio, Priority, Project, Status, TimeEntry
 
 
 def customer_out(customer: Customer, field_keys: set[str]) -> dict[str, Any]:
@@ -84,3 +89,97 @@ def organization_or_none(organization_id: int | None, *, field: str = "organizat
         return queries.get_organization(organization_id)
     except NotFound as exc:
         raise Invalid("unknown_organization", exc.message, field=field) from None
+
+
+def item_out(item: Item, field_keys: set[str]) -> dict[str, Any]:
+    """A ticket or task as DESIGN §7 shows it; `item` comes with work.queries.with_row_data."""
+    requester = item.requester
+    return {
+        "id": item.pk,
+        "reference": item.reference,
+        "title": item.title,
+        "description": item.description,
+        "status": item.status.key,
+        "priority": Priority(item.priority).key,
+        "requester": requester.pk if requester else None,
+        "requester_email": requester.email if requester else None,
+        "organization": item.organization_id,
+        "assignees": [{"type": "agent", "id": row.agent_id} if row.agent_id else {"type": "team", "id": row.team_id}
+                      for row in item.assignees.all()],
+        "followers": [
+            {"type": "customer", "id": row.customer_id, "email": row.customer.email} if row.customer_id
+            else {"type": "agent", "id": row.agent_id, "email": row.agent.email}
+            for row in item.followers.all()
+        ],
+        "project": item.project_id,
+        "folder": item.folder_id,
+        "channel": item.channel,
+        "sla": None,
+        "custom_fields": {k: v for k, v in item.custom_fields.items() if k in field_keys},
+        "created_at": item.created_at,
+        "updated_at": item.updated_at,
+    }
+
+
+def attachment_out(attachment: Attachment) -> dict[str, Any]:
+    return {"id": attachment.pk, "name": attachment.name, "content_type": attachment.content_type,
+            "size": attachment.size,
+            "url": reverse("api:attachment-download", kwargs={"attachment_id": attachment.pk})}
+
+
+def message_out(message: Message) -> dict[str, Any]:
+    """One conversation entry; `message` comes with work.queries.conversation (attachments prefetched)."""
+    return {"id": message.pk, "kind": message.kind, "author_email": message.author_email,
+            "author_name": message.author_name, "body": message.body,
+            "attachments": [attachment_out(row) for row in message.attachments.all()],
+            "recipients": list(message.recipients or []), "created_at": message.created_at}
+
+
+def item_event_out(event: AuditEvent) -> dict[str, Any]:
+    return {"id": event.pk, "actor": event.actor_label, "actor_kind": event.actor_kind, "action": event.action,
+            "detail": event.changes, "created_at": event.created_at}
+
+
+def portfolio_out(portfolio: Portfolio) -> dict[str, Any]:
+    count = getattr(portfolio, "project_count", None)
+    return {"id": portfolio.pk, "name": portfolio.name,
+            "project_count": portfolio.projects.count() if count is None else count,
+            "created_at": portfolio.created_at}
+
+
+def project_out(project: Project) -> dict[str, Any]:
+    """`project` comes with its portfolio and organization (work.queries.project_list, get_project)."""
+    return {"id": project.pk, "name": project.name, "portfolio": project.portfolio_id,
+            "portfolio_name": project.portfolio.name if project.portfolio else None,
+            "organization": project.organization_id,
+            "organization_name": project.organization.name if project.organization else None,
+            "created_at": project.created_at}
+
+
+def folder_out(folder: Folder) -> dict[str, Any]:
+    return {"id": folder.pk, "name": folder.name, "project": folder.project_id, "project_name": folder.project.name,
+            "created_at": folder.created_at}
+
+
+def time_entry_out(entry: TimeEntry) -> dict[str, Any]:
+    return {"id": entry.pk, "item": entry.item_id, "item_reference": entry.item.reference,
+            "item_title": entry.item.title, "agent": entry.agent_id, "agent_email": entry.agent.email,
+            "minutes": entry.minutes, "date": entry.date.isoformat(), "note": entry.note,
+            "billable": entry.billable, "created_at": entry.created_at}
+
+
+def status_out(status: Status) -> dict[str, Any]:
+    return {"id": status.pk, "kind": status.kind, "key": status.key, "label": status.label,
+            "category": status.category, "position": status.position}
+
+
+MAX_ID = 2**63 - 1
+_NUMBERS = re.compile(r"[0-9]+")
+
+
+def id_filter(value: str, *, field: str) -> str:
+    """A list filter naming ids (`12`, `3,4`, `team:5`, `none`), returned as given; an id past the
+    64-bit range is a 422 here, because SQLite cannot even compare it (an OverflowError, a 500)."""
+    if any(int(number) > MAX_ID for number in _NUMBERS.findall(value[:200])):
+        raise Invalid(f"invalid_{field}", f"{field.capitalize()} is out of range.", field=field)
+    return value

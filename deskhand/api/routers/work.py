@@ -1,0 +1,234 @@
+"""Tickets and tasks: lists, create, read, change, bulk change; their conversation (messages,
+replies, notes, attachments) and their history. Both kinds share one set of routes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.exceptions import SuspiciousOperation, TooManyFilesSent
+from django.http import FileResponse, HttpRequest
+from django.http.multipartparser import MultiPartParserError
+from ninja import Query, Router, Schema, Status
+from ninja.errors import ValidationError
+from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
+
+from deskhand.api.auth import actor_of
+from deskhand.api.pagination import MAX_PAGE_SIZE, ListParams, paginate
+from deskhand.api.schemas import (
+    BulkChangeIn,
+    BulkChangeOut,
+    EventListOut,
+    ItemIn,
+    ItemListOut,
+    ItemOut,
+    ItemPatch,
+    MessageIn,
+    MessageListOut,
+    MessageOut,
+)
+from deskhand.api.serializers import id_filter, item_event_out, item_out, message_out
+from deskhand.core.errors import Invalid, NotFound
+from deskhand.fields.queries import custom_field_list
+from deskhand.work import queries
+from deskhand.work.models import Channel, Item, Kind, MessageKind
+from deskhand.work.services.items import bulk_change, change_item, create_task, submit_ticket
+from deskhand.work.services.messages import NewAttachment, add_message
+
+router = Router()
+
+PLURALS = {Kind.TICKET: "tickets", Kind.TASK: "tasks"}
+# One conversation entry can be sent as JSON, or as multipart/form-data to upload files.
+MESSAGE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object", "required": ["body"],
+                                            "properties": {"body": {"type": "string"}}}},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {
+                "body": {"type": "string"},
+                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            }}},
+        },
+    },
+}
+
+
+class ItemListParams(ListParams):
+    status: str = Field("", description="Status keys (comma-separated) or category:<new|open|pending|done>.")
+    priority: str = Field("", description="low, normal, high, urgent (comma-separated).")
+    assignee: str = Field("", description="An agent id, team:<id> or none.")
+    organization: str = Field("", description="An organization id or none.")
+    requester: str = Field("", description="A customer id.")
+    project: str = Field("", description="A project id or none.")
+    folder: str = Field("", description="A folder id or none.")
+    sort: str = Field("-id", description="id, updated_at, title, priority or status; a leading - for descending.")
+
+
+class PageParams(Schema):
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+
+
+def _field_keys(kind: str) -> set[str]:
+    return set(custom_field_list(applies_to=kind).values_list("key", flat=True))
+
+
+def _out(item_id: int, kind: str) -> dict[str, Any]:
+    return item_out(queries.get_item(item_id, kind=kind), _field_keys(kind))
+
+
+ID_FILTERS = ("assignee", "organization", "requester", "project", "folder")
+
+
+def _filters(params: ItemListParams) -> queries.ItemFilters:
+    values = params.model_dump(exclude={"page", "page_size", "sort"})
+    for name in ID_FILTERS:
+        id_filter(values[name], field=name)
+    # Ids, keys and "none" are case-free; only the search text keeps its case.
+    return queries.ItemFilters.from_mapping(
+        {name: value if name == "search" else value.lower() for name, value in values.items()})
+
+
+def _page(queryset: Any, params: PageParams, serialize: Any) -> dict[str, Any]:
+    return paginate(queryset, ListParams(page=params.page, page_size=params.page_size), serialize)
+
+
+def _message_input(request: HttpRequest) -> tuple[Any, list[NewAttachment]]:
+    """`{"body"}` as JSON, or multipart/form-data with `body` and any number of `files`."""
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        try:
+            uploads = request.FILES.getlist("files") + request.FILES.getlist("file")
+        except TooManyFilesSent:
+            raise Invalid("too_many_attachments", "Too many files in one request.", field="attachments") from None
+        except (MultiPartParserError, SuspiciousOperation) as exc:
+            raise Invalid("invalid_form", f"The form data could not be read: {exc}", field=None) from None
+        files = [NewAttachment(name=upload.name or "", content=upload, content_type=upload.content_type or "")
+                 for upload in uploads]
+        return request.POST.get("body", ""), files
+    try:
+        data = json.loads(request.body or b"null")
+    except ValueError:
+        raise Invalid("invalid_json", "The request body is not valid JSON.", field=None) from None
+    try:
+        payload = MessageIn.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ValidationError([{**error, "loc": ("body", "payload", *error["loc"])}
+                               for error in exc.errors(include_url=False, include_context=False)]) from None
+    return payload.body, []
+
+
+def _without_requester(followers: list[dict[str, Any]] | None, requester: int | None,
+                       requester_email: str | None) -> list[dict[str, Any]] | None:
+    """Followers without the requester, who follows anyway. Work-around: the create service adds
+    the requester and the followers in one bulk insert without removing such a duplicate, and the
+    unique constraint then fails (a 500)."""
+    if not followers:
+        return followers
+    email = (requester_email or "").strip().casefold()
+    return [entry for entry in followers if not (
+        entry["type"] == "customer"
+        and ((requester is not None and entry.get("id") == requester)
+             or (email and entry.get("id") is None and (entry.get("email") or "").strip().casefold() == email)))]
+
+
+def _add_routes(kind: str) -> None:
+    """The routes of one kind: /tickets... or /tasks...; an id of the other kind is a 404."""
+    plural = PLURALS[Kind(kind)]
+    create = submit_ticket if kind == Kind.TICKET else create_task
+
+    @router.get(f"/{plural}", response=ItemListOut, tags=[plural], operation_id=f"list_{plural}",
+                summary=f"List {plural}")
+    def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str, Any]:
+        keys = _field_keys(kind)
+        items = queries.item_list(kind, _filters(params), sort=params.sort)
+        return paginate(items, params, lambda item: item_out(item, keys))
+
+    @router.post(f"/{plural}", response={201: ItemOut}, tags=[plural], operation_id=f"create_{kind}",
+                 summary=f"Create a {kind}")
+    def create_item(request: HttpRequest, payload: ItemIn) -> Status[dict[str, Any]]:
+        values = payload.model_dump()
+        if kind == Kind.TASK:
+            values.pop("requester_name")
+        values["followers"] = _without_requester(values["followers"], values["requester"], values["requester_email"])
+        item = create(**values, channel=Channel.API, actor=actor_of(request))
+        return Status(201, _out(item.pk, kind))
+
+    @router.post(f"/{plural}/bulk-change", response=BulkChangeOut, tags=[plural],
+                 operation_id=f"bulk_change_{plural}", summary=f"Change many {plural} at once")
+    def bulk_change_items(request: HttpRequest, payload: BulkChangeIn) -> dict[str, Any]:
+        changes = payload.changes.model_dump(exclude_unset=True)
+        if not changes:
+            raise Invalid("no_changes", "Name at least one change: status, priority, assignees, project, folder.",
+                          field="changes")
+        items: list[Item] = []
+        for item_id in dict.fromkeys(payload.items):
+            try:
+                items.append(queries.get_item(item_id, kind=kind))
+            except NotFound as exc:
+                raise Invalid(f"unknown_{kind}", exc.message, field="items") from None
+        return {"changed": bulk_change(items, changes=changes, actor=actor_of(request))}
+
+    @router.get(f"/{plural}/{{int:item_id}}", response=ItemOut, tags=[plural], operation_id=f"get_{kind}",
+                summary=f"Get a {kind}")
+    def get_item(request: HttpRequest, item_id: int) -> dict[str, Any]:
+        return _out(item_id, kind)
+
+    @router.patch(f"/{plural}/{{int:item_id}}", response=ItemOut, tags=[plural], operation_id=f"update_{kind}",
+                  summary=f"Change a {kind}")
+    def update_item(request: HttpRequest, item_id: int, payload: ItemPatch) -> dict[str, Any]:
+        item = queries.get_item(item_id, kind=kind)
+        change_item(item, changes=payload.model_dump(exclude_unset=True), actor=actor_of(request))
+        return _out(item_id, kind)
+
+    @router.get(f"/{plural}/{{int:item_id}}/messages", response=MessageListOut, tags=[plural],
+                operation_id=f"list_{kind}_messages", summary=f"The {kind}'s conversation, oldest first")
+    def list_messages(request: HttpRequest, item_id: int, params: Query[PageParams]) -> dict[str, Any]:
+        item = queries.get_item(item_id, kind=kind)
+        return _page(queries.conversation(item), params, message_out)
+
+    def post_message(request: HttpRequest, item_id: int, message_kind: str) -> Status[dict[str, Any]]:
+        item = queries.get_item(item_id, kind=kind)
+        body, files = _message_input(request)
+        message = add_message(item, kind=message_kind, body=body, attachments=files, channel=Channel.API,
+                              actor=actor_of(request))
+        return Status(201, message_out(message))
+
+    @router.post(f"/{plural}/{{int:item_id}}/replies", response={201: MessageOut}, tags=[plural],
+                 operation_id=f"reply_to_{kind}", openapi_extra=MESSAGE_BODY,
+                 summary="Reply to the requester and the customer followers")
+    def reply(request: HttpRequest, item_id: int) -> Status[dict[str, Any]]:
+        return post_message(request, item_id, MessageKind.REPLY)
+
+    @router.post(f"/{plural}/{{int:item_id}}/notes", response={201: MessageOut}, tags=[plural],
+                 operation_id=f"add_{kind}_note", openapi_extra=MESSAGE_BODY, summary="Add an internal note")
+    def note(request: HttpRequest, item_id: int) -> Status[dict[str, Any]]:
+        return post_message(request, item_id, MessageKind.NOTE)
+
+    @router.get(f"/{plural}/{{int:item_id}}/events", response=EventListOut, tags=[plural],
+                operation_id=f"list_{kind}_events", summary=f"The {kind}'s history, oldest first")
+    def list_events(request: HttpRequest, item_id: int, params: Query[PageParams]) -> dict[str, Any]:
+        item = queries.get_item(item_id, kind=kind)
+        return _page(queries.item_events(item), params, item_event_out)
+
+
+_add_routes(Kind.TICKET)
+_add_routes(Kind.TASK)
+
+
+@router.get("/attachments/{int:attachment_id}", url_name="attachment-download", tags=["attachments"],
+            operation_id="download_attachment", summary="Download an attachment",
+            openapi_extra={"responses": {200: {"description": "The file, as an attachment.",
+                                               "content": {"application/octet-stream": {}}}}})
+def download_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
+    attachment = queries.get_attachment(attachment_id)
+    try:
+        handle = attachment.file.storage.open(attachment.file.name, "rb")
+    except OSError:
+        raise NotFound("attachment_file_missing", f"The file of attachment {attachment_id} is missing.") from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.name,
+                            content_type=attachment.content_type)
+    # The stored type came from whoever uploaded the file: never let a browser guess past it.
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
