@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from deskhand.web.views import admin, auth, customers, organizations, transfer
+from deskhand.web.views import admin, admin_work, auth, customers, organizations, projects, timesheets, transfer
 
 app_name = "web"
 
@@ -35,4 +35,26 @@ urlpatterns = [
     path("admin/customers/fields", admin.add_custom_field, name="admin-field-add"),
     path("admin/customers/fields/<int:field_id>/delete", admin.delete_custom_field, name="admin-field-delete"),
     path("admin/customers/panels/<str:which>", admin.save_panel, name="admin-panel"),
+    # Projects, timesheets, Administration → Work
+    path("projects", projects.project_index, name="projects"),
+    path("projects/new", projects.new_project, name="project-new"),
+    path("projects/portfolios", projects.new_portfolio, name="portfolio-new"),
+    path("projects/portfolios/<int:portfolio_id>", projects.rename_portfolio, name="portfolio-rename"),
+    path("projects/portfolios/<int:portfolio_id>/delete", projects.delete_portfolio, name="portfolio-delete"),
+    path("projects/folders", projects.new_folder, name="folder-new"),
+    path("projects/folders/<int:folder_id>", projects.rename_folder, name="folder-rename"),
+    path("projects/folders/<int:folder_id>/delete", projects.delete_folder, name="folder-delete"),
+    path("projects/<int:project_id>", projects.project_detail, name="project-detail"),
+    path("projects/<int:project_id>/rename", projects.rename_project, name="project-rename"),
+    path("projects/<int:project_id>/folders", projects.new_project_folder, name="project-folder-new"),
+    path("projects/<int:project_id>/delete", projects.delete_project, name="project-delete"),
+    path("timesheets", timesheets.timesheet, name="timesheets"),
+    path("timesheets/export.csv", timesheets.export_csv, name="timesheet-export"),
+    path("timesheets/<int:entry_id>", timesheets.time_entry, name="time-entry"),
+    path("timesheets/<int:entry_id>/delete", timesheets.delete_entry, name="time-entry-delete"),
+    path("admin/work", admin_work.work_settings, name="admin-work"),
+    path("admin/work/statuses/<int:status_id>", admin_work.change_status, name="admin-status-change"),
+    path("admin/work/statuses/<str:kind>", admin_work.add_status, name="admin-status-add"),
+    path("admin/work/views", admin_work.save_views, name="admin-views"),
+    path("admin/work/attachments", admin_work.save_attachments, name="admin-attachments"),
 ]

@@ -25,8 +25,10 @@ from deskhand.web.forms import (
     add_domain_error,
     custom_values,
 )
+from deskhand.work.queries import items_of_customer
 
 GROUP_PAGE = 50
+REQUESTS_SHOWN = 50
 MEMBERS_PAGE = 25
 NO_ORGANIZATION_LABELS = {"no organization", "none", "-"}
 
@@ -206,6 +208,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     return render(request, "web/customers/customer.html", {
         "customer": customer, "form": form, "panel": queries.detail_panel(customer), "move_form": MoveForm(),
         "merge_form": MergeCustomerForm(), "events": history("customer", customer.pk, limit=50),
+        "requests": items_of_customer(customer, limit=REQUESTS_SHOWN),
     }, status=status)
 
 

@@ -25,7 +25,8 @@ from deskhand.web.forms import (
     add_domain_error,
     custom_values,
 )
-from deskhand.web.views.customers import get_organization_or_404
+from deskhand.web.views.customers import REQUESTS_SHOWN, get_organization_or_404
+from deskhand.work.queries import items_of_organization, project_list
 
 MEMBERS_PAGE = 50
 
@@ -67,6 +68,8 @@ def _detail(request: HttpRequest, organization: Organization, *, form: Organizat
         "panel": queries.detail_panel(organization),
         "merge_form": MergeOrganizationForm(),
         "events": history("organization", organization.pk, limit=50),
+        "requests": items_of_organization(organization, limit=REQUESTS_SHOWN),
+        "projects": list(project_list(organization=str(organization.pk))),
     }, status=status)
 
 

@@ -1,0 +1,310 @@
+"""Timesheets: time entries with filters and totals, logging time on an item, editing and deleting
+one's own entries, and the CSV export of what the filters select."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+
+from deskhand.agents.queries import agent_list
+from deskhand.core.errors import DomainError, Forbidden, Invalid, NotFound
+from deskhand.customers import queries as customer_queries
+from deskhand.web.access import actor, agent_required
+from deskhand.web.forms import add_domain_error
+from deskhand.work import queries
+from deskhand.work.models import Item, TimeEntry
+from deskhand.work.services import timesheets as services
+
+ENTRIES_PAGE = 50
+TOTAL_ROWS = 25
+ORGANIZATION_PICKER = {"list": "organization-names", "autocomplete": "off", "hx-get": "/organizations/options",
+                       "hx-trigger": "input changed delay:200ms, focus once", "hx-target": "#organization-names"}
+HOURS = re.compile(r"(?:(\d{1,3})\s*h)?\s*(?:(\d{1,4})\s*(?:m|min)?)?")
+
+
+def duration(minutes: int) -> str:
+    """90 → "1h 30m"; what people read faster than a number of minutes."""
+    hours, rest = divmod(int(minutes or 0), 60)
+    if hours and rest:
+        return f"{hours}h {rest}m"
+    return f"{hours}h" if hours else f"{rest}m"
+
+
+def parse_minutes(text: str) -> int | None:
+    """Minutes as typed: 90, 1:30, 1h 30m, 45m, 1.5h. None when it is none of these."""
+    text = text.strip().lower()
+    if text.isdigit():
+        return int(text)
+    if match := re.fullmatch(r"(\d{1,3}):([0-5]\d)", text):
+        return int(match.group(1)) * 60 + int(match.group(2))
+    if match := re.fullmatch(r"(\d{1,3}[.,]\d{1,2})\s*h", text):
+        return round(float(match.group(1).replace(",", ".")) * 60)
+    match = HOURS.fullmatch(text)
+    if match and (match.group(1) or match.group(2)):
+        return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+    return None
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """Where to go back to after a form: a path of this site, never another host."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+class MinutesField(forms.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "Such as 90, 1:30 or 1h 30m.")
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off",
+                                                           "placeholder": "30"}))
+        super().__init__(label="Minutes", max_length=20, **kwargs)
+
+    def clean(self, value: Any) -> Any:
+        text = super().clean(value)
+        minutes = parse_minutes(text)
+        if minutes is None:
+            raise forms.ValidationError("Enter the time spent, such as 90, 1:30 or 1h 30m.")
+        return minutes
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class EntryForm(forms.Form):
+    minutes = MinutesField()
+    date = forms.DateField(label="Date", widget=DateInput(), input_formats=["%Y-%m-%d"])
+    note = forms.CharField(label="Note", required=False, max_length=500)
+    billable = forms.BooleanField(label="Billable", required=False, initial=True)
+
+
+class LogTimeForm(EntryForm):
+    item = forms.CharField(label="Item", max_length=40, help_text="Its reference, such as #12.",
+                           widget=forms.TextInput(attrs={"placeholder": "#12", "autocomplete": "off"}))
+    field_order = ["item", "minutes", "date", "note", "billable"]
+
+    def clean_item(self) -> Item:
+        match = queries.REFERENCE.match(self.cleaned_data["item"].strip())
+        if not match:
+            raise forms.ValidationError("Enter an item reference, such as #12.")
+        try:
+            return queries.get_item(int(match.group(1)))
+        except NotFound:
+            raise forms.ValidationError(f"There is no ticket or task #{match.group(1)}.") from None
+
+
+class TimeFilterForm(forms.Form):
+    agent = forms.ChoiceField(label="Agent", required=False)
+    date_from = forms.DateField(label="From", required=False, widget=DateInput(), input_formats=["%Y-%m-%d"])
+    date_to = forms.DateField(label="To", required=False, widget=DateInput(), input_formats=["%Y-%m-%d"])
+    project = forms.ChoiceField(label="Project", required=False)
+    organization = forms.CharField(label="Organization", required=False, max_length=2000,
+                                   widget=forms.TextInput(attrs=ORGANIZATION_PICKER))
+    item = forms.CharField(label="Item", required=False, max_length=40,
+                           widget=forms.TextInput(attrs={"placeholder": "#12", "size": 6}))
+    billable = forms.ChoiceField(label="Billable", required=False, choices=[
+        ("", "Billable or not"), ("yes", "Billable"), ("no", "Not billable")])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, auto_id="filter_%s", **kwargs)
+        self.fields["agent"].choices = [("", "Everyone")] + [(str(a.pk), a.display_name) for a in agent_list()]
+        self.fields["project"].choices = [("", "Any project"), (queries.NONE, "No project")] + [
+            (str(p.pk), p.name) for p in queries.project_list()]
+
+    def clean_organization(self) -> str:
+        """An organization name (or an id, from links); empty means any."""
+        text = self.cleaned_data["organization"].strip()
+        if not text:
+            return ""
+        if text.isdigit():
+            return text
+        if text.lower() in ("no organization", queries.NONE):
+            return queries.NONE
+        organization = customer_queries.organization_by_name(text)
+        if organization is None:
+            raise forms.ValidationError(f"There is no organization named “{text}”.")
+        return str(organization.pk)
+
+    def time_filters(self) -> queries.TimeFilters:
+        data = self.cleaned_data
+        return queries.TimeFilters(
+            agent=data["agent"], item=data["item"].strip(), project=data["project"],
+            organization=data["organization"], billable=data["billable"],
+            date_from=data["date_from"].isoformat() if data["date_from"] else "",
+            date_to=data["date_to"].isoformat() if data["date_to"] else "",
+        )
+
+
+def filtered_entries(form: TimeFilterForm) -> Any:
+    """The entries the filter form selects, or None (with the form's errors) when it is wrong."""
+    if not form.is_valid():
+        return None
+    try:
+        return queries.time_entry_list(form.time_filters())
+    except Invalid as exc:
+        add_domain_error(form, exc)
+        return None
+
+
+def _organization_name(form: TimeFilterForm) -> None:
+    """Links filter by organization id; the box shows the name."""
+    value = form.data.get("organization", "")
+    if value.isdigit():
+        organization = customer_queries.organization_list().filter(pk=int(value)).first()
+        if organization is not None:
+            form.data = form.data.copy()
+            form.data["organization"] = organization.name
+
+
+def may_change(request: HttpRequest, entry: TimeEntry) -> bool:
+    """Shows or hides the edit links; the service has the last word."""
+    return entry.agent_id == request.user.pk or bool(getattr(request.user, "is_admin", False))
+
+
+TOTALS = (("By item", "item"), ("By project", "project"), ("By organization", "organization"))
+
+
+def _totals(title: str, entries: Any, by: str) -> dict[str, Any]:
+    rows = queries.time_totals(entries, by=by)
+    return {"title": title, "by": by, "count": len(rows), "rows": [
+        {"label": row.label, "key": row.key, "minutes": duration(row.minutes),
+         "billable": duration(row.billable_minutes)} for row in rows[:TOTAL_ROWS]]}
+
+
+def _render(request: HttpRequest, *, log_form: LogTimeForm | None = None, status: int = 200) -> HttpResponse:
+    filter_form = TimeFilterForm(request.GET)
+    entries = filtered_entries(filter_form)
+    context: dict[str, Any] = {
+        "filter_form": filter_form, "query": request.GET.urlencode(),
+        "log_form": log_form or LogTimeForm(initial={"date": timezone.localdate(), "billable": True},
+                                            auto_id="log_%s"),
+        "next": request.get_full_path(),
+    }
+    if entries is None:
+        status = 422 if status == 200 else status
+    else:
+        context["valid"] = True
+        page = Paginator(entries, ENTRIES_PAGE).get_page(request.GET.get("page") or 1)
+        for entry in page:
+            entry.duration = duration(entry.minutes)  # type: ignore[attr-defined]
+            entry.editable = may_change(request, entry)  # type: ignore[attr-defined]
+        minutes, billable = queries.total_minutes(entries)
+        context.update(page=page, total=duration(minutes), billable_total=duration(billable),
+                       totals=[_totals(title, entries, by) for title, by in TOTALS])
+        pages = request.GET.copy()
+        pages.pop("page", None)
+        context["page_query"] = pages.urlencode()
+    _organization_name(filter_form)
+    return render(request, "web/timesheets/index.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def timesheet(request: HttpRequest) -> HttpResponse:
+    """The filtered entries with their totals; POST logs time on an item."""
+    if request.method == "GET":
+        return _render(request)
+    form = LogTimeForm(request.POST, auto_id="log_%s")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            entry = services.log_time(data["item"], minutes=data["minutes"], date=data["date"], note=data["note"],
+                                      billable=data["billable"], actor=actor(request))
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            messages.success(request, f"Logged {duration(entry.minutes)} on {entry.item.reference} "
+                                      f"{entry.item.title}.")
+            return redirect(safe_next(request, "/timesheets"))
+    return _render(request, log_form=form, status=422)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@require_GET
+@agent_required
+def export_csv(request: HttpRequest) -> HttpResponse:
+    """The entries the filters select, as CSV (streamed: a year of a team's time is large)."""
+    form = TimeFilterForm(request.GET)
+    entries = filtered_entries(form)
+    if entries is None:
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        return HttpResponse(problems, status=422, content_type="text/plain; charset=utf-8")
+    writer = csv.writer(_Echo())
+    rows: Iterator[str] = (writer.writerow(row) for row in queries.time_entry_rows(entries))
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="timesheet-{datetime.date.today().isoformat()}.csv"'
+    return response
+
+
+def _entry_or_404(entry_id: int) -> TimeEntry:
+    try:
+        return queries.get_time_entry(entry_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+def _check(request: HttpRequest, entry: TimeEntry) -> None:
+    if not may_change(request, entry):
+        raise PermissionDenied("Only the agent who logged this time, or an admin, can change it.")
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def time_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """Edit one entry: a row of the timesheet (htmx) or a page of its own."""
+    entry = _entry_or_404(entry_id)
+    _check(request, entry)
+    form = EntryForm(request.POST or None, auto_id=f"entry{entry.pk}_%s", initial={
+        "minutes": entry.minutes, "date": entry.date, "note": entry.note, "billable": entry.billable})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_time_entry(entry, changes=form.cleaned_data, actor=actor(request))
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from None
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            entry = _entry_or_404(entry_id)
+        else:
+            messages.success(request, f"Time entry on {entry.item.reference} saved.")
+            return redirect(safe_next(request, "/timesheets"))
+    template = "web/timesheets/entry.html#edit-row" if request.htmx else "web/timesheets/entry.html"
+    return render(request, template, {
+        "entry": entry, "form": form, "duration": duration(entry.minutes), "next": safe_next(request, "/timesheets"),
+    }, status=422 if request.method == "POST" else 200)
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def delete_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+    entry = _entry_or_404(entry_id)
+    _check(request, entry)
+    if request.method == "POST":
+        try:
+            services.delete_time_entry(entry, actor=actor(request))
+        except Forbidden as exc:
+            raise PermissionDenied(exc.message) from None
+        messages.success(request, f"Deleted {duration(entry.minutes)} on {entry.item.reference}.")
+        return redirect(safe_next(request, "/timesheets"))
+    return render(request, "web/timesheets/delete.html", {
+        "entry": entry, "duration": duration(entry.minutes), "next": safe_next(request, "/timesheets")})
