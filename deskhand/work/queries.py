@@ -34,6 +34,7 @@ from deskhand.work.models import (
 )
 
 NONE = "none"
+MAX_ID = 2**63 - 1
 REFERENCE = re.compile(r"^#?(\d{1,18})$")
 SORTS = {
     "-id": ("-id",), "id": ("id",),
@@ -70,7 +71,7 @@ def _ids(value: str, *, field: str) -> list[int]:
         ids = [int(part) for part in value.split(",") if part.strip()]
     except ValueError:
         raise Invalid(f"invalid_{field}", f"{field.capitalize()} is an id or {NONE}.", field=field) from None
-    if not ids or any(number < 1 for number in ids):
+    if not ids or any(not 1 <= number <= MAX_ID for number in ids):
         raise Invalid(f"invalid_{field}", f"{field.capitalize()} is an id or {NONE}.", field=field)
     return ids
 
@@ -229,7 +230,7 @@ def items_of_organization(organization: Organization, *, limit: int = 50) -> lis
 
 
 def portfolio_list(*, search: str = "") -> QuerySet[Portfolio]:
-    queryset = Portfolio.objects.annotate(project_count=Count("projects"))
+    queryset = Portfolio.objects.annotate(project_count=Count("projects")).order_by(Lower("name"), "id")
     term = search_term(search)
     return queryset.filter(name__icontains=term) if term else queryset
 

@@ -33,7 +33,7 @@ def parse_id(value: Any, *, field: str, what: str) -> int:
         number = int(value)
     except ValueError:
         raise Invalid(f"invalid_{field}", f"{what} is given by its id.", field=field) from None
-    if number < 1:
+    if not 1 <= number <= 2**63 - 1:
         raise Invalid(f"unknown_{field}", f"There is no {what.lower()} {value}.", field=field)
     return number
 

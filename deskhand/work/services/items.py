@@ -128,9 +128,10 @@ def _add_followers(item: Item, customers: Iterable[Customer], agents: Iterable[A
     old_customers, old_agents = _current_followers(item)
     known_c = {c.pk for c in old_customers}
     known_a = {a.pk for a in old_agents}
-    Follower.objects.bulk_create(
-        [Follower(item=item, customer=c) for c in customers if c.pk not in known_c]
-        + [Follower(item=item, agent=a) for a in agents if a.pk not in known_a])
+    new_customers = {c.pk: c for c in customers if c.pk not in known_c}
+    new_agents = {a.pk: a for a in agents if a.pk not in known_a}
+    Follower.objects.bulk_create([Follower(item=item, customer=c) for c in new_customers.values()]
+                                 + [Follower(item=item, agent=a) for a in new_agents.values()])
 
 
 def _state(item: Item) -> dict[str, Any]:
@@ -299,6 +300,8 @@ def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
     if "followers" in changes:
         old_customers, old_agents = _current_followers(item)
         customers, agents = _people(changes["followers"], field="followers", channel=Channel.WEB, actor=actor)
+        if item.requester is not None and item.requester.pk not in {c.pk for c in customers}:
+            customers.append(item.requester)  # the requester always follows their own request
         old, new = _follower_refs(old_customers, old_agents), _follower_refs(customers, agents)
         if old != new:
             item.followers.exclude(customer__in=customers).exclude(agent__in=agents).delete()

@@ -129,3 +129,9 @@ def test_short_and_wildcard_terms_search_literally(board: dict[str, Any], agent_
 def test_deleted_items_leave_the_search_index(board: dict[str, Any]) -> None:
     board["printer"].delete()
     assert titles(search="printer") == []
+
+
+def test_huge_ids_in_filters_are_invalid(board: dict[str, Any]) -> None:
+    with pytest.raises(Invalid) as error:
+        list(item_list("ticket", ItemFilters(project=str(2**64))))
+    assert error.value.field == "project"

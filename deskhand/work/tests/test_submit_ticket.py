@@ -115,3 +115,17 @@ def test_merging_organizations_keeps_their_tickets_filed(agent_actor: Actor) -> 
     acme.refresh_from_db()
     project.refresh_from_db()
     assert acme.organization == globex.organization == project.organization
+
+
+def test_naming_the_requester_as_a_follower_too_is_harmless(agent_actor: Actor) -> None:
+    first = submit_ticket(title="Hi", requester_email="ana@initech.example", actor=agent_actor)
+    ticket = submit_ticket(title="Again", requester=first.requester_id, followers=[
+        {"type": "customer", "email": "ANA@initech.example"}, {"type": "customer", "id": first.requester_id}],
+        actor=agent_actor)
+    assert Follower.objects.filter(item=ticket).count() == 1
+
+
+def test_an_id_beyond_64_bits_is_invalid_input(agent_actor: Actor) -> None:
+    with pytest.raises(Invalid) as error:
+        submit_ticket(title="Hi", requester_email="a@b.example", project=2**64, actor=agent_actor)
+    assert error.value.field == "project"
