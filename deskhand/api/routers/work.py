@@ -119,20 +119,6 @@ def _message_input(request: HttpRequest) -> tuple[Any, list[NewAttachment]]:
     return payload.body, []
 
 
-def _without_requester(followers: list[dict[str, Any]] | None, requester: int | None,
-                       requester_email: str | None) -> list[dict[str, Any]] | None:
-    """Followers without the requester, who follows anyway. Work-around: the create service adds
-    the requester and the followers in one bulk insert without removing such a duplicate, and the
-    unique constraint then fails (a 500)."""
-    if not followers:
-        return followers
-    email = (requester_email or "").strip().casefold()
-    return [entry for entry in followers if not (
-        entry["type"] == "customer"
-        and ((requester is not None and entry.get("id") == requester)
-             or (email and entry.get("id") is None and (entry.get("email") or "").strip().casefold() == email)))]
-
-
 def _add_routes(kind: str) -> None:
     """The routes of one kind: /tickets... or /tasks...; an id of the other kind is a 404."""
     plural = PLURALS[Kind(kind)]
@@ -151,7 +137,6 @@ def _add_routes(kind: str) -> None:
         values = payload.model_dump()
         if kind == Kind.TASK:
             values.pop("requester_name")
-        values["followers"] = _without_requester(values["followers"], values["requester"], values["requester_email"])
         item = create(**values, channel=Channel.API, actor=actor_of(request))
         return Status(201, _out(item.pk, kind))
 
