@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from deskhand.core.actors import Actor
 
@@ -31,3 +32,11 @@ def admin_required(view: View) -> View:
 
 def actor(request: HttpRequest) -> Actor:
     return Actor.agent(request.user)
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """Where to go back to after a form: a path of this site, never another host."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from deskhand.audit.models import AuditEvent
@@ -99,6 +100,13 @@ def test_move_to_menu_takes_a_name(agent_client: Client) -> None:
     agent_client.post(f"/customers/{ana.pk}/move", {"organization": "No organization"})
     ana.refresh_from_db()
     assert ana.organization is None
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example"])
+def test_a_move_never_sends_the_agent_to_another_site(agent_client: Client, target: str) -> None:
+    ana = _customer("ana@acme.com")
+    response = agent_client.post(f"/customers/{ana.pk}/move", {"organization": "No organization", "next": target})
+    assert response.status_code == 302 and response["Location"] == f"/customers/{ana.pk}"
 
 
 def test_profile_shows_the_configured_panel_and_history_and_saves(agent_client: Client) -> None:

@@ -16,7 +16,7 @@ from deskhand.core.errors import DomainError, NotFound
 from deskhand.core.text import search_term
 from deskhand.customers import queries, services
 from deskhand.customers.models import Customer, Organization, Source
-from deskhand.web.access import actor, agent_required
+from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import (
     CustomerForm,
     MergeCustomerForm,
@@ -140,7 +140,7 @@ def move(request: HttpRequest, customer_id: int) -> HttpResponse:
             response["HX-Trigger"] = json.dumps({"deskhand:move-failed": {"message": message}})
             return response
         messages.error(request, message)
-        return redirect(request.POST.get("next") or "/customers")
+        return redirect(safe_next(request, "/customers"))
     where = target.name if target else "No organization"
     message = f"{customer.email} moved to {where}."
     if request.htmx:
@@ -152,7 +152,7 @@ def move(request: HttpRequest, customer_id: int) -> HttpResponse:
         }})
         return response
     messages.success(request, message)
-    return redirect(request.POST.get("next") or f"/customers/{customer.pk}")
+    return redirect(safe_next(request, f"/customers/{customer.pk}"))
 
 
 @require_http_methods(["GET", "POST"])

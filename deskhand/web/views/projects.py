@@ -13,10 +13,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from deskhand.config.queries import get_setting
 from deskhand.core.errors import DomainError, NotFound
-from deskhand.web.access import actor, agent_required
+from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import add_domain_error
 from deskhand.web.views.customers import resolve_organization_name
-from deskhand.web.views.timesheets import ORGANIZATION_PICKER, duration, safe_next
+from deskhand.web.views.timesheets import ORGANIZATION_PICKER, duration
 from deskhand.work import queries
 from deskhand.work.models import Folder, Portfolio, Project
 from deskhand.work.services import projects as services

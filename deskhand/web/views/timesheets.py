@@ -16,13 +16,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deskhand.agents.queries import agent_list
 from deskhand.core.errors import DomainError, Forbidden, Invalid, NotFound
 from deskhand.customers import queries as customer_queries
-from deskhand.web.access import actor, agent_required
+from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import add_domain_error
 from deskhand.work import queries
 from deskhand.work.models import Item, TimeEntry
@@ -56,14 +55,6 @@ def parse_minutes(text: str) -> int | None:
     if match and (match.group(1) or match.group(2)):
         return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
     return None
-
-
-def safe_next(request: HttpRequest, default: str) -> str:
-    """Where to go back to after a form: a path of this site, never another host."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 class MinutesField(forms.CharField):
