@@ -11,12 +11,24 @@ from django.test import Client
 from deskhand.agents.models import Agent
 from deskhand.agents.services import create_agent, issue_token
 from deskhand.core.actors import SYSTEM, Actor
+from deskhand.work.services.statuses import ensure_default_workflow
 
 
 def pytest_report_header(config: pytest.Config) -> str:
     database = settings.DATABASES["default"]
     where = database["NAME"] if settings.DATABASE_VENDOR == "sqlite" else f"{database['HOST']}:{database['PORT']}"
     return f"database backend: {settings.DATABASE_VENDOR} ({where})"
+
+
+@pytest.fixture(autouse=True)
+def default_workflow(request: pytest.FixtureRequest) -> None:
+    """Tests that commit (the browser tests) end by emptying every table, the seeded ticket and
+    task workflows included; every database test starts with them."""
+    if request.node.get_closest_marker("django_db") is None:
+        if "db" not in request.fixturenames:
+            return
+        request.getfixturevalue("db")
+    ensure_default_workflow()
 
 
 @pytest.fixture

@@ -8,11 +8,13 @@ from deskhand.agents.services import ensure_admin
 from deskhand.conf import conf
 from deskhand.core.actors import SYSTEM
 from deskhand.core.errors import DomainError
+from deskhand.work.services.statuses import ensure_default_workflow
 
 logger = logging.getLogger("deskhand.startup")
 
 
 def ensure_configured_records() -> None:
+    ensure_default_workflow()
     if conf.admin_email and conf.admin_password:
         try:
             agent = ensure_admin(conf.admin_email, password=conf.admin_password, actor=SYSTEM)

@@ -11,10 +11,12 @@ from deskhand.audit.services import record
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Conflict, Forbidden, Invalid
 from deskhand.core.text import clean_text
-from deskhand.work.models import Category, Item, Status
+from deskhand.work.models import Category, Item, Kind, Status
 from deskhand.work.services._common import resolve_kind
 
 BUILT_IN = ("new", "open", "pending", "done")
+DEFAULT_WORKFLOW = [("new", "New", Category.NEW), ("open", "Open", Category.OPEN),
+                    ("pending", "Pending", Category.PENDING), ("done", "Done", Category.DONE)]
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -29,6 +31,22 @@ def _category(value: Any) -> str:
     return str(value)
 
 
+def _next_position(kind: str) -> int:
+    last = Status.objects.filter(kind=kind).order_by("-position").values_list("position", flat=True).first()
+    return 0 if last is None else last + 1
+
+
+def ensure_default_workflow() -> int:
+    """Put back any built-in status that is missing (the migration seeds them; a flushed database,
+    as tests that commit leave behind, has none). Returns how many were created."""
+    existing = set(Status.objects.values_list("kind", "key"))
+    missing = [Status(kind=kind, key=key, label=label, category=category, position=position)
+               for kind in Kind.values for position, (key, label, category) in enumerate(DEFAULT_WORKFLOW)
+               if (kind, key) not in existing]
+    Status.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
+
+
 @transaction.atomic
 def create_status(*, kind: Any, key: Any, label: Any, category: Any, actor: Actor) -> Status:
     _require_admin(actor)
@@ -37,7 +55,7 @@ def create_status(*, kind: Any, key: Any, label: Any, category: Any, actor: Acto
         raise Invalid("invalid_key", "A status key is lower-case letters, digits and _, starting with a letter.",
                       field="key")
     status = Status(kind=kind, key=key, label=clean_text(label, field="label", max_length=60, required=True),
-                    category=_category(category), position=Status.objects.filter(kind=kind).count())
+                    category=_category(category), position=_next_position(kind))
     try:
         with transaction.atomic():
             status.save()

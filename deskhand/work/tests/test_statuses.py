@@ -53,3 +53,21 @@ def test_built_in_statuses_stay(admin_actor: Actor) -> None:
     assert update_status(done, changes={"label": "Finished"}, actor=admin_actor).label == "Finished"
     with pytest.raises(Conflict):
         create_status(kind="task", key="done", label="Again", category="done", actor=admin_actor)
+
+
+def test_the_built_in_workflow_comes_back_after_a_flush(admin_actor: Actor) -> None:
+    from deskhand.work.services.statuses import ensure_default_workflow
+
+    extra = create_status(kind="task", key="blocked", label="Blocked", category="pending", actor=admin_actor)
+    Status.objects.exclude(pk=extra.pk).delete()
+    assert ensure_default_workflow() == 8
+    assert ensure_default_workflow() == 0
+    assert Status.objects.filter(kind="task").count() == 5
+
+
+def test_a_new_status_goes_last_even_after_a_removal(admin_actor: Actor) -> None:
+    first = create_status(kind="ticket", key="a", label="A", category="open", actor=admin_actor)
+    create_status(kind="ticket", key="b", label="B", category="open", actor=admin_actor)
+    delete_status(first, actor=admin_actor)
+    third = create_status(kind="ticket", key="c", label="C", category="open", actor=admin_actor)
+    assert third.position == 6
