@@ -39,7 +39,10 @@ def _save_unique(instance: Portfolio | Project | Folder, what: str) -> None:
         with transaction.atomic():
             instance.save()
     except IntegrityError:
-        raise Conflict(f"{what}_exists", f"A {what} named “{instance.name}” already exists.", field="name") from None
+        name = instance.name
+        if instance.pk is not None:  # the caller's object keeps what is stored, not the refused name
+            instance.refresh_from_db()
+        raise Conflict(f"{what}_exists", f"A {what} named “{name}” already exists.", field="name") from None
 
 
 def _record(instance: Portfolio | Project | Folder, action: str, *, actor: Actor, changes: dict[str, Any]) -> None:
