@@ -99,3 +99,86 @@
     }
   });
 })();
+
+// Tickets and tasks: a 4xx answer to an htmx request on these pages carries the fragment with its
+// errors next to the fields, so it is swapped in; rows can be checked all at once and walked with
+// j / k (x checks the focused row); Ctrl+Enter sends a reply or a note.
+(function () {
+  "use strict";
+  document.documentElement.classList.add("js");
+
+  function onItemsPage(elt) { return elt && elt.closest && elt.closest("[data-items]"); }
+
+  function toast(message) {
+    var node = document.createElement("div");
+    node.className = "toast error";
+    node.setAttribute("role", "alert");
+    node.textContent = message;
+    document.body.appendChild(node);
+    setTimeout(function () { node.remove(); }, 5000);
+  }
+
+  document.body.addEventListener("htmx:beforeSwap", function (evt) {
+    var status = evt.detail.xhr.status;
+    if (onItemsPage(evt.detail.elt) && (status === 404 || status === 409 || status === 422)) {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  });
+  // Other failures get a message of their own here (captured before the Customers page's handler).
+  window.addEventListener("htmx:responseError", function (evt) {
+    if (!onItemsPage(evt.target)) { return; }
+    evt.stopPropagation();
+    toast("That did not work (error " + evt.detail.xhr.status + "). Reload the page and try again.");
+  }, true);
+  window.addEventListener("htmx:sendError", function (evt) {
+    if (!onItemsPage(evt.target)) { return; }
+    evt.stopPropagation();
+    toast("Deskhand cannot be reached; nothing was changed.");
+  }, true);
+
+  // Shorter, shareable addresses: a filter left at "any" is not sent.
+  document.body.addEventListener("htmx:configRequest", function (evt) {
+    var data = evt.detail.formData;
+    if (evt.detail.verb !== "get" || !data || !evt.detail.elt.closest || !evt.detail.elt.closest("#filters")) { return; }
+    var empty = [];
+    data.forEach(function (value, key) { if (value === "") { empty.push(key); } });
+    empty.forEach(function (key) { data.delete(key); });
+  });
+
+  document.addEventListener("change", function (evt) {
+    if (!evt.target.classList || !evt.target.classList.contains("check-all")) { return; }
+    evt.target.closest("table").querySelectorAll('input[name="items"]').forEach(function (box) {
+      box.checked = evt.target.checked;
+    });
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    if (evt.ctrlKey || evt.metaKey || evt.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) {
+      return;
+    }
+    var links = Array.prototype.slice.call(document.querySelectorAll(".items-table a.row-link"));
+    if (!links.length) { return; }
+    var row = document.activeElement.closest ? document.activeElement.closest("tr.item-row") : null;
+    var index = row ? links.indexOf(row.querySelector("a.row-link")) : -1;
+    var next = null;
+    if (evt.key === "j") { next = links[Math.min(index + 1, links.length - 1)]; }
+    else if (evt.key === "k") { next = links[Math.max(index - 1, 0)]; }
+    else if (evt.key === "x" && row) {
+      var box = row.querySelector('input[name="items"]');
+      box.checked = !box.checked;
+      evt.preventDefault();
+      return;
+    }
+    if (next) { evt.preventDefault(); next.focus(); }
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    var field = evt.target;
+    if (evt.key === "Enter" && (evt.ctrlKey || evt.metaKey) && field.tagName === "TEXTAREA" && field.form &&
+        field.form.classList.contains("compose")) {
+      evt.preventDefault();
+      field.form.requestSubmit();
+    }
+  });
+})();

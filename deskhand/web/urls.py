@@ -1,12 +1,22 @@
-from django.urls import path
+from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from deskhand.web.views import admin, admin_work, auth, customers, organizations, projects, timesheets, transfer
+from deskhand.web.views import (
+    admin,
+    admin_work,
+    auth,
+    customers,
+    items,
+    organizations,
+    projects,
+    timesheets,
+    transfer,
+)
 
 app_name = "web"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/customers"), name="home"),
+    path("", RedirectView.as_view(url="/tickets"), name="home"),
     path("login", auth.sign_in, name="login"),
     path("logout", auth.sign_out, name="logout"),
     path("customers", customers.customer_index, name="customers"),
@@ -28,6 +38,23 @@ urlpatterns = [
     path("organizations/<int:organization_id>/merge", organizations.merge_organization, name="organization-merge"),
     path("organizations/<int:organization_id>/delete", organizations.delete_organization,
          name="organization-delete"),
+    # Tickets and tasks (items).
+    path("tickets", items.item_index, {"kind": "ticket"}, name="ticket-list"),
+    path("tasks", items.item_index, {"kind": "task"}, name="task-list"),
+    path("tickets/new", items.new_item, {"kind": "ticket"}, name="ticket-new"),
+    path("tasks/new", items.new_item, {"kind": "task"}, name="task-new"),
+    path("tickets/bulk", items.bulk_edit, {"kind": "ticket"}, name="ticket-bulk"),
+    path("tasks/bulk", items.bulk_edit, {"kind": "task"}, name="task-bulk"),
+    path("items/folder-options", items.folder_options, name="item-folder-options"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})$", items.item_detail, name="item-detail"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/properties/(?P<name>[a-z]{1,20})$",
+            items.edit_property, name="item-property"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/reply$", items.post_message,
+            {"kind": "reply"}, name="item-reply"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/note$", items.post_message,
+            {"kind": "note"}, name="item-note"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/time$", items.log_item_time, name="item-time"),
+    re_path(r"^attachments/(?P<attachment_id>[0-9]{1,18})$", items.download_attachment, name="attachment"),
     path("admin/customers", admin.customers_settings, name="admin-customers"),
     path("admin/customers/filing", admin.save_filing, name="admin-filing"),
     path("admin/customers/types", admin.add_customer_type, name="admin-type-add"),

@@ -40,7 +40,7 @@ def test_wrong_password_says_so_and_keeps_the_email(admin: Agent, client: Client
 def test_an_outside_next_url_is_ignored(admin: Agent, client: Client) -> None:
     response = client.post("/login", {"email": "admin@deskhand.test", "password": "correct-horse-9",
                                       "next": "https://evil.example/"})
-    assert response["Location"] == "/customers"
+    assert response["Location"] == "/tickets"
 
 
 def test_failed_sign_ins_are_rate_limited(admin: Agent, client: Client) -> None:

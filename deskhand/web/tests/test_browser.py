@@ -45,7 +45,8 @@ def page(browser: Browser, live_server: Any, admin: Agent) -> Iterator[Page]:
     page.get_by_label("Email").fill("admin@deskhand.test")
     page.get_by_label("Password").fill("correct-horse-9")
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/customers")
+    page.wait_for_url("**/tickets")
+    page.goto("/customers")
     yield page
     context.close()
 
@@ -169,7 +170,7 @@ def test_phone_width(browser: Browser, live_server: Any, admin: Agent) -> None:
     page.get_by_label("Email").fill("admin@deskhand.test")
     page.get_by_label("Password").fill("correct-horse-9")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+    expect(page.get_by_role("heading", name="Tickets")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     shot(page, "customers-phone")
     context.close()

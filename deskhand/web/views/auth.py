@@ -18,10 +18,10 @@ class SignInForm(forms.Form):
 
 
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or "/customers"
+    target = request.POST.get("next") or request.GET.get("next") or "/tickets"
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
-    return "/customers"
+    return "/tickets"
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,0 +1,142 @@
+"""Forms and choice lists of the Tickets and Tasks pages. Like the other forms of the agents' app,
+they collect text; the work services decide what is valid and name the field at fault."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+
+from deskhand.agents.models import Agent, Team
+from deskhand.agents.queries import agent_list, team_list
+from deskhand.web.forms import custom_form_fields
+from deskhand.work.models import Folder, Priority, Project, Status
+from deskhand.work.queries import folder_list, project_list, status_list
+
+NONE = "none"
+
+
+@dataclass
+class Choices:
+    """What the selects of one page offer, loaded once per request (a handful of queries)."""
+
+    statuses: list[Status]
+    agents: list[Agent]
+    teams: list[Team]
+    projects: list[Project]
+    folders: list[Folder]
+
+    @classmethod
+    def load(cls, kind: str) -> Choices:
+        return cls(
+            statuses=list(status_list(kind)),
+            agents=list(agent_list().filter(is_active=True).prefetch_related(None).order_by("name", "email")),
+            teams=list(team_list().prefetch_related(None)),
+            projects=list(project_list()),
+            folders=list(folder_list()),
+        )
+
+    def status_choices(self) -> list[tuple[str, str]]:
+        return [(status.key, status.label) for status in self.statuses]
+
+    def assignee_choices(self, *, empty: str) -> list[tuple[str, Any]]:
+        return [("", empty),
+                ("Agents", [(f"agent:{a.pk}", a.display_name) for a in self.agents]),
+                ("Teams", [(f"team:{t.pk}", t.name) for t in self.teams])]
+
+    def project_choices(self, *, empty: str) -> list[tuple[str, str]]:
+        return [("", empty)] + [(str(p.pk), p.name) for p in self.projects]
+
+    def folder_choices(self, project_id: Any, *, empty: str = "No folder") -> list[tuple[str, str]]:
+        return [("", empty)] + [(str(f.pk), f.name) for f in self.folders if str(f.project_id) == str(project_id)]
+
+    def move_choices(self) -> list[tuple[str, Any]]:
+        """One select for "move to": a project, or a folder inside it."""
+        choices: list[tuple[str, Any]] = [("", "—"), (NONE, "No project")]
+        for project in self.projects:
+            folders = [(f"folder:{f.pk}", f"{project.name} / {f.name}") for f in self.folders
+                       if f.project_id == project.pk]
+            choices.append((project.name, [(f"project:{project.pk}", project.name)] + folders))
+        return choices
+
+    def agent_name(self, ref: str) -> str:
+        """A readable name for "agent:3" or "team:2" (the form the history stores)."""
+        kind, _, number = ref.partition(":")
+        pool: list[Any] = self.agents if kind == "agent" else self.teams if kind == "team" else []
+        for record in pool:
+            if str(record.pk) == number:
+                return record.display_name if kind == "agent" else record.name
+        return ref
+
+
+def priority_choices() -> list[tuple[str, str]]:
+    return [(priority.key, priority.label) for priority in Priority]
+
+
+def assignee_entries(value: str) -> list[dict[str, str]]:
+    """`agent:3` / `team:2` from a select as the services' assignee entries; empty means nobody."""
+    entries = []
+    for part in [value] if isinstance(value, str) else value:
+        if not part or part == NONE:
+            continue
+        kind, _, number = part.partition(":")
+        entries.append({"type": kind, "id": number})
+    return entries
+
+
+def select(choices: list[tuple[str, Any]], **attrs: Any) -> forms.Select:
+    return forms.Select(choices=choices, attrs=attrs)
+
+
+class NewItemForm(forms.Form):
+    # Not required here: the service says what is missing, in the same words as the API.
+    title = forms.CharField(label="Title", required=False, max_length=2000,
+                            widget=forms.TextInput(attrs={"autofocus": True}))
+    description = forms.CharField(label="Description", required=False, max_length=200_000,
+                                  widget=forms.Textarea(attrs={"rows": 6}))
+    requester_email = forms.CharField(label="Requester email", required=False, max_length=2000,
+                                      widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    priority = forms.CharField(label="Priority", required=False, max_length=20)
+    assignee = forms.CharField(label="Assignee", required=False, max_length=40)
+    project = forms.CharField(label="Project", required=False, max_length=40)
+    folder = forms.CharField(label="Folder", required=False, max_length=40)
+
+    def __init__(self, *args: Any, kind: str, choices: Choices, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if kind == "ticket":
+            self.fields["requester_email"].help_text = (
+                "Found among the customers, or a new customer is created and filed by their domain.")
+        else:
+            self.fields["requester_email"].help_text = "Optional: the customer this task is for."
+        self.fields["priority"].initial = Priority.NORMAL.key
+        self.fields["priority"].widget = select(priority_choices())
+        self.fields["assignee"].widget = select(choices.assignee_choices(empty="Nobody"))
+        self.fields["project"].widget = select(
+            choices.project_choices(empty="No project"),
+            **{"hx-get": "/items/folder-options", "hx-target": "#id_folder", "hx-trigger": "change"})
+        project = self.data.get("project") if self.is_bound else ""
+        self.fields["folder"].widget = select(choices.folder_choices(project))
+        self.fields.update(custom_form_fields(kind))
+
+
+class CustomFieldsForm(forms.Form):
+    """The custom fields of one item, edited in place."""
+
+    def __init__(self, *args: Any, kind: str, values: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields.update(custom_form_fields(kind, values))
+
+
+class TimeForm(forms.Form):
+    minutes = forms.CharField(label="Minutes", max_length=20,
+                              widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "narrow"}))
+    date = forms.CharField(label="Date", required=False, max_length=20,
+                           widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label="Note", required=False, max_length=2000)
+    billable = forms.BooleanField(label="Billable", required=False, initial=True)
+
+    def minutes_value(self) -> Any:
+        """Whole numbers as numbers; anything else as typed, for the service to refuse."""
+        text = self.cleaned_data["minutes"].strip()
+        return int(text) if text.isdigit() and len(text) < 10 else text

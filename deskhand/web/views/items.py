@@ -1,0 +1,515 @@
+"""Tickets and tasks: the lists (List, By portfolio, By customer) with filters and bulk actions, the
+create forms, and the item page with its conversation, properties edited in place, time and history."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from deskhand.config.queries import VIEWS, get_settings
+from deskhand.core.emailaddr import AddressError, parse_email
+from deskhand.core.errors import DomainError, Invalid, NotFound
+from deskhand.core.text import search_term
+from deskhand.customers import queries as customer_queries
+from deskhand.web.access import actor, agent_required
+from deskhand.web.forms import add_domain_error, custom_values
+from deskhand.web.forms_items import (
+    NONE,
+    Choices,
+    CustomFieldsForm,
+    NewItemForm,
+    TimeForm,
+    assignee_entries,
+    priority_choices,
+)
+from deskhand.work import queries
+from deskhand.work.models import Item, Kind, MessageKind, Priority
+from deskhand.work.services.items import bulk_change, change_item, create_task, submit_ticket
+from deskhand.work.services.messages import NewAttachment, add_message, customer_recipients
+from deskhand.work.services.timesheets import log_time
+
+KINDS = {"tickets": Kind.TICKET, "tasks": Kind.TASK}
+PLURALS = {Kind.TICKET: "tickets", Kind.TASK: "tasks"}
+PAGE_SIZE = 50
+FILTERS = ("status", "priority", "assignee", "organization", "requester", "project", "folder", "search")
+VIEW_LABELS = {"list": "List", "by_portfolio": "By portfolio", "by_customer": "By customer"}
+# Column, header, and the direction a first click sorts by (newest, most urgent first).
+COLUMNS = (("id", "Ref", "-id"), ("title", "Title", "title"), ("status", "Status", "status"),
+           ("priority", "Priority", "-priority"), ("updated_at", "Updated", "-updated_at"))
+PROPERTIES = ("status", "priority", "assignees", "project", "folder", "requester", "followers", "fields", "text")
+ACTIONS = {"created": "created", "updated": "changed", "follower_added": "added a follower",
+           "message.customer": "customer wrote", "message.reply": "replied", "message.note": "added a note",
+           "time.logged": "logged time", "time.updated": "changed logged time", "time.deleted": "removed logged time"}
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _number(value: Any, default: int = 1) -> int:
+    text = str(value or "")
+    return max(1, int(text)) if text.isdigit() and len(text) < 7 else default
+
+
+def _id(text: str) -> int:
+    """An id from a form value; 0 (which matches nothing) for anything else."""
+    return int(text) if text.isdigit() and len(text) < 19 else 0
+
+
+def item_url(item: Item) -> str:
+    return f"/{PLURALS[Kind(item.kind)]}/{item.pk}"
+
+
+def _get_item_or_404(plural: str, item_id: str) -> Item:
+    try:
+        return queries.get_item(int(item_id), kind=KINDS[plural])
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+def _nouns(kind: str, count: int = 1) -> str:
+    return f"{kind}{'' if count == 1 else 's'}"
+
+
+# -- lists -----------------------------------------------------------------------------------------
+
+
+def _resolve_people(raw: dict[str, str], errors: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Organization and requester filters as ids; the boxes accept a name or an email address too,
+    and show names (links from the trees carry ids)."""
+    values, shown = dict(raw), {"organization": raw["organization"], "requester": raw["requester"]}
+    organization = raw["organization"]
+    if organization.isdigit() and len(organization) < 19:
+        try:
+            shown["organization"] = customer_queries.get_organization(int(organization)).name
+        except NotFound:
+            errors["organization"] = "That organization no longer exists."
+    elif organization and organization != NONE:
+        found = customer_queries.organization_by_name(organization)
+        if found is None:
+            errors["organization"] = f"There is no organization named “{organization}”."
+        else:
+            values["organization"] = str(found.pk)
+    requester = raw["requester"]
+    if requester.isdigit() and len(requester) < 19:
+        try:
+            shown["requester"] = customer_queries.get_customer(int(requester)).email
+        except NotFound:
+            errors["requester"] = "That customer no longer exists."
+    elif requester:
+        try:
+            customer = customer_queries.find_customer_by_email(parse_email(requester).key)
+        except AddressError:
+            customer = None
+        if customer is None:
+            errors["requester"] = f"No customer has the address “{requester}”."
+        else:
+            values["requester"] = str(customer.pk)
+    return values, shown
+
+
+def _tree(kind: str, view: str, data: QueryDict, settings: dict[str, Any]) -> dict[str, Any]:
+    if view == "by_portfolio":
+        nodes, unprojected = queries.portfolio_tree(kind, portfolios_enabled=settings["portfolios_enabled"])
+        for node in nodes:
+            node.project_ids = ",".join(str(p.project.pk) for p in node.projects)  # type: ignore[attr-defined]
+        return {"portfolios": nodes, "unprojected": unprojected,
+                "portfolios_enabled": settings["portfolios_enabled"]}
+    if view == "by_customer":
+        page = _number(data.get("tree_page"))
+        nodes, total = queries.customer_tree(kind, page=page, per_page=PAGE_SIZE)
+        return {"organizations": nodes, "tree_page": page, "tree_more": total > page * PAGE_SIZE}
+    return {}
+
+
+def _assignee_filter(choices: Choices, me: int) -> list[tuple[str, list[tuple[str, str]]]]:
+    return [("", [("", "Anyone"), (str(me), "Me"), (NONE, "Nobody")]),
+            ("Agents", [(str(a.pk), a.display_name) for a in choices.agents if a.pk != me]),
+            ("Teams", [(f"team:{t.pk}", t.name) for t in choices.teams])]
+
+
+def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True, **extra: Any) -> dict[str, Any]:
+    """Everything the list page (or its results fragment) shows for the query string `data`."""
+    settings = get_settings()
+    views = ["list", *[view for view in VIEWS if view in settings["enabled_views"]]]
+    view = data.get("view") if data.get("view") in views else settings["default_view"]
+    view = view if view in views else "list"
+    raw = {name: search_term(data.get(name)) for name in FILTERS}
+    errors: dict[str, str] = {}
+    values, shown = _resolve_people(raw, errors)
+    sort = data.get("sort") if data.get("sort") in queries.SORTS else "-id"
+    page = _number(data.get("page"))
+    rows: list[Item] = []
+    if not errors:
+        try:
+            found = queries.item_list(kind, queries.ItemFilters.from_mapping(values), sort=sort)
+            rows = list(found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
+        except DomainError as exc:
+            errors[exc.field if exc.field in FILTERS else "search"] = exc.message
+    kept = {name: value for name, value in raw.items() if value}
+    query = {"view": view, **kept, **({"sort": sort} if sort != "-id" else {})}
+    tree_query = {"view": view, **{k: v for k, v in kept.items() if k not in ("organization", "project", "folder")},
+                  **({"sort": sort} if sort != "-id" else {})}
+    plural = PLURALS[Kind(kind)]
+    choices = Choices.load(kind)
+    columns = []
+    for name, label, first in COLUMNS:
+        current = sort.lstrip("-") == name
+        target = ("-" + name if not sort.startswith("-") else name) if current else first
+        columns.append({"label": label, "url": "?" + urlencode({**query, "sort": target}),
+                        "aria_sort": ("descending" if sort.startswith("-") else "ascending") if current else ""})
+    context = {
+        "kind": kind, "plural": plural, "title": plural.capitalize(), "view": view,
+        "views": [(name, VIEW_LABELS[name], "?" + urlencode({**kept, "view": name})) for name in views],
+        "items": rows[:PAGE_SIZE], "page": page, "errors": errors, "filters": raw, "shown": shown,
+        "values": values, "sort": sort, "columns": columns, "choices": choices,
+        "priorities": priority_choices(), "folders": choices.folder_choices(raw["project"], empty="Any folder"),
+        "query": urlencode(query), "tree_query": urlencode(tree_query),
+        "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else "",
+        "next_url": "?" + urlencode({**query, "page": page + 1}) if len(rows) > PAGE_SIZE else "",
+        "first_row": (page - 1) * PAGE_SIZE + 1, "last_row": (page - 1) * PAGE_SIZE + len(rows[:PAGE_SIZE]),
+        "assignee_filter": _assignee_filter(choices, me), "checked": set(),
+        "today": timezone.localtime().strftime("%Y%m%d"), **extra,
+    }
+    if with_tree:
+        context.update(_tree(kind, view, data, settings))
+    return context
+
+
+@require_GET
+@agent_required
+def item_index(request: HttpRequest, kind: str) -> HttpResponse:
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    context = _list_context(kind, request.GET, me=request.user.pk, with_tree=not partial)
+    template = "web/items/list.html#results" if partial else "web/items/list.html"
+    return render(request, template, context, status=422 if context["errors"] else 200)
+
+
+def _bulk_changes(data: QueryDict, choices: Choices) -> tuple[dict[str, Any], str]:
+    """The change one bulk action asks for, and how to say it was done."""
+    action = data.get("action", "")
+    if action == "assign":
+        value = data.get("assign_to", "")
+        if not value:
+            raise Invalid("assignee_required", "Choose who to assign them to.", field="assign_to")
+        if value == NONE:
+            return {"assignees": []}, "unassigned"
+        return {"assignees": assignee_entries(value)}, f"assigned to {choices.agent_name(value)}"
+    if action == "status":
+        key = data.get("status_to", "")
+        if not key:
+            raise Invalid("status_required", "Choose a status.", field="status_to")
+        label = next((status.label for status in choices.statuses if status.key == key), key)
+        return {"status": key}, f"set to {label}"
+    if action == "move":
+        target = data.get("move_to", "")
+        kind, _, number = target.partition(":")
+        if target == NONE:
+            return {"project": None, "folder": None}, "moved out of their project"
+        if kind == "project" and number:
+            project = queries.get_project(_id(number))
+            return {"project": project.pk, "folder": None}, f"moved to {project.name}"
+        if kind == "folder" and number:
+            folder = queries.get_folder(_id(number))
+            return ({"project": folder.project_id, "folder": folder.pk},
+                    f"moved to {folder.project.name} / {folder.name}")
+        raise Invalid("target_required", "Choose a project or folder to move them to.", field="move_to")
+    raise Invalid("unknown_action", "Choose an action: assign, set status or move.", field="action")
+
+
+@require_POST
+@agent_required
+def bulk_edit(request: HttpRequest, kind: str) -> HttpResponse:
+    """Assign, set status or move the checked items, all or none, through `bulk_change`."""
+    query = QueryDict(request.POST.get("query", ""))
+    ids = {int(value) for value in request.POST.getlist("items") if value.isdigit() and len(value) < 19}
+    try:
+        changes, done = _bulk_changes(request.POST, Choices.load(kind))
+        items = list(queries.item_list(kind).filter(pk__in=ids)) if ids else []
+        count = bulk_change(items, changes=changes, actor=actor(request))
+    except DomainError as exc:
+        context = _list_context(kind, query, me=request.user.pk, with_tree=not request.htmx,
+                                bulk_error=exc.message, checked=ids)
+        template = "web/items/list.html#results" if request.htmx else "web/items/list.html"
+        return render(request, template, context, status=exc.status)
+    message = f"{count} {_nouns(kind, count)} {done}."
+    if request.htmx:
+        return render(request, "web/items/list.html#results",
+                      _list_context(kind, query, me=request.user.pk, with_tree=False, bulk_message=message))
+    messages.success(request, message)
+    return redirect(f"/{PLURALS[Kind(kind)]}?{query.urlencode()}")
+
+
+@require_GET
+@agent_required
+def folder_options(request: HttpRequest) -> HttpResponse:
+    """The folders of one project, as the options of a Folder select that follows a Project select."""
+    project = request.GET.get("project", "")
+    folders = list(queries.folder_list(project=project)) if project.isdigit() and len(project) < 19 else []
+    return render(request, "web/items/new.html#folder-options",
+                  {"folders": folders, "empty": request.GET.get("empty") or "No folder"})
+
+
+# -- create ----------------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@agent_required
+def new_item(request: HttpRequest, kind: str) -> HttpResponse:
+    form = NewItemForm(request.POST or None, kind=kind, choices=Choices.load(kind))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        create = submit_ticket if kind == Kind.TICKET else create_task
+        try:
+            item = create(
+                title=data["title"], description=data["description"],
+                requester_email=data["requester_email"] or None, priority=data["priority"] or None,
+                assignees=assignee_entries(data["assignee"]), project=data["project"] or None,
+                folder=data["folder"] or None, custom_fields=custom_values(form), actor=actor(request),
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc, aliases={"requester": "requester_email", "assignees": "assignee"})
+        else:
+            messages.success(request, f"{kind.capitalize()} {item.reference} created.")
+            return redirect(item_url(item))
+    return render(request, "web/items/new.html", {"form": form, "kind": kind, "plural": PLURALS[Kind(kind)]},
+                  status=422 if request.method == "POST" else 200)
+
+
+# -- the item page ---------------------------------------------------------------------------------
+
+
+def duration(minutes: int) -> str:
+    """90 → "1 h 30 min": how people say time spent."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def _readable(value: Any, names: dict[str, str]) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(_readable(entry, names) for entry in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {_readable(entry, names)}" for key, entry in value.items())
+    if value is True or value is False:
+        return "yes" if value else "no"
+    return names.get(str(value), str(value))
+
+
+def _history(item: Item, choices: Choices) -> list[dict[str, Any]]:
+    """The item's events as sentences: who, what, and old → new with names instead of ids."""
+    names: dict[str, str] = {f"agent:{a.pk}": a.display_name for a in choices.agents}
+    names.update({f"team:{t.pk}": t.name for t in choices.teams})
+    for follower in item.followers.all():
+        if follower.customer_id:
+            names[f"customer:{follower.customer_id}"] = follower.customer.email
+    if item.requester_id:
+        names[f"customer:{item.requester_id}"] = item.requester.email
+    statuses = {status.key: status.label for status in choices.statuses}
+    priorities = {priority.key: priority.label for priority in Priority}
+    rows = []
+    for event in queries.item_events(item):
+        action = event.action.split(".", 1)[1] if event.action.startswith(f"{item.kind}.") else event.action
+        details = []
+        changes = event.changes or {}
+        if action == "time.logged":
+            billable = "" if changes.get("billable", True) else ", not billable"
+            details.append({"label": "Time", "text": f"{changes.get('minutes')} min on {changes.get('date')}{billable}"})
+            changes = {}
+        for key, value in changes.items():
+            if key in ("message", "entry") or (action == "created" and key in ("title", "channel", "custom_fields")):
+                continue
+            label = key.replace("_", " ").capitalize()
+            local = {**names, **(statuses if key == "status" else priorities if key == "priority" else {})}
+            if isinstance(value, dict) and ("old" in value or "new" in value):
+                details.append({"label": label, "old": _readable(value.get("old"), local),
+                                "new": _readable(value.get("new"), local)})
+            elif isinstance(value, dict) and value.get("changed"):
+                details.append({"label": label, "text": "changed"})
+            elif value not in (None, "", [], {}):
+                details.append({"label": label, "text": _readable(value, local)})
+        rows.append({"event": event, "verb": ACTIONS.get(action, action), "details": details})
+    return rows
+
+
+def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), **extra: Any) -> dict[str, Any]:
+    """What the item page shows; `parts` narrows it for fragments (properties, time, history)."""
+    everything = "all" in parts
+    choices = Choices.load(item.kind)
+    context: dict[str, Any] = {"item": item, "plural": PLURALS[Kind(item.kind)], "choices": choices,
+                               "priorities": priority_choices(), "errors": {}, "oob": not everything}
+    if everything or "properties" in parts:
+        context["fields_form"] = CustomFieldsForm(kind=item.kind, values=item.custom_fields)
+        context["folders"] = choices.folder_choices(item.project_id)
+        assigned = {f"agent:{a.agent_id}" if a.agent_id else f"team:{a.team_id}" for a in item.assignees.all()}
+        context["assign_options"] = [
+            {"ref": ref, "id": ref.replace(":", "-"), "label": label, "team": ref.startswith("team:"),
+             "checked": ref in assigned}
+            for ref, label in [(f"agent:{a.pk}", a.display_name) for a in choices.agents]
+            + [(f"team:{t.pk}", t.name) for t in choices.teams]]
+        followed = {f.agent_id for f in item.followers.all() if f.agent_id}
+        context["agents_to_follow"] = [agent for agent in choices.agents if agent.pk not in followed]
+    if everything or "time" in parts:
+        entries = queries.time_entry_list(queries.TimeFilters(item=str(item.pk)))
+        context["entries"] = list(entries[:100])
+        context["total"], billable = queries.total_minutes(entries)
+        context["total_text"], context["billable_text"] = duration(context["total"]), duration(billable)
+        context["time_form"] = TimeForm(initial={"date": timezone.localdate().isoformat(), "billable": True})
+    if everything or "history" in parts:
+        context["history"] = _history(item, choices)
+    if everything:
+        context["conversation"] = list(queries.conversation(item))
+        context["recipients"] = customer_recipients(item)
+    context.update(extra)
+    return context
+
+
+def _detail(request: HttpRequest, item: Item, *, status: int = 200, **extra: Any) -> HttpResponse:
+    return render(request, "web/items/detail.html", _detail_context(item, **extra), status=status)
+
+
+@require_GET
+@agent_required
+def item_detail(request: HttpRequest, plural: str, item_id: str) -> HttpResponse:
+    """The item page; a task opened under /tickets (or the reverse) moves to its own address."""
+    try:
+        item = queries.get_item(int(item_id))
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    if item.kind != KINDS[plural]:
+        return redirect(item_url(item))
+    return _detail(request, item)
+
+
+def _property_changes(request: HttpRequest, item: Item, name: str, fields_form: CustomFieldsForm) -> dict[str, Any]:
+    data = request.POST
+    if name in ("status", "priority"):
+        return {name: data.get(name, "")}
+    if name == "assignees":
+        return {"assignees": assignee_entries(data.getlist("assignees"))}
+    if name in ("project", "folder"):
+        return {name: data.get(name) or None}
+    if name == "requester":
+        return {"requester_email": data.get("requester_email", "")}
+    if name == "text":
+        return {"title": data.get("title", ""), "description": data.get("description", "")}
+    if name == "fields":
+        if not fields_form.is_valid():
+            raise Invalid("invalid_custom_fields", "Check the fields.", field="fields")
+        return {"custom_fields": custom_values(fields_form)}
+    # Followers: add a customer by address or an agent, or remove one; the service sees the whole list.
+    current: list[dict[str, Any]] = [{"type": "customer", "id": f.customer_id} if f.customer_id
+                                     else {"type": "agent", "id": f.agent_id} for f in item.followers.all()]
+    remove = data.get("remove", "")
+    if remove:
+        kind, _, number = remove.partition(":")
+        return {"followers": [f for f in current if (f["type"], str(f["id"])) != (kind, number)]}
+    if data.get("add_agent"):
+        return {"followers": [*current, {"type": "agent", "id": data["add_agent"]}]}
+    return {"followers": [*current, {"type": "customer", "email": data.get("add_email", "")}]}
+
+
+@require_POST
+@agent_required
+def edit_property(request: HttpRequest, plural: str, item_id: str, name: str) -> HttpResponse:
+    """One property changed in place: htmx gets the properties card (and the history) back."""
+    if name not in PROPERTIES:
+        raise Http404
+    item = _get_item_or_404(plural, item_id)
+    fields_form = CustomFieldsForm(request.POST if name == "fields" else None, kind=item.kind,
+                                   values=item.custom_fields)
+    errors: dict[str, str] = {}
+    try:
+        change_item(item, changes=_property_changes(request, item, name, fields_form), actor=actor(request))
+    except DomainError as exc:
+        field = {"requester_email": "requester"}.get(exc.field or "", exc.field or name)
+        if name == "fields":
+            if exc.field != "fields":
+                add_domain_error(fields_form, exc)
+        elif name == "text":
+            errors["title"] = exc.message
+        else:
+            errors[field if field in PROPERTIES else name] = exc.message
+    failed = bool(errors) or bool(fields_form.errors)
+    item = queries.get_item(item.pk)
+    typed = {key: request.POST.get(key) for key in ("requester_email", "add_email")} if failed else {}
+    extra: dict[str, Any] = {"errors": errors, "changed": name, "typed": typed,
+                             **({"fields_form": fields_form} if fields_form.errors else {})}
+    if request.htmx:
+        context = _detail_context(item, parts=("properties", "history"), **extra)
+        return render(request, "web/items/detail.html#property-update", context, status=422 if failed else 200)
+    if failed:
+        return _detail(request, item, status=422, **extra)
+    messages.success(request, "Saved.")
+    return redirect(item_url(item))
+
+
+@require_POST
+@agent_required
+def post_message(request: HttpRequest, plural: str, item_id: str, kind: str) -> HttpResponse:
+    """A reply (to the requester and customer followers) or an internal note, with files."""
+    item = _get_item_or_404(plural, item_id)
+    body = request.POST.get("body", "")
+    files = [NewAttachment(name=upload.name or "", content=upload, content_type=upload.content_type or "")
+             for upload in request.FILES.getlist("attachments")]
+    try:
+        message = add_message(item, kind=kind, body=body, attachments=files, actor=actor(request))
+    except DomainError as exc:
+        error = {"field": "attachments" if exc.field == "attachments" else "body", "message": exc.message}
+        return _detail(request, item, status=exc.status,
+                       message_error={kind: error}, message_input={kind: body})
+    if kind == MessageKind.REPLY:
+        sent = ", ".join(message.recipients) or "nobody (no requester or customer followers)"
+        messages.success(request, f"Reply sent to {sent}.")
+    else:
+        messages.success(request, "Note added.")
+    return redirect(f"{item_url(item)}#message-{message.pk}")
+
+
+@require_POST
+@agent_required
+def log_item_time(request: HttpRequest, plural: str, item_id: str) -> HttpResponse:
+    item = _get_item_or_404(plural, item_id)
+    form = TimeForm(request.POST)
+    if form.is_valid():
+        try:
+            log_time(item, minutes=form.minutes_value(), date=form.cleaned_data["date"] or None,
+                     note=form.cleaned_data["note"], billable=form.cleaned_data["billable"], actor=actor(request))
+        except DomainError as exc:
+            add_domain_error(form, exc)
+    failed = bool(form.errors)
+    extra = {"time_form": form} if failed else {}
+    if request.htmx:
+        context = _detail_context(item, parts=("time", "history"), **extra)
+        return render(request, "web/items/detail.html#time-update", context, status=422 if failed else 200)
+    if failed:
+        return _detail(request, item, status=422, **extra)
+    messages.success(request, "Time logged.")
+    return redirect(f"{item_url(item)}#time")
+
+
+@require_GET
+@agent_required
+def download_attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
+    """Always a download (never shown inline), so an uploaded page or script cannot run here."""
+    try:
+        attachment = queries.get_attachment(int(attachment_id))
+        handle = attachment.file.open("rb")
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+    except OSError:
+        raise Http404("The file of this attachment is missing.") from None
+    response = FileResponse(handle, as_attachment=True, filename=attachment.name,
+                            content_type=attachment.content_type or "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, max-age=0"
+    return response
