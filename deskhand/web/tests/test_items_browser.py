@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from collections.abc import Iterator
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.apps import apps as django_apps
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from deskhand.agents.models import Agent
@@ -28,15 +26,6 @@ SHOTS = os.environ.get("DESKHAND_SCREENSHOTS", "")
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def workflow(db: Any) -> None:
-    """Transactional tests empty the database when they end, the statuses that migrations seed
-    included; put the default workflow back. (serialized_rollback cannot: under Playwright's
-    greenlets the test sees a fresh connection object without the serialized contents.)"""
-    seed = importlib.import_module("deskhand.work.migrations.0002_default_workflow").seed
-    seed(django_apps, None)
 
 
 @pytest.fixture(scope="module")
