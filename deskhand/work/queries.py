@@ -299,10 +299,17 @@ def _open_counts(kind: str, **filters: Any) -> dict[tuple[int | None, int | None
     return {(project, folder): n for project, folder, n in rows}
 
 
-def _project_nodes(projects: list[Project], counts: dict[tuple[int | None, int | None], int]) -> list[ProjectNode]:
+def _folders_of(projects: list[Project]) -> dict[int, list[Folder]]:
     folders_by_project: dict[int, list[Folder]] = {}
     for folder in Folder.objects.filter(project__in=projects).order_by(Lower("name"), "id"):
         folders_by_project.setdefault(folder.project_id, []).append(folder)
+    return folders_by_project
+
+
+def _project_nodes(projects: list[Project], counts: dict[tuple[int | None, int | None], int],
+                   folders_by_project: dict[int, list[Folder]] | None = None) -> list[ProjectNode]:
+    if folders_by_project is None:
+        folders_by_project = _folders_of(projects)
     nodes = []
     for project in projects:
         folders = [(folder, counts.get((project.pk, folder.pk), 0)) for folder in folders_by_project.get(project.pk, [])]
@@ -359,12 +366,13 @@ def customer_tree(kind: str, *, page: int = 1, per_page: int = 50, search: str =
     other_ids = {project_id for by_org in counts.values() for (project_id, _f) in by_org if project_id} - {
         project.pk for project in projects}
     projects += list(Project.objects.filter(pk__in=other_ids).order_by(Lower("name"), "id"))
+    folders = _folders_of(projects)
     nodes = []
     for organization in page_rows:
         organization_counts = counts.get(organization.pk, {})
         used = {project_id for (project_id, _f) in organization_counts}
         own = [p for p in projects if p.organization_id == organization.pk or p.pk in used]
-        project_nodes = _project_nodes(own, organization_counts)
+        project_nodes = _project_nodes(own, organization_counts, folders)
         unprojected = sum(n for (project_id, _f), n in organization_counts.items() if project_id is None)
         nodes.append(OrganizationNode(organization, project_nodes, unprojected, sum(organization_counts.values())))
     return nodes, total

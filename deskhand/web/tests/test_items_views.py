@@ -537,12 +537,7 @@ def _count_queries(client: Client, path: str) -> int:
     return len(captured)
 
 
-# The By customer tree reads each organization's folders separately (work/queries.py, customer_tree calls
-# _project_nodes once per organization): strict xfail until the query is fixed.
-N_PLUS_ONE = pytest.mark.xfail(strict=True, reason="customer_tree runs one folder query per organization")
-
-
-@pytest.mark.parametrize("view", ["list", "by_portfolio", pytest.param("by_customer", marks=N_PLUS_ONE)])
+@pytest.mark.parametrize("view", ["list", "by_portfolio", "by_customer"])
 def test_list_queries_do_not_grow_with_items(agent_client: Client, agent: Agent, team: Team, project: Project,
                                             folder: Folder, view: str) -> None:
     def add(count: int, start: int) -> None:

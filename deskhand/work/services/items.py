@@ -258,6 +258,7 @@ def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
     item = Item.objects.select_for_update(of=("self",)).select_related(
         "status", "requester", "organization", "project", "folder").get(pk=item.pk)
     before = _state(item)
+    before_description = item.description
     if "title" in changes:
         item.title = _title(changes["title"])
     if "description" in changes:
@@ -288,7 +289,8 @@ def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
     after = _state(item)
     event: dict[str, Any] = {key: {"old": before[key], "new": value}
                              for key, value in after.items() if before[key] != value}
-    if "description" in changes and changes["description"] is not None:
+    description_changed = "description" in changes and item.description != before_description
+    if description_changed:
         event["description"] = {"changed": True}
     if "assignees" in changes:
         old_agents, old_teams = _current_assignees(item)
@@ -307,8 +309,8 @@ def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
             item.followers.exclude(customer__in=customers).exclude(agent__in=agents).delete()
             _add_followers(item, customers, agents)
             event["followers"] = {"old": old, "new": new}
-    item.save()
-    if event:
+    if event:  # a change that changes nothing leaves `updated_at` (and the lists sorted by it) alone
+        item.save()
         record_item_event(item, f"{item.kind}.updated", actor=actor, changes=event)
     return item
 

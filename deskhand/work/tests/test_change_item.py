@@ -127,3 +127,10 @@ def test_bulk_change_is_all_or_nothing(agent_actor: Actor, agent: Agent, team: T
     assert error.value.field == "title"
     with pytest.raises(Invalid):
         bulk_change([], changes={"status": "open"}, actor=agent_actor)
+
+
+def test_an_empty_change_leaves_updated_at_alone(ticket: Item, agent_actor: Actor) -> None:
+    before = Item.objects.get(pk=ticket.pk).updated_at
+    change_item(ticket, changes={"status": "new", "description": ticket.description, "assignees": []},
+                actor=agent_actor)
+    assert Item.objects.get(pk=ticket.pk).updated_at == before and item_events(ticket).count() == 1
