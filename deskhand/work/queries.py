@@ -32,6 +32,7 @@ from deskhand.work.models import (
     Status,
     TimeEntry,
 )
+from deskhand.work.models.items import ItemQuerySet
 
 NONE = "none"
 MAX_ID = 2**63 - 1
@@ -173,11 +174,8 @@ def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-
     return with_row_data(queryset).order_by(*SORTS[sort])
 
 
-def with_row_data(queryset: QuerySet[Item]) -> QuerySet[Item]:
-    return queryset.select_related("status", "requester", "organization", "project", "folder").prefetch_related(
-        Prefetch("assignees", queryset=Assignee.objects.select_related("agent", "team").order_by("id")),
-        Prefetch("followers", queryset=Follower.objects.select_related("agent", "customer").order_by("id")),
-    )
+def with_row_data(queryset: ItemQuerySet) -> ItemQuerySet:
+    return queryset.select_related("status", "requester", "organization", "project", "folder").with_people()
 
 
 def get_item(item_id: int, *, kind: str | None = None) -> Item:
