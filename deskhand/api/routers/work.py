@@ -96,8 +96,10 @@ def _page(queryset: Any, params: PageParams, serialize: Any) -> dict[str, Any]:
 
 
 def _message_input(request: HttpRequest) -> tuple[Any, list[NewAttachment]]:
-    """`{"body"}` as JSON, or multipart/form-data with `body` and any number of `files`."""
-    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+    """`{"body"}` as JSON, or multipart/form-data with `body` and any number of `files`. A JSON body
+    sent as a form (curl -d without a Content-Type) is read as JSON, as every other route reads it."""
+    if request.content_type == "multipart/form-data" or (
+            request.content_type == "application/x-www-form-urlencoded" and "body" in request.POST):
         try:
             uploads = request.FILES.getlist("files") + request.FILES.getlist("file")
         except TooManyFilesSent:

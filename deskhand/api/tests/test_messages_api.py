@@ -70,6 +70,21 @@ def test_a_note_stays_inside_the_team(api: ApiClient, ticket: Any) -> None:
     assert not OutboundMessage.objects.exists()
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain"])
+def test_json_sent_with_another_content_type_is_read_as_json(api: ApiClient, ticket: Any,
+                                                             content_type: str) -> None:
+    """What `curl -d '{"body": …}'` sends."""
+    response = api.client.post(f"/api/v1/tickets/{ticket['id']}/replies", '{"body": "On it."}',
+                               content_type=content_type, headers=api.headers)
+    assert response.status_code == 201 and response.json()["body"] == "On it."
+
+
+def test_a_plain_form_works_too(api: ApiClient, ticket: Any) -> None:
+    response = api.client.post(f"/api/v1/tickets/{ticket['id']}/notes", "body=From+a+form",
+                               content_type="application/x-www-form-urlencoded", headers=api.headers)
+    assert response.status_code == 201 and response.json()["body"] == "From a form"
+
+
 def test_messages_list_the_whole_conversation_in_order(api: ApiClient, ticket: Any) -> None:
     item = get_item(ticket["id"])
     add_message(item, kind="customer", body="It is still burning.", actor=Actor.customer("ana@acme.com"))

@@ -73,7 +73,10 @@ def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttac
 def _store(message: Message, files: list[tuple[NewAttachment, bytes, str]], stored: list[str]) -> list[Attachment]:
     attachments = []
     for upload, data, name in files:
-        content_type = (upload.content_type or mimetypes.guess_type(name)[0] or "application/octet-stream")[:255]
+        given = (upload.content_type or "").strip().lower()
+        # Clients send octet-stream for anything they do not know; the name often says more.
+        guessed = mimetypes.guess_type(name)[0] if given in ("", "application/octet-stream") else None
+        content_type = (guessed or given or "application/octet-stream")[:255]
         attachment = Attachment(
             message=message, name=name, content_type=content_type, size=len(data),
             sha256=hashlib.sha256(data).hexdigest(), inline=upload.inline, content_id=upload.content_id[:255],
