@@ -134,15 +134,22 @@ def _title_matches(term: str) -> Q:
     return Q(title__icontains=term)
 
 
-def _requesters(term: str) -> QuerySet[Customer]:
-    """Customers whose address matches: a whole address and a domain (`@acme.com`) use indexes."""
+MAX_REQUESTER_MATCHES = 1000
+
+
+def _requesters(term: str) -> list[int]:
+    """Customers whose address matches: a whole address and a domain (`@acme.com`) use indexes.
+    The ids are read first: a literal list lets PostgreSQL combine the requester index with the
+    title index (an IN subquery under OR made it scan every ticket)."""
     text = term.lower()
     local, _, domain = text.rpartition("@")
     if local and "." in domain and " " not in text:
-        return Customer.objects.filter(email_key=text).values("pk")
-    if not local and domain:
-        return Customer.objects.filter(domain=domain).values("pk")
-    return Customer.objects.filter(email__icontains=term).values("pk")
+        customers = Customer.objects.filter(email_key=text)
+    elif not local and domain:
+        customers = Customer.objects.filter(domain=domain)
+    else:
+        customers = Customer.objects.filter(email__icontains=term)
+    return list(customers.order_by().values_list("pk", flat=True)[:MAX_REQUESTER_MATCHES])
 
 
 def _search(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
