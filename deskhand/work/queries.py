@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
@@ -297,11 +297,21 @@ class PortfolioNode:
     projects: list[ProjectNode]
 
 
-def _open_counts(kind: str, **filters: Any) -> dict[tuple[int | None, int | None], int]:
-    """Items not done per (project, folder)."""
-    rows = (Item.objects.filter(kind=kind, **filters).exclude(status__category=Category.DONE)
+def _open_status_ids(kind: str) -> list[int]:
+    return list(Status.objects.filter(kind=kind).exclude(category=Category.DONE).values_list("pk", flat=True))
+
+
+def _open_counts(kind: str) -> dict[tuple[int | None, int | None], int]:
+    """Items not done per (project, folder); `(None, None)` holds those in no project. Read from
+    the item_tree_idx index alone: the projects' counts by group, the rest as the open total minus
+    them (grouping every open ticket by project took 600 ms at 200 000 tickets)."""
+    open_ids = _open_status_ids(kind)
+    rows = (Item.objects.filter(kind=kind, project__isnull=False, status_id__in=open_ids)
             .values_list("project_id", "folder_id").annotate(n=Count("id")).order_by())
-    return {(project, folder): n for project, folder, n in rows}
+    counts = {(project, folder): n for project, folder, n in rows}
+    total = Item.objects.filter(kind=kind, status_id__in=open_ids).count()
+    counts[(None, None)] = total - sum(counts.values())
+    return counts
 
 
 def _folders_of(projects: list[Project]) -> dict[int, list[Folder]]:
@@ -352,16 +362,17 @@ class OrganizationNode:
 def customer_tree(kind: str, *, page: int = 1, per_page: int = 50, search: str = "") -> tuple[list[OrganizationNode], int]:
     """By customer: organizations that have items or projects → their projects → items, plus
     each organization's items outside any project. Returns one page and the number of organizations."""
-    with_items = Item.objects.filter(kind=kind, organization__isnull=False).values("organization_id")
-    with_projects = Project.objects.filter(organization__isnull=False).values("organization_id")
-    organizations = Organization.objects.filter(Q(pk__in=with_items) | Q(pk__in=with_projects)).order_by(
-        Lower("name"), "id")
+    # EXISTS probes the (kind, organization) index once per organization; an IN over every item
+    # hashed 200 000 rows first.
+    has_items = Exists(Item.objects.filter(kind=kind, organization=OuterRef("pk")))
+    has_projects = Exists(Project.objects.filter(organization=OuterRef("pk")))
+    organizations = Organization.objects.filter(has_items | has_projects).order_by(Lower("name"), "id")
     term = search_term(search)
     if term:
         organizations = organizations.filter(name__icontains=term)
     total = organizations.count()
     page_rows = list(organizations[(page - 1) * per_page: page * per_page])
-    rows = (Item.objects.filter(kind=kind, organization__in=page_rows).exclude(status__category=Category.DONE)
+    rows = (Item.objects.filter(kind=kind, organization__in=page_rows, status_id__in=_open_status_ids(kind))
             .values_list("organization_id", "project_id", "folder_id").annotate(n=Count("id")).order_by())
     counts: dict[int, dict[tuple[int | None, int | None], int]] = {}
     for organization_id, project_id, folder_id, n in rows:

@@ -142,6 +142,8 @@ class Item(models.Model):
             models.Index(fields=["kind", "status", "-id"], name="item_status_idx"),
             models.Index(fields=["kind", "organization", "-id"], name="item_organization_idx"),
             models.Index(fields=["kind", "project", "folder", "-id"], name="item_project_idx"),
+            # Index: the By portfolio tree counts open items per project and folder from the index alone.
+            models.Index(fields=["kind", "project", "folder", "status"], name="item_tree_idx"),
             models.Index(fields=["requester", "-id"], name="item_requester_idx"),
             models.Index(fields=["kind", "priority", "-id"], name="item_priority_idx"),
             models.Index(fields=["kind", "-updated_at"], name="item_updated_idx"),
