@@ -143,7 +143,9 @@ class Item(models.Model):
             models.Index(fields=["kind", "organization", "-id"], name="item_organization_idx"),
             models.Index(fields=["kind", "project", "folder", "-id"], name="item_project_idx"),
             # Index: the By portfolio tree counts open items per project and folder from the index alone.
-            models.Index(fields=["kind", "project", "folder", "status"], name="item_tree_idx"),
+            # Partial, so that no list without a project filter can pick it (and sort every ticket).
+            models.Index(fields=["kind", "project", "folder", "status"], condition=Q(project__isnull=False),
+                         name="item_tree_idx"),
             models.Index(fields=["requester", "-id"], name="item_requester_idx"),
             models.Index(fields=["kind", "priority", "-id"], name="item_priority_idx"),
             models.Index(fields=["kind", "-updated_at"], name="item_updated_idx"),
