@@ -37,6 +37,13 @@ class Choices:
             folders=list(folder_list()),
         )
 
+    def projects_with_folders(self) -> list[tuple[Project, list[Folder]]]:
+        """Each project with its folders, grouped once (a template loop over both is projects × folders)."""
+        by_project: dict[int, list[Folder]] = {}
+        for folder in self.folders:
+            by_project.setdefault(folder.project_id, []).append(folder)
+        return [(project, by_project.get(project.pk, [])) for project in self.projects]
+
     def status_choices(self) -> list[tuple[str, str]]:
         return [(status.key, status.label) for status in self.statuses]
 
