@@ -2,59 +2,27 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Customer, Organization, Source
 from deskhand.customers.services import create_customer, create_organization, delete_organization
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = os.environ.get("DESKHAND_SCREENSHOTS", "")
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+from deskhand.web.tests.browsing import shot, signed_in_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Install Debian's chromium package (.ci/run does)."
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser: Browser, live_server: Any, admin: Agent) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto("/login")
-    shot(page, "login")
-    page.get_by_label("Email").fill("admin@deskhand.test")
-    page.get_by_label("Password").fill("correct-horse-9")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/tickets")
-    page.goto("/customers")
-    yield page
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+    for signed_in in signed_in_page(browser, live_server, email=admin.email, viewport={"width": 1280, "height": 800}):
+        signed_in.goto("/customers")
+        yield signed_in
 
 
 def drag(page: Page, source: Any, target: Any) -> None:

@@ -2,61 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from deskhand.agents.models import Agent
 from deskhand.agents.services import create_agent
 from deskhand.core.actors import SYSTEM, Actor
+from deskhand.web.tests.browsing import shot, signed_in_page
 from deskhand.work.models import Item, Message, TimeEntry
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.messages import add_message
 from deskhand.work.services.projects import create_folder, create_portfolio, create_project
 
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = os.environ.get("DESKHAND_SCREENSHOTS", "")
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Install Debian's chromium package (.ci/run does)."
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser: Browser, live_server: Any, admin: Agent) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1360, "height": 860}, base_url=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto("/login")
-    page.get_by_label("Email").fill("admin@deskhand.test")
-    page.get_by_label("Password").fill("correct-horse-9")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/tickets")
-    yield page
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+    yield from signed_in_page(browser, live_server, email=admin.email, viewport={"width": 1360, "height": 860})
 
 
 def rows(page: Page) -> Any:

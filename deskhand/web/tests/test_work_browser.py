@@ -4,71 +4,26 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.services import create_organization
+from deskhand.web.tests.browsing import shot, signed_in_page
 from deskhand.work.models import Folder, Portfolio, Project, Status, TimeEntry
 from deskhand.work.services.items import create_task, submit_ticket
-from deskhand.work.services.statuses import create_status
-
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = os.environ.get("DESKHAND_SCREENSHOTS", "")
-DEFAULT_WORKFLOW = [("new", "New", "new"), ("open", "Open", "open"), ("pending", "Pending", "pending"),
-                    ("done", "Done", "done")]
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
-def workflow(transactional_db: Any) -> None:
-    """Transactional tests flush every table after them, the statuses a migration seeded too."""
-    for kind in ("ticket", "task"):
-        for key, label, category in DEFAULT_WORKFLOW:
-            if not Status.objects.filter(kind=kind, key=key).exists():
-                create_status(kind=kind, key=key, label=label, category=category, actor=SYSTEM)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), "Install Debian's chromium package (.ci/run does)."
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def page(browser: Browser, live_server: Any, admin: Agent, workflow: None) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=live_server.url,
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.goto("/login")
-    page.get_by_label("Email").fill("admin@deskhand.test")
-    page.get_by_label("Password").fill("correct-horse-9")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(lambda url: "/login" not in url)
-    yield page
-    context.close()
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+def page(browser: Browser, live_server: Any, admin: Agent) -> Iterator[Page]:
+    yield from signed_in_page(browser, live_server, email=admin.email, viewport={"width": 1280, "height": 800}, accept_downloads=True)
 
 
 def test_create_portfolio_project_and_folder(page: Page) -> None:
