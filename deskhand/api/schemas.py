@@ -474,3 +474,92 @@ class StatusPatch(Schema):
     label: StrictStr | None = None
     category: StrictStr | None = None
     position: StrictInt | None = None
+
+
+# -- mail ----------------------------------------------------------------------------------------
+
+
+class ImapOut(Schema):
+    host: str
+    port: int | None
+    security: str
+    username: str
+    folder: str
+    poll_seconds: int
+    password_set: bool
+    last_poll_at: datetime | None
+    last_poll_ok: bool | None
+    last_poll_message: str
+
+
+class MailboxOut(Schema):
+    id: int
+    address: str
+    name: str
+    imap: ImapOut | None
+    created_at: datetime
+
+
+class MailboxListOut(Schema):
+    items: list[MailboxOut]
+    count: int
+
+
+class MailboxIn(Schema):
+    address: StrictStr
+    name: StrictStr = ""
+    imap: dict[str, Any] | None = None
+
+
+class MailboxPatch(Schema):
+    address: StrictStr | None = None
+    name: StrictStr | None = None
+    imap: dict[str, Any] | None = None
+
+
+class ConnectionTestOut(Schema):
+    ok: bool
+    message: str
+
+
+class NeverFollowOut(Schema):
+    id: int
+    address: str
+    mailbox: int | None
+    created_at: datetime
+
+
+class NeverFollowListOut(Schema):
+    items: list[NeverFollowOut]
+    count: int
+
+
+class AddressIn(Schema):
+    address: StrictStr
+
+
+class InboundOut(Schema):
+    id: int
+    status: str
+    reason: str
+    message_id: str
+    from_: str = Field(alias="from")
+    subject: str
+    mailbox: int | None
+    mailbox_address: str | None
+    transport: str
+    size: int
+    item: int | None
+    attempts: int
+    received_at: datetime
+    processed_at: datetime | None
+
+
+class InboundListOut(Schema):
+    items: list[InboundOut]
+    count: int
+
+
+class InboundAccepted(Schema):
+    id: int
+    status: str

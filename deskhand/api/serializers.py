@@ -14,6 +14,7 @@ from deskhand.core.errors import Invalid, NotFound
 from deskhand.customers import queries
 from deskhand.customers.models import Customer, CustomerType, Organization
 from deskhand.fields.models import CustomField
+from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow
 from deskhand.work.models import Attachment, Folder, Item, Message, Portfolio, Priority, Project, Status, TimeEntry
 
 
@@ -183,3 +184,30 @@ def id_filter(value: str, *, field: str) -> str:
     if any(int(number) > MAX_ID for number in _NUMBERS.findall(value[:200])):
         raise Invalid(f"invalid_{field}", f"{field.capitalize()} is out of range.", field=field)
     return value
+
+
+def mailbox_out(mailbox: Mailbox) -> dict[str, Any]:
+    imap = None
+    if mailbox.is_imap:
+        imap = {
+            "host": mailbox.imap_host, "port": mailbox.imap_port, "security": mailbox.imap_security,
+            "username": mailbox.imap_username, "folder": mailbox.imap_folder, "poll_seconds": mailbox.poll_seconds,
+            "password_set": bool(mailbox.imap_password), "last_poll_at": mailbox.last_poll_at,
+            "last_poll_ok": mailbox.last_poll_ok, "last_poll_message": mailbox.last_poll_message,
+        }
+    return {"id": mailbox.pk, "address": mailbox.address, "name": mailbox.name, "imap": imap,
+            "created_at": mailbox.created_at}
+
+
+def never_follow_out(entry: NeverFollow) -> dict[str, Any]:
+    return {"id": entry.pk, "address": entry.address, "mailbox": entry.mailbox_id, "created_at": entry.created_at}
+
+
+def inbound_out(inbound: InboundEmail) -> dict[str, Any]:
+    return {
+        "id": inbound.pk, "status": inbound.status, "reason": inbound.reason, "message_id": inbound.rfc_message_id,
+        "from": inbound.from_address, "subject": inbound.subject, "mailbox": inbound.mailbox_id,
+        "mailbox_address": inbound.mailbox.address if inbound.mailbox_id and inbound.mailbox else None,
+        "transport": inbound.transport, "size": inbound.size, "item": inbound.item_id, "attempts": inbound.attempts,
+        "received_at": inbound.received_at, "processed_at": inbound.processed_at,
+    }

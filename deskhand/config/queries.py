@@ -24,6 +24,11 @@ DEFAULTS: dict[str, Any] = {
     "customer_panel": ["email", "name", "phone", "organization", "customer_type", "source", "created_at"],
     "organization_panel": ["name", "domains", "customer_count", "created_at"],
     "attachment_max_bytes": 25 * 1024 * 1024,
+    # Email: "we got your request" for new tickets by email, the display name on our mail, and at
+    # most this many automatic mails (acknowledgements, rejections) to one address a day.
+    "email_acknowledgement": True,
+    "email_sender_name": "Support",
+    "auto_reply_cap": 10,
     # Executables and scripts: a help desk must never pass these on to colleagues or customers.
     "blocked_attachment_extensions": [
         "bat", "cmd", "com", "cpl", "dll", "exe", "hta", "jar", "js", "jse", "lnk", "msi", "ps1", "scr",

@@ -20,6 +20,7 @@ from deskhand.config.queries import (
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, normalize_domain
 from deskhand.core.errors import Forbidden, Invalid
+from deskhand.core.text import clean_text
 from deskhand.fields.models import CustomField
 
 MAX_EXTRA_FREE_MAIL = 5_000
@@ -99,6 +100,16 @@ def _extensions(name: str, value: Any) -> list[str]:
     return sorted(set(cleaned))
 
 
+def _sender_name(name: str, value: Any) -> str:
+    return clean_text(value, field=name, max_length=100, required=True, label="sender name")
+
+
+def _auto_reply_cap(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
+        raise Invalid("invalid_setting", f"{name} is a number from 0 to 1000.", field=name)
+    return value
+
+
 VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "auto_create_organizations": _bool,
     "extra_free_mail_domains": _domains,
@@ -110,6 +121,9 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "organization_panel": _panel(ORGANIZATION_PROPERTIES, "organization"),
     "attachment_max_bytes": _attachment_limit,
     "blocked_attachment_extensions": _extensions,
+    "email_acknowledgement": _bool,
+    "email_sender_name": _sender_name,
+    "auto_reply_cap": _auto_reply_cap,
 }
 assert set(VALIDATORS) == set(DEFAULTS)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class OutboundStatus(models.TextChoices):
@@ -20,6 +21,9 @@ class OutboundMessage(models.Model):
         "work.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="outbound"
     )
     to = models.JSONField(default=list)
+    # The first recipient, lower-cased: what the per-sender cap on automatic mail counts by.
+    recipient_key = models.CharField(max_length=254, blank=True)
+    auto_submitted = models.BooleanField(default=False)
     subject = models.CharField(max_length=998)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
@@ -27,6 +31,7 @@ class OutboundMessage(models.Model):
     headers = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=8, choices=OutboundStatus.choices, default=OutboundStatus.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -35,7 +40,109 @@ class OutboundMessage(models.Model):
         indexes = [
             # Index: the sender claims queued rows oldest first.
             models.Index(fields=["status", "id"], name="outbound_status_idx"),
+            # Index: the cap on automatic replies counts recent ones per recipient.
+            models.Index(fields=["recipient_key", "created_at"], name="outbound_recipient_idx",
+                         condition=models.Q(auto_submitted=True)),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} to {', '.join(self.to)}: {self.subject}"
+
+
+class ImapSecurity(models.TextChoices):
+    SSL = "ssl", "SSL/TLS"
+    STARTTLS = "starttls", "STARTTLS"
+    NONE = "none", "None (loopback or trusted network only)"
+
+
+class Mailbox(models.Model):
+    """A ticket address. With `imap_host` set it is also an IMAP account Deskhand polls."""
+
+    address = models.CharField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    imap_host = models.CharField(max_length=253, blank=True)
+    imap_port = models.PositiveIntegerField(null=True, blank=True)
+    imap_security = models.CharField(max_length=8, choices=ImapSecurity.choices, default=ImapSecurity.SSL)
+    imap_username = models.CharField(max_length=254, blank=True)
+    # Write-only in the API and the app: shown nowhere, needed in clear to log in.
+    imap_password = models.CharField(max_length=500, blank=True)
+    imap_folder = models.CharField(max_length=200, default="INBOX")
+    poll_seconds = models.PositiveIntegerField(default=60)
+    last_poll_at = models.DateTimeField(null=True, blank=True)
+    last_poll_ok = models.BooleanField(null=True)
+    last_poll_message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("address"), name="mailbox_address_unique")]
+        ordering = [Lower("address")]
+
+    def __str__(self) -> str:
+        return self.address
+
+    @property
+    def is_imap(self) -> bool:
+        return bool(self.imap_host)
+
+
+class NeverFollow(models.Model):
+    """An address that is never added as a follower (our ticket addresses and any an admin adds):
+    what keeps two help desks, or a help desk and a mailing list, from mailing each other forever."""
+
+    address = models.CharField(max_length=254)
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("address"), name="never_follow_address_unique")]
+        ordering = [Lower("address")]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class InboundStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored"
+    FAILED = "failed", "Failed"
+
+
+class Transport(models.TextChoices):
+    SMTP = "smtp", "SMTP listener"
+    IMAP = "imap", "IMAP"
+    HTTP = "http", "HTTP endpoint"
+    IMPORT = "import", "Import"
+
+
+class InboundEmail(models.Model):
+    """One mail as it arrived, raw bytes first: stored before anything else happens, so a mail
+    that cannot be processed is kept with the reason and can be processed again."""
+
+    raw = models.BinaryField()
+    size = models.PositiveIntegerField(default=0)
+    transport = models.CharField(max_length=8, choices=Transport.choices)
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound")
+    envelope_from = models.CharField(max_length=998, blank=True)
+    envelope_to = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
+    reason = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    rfc_message_id = models.CharField(max_length=255, blank=True)
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    item = models.ForeignKey("work.Item", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    message = models.ForeignKey("work.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "id"], name="inbound_status_idx"),
+            # Index: threading and duplicate checks look mail up by Message-ID.
+            models.Index(fields=["rfc_message_id"], name="inbound_message_id_idx"),
+            models.Index(fields=["message"], name="inbound_message_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.rfc_message_id or self.pk}: {self.subject}"

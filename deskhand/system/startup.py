@@ -8,6 +8,7 @@ from deskhand.agents.services import ensure_admin
 from deskhand.conf import conf
 from deskhand.core.actors import SYSTEM
 from deskhand.core.errors import DomainError
+from deskhand.mail.services import ensure_mailboxes
 from deskhand.work.services.statuses import ensure_default_workflow
 
 logger = logging.getLogger("deskhand.startup")
@@ -15,6 +16,11 @@ logger = logging.getLogger("deskhand.startup")
 
 def ensure_configured_records() -> None:
     ensure_default_workflow()
+    if conf.support_address_list:
+        try:
+            ensure_mailboxes(conf.support_address_list, actor=SYSTEM)
+        except DomainError as exc:
+            raise SystemExit(f"DESKHAND_SUPPORT_ADDRESSES: {exc.message}") from None
     if conf.admin_email and conf.admin_password:
         try:
             agent = ensure_admin(conf.admin_email, password=conf.admin_password, actor=SYSTEM)

@@ -29,6 +29,8 @@ class Message(models.Model):
     author_name = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # A mail's whole text, quoted history included, when `body` is the text with it stripped.
+    full_body = models.TextField(blank=True)
     channel = models.CharField(max_length=8, default="web")
     # Who a reply went to, as addresses, at the moment it was sent.
     recipients = models.JSONField(default=list, blank=True)

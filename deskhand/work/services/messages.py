@@ -102,6 +102,7 @@ def add_message(
     kind: str,
     body: Any,
     body_html: str = "",
+    full_body: str = "",
     attachments: list[NewAttachment] | None = None,
     author_customer: Customer | None = None,
     channel: str = "web",
@@ -127,6 +128,7 @@ def add_message(
             agent = Agent.objects.filter(pk=actor.agent_id).first() if actor.agent_id else None
             message = Message.objects.create(
                 item=item, kind=kind, body=text, body_html=body_html, channel=channel,
+                full_body=full_body if full_body.strip() != text else "",
                 author_agent=agent if kind != MessageKind.CUSTOMER else None,
                 author_customer=author_customer if kind == MessageKind.CUSTOMER else None,
                 author_email=(author_customer.email if kind == MessageKind.CUSTOMER and author_customer

@@ -14,15 +14,18 @@ logger = logging.getLogger("deskhand.serve")
 
 
 class Command(BaseCommand):
-    help = "Run Deskhand in one process: web server, task worker (and, later, the SMTP listener)."
+    help = "Run Deskhand in one process: web server, SMTP listener, task worker and scheduler."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default=conf.http_addr, help="host:port (DESKHAND_HTTP_ADDR)")
         parser.add_argument("--threads", type=int, default=8, help="web server threads")
-        parser.add_argument("--no-worker", action="store_true", help="do not run the task worker here")
+        parser.add_argument("--smtp-addr", default=conf.smtp_addr, help="host:port (DESKHAND_SMTP_ADDR)")
+        parser.add_argument("--no-smtp", action="store_true", help="do not run the SMTP listener here")
+        parser.add_argument("--no-worker", action="store_true", help="do not run the task worker and scheduler here")
         parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
 
-    def handle(self, *args: Any, addr: str, threads: int, no_worker: bool, no_migrate: bool, **options: Any) -> None:
+    def handle(self, *args: Any, addr: str, threads: int, smtp_addr: str, no_smtp: bool, no_worker: bool,
+               no_migrate: bool, **options: Any) -> None:
         if not no_migrate:
             call_command("migrate", interactive=False, verbosity=0)
         ensure_configured_records()
@@ -33,9 +36,22 @@ class Command(BaseCommand):
 
         host, port = split_addr(addr)
         server = create_server(application, host=host, port=port, threads=threads, ident="Deskhand",
-                               channel_timeout=60, max_request_body_size=60 * 1024 * 1024)
+                               channel_timeout=60, max_request_body_size=110 * 1024 * 1024)
         web = threading.Thread(target=server.run, name="web", daemon=True)
         web.start()
+        listener = None
+        if not no_smtp:
+            from deskhand.ingest.smtpd import start_listener
+
+            smtp_host, smtp_port = split_addr(smtp_addr)
+            listener = start_listener(smtp_host, smtp_port)
+            self.stdout.write(f"SMTP listener on {smtp_host}:{smtp_port}")
+        scheduler = None
+        if not no_worker:
+            from deskhand.system.scheduler import Scheduler
+
+            scheduler = Scheduler()
+            scheduler.start()
         self.stdout.write(f"Deskhand is serving on http://{host}:{port}/ (Ctrl+C stops it)")
         try:
             if no_worker:
@@ -45,6 +61,10 @@ class Command(BaseCommand):
         except KeyboardInterrupt:
             pass
         finally:
+            if listener is not None:
+                listener.stop()
+            if scheduler is not None:
+                scheduler.stop()
             server.close()
             self.stdout.write("Deskhand stopped.")
 
@@ -53,7 +73,7 @@ class Command(BaseCommand):
         from django_tasks_db.management.commands.db_worker import Worker
 
         worker = Worker(
-            queue_names=["*"], interval=1.0, batch=False, backend_name="default", startup_delay=False,
+            queue_names=["*"], interval=0.1, batch=False, backend_name="default", startup_delay=False,
             max_tasks=None, worker_id="serve", excluded_queue_names=[],
         )
         worker.configure_signals()

@@ -1,0 +1,302 @@
+"""Raw mail → ticket, reply, or a record of why not. The one path for every transport.
+
+Order of decisions (issue 6): duplicates, robots and loops, threading into an existing item,
+otherwise a new ticket. Processing is idempotent: a mail that is not `received` is left alone,
+and `retry` puts a failed one back. Each mail is written in its own savepoint, so one bad mail
+never takes a batch down with it, and a failure leaves no half-written ticket behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+from mailparser_reply import EmailReplyParser
+
+from deskhand.agents.models import Agent
+from deskhand.core.actors import Actor, ActorKind
+from deskhand.core.emailaddr import AddressError, parse_email
+from deskhand.core.errors import DomainError
+from deskhand.customers.models import Customer, Source
+from deskhand.customers.services import find_or_create_customer
+from deskhand.mail.loops import robot_reason
+from deskhand.mail.models import InboundEmail, InboundStatus
+from deskhand.mail.outbound import queue_acknowledgement, queue_rejection
+from deskhand.mail.parsing import ParsedMail, parse_mail
+from deskhand.mail.queries import MailAddresses, item_for_thread, mail_addresses
+from deskhand.work.models import Channel, Follower, Item, Message, MessageKind
+from deskhand.work.services.items import add_follower, submit_ticket
+from deskhand.work.services.messages import MAX_BODY, NewAttachment, add_message
+
+log = logging.getLogger(__name__)
+
+MAX_FOLLOWERS_FROM_MAIL = 50
+MAX_TITLE = 300
+TOKEN = re.compile(r"\[#(\d{1,18})\]")
+# Reply and forward prefixes in the languages of our users: Re, Aw (de), Sv (no, sv, da),
+# Vs (fi), Antw (nl), Odp (pl, hr), Réf/Rép (fr), Rif (it), Fwd, Wg (de), Tr (fr), Rv (es).
+PREFIX = re.compile(
+    r"^\s*(?:(?:re|aw|sv|vs|antw|antwort|odp|réf|ref|rép|rif|r|fw|fwd|wg|tr|rv|enc|odg|vá)\s*(?:\[\d+\])?\s*:\s*)+",
+    re.IGNORECASE)
+QUOTE_HINT = re.compile(
+    r"(?m)^(?:>|-{2,}\s*(?:original|ursprüngliche|message d'origine|mensaje original|opprinnelig)|"
+    r"(?:from|von|de|fra|od|från):\s.+@)|\bwrote:|\bschrieb\b|\ba écrit\b|\bescribió\b|\bskrev\b|\bnapisao\b",
+    re.IGNORECASE)
+QUOTE_LANGUAGES = ["en", "de", "fr", "es", "da", "sv", "nl", "it", "pl"]
+
+
+@lru_cache(maxsize=1)
+def _reply_parser() -> EmailReplyParser:
+    return EmailReplyParser(languages=QUOTE_LANGUAGES)
+
+
+def strip_quotes(text: str) -> str:
+    """The new part of a mail: the quoted history and the "On …, X wrote:" line removed."""
+    if not text or not QUOTE_HINT.search(text):
+        return text
+    try:
+        reply = _reply_parser().parse_reply(text=text)
+    except Exception:  # noqa: BLE001 - a quote stripper that fails keeps the whole text
+        return text
+    return (reply or "").strip() or text
+
+
+def clean_subject(subject: str) -> str:
+    """A title from a subject: reply and forward prefixes dropped, whitespace collapsed."""
+    return " ".join(PREFIX.sub("", subject).split())
+
+
+@dataclass
+class Outcome:
+    status: str
+    reason: str = ""
+    item: Item | None = None
+    message: Message | None = None
+    notify: list[tuple[str, str, str]] = field(default_factory=list)  # (to, subject, reason) rejections
+
+
+class Rejected(Exception):
+    """The mail cannot be filed; the reason is kept and, where it helps, told to the sender."""
+
+    def __init__(self, reason: str, *, tell_sender: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.tell_sender = tell_sender
+
+
+def _sender(mail: ParsedMail, inbound: InboundEmail) -> tuple[str, str]:
+    candidates = [mail.from_address, mail.sender]
+    if inbound.envelope_from not in ("", "<>"):
+        candidates.append(inbound.envelope_from)
+    for candidate in candidates:
+        try:
+            return parse_email(candidate).address, mail.from_name
+        except AddressError:
+            continue
+    raise Rejected("no sender: the mail has no usable From address")
+
+
+def _mail_actor(address: str) -> Actor:
+    return Actor(ActorKind.CUSTOMER, label=f"email from {address}"[:300])
+
+
+def _attachments(mail: ParsedMail) -> list[NewAttachment]:
+    return [NewAttachment(name=part.name, content=part.data, content_type=part.content_type, inline=part.inline,
+                          content_id=part.content_id) for part in mail.attachments]
+
+
+def _cc_people(mail: ParsedMail, *, sender: str, addresses: MailAddresses, actor: Actor
+               ) -> tuple[list[Customer], list[Agent], int]:
+    """Everyone else the mail went to, as followers: agents by their address, the rest as
+    customers, never anyone on the never-follow list. Returns how many were left out."""
+    wanted: dict[str, None] = {}
+    for _, address in [*mail.to, *mail.cc]:
+        try:
+            key = parse_email(address).key
+        except AddressError:
+            continue
+        if key != sender.lower() and key not in addresses.never_follow:
+            wanted.setdefault(key, None)
+    keys = list(wanted)
+    skipped = max(0, len(keys) - MAX_FOLLOWERS_FROM_MAIL)
+    keys = keys[:MAX_FOLLOWERS_FROM_MAIL]
+    agents = {agent.email.lower(): agent for agent in
+              Agent.objects.annotate(key=Lower("email")).filter(key__in=keys, is_active=True)} if keys else {}
+    customers = []
+    for key in keys:
+        if key in agents:
+            continue
+        try:
+            customer, _ = find_or_create_customer(key, source=Source.EMAIL, actor=actor)
+        except DomainError:
+            continue
+        customers.append(customer)
+    return customers, list(agents.values()), skipped
+
+
+def _thread_item(mail: ParsedMail, sender_key: str) -> Item | None:
+    item_id = item_for_thread(mail.thread_ids)
+    if item_id is not None:
+        return Item.objects.select_related("requester").filter(pk=item_id).first()
+    match = TOKEN.search(mail.subject)
+    if match is None:
+        return None
+    item = Item.objects.select_related("requester").filter(pk=int(match.group(1))).first()
+    if item is None or not _may_write_to(item, sender_key):
+        return None
+    return item
+
+
+def _may_write_to(item: Item, sender_key: str) -> bool:
+    """A subject token is easy to guess: only people of the ticket (its requester, its followers,
+    the requester's organization, an agent) thread by it; anyone else starts a new ticket."""
+    if item.requester is not None and item.requester.email.lower() == sender_key:
+        return True
+    if Follower.objects.filter(item=item, customer__email__iexact=sender_key).exists():
+        return True
+    if Agent.objects.filter(email__iexact=sender_key, is_active=True).exists():
+        return True
+    if item.organization_id is not None:
+        return Customer.objects.filter(email__iexact=sender_key, organization_id=item.organization_id).exists()
+    return False
+
+
+def _texts(mail: ParsedMail) -> tuple[str, str, str]:
+    """(new text, full text, sanitized HTML), each within the size a message may have."""
+    full = mail.text[:MAX_BODY]
+    body = strip_quotes(full)[:MAX_BODY]
+    return body, full, mail.html
+
+
+def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses) -> Outcome:
+    if mail.message_id:
+        earlier = (InboundEmail.objects.filter(rfc_message_id=mail.message_id, mailbox_id=inbound.mailbox_id,
+                                               status__in=[InboundStatus.PROCESSED, InboundStatus.IGNORED])
+                   .exclude(pk=inbound.pk).values_list("pk", flat=True).first())
+        if earlier is not None:
+            return Outcome(InboundStatus.IGNORED, f"duplicate: the same Message-ID arrived as mail {earlier}")
+    envelope_from = inbound.envelope_from if inbound.transport == "smtp" else None
+    robot = robot_reason(mail, envelope_from=envelope_from, own_addresses=addresses.own)
+    if robot:
+        return Outcome(InboundStatus.IGNORED, robot)
+    sender, name = _sender(mail, inbound)
+    sender_key = sender.lower()
+    actor = _mail_actor(sender)
+    body, full, html = _texts(mail)
+    attachments = _attachments(mail)
+    notes = list(mail.problems)
+    item = _thread_item(mail, sender_key)
+    agent = Agent.objects.filter(email__iexact=sender_key, is_active=True).first()
+    try:
+        if item is not None:
+            customers, agents, skipped = _cc_people(mail, sender=sender, addresses=addresses, actor=actor)
+            if agent is not None:
+                # Agents answer in the app; their mail to a ticket stays inside the team.
+                message = add_message(item, kind=MessageKind.NOTE, body=body or "(no text)", full_body=full,
+                                      body_html=html, attachments=attachments, channel=Channel.EMAIL,
+                                      actor=Actor.agent(agent))
+            else:
+                author, _ = find_or_create_customer(sender, name=name, source=Source.EMAIL, actor=actor)
+                message = add_message(item, kind=MessageKind.CUSTOMER, body=body or "(no text)", full_body=full,
+                                      body_html=html, attachments=attachments, author_customer=author,
+                                      channel=Channel.EMAIL, actor=actor)
+                if author.pk != item.requester_id:
+                    add_follower(item, customer=author, actor=actor)
+            for customer in customers:
+                add_follower(item, customer=customer, actor=actor)
+            for follower in agents:
+                add_follower(item, agent=follower, actor=actor)
+            if skipped:
+                notes.append(f"{skipped} more recipients were not added as followers")
+            return Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=item, message=message)
+        customers, agents, skipped = _cc_people(mail, sender=sender, addresses=addresses, actor=actor)
+        title = clean_subject(mail.subject)[:MAX_TITLE] or (body.split("\n", 1)[0][:80].strip() or "(no subject)")
+        item = submit_ticket(title=title, description=body, requester_email=sender, requester_name=name,
+                             followers=[*customers, *agents], channel=Channel.EMAIL, actor=actor)
+        message = add_message(item, kind=MessageKind.CUSTOMER, body=body or "(no text)", full_body=full,
+                              body_html=html, attachments=attachments, author_customer=item.requester,
+                              channel=Channel.EMAIL, actor=actor)
+    except DomainError as exc:
+        raise Rejected(exc.message, tell_sender=exc.code in ("attachment_too_large", "blocked_attachment_type",
+                                                                 "too_many_attachments")) from exc
+    queue_acknowledgement(item=item, message=message, to=sender, answering=mail.message_id)
+    if skipped:
+        notes.append(f"{skipped} more recipients were not added as followers")
+    return Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=item, message=message)
+
+
+def _mailbox(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses) -> None:
+    if inbound.mailbox_id is None:
+        mailbox = addresses.mailbox_for(
+            [*inbound.envelope_to, *mail.delivered_to, *(a for _, a in mail.to), *(a for _, a in mail.cc)])
+        if mailbox is not None:
+            inbound.mailbox = mailbox
+
+
+def process_one(inbound: InboundEmail, *, addresses: MailAddresses | None = None,
+                parsed: ParsedMail | None = None) -> InboundEmail:
+    """Decide and file one `received` mail. Never raises for anything the mail holds."""
+    addresses = addresses or mail_addresses()
+    inbound.attempts += 1
+    try:
+        mail = parsed if parsed is not None else parse_mail(bytes(inbound.raw))
+    except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is the last net
+        log.exception("inbound %s: unparseable", inbound.pk)
+        return _finish(inbound, Outcome(InboundStatus.FAILED, f"unparseable: {type(exc).__name__}: {exc}"[:2000]))
+    inbound.rfc_message_id = mail.message_id[:255]
+    inbound.from_address = mail.from_address[:254]
+    inbound.subject = mail.subject[:500]
+    _mailbox(inbound, mail, addresses)
+    try:
+        with transaction.atomic():
+            outcome = _decide(inbound, mail, addresses)
+    except Rejected as exc:
+        outcome = Outcome(InboundStatus.FAILED, exc.reason[:2000])
+        if exc.tell_sender and mail.from_address:
+            with transaction.atomic():
+                queue_rejection(to=mail.from_address, subject=mail.subject, reason=exc.reason,
+                                answering=mail.message_id)
+    except Exception as exc:  # noqa: BLE001 - a bug must not lose the mail: keep it, failed, with why
+        log.exception("inbound %s: processing failed", inbound.pk)
+        outcome = Outcome(InboundStatus.FAILED, f"processing error: {type(exc).__name__}: {exc}"[:2000])
+    return _finish(inbound, outcome)
+
+
+def _finish(inbound: InboundEmail, outcome: Outcome) -> InboundEmail:
+    inbound.status = outcome.status
+    inbound.reason = outcome.reason
+    inbound.item = outcome.item
+    inbound.message = outcome.message
+    inbound.processed_at = timezone.now()
+    inbound.save(update_fields=["status", "reason", "item", "message", "processed_at", "attempts", "rfc_message_id",
+                                "from_address", "subject", "mailbox"])
+    return inbound
+
+
+def claim(ids: Iterable[int]) -> list[InboundEmail]:
+    """The `received` mails among `ids`, for this worker only (others skip rows it holds)."""
+    rows = InboundEmail.objects.filter(pk__in=list(ids), status=InboundStatus.RECEIVED).order_by("id")
+    if transaction.get_connection().features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True)
+    return list(rows)
+
+
+def process_ids(ids: Iterable[int]) -> list[InboundEmail]:
+    """Process the given mails in one transaction (one savepoint each)."""
+    with transaction.atomic():
+        rows = claim(ids)
+        if not rows:
+            return []
+        addresses = mail_addresses()
+        return [process_one(row, addresses=addresses) for row in rows]
+
+
+def pending_ids(limit: int = 500) -> list[int]:
+    return list(InboundEmail.objects.filter(status=InboundStatus.RECEIVED).order_by("id")
+                .values_list("id", flat=True)[:limit])

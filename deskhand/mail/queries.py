@@ -1,0 +1,99 @@
+"""Reads of the mail records: ticket addresses, the never-follow list, the inbound log, threads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from deskhand.core.errors import Invalid, NotFound
+from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, NeverFollow, OutboundMessage
+
+
+def mailbox_list() -> QuerySet[Mailbox]:
+    return Mailbox.objects.order_by("address")
+
+
+def get_mailbox(mailbox_id: int) -> Mailbox:
+    mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
+    if mailbox is None:
+        raise NotFound("mailbox_not_found", "There is no such mailbox.")
+    return mailbox
+
+
+def never_follow_list() -> QuerySet[NeverFollow]:
+    return NeverFollow.objects.select_related("mailbox").order_by("address")
+
+
+def get_never_follow(entry_id: int) -> NeverFollow:
+    entry = NeverFollow.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound("never_follow_not_found", "That address is not on the list.")
+    return entry
+
+
+@dataclass(frozen=True)
+class MailAddresses:
+    """Our own addresses, read once per batch of mail."""
+
+    mailboxes: dict[str, Mailbox]  # lower-cased address → mailbox
+    never_follow: frozenset[str]
+
+    @property
+    def own(self) -> frozenset[str]:
+        return frozenset(self.mailboxes)
+
+    def mailbox_for(self, addresses: Iterable[str]) -> Mailbox | None:
+        for address in addresses:
+            mailbox = self.mailboxes.get(address.lower())
+            if mailbox is not None:
+                return mailbox
+        return None
+
+
+def mail_addresses() -> MailAddresses:
+    mailboxes = {mailbox.address.lower(): mailbox for mailbox in Mailbox.objects.all()}
+    never = frozenset(address.lower() for address in NeverFollow.objects.values_list("address", flat=True))
+    return MailAddresses(mailboxes=mailboxes, never_follow=never | frozenset(mailboxes))
+
+
+def inbound_list(*, status: str | None = None) -> QuerySet[InboundEmail]:
+    rows = InboundEmail.objects.defer("raw").select_related("mailbox").order_by("-id")
+    if status:
+        if status not in InboundStatus.values:
+            raise Invalid("invalid_status", "status is received, processed, ignored or failed.", field="status")
+        rows = rows.filter(status=status)
+    return rows
+
+
+def get_inbound(inbound_id: int) -> InboundEmail:
+    inbound = InboundEmail.objects.filter(pk=inbound_id).first()
+    if inbound is None:
+        raise NotFound("inbound_not_found", "There is no such inbound mail.")
+    return inbound
+
+
+def inbound_for_messages(message_ids: Iterable[int]) -> dict[int, InboundEmail]:
+    """The mail each conversation message came from (for "view original"), without raw bytes."""
+    rows = InboundEmail.objects.defer("raw").filter(message_id__in=list(message_ids))
+    return {row.message_id: row for row in rows if row.message_id is not None}
+
+
+def item_for_thread(message_ids: list[str]) -> int | None:
+    """The item a mail answers: the nearest of `message_ids` that we received or sent."""
+    if not message_ids:
+        return None
+    found: dict[str, int] = {}
+    for rfc_id, item_id in InboundEmail.objects.filter(
+        rfc_message_id__in=message_ids, item__isnull=False,
+    ).values_list("rfc_message_id", "item_id"):
+        found.setdefault(rfc_id, item_id)
+    for rfc_id, item_id in OutboundMessage.objects.filter(
+        rfc_message_id__in=message_ids, item__isnull=False,
+    ).values_list("rfc_message_id", "item_id"):
+        found.setdefault(rfc_id, item_id)
+    for rfc_id in message_ids:
+        if rfc_id in found:
+            return found[rfc_id]
+    return None

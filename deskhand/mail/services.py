@@ -1,0 +1,210 @@
+"""Ticket addresses (mailboxes, optionally IMAP accounts) and the never-add-as-follower list.
+
+Every ticket address is also on the never-follow list, for as long as it exists: that is what
+stops Deskhand from adding itself (or another help desk) as a follower and mailing in a loop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from deskhand.audit.services import diff, record
+from deskhand.core.actors import Actor
+from deskhand.core.emailaddr import AddressError, normalize_domain, parse_email
+from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.core.text import clean_text
+from deskhand.mail.models import ImapSecurity, Mailbox, NeverFollow
+
+IMAP_FIELDS = ("host", "port", "security", "username", "password", "folder", "poll_seconds")
+MIN_POLL_SECONDS = 10
+MAX_POLL_SECONDS = 86_400
+
+
+def _admin(actor: Actor) -> None:
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Only an administrator can change email settings.")
+
+
+def _address(value: Any, *, field: str = "address") -> str:
+    if not isinstance(value, str):
+        raise Invalid("invalid_address", "Enter an email address.", field=field)
+    try:
+        return parse_email(value).address
+    except AddressError as exc:
+        raise Invalid("invalid_address", str(exc), field=field) from None
+
+
+def _imap(values: Any, current: Mailbox | None) -> dict[str, Any]:
+    """The IMAP part of a mailbox, checked; `None` or `{}` turns IMAP off."""
+    if values is None or values == {}:
+        return {"imap_host": "", "imap_username": "", "imap_password": "", "imap_port": None}
+    if not isinstance(values, dict):
+        raise Invalid("invalid_imap", "imap is an object with host, port, security, username, password and folder.",
+                      field="imap")
+    unknown = set(values) - set(IMAP_FIELDS)
+    if unknown:
+        raise Invalid("invalid_imap", f"imap has no field {sorted(unknown)[0]}.", field=f"imap.{sorted(unknown)[0]}")
+    host = values.get("host", current.imap_host if current else "")
+    if not isinstance(host, str) or not host.strip():
+        raise Invalid("imap_host_required", "Enter the IMAP server's host name.", field="imap.host")
+    host = host.strip()
+    try:
+        normalize_domain(host) if not host.replace(".", "").isdigit() and host != "localhost" else None
+    except AddressError:
+        raise Invalid("invalid_imap_host", f"“{host[:100]}” is not a host name.", field="imap.host") from None
+    security = values.get("security", current.imap_security if current else ImapSecurity.SSL)
+    if security not in ImapSecurity.values:
+        raise Invalid("invalid_imap_security", "security is ssl, starttls or none.", field="imap.security")
+    port = values.get("port", current.imap_port if current else None)
+    if port is None:
+        port = 993 if security == ImapSecurity.SSL else 143
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise Invalid("invalid_imap_port", "port is a number from 1 to 65535.", field="imap.port")
+    username = values.get("username", current.imap_username if current else "")
+    username = clean_text(username, field="imap.username", max_length=254, label="username")
+    if not username:
+        raise Invalid("imap_username_required", "Enter the IMAP user name.", field="imap.username")
+    password = values.get("password")
+    if password is None:
+        password = current.imap_password if current else ""
+    if not isinstance(password, str) or len(password) > 500 or "\n" in password or "\x00" in password:
+        raise Invalid("invalid_imap_password", "The password is text of at most 500 characters.",
+                      field="imap.password")
+    if not password:
+        raise Invalid("imap_password_required", "Enter the IMAP password.", field="imap.password")
+    folder = values.get("folder", current.imap_folder if current else "INBOX")
+    folder = clean_text(folder, field="imap.folder", max_length=200, label="folder") or "INBOX"
+    poll = values.get("poll_seconds", current.poll_seconds if current else 60)
+    if isinstance(poll, bool) or not isinstance(poll, int) or not MIN_POLL_SECONDS <= poll <= MAX_POLL_SECONDS:
+        raise Invalid("invalid_poll_seconds",
+                      f"poll_seconds is a number from {MIN_POLL_SECONDS} to {MAX_POLL_SECONDS}.",
+                      field="imap.poll_seconds")
+    return {"imap_host": host, "imap_port": port, "imap_security": security, "imap_username": username,
+            "imap_password": password, "imap_folder": folder, "poll_seconds": poll}
+
+
+def _state(mailbox: Mailbox) -> dict[str, Any]:
+    # The password never goes into the audit trail; whether it changed does.
+    return {"address": mailbox.address, "name": mailbox.name, "imap_host": mailbox.imap_host,
+            "imap_port": mailbox.imap_port, "imap_security": mailbox.imap_security,
+            "imap_username": mailbox.imap_username, "imap_folder": mailbox.imap_folder,
+            "poll_seconds": mailbox.poll_seconds, "imap_password": "set" if mailbox.imap_password else ""}
+
+
+def _sync_never_follow(mailbox: Mailbox) -> None:
+    NeverFollow.objects.filter(mailbox=mailbox).exclude(address__iexact=mailbox.address).delete()
+    existing = NeverFollow.objects.filter(address__iexact=mailbox.address).first()
+    if existing is None:
+        NeverFollow.objects.create(address=mailbox.address, mailbox=mailbox)
+    elif existing.mailbox_id != mailbox.pk:
+        existing.mailbox = mailbox
+        existing.save(update_fields=["mailbox"])
+
+
+def create_mailbox(*, address: Any, name: Any = "", imap: Any = None, actor: Actor) -> Mailbox:
+    _admin(actor)
+    clean_address = _address(address)
+    clean_name = clean_text(name, field="name", max_length=200)
+    values = _imap(imap, None)
+    if Mailbox.objects.filter(address__iexact=clean_address).exists():
+        raise Conflict("mailbox_exists", f"{clean_address} is already a ticket address.", field="address")
+    try:
+        with transaction.atomic():
+            mailbox = Mailbox.objects.create(address=clean_address, name=clean_name, **values)
+            _sync_never_follow(mailbox)
+            record(actor=actor, action="mailbox.created", object_type="mailbox", object_id=mailbox.pk,
+                   object_label=mailbox.address, changes=_state(mailbox))
+    except IntegrityError:
+        raise Conflict("mailbox_exists", f"{clean_address} is already a ticket address.", field="address") from None
+    return mailbox
+
+
+def update_mailbox(mailbox: Mailbox, *, changes: dict[str, Any], actor: Actor) -> Mailbox:
+    _admin(actor)
+    if not isinstance(changes, dict):
+        raise Invalid("invalid_changes", "Send the fields to change as an object.", field=None)
+    unknown = set(changes) - {"address", "name", "imap"}
+    if unknown:
+        raise Invalid("unknown_field", f"A mailbox has no field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
+    before = _state(mailbox)
+    values: dict[str, Any] = {}
+    if "address" in changes:
+        values["address"] = _address(changes["address"])
+        if Mailbox.objects.filter(address__iexact=values["address"]).exclude(pk=mailbox.pk).exists():
+            raise Conflict("mailbox_exists", f"{values['address']} is already a ticket address.", field="address")
+    if "name" in changes:
+        values["name"] = clean_text(changes["name"], field="name", max_length=200)
+    if "imap" in changes:
+        values.update(_imap(changes["imap"], mailbox if mailbox.is_imap else None))
+    try:
+        with transaction.atomic():
+            for key, value in values.items():
+                setattr(mailbox, key, value)
+            mailbox.save()
+            _sync_never_follow(mailbox)
+            changed = diff(before, _state(mailbox))
+            if changed:
+                record(actor=actor, action="mailbox.updated", object_type="mailbox", object_id=mailbox.pk,
+                       object_label=mailbox.address, changes=changed)
+    except IntegrityError:
+        raise Conflict("mailbox_exists", "That address is already a ticket address.", field="address") from None
+    return mailbox
+
+
+@transaction.atomic
+def delete_mailbox(mailbox: Mailbox, *, actor: Actor) -> None:
+    """Mail already received stays, without its mailbox; the address leaves the never-follow list."""
+    _admin(actor)
+    record(actor=actor, action="mailbox.deleted", object_type="mailbox", object_id=mailbox.pk,
+           object_label=mailbox.address, changes=_state(mailbox))
+    mailbox.delete()
+
+
+def ensure_mailboxes(addresses: list[str], *, actor: Actor) -> list[Mailbox]:
+    """DESKHAND_SUPPORT_ADDRESSES at start: each exists as a ticket address (kept if it does)."""
+    mailboxes = []
+    for address in addresses:
+        clean_address = _address(address, field="DESKHAND_SUPPORT_ADDRESSES")
+        mailbox = Mailbox.objects.filter(address__iexact=clean_address).first()
+        if mailbox is None:
+            try:
+                mailbox = create_mailbox(address=clean_address, actor=actor)
+            except Conflict:
+                mailbox = Mailbox.objects.get(address__iexact=clean_address)
+        mailboxes.append(mailbox)
+    return mailboxes
+
+
+def record_poll(mailbox: Mailbox, *, ok: bool, message: str) -> None:
+    """What the last IMAP poll found: shown in Administration → Email."""
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_poll_at=timezone.now(), last_poll_ok=ok,
+                                                 last_poll_message=message[:500])
+
+
+def add_never_follow(*, address: Any, actor: Actor) -> NeverFollow:
+    _admin(actor)
+    clean_address = _address(address)
+    if NeverFollow.objects.filter(address__iexact=clean_address).exists():
+        raise Conflict("never_follow_exists", f"{clean_address} is already on the list.", field="address")
+    try:
+        with transaction.atomic():
+            entry = NeverFollow.objects.create(address=clean_address)
+            record(actor=actor, action="never_follow.added", object_type="never_follow", object_id=entry.pk,
+                   object_label=entry.address)
+    except IntegrityError:
+        raise Conflict("never_follow_exists", f"{clean_address} is already on the list.", field="address") from None
+    return entry
+
+
+@transaction.atomic
+def remove_never_follow(entry: NeverFollow, *, actor: Actor) -> None:
+    _admin(actor)
+    if entry.mailbox_id is not None:
+        raise Conflict("is_ticket_address", f"{entry.address} is a ticket address; it stays on the list while it is one.",
+                       field="address")
+    record(actor=actor, action="never_follow.removed", object_type="never_follow", object_id=entry.pk,
+           object_label=entry.address)
+    entry.delete()

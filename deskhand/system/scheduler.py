@@ -1,0 +1,51 @@
+"""The scheduler: a thread in `serve` that turns time into tasks. It decides nothing itself;
+each tick asks the domain what is due and enqueues the matching task."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from deskhand.ingest.imap import due_mailboxes, poll_mailbox
+from deskhand.ingest.tasks import process_pending
+from deskhand.mail.models import InboundEmail, InboundStatus
+from deskhand.mail.outbound import deliver_outbound, due_outbound
+
+log = logging.getLogger("deskhand.scheduler")
+
+TICK_SECONDS = 5.0
+STALE_INBOUND = timedelta(seconds=60)
+
+
+def tick() -> None:
+    """One round: mail left unprocessed, outbound mail due again, IMAP mailboxes due a poll."""
+    if InboundEmail.objects.filter(status=InboundStatus.RECEIVED,
+                                   received_at__lte=timezone.now() - STALE_INBOUND).exists():
+        process_pending.enqueue()
+    for outbound_id in due_outbound():
+        deliver_outbound.enqueue(outbound_id=outbound_id)
+    for mailbox_id in due_mailboxes():
+        poll_mailbox.enqueue(mailbox_id=mailbox_id)
+
+
+class Scheduler(threading.Thread):
+    def __init__(self, *, interval: float = TICK_SECONDS) -> None:
+        super().__init__(name="scheduler", daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.interval):
+            try:
+                close_old_connections()
+                tick()
+            except Exception:  # noqa: BLE001 - a bad tick must not stop the next one
+                log.exception("scheduler tick failed")
+        close_old_connections()
+
+    def stop(self) -> None:
+        self.stopped.set()
