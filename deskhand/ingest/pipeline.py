@@ -26,7 +26,7 @@ from deskhand.core.errors import DomainError
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.services import find_or_create_customer
 from deskhand.mail.loops import robot_reason
-from deskhand.mail.models import InboundEmail, InboundStatus
+from deskhand.mail.models import InboundEmail, InboundStatus, Transport
 from deskhand.mail.outbound import queue_acknowledgement, queue_rejection
 from deskhand.mail.parsing import ParsedMail, parse_mail
 from deskhand.mail.queries import MailAddresses, item_for_thread, mail_addresses
@@ -174,7 +174,7 @@ def _texts(mail: ParsedMail) -> tuple[str, str, str]:
     return body, full, mail.html
 
 
-def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses) -> Outcome:
+def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool) -> Outcome:
     if mail.message_id:
         earlier = (InboundEmail.objects.filter(rfc_message_id=mail.message_id, mailbox_id=inbound.mailbox_id,
                                                status__in=[InboundStatus.PROCESSED, InboundStatus.IGNORED])
@@ -225,7 +225,8 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses) -
     except DomainError as exc:
         raise Rejected(exc.message, tell_sender=exc.code in ("attachment_too_large", "blocked_attachment_type",
                                                                  "too_many_attachments")) from exc
-    queue_acknowledgement(item=item, message=message, to=sender, answering=mail.message_id)
+    if live:  # an import files old mail: nobody is waiting for an acknowledgement
+        queue_acknowledgement(item=item, message=message, to=sender, answering=mail.message_id)
     if skipped:
         notes.append(f"{skipped} more recipients were not added as followers")
     return Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=item, message=message)
@@ -241,7 +242,9 @@ def _mailbox(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses) 
 
 def process_one(inbound: InboundEmail, *, addresses: MailAddresses | None = None,
                 parsed: ParsedMail | None = None) -> InboundEmail:
-    """Decide and file one `received` mail. Never raises for anything the mail holds."""
+    """Decide and file one `received` mail. Never raises for anything the mail holds. Imported
+    mail is filed without acknowledgements or rejection notices to its senders."""
+    live = inbound.transport != Transport.IMPORT
     addresses = addresses or mail_addresses()
     inbound.attempts += 1
     try:
@@ -255,10 +258,10 @@ def process_one(inbound: InboundEmail, *, addresses: MailAddresses | None = None
     _mailbox(inbound, mail, addresses)
     try:
         with transaction.atomic():
-            outcome = _decide(inbound, mail, addresses)
+            outcome = _decide(inbound, mail, addresses, live=live)
     except Rejected as exc:
         outcome = Outcome(InboundStatus.FAILED, exc.reason[:2000])
-        if exc.tell_sender and mail.from_address:
+        if exc.tell_sender and live and mail.from_address:
             with transaction.atomic():
                 queue_rejection(to=mail.from_address, subject=mail.subject, reason=exc.reason,
                                 answering=mail.message_id)
