@@ -24,6 +24,7 @@ from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError
 from deskhand.customers.models import Customer, Source
+from deskhand.customers.queries import organization_for_domain
 from deskhand.customers.services import find_or_create_customer
 from deskhand.mail.loops import robot_reason
 from deskhand.mail.models import InboundEmail, InboundStatus, Transport
@@ -163,7 +164,11 @@ def _may_write_to(item: Item, sender_key: str) -> bool:
     if Agent.objects.filter(email__iexact=sender_key, is_active=True).exists():
         return True
     if item.organization_id is not None:
-        return Customer.objects.filter(email__iexact=sender_key, organization_id=item.organization_id).exists()
+        # A colleague: filed in the organization, or writing from one of its domains.
+        if Customer.objects.filter(email__iexact=sender_key, organization_id=item.organization_id).exists():
+            return True
+        organization = organization_for_domain(sender_key.rpartition("@")[2])
+        return organization is not None and organization.pk == item.organization_id
     return False
 
 
@@ -226,7 +231,8 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *
         raise Rejected(exc.message, tell_sender=exc.code in ("attachment_too_large", "blocked_attachment_type",
                                                                  "too_many_attachments")) from exc
     if live:  # an import files old mail: nobody is waiting for an acknowledgement
-        queue_acknowledgement(item=item, message=message, to=sender, answering=mail.message_id)
+        queue_acknowledgement(item=item, message=message, to=sender, answering=mail.message_id,
+                              address=inbound.mailbox.address if inbound.mailbox else "")
     if skipped:
         notes.append(f"{skipped} more recipients were not added as followers")
     return Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=item, message=message)
@@ -264,7 +270,7 @@ def process_one(inbound: InboundEmail, *, addresses: MailAddresses | None = None
         if exc.tell_sender and live and mail.from_address:
             with transaction.atomic():
                 queue_rejection(to=mail.from_address, subject=mail.subject, reason=exc.reason,
-                                answering=mail.message_id)
+                                answering=mail.message_id, address=inbound.mailbox.address if inbound.mailbox else "")
     except Exception as exc:  # noqa: BLE001 - a bug must not lose the mail: keep it, failed, with why
         log.exception("inbound %s: processing failed", inbound.pk)
         outcome = Outcome(InboundStatus.FAILED, f"processing error: {type(exc).__name__}: {exc}"[:2000])

@@ -88,8 +88,9 @@ def _queue(
     auto: bool,
     attachments: list[Attachment] | None = None,
     answering: str = "",
+    address: str = "",
 ) -> OutboundMessage:
-    sender = ticket_address(item)
+    sender = address or ticket_address(item)
     subject, text, html = _render(kind, {"item": item, "message": message, "sender": sender, **context})
     headers: dict[str, Any] = {
         "From": formataddr((str(get_setting("email_sender_name")), sender)), "Reply-To": sender,
@@ -124,21 +125,23 @@ def auto_reply_allowed(address: str) -> bool:
     return sent < cap
 
 
-def queue_acknowledgement(*, item: Item, message: Message | None, to: str, answering: str = ""
-                          ) -> OutboundMessage | None:
+def queue_acknowledgement(*, item: Item, message: Message | None, to: str, answering: str = "",
+                          address: str = "") -> OutboundMessage | None:
     """"We got your request": sent for a new ticket by email, unless switched off or capped."""
     if not get_setting("email_acknowledgement") or not auto_reply_allowed(to):
         return None
     return _queue(kind="acknowledgement", item=item, message=message, to=[to], context={}, auto=True,
-                  answering=answering)
+                  answering=answering, address=address)
 
 
-def queue_rejection(*, to: str, subject: str, reason: str, answering: str = "") -> OutboundMessage | None:
+def queue_rejection(*, to: str, subject: str, reason: str, answering: str = "", address: str = ""
+                    ) -> OutboundMessage | None:
     """Tell a sender that their mail could not be filed (too large, say), within the cap."""
     if not auto_reply_allowed(to):
         return None
     return _queue(kind="rejected", item=None, message=None, to=[to],
-                  context={"original_subject": subject, "reason": reason}, auto=True, answering=answering)
+                  context={"original_subject": subject, "reason": reason}, auto=True, answering=answering,
+                  address=address)
 
 
 def _smtp(url: str) -> smtplib.SMTP:

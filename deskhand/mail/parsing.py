@@ -116,14 +116,24 @@ def _fix_surrogates(value: str) -> str:
     return decode_bytes(data, None)[0]
 
 
+def _raw_values(message: Message, name: str) -> list[str]:
+    """A header's values as they arrived (8-bit bytes as surrogate escapes), not as the policy
+    turns them into objects."""
+    index: dict[str, list[str]] | None = getattr(message, "_deskhand_raw", None)
+    if index is None:
+        index = {}
+        for key, value in message.raw_items():
+            index.setdefault(key.lower(), []).append(str(value))
+        message._deskhand_raw = index  # type: ignore[attr-defined]
+    return index.get(name.lower(), [])
+
+
 def _raw_header(message: Message, name: str) -> str:
     """A header as text without the structured parser: RFC 2047 words decoded, 8-bit guessed."""
-    values = message.get_all(name, failobj=[])
+    values = _raw_values(message, name)
     if not values:
         return ""
-    raw = values[0]
-    raw = raw if isinstance(raw, str) else str(raw)
-    raw = _fix_surrogates(raw)
+    raw = _fix_surrogates(values[0])
     try:
         parts = decode_header(raw)
         text = str(make_header([(chunk, _usable_charset(charset)) for chunk, charset in parts]))
@@ -149,11 +159,11 @@ def header(message: Message, name: str) -> str:
     Values in plain ASCII only need unfolding. Encoded words and 8-bit bytes are decoded by
     `policy.default`'s header classes, with our own decoding as the fallback for what they reject.
     """
-    raw = message.get(name)
-    if raw is None:
+    values = _raw_values(message, name)
+    if not values:
         return ""
-    raw = str(raw)
-    if raw.isascii() and "=?" not in raw:
+    raw = _fix_surrogates(values[0])
+    if "=?" not in raw:  # plain ASCII, or 8-bit bytes already decoded above
         return clean(" ".join(raw.split()))
     if len(raw) > MAX_STRUCTURED_HEADER:
         return clean(" ".join(_raw_header(message, name).split()))[:MAX_STRUCTURED_HEADER]
@@ -169,8 +179,7 @@ def header(message: Message, name: str) -> str:
 def _addresses(message: Message, names: tuple[str, ...]) -> list[tuple[str, str]]:
     values: list[str] = []
     for name in names:
-        for raw in message.get_all(name, failobj=[]):
-            values.append(_fix_surrogates(str(raw)))
+        values.extend(_fix_surrogates(raw) for raw in _raw_values(message, name))
     result = []
     for display, address in getaddresses(values):
         address = address.strip().strip("<>").strip()
@@ -295,7 +304,8 @@ def parse_mail(raw: bytes) -> ParsedMail:
     mail.cc = _addresses(message, ("Cc",))
     mail.delivered_to = [address for _, address in _addresses(
         message, ("Delivered-To", "X-Forwarded-To", "X-Original-To", "Envelope-To"))]
-    mail.headers = {name: header(message, name)[:500] for name in _LOOP_HEADERS if message.get(name) is not None}
+    present = {key.lower() for key in message.keys()}
+    mail.headers = {name: header(message, name)[:500] for name in _LOOP_HEADERS if name in present}
     mail.content_type = message.get_content_type()
     mail.report_type = (message.get_param("report-type") or "") if mail.content_type == "multipart/report" else ""
     if isinstance(mail.report_type, tuple):

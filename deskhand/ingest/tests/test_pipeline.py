@@ -1,0 +1,302 @@
+"""The inbound pipeline, as a help desk user sees it: mail becomes tickets, replies thread,
+robots and loops are ignored with a reason, broken mail is kept as failed and can be retried."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deskhand.agents.models import Agent
+from deskhand.agents.services import create_agent
+from deskhand.config.services import update_settings
+from deskhand.core.actors import SYSTEM, Actor
+from deskhand.customers.models import Customer
+from deskhand.customers.services import create_organization
+from deskhand.ingest.pipeline import process_ids
+from deskhand.ingest.receive import receive_raw, retry
+from deskhand.mail.models import InboundEmail, OutboundMessage
+from deskhand.mail.services import add_never_follow, create_mailbox
+from deskhand.mail.tests.mails import make_mail
+from deskhand.work.models import Follower, Item, Message
+from deskhand.work.services.messages import add_message
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def support_address(db: Any) -> None:
+    create_mailbox(address="support@deskhand.test", actor=SYSTEM)
+
+
+def deliver(raw: bytes, **kwargs: Any) -> InboundEmail:
+    kwargs.setdefault("transport", "smtp")
+    kwargs.setdefault("envelope_from", "sender@acme-corp.example")
+    inbound = receive_raw(raw, process=False, **kwargs)
+    process_ids([inbound.pk])
+    inbound.refresh_from_db()
+    return inbound
+
+
+def test_a_new_mail_becomes_a_ticket_with_its_customer_and_organization() -> None:
+    create_organization("Acme Corp", domains=["acme-corp.example"], actor=SYSTEM)
+    inbound = deliver(make_mail(subject="Re: Printer on floor 2 is offline"))
+    assert inbound.status == "processed", inbound.reason
+    item = Item.objects.get(pk=inbound.item_id)
+    assert item.title == "Printer on floor 2 is offline"
+    assert item.channel == "email"
+    assert item.requester.email == "zoe@acme-corp.example"
+    assert item.requester.name == "Zoë Müller"
+    assert item.requester.source == "email"
+    assert item.organization.name == "Acme Corp"
+    message = Message.objects.get(item=item)
+    assert message.kind == "customer" and message.channel == "email"
+    assert "does not print" in message.body
+    assert inbound.mailbox.address == "support@deskhand.test"
+
+
+def test_the_requester_gets_an_acknowledgement_that_threads() -> None:
+    inbound = deliver(make_mail(message_id="<first@acme-corp.example>"))
+    ack = OutboundMessage.objects.get(kind="acknowledgement")
+    assert ack.to == ["zoe@acme-corp.example"]
+    assert ack.subject.startswith(f"[#{inbound.item_id}]")
+    assert ack.headers["In-Reply-To"] == "<first@acme-corp.example>"
+    assert ack.headers["Auto-Submitted"] == "auto-replied"
+    assert ack.headers["Reply-To"] == "support@deskhand.test"
+    assert "We received your request" in ack.subject
+    assert ack.body_html and ack.body_text
+
+
+def test_acknowledgements_can_be_switched_off() -> None:
+    update_settings({"email_acknowledgement": False}, actor=SYSTEM)
+    deliver(make_mail())
+    assert not OutboundMessage.objects.exists()
+
+
+def test_a_sender_gets_at_most_the_capped_number_of_automatic_mails() -> None:
+    update_settings({"auto_reply_cap": 2}, actor=SYSTEM)
+    for n in range(4):
+        deliver(make_mail(subject=f"Request {n}"))
+    assert Item.objects.count() == 4
+    assert OutboundMessage.objects.filter(kind="acknowledgement").count() == 2
+
+
+def test_cc_addresses_follow_except_our_own_and_the_never_follow_list() -> None:
+    add_never_follow(address="noreply@partner.example", actor=SYSTEM)
+    create_agent("ana@deskhand.test", name="Ana", password="correct-horse-9", actor=SYSTEM)
+    inbound = deliver(make_mail(
+        to="support@deskhand.test, Bob <bob@acme-corp.example>",
+        cc="ANA@deskhand.test, noreply@partner.example, Support <SUPPORT@deskhand.test>, =?utf-8?q?Ren=C3=A9?= "
+           "<rene@other.example>"))
+    followers = Follower.objects.filter(item_id=inbound.item_id)
+    customers = sorted(f.customer.email for f in followers if f.customer_id)
+    agents = [f.agent.email for f in followers if f.agent_id]
+    assert customers == ["bob@acme-corp.example", "rene@other.example", "zoe@acme-corp.example"]
+    assert agents == ["ana@deskhand.test"]
+    assert not Customer.objects.filter(email__iexact="support@deskhand.test").exists()
+    assert not Customer.objects.filter(email="noreply@partner.example").exists()
+
+
+def test_a_reply_threads_by_in_reply_to_even_with_a_new_subject() -> None:
+    first = deliver(make_mail(message_id="<one@acme-corp.example>"))
+    reply = deliver(make_mail(subject="something else entirely", in_reply_to="<one@acme-corp.example>",
+                              body="Any news?\n\nOn Monday, Zoë wrote:\n> Hello,\n> the printer..."))
+    assert reply.item_id == first.item_id
+    assert Item.objects.count() == 1
+    message = Message.objects.get(pk=reply.message_id)
+    assert message.body == "Any news?"
+    assert "> the printer" in message.full_body
+    assert OutboundMessage.objects.filter(kind="acknowledgement").count() == 1
+
+
+def test_a_reply_to_our_own_mail_threads_by_references() -> None:
+    first = deliver(make_mail())
+    agent = create_agent("ana@deskhand.test", name="Ana", password="correct-horse-9", actor=SYSTEM)
+    item = Item.objects.get(pk=first.item_id)
+    add_message(item, kind="reply", body="Please restart it.", actor=Actor.agent(agent))
+    ours = OutboundMessage.objects.get(kind="reply")
+    assert ours.headers["References"].startswith(first.rfc_message_id)
+    answer = deliver(make_mail(subject="Antwort: stuff", references=f"<unknown@x> {ours.rfc_message_id}"))
+    assert answer.item_id == item.pk
+
+
+@pytest.mark.parametrize("prefix", ["Re:", "RE:", "AW:", "SV:", "VS:", "Antw:", "Odp:", "Réf. :", "Re[2]:",
+                                    "Fwd: Re:"])
+def test_a_reply_threads_by_the_ticket_token_with_localized_prefixes(prefix: str) -> None:
+    first = deliver(make_mail())
+    reply = deliver(make_mail(subject=f"{prefix} [#{first.item_id}] Printer on floor 2 is offline"))
+    assert reply.item_id == first.item_id
+
+
+def test_a_stranger_cannot_write_into_a_ticket_by_guessing_its_token() -> None:
+    first = deliver(make_mail())
+    stranger = deliver(make_mail(sender="mallory@evil.example", subject=f"Re: [#{first.item_id}] hello"))
+    assert stranger.status == "processed"
+    assert stranger.item_id != first.item_id
+
+
+def test_a_colleague_of_the_requester_may_thread_by_token() -> None:
+    create_organization("Acme Corp", domains=["acme-corp.example"], actor=SYSTEM)
+    first = deliver(make_mail())
+    colleague = deliver(make_mail(sender="bob@acme-corp.example", subject=f"Re: [#{first.item_id}] same here"))
+    assert colleague.item_id == first.item_id
+    assert Follower.objects.filter(item_id=first.item_id, customer__email="bob@acme-corp.example").exists()
+
+
+def test_mail_from_an_agent_into_a_thread_stays_an_internal_note() -> None:
+    create_agent("ana@deskhand.test", name="Ana", password="correct-horse-9", actor=SYSTEM)
+    first = deliver(make_mail(message_id="<n1@acme-corp.example>"))
+    note = deliver(make_mail(sender="Ana <ana@deskhand.test>", in_reply_to="<n1@acme-corp.example>"))
+    assert Message.objects.get(pk=note.message_id).kind == "note"
+    assert note.item_id == first.item_id
+
+
+def test_the_same_message_id_twice_makes_nothing_new() -> None:
+    deliver(make_mail(message_id="<dup@acme-corp.example>"))
+    again = deliver(make_mail(message_id="<dup@acme-corp.example>"))
+    assert again.status == "ignored"
+    assert "duplicate" in again.reason
+    assert Item.objects.count() == 1
+
+
+@pytest.mark.parametrize(("headers", "envelope_from", "sender", "reason"), [
+    ({"Auto-Submitted": "auto-replied"}, "x@y.example", "x@y.example", "Auto-Submitted"),
+    ({"Auto-Submitted": "auto-generated"}, "x@y.example", "x@y.example", "Auto-Submitted"),
+    ({"Precedence": "bulk"}, "x@y.example", "x@y.example", "Precedence"),
+    ({"Precedence": "junk"}, "x@y.example", "x@y.example", "Precedence"),
+    ({"Precedence": "list"}, "x@y.example", "x@y.example", "Precedence"),
+    ({"X-Auto-Response-Suppress": "All"}, "x@y.example", "x@y.example", "X-Auto-Response-Suppress"),
+    ({"List-Id": "<news.acme.example>"}, "x@y.example", "x@y.example", "mailing list"),
+    ({"List-Unsubscribe": "<mailto:u@acme.example>"}, "x@y.example", "x@y.example", "mailing list"),
+    ({}, "", "x@y.example", "null envelope sender"),
+    ({}, "x@y.example", "MAILER-DAEMON@mx.example", "bounce"),
+    ({}, "x@y.example", "postmaster@mx.example", "bounce"),
+    ({"Return-Path": "<>"}, "x@y.example", "x@y.example", "null sender"),
+    ({}, "x@y.example", "support@deskhand.test", "own ticket address"),
+    ({"X-Deskhand-Loop": "deskhand.test"}, "x@y.example", "x@y.example", "X-Deskhand-Loop"),
+])
+def test_robots_and_loops_never_make_tickets_or_replies(headers: dict[str, str], envelope_from: str, sender: str,
+                                                        reason: str) -> None:
+    inbound = deliver(make_mail(sender=sender, headers=headers), envelope_from=envelope_from)
+    assert inbound.status == "ignored"
+    assert reason.lower() in inbound.reason.lower()
+    assert not Item.objects.exists()
+    assert not OutboundMessage.objects.exists()
+
+
+def test_auto_submitted_no_is_a_person() -> None:
+    inbound = deliver(make_mail(headers={"Auto-Submitted": "no"}))
+    assert inbound.status == "processed"
+
+
+def test_a_delivery_report_is_ignored() -> None:
+    raw = (b"From: mailer@mx.example\r\nTo: support@deskhand.test\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=R\r\n\r\n"
+           b"--R\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--R--\r\n")
+    inbound = deliver(raw)
+    assert inbound.status == "ignored" and "report" in inbound.reason
+
+
+def test_mail_without_a_sender_is_kept_as_failed_and_can_be_retried() -> None:
+    inbound = deliver(make_mail(sender=""), transport="http", envelope_from=None)
+    assert inbound.status == "failed"
+    assert "no sender" in inbound.reason
+    assert InboundEmail.objects.get(pk=inbound.pk).raw
+    retried = retry(inbound, actor=SYSTEM)
+    assert retried.status == "received"
+
+
+def test_without_from_the_envelope_sender_is_used() -> None:
+    inbound = deliver(make_mail(sender=""), envelope_from="ops@acme-corp.example")
+    assert inbound.status == "processed"
+    assert Item.objects.get(pk=inbound.item_id).requester.email == "ops@acme-corp.example"
+
+
+def test_an_oversized_attachment_fails_the_mail_and_tells_the_sender() -> None:
+    update_settings({"attachment_max_bytes": 1000}, actor=SYSTEM)
+    inbound = deliver(make_mail(attachments=[("big.bin", b"x" * 5000, "application/octet-stream")]))
+    assert inbound.status == "failed"
+    assert "big.bin" in inbound.reason and "limit" in inbound.reason
+    assert not Item.objects.exists()
+    assert not Customer.objects.exists()  # nothing half-written
+    notice = OutboundMessage.objects.get(kind="rejected")
+    assert notice.to == ["zoe@acme-corp.example"]
+    assert "big.bin" in notice.body_text
+    assert notice.headers["Auto-Submitted"] == "auto-replied"
+
+
+def test_a_blocked_attachment_type_fails_with_the_reason() -> None:
+    inbound = deliver(make_mail(attachments=[("setup.exe", b"MZ", "application/octet-stream")]))
+    assert inbound.status == "failed" and ".exe" in inbound.reason
+
+
+def test_attachments_keep_their_names_types_and_sizes() -> None:
+    inbound = deliver(make_mail(attachments=[("Rechnung März.pdf", b"%PDF-1.4 data", "application/pdf"),
+                                             ("screen.png", b"\x89PNG....", "image/png")]))
+    message = Message.objects.get(pk=inbound.message_id)
+    stored = {(a.name, a.content_type, a.size) for a in message.attachments.all()}
+    assert stored == {("Rechnung März.pdf", "application/pdf", 13), ("screen.png", "image/png", 8)}
+
+
+def test_hostile_html_is_sanitized_and_text_kept() -> None:
+    inbound = deliver(make_mail(html='<p onmouseover="x()">Hi</p><script>alert(1)</script>'))
+    message = Message.objects.get(pk=inbound.message_id)
+    assert "<script" not in message.body_html and "onmouseover" not in message.body_html
+    assert "does not print" in message.body
+
+
+def test_a_null_byte_and_legacy_8bit_body_become_a_clean_ticket() -> None:
+    raw = ("From: Jörg <joerg@acme-corp.example>\r\nTo: support@deskhand.test\r\nSubject: Größe\x00\r\n"
+           "Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           "Die Größe stimmt nicht\x00.\r\n").encode("latin-1")
+    inbound = deliver(raw)
+    assert inbound.status == "processed", inbound.reason
+    item = Item.objects.get(pk=inbound.item_id)
+    assert item.title == "Größe"
+    assert item.description == "Die Größe stimmt nicht."
+    assert item.requester.name == "Jörg"
+
+
+def test_ten_thousand_recipients_add_a_bounded_number_of_followers() -> None:
+    recipients = ", ".join(f"p{n}@many.example" for n in range(10_000))
+    inbound = deliver(make_mail(cc=recipients))
+    assert inbound.status == "processed"
+    assert Follower.objects.filter(item_id=inbound.item_id).count() == 51  # the requester + 50
+    assert "not added as followers" in inbound.reason
+
+
+def test_a_bug_keeps_the_mail_as_failed_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("deskhand.ingest.pipeline.submit_ticket", broken)
+    inbound = deliver(make_mail())
+    assert inbound.status == "failed"
+    assert "RuntimeError: boom" in inbound.reason
+    assert not Item.objects.exists()
+    monkeypatch.undo()
+    retry(inbound, actor=SYSTEM)
+    process_ids([inbound.pk])
+    inbound.refresh_from_db()
+    assert inbound.status == "processed"
+
+
+def test_processing_twice_changes_nothing() -> None:
+    inbound = deliver(make_mail())
+    assert process_ids([inbound.pk]) == []
+    assert Item.objects.count() == 1
+
+
+def test_forwarded_mail_finds_its_mailbox_by_delivered_to() -> None:
+    create_mailbox(address="help@deskhand.test", actor=SYSTEM)
+    inbound = deliver(make_mail(to="it-team@acme-corp.example", headers={"Delivered-To": "help@deskhand.test"}),
+                      envelope_to=["forwarder@relay.example"])
+    assert inbound.mailbox.address == "help@deskhand.test"
+    ack = OutboundMessage.objects.get(kind="acknowledgement")
+    assert ack.headers["Reply-To"] == "help@deskhand.test"
+
+
+def test_an_agent_is_not_created_as_customer_when_cc_d(agent: Agent) -> None:
+    inbound = deliver(make_mail(cc=agent.email.upper()))
+    assert Follower.objects.filter(item_id=inbound.item_id, agent=agent).exists()
+    assert not Customer.objects.filter(email__iexact=agent.email).exists()
