@@ -304,7 +304,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     mail.cc = _addresses(message, ("Cc",))
     mail.delivered_to = [address for _, address in _addresses(
         message, ("Delivered-To", "X-Forwarded-To", "X-Original-To", "Envelope-To"))]
-    present = {key.lower() for key in message.keys()}
+    present = {key.lower() for key in message}
     mail.headers = {name: header(message, name)[:500] for name in _LOOP_HEADERS if name in present}
     mail.content_type = message.get_content_type()
     mail.report_type = (message.get_param("report-type") or "") if mail.content_type == "multipart/report" else ""

@@ -45,7 +45,7 @@ def test_latin1_labelled_mail_with_1252_quotes_is_not_mojibake() -> None:
 
 def test_raw_8bit_headers_and_body_without_a_charset_are_guessed() -> None:
     raw = ("From: Jürgen Groß <jg@acme.example>\r\nSubject: Grüße aus Köln\r\n\r\nÄrger mit dem Drucker\r\n"
-           .encode("utf-8"))
+           .encode())
     mail = parse_mail(raw)
     assert mail.from_name == "Jürgen Groß"
     assert mail.subject == "Grüße aus Köln"
