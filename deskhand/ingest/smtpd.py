@@ -25,6 +25,19 @@ log = logging.getLogger("deskhand.smtpd")
 MAX_RECIPIENTS = 100
 
 
+class LenientSMTP(SMTP):
+    """Mail whose lines end in a bare LF (a file sent as it is with smtplib's `sendmail`, some
+    scripts and appliances) is one endless "line" to a strict server, which refuses it as too
+    long. We take it: the size limit still holds, and the parser reads LF and CRLF alike."""
+
+    line_length_limit = MAX_RAW_BYTES
+
+
+class Listener(Controller):
+    def factory(self) -> SMTP:
+        return LenientSMTP(self.handler, **self.SMTP_kwargs)
+
+
 class InboundHandler:
     def __init__(self, *, store_threads: int = 4) -> None:
         # The ORM is synchronous: stores run on a small thread pool, each thread with its own
@@ -43,6 +56,10 @@ class InboundHandler:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
+        if b"\r\n" not in raw[:-2]:
+            # Bare-LF mail: the sender doubled dots at the start of each line, but only lines
+            # ended by CRLF were undone by the protocol; undo the rest.
+            raw = raw.replace(b"\n..", b"\n.")
         loop = asyncio.get_running_loop()
         try:
             inbound_id = await loop.run_in_executor(
@@ -65,10 +82,10 @@ class InboundHandler:
         self.executor.shutdown(wait=True)
 
 
-def start_listener(host: str, port: int, **kwargs: Any) -> Controller:
+def start_listener(host: str, port: int, **kwargs: Any) -> Listener:
     """Start the listener on its own thread and event loop; `stop()` the result to end it."""
     handler = InboundHandler()
-    controller = Controller(
+    controller = Listener(
         handler, hostname=host, port=port, ready_timeout=10, data_size_limit=MAX_RAW_BYTES,
         enable_SMTPUTF8=True, decode_data=False, ident="Deskhand ESMTP", **kwargs,
     )

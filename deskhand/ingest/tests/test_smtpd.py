@@ -88,3 +88,17 @@ def test_too_many_recipients_are_refused_politely(listener: int) -> None:
         refused = client.sendmail("a@acme-corp.example", [f"r{n}@deskhand.test" for n in range(101)], make_mail())
     assert list(refused) == ["r100@deskhand.test"]
     assert len(InboundEmail.objects.get().envelope_to) == 100
+
+
+def test_a_large_file_with_bare_lf_line_ends_is_taken_as_sent(listener: int) -> None:
+    raw = make_mail(body="first line\n.starts with a dot\nlast", attachments=[
+        ("big.bin", bytes(range(256)) * 8000, "application/octet-stream")])
+    assert b"\r\n" not in raw
+    with smtplib.SMTP("127.0.0.1", listener) as client:
+        assert client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], raw) == {}
+    inbound = InboundEmail.objects.get()
+    assert bytes(inbound.raw).rstrip(b"\r\n") == raw.rstrip(b"\n")
+    process_ids([inbound.pk])
+    item = Item.objects.get()
+    assert item.description == "first line\n.starts with a dot\nlast"
+    assert item.messages.get().attachments.get().size == 256 * 8000
