@@ -12,8 +12,8 @@ from aiosmtpd.controller import Controller
 
 from deskhand.ingest.pipeline import process_ids
 from deskhand.ingest.smtpd import start_listener
+from deskhand.ingest.tests.conftest import free_port
 from deskhand.mail.models import InboundEmail
-from deskhand.mail.tests.conftest import free_port
 from deskhand.mail.tests.mails import make_mail
 from deskhand.work.models import Item
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.ingest.pipeline import process_ids
 from deskhand.ingest.receive import receive_raw
+from deskhand.ingest.tests.conftest import Capture
 from deskhand.mail.models import OutboundMessage
 from deskhand.mail.outbound import MAX_ATTEMPTS, deliver_outbound, due_outbound
 from deskhand.mail.services import create_mailbox
-from deskhand.mail.tests.conftest import Capture
 from deskhand.mail.tests.mails import make_mail
 from deskhand.work.models import Item
 from deskhand.work.services.items import submit_ticket
