@@ -311,14 +311,27 @@ class AttachmentOut(Schema):
     url: str
 
 
+class DeliveryOut(Schema):
+    kind: str
+    to: list[str]
+    status: str
+    attempts: int
+    error: str
+    sent_at: datetime | None
+
+
 class MessageOut(Schema):
     id: int
     kind: str
+    channel: str
     author_email: str
     author_name: str
     body: str
+    body_html: str
+    full_body: str
     attachments: list[AttachmentOut]
     recipients: list[str]
+    delivery: list[DeliveryOut]
     created_at: datetime
 
 

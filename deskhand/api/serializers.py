@@ -129,11 +129,18 @@ def attachment_out(attachment: Attachment) -> dict[str, Any]:
 
 
 def message_out(message: Message) -> dict[str, Any]:
-    """One conversation entry; `message` comes with work.queries.conversation (attachments prefetched)."""
-    return {"id": message.pk, "kind": message.kind, "author_email": message.author_email,
-            "author_name": message.author_name, "body": message.body,
+    """One conversation entry; `message` comes with work.queries.conversation (attachments
+    prefetched) and its outbox rows (`outbound`) prefetched. `delivery` says what became of the
+    mail it caused (a reply, an acknowledgement): queued, sent, kept (no EMAIL_URL) or failed,
+    with the server's answer."""
+    return {"id": message.pk, "kind": message.kind, "channel": message.channel,
+            "author_email": message.author_email, "author_name": message.author_name, "body": message.body,
+            "body_html": message.body_html, "full_body": message.full_body,
             "attachments": [attachment_out(row) for row in message.attachments.all()],
-            "recipients": list(message.recipients or []), "created_at": message.created_at}
+            "recipients": list(message.recipients or []),
+            "delivery": [{"kind": row.kind, "to": list(row.to), "status": row.status, "attempts": row.attempts, "error": row.last_error,
+                          "sent_at": row.sent_at} for row in message.outbound.all()],
+            "created_at": message.created_at}
 
 
 def item_event_out(event: AuditEvent) -> dict[str, Any]:

@@ -173,7 +173,7 @@ def _add_routes(kind: str) -> None:
                 operation_id=f"list_{kind}_messages", summary=f"The {kind}'s conversation, oldest first")
     def list_messages(request: HttpRequest, item_id: int, params: Query[PageParams]) -> dict[str, Any]:
         item = queries.get_item(item_id, kind=kind)
-        return _page(queries.conversation(item), params, message_out)
+        return _page(queries.conversation(item).prefetch_related("outbound"), params, message_out)
 
     def post_message(request: HttpRequest, item_id: int, message_kind: str) -> Status[dict[str, Any]]:
         item = queries.get_item(item_id, kind=kind)

@@ -127,3 +127,20 @@ def test_a_mail_larger_than_a_form_upload_is_taken(api: ApiClient) -> None:
     response = post_raw(api, raw)
     assert response.status_code == 202
     assert InboundEmail.objects.get().size == len(raw)
+
+
+def test_a_mail_ticket_s_messages_show_html_full_text_and_reply_delivery(api: ApiClient) -> None:
+    inbound = post_raw(api, make_mail(body="New part.\n\nOn Monday, Bob wrote:\n> old part",
+                                      html="<p>New part.</p><script>x()</script>")).json()
+    process_ids([inbound["id"]])
+    item_id = api.get(f"/inbound-emails/{inbound['id']}").json()["item"]
+    reply = api.post(f"/tickets/{item_id}/replies", {"body": "Thanks, on it."})
+    assert reply.status_code == 201
+    first, answer = api.get(f"/tickets/{item_id}/messages").json()["items"]
+    assert first["channel"] == "email" and first["body"] == "New part."
+    assert "> old part" in first["full_body"]
+    assert first["body_html"].strip() == "<p>New part.</p>"
+    assert [row["kind"] for row in first["delivery"]] == ["acknowledgement"]
+    [delivery] = answer["delivery"]
+    assert delivery["kind"] == "reply"
+    assert delivery["to"] == ["zoe@acme-corp.example"] and delivery["status"] == "queued"

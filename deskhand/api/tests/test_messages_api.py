@@ -23,7 +23,8 @@ from deskhand.work.models.messages import attachment_storage
 from deskhand.work.queries import get_item
 from deskhand.work.services.messages import add_message
 
-MESSAGE_KEYS = {"id", "kind", "author_email", "author_name", "body", "attachments", "recipients", "created_at"}
+MESSAGE_KEYS = {"id", "kind", "channel", "author_email", "author_name", "body", "body_html", "full_body", "attachments",
+                "recipients", "delivery", "created_at"}
 
 
 @pytest.fixture
