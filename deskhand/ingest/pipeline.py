@@ -112,17 +112,33 @@ def _attachments(mail: ParsedMail) -> list[NewAttachment]:
                           content_id=part.content_id) for part in mail.attachments]
 
 
-def _cc_people(mail: ParsedMail, *, sender: str, addresses: MailAddresses, actor: Actor
-               ) -> tuple[list[Customer], list[Agent], int]:
-    """Everyone else the mail went to, as followers: agents by their address, the rest as
-    customers, never anyone on the never-follow list. Returns how many were left out."""
-    wanted: dict[str, None] = {}
-    for _, address in [*mail.to, *mail.cc]:
+def _keys(values: Iterable[str]) -> set[str]:
+    keys = set()
+    for value in values:
         try:
-            key = parse_email(address).key
+            keys.add(parse_email(value).key)
         except AddressError:
             continue
-        if key != sender.lower() and key not in addresses.never_follow:
+    return keys
+
+
+def _cc_people(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresses: MailAddresses, actor: Actor
+               ) -> tuple[list[Customer], list[Agent], int]:
+    """The others the mail went to, as followers: agents by their address, the rest as
+    customers. Never anyone on the never-follow list, and never the address the mail was
+    delivered to (that is us, even before anyone made it a ticket address). The To line counts
+    only when one of our ticket addresses is on it, so that we know which of its addresses is us.
+    Returns how many were left out over the cap."""
+    to_keys = _keys(address for _, address in mail.to)
+    ours = addresses.own | _keys([*inbound.envelope_to, *mail.delivered_to])
+    if inbound.mailbox is not None:
+        ours |= {inbound.mailbox.address.lower()}
+    candidates = [address for _, address in mail.cc]
+    if to_keys & ours:
+        candidates = [address for _, address in mail.to] + candidates
+    wanted: dict[str, None] = {}
+    for key in [k for address in candidates for k in _keys([address])]:
+        if key != sender.lower() and key not in addresses.never_follow and key not in ours:
             wanted.setdefault(key, None)
     keys = list(wanted)
     skipped = max(0, len(keys) - MAX_FOLLOWERS_FROM_MAIL)
@@ -200,7 +216,7 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *
     agent = Agent.objects.filter(email__iexact=sender_key, is_active=True).first()
     try:
         if item is not None:
-            customers, agents, skipped = _cc_people(mail, sender=sender, addresses=addresses, actor=actor)
+            customers, agents, skipped = _cc_people(mail, inbound, sender=sender, addresses=addresses, actor=actor)
             if agent is not None:
                 # Agents answer in the app; their mail to a ticket stays inside the team.
                 message = add_message(item, kind=MessageKind.NOTE, body=body or "(no text)", full_body=full,
@@ -220,7 +236,7 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *
             if skipped:
                 notes.append(f"{skipped} more recipients were not added as followers")
             return Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=item, message=message)
-        customers, agents, skipped = _cc_people(mail, sender=sender, addresses=addresses, actor=actor)
+        customers, agents, skipped = _cc_people(mail, inbound, sender=sender, addresses=addresses, actor=actor)
         title = clean_subject(mail.subject)[:MAX_TITLE] or (body.split("\n", 1)[0][:80].strip() or "(no subject)")
         item = submit_ticket(title=title, description=body, requester_email=sender, requester_name=name,
                              followers=[*customers, *agents], channel=Channel.EMAIL, actor=actor)

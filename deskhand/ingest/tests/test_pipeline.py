@@ -300,3 +300,13 @@ def test_an_agent_is_not_created_as_customer_when_cc_d(agent: Agent) -> None:
     inbound = deliver(make_mail(cc=agent.email.upper()))
     assert Follower.objects.filter(item_id=inbound.item_id, agent=agent).exists()
     assert not Customer.objects.filter(email__iexact=agent.email).exists()
+
+
+def test_the_address_a_mail_was_delivered_to_never_follows_even_when_unknown() -> None:
+    inbound = deliver(make_mail(to="helpdesk@newco.example, Bob <bob@acme-corp.example>",
+                                cc="carol@acme-corp.example"),
+                      envelope_to=["helpdesk@newco.example"])
+    followers = sorted(f.customer.email for f in Follower.objects.filter(item_id=inbound.item_id))
+    # The To line holds no known ticket address, so nobody on it is taken for a person: only Cc.
+    assert followers == ["carol@acme-corp.example", "zoe@acme-corp.example"]
+    assert not Customer.objects.filter(email="helpdesk@newco.example").exists()
