@@ -307,6 +307,14 @@ def test_the_address_a_mail_was_delivered_to_never_follows_even_when_unknown() -
                                 cc="carol@acme-corp.example"),
                       envelope_to=["helpdesk@newco.example"])
     followers = sorted(f.customer.email for f in Follower.objects.filter(item_id=inbound.item_id))
-    # The To line holds no known ticket address, so nobody on it is taken for a person: only Cc.
+    assert followers == ["bob@acme-corp.example", "carol@acme-corp.example", "zoe@acme-corp.example"]
+    assert not Customer.objects.filter(email="helpdesk@newco.example").exists()
+
+
+def test_without_a_known_delivery_address_only_cc_follows() -> None:
+    inbound = deliver(make_mail(to="helpdesk@newco.example, Bob <bob@acme-corp.example>",
+                                cc="carol@acme-corp.example"), transport="http", envelope_from=None)
+    followers = sorted(f.customer.email for f in Follower.objects.filter(item_id=inbound.item_id))
+    # Which address on the To line is the help desk is unknown, so nobody there is taken for a person.
     assert followers == ["carol@acme-corp.example", "zoe@acme-corp.example"]
     assert not Customer.objects.filter(email="helpdesk@newco.example").exists()
