@@ -116,3 +116,33 @@ def _mail_becomes_a_ticket_within_a_second(base: str, smtp_port: int, headers: d
     assert ticket["channel"] == "email" and ticket["requester_email"] == "zoe@acme.com"
     messages = httpx.get(f"{base}/api/v1/tickets/{ticket['id']}/messages", headers=headers).json()["items"]
     assert [m["kind"] for m in messages] == ["customer"]
+
+
+def test_smtpd_alone_stores_mail_for_the_workers(tmp_path: Path, database_url: str) -> None:
+    smtp_port = _free_port()
+    env = {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url,
+           "DESKHAND_SMTP_ADDR": f"127.0.0.1:{smtp_port}"}
+    subprocess.run([DESKHAND, "migrate", "-v0"], env=env, check=True)
+    listener = subprocess.Popen([DESKHAND, "smtpd"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client = smtplib.SMTP("127.0.0.1", smtp_port, timeout=5)
+                break
+            except OSError:
+                assert listener.poll() is None, listener.stdout.read().decode() if listener.stdout else ""
+                assert time.monotonic() < deadline, "smtpd did not listen within 30 s"
+                time.sleep(0.2)
+        with client:
+            refused = client.sendmail("ana@acme.com", ["support@deskhand.test"],
+                                      b"From: ana@acme.com\r\nSubject: Via the MX host\r\n\r\nHello\r\n")
+        assert refused == {}
+    finally:
+        listener.terminate()
+        listener.wait(timeout=15)
+    shown = subprocess.run(
+        [DESKHAND, "shell", "-c",
+         "from deskhand.mail.models import InboundEmail as I; print([(i.status, i.transport) for i in I.objects.all()])"],
+        env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.strip().splitlines()[-1] == "[('received', 'smtp')]"
