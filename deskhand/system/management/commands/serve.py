@@ -46,12 +46,15 @@ class Command(BaseCommand):
             smtp_host, smtp_port = split_addr(smtp_addr)
             listener = start_listener(smtp_host, smtp_port)
             self.stdout.write(f"SMTP listener on {smtp_host}:{smtp_port}")
-        scheduler = None
+        scheduler = idle = None
         if not no_worker:
+            from deskhand.ingest.imap import start_idle
             from deskhand.system.scheduler import Scheduler
 
             scheduler = Scheduler()
             scheduler.start()
+            # IMAP mailboxes whose server offers IDLE announce new mail at once; polling stays the guarantee.
+            idle = start_idle()
         self.stdout.write(f"Deskhand is serving on http://{host}:{port}/ (Ctrl+C stops it)")
         try:
             if no_worker:
@@ -65,6 +68,8 @@ class Command(BaseCommand):
                 listener.stop()
             if scheduler is not None:
                 scheduler.stop()
+            if idle is not None:
+                idle.stop()
             server.close()
             self.stdout.write("Deskhand stopped.")
 
