@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from deskhand.web.views import (
     admin,
+    admin_mail,
     admin_work,
     auth,
     customers,
@@ -54,6 +55,10 @@ urlpatterns = [
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/note$", items.post_message,
             {"kind": "note"}, name="item-note"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/time$", items.log_item_time, name="item-time"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/messages/(?P<message_id>[0-9]{1,18})/original$",
+            items.message_original, name="item-message-original"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/messages/(?P<message_id>[0-9]{1,18})/original\.eml$",
+            items.message_original_eml, name="item-message-eml"),
     re_path(r"^attachments/(?P<attachment_id>[0-9]{1,18})$", items.download_attachment, name="attachment"),
     path("admin/customers", admin.customers_settings, name="admin-customers"),
     path("admin/customers/filing", admin.save_filing, name="admin-filing"),
@@ -84,4 +89,16 @@ urlpatterns = [
     path("admin/work/statuses/<str:kind>", admin_work.add_status, name="admin-status-add"),
     path("admin/work/views", admin_work.save_views, name="admin-views"),
     path("admin/work/attachments", admin_work.save_attachments, name="admin-attachments"),
+    # Administration → Email
+    path("admin/email", admin_mail.email_settings, name="admin-email"),
+    path("admin/email/mailboxes", admin_mail.add_mailbox, name="admin-mailbox-add"),
+    path("admin/email/mailboxes/<int:mailbox_id>", admin_mail.edit_mailbox, name="admin-mailbox"),
+    path("admin/email/mailboxes/<int:mailbox_id>/delete", admin_mail.delete_mailbox, name="admin-mailbox-delete"),
+    path("admin/email/mailboxes/<int:mailbox_id>/test", admin_mail.test_mailbox, name="admin-mailbox-test"),
+    path("admin/email/never-follow", admin_mail.add_never_follow, name="admin-never-follow-add"),
+    path("admin/email/never-follow/<int:entry_id>/delete", admin_mail.remove_never_follow,
+         name="admin-never-follow-remove"),
+    path("admin/email/inbound/<int:inbound_id>/retry", admin_mail.retry_inbound, name="admin-inbound-retry"),
+    path("admin/email/inbound/<int:inbound_id>/original", admin_mail.inbound_original, name="admin-inbound-original"),
+    path("admin/email/inbound/<int:inbound_id>/original.eml", admin_mail.inbound_eml, name="admin-inbound-eml"),
 ]

@@ -3,6 +3,8 @@ create forms, and the item page with its conversation, properties edited in plac
 
 from __future__ import annotations
 
+import re
+from html import unescape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,13 +12,17 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.config.queries import VIEWS, get_settings
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError, Invalid, NotFound
+from deskhand.core.html import sanitize_html
 from deskhand.core.text import search_term
 from deskhand.customers import queries as customer_queries
+from deskhand.mail import queries as mail_queries
+from deskhand.mail.models import InboundEmail, OutboundMessage, OutboundStatus
 from deskhand.web.access import actor, agent_required
 from deskhand.web.forms import add_domain_error, custom_values
 from deskhand.web.forms_items import (
@@ -28,8 +34,9 @@ from deskhand.web.forms_items import (
     assignee_entries,
     priority_choices,
 )
+from deskhand.web.views.admin_mail import eml_response, original_context
 from deskhand.work import queries
-from deskhand.work.models import Item, Kind, MessageKind, Priority
+from deskhand.work.models import Attachment, Channel, Item, Kind, Message, MessageKind, Priority
 from deskhand.work.services.items import bulk_change, change_item, create_task, submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message, customer_recipients
 from deskhand.work.services.timesheets import log_time
@@ -340,6 +347,62 @@ def _history(item: Item, choices: Choices) -> list[dict[str, Any]]:
     return rows
 
 
+# nh3 writes every attribute as name="value", so inline images are found without parsing again.
+_CID_SOURCE = re.compile(r'src="cid:([^"]*)"', re.IGNORECASE)
+_UNDELIVERED = {"reply": "Not delivered", "acknowledgement": "Acknowledgement not delivered"}
+
+
+def _mail_html(message: Message, attachments: list[Attachment]) -> tuple[str, set[int]]:
+    """The message's HTML for the page: sanitized once more (whoever stored it), with `cid:` images
+    pointed at their attachments' downloads. Also which attachments it shows inline."""
+    by_cid = {a.content_id.strip().strip("<>").lower(): a for a in attachments if a.content_id}
+    shown: set[int] = set()
+
+    def point(match: re.Match[str]) -> str:
+        attachment = by_cid.get(unescape(match.group(1)).strip().strip("<>").lower())
+        if attachment is None:
+            return 'src=""'
+        shown.add(attachment.pk)
+        return f'src="/attachments/{attachment.pk}"'
+
+    return _CID_SOURCE.sub(point, sanitize_html(message.body_html)), shown
+
+
+def _undelivered(message_ids: list[int]) -> dict[int, list[OutboundMessage]]:
+    # Suggested home: mail.queries (failed outbox rows per message); one query for the page.
+    found: dict[int, list[OutboundMessage]] = {}
+    for row in (OutboundMessage.objects.filter(message_id__in=message_ids, status=OutboundStatus.FAILED)
+                .only("message_id", "kind", "to", "last_error").order_by("id")):
+        if row.message_id is not None:
+            found.setdefault(row.message_id, []).append(row)
+    return found
+
+
+def _with_mail(conversation: list[Message]) -> list[Message]:
+    """What the conversation shows of mail: the HTML (or the text), the quoted history, the original
+    mail a message came from and the replies that were not delivered; two queries whatever its length."""
+    mail_ids = [message.pk for message in conversation if message.channel == Channel.EMAIL]
+    originals = mail_queries.inbound_for_messages(mail_ids) if mail_ids else {}
+    undelivered = _undelivered([message.pk for message in conversation]) if conversation else {}
+    for message in conversation:
+        attachments = list(message.attachments.all())
+        html, inline = _mail_html(message, attachments) if message.body_html else ("", set())
+        message.html = mark_safe(html)  # type: ignore[attr-defined]  # sanitized just above
+        # With the quotes stripped from the text, the page shows the new text; the whole mail (as
+        # HTML when there is some) is one click away. Without quotes the HTML is the message.
+        full, body = message.full_body.strip(), message.body.strip()
+        message.quoted = bool(full)  # type: ignore[attr-defined]
+        # The text behind the toggle is what the page does not show yet: the history after the new text.
+        message.quoted_text = (  # type: ignore[attr-defined]
+            full[len(body):].strip() if body and full.startswith(body) else full)
+        message.files = [a for a in attachments if a.pk not in inline]  # type: ignore[attr-defined]
+        message.original = originals.get(message.pk)  # type: ignore[attr-defined]
+        message.not_delivered = [  # type: ignore[attr-defined]
+            {"what": _UNDELIVERED.get(row.kind, f"{row.kind.capitalize()} mail not delivered"), "to": row.to,
+             "error": row.last_error or "refused"} for row in undelivered.get(message.pk, [])]
+    return conversation
+
+
 def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), **extra: Any) -> dict[str, Any]:
     """What the item page shows; `parts` narrows it for fragments (properties, time, history)."""
     everything = "all" in parts
@@ -366,7 +429,7 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), **extra: A
     if everything or "history" in parts:
         context["history"] = _history(item, choices)
     if everything:
-        context["conversation"] = list(queries.conversation(item))
+        context["conversation"] = _with_mail(list(queries.conversation(item)))
         context["recipients"] = customer_recipients(item)
     context.update(extra)
     return context
@@ -494,6 +557,32 @@ def log_item_time(request: HttpRequest, plural: str, item_id: str) -> HttpRespon
         return _detail(request, item, status=422, **extra)
     messages.success(request, "Time logged.")
     return redirect(f"{item_url(item)}#time")
+
+
+def _original(plural: str, item_id: str, message_id: str) -> tuple[Item, Message, InboundEmail]:
+    item = _get_item_or_404(plural, item_id)
+    message = queries.conversation(item).filter(pk=int(message_id)).first()
+    inbound = mail_queries.inbound_for_messages([message.pk]).get(message.pk) if message else None
+    if message is None or inbound is None:
+        raise Http404("This message did not come by email.")
+    return item, message, mail_queries.get_inbound(inbound.pk)
+
+
+@require_GET
+@agent_required
+def message_original(request: HttpRequest, plural: str, item_id: str, message_id: str) -> HttpResponse:
+    """The mail a message came from, as it arrived: its raw headers, and the whole .eml to download."""
+    item, message, inbound = _original(plural, item_id, message_id)
+    base = f"{item_url(item)}/messages/{message.pk}/original"
+    return render(request, "web/items/original.html", {
+        **original_context(inbound, eml_url=f"{base}.eml"), "item": item, "message": message,
+        "plural": PLURALS[Kind(item.kind)], "back": f"{item_url(item)}#message-{message.pk}"})
+
+
+@require_GET
+@agent_required
+def message_original_eml(request: HttpRequest, plural: str, item_id: str, message_id: str) -> HttpResponse:
+    return eml_response(_original(plural, item_id, message_id)[2])
 
 
 @require_GET

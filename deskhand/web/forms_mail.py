@@ -1,0 +1,82 @@
+"""Forms of Administration → Email: they collect text; `deskhand.mail.services` decides what is valid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from deskhand.mail.models import ImapSecurity, InboundStatus, Mailbox
+
+# A service names IMAP fields "imap.<name>"; these are the form fields that show its errors.
+IMAP_ALIASES = {"imap.host": "imap_host", "imap.port": "imap_port", "imap.security": "imap_security",
+                "imap.username": "imap_username", "imap.password": "imap_password", "imap.folder": "imap_folder",
+                "imap.poll_seconds": "poll_seconds", "imap": "imap_host"}
+STATUS_CHOICES = [("", "All"), *InboundStatus.choices]
+
+
+class MailboxForm(forms.Form):
+    """A ticket address, and the IMAP account it is read from when it has one."""
+
+    address = forms.CharField(label="Ticket address", max_length=2000,
+                              widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+                              help_text="Mail to this address becomes tickets and replies.")
+    name = forms.CharField(label="Display name", required=False, max_length=2000,
+                           help_text="Shown to customers as the sender of replies.")
+    imap_host = forms.CharField(label="IMAP server", required=False, max_length=2000,
+                                widget=forms.TextInput(attrs={"placeholder": "imap.example.com", "autocomplete": "off"}),
+                                help_text="Empty: nothing is polled.")
+    imap_port = forms.IntegerField(label="IMAP port", required=False,
+                                   widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+                                   help_text="Empty: 993 for SSL/TLS, 143 otherwise.")
+    imap_security = forms.ChoiceField(label="Security", choices=ImapSecurity.choices, initial=ImapSecurity.SSL)
+    imap_username = forms.CharField(label="IMAP user name", required=False, max_length=2000,
+                                    widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    imap_password = forms.CharField(label="IMAP password", required=False, max_length=2000, strip=False,
+                                    widget=forms.PasswordInput(render_value=False,
+                                                               attrs={"autocomplete": "new-password"}))
+    imap_folder = forms.CharField(label="IMAP folder", required=False, max_length=2000, initial="INBOX")
+    poll_seconds = forms.IntegerField(label="Poll every (seconds)", required=False, initial=60,
+                                      widget=forms.TextInput(attrs={"inputmode": "numeric"}))
+
+    def __init__(self, *args: Any, mailbox: Mailbox | None = None, **kwargs: Any) -> None:
+        if mailbox is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "address": mailbox.address, "name": mailbox.name, "imap_host": mailbox.imap_host,
+                "imap_port": mailbox.imap_port, "imap_security": mailbox.imap_security,
+                "imap_username": mailbox.imap_username, "imap_folder": mailbox.imap_folder,
+                "poll_seconds": mailbox.poll_seconds,
+            }
+        super().__init__(*args, auto_id="mailbox_%s", **kwargs)
+        self.mailbox = mailbox
+        if mailbox is not None and mailbox.imap_password:
+            self.fields["imap_password"].help_text = "Leave empty to keep the current password."
+
+    def imap(self) -> dict[str, Any] | None:
+        """The IMAP part for the service. No server turns polling off, unless other IMAP details were
+        typed in: then the service says the server is missing rather than dropping them quietly."""
+        data = self.cleaned_data
+        shown = self.initial if self.mailbox is not None else {}
+        typed = any(data.get(name) and data.get(name) != shown.get(name)
+                    for name in ("imap_username", "imap_password", "imap_port"))
+        if not data.get("imap_host") and not typed:
+            return None
+        values: dict[str, Any] = {"host": data["imap_host"], "port": data["imap_port"],
+                                  "security": data["imap_security"], "username": data["imap_username"],
+                                  "folder": data["imap_folder"] or "INBOX"}
+        if data["poll_seconds"] is not None:
+            values["poll_seconds"] = data["poll_seconds"]
+        if data["imap_password"]:
+            values["password"] = data["imap_password"]
+        elif self.mailbox is None or not self.mailbox.is_imap:
+            values["password"] = ""  # a new account needs one: the service says so at the field
+        return values
+
+
+class NeverFollowForm(forms.Form):
+    address = forms.CharField(label="Address never to add as follower", max_length=2000,
+                              widget=forms.EmailInput(attrs={"autocomplete": "off",
+                                                             "placeholder": "list@example.com"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, auto_id="never_%s", **kwargs)
