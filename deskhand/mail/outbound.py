@@ -183,6 +183,17 @@ def build_mail(outbound: OutboundMessage) -> EmailMessage:
     return mail
 
 
+def _error_text(exc: Exception) -> str:
+    """The server's answer as a person reads it: "550 5.1.1 <x@y>: mailbox full"."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        message = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {message}"[:2000]
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{address}: {code} {message.decode('utf-8', 'replace')}"
+                         for address, (code, message) in exc.recipients.items())[:2000]
+    return (str(exc) or type(exc).__name__)[:2000]
+
+
 def _permanent(exc: Exception) -> bool:
     """A 5xx answer will not change by trying again; a dropped connection or a 4xx may."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -217,7 +228,7 @@ def deliver_outbound(*, outbound_id: int) -> str:
         with _smtp(url) as client:
             client.send_message(build_mail(outbound))
     except (OSError, smtplib.SMTPException) as exc:
-        outbound.last_error = str(exc)[:2000] or type(exc).__name__
+        outbound.last_error = _error_text(exc)
         if _permanent(exc) or outbound.attempts >= MAX_ATTEMPTS:
             outbound.status = OutboundStatus.FAILED
             outbound.next_attempt_at = None

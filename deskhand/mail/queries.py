@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from deskhand.core.errors import Invalid, NotFound
-from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, NeverFollow, OutboundMessage
+from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, NeverFollow, OutboundMessage, OutboundStatus
 
 
 def mailbox_list() -> QuerySet[Mailbox]:
@@ -97,3 +97,19 @@ def item_for_thread(message_ids: list[str]) -> int | None:
         if rfc_id in found:
             return found[rfc_id]
     return None
+
+
+def failed_outbound(limit: int = 20) -> list[OutboundMessage]:
+    """The newest outbound mail that could not be delivered, for Administration → Email."""
+    return list(OutboundMessage.objects.filter(status=OutboundStatus.FAILED)
+                .defer("body_text", "body_html", "headers").order_by("-id")[:limit])
+
+
+def undelivered_for_messages(message_ids: Iterable[int]) -> dict[int, list[OutboundMessage]]:
+    """Failed outbound mail per conversation message (a reply that bounced), in one query."""
+    found: dict[int, list[OutboundMessage]] = {}
+    for row in (OutboundMessage.objects.filter(message_id__in=list(message_ids), status=OutboundStatus.FAILED)
+                .only("message_id", "kind", "to", "last_error").order_by("id")):
+        if row.message_id is not None:
+            found.setdefault(row.message_id, []).append(row)
+    return found

@@ -358,7 +358,7 @@ def test_the_outbox_panel_lists_mail_that_was_not_delivered(admin_client: Client
     item = submit_ticket(title="Printer", requester_email="bob@acme.example", actor=SYSTEM)
     reply = add_message(item, kind="reply", body="On our way.", actor=Actor.agent(admin))
     OutboundMessage.objects.filter(message=reply).update(status=OutboundStatus.FAILED, attempts=3,
-                                                         last_error="(550, b'5.1.1 no such user')")
+                                                         last_error="550 5.1.1 no such user")
     page = admin_client.get("/admin/email").content.decode()
     panel = page.split('id="outbox"', 1)[1].split("</section>", 1)[0]
     assert "bob@acme.example" in panel and "5.1.1 no such user" in panel and ">3</td>" in panel

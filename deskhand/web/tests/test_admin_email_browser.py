@@ -145,7 +145,7 @@ def test_a_mail_ticket_in_the_conversation(page: Page, admin: Agent) -> None:
     item = Item.objects.get(pk=first.item_id)
     reply = add_message(item, kind="reply", body="Could you switch it off and on again?", actor=Actor.agent(admin))
     OutboundMessage.objects.filter(message=reply).update(
-        status=OutboundStatus.FAILED, attempts=1, last_error="(550, b'5.1.1 <zoe@acme.example>: mailbox full')")
+        status=OutboundStatus.FAILED, attempts=1, last_error="550 5.1.1 <zoe@acme.example>: mailbox full")
     answer = deliver(make_raw(
         subject="Re: Printer on floor 2 is offline", in_reply_to=first.rfc_message_id,
         text="I did, it prints again. Thank you!\n\nOn Mon, 23 Nov 2026, Ada Admin <support@deskhand.test> wrote:\n"
@@ -163,7 +163,7 @@ def test_a_mail_ticket_in_the_conversation(page: Page, admin: Agent) -> None:
     expect(first_message.get_by_role("link", name="printer-log.txt")).to_be_visible()
     assert page.title() != "hacked"
     expect(page.locator(f"#message-{reply.pk}")).to_contain_text(
-        "Not delivered to zoe@acme.example: (550, b'5.1.1 <zoe@acme.example>: mailbox full')")
+        "Not delivered to zoe@acme.example: 550 5.1.1 <zoe@acme.example>: mailbox full")
 
     reply_message = page.locator(f"#message-{answer.message_id}")
     expect(reply_message).to_contain_text("I did, it prints again. Thank you!")

@@ -214,10 +214,10 @@ def test_a_reply_the_mail_server_refused_says_not_delivered(agent_client: Client
     delivered = add_message(item, kind="reply", body="It is fixed.", actor=Actor.agent(agent))
     # The outbox's outcome, as the sender task writes it after the mail server answered.
     OutboundMessage.objects.filter(message=refused).update(
-        status=OutboundStatus.FAILED, attempts=1, last_error="(550, b'5.1.1 mailbox unavailable')")
+        status=OutboundStatus.FAILED, attempts=1, last_error="550 5.1.1 mailbox unavailable")
     OutboundMessage.objects.filter(message=delivered).update(status=OutboundStatus.SENT)
     page = agent_client.get(f"/tickets/{item.pk}").content.decode()
-    assert ("Not delivered to zoe@acme.example: (550, b&#x27;5.1.1 mailbox unavailable&#x27;)"
+    assert ("Not delivered to zoe@acme.example: 550 5.1.1 mailbox unavailable"
             in _message_html(page, refused))
     assert "Not delivered" not in _message_html(page, delivered)
 
@@ -252,3 +252,12 @@ def test_item_page_queries_do_not_grow_with_mail(agent_client: Client, agent: Ag
     many = count()
     assert Message.objects.filter(item=item).count() == 19
     assert many == few and many <= 22
+
+
+def test_a_mail_ticket_shows_its_text_once(agent_client: Client) -> None:
+    item, message, _inbound = _mail_ticket()
+    assert item.description.strip() == message.body.strip()
+    page = agent_client.get(f"/tickets/{item.pk}").content.decode()
+    description = page.split('id="description-title"', 1)[1].split("</section>", 1)[0]
+    assert "The text of the first mail, in the conversation below." in description
+    assert message.body.splitlines()[0] not in description.split("<details", 1)[0]

@@ -17,7 +17,7 @@ from deskhand.core.errors import DomainError, NotFound
 from deskhand.ingest.imap import test_connection
 from deskhand.ingest.receive import retry
 from deskhand.mail import queries, services
-from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, OutboundMessage, OutboundStatus
+from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox
 from deskhand.web.access import actor, admin_required, safe_next
 from deskhand.web.forms import add_domain_error
 from deskhand.web.forms_mail import IMAP_ALIASES, STATUS_CHOICES, MailboxForm, NeverFollowForm
@@ -45,12 +45,6 @@ def _or_404(getter: Any, object_id: int) -> Any:
         return getter(object_id)
     except NotFound as exc:
         raise Http404(exc.message) from None
-
-
-def _failed_outbound() -> list[OutboundMessage]:
-    # Suggested home: mail.queries (a "failed outbox" read); kept here to stay within this change.
-    return list(OutboundMessage.objects.filter(status=OutboundStatus.FAILED)
-                .defer("body_text", "body_html", "headers").order_by("-id")[:OUTBOX_SHOWN])
 
 
 def _log(data: QueryDict) -> dict[str, Any]:
@@ -86,7 +80,7 @@ def _render(request: HttpRequest, *, mailbox_form: MailboxForm | None = None, ed
         "editing": editing, "deleting": deleting,
         "never_follow": list(queries.never_follow_list()),
         "never_form": never_form or NeverFollowForm(), "never_error": never_error,
-        "log": log, "outbox": _failed_outbound(),
+        "log": log, "outbox": queries.failed_outbound(OUTBOX_SHOWN),
     }, status=422 if log["error"] and status == 200 else status)
 
 

@@ -22,7 +22,7 @@ from deskhand.core.html import sanitize_html
 from deskhand.core.text import search_term
 from deskhand.customers import queries as customer_queries
 from deskhand.mail import queries as mail_queries
-from deskhand.mail.models import InboundEmail, OutboundMessage, OutboundStatus
+from deskhand.mail.models import InboundEmail
 from deskhand.web.access import actor, agent_required
 from deskhand.web.forms import add_domain_error, custom_values
 from deskhand.web.forms_items import (
@@ -368,22 +368,12 @@ def _mail_html(message: Message, attachments: list[Attachment]) -> tuple[str, se
     return _CID_SOURCE.sub(point, sanitize_html(message.body_html)), shown
 
 
-def _undelivered(message_ids: list[int]) -> dict[int, list[OutboundMessage]]:
-    # Suggested home: mail.queries (failed outbox rows per message); one query for the page.
-    found: dict[int, list[OutboundMessage]] = {}
-    for row in (OutboundMessage.objects.filter(message_id__in=message_ids, status=OutboundStatus.FAILED)
-                .only("message_id", "kind", "to", "last_error").order_by("id")):
-        if row.message_id is not None:
-            found.setdefault(row.message_id, []).append(row)
-    return found
-
-
 def _with_mail(conversation: list[Message]) -> list[Message]:
     """What the conversation shows of mail: the HTML (or the text), the quoted history, the original
     mail a message came from and the replies that were not delivered; two queries whatever its length."""
     mail_ids = [message.pk for message in conversation if message.channel == Channel.EMAIL]
     originals = mail_queries.inbound_for_messages(mail_ids) if mail_ids else {}
-    undelivered = _undelivered([message.pk for message in conversation]) if conversation else {}
+    undelivered = mail_queries.undelivered_for_messages([message.pk for message in conversation]) if conversation else {}
     for message in conversation:
         attachments = list(message.attachments.all())
         html, inline = _mail_html(message, attachments) if message.body_html else ("", set())
@@ -430,6 +420,11 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), **extra: A
         context["history"] = _history(item, choices)
     if everything:
         context["conversation"] = _with_mail(list(queries.conversation(item)))
+        first = context["conversation"][0] if context["conversation"] else None
+        # A ticket by email has the mail's text as its description: show it once, in the mail.
+        context["description_in_conversation"] = bool(
+            first is not None and first.channel == "email" and item.description
+            and first.body.strip() == item.description.strip())
         context["recipients"] = customer_recipients(item)
     context.update(extra)
     return context
