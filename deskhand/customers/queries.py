@@ -8,8 +8,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
-from deskhand.config.queries import get_setting, get_settings
-from deskhand.core.emailaddr import display_domain
+from deskhand.config.queries import batch_dict, get_setting, get_settings
+from deskhand.core.emailaddr import AddressError, display_domain, parse_email
 from deskhand.core.errors import NotFound
 from deskhand.core.text import search_term
 from deskhand.customers.domains import candidate_domains, is_free_mail
@@ -17,6 +17,14 @@ from deskhand.customers.models import Customer, CustomerType, Organization, Orga
 from deskhand.fields.models import CustomField
 
 NO_ORGANIZATION = "none"
+
+
+# Within `batch_cache()` (a batch of mail): what the customer lookups found, by address key
+# (None: no such customer) and by domain (None: nobody owns it). The customer services keep them
+# current: a new customer or domain is added, and any other change to customers, organizations or
+# domains drops them. Prefetched for a whole batch by `prefetch_for_addresses`.
+BATCH_CUSTOMERS = "customers.by_key"
+BATCH_DOMAINS = "customers.domain_owner"
 
 
 def organization_for_domain(domain: str, *, extra_free_mail: Iterable[str] | None = None) -> Organization | None:
@@ -27,14 +35,24 @@ def organization_for_domain(domain: str, *, extra_free_mail: Iterable[str] | Non
     candidates = candidate_domains(domain)
     if not candidates:
         return None
-    owned = {
-        row.domain: row.organization
-        for row in OrganizationDomain.objects.select_related("organization").filter(domain__in=candidates)
-    }
+    known = batch_dict(BATCH_DOMAINS)
+    if known is None or any(candidate not in known for candidate in candidates):
+        owned = _domain_owners(candidates)
+        if known is None:
+            known = owned
+        else:
+            known.update(owned)
     for candidate in candidates:  # most specific first
-        if candidate in owned:
-            return owned[candidate]
+        if known.get(candidate) is not None:
+            return known[candidate]
     return None
+
+
+def _domain_owners(domains: Iterable[str]) -> dict[str, Organization | None]:
+    owners: dict[str, Organization | None] = dict.fromkeys(domains)
+    for row in OrganizationDomain.objects.select_related("organization").filter(domain__in=list(owners)):
+        owners[row.domain] = row.organization
+    return owners
 
 
 def unassigned_customers_for_domain(organization: Organization | None, domain: str) -> QuerySet[Customer]:
@@ -126,12 +144,46 @@ def get_customer_type(type_id: int) -> CustomerType:
 
 def find_customer_by_email(key: str) -> Customer | None:
     """The live customer behind a normalised address key, following merges."""
-    customer = Customer.objects.select_related("organization", "customer_type").filter(email_key=key).first()
+    known = batch_dict(BATCH_CUSTOMERS)
+    if known is not None and key in known:
+        return known[key]  # type: ignore[no-any-return]
+    # email_key is unique: no ORDER BY (what .first() would add) is needed to pick one row.
+    customer = next(iter(Customer.objects.select_related("organization", "customer_type").filter(email_key=key)), None)
+    if known is not None and (customer is None or customer.merged_into_id is None):
+        known[key] = customer
     seen = 0
     while customer is not None and customer.merged_into_id is not None and seen < 20:
         customer = Customer.objects.select_related("organization", "customer_type").get(pk=customer.merged_into_id)
         seen += 1
     return customer
+
+
+def prefetch_for_addresses(addresses: Iterable[str]) -> None:
+    """Within `batch_cache()`: read the customers behind `addresses` and the owners of their
+    domains in two queries, so that filing a batch of mail asks nothing per mail for them."""
+    known = batch_dict(BATCH_CUSTOMERS)
+    owners = batch_dict(BATCH_DOMAINS)
+    if known is None or owners is None:
+        return
+    keys: set[str] = set()
+    domains: set[str] = set()
+    for raw in addresses:
+        try:
+            address = parse_email(raw)
+        except AddressError:
+            continue
+        if address.key not in known:
+            keys.add(address.key)
+        domains.update(candidate for candidate in candidate_domains(address.domain) if candidate not in owners)
+    if keys:
+        found = {customer.email_key: customer for customer in
+                 Customer.objects.select_related("organization", "customer_type").filter(email_key__in=list(keys))}
+        for key in keys:
+            customer = found.get(key)
+            if customer is None or customer.merged_into_id is None:  # a merged address is followed when asked
+                known[key] = customer
+    if domains:
+        owners.update(_domain_owners(domains))
 
 
 def organization_by_name(name: str) -> Organization | None:

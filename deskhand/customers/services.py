@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from deskhand.audit.models import AuditEvent
 from deskhand.audit.services import diff, record
-from deskhand.config.queries import get_settings
+from deskhand.config.queries import batch_dict, forget_batch, get_settings
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, normalize_domain, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -20,6 +20,8 @@ from deskhand.core.text import clean_text
 from deskhand.customers.domains import is_free_mail, is_public_suffix, registrable_domain
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain, Source
 from deskhand.customers.queries import (
+    BATCH_CUSTOMERS,
+    BATCH_DOMAINS,
     find_customer_by_email,
     organization_for_domain,
     unassigned_customers_for_domain,
@@ -151,6 +153,13 @@ def _record_moves(customer_ids: list[int], *, actor: Actor, old: int | None, new
         )
 
 
+def _changed() -> None:
+    """Customers, organizations or domains change in a way the batch lookups cannot follow (a move,
+    a merge, a domain added or removed): forget them, so the next lookup reads the database."""
+    forget_batch(BATCH_CUSTOMERS)
+    forget_batch(BATCH_DOMAINS)
+
+
 # -- organizations ------------------------------------------------------------------------------
 
 
@@ -176,6 +185,7 @@ def _organization_for_new_domain(domain: str, *, actor: Actor) -> Organization:
                 organization = Organization.objects.create(name=name, source=Source.AUTO)
                 OrganizationDomain.objects.create(organization=organization, domain=domain)
         except IntegrityError:
+            _changed()
             owner = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
             if owner is not None:
                 return owner.organization
@@ -183,6 +193,9 @@ def _organization_for_new_domain(domain: str, *, actor: Actor) -> Organization:
             # a free one only now, since the search cannot use an index.
             name = _free_organization_name(display_domain(domain))
             continue
+        owners = batch_dict(BATCH_DOMAINS)
+        if owners is not None:
+            owners[domain] = organization
         _record_organization(organization, "organization.created", actor=AUTO_CREATE_RULE,
                              changes={"domain": domain, "name": organization.name, "triggered_by": actor.label})
         return organization
@@ -207,6 +220,7 @@ def _file(domain: str, *, settings: dict[str, Any], actor: Actor) -> tuple[Organ
 
 
 def _attach_domain(organization: Organization, domain: str, *, apply_to_existing: bool, actor: Actor) -> int:
+    _changed()
     owner = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
     if owner is not None and owner.organization_id != organization.pk:
         raise Conflict("domain_taken", f"{display_domain(domain)} belongs to “{owner.organization.name}”.",
@@ -248,7 +262,7 @@ def create_organization(
     extra = get_settings()["extra_free_mail_domains"]
     cleaned_domains = list(dict.fromkeys(check_domain(domain, field="domains", extra_free_mail=extra)
                                          for domain in domains))
-    values = clean_values("organization", custom_fields, enforce_required=source in PEOPLE_SOURCES)
+    values = _custom_values("organization", custom_fields, enforce_required=source in PEOPLE_SOURCES)
     notes = _text(notes, field="notes", max_length=10_000, single_line=False)
     try:
         with transaction.atomic():
@@ -280,6 +294,7 @@ def get_or_create_organization_by_name(name: Any, *, source: Source, actor: Acto
 @transaction.atomic
 def update_organization(organization: Organization, *, changes: dict[str, Any], actor: Actor) -> Organization:
     """Change the name, notes or custom fields."""
+    _changed()
     before = _organization_state(organization)
     for key in changes:
         if key not in {"name", "notes", "custom_fields"}:
@@ -319,6 +334,7 @@ def add_domain(
 @transaction.atomic
 def remove_domain(organization: Organization, domain: str, *, actor: Actor) -> None:
     """The organization stops owning `domain`; its customers stay where they are."""
+    _changed()
     try:
         clean = normalize_domain(domain)
     except AddressError:
@@ -332,6 +348,7 @@ def remove_domain(organization: Organization, domain: str, *, actor: Actor) -> N
 @transaction.atomic
 def delete_organization(organization: Organization, *, actor: Actor) -> None:
     """Delete the organization and its domains; its customers stay, in "No organization"."""
+    _changed()
     ids = list(Customer.objects.filter(organization=organization).values_list("pk", flat=True))
     Customer.objects.filter(organization=organization).update(
         organization=None, placed_manually=False, updated_at=timezone.now()
@@ -349,6 +366,7 @@ def delete_organization(organization: Organization, *, actor: Actor) -> None:
 def merge_organizations(source: Organization, *, into: Organization, actor: Actor) -> Organization:
     """Move every domain and customer of `source` to `into`, keep `into`'s values where both have
     one, and delete `source`."""
+    _changed()
     if source.pk == into.pk:
         raise Invalid("merge_into_self", "An organization cannot be merged into itself.", field="into")
     domains = list(source.domains.values_list("domain", flat=True))
@@ -374,48 +392,55 @@ def merge_organizations(source: Organization, *, into: Organization, actor: Acto
 # -- customers ----------------------------------------------------------------------------------
 
 
-def _new_customer(
-    address: EmailAddress,
-    *,
-    name: Any,
-    phone: Any,
-    language: Any,
-    notes: Any,
-    customer_type: Any,
-    organization: Organization | None | _Auto,
-    custom_fields: Any,
-    source: Source,
-    actor: Actor,
-) -> Customer | None:
-    """Insert and file a customer; None when a concurrent request inserted the same address first."""
-    details = {
+def _custom_values(applies_to: str, values: Any, *, enforce_required: bool) -> dict[str, Any]:
+    """`clean_values` for a new record; with no values and nothing required there is nothing to
+    check, so the field definitions are not read (each mail makes a customer and a ticket)."""
+    if not enforce_required and (values is None or values == {}):
+        return {}
+    return clean_values(applies_to, values, enforce_required=enforce_required)
+
+
+def _customer_details(
+    *, name: Any, phone: Any, language: Any, notes: Any, customer_type: Any, custom_fields: Any, source: Source,
+) -> dict[str, Any]:
+    return {
         "name": _text(name, field="name", max_length=200),
         "phone": _phone(phone),
         "language": _language(language),
         "notes": _text(notes, field="notes", max_length=10_000, single_line=False),
         "customer_type": resolve_customer_type(customer_type),
-        "custom_fields": clean_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES),
+        "custom_fields": _custom_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES),
     }
+
+
+def _new_customer(
+    address: EmailAddress,
+    *,
+    details: dict[str, Any],
+    organization: Organization | None | _Auto,
+    source: Source,
+    actor: Actor,
+) -> Customer:
+    """Insert and file a customer; IntegrityError when a concurrent request inserted the same
+    address first (the caller's savepoint then also undoes the organization made for it)."""
     if organization is AUTO:
         target, why = _file(address.domain, settings=get_settings(), actor=actor)
         placed_manually = False
     else:
         target, why, placed_manually = organization, "chosen by hand", True
-    try:
-        with transaction.atomic():
-            customer = Customer.objects.create(
-                email=address.address, email_key=address.key, domain=address.domain, organization=target,
-                placed_manually=placed_manually, source=source, **details,
-            )
-    except IntegrityError:
-        return None
+    customer = Customer.objects.create(
+        email=address.address, email_key=address.key, domain=address.domain, organization=target,
+        placed_manually=placed_manually, source=source, **details,
+    )
+    known = batch_dict(BATCH_CUSTOMERS)
+    if known is not None:
+        known[address.key] = customer
     _record_customer(customer, "customer.created", actor=actor, changes={
         **_customer_state(customer), "source": source, "filed": why,
     })
     return customer
 
 
-@transaction.atomic
 def find_or_create_customer(
     email: Any,
     *,
@@ -430,18 +455,30 @@ def find_or_create_customer(
     actor: Actor,
 ) -> tuple[Customer, bool]:
     """The customer behind `email` (normalised, case-insensitive, following merges), or a new one
-    filed by the domain rule. Returns the customer and whether it was created."""
+    filed by the domain rule. Returns the customer and whether it was created.
+
+    Finding is one read and needs no transaction; creating (the organization the domain rule may
+    make, the customer, their audit rows) is atomic."""
     address = _address(email)
+    details: dict[str, Any] | None = None
     for _attempt in range(3):
         existing = find_customer_by_email(address.key)
         if existing is not None:
             return existing, False
-        customer = _new_customer(
-            address, name=name, phone=phone, language=language, notes=notes, customer_type=customer_type,
-            organization=organization, custom_fields=custom_fields, source=source, actor=actor,
-        )
-        if customer is not None:
-            return customer, True
+        if details is None:  # checked before anything is written, and only for a new customer
+            details = _customer_details(name=name, phone=phone, language=language, notes=notes,
+                                        customer_type=customer_type, custom_fields=custom_fields, source=source)
+        try:
+            with transaction.atomic():
+                customer = _new_customer(address, details=details, organization=organization, source=source,
+                                         actor=actor)
+        except IntegrityError:
+            _changed()  # another request made this customer first: read it again
+            continue
+        except BaseException:
+            _changed()  # rolled back: the batch lookups may hold an organization that is gone
+            raise
+        return customer, True
     raise Conflict("customer_race", "The customer changed while being created; try again.", field="email")
 
 
@@ -459,6 +496,7 @@ def create_customer(email: Any, *, source: Source, actor: Actor, **details: Any)
 @transaction.atomic
 def move_customer(customer: Customer, *, to: Organization | None, actor: Actor) -> Customer:
     """An agent puts the customer in `to` (None: "No organization"). Rules never undo it."""
+    _changed()
     old = customer.organization_id
     customer.organization = to
     customer.placed_manually = True
@@ -478,6 +516,7 @@ EDITABLE_CUSTOMER_FIELDS = {
 def update_customer(customer: Customer, *, changes: dict[str, Any], actor: Actor) -> Customer:
     """Change any of EDITABLE_CUSTOMER_FIELDS; `organization` (an Organization or None) is a manual
     move. A new address keeps the customer where they are filed."""
+    _changed()
     for key in changes:
         if key not in EDITABLE_CUSTOMER_FIELDS:
             raise Invalid("not_editable", f"{key} cannot be changed.", field=key)
@@ -519,6 +558,7 @@ def update_customer(customer: Customer, *, changes: dict[str, Any], actor: Actor
 @transaction.atomic
 def delete_customer(customer: Customer, *, actor: Actor) -> None:
     """Delete the customer (and the addresses merged into them)."""
+    _changed()
     _record_customer(customer, "customer.deleted", actor=actor, changes=_customer_state(customer))
     Customer.objects.filter(merged_into=customer).delete()
     customer.delete()
@@ -538,6 +578,7 @@ def _hand_over_work(source: Customer, into: Customer) -> None:
 def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Customer:
     """`source` becomes an alias of `into`: its address finds `into` from now on, `into` keeps its
     own values and takes `source`'s where it has none."""
+    _changed()
     if source.pk == into.pk:
         raise Invalid("merge_into_self", "A customer cannot be merged into itself.", field="into")
     for name in ("name", "phone", "language", "notes"):
@@ -602,6 +643,7 @@ def create_customer_type(name: Any, *, color: Any = "#6b7280", visible: bool = T
 
 @transaction.atomic
 def update_customer_type(customer_type: CustomerType, *, changes: dict[str, Any], actor: Actor) -> CustomerType:
+    _changed()
     _require_admin(actor)
     before = {"name": customer_type.name, "color": customer_type.color, "visible": customer_type.visible,
               "position": customer_type.position}
@@ -635,6 +677,7 @@ def update_customer_type(customer_type: CustomerType, *, changes: dict[str, Any]
 @transaction.atomic
 def delete_customer_type(customer_type: CustomerType, *, actor: Actor) -> None:
     """Delete the type; its customers keep everything else."""
+    _changed()
     _require_admin(actor)
     record(actor=actor, action="customer_type.deleted", object_type="customer_type", object_id=customer_type.pk,
            object_label=customer_type.name)

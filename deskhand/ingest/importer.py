@@ -19,10 +19,12 @@ from pathlib import Path
 
 from django.db import transaction
 
+from deskhand.config.queries import batch_cache, forget_batch
 from deskhand.core.errors import Invalid
+from deskhand.customers.queries import prefetch_for_addresses
 from deskhand.ingest.pipeline import process_one
 from deskhand.ingest.receive import MAX_RAW_BYTES
-from deskhand.mail.models import InboundEmail, Transport
+from deskhand.mail.models import InboundEmail, InboundStatus, Transport
 from deskhand.mail.parsing import ParsedMail, parse_mail
 from deskhand.mail.queries import mail_addresses
 
@@ -101,12 +103,22 @@ def _store(raws: list[bytes]) -> list[InboundEmail]:
 
 
 def _process(rows: list[InboundEmail], parsed: list[ParsedMail | None], report: ImportReport) -> None:
-    with transaction.atomic():
+    with transaction.atomic(), batch_cache():
         addresses = mail_addresses()
+        prefetch_for_addresses(_addresses(parsed))
         for row, mail in zip(rows, parsed, strict=True):
             done = process_one(row, addresses=addresses, parsed=mail)
+            if done.status == InboundStatus.FAILED:
+                forget_batch()  # its savepoint was rolled back, with whatever the lookups learnt in it
             report.statuses[done.status] += 1
             report.total += 1
+
+
+def _addresses(parsed: list[ParsedMail | None]) -> Iterator[str]:
+    """Everyone a batch of mail names: the customers the pipeline will look up."""
+    for mail in parsed:
+        if mail is not None:
+            yield from (mail.from_address, mail.sender, *(address for _, address in [*mail.to, *mail.cc]))
 
 
 def import_mail(path: Path, *, jobs: int = 1, batch: int = BATCH,

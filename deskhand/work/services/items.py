@@ -124,8 +124,9 @@ def _set_assignees(item: Item, agents: list[Agent], teams: list[Team]) -> None:
         [Assignee(item=item, agent=a) for a in agents] + [Assignee(item=item, team=t) for t in teams])
 
 
-def _add_followers(item: Item, customers: Iterable[Customer], agents: Iterable[Agent]) -> None:
-    old_customers, old_agents = _current_followers(item)
+def _add_followers(item: Item, customers: Iterable[Customer], agents: Iterable[Agent], *, new: bool = False) -> None:
+    """Followers not yet following (`new`: the item was just created, so nobody is)."""
+    old_customers, old_agents = ([], []) if new else _current_followers(item)
     known_c = {c.pk for c in old_customers}
     known_a = {a.pk for a in old_agents}
     new_customers = {c.pk: c for c in customers if c.pk not in known_c}
@@ -174,7 +175,10 @@ def _create_item(
     project_record = resolve_project(project)
     folder_record = resolve_folder(folder, project=project_record)
     agents, teams = resolve_assignees(assignees)
-    values = clean_values(kind, custom_fields, enforce_required=channel in (Channel.WEB, Channel.API))
+    enforce_required = channel in (Channel.WEB, Channel.API)
+    # Nothing given and nothing required: no need to read the field definitions.
+    values = {} if not enforce_required and (custom_fields is None or custom_fields == {}) else clean_values(
+        kind, custom_fields, enforce_required=enforce_required)
     customer = _requester(requester, requester_email, name=requester_name, channel=channel, actor=actor)
     if kind == Kind.TICKET and customer is None:
         raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
@@ -186,9 +190,11 @@ def _create_item(
         project=project_record, folder=folder_record, channel=channel, custom_fields=values,
         created_by_id=actor.agent_id if actor.kind != ActorKind.CUSTOMER else None,
     )
-    _set_assignees(item, agents, teams)
+    # A new item has no assignees or followers yet: nothing to read or delete first.
+    Assignee.objects.bulk_create(
+        [Assignee(item=item, agent=a) for a in agents] + [Assignee(item=item, team=t) for t in teams])
     # The requester follows their own request; others only hear from now on.
-    _add_followers(item, ([customer] if customer else []) + follower_customers, follower_agents)
+    _add_followers(item, ([customer] if customer else []) + follower_customers, follower_agents, new=True)
     record_item_event(item, f"{kind}.created", actor=actor, changes={
         **_state(item), "channel": channel, "assignees": _assignee_refs(agents, teams),
     })
@@ -320,11 +326,10 @@ def add_follower(item: Item, *, customer: Customer | None = None, agent: Agent |
     """Someone starts following: they hear of what happens from now on, not the past conversation."""
     if (customer is None) == (agent is None):
         raise Invalid("invalid_follower", "A follower is one customer or one agent.", field="followers")
-    customers, agents = _current_followers(item)
-    if customer is not None and customer.pk not in {c.pk for c in customers}:
+    if customer is not None and not Follower.objects.filter(item=item, customer=customer).exists():
         Follower.objects.create(item=item, customer=customer)
         record_item_event(item, f"{item.kind}.follower_added", actor=actor, changes={"customer": customer.email})
-    if agent is not None and agent.pk not in {a.pk for a in agents}:
+    if agent is not None and not Follower.objects.filter(item=item, agent=agent).exists():
         Follower.objects.create(item=item, agent=agent)
         record_item_event(item, f"{item.kind}.follower_added", actor=actor, changes={"agent": agent.email})
     return item
