@@ -158,13 +158,9 @@ def find_customer_by_email(key: str) -> Customer | None:
     return customer
 
 
-def prefetch_for_addresses(addresses: Iterable[str]) -> None:
-    """Within `batch_cache()`: read the customers behind `addresses` and the owners of their
-    domains in two queries, so that filing a batch of mail asks nothing per mail for them."""
-    known = batch_dict(BATCH_CUSTOMERS)
-    owners = batch_dict(BATCH_DOMAINS)
-    if known is None or owners is None:
-        return
+def lookup_keys(addresses: Iterable[str]) -> tuple[set[str], set[str]]:
+    """The address keys and the domains (with their parents) that filing mail from and to
+    `addresses` looks up; pure, so a parser process can work it out beside the writer."""
     keys: set[str] = set()
     domains: set[str] = set()
     for raw in addresses:
@@ -172,18 +168,29 @@ def prefetch_for_addresses(addresses: Iterable[str]) -> None:
             address = parse_email(raw)
         except AddressError:
             continue
-        if address.key not in known:
-            keys.add(address.key)
-        domains.update(candidate for candidate in candidate_domains(address.domain) if candidate not in owners)
-    if keys:
+        keys.add(address.key)
+        domains.update(candidate_domains(address.domain))
+    return keys, domains
+
+
+def prefetch_customers(keys: Iterable[str], domains: Iterable[str]) -> None:
+    """Within `batch_cache()`: read the customers behind these address keys and the owners of
+    these domains in two queries, so that filing a batch of mail asks nothing per mail for them."""
+    known = batch_dict(BATCH_CUSTOMERS)
+    owners = batch_dict(BATCH_DOMAINS)
+    if known is None or owners is None:
+        return
+    wanted = [key for key in keys if key not in known]
+    if wanted:
         found = {customer.email_key: customer for customer in
-                 Customer.objects.select_related("organization", "customer_type").filter(email_key__in=list(keys))}
-        for key in keys:
+                 Customer.objects.select_related("organization", "customer_type").filter(email_key__in=wanted)}
+        for key in wanted:
             customer = found.get(key)
             if customer is None or customer.merged_into_id is None:  # a merged address is followed when asked
                 known[key] = customer
-    if domains:
-        owners.update(_domain_owners(domains))
+    unknown = [domain for domain in domains if domain not in owners]
+    if unknown:
+        owners.update(_domain_owners(unknown))
 
 
 def organization_by_name(name: str) -> Organization | None:

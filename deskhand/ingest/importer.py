@@ -21,7 +21,7 @@ from django.db import transaction
 
 from deskhand.config.queries import batch_cache, forget_batch
 from deskhand.core.errors import Invalid
-from deskhand.customers.queries import prefetch_for_addresses
+from deskhand.customers.queries import lookup_keys, prefetch_customers
 from deskhand.ingest.pipeline import process_one
 from deskhand.ingest.receive import MAX_RAW_BYTES
 from deskhand.mail.models import InboundEmail, InboundStatus, Transport
@@ -86,14 +86,25 @@ def _batches(raws: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
         yield batch
 
 
-def _parse_batch(raws: list[bytes]) -> list[ParsedMail | None]:
-    result: list[ParsedMail | None] = []
+@dataclass
+class Parsed:
+    """A batch as the parser process hands it to the writer: each mail parsed (None: the pipeline
+    parses it again and records why it fails), and what the customer lookups will need."""
+
+    mails: list[ParsedMail | None]
+    keys: set[str]
+    domains: set[str]
+
+
+def _parse_batch(raws: list[bytes]) -> Parsed:
+    mails: list[ParsedMail | None] = []
     for raw in raws:
         try:
-            result.append(parse_mail(raw))
+            mails.append(parse_mail(raw))
         except Exception:  # noqa: BLE001 - process_one parses again and records the failure
-            result.append(None)
-    return result
+            mails.append(None)
+    keys, domains = lookup_keys(_addresses(mails))
+    return Parsed(mails, keys, domains)
 
 
 def _store(raws: list[bytes]) -> list[InboundEmail]:
@@ -102,11 +113,11 @@ def _store(raws: list[bytes]) -> list[InboundEmail]:
             [InboundEmail(raw=raw, size=len(raw), transport=Transport.IMPORT) for raw in raws])
 
 
-def _process(rows: list[InboundEmail], parsed: list[ParsedMail | None], report: ImportReport) -> None:
+def _process(rows: list[InboundEmail], parsed: Parsed, report: ImportReport) -> None:
     with transaction.atomic(), batch_cache():
         addresses = mail_addresses()
-        prefetch_for_addresses(_addresses(parsed))
-        for row, mail in zip(rows, parsed, strict=True):
+        prefetch_customers(parsed.keys, parsed.domains)
+        for row, mail in zip(rows, parsed.mails, strict=True):
             done = process_one(row, addresses=addresses, parsed=mail)
             if done.status == InboundStatus.FAILED:
                 forget_batch()  # its savepoint was rolled back, with whatever the lookups learnt in it
@@ -136,7 +147,7 @@ def import_mail(path: Path, *, jobs: int = 1, batch: int = BATCH,
     else:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            pending: list[tuple[list[bytes], Future[list[ParsedMail | None]]]] = []
+            pending: list[tuple[list[bytes], Future[Parsed]]] = []
             for raws in batches:
                 pending.append((raws, pool.submit(_parse_batch, raws)))
                 if len(pending) > jobs:
