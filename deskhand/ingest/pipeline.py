@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 from mailparser_reply import EmailReplyParser
 
@@ -143,8 +142,8 @@ def _cc_people(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresse
     keys = list(wanted)
     skipped = max(0, len(keys) - MAX_FOLLOWERS_FROM_MAIL)
     keys = keys[:MAX_FOLLOWERS_FROM_MAIL]
-    agents = {agent.email.lower(): agent for agent in
-              Agent.objects.annotate(key=Lower("email")).filter(key__in=keys, is_active=True)} if keys else {}
+    agent_ids = [addresses.agents[key] for key in keys if key in addresses.agents]
+    agents = {agent.email.lower(): agent for agent in Agent.objects.filter(pk__in=agent_ids)} if agent_ids else {}
     customers = []
     for key in keys:
         if key in agents:
@@ -177,7 +176,7 @@ def _may_write_to(item: Item, sender_key: str) -> bool:
         return True
     if Follower.objects.filter(item=item, customer__email__iexact=sender_key).exists():
         return True
-    if Agent.objects.filter(email__iexact=sender_key, is_active=True).exists():
+    if Agent.objects.filter(email__iexact=sender_key, is_active=True).exists():  # only for a subject token
         return True
     if item.organization_id is not None:
         # A colleague: filed in the organization, or writing from one of its domains.
@@ -199,7 +198,8 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *
     if mail.message_id:
         earlier = (InboundEmail.objects.filter(rfc_message_id=mail.message_id, mailbox_id=inbound.mailbox_id,
                                                status__in=[InboundStatus.PROCESSED, InboundStatus.IGNORED])
-                   .exclude(pk=inbound.pk).values_list("pk", flat=True).first())
+                   .exclude(pk=inbound.pk).values_list("pk", flat=True)[:1])
+        earlier = next(iter(earlier), None)
         if earlier is not None:
             return Outcome(InboundStatus.IGNORED, f"duplicate: the same Message-ID arrived as mail {earlier}")
     envelope_from = inbound.envelope_from if inbound.transport == "smtp" else None
@@ -213,7 +213,7 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *
     attachments = _attachments(mail)
     notes = list(mail.problems)
     item = _thread_item(mail, sender_key)
-    agent = Agent.objects.filter(email__iexact=sender_key, is_active=True).first()
+    agent = Agent.objects.get(pk=addresses.agents[sender_key]) if sender_key in addresses.agents else None
     try:
         if item is not None:
             customers, agents, skipped = _cc_people(mail, inbound, sender=sender, addresses=addresses, actor=actor)

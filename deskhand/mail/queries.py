@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from deskhand.agents.models import Agent
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, NeverFollow, OutboundMessage, OutboundStatus
 
@@ -39,6 +40,7 @@ class MailAddresses:
 
     mailboxes: dict[str, Mailbox]  # lower-cased address → mailbox
     never_follow: frozenset[str]
+    agents: dict[str, int]  # lower-cased address of an active agent → agent id
 
     @property
     def own(self) -> frozenset[str]:
@@ -55,7 +57,8 @@ class MailAddresses:
 def mail_addresses() -> MailAddresses:
     mailboxes = {mailbox.address.lower(): mailbox for mailbox in Mailbox.objects.all()}
     never = frozenset(address.lower() for address in NeverFollow.objects.values_list("address", flat=True))
-    return MailAddresses(mailboxes=mailboxes, never_follow=never | frozenset(mailboxes))
+    agents = {email.lower(): pk for pk, email in Agent.objects.filter(is_active=True).values_list("pk", "email")}
+    return MailAddresses(mailboxes=mailboxes, never_follow=never | frozenset(mailboxes), agents=agents)
 
 
 def inbound_list(*, status: str | None = None) -> QuerySet[InboundEmail]:
