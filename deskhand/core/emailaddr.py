@@ -7,6 +7,7 @@ IDNA-encoded; `key` is the case-insensitive form that uniqueness is checked on.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 from email_validator.syntax import validate_email_domain_name
@@ -37,6 +38,11 @@ def parse_email(raw: str) -> EmailAddress:
     """Normalise `raw` or raise AddressError: trimmed, domain lower-cased and IDNA-encoded."""
     if not isinstance(raw, str):
         raise AddressError("Enter an email address.")
+    return _parse_email(raw)
+
+
+@lru_cache(maxsize=8192)  # pure; mail names the same people again and again
+def _parse_email(raw: str) -> EmailAddress:
     text = raw.strip()
     if not text:
         raise AddressError("Enter an email address.")

@@ -19,14 +19,12 @@ from pathlib import Path
 
 from django.db import transaction
 
-from deskhand.config.queries import batch_cache, forget_batch
 from deskhand.core.errors import Invalid
-from deskhand.customers.queries import lookup_keys, prefetch_customers
-from deskhand.ingest.pipeline import process_one
+from deskhand.customers.queries import lookup_keys
+from deskhand.ingest.pipeline import named_addresses, process_batch, read_ahead
 from deskhand.ingest.receive import MAX_RAW_BYTES
-from deskhand.mail.models import InboundEmail, InboundStatus, Transport
-from deskhand.mail.parsing import ParsedMail, parse_mail
-from deskhand.mail.queries import mail_addresses
+from deskhand.mail.models import InboundEmail, Transport
+from deskhand.mail.parsing import ParsedMail
 
 BATCH = 200
 
@@ -97,13 +95,8 @@ class Parsed:
 
 
 def _parse_batch(raws: list[bytes]) -> Parsed:
-    mails: list[ParsedMail | None] = []
-    for raw in raws:
-        try:
-            mails.append(parse_mail(raw))
-        except Exception:  # noqa: BLE001 - process_one parses again and records the failure
-            mails.append(None)
-    keys, domains = lookup_keys(_addresses(mails))
+    mails = [read_ahead(raw) for raw in raws]
+    keys, domains = lookup_keys(named_addresses(mails))
     return Parsed(mails, keys, domains)
 
 
@@ -114,22 +107,10 @@ def _store(raws: list[bytes]) -> list[InboundEmail]:
 
 
 def _process(rows: list[InboundEmail], parsed: Parsed, report: ImportReport) -> None:
-    with transaction.atomic(), batch_cache():
-        addresses = mail_addresses()
-        prefetch_customers(parsed.keys, parsed.domains)
-        for row, mail in zip(rows, parsed.mails, strict=True):
-            done = process_one(row, addresses=addresses, parsed=mail)
-            if done.status == InboundStatus.FAILED:
-                forget_batch()  # its savepoint was rolled back, with whatever the lookups learnt in it
+    with transaction.atomic():
+        for done in process_batch(rows, parsed.mails, lookups=(parsed.keys, parsed.domains)):
             report.statuses[done.status] += 1
             report.total += 1
-
-
-def _addresses(parsed: list[ParsedMail | None]) -> Iterator[str]:
-    """Everyone a batch of mail names: the customers the pipeline will look up."""
-    for mail in parsed:
-        if mail is not None:
-            yield from (mail.from_address, mail.sender, *(address for _, address in [*mail.to, *mail.cc]))
 
 
 def import_mail(path: Path, *, jobs: int = 1, batch: int = BATCH,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -19,11 +19,12 @@ from django.utils import timezone
 from mailparser_reply import EmailReplyParser
 
 from deskhand.agents.models import Agent
+from deskhand.config.queries import batch_cache, forget_batch
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError
 from deskhand.customers.models import Customer, Source
-from deskhand.customers.queries import organization_for_domain
+from deskhand.customers.queries import lookup_keys, organization_for_domain, prefetch_customers
 from deskhand.customers.services import find_or_create_customer
 from deskhand.mail.loops import robot_reason
 from deskhand.mail.models import InboundEmail, InboundStatus, Transport
@@ -190,7 +191,7 @@ def _may_write_to(item: Item, sender_key: str) -> bool:
 def _texts(mail: ParsedMail) -> tuple[str, str, str]:
     """(new text, full text, sanitized HTML), each within the size a message may have."""
     full = mail.text[:MAX_BODY]
-    body = strip_quotes(full)[:MAX_BODY]
+    body = (mail.stripped if mail.stripped is not None else strip_quotes(full))[:MAX_BODY]
     return body, full, mail.html
 
 
@@ -312,14 +313,45 @@ def claim(ids: Iterable[int]) -> list[InboundEmail]:
     return list(rows)
 
 
+def read_ahead(raw: bytes) -> ParsedMail | None:
+    """The pure part of processing one mail (parse, strip quotes), fit for a parser process."""
+    try:
+        mail = parse_mail(raw)
+    except Exception:  # noqa: BLE001 - process_one parses again and records the failure
+        return None
+    mail.stripped = strip_quotes(mail.text[:MAX_BODY])
+    return mail
+
+
+def named_addresses(parsed: Iterable[ParsedMail | None]) -> Iterator[str]:
+    """Everyone a batch of mail names: the customers the pipeline will look up."""
+    for mail in parsed:
+        if mail is not None:
+            yield from (mail.from_address, mail.sender, *(address for _, address in [*mail.to, *mail.cc]))
+
+
+def process_batch(rows: list[InboundEmail], parsed: list[ParsedMail | None], *,
+                  lookups: tuple[set[str], set[str]] | None = None) -> list[InboundEmail]:
+    """File claimed mails in the current transaction, with the settings, statuses, customers and
+    domain owners the batch needs read once (`lookups` when a parser process worked them out)."""
+    with batch_cache():
+        addresses = mail_addresses()
+        prefetch_customers(*(lookups or lookup_keys(named_addresses(parsed))))
+        done = []
+        for row, mail in zip(rows, parsed, strict=True):
+            done.append(process_one(row, addresses=addresses, parsed=mail))
+            if done[-1].status == InboundStatus.FAILED:
+                forget_batch()  # its savepoint was rolled back, with whatever the lookups learnt in it
+        return done
+
+
 def process_ids(ids: Iterable[int]) -> list[InboundEmail]:
     """Process the given mails in one transaction (one savepoint each)."""
     with transaction.atomic():
         rows = claim(ids)
         if not rows:
             return []
-        addresses = mail_addresses()
-        return [process_one(row, addresses=addresses) for row in rows]
+        return process_batch(rows, [read_ahead(bytes(row.raw)) for row in rows])
 
 
 def pending_ids(limit: int = 500) -> list[int]:

@@ -64,6 +64,8 @@ class ParsedMail:
     html: str = ""
     attachments: list[MailAttachment] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # The text with the quoted history removed, when a parser process worked it out already.
+    stripped: str | None = None
 
     @property
     def thread_ids(self) -> list[str]:
