@@ -11,6 +11,7 @@ from django.db import transaction
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Conflict, Invalid
+from deskhand.ingest.drain import notify
 from deskhand.ingest.tasks import process_inbound
 from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, Transport
 
@@ -48,8 +49,13 @@ def receive_raw(
             envelope_to=_envelope_to(envelope_to),
         )
         if process:
-            transaction.on_commit(partial(process_inbound.enqueue, inbound_id=inbound.pk))
+            transaction.on_commit(partial(_process_after_commit, inbound.pk))
     return inbound
+
+
+def _process_after_commit(inbound_id: int) -> None:
+    if not notify():  # no drainer in this process: a worker takes the task
+        process_inbound.enqueue(inbound_id=inbound_id)
 
 
 @transaction.atomic
@@ -63,5 +69,5 @@ def retry(inbound: InboundEmail, *, actor: Actor) -> InboundEmail:
         record(actor=actor, action="inbound.retried", object_type="inbound_email", object_id=inbound.pk,
                object_label=inbound.subject, changes={"status": {"old": inbound.status, "new": "received"}})
         inbound.status, inbound.reason, inbound.processed_at = InboundStatus.RECEIVED, "", None
-        transaction.on_commit(partial(process_inbound.enqueue, inbound_id=inbound.pk))
+        transaction.on_commit(partial(_process_after_commit, inbound.pk))
     return inbound

@@ -4,6 +4,7 @@ is stored, 451 when it cannot be, so that the sender keeps it and tries again.""
 from __future__ import annotations
 
 import smtplib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,3 +103,23 @@ def test_a_large_file_with_bare_lf_line_ends_is_taken_as_sent(listener: int) -> 
     item = Item.objects.get()
     assert item.description == "first line\n.starts with a dot\nlast"
     assert item.messages.get().attachments.get().size == 256 * 8000
+
+
+def test_with_a_drainer_in_the_process_mail_is_filed_at_once_without_tasks(listener: int) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from deskhand.ingest.drain import start_drainer, stop_drainer
+
+    start_drainer()
+    try:
+        with smtplib.SMTP("127.0.0.1", listener) as client:
+            for n in range(5):
+                client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail(subject=f"Fast {n}"))
+        deadline = time.monotonic() + 10
+        while InboundEmail.objects.filter(status="received").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop_drainer()
+    assert sorted(InboundEmail.objects.values_list("status", flat=True)) == ["processed"] * 5
+    assert Item.objects.count() == 5
+    assert not DBTaskResult.objects.filter(task_path__endswith="process_inbound").exists()

@@ -48,9 +48,12 @@ class Command(BaseCommand):
             self.stdout.write(f"SMTP listener on {smtp_host}:{smtp_port}")
         scheduler = idle = None
         if not no_worker:
+            from deskhand.ingest.drain import start_drainer, stop_drainer
             from deskhand.ingest.imap import start_idle
             from deskhand.system.scheduler import Scheduler
 
+            # Mail stored by this process's listener is filed by this thread, in batches.
+            start_drainer()
             scheduler = Scheduler()
             scheduler.start()
             # IMAP mailboxes whose server offers IDLE announce new mail at once; polling stays the guarantee.
@@ -70,6 +73,7 @@ class Command(BaseCommand):
                 scheduler.stop()
             if idle is not None:
                 idle.stop()
+                stop_drainer()
             server.close()
             self.stdout.write("Deskhand stopped.")
 
