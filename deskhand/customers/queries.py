@@ -22,7 +22,7 @@ NO_ORGANIZATION = "none"
 # Within `batch_cache()` (a batch of mail): what the customer lookups found, by address key
 # (None: no such customer) and by domain (None: nobody owns it). The customer services keep them
 # current: a new customer or domain is added, and any other change to customers, organizations or
-# domains drops them. Prefetched for a whole batch by `prefetch_for_addresses`.
+# domains drops them. Prefetched for a whole batch by `prefetch_customers`.
 BATCH_CUSTOMERS = "customers.by_key"
 BATCH_DOMAINS = "customers.domain_owner"
 
