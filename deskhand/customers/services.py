@@ -262,7 +262,7 @@ def create_organization(
     extra = get_settings()["extra_free_mail_domains"]
     cleaned_domains = list(dict.fromkeys(check_domain(domain, field="domains", extra_free_mail=extra)
                                          for domain in domains))
-    values = _custom_values("organization", custom_fields, enforce_required=source in PEOPLE_SOURCES)
+    values = clean_values("organization", custom_fields, enforce_required=source in PEOPLE_SOURCES)
     notes = _text(notes, field="notes", max_length=10_000, single_line=False)
     try:
         with transaction.atomic():
@@ -392,14 +392,6 @@ def merge_organizations(source: Organization, *, into: Organization, actor: Acto
 # -- customers ----------------------------------------------------------------------------------
 
 
-def _custom_values(applies_to: str, values: Any, *, enforce_required: bool) -> dict[str, Any]:
-    """`clean_values` for a new record; with no values and nothing required there is nothing to
-    check, so the field definitions are not read (each mail makes a customer and a ticket)."""
-    if not enforce_required and (values is None or values == {}):
-        return {}
-    return clean_values(applies_to, values, enforce_required=enforce_required)
-
-
 def _customer_details(
     *, name: Any, phone: Any, language: Any, notes: Any, customer_type: Any, custom_fields: Any, source: Source,
 ) -> dict[str, Any]:
@@ -409,7 +401,7 @@ def _customer_details(
         "language": _language(language),
         "notes": _text(notes, field="notes", max_length=10_000, single_line=False),
         "customer_type": resolve_customer_type(customer_type),
-        "custom_fields": _custom_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES),
+        "custom_fields": clean_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES),
     }
 
 

@@ -233,6 +233,8 @@ def clean_values(
         values = {}
     if not isinstance(values, dict):
         raise Invalid("invalid_custom_fields", "custom_fields is an object of key: value.", field="custom_fields")
+    if not values and not existing and not enforce_required:
+        return {}  # nothing to check: the definitions need not be read (each mail makes a customer and a ticket)
     definitions = {field.key: field for field in CustomField.objects.filter(applies_to=applies_to)}
     result = {key: value for key, value in (existing or {}).items() if key in definitions}
     for key, value in values.items():

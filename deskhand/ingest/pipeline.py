@@ -133,13 +133,12 @@ def _cc_people(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresse
     ours = addresses.own | _keys([*inbound.envelope_to, *mail.delivered_to])
     if inbound.mailbox is not None:
         ours |= {inbound.mailbox.address.lower()}
-    candidates = [address for _, address in mail.cc]
-    if to_keys & ours:
-        candidates = [address for _, address in mail.to] + candidates
-    wanted: dict[str, None] = {}
-    for key in [k for address in candidates for k in _keys([address])]:
-        if key != sender.lower() and key not in addresses.never_follow and key not in ours:
-            wanted.setdefault(key, None)
+    candidates = [*mail.to, *mail.cc] if to_keys & ours else list(mail.cc)
+    wanted: dict[str, str] = {}  # address key → the display name the mail gives
+    for name, address in candidates:
+        for key in _keys([address]):
+            if key != sender.lower() and key not in addresses.never_follow and key not in ours:
+                wanted.setdefault(key, name)
     keys = list(wanted)
     skipped = max(0, len(keys) - MAX_FOLLOWERS_FROM_MAIL)
     keys = keys[:MAX_FOLLOWERS_FROM_MAIL]
@@ -150,14 +149,14 @@ def _cc_people(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresse
         if key in agents:
             continue
         try:
-            customer, _ = find_or_create_customer(key, source=Source.EMAIL, actor=actor)
+            customer, _ = find_or_create_customer(key, name=wanted[key][:200], source=Source.EMAIL, actor=actor)
         except DomainError:
             continue
         customers.append(customer)
     return customers, list(agents.values()), skipped
 
 
-def _thread_item(mail: ParsedMail, sender_key: str) -> Item | None:
+def _thread_item(mail: ParsedMail, sender_key: str, addresses: MailAddresses) -> Item | None:
     item_id = item_for_thread(mail.thread_ids)
     if item_id is not None:
         return Item.objects.select_related("requester").filter(pk=item_id).first()
@@ -165,19 +164,19 @@ def _thread_item(mail: ParsedMail, sender_key: str) -> Item | None:
     if match is None:
         return None
     item = Item.objects.select_related("requester").filter(pk=int(match.group(1))).first()
-    if item is None or not _may_write_to(item, sender_key):
+    if item is None or not _may_write_to(item, sender_key, addresses):
         return None
     return item
 
 
-def _may_write_to(item: Item, sender_key: str) -> bool:
+def _may_write_to(item: Item, sender_key: str, addresses: MailAddresses) -> bool:
     """A subject token is easy to guess: only people of the ticket (its requester, its followers,
     the requester's organization, an agent) thread by it; anyone else starts a new ticket."""
     if item.requester is not None and item.requester.email.lower() == sender_key:
         return True
     if Follower.objects.filter(item=item, customer__email__iexact=sender_key).exists():
         return True
-    if Agent.objects.filter(email__iexact=sender_key, is_active=True).exists():  # only for a subject token
+    if sender_key in addresses.agents:
         return True
     if item.organization_id is not None:
         # A colleague: filed in the organization, or writing from one of its domains.
@@ -197,10 +196,12 @@ def _texts(mail: ParsedMail) -> tuple[str, str, str]:
 
 def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool) -> Outcome:
     if mail.message_id:
-        earlier = (InboundEmail.objects.filter(rfc_message_id=mail.message_id, mailbox_id=inbound.mailbox_id,
-                                               status__in=[InboundStatus.PROCESSED, InboundStatus.IGNORED])
-                   .exclude(pk=inbound.pk).values_list("pk", flat=True)[:1])
-        earlier = next(iter(earlier), None)
+        # Read by the Message-ID index alone: with the status in the query, SQLite would scan
+        # every processed mail of the mailbox instead.
+        earlier = next((pk for pk, mailbox_id, status in InboundEmail.objects.filter(
+            rfc_message_id=mail.message_id).values_list("pk", "mailbox_id", "status")
+            if pk != inbound.pk and mailbox_id == inbound.mailbox_id
+            and status in (InboundStatus.PROCESSED, InboundStatus.IGNORED)), None)
         if earlier is not None:
             return Outcome(InboundStatus.IGNORED, f"duplicate: the same Message-ID arrived as mail {earlier}")
     envelope_from = inbound.envelope_from if inbound.transport == "smtp" else None
@@ -213,7 +214,7 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *
     body, full, html = _texts(mail)
     attachments = _attachments(mail)
     notes = list(mail.problems)
-    item = _thread_item(mail, sender_key)
+    item = _thread_item(mail, sender_key, addresses)
     agent = Agent.objects.get(pk=addresses.agents[sender_key]) if sender_key in addresses.agents else None
     try:
         if item is not None:

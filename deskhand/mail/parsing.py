@@ -24,6 +24,7 @@ MAX_PARTS = 200
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SURROGATES = re.compile(r"[\udc80-\udcff]")
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 # Charsets that mail labels as Latin-1 or ASCII are, in practice, often Windows-1252 (curly
 # quotes, the euro sign): decode them as 1252, like browsers do, so nothing turns into mojibake.
 _CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252",
@@ -164,7 +165,8 @@ def header(message: Message, name: str) -> str:
     values = _raw_values(message, name)
     if not values:
         return ""
-    raw = _fix_surrogates(values[0])
+    # Unfold (RFC 5322) first: the header classes take a fold between two encoded words for text.
+    raw = _FOLD.sub("", _fix_surrogates(values[0]))
     if "=?" not in raw:  # plain ASCII, or 8-bit bytes already decoded above
         return clean(" ".join(raw.split()))
     if len(raw) > MAX_STRUCTURED_HEADER:

@@ -318,3 +318,8 @@ def test_without_a_known_delivery_address_only_cc_follows() -> None:
     # Which address on the To line is the help desk is unknown, so nobody there is taken for a person.
     assert followers == ["carol@acme-corp.example", "zoe@acme-corp.example"]
     assert not Customer.objects.filter(email="helpdesk@newco.example").exists()
+
+
+def test_a_cc_d_newcomer_gets_the_name_the_mail_gives() -> None:
+    deliver(make_mail(cc="=?utf-8?q?Ren=C3=A9_Dupont?= <rene@other.example>"))
+    assert Customer.objects.get(email="rene@other.example").name == "René Dupont"

@@ -149,3 +149,11 @@ def test_a_delivery_status_report_is_recognisable() -> None:
     mail = parse_mail(raw)
     assert mail.content_type == "multipart/report"
     assert mail.report_type == "delivery-status"
+
+
+def test_encoded_words_folded_across_lines_join_without_a_space() -> None:
+    raw = (b"From: =?utf-8?q?Zo=C3=AB?=\r\n =?utf-8?q?_M=C3=BCller?= <z@a.example>\r\n"
+           b"Subject: =?utf-8?q?Drucker_funktioniert_ni?=\r\n =?utf-8?q?cht_mehr?=\r\n\r\nx\r\n")
+    mail = parse_mail(raw)
+    assert mail.subject == "Drucker funktioniert nicht mehr"
+    assert mail.from_name == "Zoë Müller"

@@ -175,10 +175,7 @@ def _create_item(
     project_record = resolve_project(project)
     folder_record = resolve_folder(folder, project=project_record)
     agents, teams = resolve_assignees(assignees)
-    enforce_required = channel in (Channel.WEB, Channel.API)
-    # Nothing given and nothing required: no need to read the field definitions.
-    values = {} if not enforce_required and (custom_fields is None or custom_fields == {}) else clean_values(
-        kind, custom_fields, enforce_required=enforce_required)
+    values = clean_values(kind, custom_fields, enforce_required=channel in (Channel.WEB, Channel.API))
     customer = _requester(requester, requester_email, name=requester_name, channel=channel, actor=actor)
     if kind == Kind.TICKET and customer is None:
         raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
