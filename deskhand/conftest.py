@@ -20,6 +20,12 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"database backend: {settings.DATABASE_VENDOR} ({where})"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hasher() -> None:
+    """Real hashing costs ~0.3 s a password by design; tests create hundreds of agents."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def default_workflow(request: pytest.FixtureRequest) -> None:
     """Tests that commit (the browser tests) end by emptying every table, the seeded ticket and
