@@ -32,4 +32,4 @@ def split_addr(addr: str, *, default_host: str = "127.0.0.1") -> tuple[str, int]
     return host, int(port)
 
 
-conf = Conf()
+conf = Conf()  # type: ignore[call-arg]  # pydantic-settings fills the fields from the environment

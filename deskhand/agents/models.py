@@ -26,7 +26,7 @@ class Agent(AbstractBaseUser):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: list[str] = []  # type: ignore[misc]  # the stubs declare it a ClassVar
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="agent_email_unique_ci")]

@@ -22,10 +22,10 @@ def _sql(alias: str) -> str:
         connection = databases[alias]
         quote = connection.ops.quote_name
         meta = AuditEvent._meta
-        columns = ", ".join(quote(meta.get_field(name).column) for name in _COLUMNS)
+        columns = ", ".join(quote(meta.get_field(name).column) for name in _COLUMNS)  # type: ignore[union-attr,arg-type]
         sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
         if connection.features.can_return_columns_from_insert:
-            sql += f" RETURNING {quote(meta.pk.column)}"
+            sql += f" RETURNING {quote(str(meta.pk.column))}"
         _insert_sql[alias] = sql
     return _insert_sql[alias]
 

@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, Protocol
+
+
+class _Person(Protocol):
+    """What an actor needs of an agent (core imports no models)."""
+
+    pk: Any
+    email: str
+
+
+class _Token(Protocol):
+    pk: Any
+    name: str
 
 
 class ActorKind(StrEnum):
@@ -23,7 +36,7 @@ class Actor:
     is_admin: bool = False
 
     @classmethod
-    def agent(cls, agent: object) -> Actor:
+    def agent(cls, agent: _Person) -> Actor:
         return cls(
             ActorKind.AGENT,
             label=str(agent.email),
@@ -32,7 +45,7 @@ class Actor:
         )
 
     @classmethod
-    def token(cls, token: object, agent: object) -> Actor:
+    def token(cls, token: _Token, agent: _Person) -> Actor:
         return cls(
             ActorKind.TOKEN,
             label=f"{agent.email} (API token {token.name or token.pk})",

@@ -5,6 +5,6 @@ from __future__ import annotations
 try:  # pragma: no cover - depends on the Django version
     from django.tasks import task  # type: ignore[import-not-found,unused-ignore]
 except ImportError:
-    from django_tasks import task
+    from django_tasks import task  # type: ignore[no-redef,unused-ignore]
 
 __all__ = ["task"]

@@ -368,7 +368,7 @@ class IdleWatcher(threading.Thread):
                 self.unsupported = True
                 return
             while not self.stopped.is_set():
-                box.idle.start()
+                box.idle.start()  # type: ignore[no-untyped-call]
                 self.idling.set()
                 renew_at = time.monotonic() + IDLE_RENEW
                 while not self.stopped.is_set() and time.monotonic() < renew_at:
@@ -382,7 +382,7 @@ class IdleWatcher(threading.Thread):
                         # Readable, yet nothing to read: the server closed the connection.
                         raise imaplib.IMAP4.abort("the server closed the connection")
                 self.idling.clear()
-                box.idle.stop()
+                box.idle.stop()  # type: ignore[no-untyped-call]
 
     def stop(self) -> None:
         self.stopped.set()

@@ -311,9 +311,8 @@ def parse_mail(raw: bytes) -> ParsedMail:
     present = {key.lower() for key in message}
     mail.headers = {name: header(message, name)[:500] for name in _LOOP_HEADERS if name in present}
     mail.content_type = message.get_content_type()
-    mail.report_type = (message.get_param("report-type") or "") if mail.content_type == "multipart/report" else ""
-    if isinstance(mail.report_type, tuple):
-        mail.report_type = str(mail.report_type[2])
+    report_type = message.get_param("report-type") if mail.content_type == "multipart/report" else ""
+    mail.report_type = str(report_type[2]) if isinstance(report_type, tuple) else (report_type or "")
     texts: list[str] = []
     htmls: list[str] = []
     try:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, Model, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
@@ -33,6 +33,9 @@ from deskhand.work.models import (
     TimeEntry,
 )
 from deskhand.work.models.items import ItemQuerySet
+
+_Record = TypeVar("_Record", bound=Model)
+_Items = TypeVar("_Items", bound=QuerySet[Item])
 
 NONE = "none"
 MAX_ID = 2**63 - 1
@@ -77,7 +80,7 @@ def _ids(value: str, *, field: str) -> list[int]:
     return ids
 
 
-def _by_id_or_none(queryset: QuerySet[Item], value: str, *, field: str) -> QuerySet[Item]:
+def _by_id_or_none(queryset: _Items, value: str, *, field: str) -> _Items:
     if not value:
         return queryset
     if value == NONE:
@@ -85,7 +88,7 @@ def _by_id_or_none(queryset: QuerySet[Item], value: str, *, field: str) -> Query
     return queryset.filter(**{f"{field}_id__in": _ids(value, field=field)})
 
 
-def _status(queryset: QuerySet[Item], kind: str, value: str) -> QuerySet[Item]:
+def _status(queryset: _Items, kind: str, value: str) -> _Items:
     if not value:
         return queryset
     if value.startswith("category:"):
@@ -102,7 +105,7 @@ def _status(queryset: QuerySet[Item], kind: str, value: str) -> QuerySet[Item]:
     return queryset.filter(status__in=statuses)
 
 
-def _priority(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
+def _priority(queryset: _Items, value: str) -> _Items:
     if not value:
         return queryset
     by_key = {priority.key: int(priority) for priority in Priority}
@@ -112,7 +115,7 @@ def _priority(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
     return queryset.filter(priority__in=[by_key[key] for key in keys])
 
 
-def _assignee(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
+def _assignee(queryset: _Items, value: str) -> _Items:
     if not value:
         return queryset
     if value == NONE:
@@ -152,7 +155,7 @@ def _requesters(term: str) -> list[int]:
     return list(customers.order_by().values_list("pk", flat=True)[:MAX_REQUESTER_MATCHES])
 
 
-def _search(queryset: QuerySet[Item], value: str) -> QuerySet[Item]:
+def _search(queryset: _Items, value: str) -> _Items:
     term = search_term(value)
     if not term:
         return queryset
@@ -264,7 +267,7 @@ def folder_list(*, search: str = "", project: str = "") -> QuerySet[Folder]:
     return queryset
 
 
-def _get(queryset: QuerySet[Any], pk: int, what: str) -> Any:
+def _get(queryset: QuerySet[_Record], pk: int, what: str) -> _Record:
     record = queryset.filter(pk=pk).first()
     if record is None:
         raise NotFound(f"{what}_not_found", f"No {what} with id {pk}.")

@@ -65,7 +65,7 @@ def _cached(template: models.QuerySet[Any], rows: list[Any]) -> models.QuerySet[
     queryset = object.__new__(type(template))
     queryset.__dict__.update(template.__dict__)
     queryset._result_cache = rows
-    queryset._prefetch_done = True
+    queryset._prefetch_done = True  # type: ignore[attr-defined]
     return queryset
 
 
@@ -76,12 +76,12 @@ class ItemQuerySet(models.QuerySet["Item"]):
     _with_people = False
 
     def with_people(self) -> ItemQuerySet:
-        clone = self._chain()
+        clone: ItemQuerySet = self._chain()  # type: ignore[attr-defined]
         clone._with_people = True
         return clone
 
     def _clone(self) -> ItemQuerySet:
-        clone = super()._clone()
+        clone: ItemQuerySet = super()._clone()  # type: ignore[misc]
         clone._with_people = self._with_people
         return clone
 

@@ -110,12 +110,13 @@ def _follower_refs(customers: Iterable[Customer], agents: Iterable[Agent]) -> li
 
 def _current_assignees(item: Item) -> tuple[list[Agent], list[Team]]:
     rows = list(item.assignees.select_related("agent", "team"))
-    return [r.agent for r in rows if r.agent_id], [r.team for r in rows if r.team_id]
+    return [r.agent for r in rows if r.agent is not None], [r.team for r in rows if r.team is not None]
 
 
 def _current_followers(item: Item) -> tuple[list[Customer], list[Agent]]:
     rows = list(item.followers.select_related("customer", "agent"))
-    return [r.customer for r in rows if r.customer_id], [r.agent for r in rows if r.agent_id]
+    return ([r.customer for r in rows if r.customer is not None],
+            [r.agent for r in rows if r.agent is not None])
 
 
 def _set_assignees(item: Item, agents: list[Agent], teams: list[Team]) -> None:
@@ -140,10 +141,10 @@ def _state(item: Item) -> dict[str, Any]:
         "title": item.title,
         "status": item.status.key,
         "priority": Priority(item.priority).key,
-        "requester": item.requester.email if item.requester_id else None,
-        "organization": item.organization.name if item.organization_id else None,
-        "project": item.project.name if item.project_id else None,
-        "folder": item.folder.name if item.folder_id else None,
+        "requester": item.requester.email if item.requester is not None else None,
+        "organization": item.organization.name if item.organization is not None else None,
+        "project": item.project.name if item.project is not None else None,
+        "folder": item.folder.name if item.folder is not None else None,
         "custom_fields": item.custom_fields,
     }
 

@@ -82,7 +82,7 @@ def _store(message: Message, files: list[tuple[NewAttachment, bytes, str]], stor
             sha256=hashlib.sha256(data).hexdigest(), inline=upload.inline, content_id=upload.content_id[:255],
         )
         attachment.file.save(name, ContentFile(data), save=False)
-        stored.append(attachment.file.name)
+        stored.append(str(attachment.file.name))
         attachments.append(attachment)
     Attachment.objects.bulk_create(attachments)
     return attachments

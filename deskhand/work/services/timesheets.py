@@ -92,7 +92,7 @@ def update_time_entry(entry: TimeEntry, *, changes: dict[str, Any], actor: Actor
     for key, value in changes.items():
         if key not in cleaners:
             raise Invalid("not_editable", f"“{key}” cannot be changed.", field=key)
-        setattr(entry, key, cleaners[key](value))
+        setattr(entry, key, cleaners[key](value))  # type: ignore[no-untyped-call]
     entry.save()
     after = {"minutes": entry.minutes, "date": entry.date.isoformat(), "note": entry.note, "billable": entry.billable}
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
