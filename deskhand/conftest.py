@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 
 from deskhand.agents.models import Agent
@@ -24,6 +25,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 def fast_password_hasher() -> None:
     """Real hashing costs ~0.3 s a password by design; tests create hundreds of agents."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def sign_in_limiter() -> None:
+    """The sign-in limiter keeps its failures in the database, which each test rolls back (and the
+    browser tests flush); the process cache is emptied too, so no test inherits another's counts."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

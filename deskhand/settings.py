@@ -2,29 +2,38 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 
 from deskhand.conf import conf
+from deskhand.core.private import make_private_dir, private_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = conf.data_dir.resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+# --- Private data (issue 11, item 11) ---------------------------------------------------------
+# The data directory holds the database (with mailbox passwords), attachments and keys: only the
+# user Deskhand runs as may read it. Every file this process creates (SQLite and its -wal/-shm,
+# attachments, keys, logs) is 0600 and every directory 0700, whatever the shell's umask.
+os.umask(0o077)
+make_private_dir(DATA_DIR)
+for _existing in [DATA_DIR / "secret_key", *DATA_DIR.glob("*.sqlite3*")]:
+    if _existing.is_file() and _existing.stat().st_uid == os.geteuid():
+        _existing.chmod(0o600)  # written by an older version with the umask's 0644
+# Uploaded and attached files, whatever storage saves them.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# The key that encrypts mailbox passwords at rest (deskhand.core.crypto). Its own file, so that a
+# rotated SECRET_KEY does not make the stored passwords unreadable.
+MAILBOX_KEY_FILE = DATA_DIR / "mailbox_key"
+# -----------------------------------------------------------------------------------------------
 
-def _secret_key() -> str:
-    # The key lives in the data directory so that a fresh install needs no extra variable
-    # and sessions survive restarts.
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# The key lives in the data directory so that a fresh install needs no extra variable
+# and sessions survive restarts.
+SECRET_KEY = private_file(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 DEBUG = False
 # Deskhand is self-hosted behind whatever name its owner gives it.
 ALLOWED_HOSTS = ["*"]
@@ -110,6 +119,10 @@ AUTH_USER_MODEL = "agents.Agent"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Not the agent's own address or name (agents.services validates with the agent), not all digits.
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("email", "name")}},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/login"
 SESSION_COOKIE_AGE = 14 * 24 * 3600

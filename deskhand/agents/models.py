@@ -71,3 +71,23 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.agent})"
+
+
+class SignInFailure(models.Model):
+    """One wrong password on the sign-in page, kept for the limiter's window (deskhand.web.ratelimit).
+    In the database so that every process of a deployment counts the same failures."""
+
+    account = models.CharField(max_length=254)  # the address tried, lower-cased
+    client = models.CharField(max_length=64)  # the client's IP address
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # Index: the limiter counts one account's or one client's recent failures on every sign-in.
+            models.Index(fields=["account", "created_at"], name="signinfail_account_idx"),
+            models.Index(fields=["client", "created_at"], name="signinfail_client_idx"),
+            models.Index(fields=["created_at"], name="signinfail_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} from {self.client} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html import unescape
 from html.parser import HTMLParser
 
@@ -26,13 +27,35 @@ _SCHEMES = {"http", "https", "mailto", "tel", "cid"}
 MAX_HTML = 2_000_000
 
 
-def sanitize_html(html: str) -> str:
-    """`html` with scripts, styles, event handlers, forms and frames removed; links open safely."""
+def sanitize_html(html: str, *, remote_images: bool = True) -> str:
+    """`html` with scripts, styles, event handlers, forms and frames removed; links open safely.
+    With `remote_images` false, images keep only `cid:` sources (see `without_remote_images`)."""
+    return without_remote_images(html)[0] if not remote_images else _clean(html, None)
+
+
+def without_remote_images(html: str) -> tuple[str, int]:
+    """Sanitized `html` whose images load nothing from elsewhere, and how many sources were
+    dropped. A remote image (http, https, `//host`, anything but the `cid:` parts the mail carries)
+    tells its sender when and by whom the mail was read; its `alt` text stays. Styles, `srcset`
+    and `background` are never kept, so `src` is the only way out."""
+    blocked = 0
+
+    def keep_local(tag: str, attribute: str, value: str) -> str | None:
+        nonlocal blocked
+        if tag == "img" and attribute == "src" and value.strip() and not value.strip().lower().startswith("cid:"):
+            blocked += 1
+            return None
+        return value
+
+    return _clean(html, keep_local), blocked
+
+
+def _clean(html: str, attribute_filter: Callable[[str, str, str], str | None] | None) -> str:
     if not html:
         return ""
     return nh3.clean(
         html[:MAX_HTML], tags=_TAGS, attributes=_ATTRIBUTES, url_schemes=_SCHEMES,
-        link_rel="noopener noreferrer nofollow", strip_comments=True,
+        link_rel="noopener noreferrer nofollow", strip_comments=True, attribute_filter=attribute_filter,
         clean_content_tags={"script", "style", "title", "head", "noscript", "template"},
     )
 

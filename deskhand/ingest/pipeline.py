@@ -32,8 +32,8 @@ from deskhand.mail.outbound import queue_acknowledgement, queue_rejection
 from deskhand.mail.parsing import ParsedMail, parse_mail
 from deskhand.mail.queries import MailAddresses, item_for_thread, mail_addresses
 from deskhand.work.models import Channel, Follower, Item, Message, MessageKind
-from deskhand.work.services.items import add_follower, submit_ticket
-from deskhand.work.services.messages import MAX_BODY, NewAttachment, add_message
+from deskhand.work.services.items import MAX_DESCRIPTION, add_follower, submit_ticket
+from deskhand.work.services.messages import MAX_BODY, NewAttachment, add_message, fit_text
 
 log = logging.getLogger(__name__)
 
@@ -187,11 +187,16 @@ def _may_write_to(item: Item, sender_key: str, addresses: MailAddresses) -> bool
     return False
 
 
-def _texts(mail: ParsedMail) -> tuple[str, str, str]:
-    """(new text, full text, sanitized HTML), each within the size a message may have."""
-    full = mail.text[:MAX_BODY]
-    body = (mail.stripped if mail.stripped is not None else strip_quotes(full))[:MAX_BODY]
-    return body, full, mail.html
+def _texts(mail: ParsedMail, *, limit: int) -> tuple[str, str, str, list[NewAttachment]]:
+    """(new text, full text, sanitized HTML, the whole text as an attachment when it did not fit),
+    the new text within `limit`: the size the ticket's description or the message may have. A long
+    mail (a pasted log) is filed with the limit's worth and a note, and nothing of it is lost."""
+    # read_ahead strips the quotes of the first MAX_BODY characters only.
+    stripped = mail.stripped if mail.stripped is not None else strip_quotes(mail.text[:MAX_BODY])
+    overflowing = len(mail.text) > MAX_BODY or len(stripped) > limit
+    body, whole = fit_text(stripped, limit=limit, whole=mail.text if overflowing else "")
+    full, _ = fit_text(mail.text, limit=MAX_BODY)
+    return body, full, mail.html, [whole] if whole is not None else []
 
 
 def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool) -> Outcome:
@@ -211,10 +216,10 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *
     sender, name = _sender(mail, inbound)
     sender_key = sender.lower()
     actor = _mail_actor(sender)
-    body, full, html = _texts(mail)
-    attachments = _attachments(mail)
     notes = list(mail.problems)
     item = _thread_item(mail, sender_key, addresses)
+    body, full, html, whole = _texts(mail, limit=MAX_BODY if item is not None else MAX_DESCRIPTION)
+    attachments = [*_attachments(mail), *whole]
     agent = Agent.objects.get(pk=addresses.agents[sender_key]) if sender_key in addresses.agents else None
     try:
         if item is not None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
+from deskhand.core.crypto import EncryptedTextField
+
 
 class OutboundStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -64,8 +66,9 @@ class Mailbox(models.Model):
     imap_port = models.PositiveIntegerField(null=True, blank=True)
     imap_security = models.CharField(max_length=8, choices=ImapSecurity.choices, default=ImapSecurity.SSL)
     imap_username = models.CharField(max_length=254, blank=True)
-    # Write-only in the API and the app: shown nowhere, needed in clear to log in.
-    imap_password = models.CharField(max_length=500, blank=True)
+    # Write-only in the API and the app: shown nowhere, needed in clear to log in. Encrypted at
+    # rest with the data directory's mailbox key (the service keeps it to 500 characters).
+    imap_password = EncryptedTextField(blank=True)
     imap_folder = models.CharField(max_length=200, default="INBOX")
     poll_seconds = models.PositiveIntegerField(default=60)
     last_poll_at = models.DateTimeField(null=True, blank=True)

@@ -57,6 +57,8 @@ urlpatterns = [
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/time$", items.log_item_time, name="item-time"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/messages/(?P<message_id>[0-9]{1,18})/original$",
             items.message_original, name="item-message-original"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/messages/(?P<message_id>[0-9]{1,18})/remote-images$",
+            items.message_remote_images, name="item-message-remote-images"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/messages/(?P<message_id>[0-9]{1,18})/original\.eml$",
             items.message_original_eml, name="item-message-eml"),
     re_path(r"^attachments/(?P<attachment_id>[0-9]{1,18})$", items.download_attachment, name="attachment"),

@@ -16,6 +16,27 @@ def test_agents_sign_in_by_email_regardless_of_case(admin: Agent) -> None:
     assert authenticate(username="ADMIN@deskhand.test", password="correct-horse-9") == admin
 
 
+@pytest.mark.parametrize(("email", "name", "password"), [
+    ("zoe.mueller@deskhand.test", "", "zoe.mueller@deskhand.test"),  # the address itself
+    ("zoe.mueller@deskhand.test", "", "zoe.mueller"),
+    ("z@deskhand.test", "Zoë Wintermantel", "Wintermantel"),  # the name
+    ("z@deskhand.test", "", "4711080815"),  # digits only
+])
+def test_a_password_like_the_agents_address_or_name_or_all_digits_is_refused(
+        db: Any, email: str, name: str, password: str) -> None:
+    with pytest.raises(Invalid) as error:
+        create_agent(email, name=name, password=password, actor=SYSTEM)
+    assert (error.value.code, error.value.field) == ("weak_password", "password")
+    assert not Agent.objects.exists()
+
+
+def test_the_admin_from_the_environment_cannot_use_its_address_as_password(admin: Agent) -> None:
+    with pytest.raises(Invalid):
+        ensure_admin("owner@deskhand.test", password="owner@deskhand.test", actor=SYSTEM)
+    with pytest.raises(Invalid):  # an existing agent whose password is changed to its address
+        ensure_admin("admin@deskhand.test", password="admin@deskhand.test", actor=SYSTEM)
+
+
 def test_emails_are_unique_regardless_of_case(admin: Agent) -> None:
     with pytest.raises(Conflict):
         create_agent("Admin@Deskhand.test", actor=SYSTEM)

@@ -323,3 +323,45 @@ def test_without_a_known_delivery_address_only_cc_follows() -> None:
 def test_a_cc_d_newcomer_gets_the_name_the_mail_gives() -> None:
     deliver(make_mail(cc="=?utf-8?q?Ren=C3=A9_Dupont?= <rene@other.example>"))
     assert Customer.objects.get(email="rene@other.example").name == "René Dupont"
+
+
+def _log(characters: int) -> str:
+    line = "2025-01-07 10:00:00 ERROR worker-3 connection reset by peer while reading the queue\n"
+    return (line * (characters // len(line) + 1))[:characters]
+
+
+def test_a_mail_longer_than_the_description_limit_is_filed_with_the_whole_text_attached() -> None:
+    pasted = _log(144_000)
+    inbound = deliver(make_mail(body=f"Our worker crashes, the log:\n\n{pasted}"))
+    assert inbound.status == "processed", inbound.reason
+    item = Item.objects.get(pk=inbound.item_id)
+    assert len(item.description) <= 100_000
+    assert item.description.startswith("Our worker crashes")
+    assert "the full text is attached as full-text.txt" in item.description
+    message = Message.objects.get(pk=inbound.message_id)
+    attachment = message.attachments.get(name="full-text.txt")
+    assert attachment.content_type.startswith("text/plain")
+    with attachment.file.open("rb") as handle:
+        assert pasted.strip() in handle.read().decode("utf-8")
+    assert OutboundMessage.objects.filter(kind="acknowledgement").exists()  # the sender hears of it
+
+
+def test_a_reply_longer_than_a_message_is_threaded_with_the_whole_text_attached() -> None:
+    first = deliver(make_mail(message_id="<start@acme-corp.example>"))
+    pasted = _log(250_000)
+    inbound = deliver(make_mail(body=pasted, in_reply_to="<start@acme-corp.example>"))
+    assert inbound.status == "processed", inbound.reason
+    assert inbound.item_id == first.item_id
+    message = Message.objects.get(pk=inbound.message_id)
+    assert len(message.body) <= 200_000 and "full-text.txt" in message.body
+    assert message.attachments.get(name="full-text.txt").size == len(pasted.encode())
+
+
+@pytest.mark.parametrize("name", ["..", ".", "../../etc/passwd", "...", "CON", "a" * 300 + ".log", "nul.txt"])
+def test_an_attachment_name_storage_would_refuse_is_renamed_and_the_mail_filed(name: str) -> None:
+    inbound = deliver(make_mail(attachments=[(name, b"data", "text/plain")]))
+    assert inbound.status == "processed", inbound.reason
+    attachment = Message.objects.get(pk=inbound.message_id).attachments.get()
+    assert attachment.name and attachment.name.strip(".") and len(attachment.name) <= 200
+    with attachment.file.open("rb") as handle:
+        assert handle.read() == b"data"

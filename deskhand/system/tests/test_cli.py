@@ -80,6 +80,12 @@ def test_agents_add(db: Any) -> None:
     assert Agent.objects.get().check_password("long-enough-1")
 
 
+def test_agents_add_refuses_the_address_as_password(db: Any) -> None:
+    with pytest.raises(CommandError, match="password"):
+        run("agents", "add", "boss.person@deskhand.test", "--password", "boss.person@deskhand.test")
+    assert not Agent.objects.exists()
+
+
 def test_token_create_for_the_configured_admin_works_before_serve_ran(db: Any, monkeypatch: Any) -> None:
     from deskhand.conf import conf
 

@@ -261,3 +261,46 @@ def test_a_mail_ticket_shows_its_text_once(agent_client: Client) -> None:
     description = page.split('id="description-title"', 1)[1].split("</section>", 1)[0]
     assert "The text of the first mail, in the conversation below." in description
     assert message.body.splitlines()[0] not in description.split("<details", 1)[0]
+
+
+TRACKED = ('<p>Spring offers!</p><img src="https://tracker.example/open.gif?who=zoe" alt="pixel" width="1">'
+           '<img src="//cdn.example/banner.png" alt="Banner">'
+           '<p><img src="cid:logo@acme.example" alt="Acme logo"></p>')
+
+
+def test_remote_images_are_blocked_by_default_and_loaded_for_one_message_on_request(agent_client: Client) -> None:
+    inbound = deliver(make_raw(html=TRACKED, inline_png="logo@acme.example"))
+    message = Message.objects.get(pk=inbound.message_id)
+    page = agent_client.get(f"/tickets/{inbound.item_id}").content.decode()
+    shown = _message_html(page, message)
+    assert "tracker.example" not in page and "cdn.example" not in page  # nothing for the browser to fetch
+    assert 'alt="pixel"' in shown and 'alt="Banner"' in shown
+    assert f'src="/attachments/{Attachment.objects.get(name="logo.png").pk}"' in shown  # our own inline image stays
+    assert "Remote images are blocked" in shown and "Load remote images" in shown
+    url = f"/tickets/{inbound.item_id}/messages/{message.pk}/remote-images"
+    assert f'hx-get="{url}"' in shown
+    fragment = agent_client.get(url, headers={"HX-Request": "true"})
+    assert fragment.status_code == 200
+    html = fragment.content.decode()
+    assert html.lstrip().startswith(f'<li class="msg msg-customer" id="message-{message.pk}">')
+    assert 'src="https://tracker.example/open.gif?who=zoe"' in html and 'src="//cdn.example/banner.png"' in html
+    assert "Remote images are blocked" not in html
+    # Only for that view: the page blocks them again, and nothing was stored.
+    assert "tracker.example" not in agent_client.get(f"/tickets/{inbound.item_id}").content.decode()
+    # Without JavaScript the link shows the whole page with that message's images.
+    full = agent_client.get(url).content.decode()
+    assert "tracker.example" in _message_html(full, message) and "<html" in full
+
+
+def test_a_mail_without_remote_images_shows_no_notice(agent_client: Client) -> None:
+    item, message, _ = _mail_ticket()
+    shown = _message_html(agent_client.get(f"/tickets/{item.pk}").content.decode(), message)
+    assert "Remote images are blocked" not in shown
+
+
+def test_remote_images_are_for_agents_and_messages_of_that_item(agent_client: Client, client: Client) -> None:
+    inbound = deliver(make_raw(html=TRACKED))
+    other = deliver(make_raw(html=TRACKED, subject="Another printer"))
+    url = f"/tickets/{inbound.item_id}/messages/{other.message_id}/remote-images"
+    assert agent_client.get(url, headers={"HX-Request": "true"}).status_code == 404
+    assert client.get(f"/tickets/{inbound.item_id}/messages/{inbound.message_id}/remote-images").status_code == 302

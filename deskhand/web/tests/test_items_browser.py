@@ -212,3 +212,39 @@ def test_phone_width(browser: Browser, live_server: Any, admin: Agent) -> None:
     shot(page, "ticket-new")
     context.close()
     assert max(widths) <= 400, widths
+
+
+def test_remote_images_in_mail_load_only_after_the_click(page: Page) -> None:
+    from deskhand.ingest.pipeline import process_ids
+    from deskhand.ingest.receive import receive_raw
+    from deskhand.mail.services import create_mailbox
+    from deskhand.web.tests.test_item_mail import make_raw, png
+
+    create_mailbox(address="support@deskhand.test", actor=SYSTEM)
+    html = ('<p>Our spring catalogue is here.</p>'
+            '<p><img src="https://images.example/catalogue.png" alt="Spring catalogue" width="240" height="80"></p>')
+    inbound = receive_raw(make_raw(subject="Spring catalogue", html=html), transport="http")
+    process_ids([inbound.pk])
+    inbound.refresh_from_db()
+    fetched: list[str] = []
+    picture = png(240, 80)
+
+    def serve(route: Any) -> None:
+        fetched.append(route.request.url)
+        route.fulfill(status=200, content_type="image/png", body=picture)
+
+    page.route("https://images.example/**", serve)
+    page.goto(f"/tickets/{inbound.item_id}")
+    message = page.locator(f"#message-{inbound.message_id}")
+    expect(message.get_by_text("Remote images are blocked")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert fetched == []  # opening the ticket told the sender nothing
+    shot(page, "remote-images-blocked")
+    message.get_by_role("link", name="Load remote images").click()
+    expect(page.locator(f"#message-{inbound.message_id} img[alt='Spring catalogue']")).to_have_attribute(
+        "src", "https://images.example/catalogue.png")
+    expect(page.get_by_text("Remote images are blocked")).to_have_count(0)
+    page.wait_for_load_state("networkidle")
+    assert fetched == ["https://images.example/catalogue.png"]
+    assert page.url.endswith(f"/tickets/{inbound.item_id}")  # swapped in place, no navigation
+    shot(page, "remote-images-loaded")

@@ -29,12 +29,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect(_next_url(request))
     form = SignInForm(request.POST or None)
-    status = 200
+    status, wait = 200, 0
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         client = request.META.get("REMOTE_ADDR", "")
-        if ratelimit.blocked(email, client):
-            form.add_error(None, "Too many failed sign-ins. Wait 15 minutes and try again.")
+        wait = ratelimit.wait_seconds(email, client)
+        if wait:
+            form.add_error(None, f"Too many failed sign-ins. Wait {_duration(wait)} and try again.")
             status = 429
         else:
             agent = auth.authenticate(request, username=email, password=form.cleaned_data["password"])
@@ -48,7 +49,17 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 return redirect(_next_url(request))
     elif request.method == "POST":
         status = 400
-    return render(request, "web/login.html", {"form": form, "next": _next_url(request)}, status=status)
+    response = render(request, "web/login.html", {"form": form, "next": _next_url(request)}, status=status)
+    if status == 429:
+        response["Retry-After"] = str(wait)
+    return response
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @require_POST

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from deskhand.config.queries import VIEWS, get_settings
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError, Invalid, NotFound
-from deskhand.core.html import sanitize_html
+from deskhand.core.html import sanitize_html, without_remote_images
 from deskhand.core.text import search_term
 from deskhand.customers import queries as customer_queries
 from deskhand.mail import queries as mail_queries
@@ -352,9 +352,11 @@ _CID_SOURCE = re.compile(r'src="cid:([^"]*)"', re.IGNORECASE)
 _UNDELIVERED = {"reply": "Not delivered", "acknowledgement": "Acknowledgement not delivered"}
 
 
-def _mail_html(message: Message, attachments: list[Attachment]) -> tuple[str, set[int]]:
-    """The message's HTML for the page: sanitized once more (whoever stored it), with `cid:` images
-    pointed at their attachments' downloads. Also which attachments it shows inline."""
+def _mail_html(message: Message, attachments: list[Attachment], *, remote_images: bool = False
+               ) -> tuple[str, set[int]]:
+    """The message's HTML for the page: sanitized once more (whoever stored it), remote images
+    blocked unless asked for (message.remote_blocked counts them), `cid:` images pointed at their
+    attachments' downloads. Also which attachments it shows inline."""
     by_cid = {a.content_id.strip().strip("<>").lower(): a for a in attachments if a.content_id}
     shown: set[int] = set()
 
@@ -365,18 +367,26 @@ def _mail_html(message: Message, attachments: list[Attachment]) -> tuple[str, se
         shown.add(attachment.pk)
         return f'src="/attachments/{attachment.pk}"'
 
-    return _CID_SOURCE.sub(point, sanitize_html(message.body_html)), shown
+    if remote_images:
+        html, blocked = sanitize_html(message.body_html), 0
+    else:
+        html, blocked = without_remote_images(message.body_html)
+    message.remote_blocked = blocked  # type: ignore[attr-defined]
+    return _CID_SOURCE.sub(point, html), shown
 
 
-def _with_mail(conversation: list[Message]) -> list[Message]:
+def _with_mail(conversation: list[Message], *, remote_images: int | None = None) -> list[Message]:
     """What the conversation shows of mail: the HTML (or the text), the quoted history, the original
-    mail a message came from and the replies that were not delivered; two queries whatever its length."""
+    mail a message came from and the replies that were not delivered; two queries whatever its length.
+    Remote images are blocked, except in the message `remote_images` names (for this view only)."""
     mail_ids = [message.pk for message in conversation if message.channel == Channel.EMAIL]
     originals = mail_queries.inbound_for_messages(mail_ids) if mail_ids else {}
     undelivered = mail_queries.undelivered_for_messages([message.pk for message in conversation]) if conversation else {}
     for message in conversation:
         attachments = list(message.attachments.all())
-        html, inline = _mail_html(message, attachments) if message.body_html else ("", set())
+        message.remote_blocked = 0  # type: ignore[attr-defined]
+        html, inline = (_mail_html(message, attachments, remote_images=message.pk == remote_images)
+                        if message.body_html else ("", set()))
         message.html = mark_safe(html)  # type: ignore[attr-defined]  # sanitized just above
         # With the quotes stripped from the text, the page shows the new text; the whole mail (as
         # HTML when there is some) is one click away. Without quotes the HTML is the message.
@@ -393,7 +403,8 @@ def _with_mail(conversation: list[Message]) -> list[Message]:
     return conversation
 
 
-def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), **extra: Any) -> dict[str, Any]:
+def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_images: int | None = None,
+                    **extra: Any) -> dict[str, Any]:
     """What the item page shows; `parts` narrows it for fragments (properties, time, history)."""
     everything = "all" in parts
     choices = Choices.load(item.kind)
@@ -419,7 +430,7 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), **extra: A
     if everything or "history" in parts:
         context["history"] = _history(item, choices)
     if everything:
-        context["conversation"] = _with_mail(list(queries.conversation(item)))
+        context["conversation"] = _with_mail(list(queries.conversation(item)), remote_images=remote_images)
         first = context["conversation"][0] if context["conversation"] else None
         # A ticket by email has the mail's text as its description: show it once, in the mail.
         context["description_in_conversation"] = bool(
@@ -572,6 +583,22 @@ def message_original(request: HttpRequest, plural: str, item_id: str, message_id
     return render(request, "web/items/original.html", {
         **original_context(inbound, eml_url=f"{base}.eml"), "item": item, "message": message,
         "plural": PLURALS[Kind(item.kind)], "back": f"{item_url(item)}#message-{message.pk}"})
+
+
+@require_GET
+@agent_required
+def message_remote_images(request: HttpRequest, plural: str, item_id: str, message_id: str) -> HttpResponse:
+    """One message again with its remote images, for this view only: nothing is stored, the next
+    visit blocks them again. htmx swaps the message; without JavaScript it is the whole page."""
+    item = _get_item_or_404(plural, item_id)
+    message = queries.conversation(item).filter(pk=int(message_id)).first()
+    if message is None:
+        raise Http404("No such message on this item.")
+    if not request.htmx:
+        return _detail(request, item, remote_images=message.pk)
+    conversation = _with_mail([message], remote_images=message.pk)
+    return render(request, "web/items/detail.html#message", {
+        "item": item, "plural": PLURALS[Kind(item.kind)], "message": conversation[0]})
 
 
 @require_GET

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import re
+import unicodedata
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -23,6 +25,12 @@ from deskhand.work.services._common import record_item_event
 
 MAX_BODY = 200_000
 MAX_ATTACHMENTS = 20
+MAX_NAME = 200
+# What a stored file name keeps: letters, digits, dot, dash and underscore (Unicode letters too).
+_UNSAFE_NAME = re.compile(r"[^\w.-]+")
+_SAFE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(10)), *(f"LPT{n}" for n in range(10))}
+FULL_TEXT_NAME = "full-text.txt"
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,50 @@ def _read(content: bytes | IO[bytes], limit: int) -> bytes:
     return content.read(limit + 1)
 
 
+def _split_extension(name: str) -> tuple[str, str]:
+    stem, dot, extension = name.rpartition(".")
+    if dot and stem.strip(".") and _SAFE_EXTENSION.fullmatch(f".{extension}"):
+        return stem, f".{extension.lower()}"
+    return name, ""
+
+
+def storage_name(name: str) -> str:
+    """A file name every storage accepts, derived from `name`: its last path part, unsafe
+    characters as `_`, at most 120 bytes, never empty, dots only or a Windows device name; the
+    extension is kept when it is plain letters and digits."""
+    base = unicodedata.normalize("NFC", name.replace("\\", "/").rsplit("/", 1)[-1])
+    stem, extension = _split_extension(base)
+    stem = _UNSAFE_NAME.sub("_", stem).strip("._")
+    stem = stem.encode()[:120].decode(errors="ignore").strip("._")
+    if not stem or stem.split(".", 1)[0].upper() in _WINDOWS_RESERVED:
+        stem = f"attachment-{stem}" if stem else "attachment"
+    return f"{stem}{extension}"
+
+
+def display_name(name: str) -> str:
+    """The name agents see: the original's last path part when it is printable text of a sane
+    length, else (or when it is dots only) the storage name."""
+    base = unicodedata.normalize("NFC", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if not base.strip(".") or has_control_characters(base) or not base.isprintable():
+        return storage_name(name or "")
+    if len(base) > MAX_NAME:
+        stem, extension = _split_extension(base)
+        return stem[:MAX_NAME - len(extension)].rstrip() + extension
+    return base
+
+
+def fit_text(text: str, *, limit: int, whole: str = "") -> tuple[str, NewAttachment | None]:
+    """`text` for a field of `limit` characters. When it does not fit, or when `whole` (the longer
+    text it was cut from) is given, the limit's worth with a note, and the whole text as a UTF-8
+    `full-text.txt` to attach: a mail cannot be asked to be shorter, and nothing of it is lost."""
+    if len(text) <= limit and not whole:
+        return text, None
+    note = f"\n\n[This text was longer than {limit:,} characters; the full text is attached as {FULL_TEXT_NAME}.]"
+    return (text[:max(0, limit - len(note))].rstrip() + note,
+            NewAttachment(name=FULL_TEXT_NAME, content=(whole or text).encode(),
+                          content_type="text/plain; charset=utf-8"))
+
+
 def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttachment, bytes, str]]:
     if not files:
         return []
@@ -53,12 +105,13 @@ def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttac
     blocked = set(settings["blocked_attachment_extensions"])
     cleaned = []
     for upload in files:
-        name = (upload.name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-        if not name or has_control_characters(name) or len(name) > 200:
-            raise Invalid("invalid_attachment_name", "Every attachment needs a file name of at most 200 characters.",
-                          field="attachments")
-        extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-        if extension in blocked:
+        # A name storage would refuse (`..`, empty, a NUL, 300 characters) is renamed, not refused:
+        # a mail cannot be asked for a better one.
+        name = display_name(upload.name)
+        original = (upload.name or "").rstrip(" .\x00")
+        extensions = {part.rsplit(".", 1)[-1].lower() for part in (name, original, storage_name(name)) if "." in part}
+        extension = next((extension for extension in sorted(extensions) if extension in blocked), "")
+        if extension:
             raise Invalid("blocked_attachment_type", f"Files of type .{extension} cannot be attached ({name}).",
                           field="attachments")
         data = _read(upload.content, limit)
@@ -81,7 +134,7 @@ def _store(message: Message, files: list[tuple[NewAttachment, bytes, str]], stor
             message=message, name=name, content_type=content_type, size=len(data),
             sha256=hashlib.sha256(data).hexdigest(), inline=upload.inline, content_id=upload.content_id[:255],
         )
-        attachment.file.save(name, ContentFile(data), save=False)
+        attachment.file.save(storage_name(name), ContentFile(data), save=False)
         stored.append(str(attachment.file.name))
         attachments.append(attachment)
     Attachment.objects.bulk_create(attachments)

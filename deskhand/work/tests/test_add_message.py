@@ -82,7 +82,7 @@ def test_an_attachment_only_message_needs_no_text(ticket: Item, agent_actor: Act
 @pytest.mark.parametrize(("attachments", "code"), [
     ([NewAttachment(name="setup.EXE", content=b"MZ")], "blocked_attachment_type"),
     ([NewAttachment(name="big.bin", content=b"x" * 2049)], "attachment_too_large"),
-    ([NewAttachment(name="", content=b"x")], "invalid_attachment_name"),
+    ([NewAttachment(name="../../setup.exe\x00", content=b"MZ")], "blocked_attachment_type"),
 ])
 def test_bad_attachments_are_refused_and_nothing_is_written(
         ticket: Item, agent_actor: Actor, admin_actor: Actor, attachments: list, code: str) -> None:
@@ -114,3 +114,32 @@ def test_an_empty_message_is_refused(ticket: Item, agent_actor: Actor, body: Any
     with pytest.raises(Invalid) as error:
         add_message(ticket, kind="reply", body=body, actor=agent_actor)
     assert error.value.field == "body"
+
+
+@pytest.mark.parametrize(("given", "shown", "stored"), [
+    ("..", "attachment", "attachment"),
+    (".", "attachment", "attachment"),
+    ("/", "attachment", "attachment"),
+    ("", "attachment", "attachment"),
+    ("....", "attachment", "attachment"),
+    ("../../etc/passwd", "passwd", "passwd"),
+    ("C:\\Users\\zoe\\report.pdf", "report.pdf", "report.pdf"),
+    ("in\x00voice.pdf", "in_voice.pdf", "in_voice.pdf"),
+    ("CON", "CON", "attachment-CON"),
+    ("nul.txt", "nul.txt", "attachment-nul.txt"),
+    ("Rechnung März.pdf", "Rechnung März.pdf", "Rechnung_März.pdf"),
+    ("a" * 300 + ".log", "a" * 196 + ".log", None),
+])
+def test_names_storage_would_refuse_are_renamed_and_the_file_kept(
+        ticket: Item, agent_actor: Actor, given: str, shown: str, stored: str | None) -> None:
+    message = add_message(ticket, kind="note", body="See file", attachments=[NewAttachment(name=given, content=b"ok")],
+                          actor=agent_actor)
+    attachment = message.attachments.get()
+    assert attachment.name == shown
+    file_name = Path(attachment.file.name).name
+    if stored is not None:
+        assert file_name.startswith(Path(stored).stem)  # storage may add a suffix to keep names unique
+    assert len(file_name.encode()) <= 255  # a file name the file system accepts
+    with attachment.file.open("rb") as handle:
+        assert handle.read() == b"ok"
+    assert Path(attachment.file.path).is_relative_to(Path(settings.DATA_DIR) / "attachments")
