@@ -17,6 +17,9 @@ class Conf(BaseSettings):
     admin_email: str = ""
     admin_password: str = ""
     support_addresses: str = ""
+    # STARTTLS on the SMTP listener: PEM files; unset, a self-signed pair in the data directory.
+    smtp_tls_cert: str = ""
+    smtp_tls_key: str = ""
     database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL"))
     email_url: str = Field("", validation_alias=AliasChoices("EMAIL_URL"))
 

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "email_acknowledgement": True,
     "email_sender_name": "Support",
     "auto_reply_cap": 10,
+    # The SMTP listener takes mail for the ticket addresses only; at these domains it takes any
+    # local part as well (a catch-all), for those who want one.
+    "smtp_catch_all_domains": [],
     # Executables and scripts: a help desk must never pass these on to colleagues or customers.
     "blocked_attachment_extensions": [
         "bat", "cmd", "com", "cpl", "dll", "exe", "hta", "jar", "js", "jse", "lnk", "msi", "ps1", "scr",

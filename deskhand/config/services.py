@@ -124,6 +124,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "email_acknowledgement": _bool,
     "email_sender_name": _sender_name,
     "auto_reply_cap": _auto_reply_cap,
+    "smtp_catch_all_domains": _domains,
 }
 assert set(VALIDATORS) == set(DEFAULTS)
 

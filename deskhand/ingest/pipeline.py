@@ -254,11 +254,31 @@ def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *
         raise Rejected(exc.message, tell_sender=exc.code in ("attachment_too_large", "blocked_attachment_type",
                                                                  "too_many_attachments")) from exc
     if live:  # an import files old mail: nobody is waiting for an acknowledgement
-        queue_acknowledgement(item=item, message=message, to=sender, answering=mail.message_id,
-                              address=inbound.mailbox.address if inbound.mailbox else "")
+        withheld = backscatter_reason(inbound, sender)
+        if withheld:
+            notes.append(f"no acknowledgement: {withheld}")
+        else:
+            queue_acknowledgement(item=item, message=message, to=sender, answering=mail.message_id,
+                                  address=inbound.mailbox.address if inbound.mailbox else "")
     if skipped:
         notes.append(f"{skipped} more recipients were not added as followers")
     return Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=item, message=message)
+
+
+def backscatter_reason(inbound: InboundEmail, to: str) -> str:
+    """Why an automatic mail to `to` (the header From) must not be sent, or "": over SMTP, spam
+    forges the From line of a stranger, and answering it mails that stranger (backscatter). The
+    envelope sender is what the sending server vouches for; only when it is the same address do
+    we answer. Transports without an envelope sender (IMAP, the HTTP endpoint) answer the From."""
+    if inbound.transport != Transport.SMTP or inbound.envelope_from in ("", "<>"):
+        return ""
+    try:
+        envelope = parse_email(inbound.envelope_from.strip("<>")).address
+    except AddressError:
+        return f"the envelope sender {inbound.envelope_from[:254]} is not an address"
+    if envelope.lower() != to.strip().lower():
+        return f"the envelope sender {envelope} is not the From address {to}"
+    return ""
 
 
 def _mailbox(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses) -> None:
@@ -291,9 +311,14 @@ def process_one(inbound: InboundEmail, *, addresses: MailAddresses | None = None
     except Rejected as exc:
         outcome = Outcome(InboundStatus.FAILED, exc.reason[:2000])
         if exc.tell_sender and live and mail.from_address:
-            with transaction.atomic():
-                queue_rejection(to=mail.from_address, subject=mail.subject, reason=exc.reason,
-                                answering=mail.message_id, address=inbound.mailbox.address if inbound.mailbox else "")
+            withheld = backscatter_reason(inbound, mail.from_address)
+            if withheld:
+                outcome.reason = f"{exc.reason}; sender not told: {withheld}"[:2000]
+            else:
+                with transaction.atomic():
+                    queue_rejection(to=mail.from_address, subject=mail.subject, reason=exc.reason,
+                                    answering=mail.message_id,
+                                    address=inbound.mailbox.address if inbound.mailbox else "")
     except Exception as exc:  # noqa: BLE001 - a bug must not lose the mail: keep it, failed, with why
         log.exception("inbound %s: processing failed", inbound.pk)
         outcome = Outcome(InboundStatus.FAILED, f"processing error: {type(exc).__name__}: {exc}"[:2000])

@@ -3,67 +3,312 @@ the mail cannot be stored it answers 451, so the sending server keeps it and tri
 
 Point an MX record or a forward at it. It runs inside `deskhand serve`, or alone
 (`deskhand smtpd`) on a separate MX host that shares the database.
+
+It faces the internet, so everything it holds is bounded: mail only for ticket addresses (550
+for the rest), command lines of RFC 5321 length, message data read in chunks and spooled to disk
+beyond `SPOOL_IN_MEMORY`, at most `MAX_SESSIONS` sessions (`MAX_SESSIONS_PER_CLIENT` per client
+address), a deadline per command and one for the whole DATA that trickled bytes do not extend,
+and one large mail at a time copied into memory for the database. STARTTLS is on (a self-signed
+certificate unless DESKHAND_SMTP_TLS_CERT/KEY name one) and PIPELINING is advertised.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from django.db import close_old_connections
 
+from deskhand.conf import conf
 from deskhand.core.errors import DomainError
 from deskhand.ingest.receive import MAX_RAW_BYTES, receive_raw
 from deskhand.mail.models import Transport
+from deskhand.mail.queries import is_ticket_address
 
 log = logging.getLogger("deskhand.smtpd")
 
 MAX_RECIPIENTS = 100
+MAX_SESSIONS = 100
+MAX_SESSIONS_PER_CLIENT = 10
+# A command must arrive whole within this time (RFC 5321 §4.5.3.2 asks servers to wait five
+# minutes; two are plenty for a machine and cut a slow client's hold by half).
+COMMAND_TIMEOUT = 120.0
+# The whole message data, however it trickles in: 10 minutes is 150 KB/s for the largest mail.
+DATA_TIMEOUT = 600.0
+READ_CHUNK = 256 * 1024
+SPOOL_IN_MEMORY = 1024 * 1024
+# Mails above this size are copied into memory for the database insert one at a time.
+LARGE_MAIL = 8 * 1024 * 1024
+
+TOO_MANY = "421 4.7.0 Too many connections, try again later"
+TIMED_OUT = "421 4.4.2 Timeout, closing connection"
+
+_CR, _LF, _DOT = 0x0D, 0x0A, 0x2E
 
 
-class LenientSMTP(SMTP):
-    """Mail whose lines end in a bare LF (a file sent as it is with smtplib's `sendmail`, some
-    scripts and appliances) is one endless "line" to a strict server, which refuses it as too
-    long. We take it: the size limit still holds, and the parser reads LF and CRLF alike."""
+class SessionGate:
+    """Counts open sessions, overall and per client address. Used from the listener's event loop
+    only, so it needs no lock."""
 
-    line_length_limit = MAX_RAW_BYTES
+    def __init__(self, *, max_sessions: int = MAX_SESSIONS, per_client: int = MAX_SESSIONS_PER_CLIENT) -> None:
+        self.max_sessions = max_sessions
+        self.per_client = per_client
+        self.total = 0
+        self.by_client: dict[str, int] = {}
+
+    def admit(self, client: str) -> bool:
+        if self.total >= self.max_sessions or self.by_client.get(client, 0) >= self.per_client:
+            return False
+        self.total += 1
+        self.by_client[client] = self.by_client.get(client, 0) + 1
+        return True
+
+    def release(self, client: str) -> None:
+        self.total -= 1
+        left = self.by_client.get(client, 1) - 1
+        if left > 0:
+            self.by_client[client] = left
+        else:
+            self.by_client.pop(client, None)
+
+
+class DataStream:
+    """Message data from the wire to `sink`, in chunks of any size: transparency dots removed
+    (RFC 5321 §4.5.2) and the end found at CRLF.CRLF, without ever holding a line in memory.
+
+    A line that follows a bare LF (a file sent as it is with smtplib's `sendmail`) is not a line
+    to SMTP, but its sender doubled a leading dot all the same; a doubled one is undone there."""
+
+    def __init__(self, sink: IO[bytes], *, limit: int) -> None:
+        self.sink = sink
+        self.limit = limit
+        self.size = 0
+        self.too_much = False
+        self._line_start = True
+        self._after_crlf = True
+        self._last_cr = False
+        self._held = b""
+
+    def feed(self, chunk: bytes) -> bytes | None:
+        """Take the next bytes; None while the data goes on, else the bytes after the end."""
+        buf = self._held + chunk if self._held else chunk
+        self._held = b""
+        view = memoryview(buf)
+        i, n = 0, len(buf)
+        while i < n:
+            if self._line_start:
+                if buf[i] == _DOT:
+                    if self._after_crlf:
+                        head = buf[i:i + 3]
+                        if head == b".\r\n":
+                            return buf[i + 3:]
+                        if len(head) < 3 and b".\r\n".startswith(head):
+                            self._held = head
+                            return None
+                        i += 1
+                        self._last_cr = False
+                    else:
+                        if i + 1 >= n:
+                            self._held = buf[i:]
+                            return None
+                        if buf[i + 1] == _DOT:
+                            i += 1
+                self._line_start = False
+                continue
+            found = buf.find(b"\n.", i)
+            if found < 0:
+                self._write(view[i:n])
+                if buf[n - 1] == _LF:
+                    self._line_start = True
+                    self._after_crlf = buf[n - 2] == _CR if n - 1 > i else self._last_cr
+                    self._last_cr = False
+                else:
+                    self._last_cr = buf[n - 1] == _CR
+                return None
+            self._write(view[i:found + 1])
+            self._after_crlf = buf[found - 1] == _CR if found > i else self._last_cr
+            self._last_cr = False
+            self._line_start = True
+            i = found + 1
+        return None
+
+    def _write(self, part: memoryview) -> None:
+        if self.too_much:
+            return
+        self.size += len(part)
+        if self.size > self.limit:
+            self.too_much = True
+            self.sink.seek(0)
+            self.sink.truncate()
+            return
+        self.sink.write(part)
+
+
+class SpooledEnvelope(Envelope):
+    def __init__(self) -> None:
+        super().__init__()
+        self.spool: IO[bytes] | None = None
+        self.size = 0
+
+
+class DeskhandSMTP(SMTP):
+    # Commands are read as lines of at most RFC 5321's length; message data never as lines.
+    line_length_limit = 1001
+
+    def __init__(self, handler: Any, *, gate: SessionGate, spool_dir: Path, data_timeout: float = DATA_TIMEOUT,
+                 **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.gate = gate
+        self.spool_dir = spool_dir
+        self.data_timeout = data_timeout
+        self._client: str | None = None
+
+    def _create_envelope(self) -> SpooledEnvelope:
+        return SpooledEnvelope()
+
+    async def _handle_client(self) -> None:
+        assert self.session is not None
+        peer = self.session.peer
+        client = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+        if not self.gate.admit(client):
+            log.warning("smtp: refused a session from %s: too many connections", client)
+            await self.push(TOO_MANY)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        self._client = client
+        await super()._handle_client()
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._client is not None:
+            self.gate.release(self._client)
+            self._client = None
+        super().connection_lost(error)
+
+    def _timeout_cb(self) -> None:
+        assert self.session is not None
+        log.info("smtp: %r timed out", self.session.peer)
+        transport = self.transport
+        if transport is not None:
+            if isinstance(transport, asyncio.WriteTransport) and not transport.is_closing():
+                transport.write(f"{TIMED_OUT}\r\n".encode())
+            transport.close()
+
+    def _pause_timeout(self) -> None:
+        if self._timeout_handle is not None:
+            self._timeout_handle.cancel()
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's name
+        """aiosmtpd's DATA, reading chunks instead of lines and spooling them (see DataStream)."""
+        if await self.check_helo_needed():
+            return
+        if await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None and isinstance(self.envelope, SpooledEnvelope)
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        self._reset_timeout(self.data_timeout)  # one deadline for the whole data
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY, dir=str(self.spool_dir)) as spool:
+            stream = DataStream(spool, limit=self.data_size_limit or MAX_RAW_BYTES)
+            while True:
+                chunk = await self._reader.read(READ_CHUNK)
+                if not chunk:  # the client went away
+                    self.envelope = self._create_envelope()
+                    return
+                rest = stream.feed(chunk)
+                if rest is not None:
+                    if rest:  # pipelined commands after the data: put them back for the command loop
+                        self._reader._buffer[0:0] = rest  # type: ignore[attr-defined]
+                    break
+            if stream.too_much:
+                self.envelope = self._create_envelope()
+                self._reset_timeout()
+                await self.push("552 5.3.4 Error: Too much mail data")
+                return
+            self.envelope.spool = spool
+            self.envelope.size = stream.size
+            self._pause_timeout()  # storing is our part: no client deadline runs meanwhile
+            try:
+                status = await self._call_handler_hook("DATA")
+            finally:
+                self.envelope.spool = None
+                self.envelope = self._create_envelope()
+                self._reset_timeout()
+        await self.push(status)
 
 
 class Listener(Controller):
+    def __init__(self, handler: InboundHandler, *, gate: SessionGate, spool_dir: Path, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.gate = gate
+        self.spool_dir = spool_dir
+
     def factory(self) -> SMTP:
-        return LenientSMTP(self.handler, **self.SMTP_kwargs)
+        return DeskhandSMTP(self.handler, gate=self.gate, spool_dir=self.spool_dir, **self.SMTP_kwargs)
+
+    def stop(self, no_assert: bool = False) -> None:
+        super().stop(no_assert=no_assert)
+        handler = self.handler
+        if isinstance(handler, InboundHandler):
+            handler.close()
 
 
 class InboundHandler:
     def __init__(self, *, store_threads: int = 4) -> None:
-        # The ORM is synchronous: stores run on a small thread pool, each thread with its own
-        # database connection, while the event loop goes on talking SMTP to other clients.
+        # The ORM is synchronous: lookups and stores run on a small thread pool, each thread with
+        # its own database connection, while the event loop goes on talking SMTP to other clients.
         self.executor = ThreadPoolExecutor(max_workers=store_threads, thread_name_prefix="smtp-store")
+        self._large = asyncio.Semaphore(1)
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        # aiosmtpd reads commands from a buffer in order, so a pipelining client is served as is.
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str],
     ) -> str:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
+        loop = asyncio.get_running_loop()
+        try:
+            known = await loop.run_in_executor(self.executor, self._is_ticket_address, address)
+        except Exception:  # noqa: BLE001 - the database is away: the sender tries again later
+            log.exception("smtp: could not look up the recipient %s", address)
+            return "451 4.3.0 Could not check the recipient; please try again later"
+        if not known:
+            return f"550 5.1.1 <{address}>: no such ticket address"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
-        raw = envelope.original_content or envelope.content or b""
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
-        if b"\r\n" not in raw[:-2]:
-            # Bare-LF mail: the sender doubled dots at the start of each line, but only lines
-            # ended by CRLF were undone by the protocol; undo the rest.
-            raw = raw.replace(b"\n..", b"\n.")
+        assert isinstance(envelope, SpooledEnvelope) and envelope.spool is not None
         loop = asyncio.get_running_loop()
+        large = envelope.size > LARGE_MAIL
         try:
-            inbound_id = await loop.run_in_executor(
-                self.executor, self._store, bytes(raw), envelope.mail_from or "", list(envelope.rcpt_tos))
+            if large:
+                await self._large.acquire()
+            try:
+                inbound_id = await loop.run_in_executor(
+                    self.executor, self._store, envelope.spool, envelope.mail_from or "", list(envelope.rcpt_tos))
+            finally:
+                if large:
+                    self._large.release()
         except DomainError as exc:
             log.warning("smtp: refused a mail from %s: %s", envelope.mail_from, exc.message)
             return f"554 5.6.0 {exc.message}"
@@ -73,21 +318,48 @@ class InboundHandler:
         return f"250 2.0.0 Message accepted as {inbound_id}"
 
     @staticmethod
-    def _store(raw: bytes, mail_from: str, rcpt_tos: list[str]) -> int:
+    def _is_ticket_address(address: str) -> bool:
         close_old_connections()
+        return is_ticket_address(address)
+
+    @staticmethod
+    def _store(spool: IO[bytes], mail_from: str, rcpt_tos: list[str]) -> int:
+        close_old_connections()
+        spool.seek(0)
+        raw = spool.read()  # the one copy in memory: the database driver needs the bytes
         inbound = receive_raw(raw, transport=Transport.SMTP, envelope_from=mail_from, envelope_to=rcpt_tos)
-        return inbound.pk
+        return int(inbound.pk)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)
 
 
-def start_listener(host: str, port: int, **kwargs: Any) -> Listener:
-    """Start the listener on its own thread and event loop; `stop()` the result to end it."""
+def start_listener(
+    host: str,
+    port: int,
+    *,
+    tls: ssl.SSLContext | None | bool = True,
+    max_sessions: int = MAX_SESSIONS,
+    per_client: int = MAX_SESSIONS_PER_CLIENT,
+    command_timeout: float = COMMAND_TIMEOUT,
+    data_timeout: float = DATA_TIMEOUT,
+    spool_dir: Path | None = None,
+    size_limit: int = MAX_RAW_BYTES,
+    **kwargs: Any,
+) -> Listener:
+    """Start the listener on its own thread and event loop; `stop()` the result to end it.
+    `tls=True` is STARTTLS with the configured (or self-signed) certificate, False none."""
+    from deskhand.ingest.smtp_tls import tls_context
+
+    context = tls_context() if tls is True else (tls or None)
+    spool = spool_dir or Path(conf.data_dir) / "spool"
+    spool.mkdir(mode=0o700, parents=True, exist_ok=True)
     handler = InboundHandler()
     controller = Listener(
-        handler, hostname=host, port=port, ready_timeout=10, data_size_limit=MAX_RAW_BYTES,
-        enable_SMTPUTF8=True, decode_data=False, ident="Deskhand ESMTP", **kwargs,
+        handler, gate=SessionGate(max_sessions=max_sessions, per_client=per_client), spool_dir=spool,
+        hostname=host, port=port, ready_timeout=10, data_size_limit=size_limit, enable_SMTPUTF8=True,
+        decode_data=False, ident="Deskhand ESMTP", tls_context=context, timeout=command_timeout,
+        data_timeout=data_timeout, **kwargs,
     )
     controller.start()
     return controller

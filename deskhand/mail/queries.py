@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from deskhand.agents.models import Agent
+from deskhand.conf import conf
+from deskhand.config.queries import get_setting
+from deskhand.core.emailaddr import AddressError, normalize_domain
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, NeverFollow, OutboundMessage, OutboundStatus
 
@@ -32,6 +35,30 @@ def get_never_follow(entry_id: int) -> NeverFollow:
     if entry is None:
         raise NotFound("never_follow_not_found", "That address is not on the list.")
     return entry
+
+
+def is_ticket_address(address: str) -> bool:
+    """Whether the SMTP listener takes mail for `address`: a ticket address (a mailbox, or one of
+    DESKHAND_SUPPORT_ADDRESSES), or any address at a catch-all domain (`smtp_catch_all_domains`).
+    Compared case-insensitively; read fresh each time, so a new mailbox takes mail at once."""
+    address = address.strip().strip("<>").strip()
+    if not address or len(address) > 254:
+        return False
+    key = address.lower()
+    if key in (own.lower() for own in conf.support_address_list):
+        return True
+    if Mailbox.objects.filter(address__iexact=address).exists():
+        return True
+    local, at, domain = address.rpartition("@")
+    if not (local and at and domain):
+        return False
+    catch_all = get_setting("smtp_catch_all_domains")
+    if not catch_all:
+        return False
+    try:
+        return normalize_domain(domain) in catch_all
+    except AddressError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def support_address(db: Any) -> None:
 
 def deliver(raw: bytes, **kwargs: Any) -> InboundEmail:
     kwargs.setdefault("transport", "smtp")
-    kwargs.setdefault("envelope_from", "sender@acme-corp.example")
+    kwargs.setdefault("envelope_from", "zoe@acme-corp.example")  # the From of make_mail
     inbound = receive_raw(raw, process=False, **kwargs)
     process_ids([inbound.pk])
     inbound.refresh_from_db()
@@ -365,3 +365,32 @@ def test_an_attachment_name_storage_would_refuse_is_renamed_and_the_mail_filed(n
     assert attachment.name and attachment.name.strip(".") and len(attachment.name) <= 200
     with attachment.file.open("rb") as handle:
         assert handle.read() == b"data"
+
+
+def test_no_acknowledgement_when_the_envelope_sender_is_not_the_from_address() -> None:
+    """Backscatter: spam that forges a stranger's From must not make us mail the stranger."""
+    inbound = deliver(make_mail(sender="Victim <victim@innocent.example>"), envelope_from="bulk@spammer.example")
+    assert inbound.status == "processed" and inbound.item_id is not None  # the ticket is filed all the same
+    assert not OutboundMessage.objects.filter(kind="acknowledgement").exists()
+    assert inbound.reason == ("no acknowledgement: the envelope sender bulk@spammer.example is not the From "
+                              "address victim@innocent.example")
+
+
+@pytest.mark.parametrize(("transport", "envelope_from"), [("smtp", "Zoe@ACME-corp.example"), ("http", None),
+                                                          ("imap", None)])
+def test_the_acknowledgement_goes_out_when_the_envelope_agrees_or_is_unknown(transport: str,
+                                                                           envelope_from: str | None) -> None:
+    inbound = deliver(make_mail(), transport=transport, envelope_from=envelope_from)
+    assert inbound.reason == ""
+    assert OutboundMessage.objects.get(kind="acknowledgement").to == ["zoe@acme-corp.example"]
+
+
+def test_a_refusal_notice_is_not_sent_to_a_from_address_the_envelope_does_not_vouch_for() -> None:
+    update_settings({"attachment_max_bytes": 10}, actor=SYSTEM)
+    raw = make_mail(sender="victim@innocent.example", attachments=[("a.bin", b"x" * 100, "application/octet-stream")])
+    inbound = deliver(raw, envelope_from="bulk@spammer.example")
+    assert inbound.status == "failed"
+    assert "sender not told: the envelope sender bulk@spammer.example is not the From address" in inbound.reason
+    assert not OutboundMessage.objects.exists()
+    deliver(make_mail(attachments=[("a.bin", b"x" * 100, "application/octet-stream")]))
+    assert OutboundMessage.objects.get().kind == "rejected"  # the envelope agrees: the sender is told

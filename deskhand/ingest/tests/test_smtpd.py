@@ -3,18 +3,29 @@ is stored, 451 when it cannot be, so that the sender keeps it and tries again.""
 
 from __future__ import annotations
 
+import io
+import os
+import re
 import smtplib
+import socket
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from deskhand.conf import conf
+from deskhand.config.services import update_settings
+from deskhand.core.actors import SYSTEM
 from deskhand.ingest.pipeline import process_ids
-from deskhand.ingest.smtpd import start_listener
+from deskhand.ingest.smtp_tls import self_signed_pair, tls_context
+from deskhand.ingest.smtpd import DataStream, start_listener
 from deskhand.ingest.tests.conftest import free_port
 from deskhand.mail.models import InboundEmail
+from deskhand.mail.services import ensure_mailboxes
 from deskhand.mail.tests.mails import make_mail
 from deskhand.work.models import Item
 
@@ -22,9 +33,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def listener() -> Iterator[int]:
+def listener(tmp_path: Path) -> Iterator[int]:
+    ensure_mailboxes(["support@deskhand.test"], actor=SYSTEM)
     port = free_port()
-    controller: Controller = start_listener("127.0.0.1", port)
+    controller: Controller = start_listener("127.0.0.1", port, tls=False, spool_dir=tmp_path)
     try:
         yield port
     finally:
@@ -85,6 +97,7 @@ def test_several_mails_on_one_connection_and_eight_bit_content(listener: int) ->
 
 
 def test_too_many_recipients_are_refused_politely(listener: int) -> None:
+    update_settings({"smtp_catch_all_domains": ["deskhand.test"]}, actor=SYSTEM)
     with smtplib.SMTP("127.0.0.1", listener) as client:
         refused = client.sendmail("a@acme-corp.example", [f"r{n}@deskhand.test" for n in range(101)], make_mail())
     assert list(refused) == ["r100@deskhand.test"]
@@ -123,3 +136,280 @@ def test_with_a_drainer_in_the_process_mail_is_filed_at_once_without_tasks(liste
     assert sorted(InboundEmail.objects.values_list("status", flat=True)) == ["processed"] * 5
     assert Item.objects.count() == 5
     assert not DBTaskResult.objects.filter(task_path__endswith="process_inbound").exists()
+
+
+# --- Hardening (issue 11): what a listener on the open internet must hold ---------------------
+
+
+def _old_aiosmtpd_data(wire: bytes) -> bytes:
+    """What the listener stored before issue 11 (aiosmtpd's line reader, then the bare-LF fix),
+    for pure CRLF and pure bare-LF mail: the new chunked reader must store the same bytes."""
+    body = wire[: wire.index(b"\r\n.\r\n") + 2] if not wire.startswith(b".\r\n") else b""
+    lines = body.split(b"\r\n")[:-1]
+    raw = b"".join((line[1:] if line.startswith(b".") else line) + b"\r\n" for line in lines)
+    if b"\r\n" not in raw[:-2]:
+        raw = raw.replace(b"\n..", b"\n.")
+    return raw
+
+
+def _wire(raw: bytes) -> bytes:
+    """What smtplib sends for `raw` after DATA."""
+    quoted = re.sub(rb"(?m)^\.", b"..", raw)
+    if not quoted.endswith(b"\r\n"):
+        quoted += b"\r\n"
+    return quoted + b".\r\n"
+
+
+@pytest.mark.django_db(transaction=False)
+@pytest.mark.parametrize("raw", [
+    b"Subject: a\r\n\r\n.one dot\r\n..two dots\r\n.\r\n\r\nend\r\n",
+    b"Subject: a\n\n.one dot\n..two dots\n.\n\nend",
+    b"Subject: a\r\n\r\nno final line break",
+    b".starts with a dot\r\n\r\nx\r\n",
+    b"Subject: b\n\n" + bytes(range(256)) * 50 + b"\n.\r\n.x\n",
+    b"Subject: c\r\n\r\nbare CR\r here\r\r\n.\r.\r\n",
+])
+def test_chunked_data_reading_stores_what_the_line_reader_stored(raw: bytes) -> None:
+    wire = _wire(raw) + b"MAIL FROM:<next@example.com>\r\n"
+    expected = raw if raw.endswith(b"\r\n") else raw + b"\r\n"  # as sent, SMTP's final line break aside
+    if b"\n.\r\n" not in raw:
+        assert _old_aiosmtpd_data(wire) == expected
+    # else a mix of LF and CRLF lines, where the old reader kept the sender's doubled dot
+    for size in (1, 2, 3, 5, 7, 64, len(wire)):
+        sink = io.BytesIO()
+        stream = DataStream(sink, limit=10**9)
+        rest = None
+        for start in range(0, len(wire), size):
+            rest = stream.feed(wire[start:start + size])
+            if rest is not None:
+                rest += wire[start + size:]
+                break
+        assert sink.getvalue() == expected, size
+        assert rest == b"MAIL FROM:<next@example.com>\r\n"
+
+
+def test_mail_for_an_address_that_is_no_ticket_address_is_refused(listener: int) -> None:
+    from deskhand.customers.models import Organization
+
+    with smtplib.SMTP("127.0.0.1", listener) as client:
+        client.ehlo()
+        client.mail("spam@nowhere.example")
+        code, answer = client.rcpt("nobody@nowhere.test")
+        assert (code, answer) == (550, b"5.1.1 <nobody@nowhere.test>: no such ticket address")
+        assert client.rcpt("SUPPORT@Deskhand.Test")[0] == 250  # ticket addresses in any case
+        client.rset()
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail("spam@nowhere.example", ["nobody@nowhere.test"], make_mail(sender="spam@nowhere.example"))
+    assert not InboundEmail.objects.exists()
+    assert not Organization.objects.exists()
+
+
+def test_support_addresses_from_the_environment_and_catch_all_domains_take_mail(
+    listener: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(conf, "support_addresses", "help@deskhand.test")
+    with smtplib.SMTP("127.0.0.1", listener) as client:
+        client.ehlo()
+        client.mail("ana@acme.example")
+        assert client.rcpt("Help@deskhand.test")[0] == 250
+        assert client.rcpt("sales@catchall.test")[0] == 550
+        update_settings({"smtp_catch_all_domains": ["CatchAll.test"]}, actor=SYSTEM)  # read fresh: no restart
+        assert client.rcpt("sales@catchall.test")[0] == 250
+        assert client.rcpt("sales@other.test")[0] == 550
+
+
+def test_a_command_line_beyond_the_rfc_limit_is_refused_and_the_session_goes_on(listener: int) -> None:
+    with socket.create_connection(("127.0.0.1", listener), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        sock.sendall(b"EHLO " + b"x" * (4 * 1024 * 1024) + b"\r\n")  # 4 MB without a line end first
+        assert reader.readline() == b"500 Command line too long\r\n"
+        sock.sendall(b"NOOP\r\n")
+        assert reader.readline().startswith(b"250")
+
+
+def test_a_large_mail_is_spooled_to_disk_and_stored_byte_for_byte(
+    listener: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deskhand.ingest.smtpd import InboundHandler
+
+    seen: list[tuple[bool, str]] = []
+    store = InboundHandler._store
+
+    def spy(spool: Any, *args: Any) -> int:
+        where = os.readlink(f"/proc/self/fd/{spool.fileno()}") if spool._rolled else ""  # an unnamed temporary file
+        seen.append((spool._rolled, where))
+        return store(spool, *args)
+
+    monkeypatch.setattr(InboundHandler, "_store", staticmethod(spy))
+    big = make_mail(attachments=[("big.bin", bytes(range(256)) * 12000, "application/octet-stream")])
+    small = make_mail(subject="Small")
+    with smtplib.SMTP("127.0.0.1", listener) as client:
+        client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], big)
+        client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], small)
+    assert seen[0][0] and seen[0][1].startswith(str(tmp_path))  # beyond 1 MB: a file in the spool folder
+    assert not seen[1][0]  # a small mail stays in memory
+    stored = [bytes(raw) for raw in InboundEmail.objects.order_by("id").values_list("raw", flat=True)]
+    assert stored == [_old_aiosmtpd_data(_wire(big)), _old_aiosmtpd_data(_wire(small))]
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
+
+
+def test_a_mail_over_the_size_limit_gets_552_and_the_session_goes_on(tmp_path: Path) -> None:
+    ensure_mailboxes(["support@deskhand.test"], actor=SYSTEM)
+    port = free_port()
+    controller = start_listener("127.0.0.1", port, tls=False, spool_dir=tmp_path, size_limit=100_000)
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.ehlo()
+            client.mail("zoe@acme-corp.example")  # no SIZE= announced: found while reading
+            client.rcpt("support@deskhand.test")
+            code, _ = client.data(b"Subject: x\n\n" + b"y" * 200_000)
+            assert code == 552
+            client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail(subject="Fits"))
+    finally:
+        controller.stop()
+    assert InboundEmail.objects.get().subject == "" and b"Subject: Fits" in bytes(InboundEmail.objects.get().raw)
+
+
+def test_pipelining_is_advertised_and_commands_after_the_data_are_kept(listener: int) -> None:
+    with smtplib.SMTP("127.0.0.1", listener) as client:
+        client.ehlo()
+        assert client.has_extn("pipelining") and client.has_extn("8bitmime")
+    with socket.create_connection(("127.0.0.1", listener), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        reader.readline()
+        sock.sendall(b"EHLO client.example\r\n")
+        while not reader.readline().startswith(b"250 "):
+            pass
+        envelope = b"MAIL FROM:<zoe@acme-corp.example>\r\nRCPT TO:<support@deskhand.test>\r\nDATA\r\n"
+        sock.sendall(envelope)
+        assert [reader.readline()[:3] for _ in range(3)] == [b"250", b"250", b"354"]
+        # The end of one mail, the next mail's commands, all in one packet.
+        sock.sendall(b"Subject: one\r\n\r\nfirst\r\n.\r\n" + envelope)
+        assert [reader.readline()[:3] for _ in range(4)] == [b"250", b"250", b"250", b"354"]
+        sock.sendall(b"Subject: two\r\n\r\nsecond\r\n.\r\nQUIT\r\n")
+        assert [reader.readline()[:3] for _ in range(2)] == [b"250", b"221"]
+    assert [bytes(raw) for raw in InboundEmail.objects.order_by("id").values_list("raw", flat=True)] == [
+        b"Subject: one\r\n\r\nfirst\r\n", b"Subject: two\r\n\r\nsecond\r\n"]
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_sessions_are_capped_overall_and_per_client_address(tmp_path: Path) -> None:
+    ensure_mailboxes(["support@deskhand.test"], actor=SYSTEM)
+    port = free_port()
+    controller = start_listener("127.0.0.1", port, tls=False, spool_dir=tmp_path, max_sessions=3, per_client=2)
+    _wait_until(lambda: controller.gate.total == 0)  # the controller's own start-up probe has left
+    open_sessions: list[smtplib.SMTP] = []
+    try:
+        for source in ("127.0.0.1", "127.0.0.1", "127.0.0.2"):
+            open_sessions.append(smtplib.SMTP("127.0.0.1", port, source_address=(source, 0)))
+        for source in ("127.0.0.1", "127.0.0.3"):  # that client's third, then anyone's fourth
+            with pytest.raises(smtplib.SMTPConnectError) as refused:
+                smtplib.SMTP("127.0.0.1", port, source_address=(source, 0))
+            assert refused.value.smtp_code == 421
+            assert refused.value.smtp_error == b"4.7.0 Too many connections, try again later"
+        open_sessions.pop(0).quit()
+        _wait_until(lambda: controller.gate.total == 2)
+        with smtplib.SMTP("127.0.0.1", port) as client:  # a freed place is taken again
+            assert client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail()) == {}
+    finally:
+        for session in open_sessions:
+            session.close()
+        controller.stop()
+
+
+@pytest.mark.parametrize("phase", ["command", "data"])
+def test_a_client_trickling_one_byte_at_a_time_is_dropped(tmp_path: Path, phase: str) -> None:
+    ensure_mailboxes(["support@deskhand.test"], actor=SYSTEM)
+    port = free_port()
+    controller = start_listener("127.0.0.1", port, tls=False, spool_dir=tmp_path, command_timeout=1.0,
+                                data_timeout=1.5)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            reader = sock.makefile("rb")
+            reader.readline()
+            if phase == "data":
+                sock.sendall(b"HELO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<support@deskhand.test>\r\nDATA\r\n")
+                assert [reader.readline()[:3] for _ in range(4)] == [b"250", b"250", b"250", b"354"]
+            started = time.monotonic()
+            with pytest.raises(OSError):  # noqa: PT012 - the byte loop is the client
+                for _ in range(100):  # 20 s of one byte every 0.2 s, if nobody stops it
+                    sock.sendall(b"x")
+                    time.sleep(0.2)
+            assert time.monotonic() - started < 4
+            assert reader.read().startswith(b"421 4.4.2")
+    finally:
+        controller.stop()
+    assert not InboundEmail.objects.exists()
+
+
+def test_starttls_with_the_self_signed_certificate_made_in_the_data_directory(tmp_path: Path) -> None:
+    ensure_mailboxes(["support@deskhand.test"], actor=SYSTEM)
+    context = tls_context(cert="", key="", data_dir=tmp_path, hostname="mx.deskhand.test")
+    key_file = tmp_path / "smtp-tls" / "key.pem"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    made = key_file.read_bytes()
+    tls_context(cert="", key="", data_dir=tmp_path)
+    assert key_file.read_bytes() == made  # made once, then kept
+    port = free_port()
+    controller = start_listener("127.0.0.1", port, tls=context, spool_dir=tmp_path / "spool")
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.ehlo()
+            assert client.has_extn("starttls")
+            client.starttls()  # senders on the internet do not verify an MX certificate
+            client.ehlo()
+            assert not client.has_extn("starttls") and client.has_extn("pipelining")
+            assert client.sock.version() in ("TLSv1.2", "TLSv1.3")
+            assert client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail(subject="Secret")) == {}
+    finally:
+        controller.stop()
+    assert b"Subject: Secret" in bytes(InboundEmail.objects.get().raw)
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_configured_certificate_is_used_and_half_a_configuration_refused(tmp_path: Path) -> None:
+    cert, key = self_signed_pair(tmp_path / "mine", hostname="mx.example.com")
+    context = tls_context(cert=str(cert), key=str(key), data_dir=tmp_path)
+    assert context.get_ca_certs() == [] and not (tmp_path / "smtp-tls").exists()
+    with pytest.raises(ValueError, match="both"):
+        tls_context(cert=str(cert), key="", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="does not load"):
+        tls_context(cert=str(key), key=str(cert), data_dir=tmp_path)
+
+
+def test_lines_without_an_end_are_not_held_in_memory(tmp_path: Path) -> None:
+    """20 MB without a line break, as a command and as message data over the size limit: the
+    listener holds a few kilobytes of it at a time (before issue 11 it held all of it)."""
+    import tracemalloc
+
+    ensure_mailboxes(["support@deskhand.test"], actor=SYSTEM)
+    port = free_port()
+    controller = start_listener("127.0.0.1", port, tls=False, spool_dir=tmp_path, size_limit=1_000_000)
+    piece = b"x" * (256 * 1024)
+    tracemalloc.start()
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            reader = sock.makefile("rb")
+            reader.readline()
+            for _ in range(80):
+                sock.sendall(piece)
+            sock.sendall(b"\r\n")
+            assert reader.readline() == b"500 Command line too long\r\n"
+            sock.sendall(b"HELO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<support@deskhand.test>\r\nDATA\r\n")
+            assert [reader.readline()[:3] for _ in range(4)] == [b"250", b"250", b"250", b"354"]
+            for _ in range(80):
+                sock.sendall(piece)
+            sock.sendall(b"\r\n.\r\n")
+            assert reader.readline()[:3] == b"552"
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        controller.stop()
+    assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import smtplib
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -121,7 +122,7 @@ def _mail_becomes_a_ticket_within_a_second(base: str, smtp_port: int, headers: d
 def test_smtpd_alone_stores_mail_for_the_workers(tmp_path: Path, database_url: str) -> None:
     smtp_port = _free_port()
     env = {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url,
-           "DESKHAND_SMTP_ADDR": f"127.0.0.1:{smtp_port}"}
+           "DESKHAND_SMTP_ADDR": f"127.0.0.1:{smtp_port}", "DESKHAND_SUPPORT_ADDRESSES": "support@deskhand.test"}
     subprocess.run([DESKHAND, "migrate", "-v0"], env=env, check=True)
     listener = subprocess.Popen([DESKHAND, "smtpd"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -135,9 +136,13 @@ def test_smtpd_alone_stores_mail_for_the_workers(tmp_path: Path, database_url: s
                 assert time.monotonic() < deadline, "smtpd did not listen within 30 s"
                 time.sleep(0.2)
         with client:
-            refused = client.sendmail("ana@acme.com", ["support@deskhand.test"],
+            client.ehlo()
+            assert client.has_extn("starttls") and client.has_extn("pipelining")
+            client.starttls()  # on by default, with a certificate made in the data directory
+            refused = client.sendmail("ana@acme.com", ["support@deskhand.test", "nobody@nowhere.test"],
                                       b"From: ana@acme.com\r\nSubject: Via the MX host\r\n\r\nHello\r\n")
-        assert refused == {}
+        assert refused == {"nobody@nowhere.test": (550, b"5.1.1 <nobody@nowhere.test>: no such ticket address")}
+        assert stat.S_IMODE((tmp_path / "smtp-tls" / "key.pem").stat().st_mode) == 0o600
     finally:
         listener.terminate()
         listener.wait(timeout=15)
@@ -146,3 +151,12 @@ def test_smtpd_alone_stores_mail_for_the_workers(tmp_path: Path, database_url: s
          "from deskhand.mail.models import InboundEmail as I; print([(i.status, i.transport) for i in I.objects.all()])"],
         env=env, capture_output=True, text=True, check=True)
     assert shown.stdout.strip().splitlines()[-1] == "[('received', 'smtp')]"
+
+
+def test_smtpd_with_half_a_tls_configuration_says_what_is_missing(tmp_path: Path) -> None:
+    env = {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), "DESKHAND_SMTP_ADDR": f"127.0.0.1:{_free_port()}",
+           "DESKHAND_SMTP_TLS_CERT": str(tmp_path / "cert.pem")}
+    env.pop("DESKHAND_SMTP_TLS_KEY", None)
+    done = subprocess.run([DESKHAND, "smtpd"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "Set both DESKHAND_SMTP_TLS_CERT and DESKHAND_SMTP_TLS_KEY" in done.stderr

@@ -44,7 +44,11 @@ class Command(BaseCommand):
             from deskhand.ingest.smtpd import start_listener
 
             smtp_host, smtp_port = split_addr(smtp_addr)
-            listener = start_listener(smtp_host, smtp_port)
+            try:
+                listener = start_listener(smtp_host, smtp_port)
+            except ValueError as exc:  # the TLS certificate settings
+                server.close()
+                raise SystemExit(str(exc)) from None
             self.stdout.write(f"SMTP listener on {smtp_host}:{smtp_port}")
         scheduler = idle = None
         if not no_worker:

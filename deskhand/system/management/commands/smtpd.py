@@ -23,7 +23,10 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        listener = start_listener(host, port)
+        try:
+            listener = start_listener(host, port)
+        except ValueError as exc:  # the TLS certificate settings
+            raise SystemExit(str(exc)) from None
         self.stdout.write(f"SMTP listener on {host}:{port} (Ctrl+C stops it)")
         try:
             stop.wait()
