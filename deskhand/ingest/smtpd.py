@@ -28,7 +28,7 @@ from django.db import close_old_connections
 
 from deskhand.conf import conf
 from deskhand.core.errors import DomainError
-from deskhand.ingest.receive import MAX_RAW_BYTES, receive_raw
+from deskhand.ingest.receive import MAX_RAW_BYTES, receive_file
 from deskhand.mail.models import Transport
 from deskhand.mail.queries import is_ticket_address
 
@@ -305,7 +305,7 @@ class InboundHandler:
                 await self._large.acquire()
             try:
                 inbound_id = await loop.run_in_executor(
-                    self.executor, self._store, envelope.spool, envelope.mail_from or "", list(envelope.rcpt_tos))
+                    self.executor, self._store, envelope.spool, envelope.size, envelope.mail_from or "", list(envelope.rcpt_tos))
             finally:
                 if large:
                     self._large.release()
@@ -323,11 +323,9 @@ class InboundHandler:
         return is_ticket_address(address)
 
     @staticmethod
-    def _store(spool: IO[bytes], mail_from: str, rcpt_tos: list[str]) -> int:
+    def _store(spool: IO[bytes], size: int, mail_from: str, rcpt_tos: list[str]) -> int:
         close_old_connections()
-        spool.seek(0)
-        raw = spool.read()  # the one copy in memory: the database driver needs the bytes
-        inbound = receive_raw(raw, transport=Transport.SMTP, envelope_from=mail_from, envelope_to=rcpt_tos)
+        inbound = receive_file(spool, size, transport=Transport.SMTP, envelope_from=mail_from, envelope_to=rcpt_tos)
         return int(inbound.pk)
 
     def close(self) -> None:
