@@ -18,13 +18,14 @@ import asyncio
 import logging
 import ssl
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from deskhand.conf import conf
 from deskhand.core.errors import DomainError
@@ -270,6 +271,7 @@ class InboundHandler:
     def __init__(self, *, store_threads: int = 4) -> None:
         # The ORM is synchronous: lookups and stores run on a small thread pool, each thread with
         # its own database connection, while the event loop goes on talking SMTP to other clients.
+        self.threads = store_threads
         self.executor = ThreadPoolExecutor(max_workers=store_threads, thread_name_prefix="smtp-store")
         self._large = asyncio.Semaphore(1)
 
@@ -329,6 +331,15 @@ class InboundHandler:
         return int(inbound.pk)
 
     def close(self) -> None:
+        """Stop the threads, each closing its database connection first (PostgreSQL counts them)."""
+        barrier = threading.Barrier(self.threads)
+
+        def close_connections() -> None:
+            barrier.wait(timeout=10)  # one task per thread: none takes two
+            connections.close_all()
+
+        for _ in range(self.threads):
+            self.executor.submit(close_connections)
         self.executor.shutdown(wait=True)
 
 
