@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from typing import IO
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
@@ -50,6 +51,41 @@ def receive_raw(
         )
         if process:
             transaction.on_commit(partial(_process_after_commit, inbound.pk))
+    return inbound
+
+
+BLOB_CHUNK = 1024 * 1024
+
+
+def receive_file(
+    spool: IO[bytes],
+    size: int,
+    *,
+    transport: str,
+    envelope_from: str | None = None,
+    envelope_to: Iterable[str] = (),
+) -> InboundEmail:
+    """`receive_raw` for a mail spooled to a file (the SMTP listener's), without a copy of it in
+    memory where the database allows: on SQLite the row is written with room for the mail and
+    the bytes are streamed into it (incremental blob I/O), in the same transaction. PostgreSQL's
+    driver needs the bytes whole, so there the mail is read once and inserted as it is."""
+    if connection.vendor != "sqlite" or not 0 < size <= MAX_RAW_BYTES:
+        spool.seek(0)
+        return receive_raw(spool.read(), transport=transport, envelope_from=envelope_from, envelope_to=envelope_to)
+    sender = "" if envelope_from is None else (envelope_from.strip() or "<>")
+    table = InboundEmail._meta.db_table
+    with transaction.atomic():
+        inbound = InboundEmail.objects.create(
+            raw=b"", size=size, transport=transport, envelope_from=sender[:998], envelope_to=_envelope_to(envelope_to))
+        with connection.cursor() as cursor:
+            cursor.execute(f'UPDATE "{table}" SET "raw" = zeroblob(%s) WHERE "id" = %s', [size, inbound.pk])
+        spool.seek(0)
+        raw_connection = connection.connection
+        assert raw_connection is not None
+        with raw_connection.blobopen(table, "raw", inbound.pk) as blob:
+            while chunk := spool.read(BLOB_CHUNK):
+                blob.write(chunk)
+        transaction.on_commit(partial(_process_after_commit, inbound.pk))
     return inbound
 
 

@@ -18,17 +18,18 @@ import asyncio
 import logging
 import ssl
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from deskhand.conf import conf
 from deskhand.core.errors import DomainError
-from deskhand.ingest.receive import MAX_RAW_BYTES, receive_raw
+from deskhand.ingest.receive import MAX_RAW_BYTES, receive_file
 from deskhand.mail.models import Transport
 from deskhand.mail.queries import is_ticket_address
 
@@ -270,6 +271,7 @@ class InboundHandler:
     def __init__(self, *, store_threads: int = 4) -> None:
         # The ORM is synchronous: lookups and stores run on a small thread pool, each thread with
         # its own database connection, while the event loop goes on talking SMTP to other clients.
+        self.threads = store_threads
         self.executor = ThreadPoolExecutor(max_workers=store_threads, thread_name_prefix="smtp-store")
         self._large = asyncio.Semaphore(1)
 
@@ -305,7 +307,7 @@ class InboundHandler:
                 await self._large.acquire()
             try:
                 inbound_id = await loop.run_in_executor(
-                    self.executor, self._store, envelope.spool, envelope.mail_from or "", list(envelope.rcpt_tos))
+                    self.executor, self._store, envelope.spool, envelope.size, envelope.mail_from or "", list(envelope.rcpt_tos))
             finally:
                 if large:
                     self._large.release()
@@ -323,14 +325,21 @@ class InboundHandler:
         return is_ticket_address(address)
 
     @staticmethod
-    def _store(spool: IO[bytes], mail_from: str, rcpt_tos: list[str]) -> int:
+    def _store(spool: IO[bytes], size: int, mail_from: str, rcpt_tos: list[str]) -> int:
         close_old_connections()
-        spool.seek(0)
-        raw = spool.read()  # the one copy in memory: the database driver needs the bytes
-        inbound = receive_raw(raw, transport=Transport.SMTP, envelope_from=mail_from, envelope_to=rcpt_tos)
+        inbound = receive_file(spool, size, transport=Transport.SMTP, envelope_from=mail_from, envelope_to=rcpt_tos)
         return int(inbound.pk)
 
     def close(self) -> None:
+        """Stop the threads, each closing its database connection first (PostgreSQL counts them)."""
+        barrier = threading.Barrier(self.threads)
+
+        def close_connections() -> None:
+            barrier.wait(timeout=10)  # one task per thread: none takes two
+            connections.close_all()
+
+        for _ in range(self.threads):
+            self.executor.submit(close_connections)
         self.executor.shutdown(wait=True)
 
 

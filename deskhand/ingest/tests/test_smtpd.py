@@ -73,7 +73,7 @@ def test_when_the_mail_cannot_be_stored_the_answer_is_451(listener: int, monkeyp
     def broken(*args: Any, **kwargs: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("deskhand.ingest.smtpd.receive_raw", broken)
+    monkeypatch.setattr("deskhand.ingest.smtpd.receive_file", broken)
     with smtplib.SMTP("127.0.0.1", listener) as client, pytest.raises(smtplib.SMTPDataError) as refused:
         client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail())
     assert refused.value.smtp_code == 451
