@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    # Only for its static files: the API docs (/api/v1/docs) load Swagger UI from us, not a CDN.
+    "ninja",
     "deskhand.core",
     "deskhand.audit",
     "deskhand.agents",
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     # Outermost: it sees the cookies every other middleware set.
     "deskhand.web.middleware.SecureCookiesOverHttpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "deskhand.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
