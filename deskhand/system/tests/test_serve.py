@@ -199,10 +199,11 @@ def test_slow_clients_do_not_lock_out_others_and_are_dropped_after_the_header_ti
             began = time.monotonic()
             assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
             timings.append(time.monotonic() - began)
-        assert max(timings) < 1.0, timings
+        # Waitress kept ~100 connections: every request here timed out. The bound allows for a loaded CI.
+        assert sorted(timings)[len(timings) // 2] < 0.5 and max(timings) < 2.5, timings
 
         dropped: set[int] = set()
-        while len(dropped) < len(slow) and time.monotonic() - opened < 15:
+        while len(dropped) < len(slow) and time.monotonic() - opened < 20:
             for index, client in enumerate(slow):
                 if index in dropped:
                     continue
@@ -218,7 +219,7 @@ def test_slow_clients_do_not_lock_out_others_and_are_dropped_after_the_header_ti
             time.sleep(0.5)
         elapsed = time.monotonic() - opened
         assert len(dropped) == len(slow), f"{len(slow) - len(dropped)} slow connections still open"
-        assert 2.5 < elapsed < 15, elapsed  # one byte does not restart the 3 s header timeout
+        assert 2.5 < elapsed < 20, elapsed  # one byte does not restart the 3 s header timeout
         assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
     finally:
         for client in slow:
