@@ -22,6 +22,21 @@ class Conf(BaseSettings):
     smtp_tls_key: str = ""
     database_url: str = Field("", validation_alias=AliasChoices("DATABASE_URL"))
     email_url: str = Field("", validation_alias=AliasChoices("EMAIL_URL"))
+    # The address users reach Deskhand at. An https:// URL means "behind a TLS reverse proxy":
+    # the proxy's X-Forwarded-Proto is trusted, cookies are Secure, plain http is redirected
+    # (except /healthz) and browsers are told to use HTTPS only (HSTS, `hsts_seconds`).
+    public_url: str = ""
+    hsts_seconds: int = 365 * 24 * 3600
+
+    @property
+    def https(self) -> bool:
+        return self.public_url.lower().startswith("https://")
+
+    @property
+    def public_origin(self) -> str:
+        """`https://help.example.com` from `https://help.example.com/any/path`; "" when unset."""
+        scheme, _, rest = self.public_url.partition("://")
+        return f"{scheme.lower()}://{rest.split('/')[0]}" if rest else ""
 
     @property
     def support_address_list(self) -> list[str]:

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_tasks",
     "django_tasks_db",
+    # Only for its static files: the API docs (/api/v1/docs) load Swagger UI from us, not a CDN.
+    "ninja",
     "deskhand.core",
     "deskhand.audit",
     "deskhand.agents",
@@ -64,6 +66,7 @@ MIDDLEWARE = [
     # Outermost: it sees the cookies every other middleware set.
     "deskhand.web.middleware.SecureCookiesOverHttpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "deskhand.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -147,6 +150,19 @@ CSRF_COOKIE_HTTPONLY = False
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Behind a TLS reverse proxy (DESKHAND_PUBLIC_URL=https://…): README "Behind a reverse proxy".
+if conf.https:
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = [conf.public_origin]
+    SECURE_HSTS_SECONDS = conf.hsts_seconds
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Preloading is the domain owner's commitment to the browsers' list, not the app's to make.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "files"}},

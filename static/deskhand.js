@@ -146,6 +146,24 @@
     empty.forEach(function (key) { data.delete(key); });
   });
 
+  // A folder belongs to one project: choosing another project clears it, before the filter
+  // form's own change handler sends the request (hence the capture phase).
+  document.addEventListener("change", function (evt) {
+    if (evt.target.id !== "filter-project") { return; }
+    var folder = document.getElementById("filter-folder");
+    if (folder) { folder.value = ""; }
+  }, true);
+
+  // Colours chosen by admins (customer types) are set here: the CSP allows no style attribute.
+  function paintTags(root) {
+    if (!root.querySelectorAll) { return; }
+    root.querySelectorAll("[data-tag-color]").forEach(function (tag) {
+      tag.style.setProperty("--tag", tag.dataset.tagColor);
+    });
+  }
+  paintTags(document);
+  document.addEventListener("htmx:load", function (evt) { paintTags(evt.detail.elt); });
+
   document.addEventListener("change", function (evt) {
     if (!evt.target.classList || !evt.target.classList.contains("check-all")) { return; }
     evt.target.closest("table").querySelectorAll('input[name="items"]').forEach(function (box) {

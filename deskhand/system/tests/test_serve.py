@@ -160,3 +160,130 @@ def test_smtpd_with_half_a_tls_configuration_says_what_is_missing(tmp_path: Path
     done = subprocess.run([DESKHAND, "smtpd"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "Set both DESKHAND_SMTP_TLS_CERT and DESKHAND_SMTP_TLS_KEY" in done.stderr
+
+
+def _serve(env: dict[str, str], port: int, log: Path, *command: str) -> subprocess.Popen[bytes]:
+    """Start serve (or a Python command that runs it) and wait until /healthz answers."""
+    server = subprocess.Popen(list(command) or [DESKHAND, "serve"], env=env, stdout=log.open("wb"),
+                              stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "serve did not answer within 60 s"
+        time.sleep(0.3)
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def _env(tmp_path: Path, database_url: str, port: int) -> dict[str, str]:
+    return {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url,
+            "DESKHAND_HTTP_ADDR": f"127.0.0.1:{port}", "DESKHAND_SMTP_ADDR": f"127.0.0.1:{_free_port()}"}
+
+
+def test_slow_clients_do_not_lock_out_others_and_are_dropped_after_the_header_timeout(
+        tmp_path: Path, database_url: str) -> None:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    server = _serve(_env(tmp_path, database_url, port), port, log,
+                    DESKHAND, "serve", "--header-timeout", "3", "--no-smtp", "--no-worker")
+    slow: list[socket.socket] = []
+    try:
+        opened = time.monotonic()
+        for _ in range(300):
+            client = socket.create_connection(("127.0.0.1", port), timeout=5)
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: deskhand\r\nX-Slow: ")
+            slow.append(client)
+        # Each keeps sending its header, one byte at a time, as a slowloris does.
+        for client in slow:
+            client.sendall(b"a")
+        timings = []
+        for _ in range(10):
+            began = time.monotonic()
+            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+            timings.append(time.monotonic() - began)
+        # Waitress kept ~100 connections: every request here timed out. The bound allows for a loaded CI.
+        assert sorted(timings)[len(timings) // 2] < 0.5 and max(timings) < 2.5, timings
+
+        dropped: set[int] = set()
+        while len(dropped) < len(slow) and time.monotonic() - opened < 20:
+            for index, client in enumerate(slow):
+                if index in dropped:
+                    continue
+                try:
+                    client.sendall(b"a")
+                    client.setblocking(False)
+                    if client.recv(1024) == b"":
+                        dropped.add(index)
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    dropped.add(index)
+            time.sleep(0.5)
+        elapsed = time.monotonic() - opened
+        assert len(dropped) == len(slow), f"{len(slow) - len(dropped)} slow connections still open"
+        assert 2.5 < elapsed < 20, elapsed  # one byte does not restart the 3 s header timeout
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        for client in slow:
+            client.close()
+        _stop(server)
+
+
+FAILING_WORKER = """
+import os
+import sys
+
+import django
+
+os.environ["DJANGO_SETTINGS_MODULE"] = "deskhand.settings"
+django.setup()
+from django.db.utils import OperationalError
+from django_tasks_db.management.commands import db_worker
+
+calls = []
+original = db_worker.Worker.run
+
+
+def run(self):
+    calls.append(1)
+    if len(calls) == 1:
+        raise OperationalError("database is locked")
+    return original(self)
+
+
+db_worker.Worker.run = run
+sys.argv = ["deskhand", "serve", "--no-smtp"]
+from deskhand.__main__ import main
+
+main()
+"""
+
+
+def test_serve_goes_on_when_a_part_fails_and_restarts_it(tmp_path: Path, database_url: str) -> None:
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    server = _serve(_env(tmp_path, database_url, port), port, log, sys.executable, "-c", FAILING_WORKER)
+    try:
+        deadline = time.monotonic() + 20
+        while log.read_text().count("Starting worker") < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        output = log.read_text()
+        assert "task-worker failed" in output and "database is locked" in output
+        assert "Starting worker" in output, output  # the second run is the real worker
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        _stop(server)
+    assert server.returncode == 0
+    assert "Deskhand stopped." in log.read_text()
