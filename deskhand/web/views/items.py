@@ -441,8 +441,15 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
     return context
 
 
+# Remote images are removed from mail by the sanitizer, not by the policy: the page must let the ones
+# an agent asks to load (htmx swaps them into this page, under this page's policy) through.
+REMOTE_IMAGES_CSP = {"img-src": ("https:", "http:")}
+
+
 def _detail(request: HttpRequest, item: Item, *, status: int = 200, **extra: Any) -> HttpResponse:
-    return render(request, "web/items/detail.html", _detail_context(item, **extra), status=status)
+    response = render(request, "web/items/detail.html", _detail_context(item, **extra), status=status)
+    response.csp_extra = REMOTE_IMAGES_CSP  # type: ignore[attr-defined]
+    return response
 
 
 @require_GET
