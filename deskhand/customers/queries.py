@@ -91,6 +91,12 @@ def organizations_by_name(names: Iterable[str]) -> dict[str, Organization]:
     return found
 
 
+def domain_owner(domain: str) -> Organization | None:
+    """The organization that owns exactly `domain` (a normalised domain), if any."""
+    row = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
+    return row.organization if row is not None else None
+
+
 def _domain_owners(domains: Iterable[str]) -> dict[str, Organization | None]:
     owners: dict[str, Organization | None] = dict.fromkeys(domains)
     for row in OrganizationDomain.objects.select_related("organization").filter(domain__in=list(owners)):

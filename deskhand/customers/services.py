@@ -24,6 +24,7 @@ from deskhand.customers.models import Customer, CustomerType, Organization, Orga
 from deskhand.customers.queries import (
     BATCH_CUSTOMERS,
     BATCH_DOMAINS,
+    domain_owner,
     filing_for_domain,
     find_customer_by_email,
     organizations_by_name,
@@ -216,13 +217,19 @@ def _file(domain: str, *, settings: dict[str, Any], actor: Actor) -> tuple[Organ
     return filing.organization, filing.why
 
 
+def check_domain_free(organization: Organization, domain: str) -> bool:
+    """Refuse a domain another organization owns (Conflict); True when `organization` owns it
+    already. The add-domain preview asks this before offering the change."""
+    owner = domain_owner(domain)
+    if owner is not None and owner.pk != organization.pk:
+        raise Conflict("domain_taken", f"{display_domain(domain)} belongs to “{owner.name}”.", field="domain")
+    return owner is not None
+
+
 def _attach_domain(organization: Organization, domain: str, *, apply_to_existing: bool, actor: Actor) -> int:
     _changed()
-    owner = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
-    if owner is not None and owner.organization_id != organization.pk:
-        raise Conflict("domain_taken", f"{display_domain(domain)} belongs to “{owner.organization.name}”.",
-                       field="domain")
-    if owner is None:
+    owned = check_domain_free(organization, domain)
+    if not owned:
         try:
             with transaction.atomic():
                 OrganizationDomain.objects.create(organization=organization, domain=domain)
