@@ -59,6 +59,15 @@
     toast("Deskhand cannot be reached; the customer stayed where they were.", true);
   });
 
+  // The group that receives the drop is highlighted while dragging.
+  function highlight(list) {
+    var target = list && (list.closest(".group") || list);
+    document.querySelectorAll(".drop-target").forEach(function (node) {
+      if (node !== target) { node.classList.remove("drop-target"); }
+    });
+    if (target) { target.classList.add("drop-target"); }
+  }
+
   function makeSortable(list) {
     if (list.dataset.sortable || typeof Sortable === "undefined") { return; }
     list.dataset.sortable = "1";
@@ -68,8 +77,19 @@
       preventOnFilter: false, animation: 120, emptyInsertThreshold: 20,
       // Pointer events rather than native drag and drop: works on touch screens and in every browser.
       forceFallback: true, fallbackTolerance: 4,
-      onStart: function () { document.body.classList.add("dragging"); },
-      onEnd: function () { document.body.classList.remove("dragging"); },
+      onStart: function (evt) {
+        document.body.classList.add("dragging");
+        // The list keeps its height while the row is lifted out: otherwise the last row of an open
+        // group leaves it empty, the groups below move up under the pointer, and the drop lands
+        // one group further down.
+        evt.from.style.minHeight = evt.from.getBoundingClientRect().height + "px";
+      },
+      onMove: function (evt) { highlight(evt.to === evt.from ? null : evt.to); },
+      onEnd: function (evt) {
+        document.body.classList.remove("dragging");
+        evt.from.style.minHeight = "";
+        highlight(null);
+      },
       onAdd: onDrop,
     });
   }

@@ -201,12 +201,15 @@ class ImportRowOut(Schema):
     customer: int | None
     organization: str | None
     reason: str | None
+    changes: dict[str, dict[str, Any]] = {}  # a matched row's fields: {"old": …, "new": …}
 
 
 class ImportOut(Schema):
     dry_run: bool
+    update_existing: bool = True
     created: int
     matched: int
+    changed: int = 0  # matched rows with at least one change (applied when update_existing)
     errors: int
     rows: list[ImportRowOut]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -12,7 +14,7 @@ from deskhand.config.queries import batch_dict, get_setting, get_settings
 from deskhand.core.emailaddr import AddressError, display_domain, parse_email
 from deskhand.core.errors import NotFound
 from deskhand.core.text import search_term
-from deskhand.customers.domains import candidate_domains, is_free_mail
+from deskhand.customers.domains import candidate_domains, is_free_mail, registrable_domain
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain
 from deskhand.fields.models import CustomField
 
@@ -46,6 +48,53 @@ def organization_for_domain(domain: str, *, extra_free_mail: Iterable[str] | Non
         if known.get(candidate) is not None:
             return known[candidate]
     return None
+
+
+@dataclass(frozen=True)
+class Filing:
+    """Where the domain rule files a new customer: an owner (or None), or, with `create_for`, a
+    new organization the auto-create rule makes for that registrable domain."""
+
+    organization: Organization | None
+    why: str
+    create_for: str | None = None
+
+
+def filing_for_domain(domain: str, *, settings: dict[str, Any]) -> Filing:
+    """The domain rule for a new customer of `domain`, read only: `find_or_create_customer` acts
+    on it, and an import preview reports it without writing."""
+    extra = settings["extra_free_mail_domains"]
+    if is_free_mail(domain, extra):
+        return Filing(None, "free-mail domain")
+    owner = organization_for_domain(domain, extra_free_mail=extra)
+    if owner is not None:
+        return Filing(owner, "owned domain")
+    if not settings["auto_create_organizations"]:
+        return Filing(None, "no owner and auto-create is off")
+    registrable = registrable_domain(domain)
+    if registrable is None:
+        return Filing(None, "public suffix")
+    return Filing(None, "auto-created organization", create_for=registrable)
+
+
+def organizations_by_name(names: Iterable[str]) -> dict[str, Organization]:
+    """The organizations with these names (case-insensitive, as the unique key), keyed by the
+    lower-cased name: one query for a batch of CSV rows."""
+    wanted = list(dict.fromkeys(name for name in names if name))
+    found: dict[str, Organization] = {}
+    for start in range(0, len(wanted), 200):
+        condition = Q()
+        for name in wanted[start:start + 200]:
+            condition |= Q(name__iexact=name)
+        for organization in Organization.objects.filter(condition):
+            found[organization.name.lower()] = organization
+    return found
+
+
+def domain_owner(domain: str) -> Organization | None:
+    """The organization that owns exactly `domain` (a normalised domain), if any."""
+    row = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
+    return row.organization if row is not None else None
 
 
 def _domain_owners(domains: Iterable[str]) -> dict[str, Organization | None]:

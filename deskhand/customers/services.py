@@ -4,6 +4,8 @@ and organizations. Every entry point (web, API, mail, portal, CSV, CLI) calls th
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
 
@@ -12,20 +14,24 @@ from django.utils import timezone
 
 from deskhand.audit.models import AuditEvent
 from deskhand.audit.services import diff, record
-from deskhand.config.queries import batch_dict, forget_batch, get_settings
+from deskhand.config.queries import batch_cached, batch_dict, forget_batch, get_settings
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, normalize_domain, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
 from deskhand.core.text import clean_text
-from deskhand.customers.domains import is_free_mail, is_public_suffix, registrable_domain
+from deskhand.customers.domains import candidate_domains, is_free_mail, is_public_suffix, registrable_domain
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain, Source
 from deskhand.customers.queries import (
     BATCH_CUSTOMERS,
     BATCH_DOMAINS,
+    domain_owner,
+    filing_for_domain,
     find_customer_by_email,
-    organization_for_domain,
+    organizations_by_name,
+    prefetch_customers,
     unassigned_customers_for_domain,
 )
+from deskhand.fields.models import CustomField
 from deskhand.fields.services import clean_values
 
 
@@ -205,27 +211,25 @@ def _organization_for_new_domain(domain: str, *, actor: Actor) -> Organization:
 
 def _file(domain: str, *, settings: dict[str, Any], actor: Actor) -> tuple[Organization | None, str]:
     """The organization the domain rule files a new customer of `domain` under, and why."""
-    extra = settings["extra_free_mail_domains"]
-    if is_free_mail(domain, extra):
-        return None, "free-mail domain"
-    owner = organization_for_domain(domain, extra_free_mail=extra)
-    if owner is not None:
-        return owner, "owned domain"
-    if not settings["auto_create_organizations"]:
-        return None, "no owner and auto-create is off"
-    registrable = registrable_domain(domain)
-    if registrable is None:
-        return None, "public suffix"
-    return _organization_for_new_domain(registrable, actor=actor), "auto-created organization"
+    filing = filing_for_domain(domain, settings=settings)
+    if filing.create_for is not None:
+        return _organization_for_new_domain(filing.create_for, actor=actor), filing.why
+    return filing.organization, filing.why
+
+
+def check_domain_free(organization: Organization, domain: str) -> bool:
+    """Refuse a domain another organization owns (Conflict); True when `organization` owns it
+    already. The add-domain preview asks this before offering the change."""
+    owner = domain_owner(domain)
+    if owner is not None and owner.pk != organization.pk:
+        raise Conflict("domain_taken", f"{display_domain(domain)} belongs to “{owner.name}”.", field="domain")
+    return owner is not None
 
 
 def _attach_domain(organization: Organization, domain: str, *, apply_to_existing: bool, actor: Actor) -> int:
     _changed()
-    owner = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
-    if owner is not None and owner.organization_id != organization.pk:
-        raise Conflict("domain_taken", f"{display_domain(domain)} belongs to “{owner.organization.name}”.",
-                       field="domain")
-    if owner is None:
+    owned = check_domain_free(organization, domain)
+    if not owned:
         try:
             with transaction.atomic():
                 OrganizationDomain.objects.create(organization=organization, domain=domain)
@@ -281,7 +285,7 @@ def create_organization(
 def get_or_create_organization_by_name(name: Any, *, source: Source, actor: Actor) -> Organization:
     """The organization with this name (case-insensitive), created when there is none (CSV import)."""
     clean = _text(name, field="organization", max_length=200, required=True)
-    found = Organization.objects.filter(name__iexact=clean).first()
+    found = organizations_by_name([clean]).get(clean.lower())
     if found is not None:
         return found
     try:
@@ -401,8 +405,15 @@ def _customer_details(
         "language": _language(language),
         "notes": _text(notes, field="notes", max_length=10_000, single_line=False),
         "customer_type": resolve_customer_type(customer_type),
-        "custom_fields": clean_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES),
+        "custom_fields": clean_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES,
+                                      definitions=_customer_fields()),
     }
+
+
+def _customer_fields() -> dict[str, CustomField]:
+    """The customer custom field definitions; read once within a batch (`batch_cache()`)."""
+    return batch_cached("customers.field_definitions", lambda: {
+        definition.key: definition for definition in CustomField.objects.filter(applies_to="customer")})
 
 
 def _new_customer(
@@ -674,3 +685,190 @@ def delete_customer_type(customer_type: CustomerType, *, actor: Actor) -> None:
     record(actor=actor, action="customer_type.deleted", object_type="customer_type", object_id=customer_type.pk,
            object_label=customer_type.name)
     customer_type.delete()
+
+
+# -- rows of customers (CSV import): plan without writing, then write through the services above --
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """One customer as an import row gives it: the address, and the values it sets (empty: keep)."""
+
+    email: str
+    name: str = ""
+    phone: str = ""
+    language: str = ""
+    notes: str = ""
+    customer_type: str = ""
+    organization: str = ""  # a name, found or created; empty: the domain rule files a new customer
+    custom_fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RowPlan:
+    """What a row does: create `customer` (unsaved, as it would be) or match it, and for a match
+    the fields that differ (`changes`: {field: {"old", "new"}}) and the update that sets them."""
+
+    row: CustomerRow
+    created: bool
+    customer: Customer
+    organization: Organization | None
+    update: dict[str, Any] = field(default_factory=dict)
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _label(value: Any) -> Any:
+    if isinstance(value, (Organization, CustomerType)):
+        return value.name
+    return value
+
+
+def _same(old: Any, new: Any) -> bool:
+    if isinstance(old, (Organization, CustomerType)) and isinstance(new, type(old)):
+        return old.pk == new.pk if old.pk and new.pk else old.name.lower() == new.name.lower()
+    return bool(old == new)
+
+
+def customer_changes(customer: Customer, row: CustomerRow, *, organization: Organization | _Auto = AUTO,
+                     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The update a row's non-empty values make to `customer`, each cleaned as `update_customer`
+    cleans it (so a bad value raises the same Invalid), and the old → new of each changed field."""
+    cleaned: dict[str, Any] = {}
+    if row.name.strip():
+        cleaned["name"] = _text(row.name, field="name", max_length=200)
+    if row.phone.strip():
+        cleaned["phone"] = _phone(row.phone)
+    if row.language.strip():
+        cleaned["language"] = _language(row.language)
+    if row.notes.strip():
+        cleaned["notes"] = _text(row.notes, field="notes", max_length=10_000, single_line=False)
+    if row.customer_type.strip():
+        cleaned["customer_type"] = resolve_customer_type(row.customer_type)
+    if organization is not AUTO:
+        cleaned["organization"] = organization
+    update: dict[str, Any] = {}
+    changes: dict[str, dict[str, Any]] = {}
+    for key, new in cleaned.items():
+        old = getattr(customer, key)
+        if not _same(old, new):
+            update[key] = new
+            changes[key] = {"old": _label(old), "new": _label(new)}
+    custom = {key: value for key, value in row.custom_fields.items() if value.strip()}
+    if custom:
+        after = clean_values("customer", custom, existing=customer.custom_fields, enforce_required=True,
+                             definitions=_customer_fields())
+        for key in custom:
+            if customer.custom_fields.get(key) != after.get(key):
+                update.setdefault("custom_fields", {})[key] = custom[key]
+                changes[f"custom_fields.{key}"] = {"old": customer.custom_fields.get(key), "new": after.get(key)}
+    return update, changes
+
+
+class RowPlanner:
+    """Plans import rows with reads only, through the lookups and cleaning `find_or_create_customer`
+    and `update_customer` use. `remember` keeps what a planned row would create (a customer, an
+    organization), so that a preview that writes nothing still sees it in later rows; after a real
+    write, `remember` keeps the written records instead."""
+
+    def __init__(self) -> None:
+        self._customers: dict[str, Customer] = {}
+        self._by_name: dict[str, Organization] = {}
+        self._by_domain: dict[str, Organization] = {}
+        self._settings: dict[str, Any] | None = None
+        self._addresses: dict[str, EmailAddress | Invalid] = {}
+
+    def prefetch(self, rows: Sequence[CustomerRow]) -> None:
+        """Read the customers, domain owners and named organizations of a batch of rows at once
+        (within `batch_cache()`), so that planning them asks nothing per row for those."""
+        self._addresses = {}
+        keys: set[str] = set()
+        domains: set[str] = set()
+        for row in rows:
+            try:
+                address = self._addresses[row.email] = _address(row.email)
+            except Invalid as exc:
+                self._addresses[row.email] = exc
+                continue
+            keys.add(address.key)
+            domains.update(candidate_domains(address.domain))
+        prefetch_customers(keys, domains)
+        names = [" ".join(row.organization.split()) for row in rows if row.organization.strip()]
+        wanted = [name for name in names if name.lower() not in self._by_name]
+        self._by_name.update(organizations_by_name(wanted))
+
+    def forget(self) -> None:
+        """After a rolled-back write: what was remembered from the database may be gone."""
+        self._customers.clear()
+        self._by_name.clear()
+        self._by_domain.clear()
+        forget_batch()
+
+    def _organization_named(self, name: str) -> Organization:
+        clean = _text(name, field="organization", max_length=200, required=True)
+        found = self._by_name.get(clean.lower())
+        if found is None:
+            found = organizations_by_name([clean]).get(clean.lower()) or Organization(name=clean, source=Source.CSV)
+            self._by_name[clean.lower()] = found
+        return found
+
+    def plan(self, row: CustomerRow) -> RowPlan:
+        """What the row would do now; raises the DomainError the write would raise."""
+        address = self._addresses.get(row.email) or _address(row.email)
+        if isinstance(address, Invalid):
+            raise Invalid(address.code, address.message, field=address.field)
+        organization: Organization | _Auto = AUTO
+        if row.organization.strip():
+            organization = self._organization_named(row.organization)
+        existing = self._customers.get(address.key) or find_customer_by_email(address.key)
+        if existing is not None:
+            update, changes = customer_changes(existing, row, organization=organization)
+            return RowPlan(row, False, existing, existing.organization, update, changes)
+        details = _customer_details(name=row.name, phone=row.phone, language=row.language, notes=row.notes,
+                                    customer_type=row.customer_type or None, custom_fields=row.custom_fields or None,
+                                    source=Source.CSV)
+        target: Organization | None
+        if organization is AUTO:
+            if self._settings is None:
+                self._settings = get_settings()
+            filing = filing_for_domain(address.domain, settings=self._settings)
+            target = filing.organization
+            if filing.create_for is not None:
+                target = self._by_domain.get(filing.create_for) or Organization(
+                    name=display_domain(filing.create_for), source=Source.AUTO)
+                self._by_domain[filing.create_for] = target
+        else:
+            target = organization
+        customer = Customer(email=address.address, email_key=address.key, domain=address.domain,
+                            organization=target, source=Source.CSV, **details)
+        return RowPlan(row, True, customer, target)
+
+    def remember(self, plan: RowPlan) -> None:
+        """Later rows see what this one created (planned or written)."""
+        customer = plan.customer
+        self._customers[customer.email_key] = customer
+        if customer.organization is not None:
+            self._by_name[customer.organization.name.lower()] = customer.organization
+
+
+def write_row(plan: RowPlan, *, update_existing: bool, actor: Actor) -> RowPlan:
+    """Carry out a planned row: create the customer (the organization it names found or created,
+    or the domain rule's), or, with `update_existing`, update the matched one. Returns the plan
+    with the written records."""
+    row = plan.row
+    if plan.created:
+        organization: Organization | None | _Auto = AUTO
+        if row.organization.strip():
+            organization = get_or_create_organization_by_name(row.organization, source=Source.CSV, actor=actor)
+        customer, created = find_or_create_customer(
+            row.email, name=row.name, phone=row.phone, language=row.language, notes=row.notes,
+            customer_type=row.customer_type or None, organization=organization,
+            custom_fields=row.custom_fields or None, source=Source.CSV, actor=actor,
+        )
+        return RowPlan(row, created, customer, customer.organization)
+    customer = plan.customer
+    if update_existing and plan.update:
+        if isinstance(plan.update.get("organization"), Organization) and plan.update["organization"].pk is None:
+            plan.update["organization"] = get_or_create_organization_by_name(row.organization, source=Source.CSV,
+                                                                            actor=actor)
+        customer = update_customer(customer, changes=plan.update, actor=actor)
+    return RowPlan(row, False, customer, customer.organization, plan.update, plan.changes)

@@ -223,8 +223,10 @@ def clean_values(
     *,
     existing: dict[str, Any] | None = None,
     enforce_required: bool,
+    definitions: dict[str, CustomField] | None = None,
 ) -> dict[str, Any]:
-    """`existing` updated with `values`, every value checked against its field definition.
+    """`existing` updated with `values`, every value checked against its field definition
+    (`definitions`, by key: read once by a caller checking a batch; else read here).
 
     An empty value clears the field. Unknown keys and wrong types raise Invalid naming
     `custom_fields.<key>`. With `enforce_required`, every required field must end up with a value.
@@ -235,7 +237,8 @@ def clean_values(
         raise Invalid("invalid_custom_fields", "custom_fields is an object of key: value.", field="custom_fields")
     if not values and not existing and not enforce_required:
         return {}  # nothing to check: the definitions need not be read (each mail makes a customer and a ticket)
-    definitions = {field.key: field for field in CustomField.objects.filter(applies_to=applies_to)}
+    if definitions is None:
+        definitions = {field.key: field for field in CustomField.objects.filter(applies_to=applies_to)}
     result = {key: value for key, value in (existing or {}).items() if key in definitions}
     for key, value in values.items():
         field = definitions.get(key)

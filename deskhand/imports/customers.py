@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+import itertools
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from django.db import transaction
 
+from deskhand.config.queries import batch_cache
 from deskhand.core.actors import Actor
+from deskhand.core.csvsafe import SafeWriter, restore
 from deskhand.core.errors import DomainError, Invalid
 from deskhand.customers import services
-from deskhand.customers.models import Customer, Source
+from deskhand.customers.models import Customer
 from deskhand.customers.queries import organization_list
 from deskhand.fields.queries import custom_field_list
 
 BUILT_IN_COLUMNS = ["email", "name", "phone", "organization", "customer_type", "language", "notes"]
 MAX_FILE_BYTES = 50 * 1024 * 1024
 PROGRESS_EVERY = 500
+# Rows per transaction of an import: each holds the write lock for a moment only.
+CHUNK_ROWS = 250
 
 
 @dataclass
@@ -30,11 +36,15 @@ class RowReport:
     customer: int | None = None
     organization: str | None = None
     reason: str | None = None
+    # For a matched row, each field the row changes: {field: {"old": …, "new": …}} (applied only
+    # when the import updates existing customers).
+    changes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
 class ImportReport:
     dry_run: bool
+    update_existing: bool = True
     rows: list[RowReport] = field(default_factory=list)
 
     def count(self, result: str) -> int:
@@ -47,28 +57,42 @@ class ImportReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
+            "update_existing": self.update_existing,
             "created": self.count("created"),
             "matched": self.count("matched"),
+            "changed": sum(1 for row in self.rows if row.result == "matched" and row.changes),
             "errors": self.count("error"),
             "rows": [asdict(row) for row in self.rows],
         }
 
 
-class _DryRunRollback(Exception):
-    pass
+NOT_TEXT = ("This is not a CSV text file: it holds binary data (a spreadsheet, an archive or an image?). "
+            "Save the sheet as CSV (UTF-8) and upload that.")
+# Control characters other than tab, line feed and carriage return never occur in a CSV text.
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _decode(data: bytes | str) -> str:
+    """The text of an uploaded file: UTF-8 (with or without a byte order mark), else Windows-1252
+    when that gives text; anything holding binary data is refused with one message."""
     if isinstance(data, str):
-        return data
-    if len(data) > MAX_FILE_BYTES:
-        raise Invalid("file_too_large", f"A CSV file has at most {MAX_FILE_BYTES // 1024 // 1024} MB.", field="file")
-    for encoding in ("utf-8-sig", "cp1252"):
+        text = data
+    else:
+        if len(data) > MAX_FILE_BYTES:
+            raise Invalid("file_too_large", f"A CSV file has at most {MAX_FILE_BYTES // 1024 // 1024} MB.",
+                          field="file")
+        if b"\x00" in data:
+            raise Invalid("not_text", NOT_TEXT, field="file")
         try:
-            return data.decode(encoding)
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+            try:
+                text = data.decode("cp1252")  # strict: bytes cp1252 leaves undefined are refused
+            except UnicodeDecodeError:
+                raise Invalid("not_text", NOT_TEXT, field="file") from None
+    if _BINARY.search(text):
+        raise Invalid("not_text", NOT_TEXT, field="file")
+    return text
 
 
 def _read_header(reader: Any, field_keys: set[str]) -> list[str]:
@@ -79,7 +103,7 @@ def _read_header(reader: Any, field_keys: set[str]) -> list[str]:
                       field="file") from None
     except csv.Error as exc:
         raise Invalid("bad_csv", f"Not a readable CSV file: {exc}.", field="file") from None
-    columns = [column.strip().lower().replace(" ", "_") for column in header]
+    columns = [restore(column).strip().lower().replace(" ", "_") for column in header]
     if "email" not in columns:
         raise Invalid("missing_email_column", "The header row needs an email column.", field="file")
     unknown = [c for c in columns if c and c not in BUILT_IN_COLUMNS and c not in field_keys]
@@ -92,32 +116,71 @@ def _read_header(reader: Any, field_keys: set[str]) -> list[str]:
     return columns
 
 
-def _import_row(values: dict[str, str], field_keys: set[str], *, actor: Actor) -> RowReport:
-    custom = {key: values[key] for key in field_keys if values.get(key, "").strip()}
-    organization: Any = services.AUTO
-    if values.get("organization", "").strip():
-        organization = services.get_or_create_organization_by_name(values["organization"], source=Source.CSV,
-                                                                  actor=actor)
-    customer, created = services.find_or_create_customer(
-        values.get("email", ""), name=values.get("name", ""), phone=values.get("phone", ""),
-        language=values.get("language", ""), notes=values.get("notes", ""),
-        customer_type=values.get("customer_type") or None, organization=organization, custom_fields=custom,
-        source=Source.CSV, actor=actor,
+def _row(values: dict[str, str], field_keys: set[str]) -> services.CustomerRow:
+    """A CSV row as the customer services take it; the apostrophe our export puts before a
+    formula-like cell is taken off again (`csvsafe.restore`)."""
+    cells = {key: restore(value) for key, value in values.items()}
+    return services.CustomerRow(
+        email=cells.get("email", ""), name=cells.get("name", ""), phone=cells.get("phone", ""),
+        language=cells.get("language", ""), notes=cells.get("notes", ""),
+        customer_type=cells.get("customer_type", ""), organization=cells.get("organization", ""),
+        custom_fields={key: cells[key] for key in field_keys if cells.get(key, "").strip()},
     )
-    if not created:
-        # A known address: the row's non-empty cells update the customer.
-        changes: dict[str, Any] = {
-            key: values[key].strip() for key in ("name", "phone", "language", "notes", "customer_type")
-            if values.get(key, "").strip()
-        }
-        if custom:
-            changes["custom_fields"] = custom
-        if organization is not services.AUTO and organization.pk != customer.organization_id:
-            changes["organization"] = organization
-        if changes:
-            customer = services.update_customer(customer, changes=changes, actor=actor)
-    return RowReport(line=0, email=customer.email, result="created" if created else "matched",
-                     customer=customer.pk, organization=customer.organization.name if customer.organization else None)
+
+
+def _report(plan: services.RowPlan, line: int) -> RowReport:
+    customer = plan.customer
+    return RowReport(line=line, email=customer.email, result="created" if plan.created else "matched",
+                     customer=customer.pk, organization=plan.organization.name if plan.organization else None,
+                     changes=plan.changes)
+
+
+def _error(exc: DomainError, line: int, row: services.CustomerRow) -> RowReport:
+    reason = f"{exc.field}: {exc.message}" if exc.field else exc.message
+    return RowReport(line=line, email=row.email.strip(), result="error", reason=reason)
+
+
+def _rows(reader: Any, columns: list[str], field_keys: set[str]) -> Iterator[tuple[int, services.CustomerRow]]:
+    try:
+        for values_list in reader:
+            if not any(cell.strip() for cell in values_list):
+                continue
+            yield reader.line_num, _row(dict(zip(columns, values_list, strict=False)), field_keys)
+    except csv.Error as exc:
+        raise Invalid("bad_csv", f"Not a readable CSV file: {exc}.", field="file") from None
+
+
+def _preview_chunk(chunk: list[tuple[int, services.CustomerRow]], planner: services.RowPlanner) -> list[RowReport]:
+    """Reads only, outside any transaction: a preview never holds the database's write lock."""
+    reports = []
+    for line, row in chunk:
+        try:
+            plan = planner.plan(row)
+        except DomainError as exc:
+            reports.append(_error(exc, line, row))
+            continue
+        planner.remember(plan)
+        reports.append(_report(plan, line))
+    return reports
+
+
+def _import_chunk(chunk: list[tuple[int, services.CustomerRow]], planner: services.RowPlanner, *,
+                  update_existing: bool, actor: Actor) -> list[RowReport]:
+    """One transaction per chunk (a short write lock, then others get their turn), one savepoint
+    per row so that a failing row leaves nothing behind."""
+    reports = []
+    with transaction.atomic():
+        for line, row in chunk:
+            try:
+                with transaction.atomic():
+                    plan = services.write_row(planner.plan(row), update_existing=update_existing, actor=actor)
+            except DomainError as exc:
+                planner.forget()
+                reports.append(_error(exc, line, row))
+                continue
+            planner.remember(plan)
+            reports.append(_report(plan, line))
+    return reports
 
 
 def import_customers(
@@ -125,47 +188,32 @@ def import_customers(
     *,
     dry_run: bool,
     actor: Actor,
+    update_existing: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Import every row; each row is created, matched (and updated) or an error with its reason.
-    A dry run reports exactly what would happen and writes nothing."""
+    """Import every row; each row is created, matched (updated when `update_existing`) or an
+    error with its reason, and a matched row lists the fields it changes. A dry run plans with
+    reads only and reports exactly what the import would do; the import commits every
+    CHUNK_ROWS rows."""
     text = _decode(data)
     field_keys = set(custom_field_list(applies_to="customer").values_list("key", flat=True))
-    total_lines = text.count("\n")
+    total_lines = max(0, text.count("\n") - 1)
     reader = csv.reader(io.StringIO(text, newline=""))
     columns = _read_header(reader, field_keys)
-    report = ImportReport(dry_run=dry_run)
-
-    def run() -> None:
-        for values_list in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in values_list):
-                continue
-            values = dict(zip(columns, values_list, strict=False))
-            try:
-                with transaction.atomic():
-                    row = _import_row(values, field_keys, actor=actor)
-                row.line = line
-            except DomainError as exc:
-                reason = f"{exc.field}: {exc.message}" if exc.field else exc.message
-                row = RowReport(line=line, email=values.get("email", "").strip(), result="error", reason=reason)
-            report.rows.append(row)
-            if progress and len(report.rows) % PROGRESS_EVERY == 0:
-                progress(len(report.rows), total_lines)
-
-    try:
-        if dry_run:
-            # Everything happens inside one transaction that is rolled back, so the report sees
-            # what earlier rows would create (an organization, a customer) and nothing stays.
-            with transaction.atomic():
-                run()
-                raise _DryRunRollback
-        else:
-            run()
-    except _DryRunRollback:
-        pass
-    except csv.Error as exc:
-        raise Invalid("bad_csv", f"Not a readable CSV file: {exc}.", field="file") from None
+    report = ImportReport(dry_run=dry_run, update_existing=update_existing)
+    planner = services.RowPlanner()
+    rows = _rows(reader, columns, field_keys)
+    reported = 0
+    while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
+        with batch_cache():
+            planner.prefetch([row for _line, row in chunk])
+            if dry_run:
+                report.rows += _preview_chunk(chunk, planner)
+            else:
+                report.rows += _import_chunk(chunk, planner, update_existing=update_existing, actor=actor)
+        if progress and len(report.rows) - reported >= PROGRESS_EVERY:
+            reported = len(report.rows)
+            progress(reported, total_lines)
     if progress:
         progress(len(report.rows), total_lines)
     return report
@@ -174,7 +222,7 @@ def import_customers(
 def export_customers(out: IO[str]) -> int:
     """Write every live customer as CSV, in the columns the import reads; returns the row count."""
     keys = list(custom_field_list(applies_to="customer").values_list("key", flat=True))
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(BUILT_IN_COLUMNS + keys)
     customers = (
         Customer.objects.live().select_related("organization", "customer_type").order_by("email_key")
@@ -248,7 +296,7 @@ def remap(data: bytes | str, mapping: list[str]) -> str:
 def export_organizations(out: IO[str]) -> int:
     """Every organization as CSV: name, domains (space-separated), customer count, notes, custom fields."""
     keys = list(custom_field_list(applies_to="organization").values_list("key", flat=True))
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(["name", "domains", "customer_count", "notes", *keys])
     count = 0
     for organization in organization_list().iterator(chunk_size=2000):

@@ -10,20 +10,27 @@ from django.utils import timezone
 
 from deskhand.agents.models import Agent
 from deskhand.core.actors import Actor
-from deskhand.core.errors import DomainError, NotFound
+from deskhand.core.errors import Conflict, DomainError, NotFound
 from deskhand.core.tasks import task
 from deskhand.imports.customers import import_customers
 from deskhand.imports.models import ImportJob
 
 logger = logging.getLogger(__name__)
-# Files up to this many rows are imported while the agent waits; longer ones run in the worker.
+# Files up to this many rows are previewed and imported while the agent waits; longer ones run
+# in the worker, and the agent watches the job's progress.
 SYNC_ROW_LIMIT = 500
 
 
-def start_import(text: str, *, agent: Agent, filename: str) -> ImportJob:
-    """Queue `text` (a CSV in the import's columns) for the worker."""
-    job = ImportJob.objects.create(agent_id=agent.pk, filename=filename[:255], data=text,
-                                   rows_total=max(0, text.count("\n") - 1))
+def row_count(text: str) -> int:
+    """About how many rows a CSV text has (its lines after the header)."""
+    return max(0, text.count("\n") - 1)
+
+
+def start_import(text: str, *, agent: Agent, filename: str, dry_run: bool = False,
+                 update_existing: bool = True) -> ImportJob:
+    """Queue `text` (a CSV in the import's columns) for the worker: a preview or the import."""
+    job = ImportJob.objects.create(agent_id=agent.pk, filename=filename[:255], data=text, dry_run=dry_run,
+                                   update_existing=update_existing, rows_total=row_count(text))
     transaction.on_commit(partial(run_import_job.enqueue, job_id=job.pk))
     return job
 
@@ -49,7 +56,8 @@ def run_import_job(*, job_id: int) -> None:
         ImportJob.objects.filter(pk=job_id).update(rows_done=done)
 
     try:
-        report = import_customers(job.data, dry_run=False, actor=Actor.agent(agent), progress=progress)
+        report = import_customers(job.data, dry_run=job.dry_run, update_existing=job.update_existing,
+                                  actor=Actor.agent(agent), progress=progress)
     except DomainError as exc:
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.FAILED, error=exc.message,
                                                    finished_at=timezone.now())
@@ -60,4 +68,18 @@ def run_import_job(*, job_id: int) -> None:
                                                    error="The import stopped on an unexpected error; it is logged.")
         raise
     ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.DONE, report=report.as_dict(),
-                                               rows_done=len(report.rows), data="", finished_at=timezone.now())
+                                               rows_done=len(report.rows), finished_at=timezone.now(),
+                                               data=job.data if job.dry_run else "")
+
+
+@transaction.atomic
+def import_previewed(preview: ImportJob, *, agent: Agent, update_existing: bool) -> ImportJob:
+    """Queue the import of a finished preview's file; the preview lets go of its copy."""
+    if not preview.dry_run or preview.status != ImportJob.Status.DONE:
+        raise Conflict("not_a_finished_preview", "Only a finished preview can be imported.", field="job")
+    text = ImportJob.objects.select_for_update().filter(pk=preview.pk).values_list("data", flat=True).get()
+    if not text:
+        raise Conflict("preview_already_imported", "This preview was imported already.", field="job")
+    job = start_import(text, agent=agent, filename=preview.filename, update_existing=update_existing)
+    ImportJob.objects.filter(pk=preview.pk).update(data="")
+    return job

@@ -14,7 +14,9 @@ class ImportJob(models.Model):
 
     agent_id = models.BigIntegerField()
     filename = models.CharField(max_length=255, blank=True)
-    data = models.TextField()  # the remapped CSV
+    data = models.TextField()  # the remapped CSV; a finished preview keeps it for the import that follows
+    dry_run = models.BooleanField(default=False)  # a preview: plans every row and writes nothing
+    update_existing = models.BooleanField(default=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     rows_done = models.PositiveIntegerField(default=0)
     rows_total = models.PositiveIntegerField(default=0)

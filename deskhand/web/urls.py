@@ -24,6 +24,7 @@ urlpatterns = [
     path("customers/new", customers.new_customer, name="customer-new"),
     path("customers/import", transfer.import_customers_page, name="customer-import"),
     path("customers/import/<int:job_id>", transfer.import_job, name="customer-import-job"),
+    path("customers/import/<int:job_id>/import", transfer.import_job_run, name="customer-import-job-run"),
     path("customers/export.csv", transfer.export_customers_csv, name="customer-export"),
     path("organizations/export.csv", transfer.export_organizations_csv, name="organization-export"),
     path("customers/groups/<str:group>", customers.group_members, name="customer-group"),

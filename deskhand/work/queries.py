@@ -492,14 +492,10 @@ def time_entry_rows(entries: QuerySet[TimeEntry]) -> Any:
     yield list(TIME_COLUMNS)
     for entry in entries.iterator(chunk_size=1000):
         yield [
-            entry.date.isoformat(), entry.agent.email, entry.item.reference, _safe_cell(entry.item.title),
+            entry.date.isoformat(), entry.agent.email, entry.item.reference, entry.item.title,
             entry.item.project.name if entry.item.project else "",
             entry.item.organization.name if entry.item.organization else "",
-            entry.minutes, "yes" if entry.billable else "no", _safe_cell(entry.note),
+            entry.minutes, "yes" if entry.billable else "no", entry.note,
         ]
 
-
-def _safe_cell(text: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas; a leading ' keeps them text."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 

@@ -77,8 +77,9 @@ def export(request: HttpRequest) -> HttpResponse:
 
 
 @router.post("/customers/import", response=ImportOut)
-def import_csv(request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False) -> dict[str, Any]:
-    report = import_customers(file.read(), dry_run=dry_run, actor=actor_of(request))
+def import_csv(request: HttpRequest, file: File[UploadedFile], dry_run: Form[bool] = False,
+               update_existing: Form[bool] = True) -> dict[str, Any]:
+    report = import_customers(file.read(), dry_run=dry_run, update_existing=update_existing, actor=actor_of(request))
     return report.as_dict()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 
 from django.http import HttpRequest, StreamingHttpResponse
@@ -35,6 +33,7 @@ from deskhand.api.schemas import (
     TimeTotalsOut,
 )
 from deskhand.api.serializers import folder_out, id_filter, portfolio_out, project_out, status_out, time_entry_out
+from deskhand.core.csvsafe import csv_lines
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.work import queries
 from deskhand.work.models import Item, Kind, TimeEntry
@@ -226,25 +225,12 @@ def time_totals(request: HttpRequest, params: Query[TotalsParams]) -> dict[str, 
             "minutes": minutes, "billable_minutes": billable}
 
 
-class _Echo:
-    """A file-like object for csv.writer that hands each line back instead of storing it."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(rows: Iterator[list[Any]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    for row in rows:
-        yield writer.writerow(row)
-
-
 @router.get("/timesheets/export", tags=["timesheets"],
             openapi_extra={"responses": {200: {"description": "CSV with a header row.",
                                                "content": {"text/csv": {}}}}})
 def export_time_entries(request: HttpRequest, params: Query[TimeParams]) -> StreamingHttpResponse:
     entries = _time_entries(params)
-    response = StreamingHttpResponse(_csv_lines(queries.time_entry_rows(entries)),
+    response = StreamingHttpResponse(csv_lines(queries.time_entry_rows(entries)),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="timesheets.csv"'
     return response

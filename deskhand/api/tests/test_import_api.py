@@ -33,3 +33,22 @@ def test_import_without_a_file_or_with_a_bad_header_is_a_422(api: ApiClient) -> 
     upload = SimpleUploadedFile("x.csv", b"name\nAna\n", content_type="text/csv")
     response = api.client.post("/api/v1/customers/import", {"file": upload}, headers=api.headers)
     assert response.status_code == 422 and response.json()["field"] == "file"
+
+
+def test_import_lists_changes_and_can_leave_existing_customers(api: ApiClient) -> None:
+    _upload(api, "email,name\nana@acme.com,Ana\n", False)
+    upload = SimpleUploadedFile("customers.csv", b"email,name\nana@acme.com,Ana Lima\n", content_type="text/csv")
+    response = api.client.post("/api/v1/customers/import", {"file": upload, "update_existing": "false"},
+                               headers=api.headers)
+    body = response.json()
+    assert body["update_existing"] is False and body["matched"] == 1 and body["changed"] == 1
+    assert body["rows"][0]["changes"] == {"name": {"old": "Ana", "new": "Ana Lima"}}
+    assert Customer.objects.get().name == "Ana"
+    assert _upload(api, "email,name\nana@acme.com,Ana Lima\n", False)["update_existing"] is True
+    assert Customer.objects.get().name == "Ana Lima"
+
+
+def test_random_bytes_are_a_422(api: ApiClient) -> None:
+    upload = SimpleUploadedFile("x.csv", bytes(range(256)) * 100, content_type="text/csv")
+    response = api.client.post("/api/v1/customers/import", {"file": upload}, headers=api.headers)
+    assert response.status_code == 422 and "not a CSV text file" in str(response.json())

@@ -67,6 +67,18 @@ def test_import_reports_rows_and_exits_non_zero_on_errors(db: Any, tmp_path: Pat
     assert Customer.objects.count() == 1
 
 
+def test_import_shows_changes_and_can_leave_existing_customers(db: Any, tmp_path: Path) -> None:
+    run("customers", "add", "ana@acme.com", "--name", "Ana")
+    path = tmp_path / "customers.csv"
+    path.write_text("email,name\nana@acme.com,=Ana Lima\n")
+    output = run("customers", "import", str(path), "--no-update-existing")
+    assert "line 2: matched: ana@acme.com" in output and "name: Ana → =Ana Lima (left unchanged)" in output
+    assert Customer.objects.get().name == "Ana"
+    run("customers", "import", str(path))
+    assert Customer.objects.get().name == "=Ana Lima"
+    assert run("customers", "export").splitlines()[1] == "ana@acme.com,'=Ana Lima,,acme.com,,,"
+
+
 def test_export_writes_csv(db: Any, tmp_path: Path) -> None:
     run("customers", "add", "ana@acme.com", "--name", "Ana")
     assert run("customers", "export").splitlines()[1] == "ana@acme.com,Ana,,acme.com,,,"

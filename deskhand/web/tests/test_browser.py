@@ -147,20 +147,25 @@ def test_phone_width(browser: Browser, live_server: Any, admin: Agent) -> None:
 
 def test_import_a_csv_with_a_bad_row(page: Page, tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
-    path.write_text("Email,Name,Company\nzoe@acme.example,Zoë,Acme\nnot-an-address,Bad,\n")
+    create_customer("yan@acme.example", name="Yan", source=Source.API, actor=SYSTEM)
+    path.write_text("Email,Name,Company\nzoe@acme.example,Zoë,Acme\nnot-an-address,Bad,\nyan@acme.example,Yan Li,\n")
     page.goto("/customers/import")
     page.get_by_label("CSV file").set_input_files(str(path))
     page.get_by_role("button", name="Upload and match columns").click()
     expect(page.get_by_label("Company")).to_be_visible()
     page.get_by_label("Company").select_option("organization")
     page.get_by_role("button", name="Preview (changes nothing)").click()
-    expect(page.get_by_text("1 created · 0 matched (updated) · 1 error")).to_be_visible()
+    expect(page.get_by_text("1 created · 1 matched (1 with changes, updated) · 1 error")).to_be_visible()
+    expect(page.locator("tr.result-matched")).to_contain_text("name: Yan → Yan Li")
+    page.get_by_label("Leave them unchanged (only add new customers)").check()
     shot(page, "import-preview")
-    assert not Customer.objects.exists()
-    page.get_by_role("button", name="Import 1 rows").click()
-    expect(page.get_by_text("Imported: 1 created, 0 matched, 1 errors.")).to_be_visible()
-    customer = Customer.objects.get()
+    assert Customer.objects.count() == 1
+    page.get_by_role("button", name="Import 2 rows").click()
+    expect(page.get_by_text("Imported: 1 created, 1 matched, 1 errors.")).to_be_visible()
+    expect(page.get_by_text("left unchanged").first).to_be_visible()
+    customer = Customer.objects.get(email="zoe@acme.example")
     assert customer.name == "Zoë" and customer.organization.name == "Acme"
+    assert Customer.objects.get(email="yan@acme.example").name == "Yan"
 
 
 def test_double_click_opens_the_profile(page: Page) -> None:
@@ -168,3 +173,43 @@ def test_double_click_opens_the_profile(page: Page) -> None:
     page.goto("/customers")
     page.locator("li.customer", has_text="gus@gmail.com").dblclick(position={"x": 5, "y": 5})
     expect(page.get_by_role("heading", name="Gus")).to_be_visible()
+
+
+def test_the_last_row_of_a_group_dropped_on_the_header_below_lands_there(page: Page) -> None:
+    alpha = create_organization("Alpha", domains=["alpha.example"], actor=SYSTEM)
+    beta = create_organization("Beta", domains=["beta.example"], actor=SYSTEM)
+    gamma = create_organization("Gamma", domains=["gamma.example"], actor=SYSTEM)
+    create_customer("ana@alpha.example", source=Source.API, actor=SYSTEM)
+    create_customer("bob@beta.example", source=Source.API, actor=SYSTEM)
+    create_customer("cy@gamma.example", source=Source.API, actor=SYSTEM)
+    page.goto("/customers")
+    group(page, alpha).click()
+    row = page.locator(f"#members-{alpha.pk} li.customer", has_text="ana@alpha.example")
+    expect(row).to_be_visible()
+    start, end = row.bounding_box(), group(page, beta).bounding_box()
+    page.mouse.move(start["x"] + 80, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(start["x"] + 90, start["y"] + start["height"] / 2 + 10, steps=4)
+    page.mouse.move(end["x"] + end["width"] / 2, end["y"] + end["height"] / 2, steps=12)
+    page.mouse.move(end["x"] + end["width"] / 2 + 4, end["y"] + end["height"] / 2, steps=3)
+    # While dragging: the receiving group is highlighted, and nothing moved under the pointer.
+    expect(page.locator(f"details[data-group='{beta.pk}']")).to_have_class("group drop-target")
+    expect(page.locator(".drop-target")).to_have_count(1)
+    assert abs(group(page, beta).bounding_box()["y"] - end["y"]) < 1
+    shot(page, "drag-last-row-highlight")
+    page.mouse.up()
+    expect(page.get_by_role("status").filter(has_text="moved to Beta")).to_be_visible()
+    expect(page.locator(".drop-target")).to_have_count(0)
+    assert Customer.objects.get(email="ana@alpha.example").organization == beta
+    assert Customer.objects.filter(organization=gamma).count() == 1
+
+
+def test_a_domain_another_organization_owns_is_refused_before_the_confirmation(page: Page) -> None:
+    create_organization("Acme", domains=["acme.com"], actor=SYSTEM)
+    other = create_organization("Other Org", actor=SYSTEM)
+    page.goto(f"/organizations/{other.pk}")
+    page.get_by_label("Add a domain").fill("acme.com")
+    page.get_by_role("button", name="Add domain…").click()
+    expect(page.get_by_text("acme.com belongs to “Acme”.")).to_be_visible()
+    expect(page.get_by_role("button", name="Add acme.com")).to_have_count(0)
+    shot(page, "add-domain-taken")

@@ -46,6 +46,18 @@ def test_a_taken_domain_is_refused_on_the_page(agent_client: Client) -> None:
     assert response.status_code == 409 and "belongs to" in response.content.decode()
 
 
+def test_a_taken_domain_is_refused_at_the_preview_before_any_confirmation(agent_client: Client) -> None:
+    create_organization("Acme", domains=["acme.com"], actor=SYSTEM)
+    other = create_organization("Other", actor=SYSTEM)
+    response = agent_client.post(f"/organizations/{other.pk}/domains", {"domain": "ACME.com", "step": "preview"})
+    page = response.content.decode()
+    assert response.status_code == 409 and "acme.com belongs to “Acme”." in page
+    assert "Add acme.com" not in page and "join Other" not in page
+    # A subdomain of an owned domain is free to own: the preview offers it.
+    response = agent_client.post(f"/organizations/{other.pk}/domains", {"domain": "eu.acme.com", "step": "preview"})
+    assert response.status_code == 200 and "Add eu.acme.com" in response.content.decode()
+
+
 def test_profile_members_edit_and_domain_removal(agent_client: Client) -> None:
     organization = create_organization("Acme", domains=["acme.com"], actor=SYSTEM)
     create_customer("ana@acme.com", source=Source.API, actor=SYSTEM)

@@ -105,11 +105,10 @@ def add_domain(request: HttpRequest, organization_id: int) -> HttpResponse:
     try:
         domain = services.check_domain(form.cleaned_data["domain"])
         if request.POST.get("step") == "preview":
+            services.check_domain_free(organization, domain)  # the add's own check, before it is offered
             candidates = queries.unassigned_customers_for_domain(organization, domain)
-            owner = queries.organization_for_domain(domain, extra_free_mail=[])
             preview = {"domain": domain, "display": display_domain(domain), "count": candidates.count(),
-                       "sample": list(candidates.order_by("email_key")[:10]),
-                       "owner": owner if owner and owner.pk != organization.pk else None}
+                       "sample": list(candidates.order_by("email_key")[:10])}
             return _detail(request, organization, domain_form=form, preview=preview)
         _, moved = services.add_domain(organization, domain, apply_to_existing=form.cleaned_data["apply_to_existing"],
                                        actor=actor(request))

@@ -3,7 +3,6 @@ one's own entries, and the CSV export of what the filters select."""
 
 from __future__ import annotations
 
-import csv
 import datetime
 import re
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deskhand.agents.queries import agent_list
+from deskhand.core.csvsafe import csv_lines
 from deskhand.core.errors import DomainError, Forbidden, Invalid, NotFound
 from deskhand.customers import queries as customer_queries
 from deskhand.web.access import actor, agent_required, safe_next
@@ -227,11 +227,6 @@ def timesheet(request: HttpRequest) -> HttpResponse:
     return _render(request, log_form=form, status=422)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @require_GET
 @agent_required
 def export_csv(request: HttpRequest) -> HttpResponse:
@@ -241,8 +236,7 @@ def export_csv(request: HttpRequest) -> HttpResponse:
     if entries is None:
         problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
         return HttpResponse(problems, status=422, content_type="text/plain; charset=utf-8")
-    writer = csv.writer(_Echo())
-    rows: Iterator[str] = (writer.writerow(row) for row in queries.time_entry_rows(entries))
+    rows: Iterator[str] = csv_lines(queries.time_entry_rows(entries))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="timesheet-{datetime.date.today().isoformat()}.csv"'
     return response

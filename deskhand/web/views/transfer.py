@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.core.errors import DomainError, Invalid
 from deskhand.fields.queries import custom_field_list
@@ -24,7 +24,7 @@ from deskhand.imports.customers import (
     read_header,
     remap,
 )
-from deskhand.imports.jobs import SYNC_ROW_LIMIT, get_job_for_agent, start_import
+from deskhand.imports.jobs import SYNC_ROW_LIMIT, get_job_for_agent, import_previewed, row_count, start_import
 from deskhand.web.access import actor, agent_required
 
 UPLOADS = "uploads"
@@ -82,17 +82,21 @@ def import_customers_page(request: HttpRequest) -> HttpResponse:
             mapping = [target if target in valid else "" for target in mapping]
             text = remap(data, mapping)
             dry_run = step == "preview"
-            if not dry_run and text.count("\n") - 1 > SYNC_ROW_LIMIT:
-                job = start_import(text, agent=request.user, filename=path.name)
+            update_existing = request.POST.get("update_existing", "yes") != "no"
+            if row_count(text) > SYNC_ROW_LIMIT:
+                # A long file is previewed and imported by the worker, never in the request.
+                job = start_import(text, agent=request.user, filename=request.POST.get("filename", "") or path.name,
+                                   dry_run=dry_run, update_existing=update_existing)
                 path.unlink(missing_ok=True)
                 return redirect(f"/customers/import/{job.pk}")
-            report = import_customers(text, dry_run=dry_run, actor=actor(request))
+            report = import_customers(text, dry_run=dry_run, update_existing=update_existing, actor=actor(request))
             if not dry_run:
                 path.unlink(missing_ok=True)
                 summary = report.as_dict()
                 messages.success(request, f"Imported: {summary['created']} created, {summary['matched']} matched, "
                                           f"{summary['errors']} errors.")
             context.update(step="preview" if dry_run else "done", token=token, report=report.as_dict(),
+                           update_existing=update_existing, filename=request.POST.get("filename", ""),
                            mapping=mapping, columns=[(index, column, mapping[index])
                                                      for index, column in enumerate(header)])
     except DomainError as exc:
@@ -111,6 +115,23 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
         raise Http404(exc.message) from None
     template = "web/customers/import_job.html#progress" if request.htmx else "web/customers/import_job.html"
     return render(request, template, {"job": job})
+
+
+@require_POST
+@agent_required
+def import_job_run(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Import the file a finished preview job planned."""
+    try:
+        preview = get_job_for_agent(request.user, job_id)
+    except DomainError as exc:
+        raise Http404(exc.message) from None
+    try:
+        job = import_previewed(preview, agent=request.user,
+                               update_existing=request.POST.get("update_existing", "yes") != "no")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(f"/customers/import/{preview.pk}")
+    return redirect(f"/customers/import/{job.pk}")
 
 
 def _csv_response(write: object, filename: str) -> HttpResponse:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 import datetime
 
 import pytest
@@ -7,6 +8,7 @@ from django.utils import timezone
 
 from deskhand.agents.models import Agent
 from deskhand.core.actors import Actor
+from deskhand.core.csvsafe import csv_lines
 from deskhand.core.errors import Forbidden, Invalid
 from deskhand.work.models import Item, TimeEntry
 from deskhand.work.queries import TimeFilters, time_entry_list, time_entry_rows, time_totals, total_minutes
@@ -73,8 +75,8 @@ def test_totals_per_item_project_and_organization(ticket: Item, agent_actor: Act
         time_entry_list(TimeFilters(date_from="soon"))
 
 
-def test_csv_rows_neutralise_formulas(ticket: Item, agent_actor: Actor) -> None:
+def test_csv_lines_neutralise_formulas(ticket: Item, agent_actor: Actor) -> None:
     log_time(ticket, minutes=5, note="=HYPERLINK(\"http://evil\")", actor=agent_actor)
-    header, row = list(time_entry_rows(time_entry_list()))
+    header, row = list(csv.reader(csv_lines(time_entry_rows(time_entry_list()))))
     assert header[0] == "date" and row[2] == ticket.reference
-    assert row[-1].startswith("'=")
+    assert row[-1] == "'=HYPERLINK(\"http://evil\")" and row[6] == "5"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from argparse import BooleanOptionalAction
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ class Command(BaseCommand):
         imports = actions.add_parser("import", help="Import customers from a CSV file with a header row.")
         imports.add_argument("file", help="a CSV file, or - for standard input")
         imports.add_argument("--dry-run", action="store_true", help="report what would happen, change nothing")
+        imports.add_argument("--update-existing", action=BooleanOptionalAction, default=True,
+                             help="update customers the file already knows with its non-empty cells "
+                                  "(default); --no-update-existing leaves them unchanged")
         export = actions.add_parser("export", help="Write every customer as CSV.")
         export.add_argument("--output", "-o", default="-", help="a file (default: standard output)")
 
@@ -35,11 +39,11 @@ class Command(BaseCommand):
             where = customer.organization.name if customer.organization else "No organization"
             self.stdout.write(f"Added customer {customer.pk}: {customer.email} in {where}")
         elif action == "import":
-            self._import(options["file"], dry_run=options["dry_run"])
+            self._import(options["file"], dry_run=options["dry_run"], update_existing=options["update_existing"])
         else:
             self._export(options["output"])
 
-    def _import(self, file: str, *, dry_run: bool) -> None:
+    def _import(self, file: str, *, dry_run: bool, update_existing: bool) -> None:
         try:
             data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
         except OSError as exc:
@@ -48,13 +52,17 @@ class Command(BaseCommand):
         def progress(done: int, total: int) -> None:
             self.stderr.write(f"  {done} of ~{total} rows…")
 
-        report = import_customers(data, dry_run=dry_run, actor=CLI_ACTOR, progress=progress)
+        report = import_customers(data, dry_run=dry_run, update_existing=update_existing, actor=CLI_ACTOR,
+                                  progress=progress)
         for row in report.rows:
             if row.result == "error":
                 self.stdout.write(f"line {row.line}: error: {row.email or '(no email)'}: {row.reason}")
             else:
                 where = row.organization or "No organization"
                 self.stdout.write(f"line {row.line}: {row.result}: {row.email} ({where})")
+                kept = "" if update_existing else " (left unchanged)"
+                for name, change in row.changes.items():
+                    self.stdout.write(f"    {name}: {change['old'] or '(empty)'} → {change['new'] or '(empty)'}{kept}")
         summary = report.as_dict()
         prefix = "Dry run, nothing written: " if dry_run else ""
         self.stdout.write(f"{prefix}{summary['created']} created, {summary['matched']} matched, "
