@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from deskhand.core.actors import Actor
+from deskhand.web.http import AgentRequest
 
 View = Callable[..., HttpResponse]
 
@@ -30,7 +31,7 @@ def admin_required(view: View) -> View:
     return agent_required(wrapper)
 
 
-def actor(request: HttpRequest) -> Actor:
+def actor(request: AgentRequest) -> Actor:
     return Actor.agent(request.user)
 
 

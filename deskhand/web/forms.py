@@ -31,7 +31,7 @@ def custom_form_fields(applies_to: str, values: dict[str, Any] | None = None) ->
                                               widget=forms.CheckboxSelectMultiple, **common)
         else:
             input_type = {FieldType.NUMBER: "number", FieldType.DATE: "date", FieldType.URL: "url",
-                          FieldType.EMAIL: "email"}.get(definition.type, "text")
+                          FieldType.EMAIL: "email"}.get(FieldType(definition.type), "text")
             widget = forms.TextInput(attrs={"type": input_type, "step": "any"} if input_type == "number"
                                      else {"type": input_type})
             field = forms.CharField(initial="" if current is None else current, widget=widget, **common)
@@ -73,7 +73,7 @@ class CustomerForm(forms.Form):
 
     def __init__(self, *args: Any, custom: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer_type"].choices = type_choices()
+        self.fields["customer_type"].choices = type_choices()  # type: ignore[attr-defined]
         self.fields.update(custom_form_fields("customer", custom))
 
 

@@ -73,7 +73,7 @@ class Choices:
         pool: list[Any] = self.agents if kind == "agent" else self.teams if kind == "team" else []
         for record in pool:
             if str(record.pk) == number:
-                return record.display_name if kind == "agent" else record.name
+                return str(record.display_name if kind == "agent" else record.name)
         return ref
 
 

@@ -47,7 +47,8 @@ class MailboxForm(forms.Form):
                 "imap_username": mailbox.imap_username, "imap_folder": mailbox.imap_folder,
                 "poll_seconds": mailbox.poll_seconds,
             }
-        super().__init__(*args, auto_id="mailbox_%s", **kwargs)
+        kwargs.setdefault("auto_id", "mailbox_%s")
+        super().__init__(*args, **kwargs)
         self.mailbox = mailbox
         if mailbox is not None and mailbox.imap_password:
             self.fields["imap_password"].help_text = "Leave empty to keep the current password."
@@ -79,4 +80,5 @@ class NeverFollowForm(forms.Form):
                                                              "placeholder": "list@example.com"}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, auto_id="never_%s", **kwargs)
+        kwargs.setdefault("auto_id", "never_%s")
+        super().__init__(*args, **kwargs)

@@ -30,7 +30,7 @@ def account_delay(failures: int) -> int:
     """Seconds an account waits after its latest failure, having failed `failures` times."""
     if failures < ACCOUNT_FREE:
         return 0
-    return min(ACCOUNT_DELAY * 2 ** (failures - ACCOUNT_FREE), WINDOW_SECONDS)
+    return int(min(ACCOUNT_DELAY * 2 ** (failures - ACCOUNT_FREE), WINDOW_SECONDS))
 
 
 def wait_seconds(email: str, client: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
@@ -19,6 +19,7 @@ from deskhand.config.services import update_settings
 from deskhand.core.errors import DomainError
 from deskhand.web.access import actor, admin_required
 from deskhand.web.forms import add_domain_error
+from deskhand.web.http import AgentRequest
 from deskhand.work import queries
 from deskhand.work.models import Category, Kind, Status
 from deskhand.work.services import statuses as services
@@ -37,12 +38,13 @@ class StatusForm(forms.Form):
                                  help_text="What the status means to reports, SLA clocks and the portal.")
 
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
-        super().__init__(*args, auto_id=f"{kind}_status_%s", **kwargs)
+        kwargs.setdefault("auto_id", f"{kind}_status_%s")
+        super().__init__(*args, **kwargs)
         self.kind = kind
         self.fields["label"].label = f"New {kind} status"
 
     def clean_key(self) -> str:
-        key = self.cleaned_data["key"].strip()
+        key: str = self.cleaned_data["key"].strip()
         return key or slugify(self.cleaned_data.get("label", "")).replace("-", "_")[:40]
 
 
@@ -74,7 +76,7 @@ def _workflows(*, status_forms: dict[str, StatusForm] | None = None) -> list[dic
             for kind, label in Kind.choices]
 
 
-def _render(request: HttpRequest, *, status_forms: dict[str, StatusForm] | None = None,
+def _render(request: AgentRequest, *, status_forms: dict[str, StatusForm] | None = None,
             status_error: dict[str, Any] | None = None, views_form: ViewsForm | None = None,
             attachments_form: AttachmentsForm | None = None, status: int = 200) -> HttpResponse:
     settings = get_settings()
@@ -92,13 +94,13 @@ def _render(request: HttpRequest, *, status_forms: dict[str, StatusForm] | None 
 
 @require_GET
 @admin_required
-def work_settings(request: HttpRequest) -> HttpResponse:
+def work_settings(request: AgentRequest) -> HttpResponse:
     return _render(request)
 
 
 @require_POST
 @admin_required
-def add_status(request: HttpRequest, kind: str) -> HttpResponse:
+def add_status(request: AgentRequest, kind: str) -> HttpResponse:
     if kind not in Kind.values:
         raise Http404("No such workflow.")
     form = StatusForm(request.POST, kind=kind)
@@ -123,7 +125,7 @@ def _get_status(status_id: int) -> Status:
 
 
 @transaction.atomic
-def _move(status: Status, offset: int, request: HttpRequest) -> None:
+def _move(status: Status, offset: int, request: AgentRequest) -> None:
     """Swap with the neighbour, then number the workflow 0, 1, 2… (positions may have gaps or ties)."""
     order = list(queries.status_list(status.kind))
     index = next(i for i, s in enumerate(order) if s.pk == status.pk)
@@ -138,7 +140,7 @@ def _move(status: Status, offset: int, request: HttpRequest) -> None:
 
 @require_POST
 @admin_required
-def change_status(request: HttpRequest, status_id: int) -> HttpResponse:
+def change_status(request: AgentRequest, status_id: int) -> HttpResponse:
     """One status row: save its label and category, move it up or down, or remove it."""
     status = _get_status(status_id)
     action = request.POST.get("action", "save")
@@ -162,7 +164,7 @@ def change_status(request: HttpRequest, status_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def save_views(request: HttpRequest) -> HttpResponse:
+def save_views(request: AgentRequest) -> HttpResponse:
     form = ViewsForm(request.POST)
     if form.is_valid():
         try:
@@ -177,7 +179,7 @@ def save_views(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @admin_required
-def save_attachments(request: HttpRequest) -> HttpResponse:
+def save_attachments(request: AgentRequest) -> HttpResponse:
     form = AttachmentsForm(request.POST)
     if form.is_valid():
         extensions = [part for part in re.split(r"[\s,;]+", form.cleaned_data["blocked"]) if part]

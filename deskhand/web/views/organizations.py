@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -25,6 +25,7 @@ from deskhand.web.forms import (
     add_domain_error,
     custom_values,
 )
+from deskhand.web.http import AgentRequest
 from deskhand.web.views.customers import REQUESTS_SHOWN, get_organization_or_404
 from deskhand.work.queries import items_of_organization, project_list
 
@@ -33,7 +34,7 @@ MEMBERS_PAGE = 50
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def new_organization(request: HttpRequest) -> HttpResponse:
+def new_organization(request: AgentRequest) -> HttpResponse:
     form = NewOrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -52,7 +53,7 @@ def new_organization(request: HttpRequest) -> HttpResponse:
     return render(request, "web/customers/new_organization.html", {"form": form}, status=status)
 
 
-def _detail(request: HttpRequest, organization: Organization, *, form: OrganizationForm | None = None,
+def _detail(request: AgentRequest, organization: Organization, *, form: OrganizationForm | None = None,
             domain_form: DomainForm | None = None, preview: dict[str, Any] | None = None,
             status: int = 200) -> HttpResponse:
     members = Paginator(queries.customer_list(organization=organization.pk), MEMBERS_PAGE)
@@ -75,7 +76,7 @@ def _detail(request: HttpRequest, organization: Organization, *, form: Organizat
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def organization_detail(request: HttpRequest, organization_id: int) -> HttpResponse:
+def organization_detail(request: AgentRequest, organization_id: int) -> HttpResponse:
     organization = get_organization_or_404(organization_id)
     if request.method == "GET":
         return _detail(request, organization)
@@ -96,7 +97,7 @@ def organization_detail(request: HttpRequest, organization_id: int) -> HttpRespo
 
 @require_POST
 @agent_required
-def add_domain(request: HttpRequest, organization_id: int) -> HttpResponse:
+def add_domain(request: AgentRequest, organization_id: int) -> HttpResponse:
     """First a preview (which unassigned customers the domain would take), then the change."""
     organization = get_organization_or_404(organization_id)
     form = DomainForm(request.POST)
@@ -122,7 +123,7 @@ def add_domain(request: HttpRequest, organization_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def remove_domain(request: HttpRequest, organization_id: int, domain: str) -> HttpResponse:
+def remove_domain(request: AgentRequest, organization_id: int, domain: str) -> HttpResponse:
     organization = get_organization_or_404(organization_id)
     try:
         services.remove_domain(organization, domain, actor=actor(request))
@@ -135,7 +136,7 @@ def remove_domain(request: HttpRequest, organization_id: int, domain: str) -> Ht
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def merge_organization(request: HttpRequest, organization_id: int) -> HttpResponse:
+def merge_organization(request: AgentRequest, organization_id: int) -> HttpResponse:
     organization = get_organization_or_404(organization_id)
     form = MergeOrganizationForm(request.POST or request.GET or None)
     survivor = None
@@ -162,7 +163,7 @@ def merge_organization(request: HttpRequest, organization_id: int) -> HttpRespon
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def delete_organization(request: HttpRequest, organization_id: int) -> HttpResponse:
+def delete_organization(request: AgentRequest, organization_id: int) -> HttpResponse:
     organization = get_organization_or_404(organization_id)
     if request.method == "POST":
         services.delete_organization(organization, actor=actor(request))

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -15,6 +15,7 @@ from deskhand.config.queries import get_setting
 from deskhand.core.errors import DomainError, NotFound
 from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import add_domain_error
+from deskhand.web.http import AgentRequest
 from deskhand.web.views.customers import resolve_organization_name
 from deskhand.web.views.timesheets import ORGANIZATION_PICKER, duration
 from deskhand.work import queries
@@ -42,7 +43,8 @@ class ProjectForm(forms.Form):
         if portfolios is None:
             del self.fields["portfolio"]
         else:
-            self.fields["portfolio"].choices = [("", "No portfolio")] + [(str(p.pk), p.name) for p in portfolios]
+            choices = [("", "No portfolio")] + [(str(p.pk), p.name) for p in portfolios]
+            self.fields["portfolio"].choices = choices  # type: ignore[attr-defined]
 
     def changes(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -63,7 +65,7 @@ class FolderForm(forms.Form):
         if projects is None:
             del self.fields["project"]
         else:
-            self.fields["project"].choices = [("", "—")] + [(str(p.pk), p.name) for p in projects]
+            self.fields["project"].choices = [("", "—")] + [(str(p.pk), p.name) for p in projects]  # type: ignore[attr-defined]
 
 
 def _or_404(getter: Any, pk: int) -> Any:
@@ -85,7 +87,7 @@ def _tree(portfolios_enabled: bool) -> tuple[list[dict[str, Any]], dict[str, int
                    for branch in tasks for node in branch.projects}
     tree = []
     for branch in tickets:
-        projects = []
+        projects: list[dict[str, Any]] = []
         for node in branch.projects:
             open_tasks, folder_tasks = task_counts.get(node.project.pk, (0, {}))
             projects.append({"project": node.project, "tickets": node.count, "tasks": open_tasks, "folders": [
@@ -96,7 +98,7 @@ def _tree(portfolios_enabled: bool) -> tuple[list[dict[str, Any]], dict[str, int
     return tree, {"tickets": unprojected_tickets, "tasks": unprojected_tasks}
 
 
-def _index(request: HttpRequest, *, portfolio_form: PortfolioForm | None = None,
+def _index(request: AgentRequest, *, portfolio_form: PortfolioForm | None = None,
            project_form: ProjectForm | None = None, folder_form: FolderForm | None = None,
            rename: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
     enabled = _portfolios_enabled()
@@ -114,13 +116,13 @@ def _index(request: HttpRequest, *, portfolio_form: PortfolioForm | None = None,
 
 @require_GET
 @agent_required
-def project_index(request: HttpRequest) -> HttpResponse:
+def project_index(request: AgentRequest) -> HttpResponse:
     return _index(request)
 
 
 @require_POST
 @agent_required
-def new_portfolio(request: HttpRequest) -> HttpResponse:
+def new_portfolio(request: AgentRequest) -> HttpResponse:
     form = PortfolioForm(request.POST, auto_id="portfolio_%s")
     if form.is_valid():
         try:
@@ -135,7 +137,7 @@ def new_portfolio(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required
-def new_project(request: HttpRequest) -> HttpResponse:
+def new_project(request: AgentRequest) -> HttpResponse:
     enabled = _portfolios_enabled()
     form = ProjectForm(request.POST, portfolios=list(queries.portfolio_list()) if enabled else None,
                        auto_id="project_%s")
@@ -154,7 +156,7 @@ def new_project(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required
-def new_folder(request: HttpRequest) -> HttpResponse:
+def new_folder(request: AgentRequest) -> HttpResponse:
     """A folder from the Projects page, which names its project."""
     form = FolderForm(request.POST, projects=list(queries.project_list()), auto_id="folder_%s")
     if form.is_valid():
@@ -171,7 +173,7 @@ def new_folder(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @agent_required
-def rename_portfolio(request: HttpRequest, portfolio_id: int) -> HttpResponse:
+def rename_portfolio(request: AgentRequest, portfolio_id: int) -> HttpResponse:
     portfolio = _or_404(queries.get_portfolio, portfolio_id)
     name = request.POST.get("name", "")
     try:
@@ -185,7 +187,7 @@ def rename_portfolio(request: HttpRequest, portfolio_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def rename_project(request: HttpRequest, project_id: int) -> HttpResponse:
+def rename_project(request: AgentRequest, project_id: int) -> HttpResponse:
     project = _or_404(queries.get_project, project_id)
     name = request.POST.get("name", "")
     try:
@@ -199,7 +201,7 @@ def rename_project(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def rename_folder(request: HttpRequest, folder_id: int) -> HttpResponse:
+def rename_folder(request: AgentRequest, folder_id: int) -> HttpResponse:
     """From the Projects page or the project's page (`from=project`): errors show where it was typed."""
     folder = _or_404(queries.get_folder, folder_id)
     name = request.POST.get("name", "")
@@ -215,7 +217,7 @@ def rename_folder(request: HttpRequest, folder_id: int) -> HttpResponse:
     return redirect(f"/projects/{folder.project_id}" if request.POST.get("from") == "project" else "/projects")
 
 
-def _confirm_delete(request: HttpRequest, *, what: str, name: str, consequence: str, action: str,
+def _confirm_delete(request: AgentRequest, *, what: str, name: str, consequence: str, action: str,
                     cancel: str, next_url: str = "") -> HttpResponse:
     return render(request, "web/projects/delete.html", {
         "what": what, "name": name, "consequence": consequence, "action": action, "cancel": cancel,
@@ -224,7 +226,7 @@ def _confirm_delete(request: HttpRequest, *, what: str, name: str, consequence: 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def delete_portfolio(request: HttpRequest, portfolio_id: int) -> HttpResponse:
+def delete_portfolio(request: AgentRequest, portfolio_id: int) -> HttpResponse:
     portfolio = _or_404(queries.get_portfolio, portfolio_id)
     if request.method == "POST":
         services.delete_portfolio(portfolio, actor=actor(request))
@@ -238,7 +240,7 @@ def delete_portfolio(request: HttpRequest, portfolio_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def delete_folder(request: HttpRequest, folder_id: int) -> HttpResponse:
+def delete_folder(request: AgentRequest, folder_id: int) -> HttpResponse:
     folder = _or_404(queries.get_folder, folder_id)
     back = safe_next(request, "/projects")
     if request.method == "POST":
@@ -253,7 +255,7 @@ def delete_folder(request: HttpRequest, folder_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def delete_project(request: HttpRequest, project_id: int) -> HttpResponse:
+def delete_project(request: AgentRequest, project_id: int) -> HttpResponse:
     project = _or_404(queries.get_project, project_id)
     if request.method == "POST":
         services.delete_project(project, actor=actor(request))
@@ -267,7 +269,7 @@ def delete_project(request: HttpRequest, project_id: int) -> HttpResponse:
                     "and their time entries stay, outside any project.")
 
 
-def _detail(request: HttpRequest, project: Project, *, form: ProjectForm | None = None,
+def _detail(request: AgentRequest, project: Project, *, form: ProjectForm | None = None,
             folder_form: FolderForm | None = None, rename: dict[str, Any] | None = None,
             status: int = 200) -> HttpResponse:
     enabled = _portfolios_enabled()
@@ -291,7 +293,7 @@ def _detail(request: HttpRequest, project: Project, *, form: ProjectForm | None 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
+def project_detail(request: AgentRequest, project_id: int) -> HttpResponse:
     """The project's properties (editable), folders, recent tickets and tasks, and time spent."""
     project = _or_404(queries.get_project, project_id)
     if request.method == "GET":
@@ -311,7 +313,7 @@ def project_detail(request: HttpRequest, project_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def new_project_folder(request: HttpRequest, project_id: int) -> HttpResponse:
+def new_project_folder(request: AgentRequest, project_id: int) -> HttpResponse:
     """A folder from the project's page."""
     project = _or_404(queries.get_project, project_id)
     form = FolderForm(request.POST, auto_id="folder_%s")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,6 +26,7 @@ from deskhand.imports.customers import (
 )
 from deskhand.imports.jobs import SYNC_ROW_LIMIT, get_job_for_agent, import_previewed, row_count, start_import
 from deskhand.web.access import actor, agent_required
+from deskhand.web.http import AgentRequest
 
 UPLOADS = "uploads"
 FIELD_LABELS = {"email": "Email", "name": "Name", "phone": "Phone", "organization": "Organization (name)",
@@ -55,7 +56,7 @@ def _targets() -> list[tuple[str, str]]:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def import_customers_page(request: HttpRequest) -> HttpResponse:
+def import_customers_page(request: AgentRequest) -> HttpResponse:
     step = request.POST.get("step", "")
     context: dict[str, object] = {"targets": _targets()}
     try:
@@ -107,7 +108,7 @@ def import_customers_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_required
-def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_job(request: AgentRequest, job_id: int) -> HttpResponse:
     """A long import's progress; the page polls itself (htmx) until the job is done."""
     try:
         job = get_job_for_agent(request.user, job_id)
@@ -119,7 +120,7 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @require_POST
 @agent_required
-def import_job_run(request: HttpRequest, job_id: int) -> HttpResponse:
+def import_job_run(request: AgentRequest, job_id: int) -> HttpResponse:
     """Import the file a finished preview job planned."""
     try:
         preview = get_job_for_agent(request.user, job_id)
@@ -144,11 +145,11 @@ def _csv_response(write: object, filename: str) -> HttpResponse:
 
 @require_GET
 @agent_required
-def export_customers_csv(request: HttpRequest) -> HttpResponse:
+def export_customers_csv(request: AgentRequest) -> HttpResponse:
     return _csv_response(export_customers, "customers.csv")
 
 
 @require_GET
 @agent_required
-def export_organizations_csv(request: HttpRequest) -> HttpResponse:
+def export_organizations_csv(request: AgentRequest) -> HttpResponse:
     return _csv_response(export_organizations, "organizations.csv")

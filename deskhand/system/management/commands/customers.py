@@ -72,7 +72,7 @@ class Command(BaseCommand):
 
     def _export(self, output: str) -> None:
         if output == "-":
-            export_customers(self.stdout)
+            export_customers(self.stdout)  # type: ignore[arg-type]  # OutputWrapper writes like a text file
             return
         with open(output, "w", newline="", encoding="utf-8") as handle:
             count = export_customers(handle)

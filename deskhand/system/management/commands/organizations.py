@@ -35,4 +35,4 @@ class Command(BaseCommand):
         else:
             for organization in organization_list(search=options["search"]).iterator(chunk_size=1000):
                 domains = ",".join(row.domain for row in organization.domains.all())
-                self.stdout.write(f"{organization.pk}\t{organization.name}\t{domains}\t{organization.customer_count}")
+                self.stdout.write(f"{organization.pk}\t{organization.name}\t{domains}\t{organization.customer_count}")  # type: ignore[attr-defined]

@@ -32,8 +32,8 @@ class Command(BaseCommand):
             _token, plain = issue_token(agent, name=options["name"], actor=CLI_ACTOR)
             self.stdout.write(f"API token for {agent.email} (shown once): {plain}")
         elif action == "list":
-            agent = get_agent_by_email(options["email"]) if options["email"] else None
-            for token in token_list(agent=agent):
+            owner = get_agent_by_email(options["email"]) if options["email"] else None
+            for token in token_list(agent=owner):
                 state = f"revoked {token.revoked_at:%Y-%m-%d}" if token.revoked_at else "active"
                 used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never"
                 self.stdout.write(f"{token.pk}\t{token.prefix}…\t{token.agent.email}\t{token.name or '-'}\t"
