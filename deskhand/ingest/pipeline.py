@@ -376,13 +376,37 @@ def process_batch(rows: list[InboundEmail], parsed: list[ParsedMail | None], *,
         return done
 
 
+# A batch holds its mails' raw bytes and parsed trees at once: a few large mails go one by one,
+# so three 90 MB mails never sit in memory together.
+BATCH_BYTES = 8 * 1024 * 1024
+
+
+def size_batches(sizes: Iterable[tuple[int, int]], *, budget: int = BATCH_BYTES) -> list[list[int]]:
+    """(id, size) pairs in order → groups of ids whose sizes add up to at most `budget` (a mail
+    larger than the budget is a group of its own)."""
+    groups: list[list[int]] = []
+    total = budget + 1
+    for pk, size in sizes:
+        if total + size > budget:
+            groups.append([])
+            total = 0
+        groups[-1].append(pk)
+        total += size
+    return groups
+
+
 def process_ids(ids: Iterable[int]) -> list[InboundEmail]:
-    """Process the given mails in one transaction (one savepoint each)."""
-    with transaction.atomic():
-        rows = claim(ids)
-        if not rows:
-            return []
-        return process_batch(rows, [read_ahead(bytes(row.raw)) for row in rows])
+    """Process the given mails, one transaction per group of at most `BATCH_BYTES` of mail (one
+    savepoint each)."""
+    wanted = list(ids)
+    sizes = InboundEmail.objects.filter(pk__in=wanted).order_by("id").values_list("id", "size")
+    done: list[InboundEmail] = []
+    for group in size_batches(sizes):
+        with transaction.atomic():
+            rows = claim(group)
+            if rows:
+                done += process_batch(rows, [read_ahead(bytes(row.raw)) for row in rows])
+    return done
 
 
 def pending_ids(limit: int = 500) -> list[int]:

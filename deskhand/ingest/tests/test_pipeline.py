@@ -394,3 +394,20 @@ def test_a_refusal_notice_is_not_sent_to_a_from_address_the_envelope_does_not_vo
     assert not OutboundMessage.objects.exists()
     deliver(make_mail(attachments=[("a.bin", b"x" * 100, "application/octet-stream")]))
     assert OutboundMessage.objects.get().kind == "rejected"  # the envelope agrees: the sender is told
+
+
+def test_large_mails_are_processed_one_by_one_and_small_ones_together() -> None:
+    from deskhand.ingest.pipeline import size_batches
+
+    mb = 1024 * 1024
+    sizes = [(1, 10_000), (2, 20_000), (3, 90 * mb), (4, 90 * mb), (5, 5_000), (6, 3 * mb), (7, 6 * mb)]
+    assert size_batches(sizes, budget=8 * mb) == [[1, 2], [3], [4], [5, 6], [7]]
+
+
+def test_a_batch_of_mixed_sizes_is_all_filed() -> None:
+    small = [receive_raw(make_mail(subject=f"Small {n}"), transport="http", process=False) for n in range(3)]
+    big = receive_raw(make_mail(subject="Big", attachments=[("log.txt", b"x" * (9 * 1024 * 1024), "text/plain")]),
+                      transport="http", process=False)
+    update_settings({"attachment_max_bytes": 20 * 1024 * 1024}, actor=SYSTEM)
+    done = process_ids([row.pk for row in [*small, big]])
+    assert sorted(row.status for row in done) == ["processed"] * 4
