@@ -170,10 +170,10 @@ class AgentOut(Schema):
     id: int
     email: str
     name: str
-    is_admin: bool
+    is_admin: bool | None = Field(None, description="Shown to admins only.")
     is_active: bool
     teams: list[int]
-    created_at: datetime
+    created_at: datetime | None = Field(None, description="Shown to admins only.")
 
 
 class AgentIn(Schema):
