@@ -177,3 +177,14 @@ def test_multipart_without_a_boundary_is_a_400(admin_client: Client) -> None:
         response = admin_client.post(url, b"--x\r\n", content_type="multipart/form-data")
         assert response.status_code == 400, url
         assert b"Bad request" in response.content
+
+
+@pytest.mark.parametrize("port", ["١٢٣", "²", str(2**64), "9" * 400])
+def test_a_mailbox_port_takes_ascii_digits_only(admin_client: Client, port: str) -> None:
+    from deskhand.mail.models import Mailbox
+
+    response = admin_client.post("/admin/email/mailboxes", {
+        "address": "help@acme.example", "name": "Help", "imap_host": "imap.acme.example", "imap_port": port,
+        "imap_security": "ssl", "imap_username": "help", "imap_password": "x", "imap_folder": "INBOX",
+        "poll_seconds": "60"})
+    assert response.status_code == 422 and not Mailbox.objects.exists()
