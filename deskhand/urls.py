@@ -12,3 +12,4 @@ urlpatterns = [
 handler404 = "deskhand.web.views.errors.not_found"
 handler500 = "deskhand.web.views.errors.server_error"
 handler403 = "deskhand.web.views.errors.forbidden"
+handler400 = "deskhand.web.views.errors.bad_request"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import BadRequest, PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -77,6 +78,31 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(RequestDataTooBig)
 def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return _error(request, 413, "The request body is too large.")
+
+
+@api.exception_handler(SuspiciousOperation)
+def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:
+    # Too many fields or files, a bad Host header, an unsafe file name: the client's fault, a 400.
+    # The exception's text is for the log (django.security), not the answer.
+    logging.getLogger(f"django.security.{type(exc).__name__}").warning("%s %s: %s", request.method, request.path,
+                                                                         exc)
+    return _error(request, 400, "Bad request: the request could not be read (too many fields or files?).")
+
+
+@api.exception_handler(BadRequest)
+def bad_request(request: HttpRequest, exc: BadRequest) -> HttpResponse:
+    return _error(request, 400, "Bad request: the request could not be read.")
+
+
+@api.exception_handler(MultiPartParserError)
+def bad_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+    return _error(request, 400, "The body is not valid multipart/form-data (is the boundary missing?); "
+                  "send the file as a form field named file.", "file")
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, "Not allowed.")
 
 
 @api.exception_handler(Exception)

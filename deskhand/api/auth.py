@@ -8,6 +8,7 @@ from ninja.security import HttpBearer
 from deskhand.agents.models import ApiToken
 from deskhand.agents.services import authenticate_token
 from deskhand.core.actors import Actor
+from deskhand.core.errors import Forbidden
 
 
 class BearerToken(HttpBearer):
@@ -25,4 +26,14 @@ class BearerToken(HttpBearer):
 
 def actor_of(request: HttpRequest) -> Actor:
     actor: Actor = request.actor  # type: ignore[attr-defined]  # set by the bearer-token check
+    return actor
+
+
+def require_admin(request: HttpRequest) -> Actor:
+    """What the web app keeps under Administration (`web.access.admin_required`) is for admin
+    tokens in the API too: settings, ticket addresses with their IMAP accounts, the never-follow
+    list and inbound mail. docs/decisions.md lists what agents' tokens may read."""
+    actor = actor_of(request)
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Only administrators can use this endpoint.")
     return actor

@@ -4,11 +4,19 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-MESSAGES = {404: "Not found.", 405: "Method not allowed."}
+MESSAGES = {
+    400: "Bad request: the request could not be read.",
+    403: "Not allowed.",
+    404: "Not found.",
+    405: "Method not allowed.",
+    413: "The request body is too large.",
+    500: "Something went wrong on our side; it has been logged.",
+}
 
 
 class JsonErrorsMiddleware:
-    """Answers under /api/ are JSON even when no API route matched (404) or the method is wrong (405)."""
+    """Answers under /api/ are JSON even when no API route matched (404), the method is wrong (405),
+    or Django answered before the API could (400 for a SuspiciousOperation, 403 CSRF, 500)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

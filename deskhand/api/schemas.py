@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
+from deskhand.core.numbers import MAX_ID
+
 Json = Any
+# JSON numbers have no size limit and Python's int neither; the database's bigint has. An id past
+# it (or a position or a count of minutes) is a 422 naming the field, never an OverflowError.
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Int64 = Annotated[StrictInt, Field(ge=-MAX_ID - 1, le=MAX_ID)]
 
 
 class CustomerOut(Schema):
@@ -39,8 +45,8 @@ class CustomerIn(Schema):
     phone: str = ""
     language: str = ""
     notes: str = ""
-    customer_type: StrictInt | str | None = None
-    organization: StrictInt | None = Field(None, description="Omit to let the domain rule decide; null for No organization.")
+    customer_type: Id | str | None = None
+    organization: Id | None = Field(None, description="Omit to let the domain rule decide; null for No organization.")
     custom_fields: dict[str, Json] = {}
 
 
@@ -50,13 +56,13 @@ class CustomerPatch(Schema):
     phone: str | None = None
     language: str | None = None
     notes: str | None = None
-    customer_type: StrictInt | str | None = None
-    organization: StrictInt | None = Field(None, description="A manual move; null for No organization.")
+    customer_type: Id | str | None = None
+    organization: Id | None = Field(None, description="A manual move; null for No organization.")
     custom_fields: dict[str, Json] | None = None
 
 
 class MergeIn(Schema):
-    into: StrictInt
+    into: Id
 
 
 class OrganizationOut(Schema):
@@ -133,7 +139,7 @@ class CustomerTypePatch(Schema):
     name: str | None = None
     color: str | None = None
     visible: bool | None = None
-    position: StrictInt | None = None
+    position: Int64 | None = None
 
 
 class CustomFieldOut(Schema):
@@ -163,17 +169,17 @@ class CustomFieldPatch(Schema):
     required: bool | None = None
     choices: list[str] | None = None
     help_text: str | None = None
-    position: StrictInt | None = None
+    position: Int64 | None = None
 
 
 class AgentOut(Schema):
     id: int
     email: str
     name: str
-    is_admin: bool
+    is_admin: bool | None = Field(None, description="Shown to admins only.")
     is_active: bool
     teams: list[int]
-    created_at: datetime
+    created_at: datetime | None = Field(None, description="Shown to admins only.")
 
 
 class AgentIn(Schema):
@@ -191,7 +197,7 @@ class TeamOut(Schema):
 
 class TeamIn(Schema):
     name: str
-    members: list[StrictInt] = []
+    members: list[Id] = []
 
 
 class ImportRowOut(Schema):
@@ -219,7 +225,7 @@ class ImportOut(Schema):
 
 class AssigneeRef(Schema):
     type: Literal["agent", "team"]
-    id: StrictInt
+    id: Id
 
 
 class FollowerOut(Schema):
@@ -230,7 +236,7 @@ class FollowerOut(Schema):
 
 class FollowerIn(Schema):
     type: Literal["customer", "agent"]
-    id: StrictInt | None = Field(None, description="The customer's or agent's id.")
+    id: Id | None = Field(None, description="The customer's or agent's id.")
     email: StrictStr | None = Field(None, description="A customer by address, found or created by the customer rules.")
 
 
@@ -263,15 +269,15 @@ class ItemListOut(Schema):
 class ItemIn(Schema):
     title: StrictStr
     description: StrictStr = ""
-    requester: StrictInt | None = Field(None, description="A customer id (or give requester_email).")
+    requester: Id | None = Field(None, description="A customer id (or give requester_email).")
     requester_email: StrictStr | None = Field(None, description="Found or created by the customer rules.")
     requester_name: StrictStr = ""
     status: StrictStr | None = Field(None, description="A status key; the first status of the category new by default.")
     priority: StrictStr | None = Field(None, description="low, normal, high or urgent; normal by default.")
     assignees: list[AssigneeRef] | None = None
     followers: list[FollowerIn] | None = None
-    project: StrictInt | None = None
-    folder: StrictInt | None = None
+    project: Id | None = None
+    folder: Id | None = None
     custom_fields: dict[str, Json] | None = None
 
 
@@ -280,12 +286,12 @@ class ItemPatch(Schema):
     description: StrictStr | None = None
     status: StrictStr | None = None
     priority: StrictStr | None = None
-    requester: StrictInt | None = None
+    requester: Id | None = None
     requester_email: StrictStr | None = None
     assignees: list[AssigneeRef] | None = None
     followers: list[FollowerIn] | None = None
-    project: StrictInt | None = Field(None, description="null takes the item out of its project.")
-    folder: StrictInt | None = Field(None, description="A folder of the item's (new) project, or null.")
+    project: Id | None = Field(None, description="null takes the item out of its project.")
+    folder: Id | None = Field(None, description="A folder of the item's (new) project, or null.")
     custom_fields: dict[str, Json] | None = None
 
 
@@ -293,12 +299,12 @@ class BulkChanges(Schema):
     status: StrictStr | None = None
     priority: StrictStr | None = None
     assignees: list[AssigneeRef] | None = None
-    project: StrictInt | None = None
-    folder: StrictInt | None = None
+    project: Id | None = None
+    folder: Id | None = None
 
 
 class BulkChangeIn(Schema):
-    items: list[StrictInt] = Field(max_length=500, description="Ids of tickets (or tasks), at most 500.")
+    items: list[Id] = Field(max_length=500, description="Ids of tickets (or tasks), at most 500.")
     changes: BulkChanges
 
 
@@ -387,14 +393,14 @@ class ProjectListOut(Schema):
 
 class ProjectIn(Schema):
     name: StrictStr
-    portfolio: StrictInt | None = None
-    organization: StrictInt | None = None
+    portfolio: Id | None = None
+    organization: Id | None = None
 
 
 class ProjectPatch(Schema):
     name: StrictStr | None = None
-    portfolio: StrictInt | None = None
-    organization: StrictInt | None = None
+    portfolio: Id | None = None
+    organization: Id | None = None
 
 
 class FolderOut(Schema):
@@ -412,7 +418,7 @@ class FolderListOut(Schema):
 
 class FolderIn(Schema):
     name: StrictStr
-    project: StrictInt
+    project: Id
 
 
 class TimeEntryOut(Schema):
@@ -435,16 +441,16 @@ class TimeEntryListOut(Schema):
 
 
 class TimeEntryIn(Schema):
-    item: StrictInt
-    minutes: StrictInt
+    item: Id
+    minutes: Int64
     date: StrictStr | None = Field(None, description="YYYY-MM-DD; today by default.")
     note: StrictStr = ""
     billable: StrictBool = True
-    agent: StrictInt | None = Field(None, description="Another agent's id; the token's agent by default.")
+    agent: Id | None = Field(None, description="Another agent's id; the token's agent by default.")
 
 
 class TimeEntryPatch(Schema):
-    minutes: StrictInt | None = None
+    minutes: Int64 | None = None
     date: StrictStr | None = None
     note: StrictStr | None = None
     billable: StrictBool | None = None
@@ -489,7 +495,7 @@ class StatusIn(Schema):
 class StatusPatch(Schema):
     label: StrictStr | None = None
     category: StrictStr | None = None
-    position: StrictInt | None = None
+    position: Int64 | None = None
 
 
 # -- mail ----------------------------------------------------------------------------------------

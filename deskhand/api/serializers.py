@@ -11,6 +11,7 @@ from deskhand.agents.models import Agent, Team
 from deskhand.audit.models import AuditEvent
 from deskhand.audit.queries import history
 from deskhand.core.errors import Invalid, NotFound
+from deskhand.core.numbers import MAX_ID
 from deskhand.customers import queries
 from deskhand.customers.models import Customer, CustomerType, Organization
 from deskhand.fields.models import CustomField
@@ -63,10 +64,11 @@ def custom_field_out(field: CustomField) -> dict[str, Any]:
             "help_text": field.help_text, "position": field.position}
 
 
-def agent_out(agent: Agent) -> dict[str, Any]:
-    return {"id": agent.pk, "email": agent.email, "name": agent.name, "is_admin": agent.is_admin,
-            "is_active": agent.is_active, "teams": [team.pk for team in agent.teams.all()],
-            "created_at": agent.created_at}
+def agent_out(agent: Agent, *, full: bool = True) -> dict[str, Any]:
+    """`full` False (a non-admin asking): no admin flag and no creation date."""
+    return {"id": agent.pk, "email": agent.email, "name": agent.name,
+            "is_admin": agent.is_admin if full else None, "is_active": agent.is_active,
+            "teams": [team.pk for team in agent.teams.all()], "created_at": agent.created_at if full else None}
 
 
 def team_out(team: Team) -> dict[str, Any]:
@@ -181,14 +183,13 @@ def status_out(status: Status) -> dict[str, Any]:
             "category": status.category, "position": status.position}
 
 
-MAX_ID = 2**63 - 1
 _NUMBERS = re.compile(r"[0-9]+")
 
 
 def id_filter(value: str, *, field: str) -> str:
     """A list filter naming ids (`12`, `3,4`, `team:5`, `none`), returned as given; an id past the
     64-bit range is a 422 here, because SQLite cannot even compare it (an OverflowError, a 500)."""
-    if any(int(number) > MAX_ID for number in _NUMBERS.findall(value[:200])):
+    if any(len(number) > 19 or int(number) > MAX_ID for number in _NUMBERS.findall(value[:200])):
         raise Invalid(f"invalid_{field}", f"{field.capitalize()} is out of range.", field=field)
     return value
 

@@ -6,11 +6,27 @@ from typing import Any
 
 from django import forms
 
-from deskhand.core.errors import DomainError
+from deskhand.core.errors import DomainError, Invalid
+from deskhand.core.numbers import parse_int
 from deskhand.customers.models import CustomerType
 from deskhand.fields.models import CustomField, FieldType
 
 CF_PREFIX = "cf_"
+
+
+class WholeNumberField(forms.IntegerField):
+    """IntegerField reads `١٢` as 12 and any number of digits; this takes ASCII digits within
+    `min_value`..`max_value` (0..2**63-1 by default), through the one parser of core.numbers."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        try:
+            return parse_int(text, field="number", minimum=self.min_value or 0,
+                             **({"maximum": self.max_value} if self.max_value is not None else {}))
+        except Invalid:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 def custom_form_fields(applies_to: str, values: dict[str, Any] | None = None) -> dict[str, forms.Field]:

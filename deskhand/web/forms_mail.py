@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from deskhand.mail.models import ImapSecurity, InboundStatus, Mailbox
+from deskhand.web.forms import WholeNumberField
 
 # A service names IMAP fields "imap.<name>"; these are the form fields that show its errors.
 IMAP_ALIASES = {"imap.host": "imap_host", "imap.port": "imap_port", "imap.security": "imap_security",
@@ -26,7 +27,7 @@ class MailboxForm(forms.Form):
     imap_host = forms.CharField(label="IMAP server", required=False, max_length=2000,
                                 widget=forms.TextInput(attrs={"placeholder": "imap.example.com", "autocomplete": "off"}),
                                 help_text="Empty: nothing is polled.")
-    imap_port = forms.IntegerField(label="IMAP port", required=False,
+    imap_port = WholeNumberField(label="IMAP port", required=False,
                                    widget=forms.TextInput(attrs={"inputmode": "numeric"}),
                                    help_text="Empty: 993 for SSL/TLS, 143 otherwise.")
     imap_security = forms.ChoiceField(label="Security", choices=ImapSecurity.choices, initial=ImapSecurity.SSL)
@@ -36,7 +37,7 @@ class MailboxForm(forms.Form):
                                     widget=forms.PasswordInput(render_value=False,
                                                                attrs={"autocomplete": "new-password"}))
     imap_folder = forms.CharField(label="IMAP folder", required=False, max_length=2000, initial="INBOX")
-    poll_seconds = forms.IntegerField(label="Poll every (seconds)", required=False, initial=60,
+    poll_seconds = WholeNumberField(label="Poll every (seconds)", required=False, initial=60,
                                       widget=forms.TextInput(attrs={"inputmode": "numeric"}))
 
     def __init__(self, *args: Any, mailbox: Mailbox | None = None, **kwargs: Any) -> None:

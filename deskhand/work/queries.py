@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 
 from deskhand.audit.models import AuditEvent
 from deskhand.core.errors import Invalid, NotFound
+from deskhand.core.numbers import parse_ids
 from deskhand.core.text import search_term
 from deskhand.customers.models import Customer, Organization
 from deskhand.work.models import (
@@ -38,8 +39,8 @@ _Record = TypeVar("_Record", bound=Model)
 _Items = TypeVar("_Items", bound=QuerySet[Item])
 
 NONE = "none"
-MAX_ID = 2**63 - 1
-REFERENCE = re.compile(r"^#?(\d{1,18})$")
+# ASCII digits: `\d` also matches `²` and Arabic-Indic digits, which `int()` refuses or misreads.
+REFERENCE = re.compile(r"^#?([0-9]{1,18})$")
 SORTS = {
     "-id": ("-id",), "id": ("id",),
     "-updated_at": ("-updated_at", "-id"), "updated_at": ("updated_at", "id"),
@@ -72,12 +73,9 @@ class ItemFilters:
 
 def _ids(value: str, *, field: str) -> list[int]:
     try:
-        ids = [int(part) for part in value.split(",") if part.strip()]
-    except ValueError:
+        return parse_ids(value, field=field)
+    except Invalid:
         raise Invalid(f"invalid_{field}", f"{field.capitalize()} is an id or {NONE}.", field=field) from None
-    if not ids or any(not 1 <= number <= MAX_ID for number in ids):
-        raise Invalid(f"invalid_{field}", f"{field.capitalize()} is an id or {NONE}.", field=field)
-    return ids
 
 
 def _by_id_or_none(queryset: _Items, value: str, *, field: str) -> _Items:

@@ -9,7 +9,7 @@ from ninja import Body, Query, Router, Schema, Status
 
 from deskhand.agents import queries as agent_queries
 from deskhand.agents import services as agent_services
-from deskhand.api.auth import actor_of
+from deskhand.api.auth import actor_of, require_admin
 from deskhand.api.pagination import ListParams, paginate
 from deskhand.api.schemas import (
     AgentIn,
@@ -38,6 +38,7 @@ router = Router()
 
 @router.get("/settings", tags=["settings"])
 def read_settings(request: HttpRequest) -> dict[str, Any]:
+    require_admin(request)
     return get_settings()
 
 
@@ -64,14 +65,14 @@ def create_customer_type(request: HttpRequest, payload: CustomerTypeIn) -> Statu
     return Status(201, customer_type_out(row))
 
 
-@router.patch("/customer-types/{int:type_id}", response=CustomerTypeOut, tags=["customer types"])
+@router.patch("/customer-types/{id:type_id}", response=CustomerTypeOut, tags=["customer types"])
 def update_customer_type(request: HttpRequest, type_id: int, payload: CustomerTypePatch) -> dict[str, Any]:
     row = customer_queries.get_customer_type(type_id)
     changes = payload.model_dump(exclude_unset=True)
     return customer_type_out(customer_services.update_customer_type(row, changes=changes, actor=actor_of(request)))
 
 
-@router.delete("/customer-types/{int:type_id}", response={204: None}, tags=["customer types"])
+@router.delete("/customer-types/{id:type_id}", response={204: None}, tags=["customer types"])
 def delete_customer_type(request: HttpRequest, type_id: int) -> Status[None]:
     customer_services.delete_customer_type(customer_queries.get_customer_type(type_id), actor=actor_of(request))
     return Status(204, None)
@@ -101,14 +102,14 @@ def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[
     return Status(201, custom_field_out(field))
 
 
-@router.patch("/custom-fields/{int:field_id}", response=CustomFieldOut, tags=["custom fields"])
+@router.patch("/custom-fields/{id:field_id}", response=CustomFieldOut, tags=["custom fields"])
 def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFieldPatch) -> dict[str, Any]:
     field = field_queries.get_custom_field(field_id)
     changes = payload.model_dump(exclude_unset=True)
     return custom_field_out(field_services.update_custom_field(field, changes=changes, actor=actor_of(request)))
 
 
-@router.delete("/custom-fields/{int:field_id}", response={204: None}, tags=["custom fields"])
+@router.delete("/custom-fields/{id:field_id}", response={204: None}, tags=["custom fields"])
 def delete_custom_field(request: HttpRequest, field_id: int) -> Status[None]:
     field_services.delete_custom_field(field_queries.get_custom_field(field_id), actor=actor_of(request))
     return Status(204, None)
@@ -126,7 +127,10 @@ class TeamListOut(Schema):
 
 @router.get("/agents", response=AgentListOut, tags=["agents"])
 def list_agents(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
-    return paginate(agent_queries.agent_list(search=params.search), params, agent_out)
+    # Agents list their colleagues to assign work; who is an admin is for admins to see.
+    full = actor_of(request).is_admin
+    return paginate(agent_queries.agent_list(search=params.search), params,
+                    lambda agent: agent_out(agent, full=full))
 
 
 @router.post("/agents", response={201: AgentOut}, tags=["agents"])

@@ -20,6 +20,7 @@ from deskhand.api.schemas import (
 )
 from deskhand.api.serializers import customer_out, event_list, organization_or_none
 from deskhand.core.errors import Invalid, NotFound
+from deskhand.core.numbers import id_or_none
 from deskhand.customers import queries, services
 from deskhand.customers.models import Source
 from deskhand.fields.queries import custom_field_list
@@ -37,9 +38,9 @@ def _organization_filter(value: str | None) -> str | int | None:
         return None
     if value.lower() in {"none", "null"}:
         return queries.NO_ORGANIZATION
-    if not value.isdigit():
+    if (number := id_or_none(value)) is None:
         raise Invalid("invalid_filter", "organization is an id or none.", field="organization")
-    return int(value)
+    return number
 
 
 def _field_keys() -> set[str]:
@@ -83,12 +84,12 @@ def import_csv(request: HttpRequest, file: File[UploadedFile], dry_run: Form[boo
     return report.as_dict()
 
 
-@router.get("/customers/{int:customer_id}", response=CustomerOut)
+@router.get("/customers/{id:customer_id}", response=CustomerOut)
 def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     return customer_out(queries.get_customer(customer_id), _field_keys())
 
 
-@router.patch("/customers/{int:customer_id}", response=CustomerOut)
+@router.patch("/customers/{id:customer_id}", response=CustomerOut)
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> dict[str, Any]:
     customer = queries.get_customer(customer_id)
     changes = payload.model_dump(exclude_unset=True)
@@ -98,13 +99,13 @@ def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPat
     return customer_out(queries.get_customer(customer_id), _field_keys())
 
 
-@router.delete("/customers/{int:customer_id}", response={204: None})
+@router.delete("/customers/{id:customer_id}", response={204: None})
 def delete_customer(request: HttpRequest, customer_id: int) -> Status[None]:
     services.delete_customer(queries.get_customer(customer_id), actor=actor_of(request))
     return Status(204, None)
 
 
-@router.post("/customers/{int:customer_id}/merge", response=CustomerOut)
+@router.post("/customers/{id:customer_id}/merge", response=CustomerOut)
 def merge_customer(request: HttpRequest, customer_id: int, payload: MergeIn) -> dict[str, Any]:
     source = queries.get_customer(customer_id)
     into = _customer_or_invalid(payload.into)
@@ -112,7 +113,7 @@ def merge_customer(request: HttpRequest, customer_id: int, payload: MergeIn) -> 
     return customer_out(queries.get_customer(into.pk), _field_keys())
 
 
-@router.get("/customers/{int:customer_id}/events", response=EventListOut)
+@router.get("/customers/{id:customer_id}/events", response=EventListOut)
 def customer_events(request: HttpRequest, customer_id: int) -> dict[str, Any]:
     queries.get_customer(customer_id)
     return event_list("customer", customer_id)

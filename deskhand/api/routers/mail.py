@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from deskhand.api.auth import actor_of
+from deskhand.api.auth import actor_of, require_admin
 from deskhand.api.pagination import ListParams, paginate
 from deskhand.api.schemas import (
     AddressIn,
@@ -25,7 +25,7 @@ from deskhand.api.schemas import (
     NeverFollowOut,
 )
 from deskhand.api.serializers import inbound_out, mailbox_out, never_follow_out
-from deskhand.core.errors import Forbidden, Invalid, NotFound
+from deskhand.core.errors import Invalid, NotFound
 from deskhand.ingest.imap import test_connection
 from deskhand.ingest.receive import MAX_RAW_BYTES, receive_raw, retry
 from deskhand.mail import queries, services
@@ -60,16 +60,19 @@ def post_inbound_email(request: HttpRequest) -> Status[dict[str, Any]]:
 
 @router.get("/inbound-emails", response=InboundListOut, by_alias=True, tags=["mail"])
 def list_inbound_emails(request: HttpRequest, params: Query[InboundParams]) -> dict[str, Any]:
+    require_admin(request)
     return paginate(queries.inbound_list(status=params.status or None), params, inbound_out)
 
 
-@router.get("/inbound-emails/{int:inbound_id}", response=InboundOut, by_alias=True, tags=["mail"])
+@router.get("/inbound-emails/{id:inbound_id}", response=InboundOut, by_alias=True, tags=["mail"])
 def get_inbound_email(request: HttpRequest, inbound_id: int) -> dict[str, Any]:
+    require_admin(request)
     return inbound_out(queries.get_inbound(inbound_id))
 
 
-@router.post("/inbound-emails/{int:inbound_id}/retry", response={202: InboundOut}, by_alias=True, tags=["mail"])
+@router.post("/inbound-emails/{id:inbound_id}/retry", response={202: InboundOut}, by_alias=True, tags=["mail"])
 def retry_inbound_email(request: HttpRequest, inbound_id: int) -> Status[dict[str, Any]]:
+    require_admin(request)
     inbound = retry(queries.get_inbound(inbound_id), actor=actor_of(request))
     return Status(202, inbound_out(queries.get_inbound(inbound.pk)))
 
@@ -79,6 +82,7 @@ def retry_inbound_email(request: HttpRequest, inbound_id: int) -> Status[dict[st
 
 @router.get("/mailboxes", response=MailboxListOut, tags=["mail"])
 def list_mailboxes(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
+    require_admin(request)
     return paginate(queries.mailbox_list(), params, mailbox_out)
 
 
@@ -89,30 +93,29 @@ def create_mailbox(request: HttpRequest, payload: MailboxIn) -> Status[dict[str,
     return Status(201, mailbox_out(mailbox))
 
 
-@router.get("/mailboxes/{int:mailbox_id}", response=MailboxOut, tags=["mail"])
+@router.get("/mailboxes/{id:mailbox_id}", response=MailboxOut, tags=["mail"])
 def get_mailbox(request: HttpRequest, mailbox_id: int) -> dict[str, Any]:
+    require_admin(request)
     return mailbox_out(queries.get_mailbox(mailbox_id))
 
 
-@router.patch("/mailboxes/{int:mailbox_id}", response=MailboxOut, tags=["mail"])
+@router.patch("/mailboxes/{id:mailbox_id}", response=MailboxOut, tags=["mail"])
 def update_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatch) -> dict[str, Any]:
     changes = {name: getattr(payload, name) for name in payload.model_fields_set}
     mailbox = services.update_mailbox(queries.get_mailbox(mailbox_id), changes=changes, actor=actor_of(request))
     return mailbox_out(mailbox)
 
 
-@router.delete("/mailboxes/{int:mailbox_id}", response={204: None}, tags=["mail"])
+@router.delete("/mailboxes/{id:mailbox_id}", response={204: None}, tags=["mail"])
 def delete_mailbox(request: HttpRequest, mailbox_id: int) -> Status[None]:
     services.delete_mailbox(queries.get_mailbox(mailbox_id), actor=actor_of(request))
     return Status(204, None)
 
 
-@router.post("/mailboxes/{int:mailbox_id}/test", response=ConnectionTestOut, tags=["mail"])
+@router.post("/mailboxes/{id:mailbox_id}/test", response=ConnectionTestOut, tags=["mail"])
 def test_mailbox(request: HttpRequest, mailbox_id: int) -> dict[str, Any]:
     """Log in to the IMAP account and open its folder; says what went wrong if it did."""
-    actor = actor_of(request)
-    if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can test a mailbox.")
+    require_admin(request)
     mailbox = queries.get_mailbox(mailbox_id)
     if not mailbox.is_imap:
         raise Invalid("not_imap", "This ticket address has no IMAP account to test.", field="imap")
@@ -129,6 +132,7 @@ class NeverFollowDeleteParams(Schema):
 
 @router.get("/never-follow", response=NeverFollowListOut, tags=["mail"])
 def list_never_follow(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
+    require_admin(request)
     return paginate(queries.never_follow_list(), params, never_follow_out)
 
 
@@ -141,6 +145,7 @@ def add_never_follow(request: HttpRequest, payload: AddressIn) -> Status[dict[st
 @router.delete("/never-follow", response={204: None}, tags=["mail"])
 def remove_never_follow_by_address(request: HttpRequest, params: Query[NeverFollowDeleteParams]) -> Status[None]:
     """`DELETE /never-follow?address=x@example.com` (or `/never-follow/{id}`)."""
+    require_admin(request)
     entry = queries.never_follow_list().filter(address__iexact=params.address.strip()).first()
     if entry is None:
         raise NotFound("never_follow_not_found", "That address is not on the list.")
@@ -148,7 +153,7 @@ def remove_never_follow_by_address(request: HttpRequest, params: Query[NeverFoll
     return Status(204, None)
 
 
-@router.delete("/never-follow/{int:entry_id}", response={204: None}, tags=["mail"])
+@router.delete("/never-follow/{id:entry_id}", response={204: None}, tags=["mail"])
 def remove_never_follow(request: HttpRequest, entry_id: int) -> Status[None]:
     services.remove_never_follow(queries.get_never_follow(entry_id), actor=actor_of(request))
     return Status(204, None)

@@ -49,12 +49,12 @@ def create_organization(request: HttpRequest, payload: OrganizationIn) -> Status
     return Status(201, _out(organization.pk))
 
 
-@router.get("/organizations/{int:organization_id}", response=OrganizationOut)
+@router.get("/organizations/{id:organization_id}", response=OrganizationOut)
 def get_organization(request: HttpRequest, organization_id: int) -> dict[str, Any]:
     return _out(organization_id)
 
 
-@router.patch("/organizations/{int:organization_id}", response=OrganizationOut)
+@router.patch("/organizations/{id:organization_id}", response=OrganizationOut)
 def update_organization(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> dict[str, Any]:
     organization = queries.get_organization(organization_id)
     services.update_organization(organization, changes=payload.model_dump(exclude_unset=True),
@@ -62,13 +62,13 @@ def update_organization(request: HttpRequest, organization_id: int, payload: Org
     return _out(organization_id)
 
 
-@router.delete("/organizations/{int:organization_id}", response={204: None})
+@router.delete("/organizations/{id:organization_id}", response={204: None})
 def delete_organization(request: HttpRequest, organization_id: int) -> Status[None]:
     services.delete_organization(queries.get_organization(organization_id), actor=actor_of(request))
     return Status(204, None)
 
 
-@router.post("/organizations/{int:organization_id}/domains", response={201: DomainOut})
+@router.post("/organizations/{id:organization_id}/domains", response={201: DomainOut})
 def add_domain(request: HttpRequest, organization_id: int, payload: DomainIn) -> Status[dict[str, Any]]:
     organization = queries.get_organization(organization_id)
     domain, moved = services.add_domain(organization, payload.domain, apply_to_existing=payload.apply_to_existing,
@@ -76,13 +76,13 @@ def add_domain(request: HttpRequest, organization_id: int, payload: DomainIn) ->
     return Status(201, {"domain": domain, "organization": organization.pk, "moved_customers": moved})
 
 
-@router.delete("/organizations/{int:organization_id}/domains/{domain}", response={204: None})
+@router.delete("/organizations/{id:organization_id}/domains/{domain}", response={204: None})
 def remove_domain(request: HttpRequest, organization_id: int, domain: str) -> Status[None]:
     services.remove_domain(queries.get_organization(organization_id), domain, actor=actor_of(request))
     return Status(204, None)
 
 
-@router.post("/organizations/{int:organization_id}/merge", response=OrganizationOut)
+@router.post("/organizations/{id:organization_id}/merge", response=OrganizationOut)
 def merge_organization(request: HttpRequest, organization_id: int, payload: MergeIn) -> dict[str, Any]:
     source = queries.get_organization(organization_id)
     into = organization_or_none(payload.into, field="into")
@@ -91,7 +91,7 @@ def merge_organization(request: HttpRequest, organization_id: int, payload: Merg
     return _out(into.pk)
 
 
-@router.get("/organizations/{int:organization_id}/events", response=EventListOut)
+@router.get("/organizations/{id:organization_id}/events", response=EventListOut)
 def organization_events(request: HttpRequest, organization_id: int) -> dict[str, Any]:
     queries.get_organization(organization_id)
     return event_list("organization", organization_id)

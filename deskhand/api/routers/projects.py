@@ -61,12 +61,12 @@ def create_portfolio(request: HttpRequest, payload: NameIn) -> Status[dict[str, 
     return Status(201, portfolio_out(portfolio))
 
 
-@router.get("/portfolios/{int:portfolio_id}", response=PortfolioOut, tags=["projects"])
+@router.get("/portfolios/{id:portfolio_id}", response=PortfolioOut, tags=["projects"])
 def get_portfolio(request: HttpRequest, portfolio_id: int) -> dict[str, Any]:
     return portfolio_out(queries.get_portfolio(portfolio_id))
 
 
-@router.patch("/portfolios/{int:portfolio_id}", response=PortfolioOut, tags=["projects"])
+@router.patch("/portfolios/{id:portfolio_id}", response=PortfolioOut, tags=["projects"])
 def update_portfolio(request: HttpRequest, portfolio_id: int, payload: NamePatch) -> dict[str, Any]:
     portfolio = queries.get_portfolio(portfolio_id)
     if "name" in payload.model_fields_set:
@@ -74,7 +74,7 @@ def update_portfolio(request: HttpRequest, portfolio_id: int, payload: NamePatch
     return portfolio_out(queries.get_portfolio(portfolio_id))
 
 
-@router.delete("/portfolios/{int:portfolio_id}", response={204: None}, tags=["projects"])
+@router.delete("/portfolios/{id:portfolio_id}", response={204: None}, tags=["projects"])
 def delete_portfolio(request: HttpRequest, portfolio_id: int) -> Status[None]:
     services.delete_portfolio(queries.get_portfolio(portfolio_id), actor=actor_of(request))
     return Status(204, None)
@@ -103,19 +103,19 @@ def create_project(request: HttpRequest, payload: ProjectIn) -> Status[dict[str,
     return Status(201, project_out(queries.get_project(project.pk)))
 
 
-@router.get("/projects/{int:project_id}", response=ProjectOut, tags=["projects"])
+@router.get("/projects/{id:project_id}", response=ProjectOut, tags=["projects"])
 def get_project(request: HttpRequest, project_id: int) -> dict[str, Any]:
     return project_out(queries.get_project(project_id))
 
 
-@router.patch("/projects/{int:project_id}", response=ProjectOut, tags=["projects"])
+@router.patch("/projects/{id:project_id}", response=ProjectOut, tags=["projects"])
 def update_project(request: HttpRequest, project_id: int, payload: ProjectPatch) -> dict[str, Any]:
     project = queries.get_project(project_id)
     services.update_project(project, changes=payload.model_dump(exclude_unset=True), actor=actor_of(request))
     return project_out(queries.get_project(project_id))
 
 
-@router.delete("/projects/{int:project_id}", response={204: None}, tags=["projects"])
+@router.delete("/projects/{id:project_id}", response={204: None}, tags=["projects"])
 def delete_project(request: HttpRequest, project_id: int) -> Status[None]:
     services.delete_project(queries.get_project(project_id), actor=actor_of(request))
     return Status(204, None)
@@ -140,12 +140,12 @@ def create_folder(request: HttpRequest, payload: FolderIn) -> Status[dict[str, A
     return Status(201, folder_out(queries.get_folder(folder.pk)))
 
 
-@router.get("/folders/{int:folder_id}", response=FolderOut, tags=["projects"])
+@router.get("/folders/{id:folder_id}", response=FolderOut, tags=["projects"])
 def get_folder(request: HttpRequest, folder_id: int) -> dict[str, Any]:
     return folder_out(queries.get_folder(folder_id))
 
 
-@router.patch("/folders/{int:folder_id}", response=FolderOut, tags=["projects"])
+@router.patch("/folders/{id:folder_id}", response=FolderOut, tags=["projects"])
 def update_folder(request: HttpRequest, folder_id: int, payload: NamePatch) -> dict[str, Any]:
     folder = queries.get_folder(folder_id)
     if "name" in payload.model_fields_set:
@@ -153,7 +153,7 @@ def update_folder(request: HttpRequest, folder_id: int, payload: NamePatch) -> d
     return folder_out(queries.get_folder(folder_id))
 
 
-@router.delete("/folders/{int:folder_id}", response={204: None}, tags=["projects"])
+@router.delete("/folders/{id:folder_id}", response={204: None}, tags=["projects"])
 def delete_folder(request: HttpRequest, folder_id: int) -> Status[None]:
     services.delete_folder(queries.get_folder(folder_id), actor=actor_of(request))
     return Status(204, None)
@@ -236,19 +236,19 @@ def export_time_entries(request: HttpRequest, params: Query[TimeParams]) -> Stre
     return response
 
 
-@router.get("/timesheets/{int:entry_id}", response=TimeEntryOut, tags=["timesheets"])
+@router.get("/timesheets/{id:entry_id}", response=TimeEntryOut, tags=["timesheets"])
 def get_time_entry(request: HttpRequest, entry_id: int) -> dict[str, Any]:
     return _entry_out(entry_id)
 
 
-@router.patch("/timesheets/{int:entry_id}", response=TimeEntryOut, tags=["timesheets"])
+@router.patch("/timesheets/{id:entry_id}", response=TimeEntryOut, tags=["timesheets"])
 def update_time_entry(request: HttpRequest, entry_id: int, payload: TimeEntryPatch) -> dict[str, Any]:
     entry: TimeEntry = queries.get_time_entry(entry_id)
     time_services.update_time_entry(entry, changes=payload.model_dump(exclude_unset=True), actor=actor_of(request))
     return _entry_out(entry_id)
 
 
-@router.delete("/timesheets/{int:entry_id}", response={204: None}, tags=["timesheets"])
+@router.delete("/timesheets/{id:entry_id}", response={204: None}, tags=["timesheets"])
 def delete_time_entry(request: HttpRequest, entry_id: int) -> Status[None]:
     time_services.delete_time_entry(queries.get_time_entry(entry_id), actor=actor_of(request))
     return Status(204, None)
@@ -284,14 +284,14 @@ def create_status(request: HttpRequest, payload: StatusIn) -> Status[dict[str, A
     return Status(201, status_out(status))
 
 
-@router.patch("/statuses/{int:status_id}", response=StatusOut, tags=["statuses"])
+@router.patch("/statuses/{id:status_id}", response=StatusOut, tags=["statuses"])
 def update_status(request: HttpRequest, status_id: int, payload: StatusPatch) -> dict[str, Any]:
     status = status_services.update_status(_status(status_id), changes=payload.model_dump(exclude_unset=True),
                                            actor=actor_of(request))
     return status_out(status)
 
 
-@router.delete("/statuses/{int:status_id}", response={204: None}, tags=["statuses"])
+@router.delete("/statuses/{id:status_id}", response={204: None}, tags=["statuses"])
 def delete_status(request: HttpRequest, status_id: int) -> Status[None]:
     status_services.delete_status(_status(status_id), actor=actor_of(request))
     return Status(204, None)

@@ -157,19 +157,19 @@ def _add_routes(kind: str) -> None:
                 raise Invalid(f"unknown_{kind}", exc.message, field="items") from None
         return {"changed": bulk_change(items, changes=changes, actor=actor_of(request))}
 
-    @router.get(f"/{plural}/{{int:item_id}}", response=ItemOut, tags=[plural], operation_id=f"get_{kind}",
+    @router.get(f"/{plural}/{{id:item_id}}", response=ItemOut, tags=[plural], operation_id=f"get_{kind}",
                 summary=f"Get a {kind}")
     def get_item(request: HttpRequest, item_id: int) -> dict[str, Any]:
         return _out(item_id, kind)
 
-    @router.patch(f"/{plural}/{{int:item_id}}", response=ItemOut, tags=[plural], operation_id=f"update_{kind}",
+    @router.patch(f"/{plural}/{{id:item_id}}", response=ItemOut, tags=[plural], operation_id=f"update_{kind}",
                   summary=f"Change a {kind}")
     def update_item(request: HttpRequest, item_id: int, payload: ItemPatch) -> dict[str, Any]:
         item = queries.get_item(item_id, kind=kind)
         change_item(item, changes=payload.model_dump(exclude_unset=True), actor=actor_of(request))
         return _out(item_id, kind)
 
-    @router.get(f"/{plural}/{{int:item_id}}/messages", response=MessageListOut, tags=[plural],
+    @router.get(f"/{plural}/{{id:item_id}}/messages", response=MessageListOut, tags=[plural],
                 operation_id=f"list_{kind}_messages", summary=f"The {kind}'s conversation, oldest first")
     def list_messages(request: HttpRequest, item_id: int, params: Query[PageParams]) -> dict[str, Any]:
         item = queries.get_item(item_id, kind=kind)
@@ -182,18 +182,18 @@ def _add_routes(kind: str) -> None:
                               actor=actor_of(request))
         return Status(201, message_out(message))
 
-    @router.post(f"/{plural}/{{int:item_id}}/replies", response={201: MessageOut}, tags=[plural],
+    @router.post(f"/{plural}/{{id:item_id}}/replies", response={201: MessageOut}, tags=[plural],
                  operation_id=f"reply_to_{kind}", openapi_extra=MESSAGE_BODY,
                  summary="Reply to the requester and the customer followers")
     def reply(request: HttpRequest, item_id: int) -> Status[dict[str, Any]]:
         return post_message(request, item_id, MessageKind.REPLY)
 
-    @router.post(f"/{plural}/{{int:item_id}}/notes", response={201: MessageOut}, tags=[plural],
+    @router.post(f"/{plural}/{{id:item_id}}/notes", response={201: MessageOut}, tags=[plural],
                  operation_id=f"add_{kind}_note", openapi_extra=MESSAGE_BODY, summary="Add an internal note")
     def note(request: HttpRequest, item_id: int) -> Status[dict[str, Any]]:
         return post_message(request, item_id, MessageKind.NOTE)
 
-    @router.get(f"/{plural}/{{int:item_id}}/events", response=EventListOut, tags=[plural],
+    @router.get(f"/{plural}/{{id:item_id}}/events", response=EventListOut, tags=[plural],
                 operation_id=f"list_{kind}_events", summary=f"The {kind}'s history, oldest first")
     def list_events(request: HttpRequest, item_id: int, params: Query[PageParams]) -> dict[str, Any]:
         item = queries.get_item(item_id, kind=kind)
@@ -204,7 +204,7 @@ _add_routes(Kind.TICKET)
 _add_routes(Kind.TASK)
 
 
-@router.get("/attachments/{int:attachment_id}", url_name="attachment-download", tags=["attachments"],
+@router.get("/attachments/{id:attachment_id}", url_name="attachment-download", tags=["attachments"],
             operation_id="download_attachment", summary="Download an attachment",
             openapi_extra={"responses": {200: {"description": "The file, as an attachment.",
                                                "content": {"application/octet-stream": {}}}}})

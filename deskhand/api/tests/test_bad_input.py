@@ -186,3 +186,118 @@ def test_unknown_routes_and_methods_answer_json(api: ApiClient) -> None:
                                              headers=api.headers), 405)]:
         assert response.status_code == status
         assert response.json()["detail"] and response.json()["field"] is None
+
+
+# -- hostile numbers across every route (issue 11, item 8) -------------------------------------------
+
+HOSTILE = [str(2**64), "99999999999999999999999", "²", "١٢", "-1", "0", "1e3", " 1", "", "1_0"]
+HOSTILE_JSON: list[Any] = [2**64, 10**30, -1, 0, 1e3, "²", "١٢", " 1", "", [2**64], {"id": 2**64}]
+
+
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    """Every (method, path, operation) of the API, from its OpenAPI schema."""
+    from deskhand.api.api import api as ninja_api
+
+    schema = ninja_api.get_openapi_schema()
+    found = []
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            found.append((method, path.removeprefix("/api/v1"), operation))
+    return found
+
+
+def _body_fields(operation: dict[str, Any]) -> list[str]:
+    from deskhand.api.api import api as ninja_api
+
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    ref = content.get("schema", {}).get("$ref", "")
+    if not ref:
+        return []
+    components = ninja_api.get_openapi_schema()["components"]["schemas"]
+    return list(components[ref.rsplit("/", 1)[-1]].get("properties", {}))
+
+
+def _call(api: ApiClient, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+    url = f"/api/v1{path}"
+    if method in ("get", "delete"):
+        return getattr(api.client, method)(url, params or {}, headers=api.headers)
+    if params:
+        url += "?" + "&".join(f"{key}={value}" for key, value in params.items())
+    return getattr(api.client, method)(url, body if body is not None else {}, content_type="application/json",
+                                       headers=api.headers)
+
+
+@pytest.fixture
+def raw_api(api: ApiClient) -> ApiClient:
+    """Errors come back as responses, so one run lists every 5xx."""
+    api.client.raise_request_exception = False
+    return api
+
+
+def test_hostile_numbers_in_every_path_query_and_body_of_the_api(raw_api: ApiClient, org: dict[str, Any]) -> None:
+    failures = []
+    for method, path, operation in _operations():
+        names = [parameter["name"] for parameter in operation.get("parameters", [])]
+        path_names = [p["name"] for p in operation.get("parameters", []) if p["in"] == "path"]
+        query_names = [name for name in names if name not in path_names]
+        real = path
+        for name in path_names:
+            real = real.replace("{" + name + "}", "1" if name != "organization_id" else str(org["id"]))
+        for value in HOSTILE:
+            hostile_path = path
+            for name in path_names:
+                hostile_path = hostile_path.replace("{" + name + "}", value or "x")
+            if path_names:
+                response = _call(raw_api, method, hostile_path)
+                if response.status_code >= 500:
+                    failures.append(f"{method} {hostile_path}: {response.status_code}")
+            for name in query_names:
+                for shape in ("{}", "team:{}", "{},{}", "#{}"):
+                    response = _call(raw_api, method, real, params={name: shape.format(value, value)})
+                    if response.status_code >= 500:
+                        failures.append(f"{method} {real}?{name}={shape.format(value, value)!r}: "
+                                        f"{response.status_code}")
+        for name in _body_fields(operation):
+            for json_value in HOSTILE_JSON:
+                response = _call(raw_api, method, real, body={name: json_value})
+                if response.status_code >= 500:
+                    failures.append(f"{method} {real} {{{name}: {json_value!r}}}: {response.status_code}")
+    assert not failures, "\n".join(failures[:60])
+
+
+def test_a_huge_id_in_a_path_is_a_404(api: ApiClient) -> None:
+    for path in [f"/customers/{2**64}", f"/organizations/{2**64}", f"/tickets/{2**64}", f"/projects/{2**64}"]:
+        response = api.get(path)
+        assert response.status_code == 404 and response.json()["detail"], path
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [
+    ("/customers", {"email": "ana@acme.com", "organization": 2**64}, "organization"),
+    ("/teams", {"name": "Support", "members": [2**64]}, "members.0"),
+    ("/tickets", {"title": "Hi", "requester": 10**30}, "requester"),
+])
+def test_an_id_past_64_bits_in_a_body_is_a_422_naming_the_field(api: ApiClient, path: str, body: dict[str, Any],
+                                                                 field: str) -> None:
+    response = api.post(path, body)
+    assert response.status_code == 422 and response.json()["field"] == field
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", str(2**64)])
+def test_unicode_digits_and_huge_numbers_in_filters_are_a_422(api: ApiClient, value: str) -> None:
+    response = api.get("/customers", {"organization": value})
+    assert response.status_code == 422 and response.json()["field"] == "organization"
+
+
+def test_too_many_query_parameters_is_a_400(api: ApiClient) -> None:
+    query = "&".join(f"p{number}=1" for number in range(5_000))
+    for path in ["/customers", "/tickets", "/organizations"]:
+        response = api.client.get(f"/api/v1{path}?{query}", headers=api.headers)
+        assert response.status_code == 400, path
+        assert response.json()["detail"] and "TooManyFields" not in response.json()["detail"]
+
+
+def test_import_without_a_multipart_boundary_is_a_400(api: ApiClient) -> None:
+    response = api.client.post("/api/v1/customers/import", b"--x\r\nfoo", content_type="multipart/form-data",
+                               headers=api.headers)
+    assert response.status_code == 400
+    assert "multipart" in response.json()["detail"] and response.json()["field"] == "file"

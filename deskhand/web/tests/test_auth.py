@@ -113,4 +113,4 @@ def test_cookies_are_secure_over_https(admin: Agent, client: Client) -> None:
 def test_404_page_in_the_app_style(admin: Agent, client: Client) -> None:
     client.force_login(admin)
     response = client.get("/customers/999999")
-    assert response.status_code == 404 and b"Back to Customers" in response.content
+    assert response.status_code == 404 and b"start page" in response.content

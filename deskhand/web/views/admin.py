@@ -15,6 +15,7 @@ from deskhand.config.queries import CUSTOMER_PROPERTIES, ORGANIZATION_PROPERTIES
 from deskhand.config.services import update_settings
 from deskhand.core.emailaddr import display_domain
 from deskhand.core.errors import DomainError
+from deskhand.core.numbers import int_or_default
 from deskhand.customers import queries as customer_queries
 from deskhand.customers import services as customer_services
 from deskhand.fields import queries as field_queries
@@ -182,10 +183,7 @@ def save_panel(request: HttpRequest, which: str) -> HttpResponse:
         return redirect("/admin/customers")
     chosen = []
     for index, key in enumerate(request.POST.getlist("property")):
-        try:
-            position = int(request.POST.get(f"position:{key}", index + 1))
-        except ValueError:
-            position = index + 1
+        position = int_or_default(request.POST.get(f"position:{key}"), index + 1, maximum=1_000)
         chosen.append((position, index, key))
     try:
         update_settings({setting: [key for _, _, key in sorted(chosen)]}, actor=actor(request))

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.core.errors import DomainError, NotFound
+from deskhand.core.numbers import int_or_default
 from deskhand.ingest.imap import test_connection
 from deskhand.ingest.receive import retry
 from deskhand.mail import queries, services
@@ -36,8 +37,7 @@ RETRYABLE = (InboundStatus.FAILED, InboundStatus.IGNORED)
 
 
 def _number(value: Any) -> int:
-    text = str(value or "")
-    return max(1, int(text)) if text.isdigit() and len(text) < 7 else 1
+    return int_or_default(value, 1, maximum=999_999)
 
 
 def _or_404(getter: Any, object_id: int) -> Any:

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from deskhand.audit.queries import history
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError, NotFound
+from deskhand.core.numbers import id_or_none, int_or_default
 from deskhand.core.text import search_term
 from deskhand.customers import queries, services
 from deskhand.customers.models import Customer, Organization, Source
@@ -31,13 +32,6 @@ GROUP_PAGE = 50
 REQUESTS_SHOWN = 50
 MEMBERS_PAGE = 25
 NO_ORGANIZATION_LABELS = {"no organization", "none", "-"}
-
-
-def _int(value: str | None, default: int = 1) -> int:
-    try:
-        return max(1, int(value or default))
-    except ValueError:
-        return default
 
 
 def get_customer_or_404(customer_id: int) -> Customer:
@@ -83,7 +77,7 @@ def customer_index(request: HttpRequest) -> HttpResponse:
         context["customer_hits"] = len(customers)
         context["organization_hits"] = list(queries.organization_list(search=q)[:20])
     else:
-        context["page"], context["organizations"] = queries.organization_page(_int(request.GET.get("page")),
+        context["page"], context["organizations"] = queries.organization_page(int_or_default(request.GET.get("page"), 1),
                                                                               per_page=GROUP_PAGE)
         context["unassigned_count"] = queries.customer_count_without_organization()
         context["unassigned"] = list(queries.customer_list(organization=queries.NO_ORGANIZATION)[:MEMBERS_PAGE])
@@ -94,11 +88,10 @@ def customer_index(request: HttpRequest) -> HttpResponse:
 @agent_required
 def group_members(request: HttpRequest, group: str) -> HttpResponse:
     """One group's customers, a page at a time (loaded when the group is opened)."""
-    if group != queries.NO_ORGANIZATION and not group.isdigit():
+    organization: str | int | None = group if group == queries.NO_ORGANIZATION else id_or_none(group)
+    if organization is None:
         raise Http404
-    organization: str | int = group if group == queries.NO_ORGANIZATION else int(group)
-    offset_text = request.GET.get("offset", "0")
-    offset = int(offset_text) if offset_text.isdigit() else 0
+    offset = int_or_default(request.GET.get("offset"), 0, minimum=0)
     customers = list(queries.customer_list(organization=organization)[offset:offset + MEMBERS_PAGE + 1])
     return render(request, "web/customers/index.html#members", {
         "customers": customers[:MEMBERS_PAGE], "group": group, "next_offset": offset + MEMBERS_PAGE
@@ -124,8 +117,8 @@ def move(request: HttpRequest, customer_id: int) -> HttpResponse:
             value = request.POST.get("organization", "")
             if value == queries.NO_ORGANIZATION:
                 target = None
-            elif value.isdigit():
-                target = queries.get_organization(int(value))
+            elif (number := id_or_none(value)) is not None:
+                target = queries.get_organization(number)
             else:
                 raise NotFound("organization_not_found", "Choose an organization.", field="organization")
         else:

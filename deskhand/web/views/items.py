@@ -19,6 +19,7 @@ from deskhand.config.queries import VIEWS, get_settings
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError, Invalid, NotFound
 from deskhand.core.html import sanitize_html, without_remote_images
+from deskhand.core.numbers import id_or_none, int_or_default
 from deskhand.core.text import search_term
 from deskhand.customers import queries as customer_queries
 from deskhand.mail import queries as mail_queries
@@ -59,13 +60,12 @@ ACTIONS = {"created": "created", "updated": "changed", "follower_added": "added 
 
 
 def _number(value: Any, default: int = 1) -> int:
-    text = str(value or "")
-    return max(1, int(text)) if text.isdigit() and len(text) < 7 else default
+    return int_or_default(value, default, maximum=999_999)
 
 
 def _id(text: str) -> int:
     """An id from a form value; 0 (which matches nothing) for anything else."""
-    return int(text) if text.isdigit() and len(text) < 19 else 0
+    return id_or_none(text) or 0
 
 
 def item_url(item: Item) -> str:
@@ -91,9 +91,9 @@ def _resolve_people(raw: dict[str, str], errors: dict[str, str]) -> tuple[dict[s
     and show names (links from the trees carry ids)."""
     values, shown = dict(raw), {"organization": raw["organization"], "requester": raw["requester"]}
     organization = raw["organization"]
-    if organization.isdigit() and len(organization) < 19:
+    if (organization_id := id_or_none(organization)) is not None:
         try:
-            shown["organization"] = customer_queries.get_organization(int(organization)).name
+            shown["organization"] = customer_queries.get_organization(organization_id).name
         except NotFound:
             errors["organization"] = "That organization no longer exists."
     elif organization and organization != NONE:
@@ -103,9 +103,9 @@ def _resolve_people(raw: dict[str, str], errors: dict[str, str]) -> tuple[dict[s
         else:
             values["organization"] = str(found.pk)
     requester = raw["requester"]
-    if requester.isdigit() and len(requester) < 19:
+    if (requester_id := id_or_none(requester)) is not None:
         try:
-            shown["requester"] = customer_queries.get_customer(int(requester)).email
+            shown["requester"] = customer_queries.get_customer(requester_id).email
         except NotFound:
             errors["requester"] = "That customer no longer exists."
     elif requester:
@@ -234,7 +234,7 @@ def _bulk_changes(data: QueryDict, choices: Choices) -> tuple[dict[str, Any], st
 def bulk_edit(request: HttpRequest, kind: str) -> HttpResponse:
     """Assign, set status or move the checked items, all or none, through `bulk_change`."""
     query = QueryDict(request.POST.get("query", ""))
-    ids = {int(value) for value in request.POST.getlist("items") if value.isdigit() and len(value) < 19}
+    ids = {number for value in request.POST.getlist("items") if (number := id_or_none(value)) is not None}
     try:
         changes, done = _bulk_changes(request.POST, Choices.load(kind))
         items = list(queries.item_list(kind).filter(pk__in=ids)) if ids else []
@@ -257,7 +257,7 @@ def bulk_edit(request: HttpRequest, kind: str) -> HttpResponse:
 def folder_options(request: HttpRequest) -> HttpResponse:
     """The folders of one project, as the options of a Folder select that follows a Project select."""
     project = request.GET.get("project", "")
-    folders = list(queries.folder_list(project=project)) if project.isdigit() and len(project) < 19 else []
+    folders = list(queries.folder_list(project=project)) if id_or_none(project) is not None else []
     return render(request, "web/items/new.html#folder-options",
                   {"folders": folders, "empty": request.GET.get("empty") or "No folder"})
 

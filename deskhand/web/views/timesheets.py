@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from deskhand.agents.queries import agent_list
 from deskhand.core.csvsafe import csv_lines
 from deskhand.core.errors import DomainError, Forbidden, Invalid, NotFound
+from deskhand.core.numbers import id_or_none
 from deskhand.customers import queries as customer_queries
 from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import add_domain_error
@@ -31,7 +32,8 @@ ENTRIES_PAGE = 50
 TOTAL_ROWS = 25
 ORGANIZATION_PICKER = {"list": "organization-names", "autocomplete": "off", "hx-get": "/organizations/options",
                        "hx-trigger": "input changed delay:200ms, focus once", "hx-target": "#organization-names"}
-HOURS = re.compile(r"(?:(\d{1,3})\s*h)?\s*(?:(\d{1,4})\s*(?:m|min)?)?")
+# ASCII: `\d` alone also matches Arabic-Indic and other digits.
+HOURS = re.compile(r"(?:(\d{1,3})\s*h)?\s*(?:(\d{1,4})\s*(?:m|min)?)?", re.ASCII)
 
 
 def duration(minutes: int) -> str:
@@ -45,11 +47,11 @@ def duration(minutes: int) -> str:
 def parse_minutes(text: str) -> int | None:
     """Minutes as typed: 90, 1:30, 1h 30m, 45m, 1.5h. None when it is none of these."""
     text = text.strip().lower()
-    if text.isdigit():
+    if re.fullmatch(r"[0-9]{1,6}", text):
         return int(text)
-    if match := re.fullmatch(r"(\d{1,3}):([0-5]\d)", text):
+    if match := re.fullmatch(r"(\d{1,3}):([0-5]\d)", text, re.ASCII):
         return int(match.group(1)) * 60 + int(match.group(2))
-    if match := re.fullmatch(r"(\d{1,3}[.,]\d{1,2})\s*h", text):
+    if match := re.fullmatch(r"(\d{1,3}[.,]\d{1,2})\s*h", text, re.ASCII):
         return round(float(match.group(1).replace(",", ".")) * 60)
     match = HOURS.fullmatch(text)
     if match and (match.group(1) or match.group(2)):
@@ -124,8 +126,8 @@ class TimeFilterForm(forms.Form):
         text = self.cleaned_data["organization"].strip()
         if not text:
             return ""
-        if text.isdigit():
-            return text
+        if (number := id_or_none(text)) is not None:
+            return str(number)
         if text.lower() in ("no organization", queries.NONE):
             return queries.NONE
         organization = customer_queries.organization_by_name(text)
@@ -157,8 +159,8 @@ def filtered_entries(form: TimeFilterForm) -> Any:
 def _organization_name(form: TimeFilterForm) -> None:
     """Links filter by organization id; the box shows the name."""
     value = form.data.get("organization", "")
-    if value.isdigit():
-        organization = customer_queries.organization_list().filter(pk=int(value)).first()
+    if (number := id_or_none(value)) is not None:
+        organization = customer_queries.organization_list().filter(pk=number).first()
         if organization is not None:
             form.data = form.data.copy()
             form.data["organization"] = organization.name

@@ -10,6 +10,8 @@ from deskhand.audit.services import record
 from deskhand.config.queries import batch_cached
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid
+from deskhand.core.numbers import MAX_ID
+from deskhand.core.numbers import parse_id as core_parse_id
 from deskhand.core.text import clean_text
 from deskhand.customers.models import Customer
 from deskhand.work.models import Folder, Item, Kind, Priority, Project, Status
@@ -28,15 +30,13 @@ def clean_name(value: Any, *, field: str = "name") -> str:
 
 
 def parse_id(value: Any, *, field: str, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise Invalid(f"invalid_{field}", f"{what} is given by its id.", field=field)
-    try:
-        number = int(value)
-    except ValueError:
-        raise Invalid(f"invalid_{field}", f"{what} is given by its id.", field=field) from None
-    if not 1 <= number <= 2**63 - 1:
+    """An id from any entry point: an int, or ASCII digits (core.numbers), within the 64-bit range."""
+    if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= MAX_ID:
         raise Invalid(f"unknown_{field}", f"There is no {what.lower()} {value}.", field=field)
-    return number
+    try:
+        return core_parse_id(value, field=field, what=what)
+    except Invalid:
+        raise Invalid(f"invalid_{field}", f"{what} is given by its id.", field=field) from None
 
 
 def resolve_kind(value: Any) -> str:
