@@ -11,7 +11,7 @@ from django.db import connection, transaction
 
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
-from deskhand.core.errors import Conflict, Invalid
+from deskhand.core.errors import Conflict, Forbidden, Invalid
 from deskhand.ingest.drain import notify
 from deskhand.ingest.tasks import process_inbound
 from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, Transport
@@ -96,7 +96,10 @@ def _process_after_commit(inbound_id: int) -> None:
 
 @transaction.atomic
 def retry(inbound: InboundEmail, *, actor: Actor) -> InboundEmail:
-    """Put a failed (or ignored) mail back to be processed again, after a fix or a change of rules."""
+    """Put a failed (or ignored) mail back to be processed again, after a fix or a change of rules.
+    Only an administrator may: the inbound log is part of the email settings."""
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Only an administrator can retry inbound mail.")
     if inbound.status == InboundStatus.PROCESSED:
         raise Conflict("already_processed", "This mail was processed; it made ticket or reply already.")
     updated = InboundEmail.objects.filter(pk=inbound.pk).exclude(status=InboundStatus.PROCESSED).update(

@@ -206,6 +206,16 @@ def test_mail_without_a_sender_is_kept_as_failed_and_can_be_retried() -> None:
     assert retried.status == "received"
 
 
+def test_only_an_administrator_may_retry_a_mail() -> None:
+    from deskhand.core.errors import Forbidden
+
+    inbound = deliver(make_mail(sender=""), transport="http", envelope_from=None)
+    agent = create_agent("bo@deskhand.test", name="Bo", password="correct-horse-9", actor=SYSTEM)
+    with pytest.raises(Forbidden):
+        retry(inbound, actor=Actor.agent(agent))
+    assert InboundEmail.objects.get(pk=inbound.pk).status == "failed"  # nothing changed
+
+
 def test_without_from_the_envelope_sender_is_used() -> None:
     inbound = deliver(make_mail(sender=""), envelope_from="ops@acme-corp.example")
     assert inbound.status == "processed"
