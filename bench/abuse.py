@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -145,41 +146,38 @@ def _smtp_envelope(sock: socket.socket) -> str:
     return reply
 
 
-def smtp_no_newline(port: int, size: int) -> str:
-    """`size` bytes of DATA without a single newline, then the end of data."""
+def smtp_send(port: int, blocks: Iterator[bytes]) -> str:
+    """One session: the envelope, then DATA made of `blocks`; the server's last reply."""
     try:
         sock, _ = _smtp_open(port)
         with sock:
             reply = _smtp_envelope(sock)
             if not reply.startswith("354"):
                 return f"refused before data: {reply[:80]}"
-            chunk = b"A" * MB
-            for _ in range(size // MB):
-                sock.sendall(chunk)
-            sock.sendall(b"\r\n.\r\n")
-            return _smtp_reply(sock)[:80]
-    except OSError as exc:
-        return f"connection ended: {exc.__class__.__name__}"
-
-
-def smtp_big_message(port: int, size: int) -> str:
-    """A well-formed message of about `size` bytes (base64-looking lines)."""
-    try:
-        sock, _ = _smtp_open(port)
-        with sock:
-            reply = _smtp_envelope(sock)
-            if not reply.startswith("354"):
-                return f"refused before data: {reply[:80]}"
-            sock.sendall(b"From: attacker@abuse.test\r\nTo: " + SUPPORT.encode() + b"\r\nSubject: big\r\n"
-                         b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n")
-            line = b"QUJD" * 19 + b"\r\n"
-            block = line * (MB // len(line))
-            for _ in range(size // len(block)):
+            for block in blocks:
                 sock.sendall(block)
-            sock.sendall(b".\r\n")
             return _smtp_reply(sock)[:80]
     except OSError as exc:
         return f"connection ended: {exc.__class__.__name__}"
+
+
+def no_newline(size: int) -> Iterator[bytes]:
+    """`size` bytes of DATA without a single newline, then the end of data."""
+    chunk = b"A" * MB
+    for _ in range(size // MB):
+        yield chunk
+    yield b"\r\n.\r\n"
+
+
+def big_message(size: int) -> Iterator[bytes]:
+    """A well-formed message of about `size` bytes (base64-looking lines)."""
+    yield (b"From: attacker@abuse.test\r\nTo: " + SUPPORT.encode() + b"\r\nSubject: big\r\n"
+           b"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n")
+    line = b"QUJD" * 19 + b"\r\n"
+    block = line * (MB // len(line))
+    for _ in range(size // len(block)):
+        yield block
+    yield b".\r\n"
 
 
 def smtp_many_sessions(port: int, count: int) -> dict[str, int]:
@@ -214,9 +212,9 @@ def smtp_phase(serve: Serve) -> dict[str, Any]:
     sampler = RssSampler(serve)
     baseline = serve.rss_mb()
     sampler.start()
-    no_newline = parallel(smtp_no_newline, [(serve.smtp_port, 60 * MB)] * 3)
+    no_newline_replies = parallel(smtp_send, [(serve.smtp_port, no_newline(60 * MB)) for _ in range(3)])
     after_no_newline = serve.rss_mb()
-    big = parallel(smtp_big_message, [(serve.smtp_port, 90 * MB)] * 3)
+    big = parallel(smtp_send, [(serve.smtp_port, big_message(90 * MB)) for _ in range(3)])
     sessions = smtp_many_sessions(serve.smtp_port, 150)
     # The peak includes filing what was accepted (the worker parses it): wait until nothing waits.
     began, waiting = time.monotonic(), -1
@@ -232,7 +230,7 @@ def smtp_phase(serve: Serve) -> dict[str, Any]:
     return {"rss_baseline_mb": round(baseline, 1), "rss_peak_mb": round(sampler.peak, 1),
             "rss_after_no_newline_mb": round(after_no_newline, 1), "rss_end_mb": round(serve.rss_mb(), 1),
             "filed_within_s": round(time.monotonic() - began, 1), "still_waiting": waiting,
-            "no_newline_replies": no_newline, "big_message_replies": big, "150_sessions_greetings": sessions,
+            "no_newline_replies": no_newline_replies, "big_message_replies": big, "150_sessions_greetings": sessions,
             "serve_alive": serve.alive()}
 
 
