@@ -227,7 +227,14 @@ def smtp_phase(serve: Serve) -> dict[str, Any]:
         time.sleep(1)
     sampler.stopped.set()
     sampler.join()
-    return {"rss_baseline_mb": round(baseline, 1), "rss_peak_mb": round(sampler.peak, 1),
+    outcomes: dict[str, int] = {}
+    with suppress(httpx.HTTPError, KeyError, ValueError):
+        listed = httpx.get(f"{serve.base}/api/v1/inbound-emails", params={"page_size": 50}, timeout=10,
+                           headers={"Authorization": f"Bearer {serve.token}"}).json()
+        for row in listed["items"]:
+            outcome = f"{row['status']}: {row['reason'][:70]}"
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return {"outcomes": outcomes, "rss_baseline_mb": round(baseline, 1), "rss_peak_mb": round(sampler.peak, 1),
             "rss_after_no_newline_mb": round(after_no_newline, 1), "rss_end_mb": round(serve.rss_mb(), 1),
             "filed_within_s": round(time.monotonic() - began, 1), "still_waiting": waiting,
             "no_newline_replies": no_newline_replies, "big_message_replies": big, "150_sessions_greetings": sessions,

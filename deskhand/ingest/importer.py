@@ -23,7 +23,7 @@ from deskhand.core.errors import Invalid
 from deskhand.customers.queries import lookup_keys
 from deskhand.ingest.pipeline import named_addresses, process_batch, read_ahead
 from deskhand.ingest.receive import MAX_RAW_BYTES
-from deskhand.mail.models import InboundEmail, Transport
+from deskhand.mail.models import InboundEmail, InboundRaw, Transport
 from deskhand.mail.parsing import ParsedMail
 
 BATCH = 200
@@ -102,8 +102,9 @@ def _parse_batch(raws: list[bytes]) -> Parsed:
 
 def _store(raws: list[bytes]) -> list[InboundEmail]:
     with transaction.atomic():
-        return InboundEmail.objects.bulk_create(
-            [InboundEmail(raw=raw, size=len(raw), transport=Transport.IMPORT) for raw in raws])
+        rows = InboundEmail.objects.bulk_create([InboundEmail(size=len(raw), transport=Transport.IMPORT) for raw in raws])
+        InboundRaw.objects.bulk_create([InboundRaw(inbound=row, data=raw) for row, raw in zip(rows, raws, strict=True)])
+        return rows
 
 
 def _process(rows: list[InboundEmail], parsed: Parsed, report: ImportReport) -> None:

@@ -27,10 +27,10 @@ from deskhand.customers.models import Customer, Source
 from deskhand.customers.queries import lookup_keys, organization_for_domain, prefetch_customers
 from deskhand.customers.services import find_or_create_customer
 from deskhand.mail.loops import robot_reason
-from deskhand.mail.models import InboundEmail, InboundStatus, Transport
+from deskhand.mail.models import InboundEmail, InboundRaw, InboundStatus, Transport
 from deskhand.mail.outbound import queue_acknowledgement, queue_rejection
-from deskhand.mail.parsing import ParsedMail, parse_mail
-from deskhand.mail.queries import MailAddresses, item_for_thread, mail_addresses
+from deskhand.mail.parsing import STREAM_ABOVE, ParsedMail, parse_mail, parse_mail_file
+from deskhand.mail.queries import MailAddresses, item_for_thread, mail_addresses, open_raw, spool_dir
 from deskhand.work.models import Channel, Follower, Item, Message, MessageKind
 from deskhand.work.services.items import MAX_DESCRIPTION, add_follower, submit_ticket
 from deskhand.work.services.messages import MAX_BODY, NewAttachment, add_message, fit_text
@@ -108,7 +108,7 @@ def _mail_actor(address: str) -> Actor:
 
 
 def _attachments(mail: ParsedMail) -> list[NewAttachment]:
-    return [NewAttachment(name=part.name, content=part.data, content_type=part.content_type, inline=part.inline,
+    return [NewAttachment(name=part.name, content=part.content, content_type=part.content_type, inline=part.inline,
                           content_id=part.content_id) for part in mail.attachments]
 
 
@@ -193,8 +193,10 @@ def _texts(mail: ParsedMail, *, limit: int) -> tuple[str, str, str, list[NewAtta
     mail (a pasted log) is filed with the limit's worth and a note, and nothing of it is lost."""
     # read_ahead strips the quotes of the first MAX_BODY characters only.
     stripped = mail.stripped if mail.stripped is not None else strip_quotes(mail.text[:MAX_BODY])
-    overflowing = len(mail.text) > MAX_BODY or len(stripped) > limit
-    body, whole = fit_text(stripped, limit=limit, whole=mail.text if overflowing else "")
+    overflowing = len(mail.text) > MAX_BODY or len(stripped) > limit or mail.full_text is not None
+    # A streamed mail's huge text was read only in part; its whole text is in a file already.
+    whole_text = mail.full_text if mail.full_text is not None else mail.text
+    body, whole = fit_text(stripped, limit=limit, whole=whole_text if overflowing else "")
     full, _ = fit_text(mail.text, limit=MAX_BODY)
     return body, full, mail.html, [whole] if whole is not None else []
 
@@ -297,10 +299,18 @@ def process_one(inbound: InboundEmail, *, addresses: MailAddresses | None = None
     addresses = addresses or mail_addresses()
     inbound.attempts += 1
     try:
-        mail = parsed if parsed is not None else parse_mail(bytes(inbound.raw))
+        mail = parsed if parsed is not None else parse_stored(inbound)
     except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is the last net
         log.exception("inbound %s: unparseable", inbound.pk)
         return _finish(inbound, Outcome(InboundStatus.FAILED, f"unparseable: {type(exc).__name__}: {exc}"[:2000]))
+    try:
+        return _file(inbound, mail, addresses, live=live)
+    finally:
+        if parsed is None:
+            mail.close()
+
+
+def _file(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool) -> InboundEmail:
     inbound.rfc_message_id = mail.message_id[:255]
     inbound.from_address = mail.from_address[:254]
     inbound.subject = mail.subject[:500]
@@ -344,6 +354,25 @@ def claim(ids: Iterable[int]) -> list[InboundEmail]:
     return list(rows)
 
 
+def parse_stored(inbound: InboundEmail) -> ParsedMail:
+    """The stored mail, parsed; one larger than `STREAM_ABOVE` read from the database as a stream
+    with its large parts spooled to the data directory. The caller closes it."""
+    with open_raw(inbound.pk) as source:
+        return parse_mail_file(source, size=inbound.size, spool_dir=spool_dir())
+
+
+def _read_stored(inbound: InboundEmail, raw: bytes | None) -> ParsedMail | None:
+    """`read_ahead` for a claimed row: from `raw` when the batch read it, else from the database."""
+    if raw is not None:
+        return read_ahead(raw)
+    try:
+        mail = parse_stored(inbound)
+    except Exception:  # noqa: BLE001 - process_one parses again and records the failure
+        return None
+    mail.stripped = strip_quotes(mail.text[:MAX_BODY])
+    return mail
+
+
 def read_ahead(raw: bytes) -> ParsedMail | None:
     """The pure part of processing one mail (parse, strip quotes), fit for a parser process."""
     try:
@@ -370,7 +399,11 @@ def process_batch(rows: list[InboundEmail], parsed: list[ParsedMail | None], *,
         prefetch_customers(*(lookups or lookup_keys(named_addresses(parsed))))
         done = []
         for row, mail in zip(rows, parsed, strict=True):
-            done.append(process_one(row, addresses=addresses, parsed=mail))
+            try:
+                done.append(process_one(row, addresses=addresses, parsed=mail))
+            finally:
+                if mail is not None:
+                    mail.close()
             if done[-1].status == InboundStatus.FAILED:
                 forget_batch()  # its savepoint was rolled back, with whatever the lookups learnt in it
         return done
@@ -405,7 +438,10 @@ def process_ids(ids: Iterable[int]) -> list[InboundEmail]:
         with transaction.atomic():
             rows = claim(group)
             if rows:
-                done += process_batch(rows, [read_ahead(bytes(row.raw)) for row in rows])
+                small = [row.pk for row in rows if row.size <= STREAM_ABOVE]
+                raws = dict(InboundRaw.objects.filter(pk__in=small).values_list("pk", "data")) if small else {}
+                done += process_batch(rows, [_read_stored(row, bytes(raws[row.pk]) if row.pk in raws else None)
+                                             for row in rows])
     return done
 
 

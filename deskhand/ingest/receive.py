@@ -14,7 +14,7 @@ from deskhand.core.actors import Actor
 from deskhand.core.errors import Conflict, Forbidden, Invalid
 from deskhand.ingest.drain import notify
 from deskhand.ingest.tasks import process_inbound
-from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, Transport
+from deskhand.mail.models import InboundEmail, InboundRaw, InboundStatus, Mailbox, Transport
 
 # The largest mail any transport takes: room for a 50 MB file encoded in base64, so that an
 # oversized attachment is kept as a failed mail with its reason (and the sender told) rather
@@ -46,9 +46,10 @@ def receive_raw(
     sender = "" if envelope_from is None else (envelope_from.strip() or "<>")
     with transaction.atomic():
         inbound = InboundEmail.objects.create(
-            raw=bytes(raw), size=len(raw), transport=transport, mailbox=mailbox, envelope_from=sender[:998],
+            size=len(raw), transport=transport, mailbox=mailbox, envelope_from=sender[:998],
             envelope_to=_envelope_to(envelope_to),
         )
+        InboundRaw.objects.create(inbound=inbound, data=bytes(raw))
         if process:
             transaction.on_commit(partial(_process_after_commit, inbound.pk))
     return inbound
@@ -73,16 +74,17 @@ def receive_file(
         spool.seek(0)
         return receive_raw(spool.read(), transport=transport, envelope_from=envelope_from, envelope_to=envelope_to)
     sender = "" if envelope_from is None else (envelope_from.strip() or "<>")
-    table = InboundEmail._meta.db_table
+    table = InboundRaw._meta.db_table
     with transaction.atomic():
         inbound = InboundEmail.objects.create(
-            raw=b"", size=size, transport=transport, envelope_from=sender[:998], envelope_to=_envelope_to(envelope_to))
+            size=size, transport=transport, envelope_from=sender[:998], envelope_to=_envelope_to(envelope_to))
         with connection.cursor() as cursor:
-            cursor.execute(f'UPDATE "{table}" SET "raw" = zeroblob(%s) WHERE "id" = %s', [size, inbound.pk])
+            cursor.execute(f'INSERT INTO "{table}" ("inbound_id", "data") VALUES (%s, zeroblob(%s))', [inbound.pk, size])
+            rowid = cursor.lastrowid  # the blob is addressed by rowid, which is not the key
         spool.seek(0)
         raw_connection = connection.connection
         assert raw_connection is not None
-        with raw_connection.blobopen(table, "raw", inbound.pk) as blob:
+        with raw_connection.blobopen(table, "data", rowid) as blob:
             while chunk := spool.read(BLOB_CHUNK):
                 blob.write(chunk)
         transaction.on_commit(partial(_process_after_commit, inbound.pk))

@@ -120,9 +120,9 @@ class Transport(models.TextChoices):
 
 class InboundEmail(models.Model):
     """One mail as it arrived, raw bytes first: stored before anything else happens, so a mail
-    that cannot be processed is kept with the reason and can be processed again."""
+    that cannot be processed is kept with the reason and can be processed again. The bytes are
+    in `InboundRaw`."""
 
-    raw = models.BinaryField()
     size = models.PositiveIntegerField(default=0)
     transport = models.CharField(max_length=8, choices=Transport.choices)
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound")
@@ -149,3 +149,14 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} {self.rfc_message_id or self.pk}: {self.subject}"
+
+
+class InboundRaw(models.Model):
+    """The raw bytes of an inbound mail, in a table of their own: SQLite rewrites a whole row
+    when any of its columns changes, and setting a mail's status must not copy its 100 MB."""
+
+    inbound = models.OneToOneField(InboundEmail, primary_key=True, on_delete=models.CASCADE, related_name="+")
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"raw of inbound {self.pk}"

@@ -13,14 +13,21 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
+from typing import IO
 
 from deskhand.core.html import html_to_text, sanitize_html
+from deskhand.mail.mimestream import SKELETON_BUDGET, Skeleton, split_large_mail, transcode
 
 # Headers larger than this are not given to the structured parser, whose worst cases are slow.
 MAX_STRUCTURED_HEADER = 16_384
 MAX_DEPTH = 12
 MAX_PARTS = 200
+# A mail larger than this is parsed from its file in a stream (`parse_mail_file`): its large
+# bodies never sit in memory, and of a huge text or HTML body only the head is read.
+STREAM_ABOVE = SKELETON_BUDGET
+TEXT_HEAD = 1024 * 1024
 _MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _SURROGATES = re.compile(r"[\udc80-\udcff]")
@@ -40,6 +47,15 @@ class MailAttachment:
     data: bytes
     inline: bool = False
     content_id: str = ""
+    # A large part of a streamed mail: its decoded bytes in a temporary file (and `data` empty).
+    file: IO[bytes] | None = None
+
+    @property
+    def content(self) -> bytes | IO[bytes]:
+        if self.file is None:
+            return self.data
+        self.file.seek(0)
+        return self.file
 
 
 @dataclass
@@ -67,6 +83,15 @@ class ParsedMail:
     problems: list[str] = field(default_factory=list)
     # The text with the quoted history removed, when a parser process worked it out already.
     stripped: str | None = None
+    # A streamed mail whose text body was too large to read whole: all of it, as UTF-8.
+    full_text: IO[bytes] | None = None
+    # Temporary files the parse made (streamed mail), closed by `close()`.
+    files: list[IO[bytes]] = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        for file in self.files:
+            file.close()
+        self.files.clear()
 
     @property
     def thread_ids(self) -> list[str]:
@@ -241,9 +266,14 @@ _EXTENSIONS = {"text/plain": "txt", "text/html": "html", "image/png": "png", "im
                "application/pdf": "pdf", "message/rfc822": "eml", "text/calendar": "ics"}
 
 
-def _walk(part: Message, mail: ParsedMail, texts: list[str], htmls: list[str], depth: int) -> None:
+def _walk(part: Message, mail: ParsedMail, texts: list[str], htmls: list[str], depth: int,
+          skeleton: Skeleton | None = None) -> None:
     if depth > MAX_DEPTH or len(mail.attachments) + len(texts) + len(htmls) >= MAX_PARTS:
         mail.problems.append("too many nested parts; the rest was left out")
+        return
+    spool = skeleton.spool_of(part) if skeleton is not None else None
+    if spool is not None:
+        _spooled_part(part, spool, mail, texts, htmls)
         return
     content_type = part.get_content_type()
     disposition = part.get_content_disposition()
@@ -258,7 +288,7 @@ def _walk(part: Message, mail: ParsedMail, texts: list[str], htmls: list[str], d
     if part.is_multipart():
         for sub in part.get_payload() or []:
             if isinstance(sub, Message):
-                _walk(sub, mail, texts, htmls, depth + 1)
+                _walk(sub, mail, texts, htmls, depth + 1, skeleton)
         return
     name = _filename(part)
     content_id = (part.get("Content-ID") or "").strip().strip("<>")[:255]
@@ -280,8 +310,71 @@ def _walk(part: Message, mail: ParsedMail, texts: list[str], htmls: list[str], d
         ))
 
 
+def _incremental_decoder(charset: str | None) -> codecs.IncrementalDecoder:
+    name = (charset or "").strip().strip('"').lower()
+    name = _CHARSET_ALIASES.get(name, name) or "utf-8"
+    try:
+        return codecs.getincrementaldecoder(name)(errors="replace")
+    except LookupError:
+        return codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+
+def _spooled_part(part: Message, spool: IO[bytes], mail: ParsedMail, texts: list[str], htmls: list[str]) -> None:
+    """A part of a streamed mail whose body is in a file: the head of a huge text or HTML body,
+    the whole text as UTF-8 in another file; any other part an attachment read from the file."""
+    content_type = part.get_content_type()
+    name = _filename(part)
+    is_body = part.get_content_disposition() != "attachment" and not name
+    if is_body and content_type in ("text/plain", "text/html") or content_type in (
+            "message/delivery-status", "text/rfc822-headers"):
+        charset = part.get_content_charset()
+        head = clean(_incremental_decoder(charset).decode(spool.read(TEXT_HEAD), False))
+        if content_type == "text/html":
+            htmls.append(head)
+            mail.problems.append(f"the HTML part was larger than {TEXT_HEAD // (1024 * 1024)} MB; "
+                                 "only its beginning is shown")
+            return
+        texts.append(head)
+        if content_type == "text/plain" and mail.full_text is None:
+            mail.full_text = transcode(spool, _incremental_decoder(charset).decode)
+            mail.files.append(mail.full_text)
+        return
+    if content_type == "message/rfc822":
+        inner = BytesHeaderParser(policy=policy.compat32).parsebytes(spool.read(64 * 1024))
+        name = name or f"{(header(inner, 'Subject') or 'message')[:80]}.eml".replace("/", "-")
+    if not name:
+        name = f"attachment-{len(mail.attachments) + 1}.{_EXTENSIONS.get(content_type, 'bin')}"
+    content_id = (part.get("Content-ID") or "").strip().strip("<>")[:255]
+    disposition = part.get_content_disposition()
+    mail.attachments.append(MailAttachment(
+        name=clean(name) or "attachment", content_type=content_type, data=b"", file=spool,
+        inline=disposition == "inline" or bool(content_id and disposition != "attachment"), content_id=content_id,
+    ))
+
+
+def parse_mail_file(source: IO[bytes], *, size: int, spool_dir: str | None = None) -> ParsedMail:
+    """`parse_mail` for a mail in a file of `size` bytes: a large one is read as a stream, its
+    large parts decoded into temporary files in `spool_dir` (see `mimestream`). The caller closes
+    the mail (`ParsedMail.close`) once it is filed."""
+    if size <= STREAM_ABOVE:
+        return parse_mail(source.read())
+    skeleton = split_large_mail(source, spool_dir=spool_dir)
+    try:
+        mail = _parse(skeleton.raw, skeleton)
+    except BaseException:
+        skeleton.close()
+        raise
+    mail.files.extend(skeleton.spools)
+    mail.problems.extend(skeleton.problems)
+    return mail
+
+
 def parse_mail(raw: bytes) -> ParsedMail:
     """Everything Deskhand reads from one raw mail."""
+    return _parse(raw, None)
+
+
+def _parse(raw: bytes, skeleton: Skeleton | None) -> ParsedMail:
     mail = ParsedMail()
     # The MIME tree is read with the light compat32 classes (6 times faster on real mail than
     # building policy.default's header objects for every header the parser touches); the headers
@@ -316,7 +409,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
     texts: list[str] = []
     htmls: list[str] = []
     try:
-        _walk(message, mail, texts, htmls, 0)
+        _walk(message, mail, texts, htmls, 0, skeleton)
     except Exception as exc:  # noqa: BLE001 - keep what was read; the pipeline decides
         mail.problems.append(f"part of the body could not be read ({type(exc).__name__})")
     raw_html = "\n".join(htmls)

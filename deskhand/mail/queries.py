@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
+from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from deskhand.agents.models import Agent
@@ -12,7 +19,15 @@ from deskhand.conf import conf
 from deskhand.config.queries import get_setting
 from deskhand.core.emailaddr import AddressError, normalize_domain
 from deskhand.core.errors import Invalid, NotFound
-from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, NeverFollow, OutboundMessage, OutboundStatus
+from deskhand.mail.models import (
+    InboundEmail,
+    InboundRaw,
+    InboundStatus,
+    Mailbox,
+    NeverFollow,
+    OutboundMessage,
+    OutboundStatus,
+)
 
 
 def mailbox_list() -> QuerySet[Mailbox]:
@@ -89,7 +104,7 @@ def mail_addresses() -> MailAddresses:
 
 
 def inbound_list(*, status: str | None = None) -> QuerySet[InboundEmail]:
-    rows = InboundEmail.objects.defer("raw").select_related("mailbox").order_by("-id")
+    rows = InboundEmail.objects.select_related("mailbox").order_by("-id")
     if status:
         if status not in InboundStatus.values:
             raise Invalid("invalid_status", "status is received, processed, ignored or failed.", field="status")
@@ -106,7 +121,7 @@ def get_inbound(inbound_id: int) -> InboundEmail:
 
 def inbound_for_messages(message_ids: Iterable[int]) -> dict[int, InboundEmail]:
     """The mail each conversation message came from (for "view original"), without raw bytes."""
-    rows = InboundEmail.objects.defer("raw").filter(message_id__in=list(message_ids))
+    rows = InboundEmail.objects.filter(message_id__in=list(message_ids))
     return {row.message_id: row for row in rows if row.message_id is not None}
 
 
@@ -143,3 +158,86 @@ def undelivered_for_messages(message_ids: Iterable[int]) -> dict[int, list[Outbo
         if row.message_id is not None:
             found.setdefault(row.message_id, []).append(row)
     return found
+
+
+class _PieceReader(io.RawIOBase):
+    """A read-only file over `fetch(offset, count)`, for a buffered reader to sit on."""
+
+    def __init__(self, fetch: Callable[[int, int], bytes]) -> None:
+        self.fetch = fetch
+        self.position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # typeshed's is Buffer
+        data = self.fetch(self.position, len(buffer))
+        buffer[:len(data)] = data
+        self.position += len(data)
+        return len(data)
+
+
+RAW_PIECE = 4 * 1024 * 1024
+
+
+@contextmanager
+def open_raw(inbound_id: int) -> Iterator[IO[bytes]]:
+    """The raw bytes of an inbound mail as a file, read from the database a piece at a time, so
+    that a 100 MB mail is never in memory whole (SQLite's incremental blob I/O; PostgreSQL's
+    `substring`). Valid inside the current transaction."""
+    table = InboundRaw._meta.db_table
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:  # the blob is addressed by rowid, not by the key
+            cursor.execute(f'SELECT "rowid" FROM "{table}" WHERE "inbound_id" = %s', [inbound_id])
+            row = cursor.fetchone()
+        if row is None:
+            yield io.BytesIO(b"")
+            return
+        raw_connection = connection.connection
+        assert raw_connection is not None
+        with raw_connection.blobopen(table, "data", row[0], readonly=True) as blob:
+            def read_blob(offset: int, count: int) -> bytes:
+                blob.seek(offset)
+                return bytes(blob.read(count))
+            yield io.BufferedReader(_PieceReader(read_blob), RAW_PIECE)
+        return
+    with connection.cursor() as cursor:
+        def read_rows(offset: int, count: int) -> bytes:
+            cursor.execute(f'SELECT substring("data" from %s for %s) FROM "{table}" WHERE "inbound_id" = %s',
+                           [offset + 1, count, inbound_id])
+            row = cursor.fetchone()
+            return bytes(row[0]) if row and row[0] is not None else b""
+        yield io.BufferedReader(_PieceReader(read_rows), RAW_PIECE)
+
+
+def spool_dir() -> str:
+    """Where large mail is spooled while it is received or filed: private, in the data directory."""
+    path = Path(conf.data_dir) / "spool"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return str(path)
+
+
+def raw_bytes(inbound_id: int) -> bytes:
+    """The whole raw mail (for small ones; a large one is read with `open_raw`)."""
+    data = InboundRaw.objects.filter(pk=inbound_id).values_list("data", flat=True).first()
+    return bytes(data) if data is not None else b""
+
+
+def raw_head(inbound_id: int, limit: int) -> bytes:
+    """The first `limit` bytes of the raw mail, without reading the rest."""
+    with transaction.atomic(), open_raw(inbound_id) as source:
+        return source.read(limit)
+
+
+def raw_copy(inbound_id: int) -> IO[bytes]:
+    """The raw mail copied into a temporary file in the data directory (rewound), for a download
+    that must not hold a 100 MB mail in memory. The caller closes it."""
+    target = tempfile.TemporaryFile(dir=spool_dir())  # noqa: SIM115 - handed to the caller
+    try:
+        with transaction.atomic(), open_raw(inbound_id) as source:
+            shutil.copyfileobj(source, target, RAW_PIECE)
+    except BaseException:
+        target.close()
+        raise
+    target.seek(0)
+    return target

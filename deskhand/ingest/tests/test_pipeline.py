@@ -3,9 +3,12 @@ robots and loops are ignored with a reason, broken mail is kept as failed and ca
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from deskhand.agents.models import Agent
 from deskhand.agents.services import create_agent
@@ -16,6 +19,7 @@ from deskhand.customers.services import create_organization
 from deskhand.ingest.pipeline import process_ids
 from deskhand.ingest.receive import receive_raw, retry
 from deskhand.mail.models import InboundEmail, OutboundMessage
+from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import add_never_follow, create_mailbox
 from deskhand.mail.tests.mails import make_mail
 from deskhand.work.models import Follower, Item, Message
@@ -201,7 +205,7 @@ def test_mail_without_a_sender_is_kept_as_failed_and_can_be_retried() -> None:
     inbound = deliver(make_mail(sender=""), transport="http", envelope_from=None)
     assert inbound.status == "failed"
     assert "no sender" in inbound.reason
-    assert InboundEmail.objects.get(pk=inbound.pk).raw
+    assert raw_bytes(inbound.pk)
     retried = retry(inbound, actor=SYSTEM)
     assert retried.status == "received"
 
@@ -421,3 +425,49 @@ def test_a_batch_of_mixed_sizes_is_all_filed() -> None:
     update_settings({"attachment_max_bytes": 20 * 1024 * 1024}, actor=SYSTEM)
     done = process_ids([row.pk for row in [*small, big]])
     assert sorted(row.status for row in done) == ["processed"] * 4
+
+
+def test_a_large_mail_is_filed_from_a_stream_with_its_attachments_intact() -> None:
+    update_settings({"attachment_max_bytes": 20 * 1024 * 1024}, actor=SYSTEM)
+    dump = bytes(range(256)) * (24 * 1024)  # 6 MB: the mail is over the streaming threshold
+    inbound = deliver(make_mail(subject="Core dump", body="Crash, dump attached.",
+                                attachments=[("core.dump", dump, "application/octet-stream"),
+                                             ("notes.txt", b"small one", "text/plain")]))
+    assert inbound.status == "processed", inbound.reason
+    message = Message.objects.get(pk=inbound.message_id)
+    assert message.body == "Crash, dump attached."
+    stored = message.attachments.get(name="core.dump")
+    assert stored.size == len(dump) and stored.sha256 == hashlib.sha256(dump).hexdigest()
+    with stored.file.open("rb") as handle:
+        assert handle.read() == dump
+    assert message.attachments.get(name="notes.txt").size == 9
+
+
+def test_a_large_mail_over_the_attachment_limit_fails_from_its_size_and_the_sender_is_told() -> None:
+    inbound = deliver(make_mail(attachments=[("video.mp4", b"v" * (30 * 1024 * 1024), "video/mp4")]))
+    assert inbound.status == "failed" and "video.mp4 is larger than the limit of 25 MB" in inbound.reason
+    assert not Item.objects.exists()
+    assert OutboundMessage.objects.get().kind == "rejected"
+
+
+def test_a_huge_text_mail_is_filed_with_its_beginning_and_the_whole_text_attached() -> None:
+    update_settings({"attachment_max_bytes": 20 * 1024 * 1024}, actor=SYSTEM)
+    pasted = _log(6 * 1024 * 1024)
+    inbound = deliver(make_mail(body=f"Our worker crashes, the log:\n\n{pasted}"))
+    assert inbound.status == "processed", inbound.reason
+    item = Item.objects.get(pk=inbound.item_id)
+    assert item.description.startswith("Our worker crashes") and "full-text.txt" in item.description
+    attachment = Message.objects.get(pk=inbound.message_id).attachments.get(name="full-text.txt")
+    with attachment.file.open("rb") as handle:
+        assert pasted.strip() in handle.read().decode("utf-8")
+
+
+def test_setting_the_status_of_a_large_mail_does_not_rewrite_its_bytes() -> None:
+    inbound = receive_raw(make_mail(attachments=[("a.bin", b"a" * (5 * 1024 * 1024), "application/octet-stream")]),
+                          transport="http", process=False)
+    before = raw_bytes(inbound.pk)
+    with CaptureQueriesContext(connection) as queries:
+        process_ids([inbound.pk])
+    writes = [query["sql"] for query in queries.captured_queries if query["sql"].lstrip().upper().startswith("UPDATE")]
+    assert writes and not any("inboundraw" in sql.lower() for sql in writes)
+    assert raw_bytes(inbound.pk) == before

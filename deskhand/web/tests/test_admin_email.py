@@ -16,6 +16,7 @@ from deskhand.core.actors import SYSTEM, Actor
 from deskhand.ingest.pipeline import process_ids
 from deskhand.ingest.receive import receive_raw
 from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow, OutboundMessage, OutboundStatus
+from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import add_never_follow, create_mailbox
 from deskhand.web.tests.test_item_mail import deliver, make_raw
 from deskhand.work.services.items import submit_ticket
@@ -350,7 +351,7 @@ def test_an_admin_can_read_the_original_of_any_inbound_mail(admin_client: Client
     assert "Subject: Who am I" in page and "no sender" in page and "HTTP endpoint" in page
     assert f'href="/admin/email/inbound/{failed.pk}/original.eml"' in page
     download = admin_client.get(f"/admin/email/inbound/{failed.pk}/original.eml")
-    assert download.content == bytes(InboundEmail.objects.get(pk=failed.pk).raw)
+    assert download.getvalue() == raw_bytes(failed.pk)
     assert download["Content-Disposition"].startswith("attachment;")
 
 

@@ -13,7 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM, Actor
-from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow, OutboundMessage, OutboundStatus
+from deskhand.mail.models import Mailbox, NeverFollow, OutboundMessage, OutboundStatus
+from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import add_never_follow, create_mailbox, record_poll
 from deskhand.web.tests.browsing import shot, signed_in_page
 from deskhand.web.tests.test_item_mail import deliver, make_raw, png
@@ -186,6 +187,6 @@ def test_a_mail_ticket_in_the_conversation(page: Page, admin: Agent) -> None:
     with page.expect_download() as download:
         page.get_by_role("link", name="Download .eml").click()
     assert download.value.suggested_filename == f"mail-{first.pk}.eml"
-    assert Path(download.value.path()).read_bytes() == bytes(InboundEmail.objects.get(pk=first.pk).raw)
+    assert Path(download.value.path()).read_bytes() == raw_bytes(first.pk)
     page.get_by_role("link", name=item.reference).click()
     expect(page.locator(f"#message-{message.pk}")).to_be_visible()

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,6 +19,7 @@ from deskhand.ingest.imap import test_connection
 from deskhand.ingest.receive import retry
 from deskhand.mail import queries, services
 from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox
+from deskhand.mail.queries import raw_copy, raw_head
 from deskhand.web.access import actor, admin_required, safe_next
 from deskhand.web.forms import add_domain_error
 from deskhand.web.forms_mail import IMAP_ALIASES, STATUS_CHOICES, MailboxForm, NeverFollowForm
@@ -30,6 +31,7 @@ LOG_PAGE_SIZE = 50
 OUTBOX_SHOWN = 20
 # The header block of a mail shown on the page; a mail with more (a hostile one) is cut, with a note.
 MAX_HEADER_CHARS = 200_000
+RAW_HEAD_BYTES = 4 * MAX_HEADER_CHARS
 RETRYABLE = (InboundStatus.FAILED, InboundStatus.IGNORED)
 
 
@@ -230,13 +232,15 @@ def raw_headers(raw: bytes) -> tuple[str, bool]:
 
 
 def original_context(inbound: InboundEmail, *, eml_url: str) -> dict[str, Any]:
-    headers, cut = raw_headers(bytes(inbound.raw))
+    # The header block of a 100 MB mail is in its first bytes: the rest is never read here.
+    headers, cut = raw_headers(raw_head(inbound.pk, RAW_HEAD_BYTES))
     return {"inbound": inbound, "headers": headers, "cut": cut, "eml_url": eml_url}
 
 
-def eml_response(inbound: InboundEmail) -> HttpResponse:
-    """The mail exactly as it arrived, as a download (never shown inline)."""
-    response = HttpResponse(bytes(inbound.raw), content_type="message/rfc822")
+def eml_response(inbound: InboundEmail) -> FileResponse:
+    """The mail exactly as it arrived, as a download (never shown inline), sent from a copy in a
+    temporary file so that a large mail is never in memory whole."""
+    response = FileResponse(raw_copy(inbound.pk), content_type="message/rfc822")
     response["Content-Disposition"] = f'attachment; filename="mail-{inbound.pk}.eml"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"

@@ -6,10 +6,11 @@ import hashlib
 import mimetypes
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import transaction
 
 from deskhand.agents.models import Agent
@@ -44,11 +45,49 @@ class NewAttachment:
     content_id: str = ""
 
 
-def _read(content: bytes | IO[bytes], limit: int) -> bytes:
+STORE_CHUNK = 1024 * 1024
+
+
+def _measure(content: bytes | IO[bytes], limit: int) -> tuple[bytes | IO[bytes], int]:
+    """(the content, its size) without reading a file into memory: a seekable file is measured
+    where it stands and stored from there in chunks; any other stream is read, one byte past the
+    limit at most, so that "too large" is known without reading a huge one."""
     if isinstance(content, bytes):
-        return content
-    # Read one byte past the limit so that "too large" is known without reading a huge file.
-    return content.read(limit + 1)
+        return content, len(content)
+    if content.seekable():
+        start = content.tell()
+        size = content.seek(0, 2) - start
+        content.seek(start)
+        return content, size
+    data = content.read(limit + 1)
+    return data, len(data)
+
+
+def _digest_and_rewind(content: IO[bytes]) -> str:
+    start = content.tell()
+    digest = hashlib.sha256()
+    while chunk := content.read(STORE_CHUNK):
+        digest.update(chunk)
+    content.seek(start)
+    return digest.hexdigest()
+
+
+class _FileFrom(File[bytes]):
+    """A Django File over an open stream that starts where the stream stands (storage reads it
+    in chunks from there instead of from its beginning)."""
+
+    def __init__(self, stream: IO[bytes], size: int) -> None:
+        super().__init__(stream)
+        self._stream, self._start, self._size = stream, stream.tell(), size
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def chunks(self, chunk_size: int | None = None) -> Iterator[bytes]:
+        self._stream.seek(self._start)
+        while data := self._stream.read(chunk_size or STORE_CHUNK):
+            yield data
 
 
 def _split_extension(name: str) -> tuple[str, str]:
@@ -83,19 +122,20 @@ def display_name(name: str) -> str:
     return base
 
 
-def fit_text(text: str, *, limit: int, whole: str = "") -> tuple[str, NewAttachment | None]:
+def fit_text(text: str, *, limit: int, whole: str | IO[bytes] = "") -> tuple[str, NewAttachment | None]:
     """`text` for a field of `limit` characters. When it does not fit, or when `whole` (the longer
-    text it was cut from) is given, the limit's worth with a note, and the whole text as a UTF-8
-    `full-text.txt` to attach: a mail cannot be asked to be shorter, and nothing of it is lost."""
+    text it was cut from, or a UTF-8 file of it) is given, the limit's worth with a note, and the
+    whole text as a UTF-8 `full-text.txt` to attach: a mail cannot be asked to be shorter, and
+    nothing of it is lost."""
     if len(text) <= limit and not whole:
         return text, None
     note = f"\n\n[This text was longer than {limit:,} characters; the full text is attached as {FULL_TEXT_NAME}.]"
+    content = whole.encode() if isinstance(whole, str) and whole else text.encode() if isinstance(whole, str) else whole
     return (text[:max(0, limit - len(note))].rstrip() + note,
-            NewAttachment(name=FULL_TEXT_NAME, content=(whole or text).encode(),
-                          content_type="text/plain; charset=utf-8"))
+            NewAttachment(name=FULL_TEXT_NAME, content=content, content_type="text/plain; charset=utf-8"))
 
 
-def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttachment, bytes, str]]:
+def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttachment, bytes | IO[bytes], int, str]]:
     if not files:
         return []
     if len(files) > MAX_ATTACHMENTS:
@@ -114,27 +154,34 @@ def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttac
         if extension:
             raise Invalid("blocked_attachment_type", f"Files of type .{extension} cannot be attached ({name}).",
                           field="attachments")
-        data = _read(upload.content, limit)
-        if len(data) > limit:
+        content, size = _measure(upload.content, limit)
+        if size > limit:
             raise Invalid("attachment_too_large",
                           f"{name} is larger than the limit of {limit // (1024 * 1024) or limit} "
                           f"{'MB' if limit >= 1024 * 1024 else 'bytes'}.", field="attachments")
-        cleaned.append((upload, data, name))
+        cleaned.append((upload, content, size, name))
     return cleaned
 
 
-def _store(message: Message, files: list[tuple[NewAttachment, bytes, str]], stored: list[str]) -> list[Attachment]:
+def _store(message: Message, files: list[tuple[NewAttachment, bytes | IO[bytes], int, str]], stored: list[str]
+           ) -> list[Attachment]:
+    """Files into storage, a file in chunks (a 25 MB attachment is never in memory whole)."""
     attachments = []
-    for upload, data, name in files:
+    for upload, content, size, name in files:
         given = (upload.content_type or "").strip().lower()
         # Clients send octet-stream for anything they do not know; the name often says more.
         guessed = mimetypes.guess_type(name)[0] if given in ("", "application/octet-stream") else None
         content_type = (guessed or given or "application/octet-stream")[:255]
+        file: File[bytes]
+        if isinstance(content, bytes):
+            sha256, file = hashlib.sha256(content).hexdigest(), ContentFile(content)
+        else:
+            sha256, file = _digest_and_rewind(content), _FileFrom(content, size)
         attachment = Attachment(
-            message=message, name=name, content_type=content_type, size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(), inline=upload.inline, content_id=upload.content_id[:255],
+            message=message, name=name, content_type=content_type, size=size,
+            sha256=sha256, inline=upload.inline, content_id=upload.content_id[:255],
         )
-        attachment.file.save(storage_name(name), ContentFile(data), save=False)
+        attachment.file.save(storage_name(name), file, save=False)
         stored.append(str(attachment.file.name))
         attachments.append(attachment)
     Attachment.objects.bulk_create(attachments)
