@@ -622,11 +622,15 @@ def download_attachment(request: AgentRequest, attachment_id: str) -> FileRespon
     """Always a download (never shown inline), so an uploaded page or script cannot run here."""
     try:
         attachment = queries.get_attachment(int(attachment_id))
-        handle = attachment.file.open("rb")
     except NotFound as exc:
         raise Http404(exc.message) from None
+    missing = Http404("The file of this attachment is missing.")
+    if not attachment.file:  # a row without its file: FieldFile.open would raise ValueError (a 500)
+        raise missing
+    try:
+        handle = attachment.file.open("rb")
     except OSError:
-        raise Http404("The file of this attachment is missing.") from None
+        raise missing from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.name,
                             content_type=attachment.content_type or "application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"
