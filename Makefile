@@ -23,6 +23,7 @@ run: install
 lint: install
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check deskhand bench
+	$(VENV)/bin/mypy deskhand
 
 test: lint
 	$(VENV)/bin/pytest

@@ -16,7 +16,18 @@ from deskhand.customers import queries
 from deskhand.customers.models import Customer, CustomerType, Organization
 from deskhand.fields.models import CustomField
 from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow
-from deskhand.work.models import Attachment, Folder, Item, Message, Portfolio, Priority, Project, Status, TimeEntry
+from deskhand.work.models import (
+    Attachment,
+    Folder,
+    Follower,
+    Item,
+    Message,
+    Portfolio,
+    Priority,
+    Project,
+    Status,
+    TimeEntry,
+)
 
 
 def customer_out(customer: Customer, field_keys: set[str]) -> dict[str, Any]:
@@ -94,6 +105,13 @@ def organization_or_none(organization_id: int | None, *, field: str = "organizat
         raise Invalid("unknown_organization", exc.message, field=field) from None
 
 
+def follower_out(row: Follower) -> dict[str, Any]:
+    if row.customer is not None:
+        return {"type": "customer", "id": row.customer_id, "email": row.customer.email}
+    assert row.agent is not None  # the follower_agent_xor_customer constraint: one of the two is set
+    return {"type": "agent", "id": row.agent_id, "email": row.agent.email}
+
+
 def item_out(item: Item, field_keys: set[str]) -> dict[str, Any]:
     """A ticket or task as DESIGN §7 shows it; `item` comes with work.queries.with_row_data."""
     requester = item.requester
@@ -109,11 +127,7 @@ def item_out(item: Item, field_keys: set[str]) -> dict[str, Any]:
         "organization": item.organization_id,
         "assignees": [{"type": "agent", "id": row.agent_id} if row.agent_id else {"type": "team", "id": row.team_id}
                       for row in item.assignees.all()],
-        "followers": [
-            {"type": "customer", "id": row.customer_id, "email": row.customer.email} if row.customer_id
-            else {"type": "agent", "id": row.agent_id, "email": row.agent.email}
-            for row in item.followers.all()
-        ],
+        "followers": [follower_out(row) for row in item.followers.all()],
         "project": item.project_id,
         "folder": item.folder_id,
         "channel": item.channel,

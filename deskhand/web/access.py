@@ -4,27 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Concatenate, ParamSpec, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from deskhand.core.actors import Actor
 from deskhand.web.http import AgentRequest
 
-View = Callable[..., HttpResponse]
+# Any response a view returns: a page, a redirect, a file download or a CSV stream.
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
+_Params = ParamSpec("_Params")
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
-def agent_required(view: View) -> View:
+def agent_required(view: _View) -> _View:
     return login_required(view, login_url="/login")
 
 
-def admin_required(view: View) -> View:
+def admin_required(
+    view: Callable[Concatenate[AgentRequest, _Params], _Response],
+) -> Callable[Concatenate[AgentRequest, _Params], _Response]:
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not getattr(request.user, "is_admin", False):
+    def wrapper(request: AgentRequest, /, *args: _Params.args, **kwargs: _Params.kwargs) -> _Response:
+        if not request.user.is_admin:
             raise PermissionDenied("Only administrators can open this page.")
         return view(request, *args, **kwargs)
 

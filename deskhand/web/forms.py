@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from deskhand.core.errors import DomainError, Invalid
-from deskhand.core.numbers import parse_int
+from deskhand.core.numbers import MAX_ID, parse_int
 from deskhand.customers.models import CustomerType
 from deskhand.fields.models import CustomField, FieldType
 
@@ -18,13 +18,18 @@ class WholeNumberField(forms.IntegerField):
     """IntegerField reads `١٢` as 12 and any number of digits; this takes ASCII digits within
     `min_value`..`max_value` (0..2**63-1 by default), through the one parser of core.numbers."""
 
+    def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs: Any) -> None:
+        # Plain ints: IntegerField also takes callables for its limits, which parse_int cannot use.
+        super().__init__(min_value=min_value, max_value=max_value, **kwargs)
+        self.minimum = min_value or 0
+        self.maximum = MAX_ID if max_value is None else max_value
+
     def to_python(self, value: Any) -> int | None:
         if value in self.empty_values:
             return None
         text = str(value).strip()
         try:
-            return parse_int(text, field="number", minimum=self.min_value or 0,
-                             **({"maximum": self.max_value} if self.max_value is not None else {}))
+            return parse_int(text, field="number", minimum=self.minimum, maximum=self.maximum)
         except Invalid:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
@@ -74,6 +79,15 @@ def add_domain_error(form: forms.Form, error: DomainError, *, aliases: dict[str,
     form.add_error(field if field in form.fields else None, error.message)
 
 
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """A choice field the form declares, typed as one (`form.fields` holds plain Fields), to set
+    its choices when the form is made."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} is not a choice field.")
+    return field
+
+
 def type_choices() -> list[tuple[str, str]]:
     return [("", "—")] + [(str(t.pk), t.name) for t in CustomerType.objects.filter(visible=True)]
 
@@ -89,7 +103,7 @@ class CustomerForm(forms.Form):
 
     def __init__(self, *args: Any, custom: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer_type"].choices = type_choices()  # type: ignore[attr-defined]
+        choice_field(self, "customer_type").choices = type_choices()
         self.fields.update(custom_form_fields("customer", custom))
 
 

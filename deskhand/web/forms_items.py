@@ -3,6 +3,7 @@ they collect text; the work services decide what is valid and name the field at 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,8 +82,9 @@ def priority_choices() -> list[tuple[str, str]]:
     return [(priority.key, priority.label) for priority in Priority]
 
 
-def assignee_entries(value: str) -> list[dict[str, str]]:
-    """`agent:3` / `team:2` from a select as the services' assignee entries; empty means nobody."""
+def assignee_entries(value: str | Sequence[str]) -> list[dict[str, str]]:
+    """`agent:3` / `team:2` from a select (or several, from checkboxes) as the services' assignee
+    entries; empty means nobody."""
     entries = []
     for part in [value] if isinstance(value, str) else value:
         if not part or part == NONE:

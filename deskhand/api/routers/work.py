@@ -210,10 +210,14 @@ _add_routes(Kind.TASK)
                                                "content": {"application/octet-stream": {}}}}})
 def download_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
     attachment = queries.get_attachment(attachment_id)
+    missing = NotFound("attachment_file_missing", f"The file of attachment {attachment_id} is missing.")
+    name = attachment.file.name
+    if not name:  # a row without its file: opening "" would ask the storage for its root
+        raise missing
     try:
-        handle = attachment.file.storage.open(attachment.file.name, "rb")
+        handle = attachment.file.storage.open(name, "rb")
     except OSError:
-        raise NotFound("attachment_file_missing", f"The file of attachment {attachment_id} is missing.") from None
+        raise missing from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.name,
                             content_type=attachment.content_type)
     # The stored type came from whoever uploaded the file: never let a browser guess past it.

@@ -193,6 +193,19 @@ def test_unknown_items_and_attachments_are_404(api: ApiClient) -> None:
     assert api.get("/attachments/999999").status_code == 404
 
 
+def test_an_attachment_without_its_file_is_a_404(api: ApiClient, ticket: Any) -> None:
+    response = _upload(api, f"/tickets/{ticket['id']}/notes", "x", ("a.txt", b"a", "text/plain"),
+                       ("b.txt", b"b", "text/plain"))
+    first, second = (Attachment.objects.get(pk=a["id"]) for a in response.json()["attachments"])
+    # The stored file is gone (a restore without the data directory, say)…
+    first.file.storage.delete(first.file.name)
+    # …or the row never had one.
+    Attachment.objects.filter(pk=second.pk).update(file="")
+    for attachment in (first, second):
+        download = api.get(f"/attachments/{attachment.pk}")
+        assert download.status_code == 404 and "is missing" in download.json()["detail"]
+
+
 def test_a_token_is_required(api: ApiClient, ticket: Any) -> None:
     response = _upload(api, f"/tickets/{ticket['id']}/notes", "x", ("a.txt", b"a", "text/plain"))
     url = response.json()["attachments"][0]["url"]

@@ -413,6 +413,8 @@ def test_attachments_download_as_files(agent_client: Client, client: Client, age
     assert client.get(f"/attachments/{attachment.pk}").status_code == 302  # signed out
     attachment.file.storage.delete(attachment.file.name)
     assert agent_client.get(f"/attachments/{attachment.pk}").status_code == 404
+    Attachment.objects.filter(pk=attachment.pk).update(file="")  # a row that never had its file
+    assert agent_client.get(f"/attachments/{attachment.pk}").status_code == 404
 
 
 def test_properties_change_in_place(agent_client: Client, agent: Agent, team: Team, project: Project,

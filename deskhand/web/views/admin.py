@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,6 +22,7 @@ from deskhand.fields import queries as field_queries
 from deskhand.fields import services as field_services
 from deskhand.fields.models import AppliesTo, FieldType
 from deskhand.web.access import actor, admin_required
+from deskhand.web.http import AgentRequest
 
 PROPERTY_LABELS = {
     "email": "Email", "name": "Name", "phone": "Phone", "organization": "Organization",
@@ -70,7 +71,7 @@ def _panel_rows(panel: list[str], properties: tuple[str, ...], applies_to: str) 
     return rows
 
 
-def _render(request: HttpRequest, *, filing: FilingForm | None = None, type_form: CustomerTypeForm | None = None,
+def _render(request: AgentRequest, *, filing: FilingForm | None = None, type_form: CustomerTypeForm | None = None,
             field_form: CustomFieldForm | None = None, status: int = 200) -> HttpResponse:
     settings = get_settings()
     filing = filing or FilingForm(initial={
@@ -88,13 +89,13 @@ def _render(request: HttpRequest, *, filing: FilingForm | None = None, type_form
 
 @require_GET
 @admin_required
-def customers_settings(request: HttpRequest) -> HttpResponse:
+def customers_settings(request: AgentRequest) -> HttpResponse:
     return _render(request)
 
 
 @require_POST
 @admin_required
-def save_filing(request: HttpRequest) -> HttpResponse:
+def save_filing(request: AgentRequest) -> HttpResponse:
     form = FilingForm(request.POST)
     if form.is_valid():
         domains = [d for d in re.split(r"[\s,;]+", form.cleaned_data["extra_free_mail_domains"]) if d]
@@ -111,7 +112,7 @@ def save_filing(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @admin_required
-def add_customer_type(request: HttpRequest) -> HttpResponse:
+def add_customer_type(request: AgentRequest) -> HttpResponse:
     form = CustomerTypeForm(request.POST)
     if form.is_valid():
         try:
@@ -127,7 +128,7 @@ def add_customer_type(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @admin_required
-def change_customer_type(request: HttpRequest, type_id: int) -> HttpResponse:
+def change_customer_type(request: AgentRequest, type_id: int) -> HttpResponse:
     try:
         customer_type = customer_queries.get_customer_type(type_id)
         if request.POST.get("action") == "delete":
@@ -145,7 +146,7 @@ def change_customer_type(request: HttpRequest, type_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def add_custom_field(request: HttpRequest) -> HttpResponse:
+def add_custom_field(request: AgentRequest) -> HttpResponse:
     form = CustomFieldForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -163,7 +164,7 @@ def add_custom_field(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @admin_required
-def delete_custom_field(request: HttpRequest, field_id: int) -> HttpResponse:
+def delete_custom_field(request: AgentRequest, field_id: int) -> HttpResponse:
     try:
         field = field_queries.get_custom_field(field_id)
         field_services.delete_custom_field(field, actor=actor(request))
@@ -175,7 +176,7 @@ def delete_custom_field(request: HttpRequest, field_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def save_panel(request: HttpRequest, which: str) -> HttpResponse:
+def save_panel(request: AgentRequest, which: str) -> HttpResponse:
     """The detail-panel designer: the ticked properties, ordered by their position numbers."""
     setting = {"customer": "customer_panel", "organization": "organization_panel"}.get(which)
     if setting is None:

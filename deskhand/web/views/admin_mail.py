@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -23,6 +23,7 @@ from deskhand.mail.queries import raw_copy, raw_head
 from deskhand.web.access import actor, admin_required, safe_next
 from deskhand.web.forms import add_domain_error
 from deskhand.web.forms_mail import IMAP_ALIASES, STATUS_CHOICES, MailboxForm, NeverFollowForm
+from deskhand.web.http import AgentRequest
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def _log(data: QueryDict) -> dict[str, Any]:
             "next_url": url(page + 1) if len(rows) > LOG_PAGE_SIZE else ""}
 
 
-def _render(request: HttpRequest, *, mailbox_form: MailboxForm | None = None, editing: Mailbox | None = None,
+def _render(request: AgentRequest, *, mailbox_form: MailboxForm | None = None, editing: Mailbox | None = None,
             never_form: NeverFollowForm | None = None, never_error: str = "", deleting: Mailbox | None = None,
             status: int = 200) -> HttpResponse:
     log = _log(request.GET)
@@ -91,7 +92,7 @@ def _render(request: HttpRequest, *, mailbox_form: MailboxForm | None = None, ed
 
 @require_GET
 @admin_required
-def email_settings(request: HttpRequest) -> HttpResponse:
+def email_settings(request: AgentRequest) -> HttpResponse:
     """The page; htmx (the log's status filter) gets the log alone."""
     if request.htmx and not request.htmx.history_restore_request:
         log = _log(request.GET)
@@ -102,7 +103,7 @@ def email_settings(request: HttpRequest) -> HttpResponse:
 # -- ticket addresses ------------------------------------------------------------------------------
 
 
-def _save_mailbox(request: HttpRequest, mailbox: Mailbox | None) -> HttpResponse:
+def _save_mailbox(request: AgentRequest, mailbox: Mailbox | None) -> HttpResponse:
     form = MailboxForm(request.POST, mailbox=mailbox)
     if form.is_valid():
         data = form.cleaned_data
@@ -125,13 +126,13 @@ def _save_mailbox(request: HttpRequest, mailbox: Mailbox | None) -> HttpResponse
 
 @require_POST
 @admin_required
-def add_mailbox(request: HttpRequest) -> HttpResponse:
+def add_mailbox(request: AgentRequest) -> HttpResponse:
     return _save_mailbox(request, None)
 
 
 @require_http_methods(["GET", "POST"])
 @admin_required
-def edit_mailbox(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def edit_mailbox(request: AgentRequest, mailbox_id: int) -> HttpResponse:
     mailbox = _or_404(queries.get_mailbox, mailbox_id)
     if request.method == "POST":
         return _save_mailbox(request, mailbox)
@@ -140,7 +141,7 @@ def edit_mailbox(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @admin_required
-def delete_mailbox(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def delete_mailbox(request: AgentRequest, mailbox_id: int) -> HttpResponse:
     """GET asks to confirm; POST deletes."""
     mailbox = _or_404(queries.get_mailbox, mailbox_id)
     if request.method == "POST":
@@ -156,7 +157,7 @@ def delete_mailbox(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def test_mailbox(request: HttpRequest, mailbox_id: int) -> HttpResponse:
+def test_mailbox(request: AgentRequest, mailbox_id: int) -> HttpResponse:
     """Log in to the IMAP account and open its folder. Always answers 200: the outcome is the result."""
     mailbox = _or_404(queries.get_mailbox, mailbox_id)
     if not mailbox.is_imap:
@@ -179,7 +180,7 @@ def test_mailbox(request: HttpRequest, mailbox_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def add_never_follow(request: HttpRequest) -> HttpResponse:
+def add_never_follow(request: AgentRequest) -> HttpResponse:
     form = NeverFollowForm(request.POST)
     if form.is_valid():
         try:
@@ -194,7 +195,7 @@ def add_never_follow(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @admin_required
-def remove_never_follow(request: HttpRequest, entry_id: int) -> HttpResponse:
+def remove_never_follow(request: AgentRequest, entry_id: int) -> HttpResponse:
     entry = _or_404(queries.get_never_follow, entry_id)
     try:
         services.remove_never_follow(entry, actor=actor(request))
@@ -209,7 +210,7 @@ def remove_never_follow(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 @require_POST
 @admin_required
-def retry_inbound(request: HttpRequest, inbound_id: int) -> HttpResponse:
+def retry_inbound(request: AgentRequest, inbound_id: int) -> HttpResponse:
     """Process a failed or ignored mail again; back to the log as it was filtered."""
     inbound = _or_404(queries.get_inbound, inbound_id)
     back = safe_next(request, f"{PAGE}#inbound-log")
@@ -250,7 +251,7 @@ def eml_response(inbound: InboundEmail) -> FileResponse:
 
 @require_GET
 @admin_required
-def inbound_original(request: HttpRequest, inbound_id: int) -> HttpResponse:
+def inbound_original(request: AgentRequest, inbound_id: int) -> HttpResponse:
     inbound = _or_404(queries.get_inbound, inbound_id)
     context = original_context(inbound, eml_url=f"{PAGE}/inbound/{inbound.pk}/original.eml")
     return render(request, "web/items/original.html", {**context, "back": f"{PAGE}#inbound-log"})
@@ -258,5 +259,5 @@ def inbound_original(request: HttpRequest, inbound_id: int) -> HttpResponse:
 
 @require_GET
 @admin_required
-def inbound_eml(request: HttpRequest, inbound_id: int) -> HttpResponse:
+def inbound_eml(request: AgentRequest, inbound_id: int) -> FileResponse:
     return eml_response(_or_404(queries.get_inbound, inbound_id))

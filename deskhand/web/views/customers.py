@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -26,6 +26,7 @@ from deskhand.web.forms import (
     add_domain_error,
     custom_values,
 )
+from deskhand.web.http import AgentRequest
 from deskhand.work.queries import items_of_customer
 
 GROUP_PAGE = 50
@@ -61,7 +62,7 @@ def resolve_organization_name(text: str) -> Organization | None:
 
 @require_GET
 @agent_required
-def customer_index(request: HttpRequest) -> HttpResponse:
+def customer_index(request: AgentRequest) -> HttpResponse:
     q = search_term(request.GET.get("q"))
     context: dict[str, Any] = {"q": q}
     if q:
@@ -86,7 +87,7 @@ def customer_index(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_required
-def group_members(request: HttpRequest, group: str) -> HttpResponse:
+def group_members(request: AgentRequest, group: str) -> HttpResponse:
     """One group's customers, a page at a time (loaded when the group is opened)."""
     organization: str | int | None = group if group == queries.NO_ORGANIZATION else id_or_none(group)
     if organization is None:
@@ -101,14 +102,14 @@ def group_members(request: HttpRequest, group: str) -> HttpResponse:
 
 @require_GET
 @agent_required
-def organization_options(request: HttpRequest) -> HttpResponse:
+def organization_options(request: AgentRequest) -> HttpResponse:
     names = queries.organization_names(request.GET.get("organization") or request.GET.get("q") or "")
     return render(request, "web/customers/index.html#organization-options", {"names": names})
 
 
 @require_POST
 @agent_required
-def move(request: HttpRequest, customer_id: int) -> HttpResponse:
+def move(request: AgentRequest, customer_id: int) -> HttpResponse:
     """Drag and drop (htmx, `organization` = id or none) or the Move to… form (a name)."""
     try:
         customer = queries.get_customer(customer_id)
@@ -150,7 +151,7 @@ def move(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def new_customer(request: HttpRequest) -> HttpResponse:
+def new_customer(request: AgentRequest) -> HttpResponse:
     form = NewCustomerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -176,7 +177,7 @@ def new_customer(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_detail(request: AgentRequest, customer_id: int) -> HttpResponse:
     customer = get_customer_or_404(customer_id)
     initial = {"email": customer.email, "name": customer.name, "phone": customer.phone,
                "language": customer.language, "notes": customer.notes,
@@ -207,7 +208,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def merge_customer(request: HttpRequest, customer_id: int) -> HttpResponse:
+def merge_customer(request: AgentRequest, customer_id: int) -> HttpResponse:
     """Step 1 names the survivor and shows what will happen; step 2 (confirm) merges."""
     customer = get_customer_or_404(customer_id)
     form = MergeCustomerForm(request.POST or request.GET or None)

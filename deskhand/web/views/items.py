@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -35,6 +35,7 @@ from deskhand.web.forms_items import (
     assignee_entries,
     priority_choices,
 )
+from deskhand.web.http import AgentRequest
 from deskhand.web.views.admin_mail import eml_response, original_context
 from deskhand.work import queries
 from deskhand.work.models import Attachment, Channel, Item, Kind, Message, MessageKind, Priority
@@ -129,8 +130,8 @@ def _tree(kind: str, view: str, data: QueryDict, settings: dict[str, Any]) -> di
                 "portfolios_enabled": settings["portfolios_enabled"]}
     if view == "by_customer":
         page = _number(data.get("tree_page"))
-        nodes, total = queries.customer_tree(kind, page=page, per_page=PAGE_SIZE)
-        return {"organizations": nodes, "tree_page": page, "tree_more": total > page * PAGE_SIZE}
+        organizations, total = queries.customer_tree(kind, page=page, per_page=PAGE_SIZE)
+        return {"organizations": organizations, "tree_page": page, "tree_more": total > page * PAGE_SIZE}
     return {}
 
 
@@ -149,7 +150,8 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
     raw = {name: search_term(data.get(name)) for name in FILTERS}
     errors: dict[str, str] = {}
     values, shown = _resolve_people(raw, errors)
-    sort = data.get("sort") if data.get("sort") in queries.SORTS else "-id"
+    sort = data.get("sort", "")
+    sort = sort if sort in queries.SORTS else "-id"
     page = _number(data.get("page"))
     rows: list[Item] = []
     if not errors:
@@ -190,7 +192,7 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
 
 @require_GET
 @agent_required
-def item_index(request: HttpRequest, kind: str) -> HttpResponse:
+def item_index(request: AgentRequest, kind: str) -> HttpResponse:
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     context = _list_context(kind, request.GET, me=request.user.pk, with_tree=not partial)
     template = "web/items/list.html#results" if partial else "web/items/list.html"
@@ -231,7 +233,7 @@ def _bulk_changes(data: QueryDict, choices: Choices) -> tuple[dict[str, Any], st
 
 @require_POST
 @agent_required
-def bulk_edit(request: HttpRequest, kind: str) -> HttpResponse:
+def bulk_edit(request: AgentRequest, kind: str) -> HttpResponse:
     """Assign, set status or move the checked items, all or none, through `bulk_change`."""
     query = QueryDict(request.POST.get("query", ""))
     ids = {number for value in request.POST.getlist("items") if (number := id_or_none(value)) is not None}
@@ -254,7 +256,7 @@ def bulk_edit(request: HttpRequest, kind: str) -> HttpResponse:
 
 @require_GET
 @agent_required
-def folder_options(request: HttpRequest) -> HttpResponse:
+def folder_options(request: AgentRequest) -> HttpResponse:
     """The folders of one project, as the options of a Folder select that follows a Project select."""
     project = request.GET.get("project", "")
     folders = list(queries.folder_list(project=project)) if id_or_none(project) is not None else []
@@ -267,7 +269,7 @@ def folder_options(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def new_item(request: HttpRequest, kind: str) -> HttpResponse:
+def new_item(request: AgentRequest, kind: str) -> HttpResponse:
     form = NewItemForm(request.POST or None, kind=kind, choices=Choices.load(kind))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -316,9 +318,9 @@ def _history(item: Item, choices: Choices) -> list[dict[str, Any]]:
     names: dict[str, str] = {f"agent:{a.pk}": a.display_name for a in choices.agents}
     names.update({f"team:{t.pk}": t.name for t in choices.teams})
     for follower in item.followers.all():
-        if follower.customer_id:
+        if follower.customer is not None:
             names[f"customer:{follower.customer_id}"] = follower.customer.email
-    if item.requester_id:
+    if item.requester is not None:
         names[f"customer:{item.requester_id}"] = item.requester.email
     statuses = {status.key: status.label for status in choices.statuses}
     priorities = {priority.key: priority.label for priority in Priority}
@@ -446,7 +448,7 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
 REMOTE_IMAGES_CSP = {"img-src": ("https:", "http:")}
 
 
-def _detail(request: HttpRequest, item: Item, *, status: int = 200, **extra: Any) -> HttpResponse:
+def _detail(request: AgentRequest, item: Item, *, status: int = 200, **extra: Any) -> HttpResponse:
     response = render(request, "web/items/detail.html", _detail_context(item, **extra), status=status)
     response.csp_extra = REMOTE_IMAGES_CSP  # type: ignore[attr-defined]
     return response
@@ -454,7 +456,7 @@ def _detail(request: HttpRequest, item: Item, *, status: int = 200, **extra: Any
 
 @require_GET
 @agent_required
-def item_detail(request: HttpRequest, plural: str, item_id: str) -> HttpResponse:
+def item_detail(request: AgentRequest, plural: str, item_id: str) -> HttpResponse:
     """The item page; a task opened under /tickets (or the reverse) moves to its own address."""
     try:
         item = queries.get_item(int(item_id))
@@ -465,7 +467,7 @@ def item_detail(request: HttpRequest, plural: str, item_id: str) -> HttpResponse
     return _detail(request, item)
 
 
-def _property_changes(request: HttpRequest, item: Item, name: str, fields_form: CustomFieldsForm) -> dict[str, Any]:
+def _property_changes(request: AgentRequest, item: Item, name: str, fields_form: CustomFieldsForm) -> dict[str, Any]:
     data = request.POST
     if name in ("status", "priority"):
         return {name: data.get(name, "")}
@@ -495,7 +497,7 @@ def _property_changes(request: HttpRequest, item: Item, name: str, fields_form: 
 
 @require_POST
 @agent_required
-def edit_property(request: HttpRequest, plural: str, item_id: str, name: str) -> HttpResponse:
+def edit_property(request: AgentRequest, plural: str, item_id: str, name: str) -> HttpResponse:
     """One property changed in place: htmx gets the properties card (and the history) back."""
     if name not in PROPERTIES:
         raise Http404
@@ -530,7 +532,7 @@ def edit_property(request: HttpRequest, plural: str, item_id: str, name: str) ->
 
 @require_POST
 @agent_required
-def post_message(request: HttpRequest, plural: str, item_id: str, kind: str) -> HttpResponse:
+def post_message(request: AgentRequest, plural: str, item_id: str, kind: str) -> HttpResponse:
     """A reply (to the requester and customer followers) or an internal note, with files."""
     item = _get_item_or_404(plural, item_id)
     body = request.POST.get("body", "")
@@ -552,7 +554,7 @@ def post_message(request: HttpRequest, plural: str, item_id: str, kind: str) -> 
 
 @require_POST
 @agent_required
-def log_item_time(request: HttpRequest, plural: str, item_id: str) -> HttpResponse:
+def log_item_time(request: AgentRequest, plural: str, item_id: str) -> HttpResponse:
     item = _get_item_or_404(plural, item_id)
     form = TimeForm(request.POST)
     if form.is_valid():
@@ -562,7 +564,7 @@ def log_item_time(request: HttpRequest, plural: str, item_id: str) -> HttpRespon
         except DomainError as exc:
             add_domain_error(form, exc)
     failed = bool(form.errors)
-    extra = {"time_form": form} if failed else {}
+    extra: dict[str, Any] = {"time_form": form} if failed else {}
     if request.htmx:
         context = _detail_context(item, parts=("time", "history"), **extra)
         return render(request, "web/items/detail.html#time-update", context, status=422 if failed else 200)
@@ -583,7 +585,7 @@ def _original(plural: str, item_id: str, message_id: str) -> tuple[Item, Message
 
 @require_GET
 @agent_required
-def message_original(request: HttpRequest, plural: str, item_id: str, message_id: str) -> HttpResponse:
+def message_original(request: AgentRequest, plural: str, item_id: str, message_id: str) -> HttpResponse:
     """The mail a message came from, as it arrived: its raw headers, and the whole .eml to download."""
     item, message, inbound = _original(plural, item_id, message_id)
     base = f"{item_url(item)}/messages/{message.pk}/original"
@@ -594,7 +596,7 @@ def message_original(request: HttpRequest, plural: str, item_id: str, message_id
 
 @require_GET
 @agent_required
-def message_remote_images(request: HttpRequest, plural: str, item_id: str, message_id: str) -> HttpResponse:
+def message_remote_images(request: AgentRequest, plural: str, item_id: str, message_id: str) -> HttpResponse:
     """One message again with its remote images, for this view only: nothing is stored, the next
     visit blocks them again. htmx swaps the message; without JavaScript it is the whole page."""
     item = _get_item_or_404(plural, item_id)
@@ -610,21 +612,25 @@ def message_remote_images(request: HttpRequest, plural: str, item_id: str, messa
 
 @require_GET
 @agent_required
-def message_original_eml(request: HttpRequest, plural: str, item_id: str, message_id: str) -> HttpResponse:
+def message_original_eml(request: AgentRequest, plural: str, item_id: str, message_id: str) -> FileResponse:
     return eml_response(_original(plural, item_id, message_id)[2])
 
 
 @require_GET
 @agent_required
-def download_attachment(request: HttpRequest, attachment_id: str) -> FileResponse:
+def download_attachment(request: AgentRequest, attachment_id: str) -> FileResponse:
     """Always a download (never shown inline), so an uploaded page or script cannot run here."""
     try:
         attachment = queries.get_attachment(int(attachment_id))
-        handle = attachment.file.open("rb")
     except NotFound as exc:
         raise Http404(exc.message) from None
+    missing = Http404("The file of this attachment is missing.")
+    if not attachment.file:  # a row without its file: FieldFile.open would raise ValueError (a 500)
+        raise missing
+    try:
+        handle = attachment.file.open("rb")
     except OSError:
-        raise Http404("The file of this attachment is missing.") from None
+        raise missing from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.name,
                             content_type=attachment.content_type or "application/octet-stream")
     response["X-Content-Type-Options"] = "nosniff"

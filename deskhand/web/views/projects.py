@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from deskhand.config.queries import get_setting
 from deskhand.core.errors import DomainError, NotFound
 from deskhand.web.access import actor, agent_required, safe_next
-from deskhand.web.forms import add_domain_error
+from deskhand.web.forms import add_domain_error, choice_field
 from deskhand.web.http import AgentRequest
 from deskhand.web.views.customers import resolve_organization_name
 from deskhand.web.views.timesheets import ORGANIZATION_PICKER, duration
@@ -44,7 +44,7 @@ class ProjectForm(forms.Form):
             del self.fields["portfolio"]
         else:
             choices = [("", "No portfolio")] + [(str(p.pk), p.name) for p in portfolios]
-            self.fields["portfolio"].choices = choices  # type: ignore[attr-defined]
+            choice_field(self, "portfolio").choices = choices
 
     def changes(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -65,7 +65,7 @@ class FolderForm(forms.Form):
         if projects is None:
             del self.fields["project"]
         else:
-            self.fields["project"].choices = [("", "—")] + [(str(p.pk), p.name) for p in projects]  # type: ignore[attr-defined]
+            choice_field(self, "project").choices = [("", "—")] + [(str(p.pk), p.name) for p in projects]
 
 
 def _or_404(getter: Any, pk: int) -> Any:

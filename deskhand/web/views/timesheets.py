@@ -12,7 +12,8 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -23,7 +24,8 @@ from deskhand.core.errors import DomainError, Forbidden, Invalid, NotFound
 from deskhand.core.numbers import id_or_none
 from deskhand.customers import queries as customer_queries
 from deskhand.web.access import actor, agent_required, safe_next
-from deskhand.web.forms import add_domain_error
+from deskhand.web.forms import add_domain_error, choice_field
+from deskhand.web.http import AgentRequest
 from deskhand.work import queries
 from deskhand.work.models import Item, TimeEntry
 from deskhand.work.services import timesheets as services
@@ -104,6 +106,7 @@ class LogTimeForm(EntryForm):
 
 
 class TimeFilterForm(forms.Form):
+    data: QueryDict  # always a query string: the timesheet's filters
     agent = forms.ChoiceField(label="Agent", required=False)
     date_from = forms.DateField(label="From", required=False, widget=DateInput(), input_formats=["%Y-%m-%d"])
     date_to = forms.DateField(label="To", required=False, widget=DateInput(), input_formats=["%Y-%m-%d"])
@@ -115,10 +118,10 @@ class TimeFilterForm(forms.Form):
     billable = forms.ChoiceField(label="Billable", required=False, choices=[
         ("", "Billable or not"), ("yes", "Billable"), ("no", "Not billable")])
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, auto_id="filter_%s", **kwargs)
-        self.fields["agent"].choices = [("", "Everyone")] + [(str(a.pk), a.display_name) for a in agent_list()]
-        self.fields["project"].choices = [("", "Any project"), (queries.NONE, "No project")] + [
+    def __init__(self, data: QueryDict) -> None:
+        super().__init__(data, auto_id="filter_%s")
+        choice_field(self, "agent").choices = [("", "Everyone")] + [(str(a.pk), a.display_name) for a in agent_list()]
+        choice_field(self, "project").choices = [("", "Any project"), (queries.NONE, "No project")] + [
             (str(p.pk), p.name) for p in queries.project_list()]
 
     def clean_organization(self) -> str:
@@ -145,7 +148,7 @@ class TimeFilterForm(forms.Form):
         )
 
 
-def filtered_entries(form: TimeFilterForm) -> Any:
+def filtered_entries(form: TimeFilterForm) -> QuerySet[TimeEntry] | None:
     """The entries the filter form selects, or None (with the form's errors) when it is wrong."""
     if not form.is_valid():
         return None
@@ -166,22 +169,22 @@ def _organization_name(form: TimeFilterForm) -> None:
             form.data["organization"] = organization.name
 
 
-def may_change(request: HttpRequest, entry: TimeEntry) -> bool:
+def may_change(request: AgentRequest, entry: TimeEntry) -> bool:
     """Shows or hides the edit links; the service has the last word."""
-    return entry.agent_id == request.user.pk or bool(getattr(request.user, "is_admin", False))
+    return entry.agent_id == request.user.pk or request.user.is_admin
 
 
 TOTALS = (("By item", "item"), ("By project", "project"), ("By organization", "organization"))
 
 
-def _totals(title: str, entries: Any, by: str) -> dict[str, Any]:
+def _totals(title: str, entries: QuerySet[TimeEntry], by: str) -> dict[str, Any]:
     rows = queries.time_totals(entries, by=by)
     return {"title": title, "by": by, "count": len(rows), "rows": [
         {"label": row.label, "key": row.key, "minutes": duration(row.minutes),
          "billable": duration(row.billable_minutes)} for row in rows[:TOTAL_ROWS]]}
 
 
-def _render(request: HttpRequest, *, log_form: LogTimeForm | None = None, status: int = 200) -> HttpResponse:
+def _render(request: AgentRequest, *, log_form: LogTimeForm | None = None, status: int = 200) -> HttpResponse:
     filter_form = TimeFilterForm(request.GET)
     entries = filtered_entries(filter_form)
     context: dict[str, Any] = {
@@ -210,7 +213,7 @@ def _render(request: HttpRequest, *, log_form: LogTimeForm | None = None, status
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def timesheet(request: HttpRequest) -> HttpResponse:
+def timesheet(request: AgentRequest) -> HttpResponse:
     """The filtered entries with their totals; POST logs time on an item."""
     if request.method == "GET":
         return _render(request)
@@ -231,12 +234,12 @@ def timesheet(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @agent_required
-def export_csv(request: HttpRequest) -> HttpResponse:
+def export_csv(request: AgentRequest) -> HttpResponse | StreamingHttpResponse:
     """The entries the filters select, as CSV (streamed: a year of a team's time is large)."""
     form = TimeFilterForm(request.GET)
     entries = filtered_entries(form)
     if entries is None:
-        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        problems = "; ".join(f"{name}: {' '.join(map(str, errors))}" for name, errors in form.errors.items())
         return HttpResponse(problems, status=422, content_type="text/plain; charset=utf-8")
     rows: Iterator[str] = csv_lines(queries.time_entry_rows(entries))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
@@ -251,14 +254,14 @@ def _entry_or_404(entry_id: int) -> TimeEntry:
         raise Http404(exc.message) from None
 
 
-def _check(request: HttpRequest, entry: TimeEntry) -> None:
+def _check(request: AgentRequest, entry: TimeEntry) -> None:
     if not may_change(request, entry):
         raise PermissionDenied("Only the agent who logged this time, or an admin, can change it.")
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def time_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+def time_entry(request: AgentRequest, entry_id: int) -> HttpResponse:
     """Edit one entry: a row of the timesheet (htmx) or a page of its own."""
     entry = _entry_or_404(entry_id)
     _check(request, entry)
@@ -283,7 +286,7 @@ def time_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @agent_required
-def delete_entry(request: HttpRequest, entry_id: int) -> HttpResponse:
+def delete_entry(request: AgentRequest, entry_id: int) -> HttpResponse:
     entry = _entry_or_404(entry_id)
     _check(request, entry)
     if request.method == "POST":
