@@ -24,6 +24,8 @@ from deskhand.core.text import clean_text
 from deskhand.fields.models import CustomField
 
 MAX_EXTRA_FREE_MAIL = 5_000
+# A catch-all takes every address at a domain: the help desk's own few domains, not a long list.
+MAX_CATCH_ALL_DOMAINS = 100
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -41,20 +43,31 @@ def _one_of(options: tuple[str, ...]) -> Callable[[str, Any], str]:
     return check
 
 
-def _domains(name: str, value: Any) -> list[str]:
-    if not isinstance(value, list):
-        raise Invalid("invalid_setting", f"{name} is a list of domains.", field=name)
-    if len(value) > MAX_EXTRA_FREE_MAIL:
-        raise Invalid("invalid_setting", f"{name} has at most {MAX_EXTRA_FREE_MAIL} domains.", field=name)
-    cleaned: list[str] = []
-    for raw in value:
-        try:
-            domain = normalize_domain(raw)
-        except AddressError as exc:
-            raise Invalid("invalid_domain", str(exc), field=name) from None
-        if domain not in cleaned:
-            cleaned.append(domain)
-    return sorted(cleaned)
+def _domain_list(*, maximum: int, what: str, addresses: bool) -> Callable[[str, Any], list[str]]:
+    """A list of domains, each normalised (trimmed, lower case, IDNA), without duplicates, sorted, at
+    most `maximum` of them (`what` names them in the message). With `addresses`, an address stands for
+    its domain (jim@gmail.com → gmail.com); without, it is refused rather than widened to the domain."""
+
+    def check(name: str, value: Any) -> list[str]:
+        if not isinstance(value, list):
+            raise Invalid("invalid_setting", f"{name} is a list of domains.", field=name)
+        typed: set[str] = set()  # a repeated entry is normalised once
+        cleaned: set[str] = set()
+        for raw in value:
+            if isinstance(raw, str) and raw in typed:
+                continue
+            if not addresses and isinstance(raw, str) and "@" in raw.strip().lstrip("@"):
+                raise Invalid("invalid_domain", "Enter a domain such as acme.com, not an address.", field=name)
+            try:
+                cleaned.add(normalize_domain(raw))
+            except AddressError as exc:
+                raise Invalid("invalid_domain", str(exc), field=name) from None
+            if len(cleaned) > maximum:
+                raise Invalid("too_many_domains", f"There can be at most {maximum} {what}.", field=name)
+            typed.add(raw)
+        return sorted(cleaned)
+
+    return check
 
 
 def _views(name: str, value: Any) -> list[str]:
@@ -112,7 +125,8 @@ def _auto_reply_cap(name: str, value: Any) -> int:
 
 VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "auto_create_organizations": _bool,
-    "extra_free_mail_domains": _domains,
+    "extra_free_mail_domains": _domain_list(maximum=MAX_EXTRA_FREE_MAIL, what="extra free-mail domains",
+                                            addresses=True),
     "portal_visibility": _one_of(PORTAL_VISIBILITY),
     "default_view": _one_of(VIEWS),
     "enabled_views": _views,
@@ -124,7 +138,9 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "email_acknowledgement": _bool,
     "email_sender_name": _sender_name,
     "auto_reply_cap": _auto_reply_cap,
-    "smtp_catch_all_domains": _domains,
+    # An address here would quietly open its whole domain: refused.
+    "smtp_catch_all_domains": _domain_list(maximum=MAX_CATCH_ALL_DOMAINS, what="catch-all domains",
+                                           addresses=False),
 }
 assert set(VALIDATORS) == set(DEFAULTS)
 

@@ -76,6 +76,8 @@ def normalize_domain(raw: str) -> str:
     try:
         result = validate_email_domain_name(text, test_environment=True)
     except EmailNotValidError:
+        if len(text) > 253:  # the likely reason, said plainly (rather than echoing a wall of text)
+            raise AddressError("A domain has at most 253 characters.") from None
         raise AddressError(f"“{text[:100]}” is not a valid domain name, such as acme.com.") from None
     return str(result["ascii_domain"]).lower()
 

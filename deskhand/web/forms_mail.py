@@ -1,4 +1,5 @@
-"""Forms of Administration → Email: they collect text; `deskhand.mail.services` decides what is valid."""
+"""Forms of Administration → Email: they collect text; `deskhand.mail.services` (and for the catch-all
+domains `deskhand.config.services`) decides what is valid."""
 
 from __future__ import annotations
 
@@ -82,4 +83,17 @@ class NeverFollowForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", "never_%s")
+        super().__init__(*args, **kwargs)
+
+
+class CatchAllForm(forms.Form):
+    """A domain for the catch-all list. Not required here: the settings service says what an empty,
+    malformed or overlong domain is, for the API and this form alike."""
+
+    domain = forms.CharField(label="Catch-all domain", required=False, max_length=2000,
+                             widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "example.com",
+                                                           "spellcheck": "false", "autocapitalize": "none"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "catch_all_%s")
         super().__init__(*args, **kwargs)

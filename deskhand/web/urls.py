@@ -101,6 +101,8 @@ urlpatterns = [
     path("admin/email/never-follow", admin_mail.add_never_follow, name="admin-never-follow-add"),
     path("admin/email/never-follow/<id:entry_id>/delete", admin_mail.remove_never_follow,
          name="admin-never-follow-remove"),
+    path("admin/email/catch-all", admin_mail.add_catch_all, name="admin-catch-all-add"),
+    path("admin/email/catch-all/<str:domain>/delete", admin_mail.remove_catch_all, name="admin-catch-all-remove"),
     path("admin/email/inbound/<id:inbound_id>/retry", admin_mail.retry_inbound, name="admin-inbound-retry"),
     path("admin/email/inbound/<id:inbound_id>/original", admin_mail.inbound_original, name="admin-inbound-original"),
     path("admin/email/inbound/<id:inbound_id>/original.eml", admin_mail.inbound_eml, name="admin-inbound-eml"),

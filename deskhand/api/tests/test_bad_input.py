@@ -122,6 +122,8 @@ def test_bad_settings(api: ApiClient) -> None:
     before = api.get("/settings").json()
     for body, field in [({"auto_create_organizations": "no"}, "auto_create_organizations"),
                         ({"extra_free_mail_domains": ["a..b"]}, "extra_free_mail_domains"),
+                        ({"smtp_catch_all_domains": ["sales@example.com"]}, "smtp_catch_all_domains"),
+                        ({"smtp_catch_all_domains": ["x" * 300]}, "smtp_catch_all_domains"),
                         ({"unknown_setting": 1}, "unknown_setting"),
                         ({"customer_panel": ["shoe_size"]}, "customer_panel")]:
         response = api.patch("/settings", body)

@@ -6,7 +6,7 @@ import pytest
 
 from deskhand.audit.models import AuditEvent
 from deskhand.config.queries import DEFAULTS, get_settings
-from deskhand.config.services import update_settings
+from deskhand.config.services import MAX_CATCH_ALL_DOMAINS, MAX_EXTRA_FREE_MAIL, update_settings
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.core.errors import Forbidden, Invalid
 from deskhand.fields.services import create_custom_field, delete_custom_field
@@ -59,3 +59,44 @@ def test_detail_panels_hold_properties_and_custom_fields_in_order(db: Any) -> No
 def test_only_admins_change_settings(db: Any) -> None:
     with pytest.raises(Forbidden):
         update_settings({"auto_create_organizations": False}, actor=Actor.rule("x"))
+
+
+def test_catch_all_domains_are_stored_normalised_deduplicated_and_sorted(db: Any) -> None:
+    result = update_settings({"smtp_catch_all_domains": [" Zeta.Example. ", "@alpha.example", "ALPHA.example",
+                                                         "bücher.example", "zeta.example"]}, actor=SYSTEM)
+    assert result["smtp_catch_all_domains"] == ["alpha.example", "xn--bcher-kva.example", "zeta.example"]
+    assert get_settings()["smtp_catch_all_domains"] == result["smtp_catch_all_domains"]
+    assert AuditEvent.objects.get(action="settings.updated").changes["smtp_catch_all_domains"]["old"] == []
+
+
+@pytest.mark.parametrize(("value", "code", "message"), [
+    (["not a domain"], "invalid_domain", "“not a domain” is not a valid domain name, such as acme.com."),
+    (["x" * 300], "invalid_domain", "A domain has at most 253 characters."),
+    (["@"], "invalid_domain", "Enter a domain such as acme.com."),
+    ([""], "invalid_domain", "Enter a domain such as acme.com."),
+    ([None], "invalid_domain", "Enter a domain such as acme.com."),
+    (["ok.example", ["nested.example"]], "invalid_domain", "Enter a domain such as acme.com."),
+    # An address would open its whole domain to mail: the admin meant a ticket address.
+    (["sales@example.com"], "invalid_domain", "Enter a domain such as acme.com, not an address."),
+    ("example.com", "invalid_setting", "smtp_catch_all_domains is a list of domains."),
+    ([f"d{n}.example" for n in range(MAX_CATCH_ALL_DOMAINS + 1)], "too_many_domains",
+     f"There can be at most {MAX_CATCH_ALL_DOMAINS} catch-all domains."),
+])
+def test_bad_catch_all_domains_change_nothing(db: Any, value: Any, code: str, message: str) -> None:
+    update_settings({"smtp_catch_all_domains": ["kept.example"]}, actor=SYSTEM)
+    with pytest.raises(Invalid) as error:
+        update_settings({"smtp_catch_all_domains": value}, actor=SYSTEM)
+    assert (error.value.code, error.value.field, error.value.message) == (code, "smtp_catch_all_domains", message)
+    assert get_settings()["smtp_catch_all_domains"] == ["kept.example"]
+
+
+def test_domain_lists_are_bounded_after_duplicates_are_dropped(db: Any) -> None:
+    full = [f"d{n}.example" for n in range(MAX_CATCH_ALL_DOMAINS)]
+    result = update_settings({"smtp_catch_all_domains": full + ["D0.example"] * 10_000}, actor=SYSTEM)
+    assert result["smtp_catch_all_domains"] == sorted(full)
+    # Free-mail domains keep their own, larger bound, and an address still stands for its domain there.
+    result = update_settings({"extra_free_mail_domains": ["jim@Mail.example"]}, actor=SYSTEM)
+    assert result["extra_free_mail_domains"] == ["mail.example"]
+    with pytest.raises(Invalid, match=f"at most {MAX_EXTRA_FREE_MAIL} extra free-mail domains"):
+        update_settings({"extra_free_mail_domains": [f"d{n}.example" for n in range(MAX_EXTRA_FREE_MAIL + 1)]},
+                        actor=SYSTEM)

@@ -44,6 +44,12 @@ def test_bad_domains_are_refused(raw: str) -> None:
         normalize_domain(raw)
 
 
+def test_an_overlong_domain_is_refused_for_its_length() -> None:
+    for raw in ("x" * 300, "abc." * 75 + "com"):
+        with pytest.raises(AddressError, match="^A domain has at most 253 characters.$"):
+            normalize_domain(raw)
+
+
 def test_idna_domains_read_back_in_unicode() -> None:
     assert display_domain("xn--bcher-kva.de") == "bücher.de"
     assert display_domain("acme.com") == "acme.com"

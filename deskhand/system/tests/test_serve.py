@@ -9,14 +9,10 @@ import stat
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
-import pytest
-from django.conf import settings
 
 DESKHAND = str(Path(sys.executable).with_name("deskhand"))
 
@@ -25,24 +21,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    """A throwaway database of the backend under test: a file for SQLite, a new PostgreSQL database."""
-    if settings.DATABASE_VENDOR == "sqlite":
-        yield ""
-        return
-    import psycopg
-
-    database = settings.DATABASES["default"]
-    name = f"deskhand_serve_{uuid.uuid4().hex[:8]}"
-    admin_url = f"postgresql://{database['USER']}@{database['HOST']}:{database['PORT']}/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{name}"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_serve_migrates_ensures_the_admin_and_answers(tmp_path: Path, database_url: str) -> None:

@@ -12,6 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from deskhand.agents.models import Agent
+from deskhand.config.queries import get_setting
+from deskhand.config.services import update_settings
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.mail.models import Mailbox, NeverFollow, OutboundMessage, OutboundStatus
 from deskhand.mail.queries import raw_bytes
@@ -40,6 +42,7 @@ def test_ticket_addresses_never_follow_and_the_inbound_log(page: Page, monkeypat
                                                                 "password": "old", "security": "starttls"},
                            actor=SYSTEM)
     record_poll(sales, ok=False, message="Login failed: [AUTHENTICATIONFAILED] Authentication failed.")
+    update_settings({"smtp_catch_all_domains": ["help.deskhand.test"]}, actor=SYSTEM)
     for subject, sender in [("Printer on floor 2 is offline", "Zoë Müller <zoe@acme.example>"),
                             ("VPN drops every hour", "Bob Stone <bob@globex.example>")]:
         deliver(make_raw(subject=subject, sender=sender))
@@ -128,6 +131,50 @@ def test_ticket_addresses_never_follow_and_the_inbound_log(page: Page, monkeypat
     page.get_by_role("button", name="Delete ticket address").click()
     expect(page.get_by_text("Ticket address help@acme.example deleted")).to_be_visible()
     assert not Mailbox.objects.filter(address="help@acme.example").exists()
+
+
+def test_catch_all_domains(page: Page) -> None:
+    create_mailbox(address="support@deskhand.test", actor=SYSTEM)
+    add_never_follow(address="alerts@lists.example", actor=SYSTEM)
+    page.goto("/admin/email")
+    section = page.locator("#catch-all")
+    expect(section.get_by_role("heading", name="Catch-all domains")).to_be_visible()
+    expect(section).to_contain_text("takes mail to any address at these domains")
+    expect(section).to_contain_text("None: only ticket addresses take mail.")
+
+    page.get_by_label("Catch-all domain", exact=True).fill("Deskhand.TEST")
+    page.get_by_role("button", name="Add catch-all domain").click()
+    expect(page.get_by_text("Mail to any address at deskhand.test is now taken.")).to_be_visible()
+    page.get_by_label("Catch-all domain", exact=True).fill("bücher.example")
+    page.get_by_role("button", name="Add catch-all domain").click()
+    expect(section.locator("li .addr")).to_have_text(["deskhand.test", "bücher.example"])
+    assert get_setting("smtp_catch_all_domains") == ["deskhand.test", "xn--bcher-kva.example"]
+
+    # Refused at the field, the typed text kept for correcting, nothing changed.
+    page.get_by_label("Catch-all domain", exact=True).fill("sales@acme.example")
+    page.get_by_role("button", name="Add catch-all domain").click()
+    field = page.get_by_label("Catch-all domain", exact=True)
+    expect(field).to_have_value("sales@acme.example")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(section.locator(".field-error")).to_have_text("Enter a domain such as acme.com, not an address.")
+    expect(section.locator("li .addr")).to_have_count(2)
+    # Calm and aligned: the card sits in the column of the never-follow card, above it, as wide; its
+    # rows and field fit inside; the Remove buttons line up at the right edge; nothing scrolls sideways.
+    card, never = section.bounding_box(), page.locator("#never-follow").bounding_box()
+    assert card and never
+    assert abs(card["x"] - never["x"]) < 1 and abs(card["width"] - never["width"]) < 1 and card["y"] < never["y"]
+    field_box = field.bounding_box()
+    assert field_box and card["x"] < field_box["x"] and field_box["x"] + field_box["width"] < card["x"] + card["width"]
+    rights = [box["x"] + box["width"] for box in (button.bounding_box() for button in
+                                                   section.get_by_role("button", name="Remove").all()) if box]
+    assert len(rights) == 2 and max(rights) - min(rights) < 1 and max(rights) < card["x"] + card["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    shot(page, "admin-email-catch-all")
+
+    section.get_by_role("button", name="Remove deskhand.test").click()
+    expect(page.get_by_text("deskhand.test is no longer a catch-all domain.")).to_be_visible()
+    expect(section.locator("li .addr")).to_have_text(["bücher.example"])
+    assert get_setting("smtp_catch_all_domains") == ["xn--bcher-kva.example"]
 
 
 def test_a_mail_ticket_in_the_conversation(page: Page, admin: Agent) -> None:

@@ -1,6 +1,7 @@
-"""Administration → Email: ticket addresses and their IMAP accounts, the never-add-as-follower list,
-the inbound mail log with retry, and the outbox's failed mail. Also the "original" of a stored
-mail (raw headers and the .eml), shown to admins here and to agents from an item's conversation."""
+"""Administration → Email: ticket addresses and their IMAP accounts, the catch-all domains, the
+never-add-as-follower list, the inbound mail log with retry, and the outbox's failed mail. Also the
+"original" of a stored mail (raw headers and the .eml), shown to admins here and to agents from an
+item's conversation."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from deskhand.config.queries import get_setting
+from deskhand.config.services import update_settings
+from deskhand.core.emailaddr import display_domain
 from deskhand.core.errors import DomainError, NotFound
 from deskhand.core.numbers import int_or_default
 from deskhand.ingest.imap import test_connection
@@ -22,7 +26,7 @@ from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox
 from deskhand.mail.queries import raw_copy, raw_head
 from deskhand.web.access import actor, admin_required, safe_next
 from deskhand.web.forms import add_domain_error
-from deskhand.web.forms_mail import IMAP_ALIASES, STATUS_CHOICES, MailboxForm, NeverFollowForm
+from deskhand.web.forms_mail import IMAP_ALIASES, STATUS_CHOICES, CatchAllForm, MailboxForm, NeverFollowForm
 from deskhand.web.http import AgentRequest
 
 logger = logging.getLogger(__name__)
@@ -34,6 +38,7 @@ OUTBOX_SHOWN = 20
 MAX_HEADER_CHARS = 200_000
 RAW_HEAD_BYTES = 4 * MAX_HEADER_CHARS
 RETRYABLE = (InboundStatus.FAILED, InboundStatus.IGNORED)
+CATCH_ALL = "smtp_catch_all_domains"
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -75,12 +80,15 @@ def _log(data: QueryDict) -> dict[str, Any]:
 
 def _render(request: AgentRequest, *, mailbox_form: MailboxForm | None = None, editing: Mailbox | None = None,
             never_form: NeverFollowForm | None = None, never_error: str = "", deleting: Mailbox | None = None,
-            status: int = 200) -> HttpResponse:
+            catch_all_form: CatchAllForm | None = None, catch_all_error: str = "", status: int = 200) -> HttpResponse:
     log = _log(request.GET)
+    catch_all: list[str] = get_setting(CATCH_ALL)
     return render(request, "web/admin/email.html", {
         "mailboxes": list(queries.mailbox_list()),
         "mailbox_form": mailbox_form or MailboxForm(mailbox=editing),
         "editing": editing, "deleting": deleting,
+        "catch_all": [(domain, display_domain(domain)) for domain in catch_all],
+        "catch_all_form": catch_all_form or CatchAllForm(), "catch_all_error": catch_all_error,
         "never_follow": list(queries.never_follow_list()),
         "never_form": never_form or NeverFollowForm(), "never_error": never_error,
         "log": log, "outbox": queries.failed_outbound(OUTBOX_SHOWN),
@@ -173,6 +181,44 @@ def test_mailbox(request: AgentRequest, mailbox_id: int) -> HttpResponse:
                       {"mailbox": mailbox, "result": {"ok": ok, "message": message}})
     (messages.success if ok else messages.error)(request, f"{mailbox.address}: {message}")
     return redirect(f"{PAGE}#mailboxes")
+
+
+# -- catch-all domains -----------------------------------------------------------------------------
+# One setting, changed through the settings service as `PATCH /api/v1/settings` changes it: what a
+# domain is, the lower case, duplicates and the limits are its rules, not these views'.
+
+
+@require_POST
+@admin_required
+def add_catch_all(request: AgentRequest) -> HttpResponse:
+    form = CatchAllForm(request.POST)
+    if form.is_valid():
+        before: list[str] = get_setting(CATCH_ALL)
+        try:
+            after: list[str] = update_settings({CATCH_ALL: [*before, form.cleaned_data["domain"]]},
+                                               actor=actor(request))[CATCH_ALL]
+        except DomainError as exc:
+            add_domain_error(form, exc, aliases={CATCH_ALL: "domain"})
+            return _render(request, catch_all_form=form, status=exc.status)
+        added = ", ".join(display_domain(domain) for domain in after if domain not in before)
+        messages.success(request, f"Mail to any address at {added} is now taken." if added
+                         else "That domain is already a catch-all domain.")
+        return redirect(f"{PAGE}#catch-all")
+    return _render(request, catch_all_form=form, status=422)
+
+
+@require_POST
+@admin_required
+def remove_catch_all(request: AgentRequest, domain: str) -> HttpResponse:
+    before: list[str] = get_setting(CATCH_ALL)
+    if domain not in before:
+        raise Http404("That domain is not a catch-all domain.")
+    try:
+        update_settings({CATCH_ALL: [entry for entry in before if entry != domain]}, actor=actor(request))
+    except DomainError as exc:
+        return _render(request, catch_all_error=exc.message, status=exc.status)
+    messages.success(request, f"{display_domain(domain)} is no longer a catch-all domain.")
+    return redirect(f"{PAGE}#catch-all")
 
 
 # -- never add as follower -------------------------------------------------------------------------
