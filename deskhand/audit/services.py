@@ -30,6 +30,28 @@ def _sql(alias: str) -> str:
     return _insert_sql[alias]
 
 
+def event(
+    *,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    object_label: str = "",
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One audit row, unsaved: batch services collect them and write them with `record_many`."""
+    return AuditEvent(
+        actor_kind=str(actor.kind), actor_label=actor.label[:300], actor_agent_id=actor.agent_id,
+        actor_token_id=actor.token_id, action=action, object_type=object_type, object_id=object_id,
+        object_label=object_label[:300], changes=changes or {}, created_at=timezone.now(),
+    )
+
+
+def record_many(events: list[AuditEvent]) -> None:
+    """Write audit rows of a batch in one statement per 500."""
+    AuditEvent.objects.bulk_create(events, batch_size=500)
+
+
 def record(
     *,
     actor: Actor,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -60,13 +60,18 @@ class Filing:
     create_for: str | None = None
 
 
-def filing_for_domain(domain: str, *, settings: dict[str, Any]) -> Filing:
-    """The domain rule for a new customer of `domain`, read only: `find_or_create_customer` acts
-    on it, and an import preview reports it without writing."""
+def filing_for_domain(domain: str, *, settings: dict[str, Any],
+                      owners: Mapping[str, Organization | None] | None = None) -> Filing:
+    """The domain rule for a new customer of `domain`, read only: `find_or_create_customers` acts
+    on it, and an import preview reports it without writing. `owners` (from `read_people`) holds
+    the owners of the domain and its parents; without it they are read."""
     extra = settings["extra_free_mail_domains"]
     if is_free_mail(domain, extra):
         return Filing(None, "free-mail domain")
-    owner = organization_for_domain(domain, extra_free_mail=extra)
+    if owners is None:
+        owner = organization_for_domain(domain, extra_free_mail=extra)
+    else:
+        owner = next((owners[candidate] for candidate in candidate_domains(domain) if owners.get(candidate)), None)
     if owner is not None:
         return Filing(owner, "owned domain")
     if not settings["auto_create_organizations"]:
@@ -205,6 +210,50 @@ def find_customer_by_email(key: str) -> Customer | None:
         customer = Customer.objects.select_related("organization", "customer_type").get(pk=customer.merged_into_id)
         seen += 1
     return customer
+
+
+@dataclass
+class People:
+    """What filing a batch of people reads, read once and passed in: the live customer behind each
+    address key (None: unknown; merges followed) and the owner of each domain (None: nobody).
+    `find_or_create_customers` adds what it creates, so later batches of one run see it."""
+
+    customers: dict[str, Customer | None] = field(default_factory=dict)
+    owners: dict[str, Organization | None] = field(default_factory=dict)
+
+    def knows(self, keys: Iterable[str], domains: Iterable[str]) -> bool:
+        return all(key in self.customers for key in keys) and all(domain in self.owners for domain in domains)
+
+
+def _live(customers: dict[str, Customer | None]) -> None:
+    """Replace merged customers by the ones they were merged into (chains of at most 20)."""
+    for _round in range(20):
+        merged = {key: customer.merged_into_id for key, customer in customers.items()
+                  if customer is not None and customer.merged_into_id is not None}
+        if not merged:
+            return
+        targets = Customer.objects.select_related("organization", "customer_type").in_bulk(set(merged.values()))
+        for key, target_id in merged.items():
+            customers[key] = targets.get(target_id)
+
+
+def read_people(keys: Iterable[str], domains: Iterable[str] = (), *, into: People | None = None) -> People:
+    """The customers behind these address keys and the owners of these domains (and nothing for
+    what `into` knows already): a query for each, whatever the batch's size."""
+    people = into or People()
+    wanted = [key for key in dict.fromkeys(keys) if key not in people.customers]
+    if wanted:
+        found: dict[str, Customer | None] = dict.fromkeys(wanted)
+        for start in range(0, len(wanted), 500):
+            for customer in Customer.objects.select_related("organization", "customer_type").filter(
+                    email_key__in=wanted[start:start + 500]):
+                found[customer.email_key] = customer
+        _live(found)
+        people.customers.update(found)
+    unknown = [domain for domain in dict.fromkeys(domains) if domain not in people.owners]
+    for start in range(0, len(unknown), 500):
+        people.owners.update(_domain_owners(unknown[start:start + 500]))
+    return people
 
 
 def lookup_keys(addresses: Iterable[str]) -> tuple[set[str], set[str]]:

@@ -4,7 +4,7 @@ and organizations. Every entry point (web, API, mail, portal, CSV, CLI) calls th
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Final
@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from deskhand.audit.models import AuditEvent
-from deskhand.audit.services import diff, record
+from deskhand.audit.services import diff, event, record, record_many
 from deskhand.config.queries import batch_cached, batch_dict, forget_batch, get_settings
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, normalize_domain, parse_email
@@ -24,11 +24,13 @@ from deskhand.customers.models import Customer, CustomerType, Organization, Orga
 from deskhand.customers.queries import (
     BATCH_CUSTOMERS,
     BATCH_DOMAINS,
+    People,
     domain_owner,
     filing_for_domain,
     find_customer_by_email,
     organizations_by_name,
     prefetch_customers,
+    read_people,
     unassigned_customers_for_domain,
 )
 from deskhand.fields.models import CustomField
@@ -169,52 +171,17 @@ def _changed() -> None:
 # -- organizations ------------------------------------------------------------------------------
 
 
-def _free_organization_name(base: str) -> str:
-    """`base (2)`, `base (3)`…: the first name no organization has (`base` itself is taken)."""
+def _free_organization_name(base: str, *, also_taken: Iterable[str] = ()) -> str:
+    """`base (2)`, `base (3)`…: the first name no organization has (`base` itself is taken), nor
+    any of `also_taken` (lower-cased names a batch is about to give)."""
     taken = {
         name.lower()
         for name in Organization.objects.filter(name__istartswith=f"{base} (").values_list("name", flat=True)
-    }
+    } | set(also_taken)
     number = 2
     while f"{base} ({number})".lower() in taken:
         number += 1
     return f"{base} ({number})"
-
-
-def _organization_for_new_domain(domain: str, *, actor: Actor) -> Organization:
-    """The organization the auto-create rule makes for `domain`, or the one a concurrent request
-    made a moment earlier: the unique domain key decides, and the loser reads the winner's row."""
-    name = display_domain(domain)
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                organization = Organization.objects.create(name=name, source=Source.AUTO)
-                OrganizationDomain.objects.create(organization=organization, domain=domain)
-        except IntegrityError:
-            _changed()
-            owner = OrganizationDomain.objects.select_related("organization").filter(domain=domain).first()
-            if owner is not None:
-                return owner.organization
-            # The name is taken (an organization made by hand, or a concurrent request): look for
-            # a free one only now, since the search cannot use an index.
-            name = _free_organization_name(display_domain(domain))
-            continue
-        owners = batch_dict(BATCH_DOMAINS)
-        if owners is not None:
-            owners[domain] = organization
-        _record_organization(organization, "organization.created", actor=AUTO_CREATE_RULE,
-                             changes={"domain": domain, "name": organization.name, "triggered_by": actor.label})
-        return organization
-    raise Conflict("organization_race", "Could not create an organization for this domain; try again.",
-                   field="email")
-
-
-def _file(domain: str, *, settings: dict[str, Any], actor: Actor) -> tuple[Organization | None, str]:
-    """The organization the domain rule files a new customer of `domain` under, and why."""
-    filing = filing_for_domain(domain, settings=settings)
-    if filing.create_for is not None:
-        return _organization_for_new_domain(filing.create_for, actor=actor), filing.why
-    return filing.organization, filing.why
 
 
 def check_domain_free(organization: Organization, domain: str) -> bool:
@@ -416,32 +383,140 @@ def _customer_fields() -> dict[str, CustomField]:
         definition.key: definition for definition in CustomField.objects.filter(applies_to="customer")})
 
 
-def _new_customer(
-    address: EmailAddress,
-    *,
-    details: dict[str, Any],
-    organization: Organization | None | _Auto,
-    source: Source,
-    actor: Actor,
-) -> Customer:
-    """Insert and file a customer; IntegrityError when a concurrent request inserted the same
-    address first (the caller's savepoint then also undoes the organization made for it)."""
-    if organization is AUTO:
-        target, why = _file(address.domain, settings=get_settings(), actor=actor)
-        placed_manually = False
-    else:
-        target, why, placed_manually = organization, "chosen by hand", True
-    customer = Customer.objects.create(
-        email=address.address, email_key=address.key, domain=address.domain, organization=target,
-        placed_manually=placed_manually, source=source, **details,
-    )
+@dataclass(frozen=True)
+class Person:
+    """Someone to find by address or else create: a mail's sender or Cc, a ticket's requester, a
+    customer typed in. The details apply only to a new customer; `organization` AUTO lets the
+    domain rule file them, anything else places them by hand."""
+
+    address: EmailAddress
+    source: Source
+    actor: Actor
+    name: Any = ""
+    phone: Any = ""
+    language: Any = ""
+    notes: Any = ""
+    customer_type: Any = None
+    custom_fields: Any = None
+    organization: Organization | None | _Auto = AUTO
+
+
+def people_lookup_keys(people: Sequence[Person]) -> list[str]:
+    return [person.address.key for person in people]
+
+
+def _auto_organizations(triggers: dict[str, Person]) -> dict[str, Organization]:
+    """The organizations the auto-create rule makes for these registrable domains (each with the
+    person who triggered it), named after the domain, `name (2)`… when the name is taken. The
+    unique keys decide races: an IntegrityError sends the whole batch back to read again."""
+    if not triggers:
+        return {}
+    names = {domain: display_domain(domain) for domain in triggers}
+    taken = set(organizations_by_name(names.values()))
+    made: dict[str, Organization] = {}
+    for domain, name in names.items():
+        if name.lower() in taken:
+            name = _free_organization_name(name, also_taken=taken)
+        taken.add(name.lower())
+        made[domain] = Organization(name=name, source=Source.AUTO)
+    Organization.objects.bulk_create(list(made.values()))
+    OrganizationDomain.objects.bulk_create(
+        [OrganizationDomain(organization=organization, domain=domain) for domain, organization in made.items()])
+    record_many([event(actor=AUTO_CREATE_RULE, action="organization.created", object_type="organization",
+                       object_id=organization.pk, object_label=organization.name,
+                       changes={"domain": domain, "name": organization.name,
+                                "triggered_by": triggers[domain].actor.label})
+                 for domain, organization in made.items()])
+    return made
+
+
+def _find_or_create(people: Sequence[Person], lookups: People) -> list[tuple[Customer, bool]]:
+    """One attempt: every new address inserted at once, its organization found or made by the
+    domain rule; `lookups` learns the new records only once all of them are written."""
+    new: dict[str, Person] = {}
+    for person in people:
+        if lookups.customers.get(person.address.key) is None:
+            new.setdefault(person.address.key, person)
+    created: dict[str, Customer] = {}
+    if new:
+        details = {key: _customer_details(name=person.name, phone=person.phone, language=person.language,
+                                          notes=person.notes, customer_type=person.customer_type,
+                                          custom_fields=person.custom_fields, source=person.source)
+                   for key, person in new.items()}
+        settings = get_settings()
+        read_people((), [domain for person in new.values() if person.organization is AUTO
+                         for domain in candidate_domains(person.address.domain)], into=lookups)
+        filings: dict[str, tuple[Organization | None, str, str | None]] = {}
+        triggers: dict[str, Person] = {}
+        for key, person in new.items():
+            if person.organization is AUTO:
+                filing = filing_for_domain(person.address.domain, settings=settings, owners=lookups.owners)
+                filings[key] = (filing.organization, filing.why, filing.create_for)
+                if filing.create_for is not None:
+                    triggers.setdefault(filing.create_for, person)
+            else:
+                filings[key] = (person.organization, "chosen by hand", None)
+        made = _auto_organizations(triggers)
+        for key, person in new.items():
+            target, _why, create_for = filings[key]
+            created[key] = Customer(
+                email=person.address.address, email_key=key, domain=person.address.domain,
+                organization=made[create_for] if create_for is not None else target,
+                placed_manually=person.organization is not AUTO, source=person.source, **details[key])
+        Customer.objects.bulk_create(list(created.values()))
+        record_many([event(actor=new[key].actor, action="customer.created", object_type="customer",
+                           object_id=customer.pk, object_label=customer.email,
+                           changes={**_customer_state(customer), "source": new[key].source, "filed": filings[key][1]})
+                     for key, customer in created.items()])
+        lookups.owners.update(made)
+        lookups.customers.update(created)
+    found: list[tuple[Customer, bool]] = []
+    for person in people:
+        customer = lookups.customers[person.address.key]
+        assert customer is not None
+        fresh = created.pop(person.address.key, None) is not None  # only its first mention made it
+        found.append((customer, fresh))
+    return found
+
+
+def find_or_create_customers(people: Sequence[Person], *, lookups: People | None = None
+                             ) -> list[tuple[Customer, bool]]:
+    """The customer behind each person's address (case-insensitive, following merges), or a new
+    one filed by the domain rule, in order, with whether this call created it. Reads are set-based
+    (a query for the addresses, one for the domains of the new ones) and every insert is a bulk
+    insert, so a batch of mail costs a few statements, not a few per mail. `lookups` are the reads
+    a batch made already (`read_people`); they learn what is created. All or nothing: a concurrent
+    writer that inserted one of the addresses or domains first makes the batch read again."""
+    if not people:
+        return []
+    for _attempt in range(3):
+        lookups = read_people(people_lookup_keys(people), into=lookups)
+        learnt = People(dict(lookups.customers), dict(lookups.owners))
+        try:
+            with transaction.atomic():
+                found = _find_or_create(people, learnt)
+        except IntegrityError:
+            _changed()  # another writer made one of them first: read again
+            lookups = None
+            continue
+        except BaseException:
+            _changed()  # rolled back: the batch lookups may hold an organization that is gone
+            raise
+        lookups.customers.update(learnt.customers)
+        lookups.owners.update(learnt.owners)
+        _remember(learnt)
+        return found
+    raise Conflict("customer_race", "The customer changed while being created; try again.", field="email")
+
+
+def _remember(learnt: People) -> None:
+    """Keep `batch_cache()` lookups (the CSV import's) current with what was read and created."""
     known = batch_dict(BATCH_CUSTOMERS)
+    owners = batch_dict(BATCH_DOMAINS)
     if known is not None:
-        known[address.key] = customer
-    _record_customer(customer, "customer.created", actor=actor, changes={
-        **_customer_state(customer), "source": source, "filed": why,
-    })
-    return customer
+        known.update(learnt.customers)
+    if owners is not None:
+        owners.update(learnt.owners)
 
 
 def find_or_create_customer(
@@ -457,32 +532,11 @@ def find_or_create_customer(
     source: Source,
     actor: Actor,
 ) -> tuple[Customer, bool]:
-    """The customer behind `email` (normalised, case-insensitive, following merges), or a new one
-    filed by the domain rule. Returns the customer and whether it was created.
-
-    Finding is one read and needs no transaction; creating (the organization the domain rule may
-    make, the customer, their audit rows) is atomic."""
-    address = _address(email)
-    details: dict[str, Any] | None = None
-    for _attempt in range(3):
-        existing = find_customer_by_email(address.key)
-        if existing is not None:
-            return existing, False
-        if details is None:  # checked before anything is written, and only for a new customer
-            details = _customer_details(name=name, phone=phone, language=language, notes=notes,
-                                        customer_type=customer_type, custom_fields=custom_fields, source=source)
-        try:
-            with transaction.atomic():
-                customer = _new_customer(address, details=details, organization=organization, source=source,
-                                         actor=actor)
-        except IntegrityError:
-            _changed()  # another request made this customer first: read it again
-            continue
-        except BaseException:
-            _changed()  # rolled back: the batch lookups may hold an organization that is gone
-            raise
-        return customer, True
-    raise Conflict("customer_race", "The customer changed while being created; try again.", field="email")
+    """`find_or_create_customers` for one address. Returns the customer and whether it was created."""
+    [found] = find_or_create_customers([Person(
+        address=_address(email), source=source, actor=actor, name=name, phone=phone, language=language, notes=notes,
+        customer_type=customer_type, custom_fields=custom_fields, organization=organization)])
+    return found
 
 
 @transaction.atomic

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
 from deskhand.agents.models import Agent, Team
+from deskhand.audit.services import record_many
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.errors import Invalid
 from deskhand.core.text import clean_text
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.services import find_or_create_customer
 from deskhand.fields.services import clean_values
-from deskhand.work.models import Assignee, Channel, Follower, Item, Kind, Priority
+from deskhand.work.models import Assignee, Channel, Folder, Follower, Item, Kind, Priority, Project, Status
 from deskhand.work.services._common import (
     initial_status,
+    item_event,
     record_item_event,
     resolve_agent,
     resolve_assignees,
@@ -149,6 +152,67 @@ def _state(item: Item) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class NewItem:
+    """A ticket or a task with its values resolved to records: what every entry point builds,
+    alone or as a batch (`create_items`). Title and description are checked by the service."""
+
+    kind: str
+    title: str
+    requester: Customer | None
+    actor: Actor
+    description: str = ""
+    channel: str = Channel.WEB
+    status: Status | None = None  # None: the first status of the workflow
+    priority: int = int(Priority.NORMAL)
+    agents: Sequence[Agent] = ()
+    teams: Sequence[Team] = ()
+    follower_customers: Sequence[Customer] = ()
+    follower_agents: Sequence[Agent] = ()
+    project: Project | None = None
+    folder: Folder | None = None
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+
+
+def create_items(batch: Sequence[NewItem]) -> list[Item]:
+    """Create tickets and tasks, all or none, in a few bulk inserts whatever the batch's size: the
+    items, their assignees, their followers (the requester follows their own request; others only
+    hear from now on) and one history row each. A ticket needs a requester."""
+    initial: dict[str, Status] = {}
+    items: list[Item] = []
+    for new in batch:
+        if new.kind == Kind.TICKET and new.requester is None:
+            raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
+                          field="requester_email")
+        status = new.status
+        if status is None:
+            status = initial.get(new.kind) or initial.setdefault(new.kind, initial_status(new.kind))
+        items.append(Item(
+            kind=new.kind, title=_title(new.title), description=_description(new.description), status=status,
+            priority=new.priority, requester=new.requester,
+            organization=new.requester.organization if new.requester else None, project=new.project,
+            folder=new.folder, channel=_channel(new.channel), custom_fields=new.custom_fields,
+            created_by_id=new.actor.agent_id if new.actor.kind != ActorKind.CUSTOMER else None,
+        ))
+    with transaction.atomic():
+        Item.objects.bulk_create(items)
+        assignees: list[Assignee] = []
+        followers: list[Follower] = []
+        events = []
+        for item, new in zip(items, batch, strict=True):
+            assignees += [Assignee(item=item, agent=a) for a in dict.fromkeys(new.agents)]
+            assignees += [Assignee(item=item, team=t) for t in dict.fromkeys(new.teams)]
+            customers = {c.pk: c for c in ([new.requester] if new.requester else []) + list(new.follower_customers)}
+            followers += [Follower(item=item, customer=c) for c in customers.values()]
+            followers += [Follower(item=item, agent=a) for a in {a.pk: a for a in new.follower_agents}.values()]
+            events.append(item_event(item, f"{new.kind}.created", actor=new.actor, changes={
+                **_state(item), "channel": item.channel, "assignees": _assignee_refs(new.agents, new.teams)}))
+        Assignee.objects.bulk_create(assignees)
+        Follower.objects.bulk_create(followers)
+        record_many(events)
+    return items
+
+
 @transaction.atomic
 def _create_item(
     *,
@@ -171,7 +235,7 @@ def _create_item(
     channel = _channel(channel)
     clean_title = _title(title)
     clean_description = _description(description)
-    status_record = initial_status(kind) if status is None else resolve_status(kind, status)
+    status_record = None if status is None else resolve_status(kind, status)
     priority_value = int(Priority.NORMAL) if priority is None else resolve_priority(priority)
     project_record = resolve_project(project)
     folder_record = resolve_folder(folder, project=project_record)
@@ -182,20 +246,11 @@ def _create_item(
         raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
                       field="requester_email")
     follower_customers, follower_agents = _people(followers, field="followers", channel=channel, actor=actor)
-    item = Item.objects.create(
-        kind=kind, title=clean_title, description=clean_description, status=status_record,
-        priority=priority_value, requester=customer, organization=customer.organization if customer else None,
-        project=project_record, folder=folder_record, channel=channel, custom_fields=values,
-        created_by_id=actor.agent_id if actor.kind != ActorKind.CUSTOMER else None,
-    )
-    # A new item has no assignees or followers yet: nothing to read or delete first.
-    Assignee.objects.bulk_create(
-        [Assignee(item=item, agent=a) for a in agents] + [Assignee(item=item, team=t) for t in teams])
-    # The requester follows their own request; others only hear from now on.
-    _add_followers(item, ([customer] if customer else []) + follower_customers, follower_agents, new=True)
-    record_item_event(item, f"{kind}.created", actor=actor, changes={
-        **_state(item), "channel": channel, "assignees": _assignee_refs(agents, teams),
-    })
+    [item] = create_items([NewItem(
+        kind=kind, title=clean_title, description=clean_description, requester=customer, actor=actor,
+        channel=channel, status=status_record, priority=priority_value, agents=agents, teams=teams,
+        follower_customers=follower_customers, follower_agents=follower_agents, project=project_record,
+        folder=folder_record, custom_fields=values)])
     return item
 
 
@@ -319,17 +374,48 @@ def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
     return item
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class NewFollower:
+    """Someone who starts following an item: one customer or one agent."""
+
+    item: Item
+    actor: Actor
+    customer: Customer | None = None
+    agent: Agent | None = None
+
+
+def add_followers(batch: Sequence[NewFollower]) -> None:
+    """People start following: they hear of what happens from now on, not the past conversation.
+    Who follows already is read in one query; the new ones are inserted with their history rows."""
+    for new in batch:
+        if (new.customer is None) == (new.agent is None):
+            raise Invalid("invalid_follower", "A follower is one customer or one agent.", field="followers")
+    if not batch:
+        return
+    following = Follower.objects.filter(item__in={new.item.pk for new in batch}).values_list(
+        "item_id", "customer_id", "agent_id")
+    seen = {(item_id, "customer" if customer_id else "agent", customer_id or agent_id)
+            for item_id, customer_id, agent_id in following}
+    rows: list[Follower] = []
+    events = []
+    for new in batch:
+        person = new.customer or new.agent
+        assert person is not None
+        key = (new.item.pk, "customer" if new.customer else "agent", person.pk)
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(Follower(item=new.item, customer=new.customer, agent=new.agent))
+        events.append(item_event(new.item, f"{new.item.kind}.follower_added", actor=new.actor,
+                                 changes={key[1]: person.email}))
+    with transaction.atomic():
+        Follower.objects.bulk_create(rows)
+        record_many(events)
+
+
 def add_follower(item: Item, *, customer: Customer | None = None, agent: Agent | None = None, actor: Actor) -> Item:
-    """Someone starts following: they hear of what happens from now on, not the past conversation."""
-    if (customer is None) == (agent is None):
-        raise Invalid("invalid_follower", "A follower is one customer or one agent.", field="followers")
-    if customer is not None and not Follower.objects.filter(item=item, customer=customer).exists():
-        Follower.objects.create(item=item, customer=customer)
-        record_item_event(item, f"{item.kind}.follower_added", actor=actor, changes={"customer": customer.email})
-    if agent is not None and not Follower.objects.filter(item=item, agent=agent).exists():
-        Follower.objects.create(item=item, agent=agent)
-        record_item_event(item, f"{item.kind}.follower_added", actor=actor, changes={"agent": agent.email})
+    """`add_followers` for one person."""
+    add_followers([NewFollower(item=item, actor=actor, customer=customer, agent=agent)])
     return item
 
 

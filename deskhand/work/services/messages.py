@@ -6,7 +6,7 @@ import hashlib
 import mimetypes
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile, File
 from django.db import transaction
 
 from deskhand.agents.models import Agent
+from deskhand.audit.services import record_many
 from deskhand.config.queries import get_settings
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.errors import Invalid
@@ -22,7 +23,7 @@ from deskhand.customers.models import Customer
 from deskhand.mail.outbound import queue_reply
 from deskhand.work.models import Attachment, Follower, Item, Message, MessageKind
 from deskhand.work.models.messages import attachment_storage
-from deskhand.work.services._common import record_item_event
+from deskhand.work.services._common import item_event
 
 MAX_BODY = 200_000
 MAX_ATTACHMENTS = 20
@@ -163,9 +164,10 @@ def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttac
     return cleaned
 
 
-def _store(message: Message, files: list[tuple[NewAttachment, bytes | IO[bytes], int, str]], stored: list[str]
-           ) -> list[Attachment]:
-    """Files into storage, a file in chunks (a 25 MB attachment is never in memory whole)."""
+def _attachment_rows(message: Message, files: list[tuple[NewAttachment, bytes | IO[bytes], int, str]],
+                     stored: list[str]) -> list[Attachment]:
+    """Files into storage, a file in chunks (a 25 MB attachment is never in memory whole), and
+    their rows, unsaved."""
     attachments = []
     for upload, content, size, name in files:
         given = (upload.content_type or "").strip().lower()
@@ -184,7 +186,6 @@ def _store(message: Message, files: list[tuple[NewAttachment, bytes | IO[bytes],
         attachment.file.save(storage_name(name), file, save=False)
         stored.append(str(attachment.file.name))
         attachments.append(attachment)
-    Attachment.objects.bulk_create(attachments)
     return attachments
 
 
@@ -194,6 +195,106 @@ def customer_recipients(item: Item) -> list[Customer]:
     if item.requester_id:
         ids.add(item.requester_id)
     return list(Customer.objects.filter(pk__in=ids, merged_into__isnull=True).order_by("email"))
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One entry of a conversation, from any entry point, alone or in a batch (`add_messages`)."""
+
+    item: Item
+    kind: str
+    body: Any
+    actor: Actor
+    body_html: str = ""
+    full_body: str = ""
+    attachments: Sequence[NewAttachment] = ()
+    author_customer: Customer | None = None
+    channel: str = "web"
+
+
+@dataclass
+class _Checked:
+    new: NewMessage
+    text: str
+    files: list[tuple[NewAttachment, bytes | IO[bytes], int, str]]
+    author_customer: Customer | None
+
+
+def _check(new: NewMessage) -> _Checked:
+    if new.kind not in MessageKind.values:
+        raise Invalid("invalid_message_kind", "A message is a customer message, a reply or a note.", field="kind")
+    text = clean_text(new.body, field="body", max_length=MAX_BODY, multiline=True)
+    files = _clean_attachments(list(new.attachments))
+    if not text and not files:
+        raise Invalid("body_required", "Write a message or attach a file.", field="body")
+    author_customer = new.author_customer
+    if new.kind == MessageKind.CUSTOMER:
+        author_customer = author_customer or new.item.requester
+        if author_customer is None:
+            raise Invalid("author_required", "A customer message needs its customer.", field="author")
+    elif new.actor.kind == ActorKind.CUSTOMER:
+        raise Invalid("agent_required", "Replies and notes are written by the team.", field="kind")
+    return _Checked(new, text, files, author_customer)
+
+
+def check_attachments(files: Sequence[NewAttachment]) -> None:
+    """Raise the Invalid that `add_messages` would raise for these files (count, size, type),
+    without storing anything, so that a batch can set a mail aside before it writes any. Files
+    are bytes or seekable streams, which are left where they stood."""
+    _clean_attachments(list(files))
+
+
+def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
+    """Entries of conversations, all or none: the messages, their files and attachment rows, the
+    items' `updated_at` and one history row each in a few statements. A reply goes to the
+    requester and the customer followers through the outbox, after commit; a note stays inside
+    the team."""
+    checked = [_check(new) for new in batch]
+    agent_ids = {new.actor.agent_id for new in batch if new.actor.agent_id}
+    agents = Agent.objects.in_bulk(agent_ids) if agent_ids else {}
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            messages = []
+            for entry in checked:
+                new, text = entry.new, entry.text
+                customer = entry.author_customer if new.kind == MessageKind.CUSTOMER else None
+                agent = agents.get(new.actor.agent_id) if new.actor.agent_id else None
+                messages.append(Message(
+                    item=new.item, kind=new.kind, body=text, body_html=new.body_html, channel=new.channel,
+                    full_body=new.full_body if new.full_body.strip() != text else "",
+                    author_agent=agent if new.kind != MessageKind.CUSTOMER else None, author_customer=customer,
+                    author_email=(customer.email if customer else agent.email if agent else new.actor.label)[:254],
+                    author_name=((customer.name if customer else agent.name if agent else "") or "")[:200],
+                ))
+            Message.objects.bulk_create(messages)
+            attachments: list[list[Attachment]] = [
+                _attachment_rows(message, entry.files, stored) for message, entry in zip(messages, checked, strict=True)]
+            Attachment.objects.bulk_create([row for rows in attachments for row in rows])
+            latest: dict[int, Any] = {}
+            events = []
+            for message, entry, saved in zip(messages, checked, attachments, strict=True):
+                new = entry.new
+                if new.kind == MessageKind.REPLY:
+                    recipients = customer_recipients(new.item)
+                    message.recipients = [customer.email for customer in recipients]
+                    message.save(update_fields=["recipients"])
+                    if recipients:
+                        queue_reply(item=new.item, message=message, to=message.recipients, attachments=saved)
+                latest[new.item.pk] = max(latest.get(new.item.pk, message.created_at), message.created_at)
+                events.append(item_event(new.item, f"message.{new.kind}", actor=new.actor, changes={
+                    "message": message.pk, "attachments": [a.name for a in saved],
+                    **({"to": message.recipients} if new.kind == MessageKind.REPLY else {}),
+                }))
+            if latest:  # one statement for the batch: its items all changed just now
+                Item.objects.filter(pk__in=list(latest)).update(updated_at=max(latest.values()))
+            record_many(events)
+    except BaseException:
+        storage = attachment_storage()
+        for name in stored:
+            storage.delete(name)
+        raise
+    return messages
 
 
 def add_message(
@@ -208,49 +309,8 @@ def add_message(
     channel: str = "web",
     actor: Actor,
 ) -> Message:
-    """One entry of the conversation. A reply goes to the requester and the customer followers
-    through the outbox, after commit; a note stays inside the team."""
-    if kind not in MessageKind.values:
-        raise Invalid("invalid_message_kind", "A message is a customer message, a reply or a note.", field="kind")
-    text = clean_text(body, field="body", max_length=MAX_BODY, multiline=True)
-    files = _clean_attachments(attachments)
-    if not text and not files:
-        raise Invalid("body_required", "Write a message or attach a file.", field="body")
-    if kind == MessageKind.CUSTOMER:
-        author_customer = author_customer or item.requester
-        if author_customer is None:
-            raise Invalid("author_required", "A customer message needs its customer.", field="author")
-    elif actor.kind == ActorKind.CUSTOMER:
-        raise Invalid("agent_required", "Replies and notes are written by the team.", field="kind")
-    stored: list[str] = []
-    try:
-        with transaction.atomic():
-            agent = Agent.objects.filter(pk=actor.agent_id).first() if actor.agent_id else None
-            message = Message.objects.create(
-                item=item, kind=kind, body=text, body_html=body_html, channel=channel,
-                full_body=full_body if full_body.strip() != text else "",
-                author_agent=agent if kind != MessageKind.CUSTOMER else None,
-                author_customer=author_customer if kind == MessageKind.CUSTOMER else None,
-                author_email=(author_customer.email if kind == MessageKind.CUSTOMER and author_customer
-                              else agent.email if agent else actor.label)[:254],
-                author_name=((author_customer.name if kind == MessageKind.CUSTOMER and author_customer
-                              else agent.name if agent else "") or "")[:200],
-            )
-            saved = _store(message, files, stored)
-            if kind == MessageKind.REPLY:
-                recipients = customer_recipients(item)
-                message.recipients = [customer.email for customer in recipients]
-                message.save(update_fields=["recipients"])
-                if recipients:
-                    queue_reply(item=item, message=message, to=message.recipients, attachments=saved)
-            Item.objects.filter(pk=item.pk).update(updated_at=message.created_at)
-            record_item_event(item, f"message.{kind}", actor=actor, changes={
-                "message": message.pk, "attachments": [a.name for a in saved],
-                **({"to": message.recipients} if kind == MessageKind.REPLY else {}),
-            })
-    except BaseException:
-        storage = attachment_storage()
-        for name in stored:
-            storage.delete(name)
-        raise
+    """`add_messages` for one entry."""
+    [message] = add_messages([NewMessage(
+        item=item, kind=kind, body=body, actor=actor, body_html=body_html, full_body=full_body,
+        attachments=attachments or (), author_customer=author_customer, channel=channel)])
     return message

@@ -99,7 +99,7 @@ def test_files_of_a_failed_message_are_removed(ticket: Item, agent_actor: Actor,
     def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(messages, "record_item_event", fail)
+    monkeypatch.setattr(messages, "record_many", fail)
     stored = Path(settings.DATA_DIR) / "attachments"
     before = set(stored.rglob("*"))
     with pytest.raises(RuntimeError):
