@@ -365,6 +365,7 @@ def merge_organizations(source: Organization, *, into: Organization, actor: Acto
 
 def _customer_details(
     *, name: Any, phone: Any, language: Any, notes: Any, customer_type: Any, custom_fields: Any, source: Source,
+    definitions: dict[str, CustomField] | None = None,
 ) -> dict[str, Any]:
     return {
         "name": _text(name, field="name", max_length=200),
@@ -373,7 +374,7 @@ def _customer_details(
         "notes": _text(notes, field="notes", max_length=10_000, single_line=False),
         "customer_type": resolve_customer_type(customer_type),
         "custom_fields": clean_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES,
-                                      definitions=_customer_fields()),
+                                      definitions=_customer_fields() if definitions is None else definitions),
     }
 
 
@@ -439,9 +440,11 @@ def _find_or_create(people: Sequence[Person], lookups: People) -> list[tuple[Cus
             new.setdefault(person.address.key, person)
     created: dict[str, Customer] = {}
     if new:
+        definitions = _customer_fields()
         details = {key: _customer_details(name=person.name, phone=person.phone, language=person.language,
                                           notes=person.notes, customer_type=person.customer_type,
-                                          custom_fields=person.custom_fields, source=person.source)
+                                          custom_fields=person.custom_fields, source=person.source,
+                                          definitions=definitions)
                    for key, person in new.items()}
         settings = get_settings()
         read_people((), [domain for person in new.values() if person.organization is AUTO

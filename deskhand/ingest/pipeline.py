@@ -19,21 +19,28 @@ from django.utils import timezone
 from mailparser_reply import EmailReplyParser
 
 from deskhand.agents.models import Agent
-from deskhand.config.queries import batch_cache, forget_batch
 from deskhand.core.actors import Actor, ActorKind
+from deskhand.core.bulk import update_rows
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError
 from deskhand.customers.models import Customer, Source
-from deskhand.customers.queries import lookup_keys, organization_for_domain, prefetch_customers
-from deskhand.customers.services import find_or_create_customer
+from deskhand.customers.queries import People, lookup_keys, organization_for_domain, read_people
+from deskhand.customers.services import Person, find_or_create_customers
 from deskhand.mail.loops import robot_reason
 from deskhand.mail.models import InboundEmail, InboundRaw, InboundStatus, Transport
 from deskhand.mail.outbound import queue_acknowledgement, queue_rejection
 from deskhand.mail.parsing import STREAM_ABOVE, ParsedMail, parse_mail, parse_mail_file
 from deskhand.mail.queries import MailAddresses, item_for_thread, mail_addresses, open_raw, spool_dir
-from deskhand.work.models import Channel, Follower, Item, Message, MessageKind
-from deskhand.work.services.items import MAX_DESCRIPTION, add_follower, submit_ticket
-from deskhand.work.services.messages import MAX_BODY, NewAttachment, add_message, fit_text
+from deskhand.work.models import Channel, Follower, Item, Kind, Message, MessageKind
+from deskhand.work.services.items import MAX_DESCRIPTION, NewFollower, NewItem, add_followers, create_items
+from deskhand.work.services.messages import (
+    MAX_BODY,
+    NewAttachment,
+    NewMessage,
+    add_messages,
+    check_attachments,
+    fit_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +129,13 @@ def _keys(values: Iterable[str]) -> set[str]:
     return keys
 
 
-def _cc_people(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresses: MailAddresses, actor: Actor
-               ) -> tuple[list[Customer], list[Agent], int]:
-    """The others the mail went to, as followers: agents by their address, the rest as
-    customers. Never anyone on the never-follow list, and never the address the mail was
-    delivered to (that is us, even before anyone made it a ticket address). The To line counts
-    only when one of our ticket addresses is on it, so that we know which of its addresses is us.
-    Returns how many were left out over the cap."""
+def _cc_wanted(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresses: MailAddresses
+               ) -> tuple[dict[str, str], int]:
+    """The others the mail went to, to become followers: {address key: display name}, and how
+    many were left out over the cap. Never anyone on the never-follow list, and never the address
+    the mail was delivered to (that is us, even before anyone made it a ticket address). The To
+    line counts only when one of our ticket addresses is on it, so that we know which of its
+    addresses is us."""
     to_keys = _keys(address for _, address in mail.to)
     ours = addresses.own | _keys([*inbound.envelope_to, *mail.delivered_to])
     if inbound.mailbox is not None:
@@ -138,22 +145,10 @@ def _cc_people(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresse
     for name, address in candidates:
         for key in _keys([address]):
             if key != sender.lower() and key not in addresses.never_follow and key not in ours:
-                wanted.setdefault(key, name)
+                wanted.setdefault(key, name[:200])
     keys = list(wanted)
     skipped = max(0, len(keys) - MAX_FOLLOWERS_FROM_MAIL)
-    keys = keys[:MAX_FOLLOWERS_FROM_MAIL]
-    agent_ids = [addresses.agents[key] for key in keys if key in addresses.agents]
-    agents = {agent.email.lower(): agent for agent in Agent.objects.filter(pk__in=agent_ids)} if agent_ids else {}
-    customers = []
-    for key in keys:
-        if key in agents:
-            continue
-        try:
-            customer, _ = find_or_create_customer(key, name=wanted[key][:200], source=Source.EMAIL, actor=actor)
-        except DomainError:
-            continue
-        customers.append(customer)
-    return customers, list(agents.values()), skipped
+    return {key: wanted[key] for key in keys[:MAX_FOLLOWERS_FROM_MAIL]}, skipped
 
 
 def _thread_item(mail: ParsedMail, sender_key: str, addresses: MailAddresses) -> Item | None:
@@ -201,70 +196,179 @@ def _texts(mail: ParsedMail, *, limit: int) -> tuple[str, str, str, list[NewAtta
     return body, full, mail.html, [whole] if whole is not None else []
 
 
-def _decide(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool) -> Outcome:
+@dataclass(eq=False)
+class _Plan:
+    """One mail of a batch: what it becomes (an `outcome` decided without writing), or what to
+    write for it: a new ticket, or a message in `item` (or in the new ticket of `parent`)."""
+
+    row: InboundEmail
+    mail: ParsedMail | None
+    live: bool
+    outcome: Outcome | None = None
+    sender: str = ""
+    name: str = ""
+    agent_id: int | None = None
+    item: Item | None = None
+    parent: _Plan | None = None
+    wanted: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    body: str = ""
+    full: str = ""
+    html: str = ""
+    attachments: list[NewAttachment] = field(default_factory=list)
+    # Filled by the writes:
+    created: bool = False
+    author: Customer | None = None
+    followers: list[Customer | Agent] = field(default_factory=list)
+
+    @property
+    def actor(self) -> Actor:
+        return _mail_actor(self.sender)
+
+    @property
+    def creates(self) -> bool:
+        """A new ticket: the mail answers nothing we know, in the database or in this batch."""
+        return self.item is None and self.parent is None or self.created
+
+    @property
+    def is_note(self) -> bool:
+        """Agents answer in the app; their mail into a ticket stays inside the team."""
+        return self.agent_id is not None and not self.creates
+
+    def target(self) -> Item | None:
+        if self.item is not None or self.parent is None:
+            return self.item
+        return self.parent.target()
+
+
+def _rejected(exc: DomainError) -> Rejected:
+    return Rejected(exc.message, tell_sender=exc.code in ("attachment_too_large", "blocked_attachment_type",
+                                                          "too_many_attachments"))
+
+
+def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool,
+          earlier: dict[tuple[int | None, str], int], threads: dict[str, _Plan]) -> _Plan:
+    """Decide a mail with reads only: duplicate, robot, no sender, an attachment refused, or what
+    to file where. `earlier` maps (mailbox, Message-ID) to mail filed before (this batch's too);
+    `threads` maps the Message-IDs of this batch's filed mail to their plans."""
+    plan = _Plan(row=row, mail=mail, live=live)
     if mail.message_id:
-        # Read by the Message-ID index alone: with the status in the query, SQLite would scan
-        # every processed mail of the mailbox instead.
-        earlier = next((pk for pk, mailbox_id, status in InboundEmail.objects.filter(
-            rfc_message_id=mail.message_id).values_list("pk", "mailbox_id", "status")
-            if pk != inbound.pk and mailbox_id == inbound.mailbox_id
-            and status in (InboundStatus.PROCESSED, InboundStatus.IGNORED)), None)
-        if earlier is not None:
-            return Outcome(InboundStatus.IGNORED, f"duplicate: the same Message-ID arrived as mail {earlier}")
-    envelope_from = inbound.envelope_from if inbound.transport == "smtp" else None
+        first = earlier.get((row.mailbox_id, mail.message_id))
+        if first is not None and first != row.pk:
+            plan.outcome = Outcome(InboundStatus.IGNORED, f"duplicate: the same Message-ID arrived as mail {first}")
+            return plan
+    envelope_from = row.envelope_from if row.transport == "smtp" else None
     robot = robot_reason(mail, envelope_from=envelope_from, own_addresses=addresses.own)
     if robot:
-        return Outcome(InboundStatus.IGNORED, robot)
-    sender, name = _sender(mail, inbound)
-    sender_key = sender.lower()
-    actor = _mail_actor(sender)
-    notes = list(mail.problems)
-    item = _thread_item(mail, sender_key, addresses)
-    body, full, html, whole = _texts(mail, limit=MAX_BODY if item is not None else MAX_DESCRIPTION)
-    attachments = [*_attachments(mail), *whole]
-    agent = Agent.objects.get(pk=addresses.agents[sender_key]) if sender_key in addresses.agents else None
+        plan.outcome = Outcome(InboundStatus.IGNORED, robot)
+        return plan
     try:
-        if item is not None:
-            customers, agents, skipped = _cc_people(mail, inbound, sender=sender, addresses=addresses, actor=actor)
-            if agent is not None:
-                # Agents answer in the app; their mail to a ticket stays inside the team.
-                message = add_message(item, kind=MessageKind.NOTE, body=body or "(no text)", full_body=full,
-                                      body_html=html, attachments=attachments, channel=Channel.EMAIL,
-                                      actor=Actor.agent(agent))
-            else:
-                author, _ = find_or_create_customer(sender, name=name, source=Source.EMAIL, actor=actor)
-                message = add_message(item, kind=MessageKind.CUSTOMER, body=body or "(no text)", full_body=full,
-                                      body_html=html, attachments=attachments, author_customer=author,
-                                      channel=Channel.EMAIL, actor=actor)
-                if author.pk != item.requester_id:
-                    add_follower(item, customer=author, actor=actor)
-            for customer in customers:
-                add_follower(item, customer=customer, actor=actor)
-            for follower in agents:
-                add_follower(item, agent=follower, actor=actor)
-            if skipped:
-                notes.append(f"{skipped} more recipients were not added as followers")
-            return Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=item, message=message)
-        customers, agents, skipped = _cc_people(mail, inbound, sender=sender, addresses=addresses, actor=actor)
-        title = clean_subject(mail.subject)[:MAX_TITLE] or (body.split("\n", 1)[0][:80].strip() or "(no subject)")
-        item = submit_ticket(title=title, description=body, requester_email=sender, requester_name=name,
-                             followers=[*customers, *agents], channel=Channel.EMAIL, actor=actor)
-        message = add_message(item, kind=MessageKind.CUSTOMER, body=body or "(no text)", full_body=full,
-                              body_html=html, attachments=attachments, author_customer=item.requester,
-                              channel=Channel.EMAIL, actor=actor)
+        plan.sender, plan.name = _sender(mail, row)
+        sender_key = plan.sender.lower()
+        plan.agent_id = addresses.agents.get(sender_key)
+        plan.parent = next((threads[rfc_id] for rfc_id in mail.thread_ids if rfc_id in threads), None)
+        if plan.parent is None:
+            plan.item = _thread_item(mail, sender_key, addresses)
+        replying = plan.item is not None or plan.parent is not None
+        plan.body, plan.full, plan.html, whole = _texts(mail, limit=MAX_BODY if replying else MAX_DESCRIPTION)
+        plan.attachments = [*_attachments(mail), *whole]
+        check_attachments(plan.attachments)
+    except Rejected as exc:
+        plan.outcome = Outcome(InboundStatus.FAILED, exc.reason[:2000])
+        return plan
     except DomainError as exc:
-        raise Rejected(exc.message, tell_sender=exc.code in ("attachment_too_large", "blocked_attachment_type",
-                                                                 "too_many_attachments")) from exc
-    if live:  # an import files old mail: nobody is waiting for an acknowledgement
-        withheld = backscatter_reason(inbound, sender)
-        if withheld:
-            notes.append(f"no acknowledgement: {withheld}")
-        else:
-            queue_acknowledgement(item=item, message=message, to=sender, answering=mail.message_id,
-                                  address=inbound.mailbox.address if inbound.mailbox else "")
+        _refuse(plan, _rejected(exc))
+        return plan
+    plan.wanted, skipped = _cc_wanted(mail, row, sender=plan.sender, addresses=addresses)
+    plan.notes = list(mail.problems)
     if skipped:
-        notes.append(f"{skipped} more recipients were not added as followers")
-    return Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=item, message=message)
+        plan.notes.append(f"{skipped} more recipients were not added as followers")
+    if mail.message_id:
+        earlier[(row.mailbox_id, mail.message_id)] = row.pk
+        threads[mail.message_id] = plan
+    return plan
+
+
+def _refuse(plan: _Plan, exc: Rejected) -> None:
+    """The mail cannot be filed: kept failed with the reason, and the sender told when it helps
+    and the envelope vouches for the From address."""
+    mail = plan.mail
+    plan.outcome = Outcome(InboundStatus.FAILED, exc.reason[:2000])
+    if not (exc.tell_sender and plan.live and mail is not None and mail.from_address):
+        return
+    withheld = backscatter_reason(plan.row, mail.from_address)
+    if withheld:
+        plan.outcome.reason = f"{exc.reason}; sender not told: {withheld}"[:2000]
+        return
+    plan.outcome.notify.append((mail.from_address, mail.subject, exc.reason))
+
+
+def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> None:
+    """File the planned mails of a batch, in the current transaction: the people they name, the
+    new tickets, the messages, the followers and the acknowledgements, each in a few statements."""
+    filing = [plan for plan in plans if plan.outcome is None]
+    people: list[Person] = []
+    for plan in filing:
+        if not plan.is_note:
+            people.append(Person(address=parse_email(plan.sender), source=Source.EMAIL, actor=plan.actor,
+                                 name=plan.name))
+        people += [Person(address=parse_email(key), source=Source.EMAIL, actor=plan.actor, name=name)
+                   for key, name in plan.wanted.items() if key not in addresses.agents]
+    found = iter(find_or_create_customers(people, lookups=lookups))
+    agent_ids = {plan.agent_id for plan in filing if plan.agent_id} | {
+        addresses.agents[key] for plan in filing for key in plan.wanted if key in addresses.agents}
+    agents = Agent.objects.in_bulk(agent_ids) if agent_ids else {}
+    for plan in filing:
+        if not plan.is_note:
+            plan.author = next(found)[0]
+        plan.followers = [agents[addresses.agents[key]] if key in addresses.agents else next(found)[0]
+                          for key in plan.wanted]
+    new = [plan for plan in filing if plan.creates]
+    created = create_items([NewItem(
+        kind=Kind.TICKET, title=_title(plan), description=plan.body, requester=plan.author, actor=plan.actor,
+        channel=Channel.EMAIL, follower_customers=[p for p in plan.followers if isinstance(p, Customer)],
+        follower_agents=[p for p in plan.followers if isinstance(p, Agent)]) for plan in new])
+    for plan, item in zip(new, created, strict=True):
+        plan.item, plan.created = item, True
+    messages = add_messages([NewMessage(
+        item=_item_of(plan), kind=MessageKind.NOTE if plan.is_note else MessageKind.CUSTOMER,
+        body=plan.body or "(no text)",
+        actor=Actor.agent(agents[plan.agent_id]) if plan.is_note and plan.agent_id else plan.actor,
+        body_html=plan.html, full_body=plan.full, attachments=plan.attachments,
+        author_customer=plan.author, channel=Channel.EMAIL) for plan in filing])
+    followers: list[NewFollower] = []
+    for plan in filing:
+        if plan.created:
+            continue
+        item = _item_of(plan)
+        if plan.author is not None and plan.author.pk != item.requester_id:
+            followers.append(NewFollower(item=item, actor=plan.actor, customer=plan.author))
+        followers += [NewFollower(item=item, actor=plan.actor, customer=person if isinstance(person, Customer) else None,
+                                  agent=person if isinstance(person, Agent) else None) for person in plan.followers]
+    add_followers(followers)
+    for plan, message in zip(filing, messages, strict=True):
+        notes = plan.notes
+        if plan.created and plan.live:  # an import files old mail: nobody is waiting for an acknowledgement
+            withheld = backscatter_reason(plan.row, plan.sender)
+            if withheld:
+                notes = [*notes, f"no acknowledgement: {withheld}"]
+            else:
+                assert plan.mail is not None
+                queue_acknowledgement(item=_item_of(plan), message=message, to=plan.sender,
+                                      answering=plan.mail.message_id,
+                                      address=plan.row.mailbox.address if plan.row.mailbox else "")
+        plan.outcome = Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=_item_of(plan), message=message)
+
+
+def _item_of(plan: _Plan) -> Item:
+    item = plan.target()
+    assert item is not None
+    return item
+
+
+def _title(plan: _Plan) -> str:
+    assert plan.mail is not None
+    return clean_subject(plan.mail.subject)[:MAX_TITLE] or (plan.body.split("\n", 1)[0][:80].strip() or "(no subject)")
 
 
 def backscatter_reason(inbound: InboundEmail, to: str) -> str:
@@ -293,56 +397,34 @@ def _mailbox(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses) 
 
 def process_one(inbound: InboundEmail, *, addresses: MailAddresses | None = None,
                 parsed: ParsedMail | None = None) -> InboundEmail:
-    """Decide and file one `received` mail. Never raises for anything the mail holds. Imported
-    mail is filed without acknowledgements or rejection notices to its senders."""
-    live = inbound.transport != Transport.IMPORT
-    addresses = addresses or mail_addresses()
-    inbound.attempts += 1
-    try:
-        mail = parsed if parsed is not None else parse_stored(inbound)
-    except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is the last net
-        log.exception("inbound %s: unparseable", inbound.pk)
-        return _finish(inbound, Outcome(InboundStatus.FAILED, f"unparseable: {type(exc).__name__}: {exc}"[:2000]))
-    try:
-        return _file(inbound, mail, addresses, live=live)
-    finally:
-        if parsed is None:
-            mail.close()
+    """Decide and file one `received` mail: the batch of one. Never raises for anything the mail
+    holds. Imported mail is filed without acknowledgements or rejection notices to its senders."""
+    [done] = process_batch([inbound], [parsed], addresses=addresses)
+    return done
 
 
-def _file(inbound: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool) -> InboundEmail:
-    inbound.rfc_message_id = mail.message_id[:255]
-    inbound.from_address = mail.from_address[:254]
-    inbound.subject = mail.subject[:500]
-    _mailbox(inbound, mail, addresses)
-    try:
-        with transaction.atomic():
-            outcome = _decide(inbound, mail, addresses, live=live)
-    except Rejected as exc:
-        outcome = Outcome(InboundStatus.FAILED, exc.reason[:2000])
-        if exc.tell_sender and live and mail.from_address:
-            withheld = backscatter_reason(inbound, mail.from_address)
-            if withheld:
-                outcome.reason = f"{exc.reason}; sender not told: {withheld}"[:2000]
-            else:
-                with transaction.atomic():
-                    queue_rejection(to=mail.from_address, subject=mail.subject, reason=exc.reason,
-                                    answering=mail.message_id,
-                                    address=inbound.mailbox.address if inbound.mailbox else "")
-    except Exception as exc:  # noqa: BLE001 - a bug must not lose the mail: keep it, failed, with why
-        log.exception("inbound %s: processing failed", inbound.pk)
-        outcome = Outcome(InboundStatus.FAILED, f"processing error: {type(exc).__name__}: {exc}"[:2000])
-    return _finish(inbound, outcome)
+def _set_mail_fields(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses) -> None:
+    row.rfc_message_id = mail.message_id[:255]
+    row.from_address = mail.from_address[:254]
+    row.subject = mail.subject[:500]
+    _mailbox(row, mail, addresses)
 
 
-def _finish(inbound: InboundEmail, outcome: Outcome) -> InboundEmail:
+_FINISHED = ["status", "reason", "item", "message", "processed_at", "attempts", "rfc_message_id", "from_address",
+             "subject", "mailbox"]
+
+
+def _outcome(inbound: InboundEmail, outcome: Outcome) -> InboundEmail:
     inbound.status = outcome.status
     inbound.reason = outcome.reason
     inbound.item = outcome.item
     inbound.message = outcome.message
     inbound.processed_at = timezone.now()
-    inbound.save(update_fields=["status", "reason", "item", "message", "processed_at", "attempts", "rfc_message_id",
-                                "from_address", "subject", "mailbox"])
+    return inbound
+
+
+def _finish(inbound: InboundEmail, outcome: Outcome) -> InboundEmail:
+    _outcome(inbound, outcome).save(update_fields=_FINISHED)
     return inbound
 
 
@@ -390,23 +472,85 @@ def named_addresses(parsed: Iterable[ParsedMail | None]) -> Iterator[str]:
             yield from (mail.from_address, mail.sender, *(address for _, address in [*mail.to, *mail.cc]))
 
 
+def _earlier(rows: list[InboundEmail], parsed: list[ParsedMail | None]) -> dict[tuple[int | None, str], int]:
+    """(mailbox, Message-ID) → the first mail with that Message-ID that was processed or ignored,
+    for the batch's Message-IDs, in one query that uses the Message-ID index alone (with the
+    status in the query, SQLite would scan every processed mail of the mailbox instead)."""
+    ids = {mail.message_id for mail in parsed if mail is not None and mail.message_id}
+    batch = {row.pk for row in rows}
+    earlier: dict[tuple[int | None, str], int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = sorted(ids)[start:start + 500]
+        for pk, mailbox_id, status, rfc_id in InboundEmail.objects.filter(rfc_message_id__in=chunk).order_by(
+                "id").values_list("pk", "mailbox_id", "status", "rfc_message_id"):
+            if pk not in batch and status in (InboundStatus.PROCESSED, InboundStatus.IGNORED):
+                earlier.setdefault((mailbox_id, rfc_id), pk)
+    return earlier
+
+
 def process_batch(rows: list[InboundEmail], parsed: list[ParsedMail | None], *,
-                  lookups: tuple[set[str], set[str]] | None = None) -> list[InboundEmail]:
-    """File claimed mails in the current transaction, with the settings, statuses, customers and
-    domain owners the batch needs read once (`lookups` when a parser process worked them out)."""
-    with batch_cache():
-        addresses = mail_addresses()
-        prefetch_customers(*(lookups or lookup_keys(named_addresses(parsed))))
-        done = []
-        for row, mail in zip(rows, parsed, strict=True):
+                  lookups: tuple[set[str], set[str]] | None = None,
+                  addresses: MailAddresses | None = None) -> list[InboundEmail]:
+    """File claimed mails in the current transaction, as one batch: decided with reads only,
+    then written with set-based reads and bulk inserts (`_write`). When the writes fail, the
+    batch is rolled back and each mail filed on its own, so that one bad mail is kept failed
+    with the reason and never takes the others with it. `lookups` are the address keys and
+    domains a parser process worked out."""
+    addresses = addresses or mail_addresses()
+    mails: list[ParsedMail | None] = []
+    for row, mail in zip(rows, parsed, strict=True):
+        row.attempts += 1
+        if mail is None:
             try:
-                done.append(process_one(row, addresses=addresses, parsed=mail))
-            finally:
-                if mail is not None:
-                    mail.close()
-            if done[-1].status == InboundStatus.FAILED:
-                forget_batch()  # its savepoint was rolled back, with whatever the lookups learnt in it
-        return done
+                mail = parse_stored(row)
+            except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is the last net
+                log.exception("inbound %s: unparseable", row.pk)
+                _finish(row, Outcome(InboundStatus.FAILED, f"unparseable: {type(exc).__name__}: {exc}"[:2000]))
+        mails.append(mail)
+    todo = [(row, mail) for row, mail in zip(rows, mails, strict=True) if mail is not None]
+    try:
+        _file_batch(todo, addresses, lookups=lookups)
+    finally:
+        for mail, given in zip(mails, parsed, strict=True):
+            if mail is not None and given is None:
+                mail.close()
+    return rows
+
+
+def _file_batch(todo: list[tuple[InboundEmail, ParsedMail]], addresses: MailAddresses, *,
+                lookups: tuple[set[str], set[str]] | None) -> None:
+    if not todo:
+        return
+    for row, mail in todo:
+        _set_mail_fields(row, mail, addresses)
+    earlier = _earlier([row for row, _ in todo], [mail for _, mail in todo])
+    threads: dict[str, _Plan] = {}
+    plans = [_plan(row, mail, addresses, live=row.transport != Transport.IMPORT, earlier=earlier, threads=threads)
+             for row, mail in todo]
+    keys, domains = lookups or lookup_keys(named_addresses(mail for _, mail in todo))
+    try:
+        with transaction.atomic():
+            _write(plans, addresses, read_people(keys, domains))
+    except Exception as exc:  # noqa: BLE001 - isolated below: one mail at a time
+        if len(todo) > 1:
+            log.info("a batch of %s mails failed (%s); filing them one by one", len(todo), exc)
+            for row, mail in todo:
+                _file_batch([(row, mail)], addresses, lookups=None)
+            return
+        [plan] = plans
+        if isinstance(exc, DomainError):
+            _refuse(plan, _rejected(exc))
+        else:
+            log.exception("inbound %s: processing failed", plan.row.pk)
+            plan.outcome = Outcome(InboundStatus.FAILED, f"processing error: {type(exc).__name__}: {exc}"[:2000])
+    for plan in plans:
+        assert plan.outcome is not None
+        for to, subject, reason in plan.outcome.notify:
+            with transaction.atomic():
+                queue_rejection(to=to, subject=subject, reason=reason, answering=plan.mail.message_id if plan.mail else "",
+                                address=plan.row.mailbox.address if plan.row.mailbox else "")
+        _outcome(plan.row, plan.outcome)
+    update_rows([plan.row for plan in plans], _FINISHED)
 
 
 # A batch holds its mails' raw bytes and parsed trees at once: a few large mails go one by one,

@@ -283,7 +283,7 @@ def test_a_bug_keeps_the_mail_as_failed_with_the_reason(monkeypatch: pytest.Monk
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("deskhand.ingest.pipeline.submit_ticket", broken)
+    monkeypatch.setattr("deskhand.ingest.pipeline.create_items", broken)
     inbound = deliver(make_mail())
     assert inbound.status == "failed"
     assert "RuntimeError: boom" in inbound.reason
@@ -471,3 +471,60 @@ def test_setting_the_status_of_a_large_mail_does_not_rewrite_its_bytes() -> None
     writes = [query["sql"] for query in queries.captured_queries if query["sql"].lstrip().upper().startswith("UPDATE")]
     assert writes and not any("inboundraw" in sql.lower() for sql in writes)
     assert raw_bytes(inbound.pk) == before
+
+
+def _stored(*raws: bytes) -> list[InboundEmail]:
+    return [receive_raw(raw, transport="smtp", envelope_from="zoe@acme-corp.example", process=False) for raw in raws]
+
+
+def test_a_reply_in_the_same_batch_as_its_parent_threads_into_the_new_ticket() -> None:
+    rows = _stored(make_mail(message_id="<parent@acme-corp.example>", subject="VPN drops"),
+                   make_mail(message_id="<child@acme-corp.example>", in_reply_to="<parent@acme-corp.example>",
+                             subject="Re: VPN drops", body="Still dropping."),
+                   make_mail(message_id="<grandchild@acme-corp.example>", in_reply_to="<child@acme-corp.example>",
+                             subject="Re: VPN drops", body="Now it works."))
+    done = process_ids([row.pk for row in rows])
+    assert [row.status for row in done] == ["processed"] * 3
+    assert len({row.item_id for row in done}) == 1
+    item = Item.objects.get()
+    assert list(item.messages.order_by("id").values_list("body", flat=True))[1:] == ["Still dropping.", "Now it works."]
+
+
+def test_the_same_message_id_twice_in_one_batch_files_once() -> None:
+    raw = make_mail(message_id="<twice@acme-corp.example>")
+    done = process_ids([row.pk for row in _stored(raw, raw)])
+    assert [row.status for row in done] == ["processed", "ignored"]
+    assert "duplicate" in done[1].reason and Item.objects.count() == 1
+
+
+def test_a_mail_that_breaks_the_batch_is_kept_failed_and_the_others_are_filed(monkeypatch: pytest.MonkeyPatch
+                                                                              ) -> None:
+    import deskhand.ingest.pipeline as pipeline
+
+    real = pipeline.create_items
+
+    def poisoned(batch: Any) -> Any:
+        if any(new.title == "Poison" for new in batch):
+            raise RuntimeError("the database said no")
+        return real(batch)
+
+    monkeypatch.setattr(pipeline, "create_items", poisoned)
+    rows = _stored(make_mail(subject="First"), make_mail(subject="Poison"), make_mail(subject="Last"))
+    done = process_ids([row.pk for row in rows])
+    assert [row.status for row in done] == ["processed", "failed", "processed"]
+    assert "the database said no" in done[1].reason
+    assert sorted(Item.objects.values_list("title", flat=True)) == ["First", "Last"]
+    assert Customer.objects.count() == 1  # the failed mail left nothing of its own behind
+
+
+def test_a_batch_of_new_mail_costs_a_few_statements_whatever_its_size() -> None:
+    def statements(count: int, offset: int) -> int:
+        rows = _stored(*(make_mail(sender=f"Person {n} <p{n}@co{n}.example>", cc=f"c{n}@co{n}.example",
+                                   subject=f"Request {n}") for n in range(offset, offset + count)))
+        with CaptureQueriesContext(connection) as queries:
+            process_ids([row.pk for row in rows])
+        assert InboundEmail.objects.filter(status="processed").count() == offset + count
+        return len(queries.captured_queries)
+
+    small, large = statements(5, 0), statements(40, 5)
+    assert large <= small + 10, (small, large)
