@@ -14,13 +14,19 @@ from deskhand.work.services.statuses import ensure_default_workflow
 logger = logging.getLogger("deskhand.startup")
 
 
-def ensure_configured_records() -> None:
-    ensure_default_workflow()
+def ensure_support_addresses() -> None:
+    """DESKHAND_SUPPORT_ADDRESSES as ticket addresses: for `serve`, and for `mail import`, which
+    files mail into them (and never makes them followers) even before `serve` first ran."""
     if conf.support_address_list:
         try:
             ensure_mailboxes(conf.support_address_list, actor=SYSTEM)
         except DomainError as exc:
             raise SystemExit(f"DESKHAND_SUPPORT_ADDRESSES: {exc.message}") from None
+
+
+def ensure_configured_records() -> None:
+    ensure_default_workflow()
+    ensure_support_addresses()
     if conf.admin_email and conf.admin_password:
         try:
             agent = ensure_admin(conf.admin_email, password=conf.admin_password, actor=SYSTEM)

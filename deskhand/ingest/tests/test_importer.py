@@ -71,3 +71,17 @@ def test_a_missing_path_is_a_clear_error() -> None:
     result = subprocess.run([deskhand, "mail", "import", "/nonexistent/mail"], capture_output=True, text=True)
     assert result.returncode != 0
     assert "does not exist" in result.stderr
+
+
+def test_the_command_files_mail_into_the_ticket_addresses_of_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deskhand.conf import conf
+
+    monkeypatch.setattr(conf, "support_addresses", "support@deskhand.test")
+    (tmp_path / "1.eml").write_bytes(make_mail(cc="support@deskhand.test, ana@acme-corp.example"))
+    call_command("mail", "import", str(tmp_path), "--jobs", "0")
+    inbound = InboundEmail.objects.get()
+    assert inbound.status == "processed" and inbound.mailbox is not None
+    assert inbound.mailbox.address == "support@deskhand.test"
+    followers = set(Item.objects.get().followers.values_list("customer__email", flat=True))
+    assert followers == {"zoe@acme-corp.example", "ana@acme-corp.example"}  # never the ticket address

@@ -8,10 +8,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from deskhand.ingest.importer import ImportReport, import_mail
 from deskhand.system.cli import domain_errors_exit
+from deskhand.system.startup import ensure_support_addresses
 
 
 class Command(BaseCommand):
     help = "Email: import a folder of .eml files, a Maildir or an mbox through the inbound pipeline."
+    # The system checks load every URL, the API and its schemas: a third of an import's start-up,
+    # for checks that `serve` and `check` run anyway.
+    requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -28,6 +32,8 @@ class Command(BaseCommand):
             raise CommandError(f"{path} does not exist.")
         if not 1 <= batch <= 5000:
             raise CommandError("--batch is a number from 1 to 5000.")
+
+        ensure_support_addresses()
 
         def progress(report: ImportReport) -> None:
             self.stderr.write(f"  {report.total} mails…")
