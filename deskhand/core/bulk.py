@@ -29,3 +29,25 @@ def update_rows(rows: Sequence[Model], fields: Sequence[str]) -> None:
               for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
+
+
+def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Insert rows given as tuples of `fields` values in one `executemany`, for rows nobody reads
+    back in the same transaction (an audit trail): no model instance per row, no ids returned.
+    Values go through each field's own `get_db_prep_save`, as the ORM's inserts do."""
+    if not rows:
+        return
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    columns: list[Field[object, object]] = []
+    for name in fields:
+        column = meta.get_field(name)
+        assert isinstance(column, Field) and column.concrete
+        columns.append(column)
+    names = ", ".join(quote(str(column.column)) for column in columns)
+    sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
+    params = [[column.get_db_prep_save(value, connection) for column, value in zip(columns, row, strict=True)]
+              for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)

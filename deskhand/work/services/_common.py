@@ -6,8 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from deskhand.agents.models import Agent, Team
-from deskhand.audit.models import AuditEvent
-from deskhand.audit.services import event, record
+from deskhand.audit.services import Event, event, record
 from deskhand.config.queries import batch_cached
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid
@@ -26,7 +25,7 @@ def record_item_event(item: Item, action: str, *, actor: Actor, changes: dict[st
            object_label=f"{item.reference} {item.title}", changes=changes)
 
 
-def item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any] | None = None) -> AuditEvent:
+def item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any] | None = None) -> Event:
     """`record_item_event`'s row, unsaved, for a batch service to write with `record_many`."""
     return event(actor=actor, action=action, object_type=ITEM_OBJECT, object_id=item.pk,
                  object_label=f"{item.reference} {item.title}", changes=changes)
