@@ -13,12 +13,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from mailparser_reply import EmailReplyParser
 
 from deskhand.agents.models import Agent
+from deskhand.config.queries import get_settings
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.bulk import update_rows
 from deskhand.core.emailaddr import AddressError, parse_email
@@ -30,7 +32,7 @@ from deskhand.mail.loops import robot_reason
 from deskhand.mail.models import InboundEmail, InboundRaw, InboundStatus, Transport
 from deskhand.mail.outbound import queue_acknowledgement, queue_rejection
 from deskhand.mail.parsing import STREAM_ABOVE, ParsedMail, parse_mail, parse_mail_file
-from deskhand.mail.queries import MailAddresses, item_for_thread, mail_addresses, open_raw, spool_dir
+from deskhand.mail.queries import MailAddresses, items_by_message_id, mail_addresses, open_raw, spool_dir
 from deskhand.work.models import Channel, Follower, Item, Kind, Message, MessageKind
 from deskhand.work.services.items import MAX_DESCRIPTION, NewFollower, NewItem, add_followers, create_items
 from deskhand.work.services.messages import (
@@ -151,10 +153,25 @@ def _cc_wanted(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresse
     return {key: wanted[key] for key in keys[:MAX_FOLLOWERS_FROM_MAIL]}, skipped
 
 
-def _thread_item(mail: ParsedMail, sender_key: str, addresses: MailAddresses) -> Item | None:
-    item_id = item_for_thread(mail.thread_ids)
-    if item_id is not None:
-        return Item.objects.select_related("requester").filter(pk=item_id).first()
+@dataclass
+class _Threads:
+    """What the batch's mail answers, read for all of it at once: the item of each Message-ID it
+    names (`items_by_message_id`) and those items."""
+
+    item_ids: dict[str, int]
+    items: dict[int, Item]
+
+    @classmethod
+    def read(cls, mails: Iterable[ParsedMail]) -> _Threads:
+        item_ids = items_by_message_id(rfc_id for mail in mails for rfc_id in mail.thread_ids)
+        items = Item.objects.select_related("requester").in_bulk(set(item_ids.values())) if item_ids else {}
+        return cls(item_ids, items)
+
+
+def _thread_item(mail: ParsedMail, sender_key: str, addresses: MailAddresses, threads: _Threads) -> Item | None:
+    item_id = next((threads.item_ids[rfc_id] for rfc_id in mail.thread_ids if rfc_id in threads.item_ids), None)
+    if item_id is not None and item_id in threads.items:
+        return threads.items[item_id]
     match = TOKEN.search(mail.subject)
     if match is None:
         return None
@@ -247,7 +264,8 @@ def _rejected(exc: DomainError) -> Rejected:
 
 
 def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool,
-          earlier: dict[tuple[int | None, str], int], threads: dict[str, _Plan]) -> _Plan:
+          earlier: dict[tuple[int | None, str], int], threads: dict[str, _Plan], known: _Threads,
+          settings: dict[str, Any]) -> _Plan:
     """Decide a mail with reads only: duplicate, robot, no sender, an attachment refused, or what
     to file where. `earlier` maps (mailbox, Message-ID) to mail filed before (this batch's too);
     `threads` maps the Message-IDs of this batch's filed mail to their plans."""
@@ -268,11 +286,11 @@ def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live
         plan.agent_id = addresses.agents.get(sender_key)
         plan.parent = next((threads[rfc_id] for rfc_id in mail.thread_ids if rfc_id in threads), None)
         if plan.parent is None:
-            plan.item = _thread_item(mail, sender_key, addresses)
+            plan.item = _thread_item(mail, sender_key, addresses, known)
         replying = plan.item is not None or plan.parent is not None
         plan.body, plan.full, plan.html, whole = _texts(mail, limit=MAX_BODY if replying else MAX_DESCRIPTION)
         plan.attachments = [*_attachments(mail), *whole]
-        check_attachments(plan.attachments)
+        check_attachments(plan.attachments, settings)
     except Rejected as exc:
         plan.outcome = Outcome(InboundStatus.FAILED, exc.reason[:2000])
         return plan
@@ -525,8 +543,10 @@ def _file_batch(todo: list[tuple[InboundEmail, ParsedMail]], addresses: MailAddr
         _set_mail_fields(row, mail, addresses)
     earlier = _earlier([row for row, _ in todo], [mail for _, mail in todo])
     threads: dict[str, _Plan] = {}
-    plans = [_plan(row, mail, addresses, live=row.transport != Transport.IMPORT, earlier=earlier, threads=threads)
-             for row, mail in todo]
+    known = _Threads.read(mail for _, mail in todo)
+    settings = get_settings()
+    plans = [_plan(row, mail, addresses, live=row.transport != Transport.IMPORT, earlier=earlier, threads=threads,
+                   known=known, settings=settings) for row, mail in todo]
     keys, domains = lookups or lookup_keys(named_addresses(mail for _, mail in todo))
     try:
         with transaction.atomic():

@@ -125,23 +125,18 @@ def inbound_for_messages(message_ids: Iterable[int]) -> dict[int, InboundEmail]:
     return {row.message_id: row for row in rows if row.message_id is not None}
 
 
-def item_for_thread(message_ids: list[str]) -> int | None:
-    """The item a mail answers: the nearest of `message_ids` that we received or sent."""
-    if not message_ids:
-        return None
+def items_by_message_id(message_ids: Iterable[str]) -> dict[str, int]:
+    """The item of each of these Message-IDs that we received or sent (received first), for a
+    batch of mail in two queries."""
+    wanted = sorted(set(message_ids))
     found: dict[str, int] = {}
-    for rfc_id, item_id in InboundEmail.objects.filter(
-        rfc_message_id__in=message_ids, item__isnull=False,
-    ).values_list("rfc_message_id", "item_id"):
-        found.setdefault(rfc_id, item_id)
-    for rfc_id, item_id in OutboundMessage.objects.filter(
-        rfc_message_id__in=message_ids, item__isnull=False,
-    ).values_list("rfc_message_id", "item_id"):
-        found.setdefault(rfc_id, item_id)
-    for rfc_id in message_ids:
-        if rfc_id in found:
-            return found[rfc_id]
-    return None
+    for model in (InboundEmail, OutboundMessage):
+        for start in range(0, len(wanted), 500):
+            for rfc_id, item_id in model.objects.filter(
+                    rfc_message_id__in=wanted[start:start + 500], item__isnull=False,
+            ).order_by("id").values_list("rfc_message_id", "item_id"):
+                found.setdefault(rfc_id, item_id)
+    return found
 
 
 def failed_outbound(limit: int = 20) -> list[OutboundMessage]:

@@ -136,12 +136,13 @@ def fit_text(text: str, *, limit: int, whole: str | IO[bytes] = "") -> tuple[str
             NewAttachment(name=FULL_TEXT_NAME, content=content, content_type="text/plain; charset=utf-8"))
 
 
-def _clean_attachments(files: list[NewAttachment] | None) -> list[tuple[NewAttachment, bytes | IO[bytes], int, str]]:
+def _clean_attachments(files: list[NewAttachment] | None, settings: dict[str, Any] | None = None,
+                       ) -> list[tuple[NewAttachment, bytes | IO[bytes], int, str]]:
     if not files:
         return []
     if len(files) > MAX_ATTACHMENTS:
         raise Invalid("too_many_attachments", f"Attach at most {MAX_ATTACHMENTS} files.", field="attachments")
-    settings = get_settings()
+    settings = settings or get_settings()
     limit = int(settings["attachment_max_bytes"])
     blocked = set(settings["blocked_attachment_extensions"])
     cleaned = []
@@ -220,11 +221,11 @@ class _Checked:
     author_customer: Customer | None
 
 
-def _check(new: NewMessage) -> _Checked:
+def _check(new: NewMessage, settings: dict[str, Any] | None) -> _Checked:
     if new.kind not in MessageKind.values:
         raise Invalid("invalid_message_kind", "A message is a customer message, a reply or a note.", field="kind")
     text = clean_text(new.body, field="body", max_length=MAX_BODY, multiline=True)
-    files = _clean_attachments(list(new.attachments))
+    files = _clean_attachments(list(new.attachments), settings)
     if not text and not files:
         raise Invalid("body_required", "Write a message or attach a file.", field="body")
     author_customer = new.author_customer
@@ -237,11 +238,11 @@ def _check(new: NewMessage) -> _Checked:
     return _Checked(new, text, files, author_customer)
 
 
-def check_attachments(files: Sequence[NewAttachment]) -> None:
+def check_attachments(files: Sequence[NewAttachment], settings: dict[str, Any] | None = None) -> None:
     """Raise the Invalid that `add_messages` would raise for these files (count, size, type),
     without storing anything, so that a batch can set a mail aside before it writes any. Files
     are bytes or seekable streams, which are left where they stood."""
-    _clean_attachments(list(files))
+    _clean_attachments(list(files), settings)
 
 
 def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
@@ -249,7 +250,8 @@ def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
     items' `updated_at` and one history row each in a few statements. A reply goes to the
     requester and the customer followers through the outbox, after commit; a note stays inside
     the team."""
-    checked = [_check(new) for new in batch]
+    settings = get_settings() if any(new.attachments for new in batch) else None
+    checked = [_check(new, settings) for new in batch]
     agent_ids = {new.actor.agent_id for new in batch if new.actor.agent_id}
     agents = Agent.objects.in_bulk(agent_ids) if agent_ids else {}
     stored: list[str] = []
