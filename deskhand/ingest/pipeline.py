@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -463,21 +463,18 @@ def parse_stored(inbound: InboundEmail) -> ParsedMail:
 
 def _read_stored(inbound: InboundEmail, raw: bytes | None) -> ParsedMail | None:
     """`read_ahead` for a claimed row: from `raw` when the batch read it, else from the database."""
-    if raw is not None:
-        return read_ahead(raw)
-    try:
-        mail = parse_stored(inbound)
-    except Exception:  # noqa: BLE001 - process_one parses again and records the failure
-        return None
-    mail.stripped = strip_quotes(mail.text[:MAX_BODY])
-    return mail
+    return _read_ahead(lambda: parse_mail(raw) if raw is not None else parse_stored(inbound))
 
 
 def read_ahead(raw: bytes) -> ParsedMail | None:
     """The pure part of processing one mail (parse, strip quotes), fit for a parser process."""
+    return _read_ahead(lambda: parse_mail(raw))
+
+
+def _read_ahead(parse: Callable[[], ParsedMail]) -> ParsedMail | None:
     try:
-        mail = parse_mail(raw)
-    except Exception:  # noqa: BLE001 - process_one parses again and records the failure
+        mail = parse()
+    except Exception:  # noqa: BLE001 - process_batch parses again and records the failure
         return None
     mail.stripped = strip_quotes(mail.text[:MAX_BODY])
     return mail
