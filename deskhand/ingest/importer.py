@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from deskhand.core.bulk import insert_rows
 from deskhand.core.errors import Invalid
 from deskhand.customers.queries import lookup_keys
 from deskhand.ingest.pipeline import named_addresses, process_batch, read_ahead
@@ -103,7 +104,7 @@ def _parse_batch(raws: list[bytes]) -> Parsed:
 def _store(raws: list[bytes]) -> list[InboundEmail]:
     with transaction.atomic():
         rows = InboundEmail.objects.bulk_create([InboundEmail(size=len(raw), transport=Transport.IMPORT) for raw in raws])
-        InboundRaw.objects.bulk_create([InboundRaw(inbound=row, data=raw) for row, raw in zip(rows, raws, strict=True)])
+        insert_rows(InboundRaw, ("inbound", "data"), [(row.pk, raw) for row, raw in zip(rows, raws, strict=True)])
         return rows
 
 
