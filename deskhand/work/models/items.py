@@ -116,8 +116,10 @@ class Item(models.Model):
     description = models.TextField(blank=True)
     status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    # Indexed by item_requester_idx (requester first), which serves the foreign key's lookups too.
     requester = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="requested_items"
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="requested_items",
+        db_index=False,
     )
     # Fixed at submission: moving the customer later does not move their past requests.
     organization = models.ForeignKey(
@@ -140,6 +142,9 @@ class Item(models.Model):
             # Index: every list is one kind, newest first, optionally narrowed by one filter.
             models.Index(fields=["kind", "-id"], name="item_kind_idx"),
             models.Index(fields=["kind", "status", "-id"], name="item_status_idx"),
+            # Index: status and priority together (an agent's "open, high"): the page in order and its
+            # count from the index alone (the count read 34 000 open rows for their priority).
+            models.Index(fields=["kind", "status", "priority", "-id"], name="item_status_priority_idx"),
             models.Index(fields=["kind", "organization", "-id"], name="item_organization_idx"),
             models.Index(fields=["kind", "project", "folder", "-id"], name="item_project_idx"),
             # Index: the By portfolio tree counts open items per project and folder from the index alone.
@@ -167,8 +172,15 @@ class Assignee(models.Model):
     """An agent or a team an item is assigned to."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignees")
-    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    team = models.ForeignKey("agents.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The item's kind, copied (an item never changes kind), so that an agent's tickets are counted
+    # from the assignee index alone: through the items it was one probe per assignment (25 ms for
+    # an agent with 9 000 tickets on PostgreSQL).
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # Indexed by assignee_agent_idx and assignee_team_idx below (the foreign key's lookups too).
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
+    team = models.ForeignKey("agents.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                             db_index=False)
 
     class Meta:
         constraints = [
@@ -176,13 +188,16 @@ class Assignee(models.Model):
                 condition=Q(agent__isnull=False, team__isnull=True) | Q(agent__isnull=True, team__isnull=False),
                 name="assignee_agent_xor_team",
             ),
+            # A row written without the item's kind would drop out of every count.
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="assignee_kind_known"),
             models.UniqueConstraint(fields=["item", "agent"], condition=Q(agent__isnull=False), name="assignee_agent_once"),
             models.UniqueConstraint(fields=["item", "team"], condition=Q(team__isnull=False), name="assignee_team_once"),
         ]
         indexes = [
-            # Index: "assigned to me" lists start from the agent.
-            models.Index(fields=["agent", "item"], name="assignee_agent_idx"),
-            models.Index(fields=["team", "item"], name="assignee_team_idx"),
+            # Index: "assigned to me" lists start from the agent; the page in item order and the
+            # count of one kind are read from it alone.
+            models.Index(fields=["agent", "kind", "item"], name="assignee_agent_kind_idx"),
+            models.Index(fields=["team", "kind", "item"], name="assignee_team_kind_idx"),
         ]
 
     def __str__(self) -> str:

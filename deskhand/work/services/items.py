@@ -122,7 +122,8 @@ def _current_followers(item: Item) -> tuple[list[Customer], list[Agent]]:
 def _set_assignees(item: Item, agents: list[Agent], teams: list[Team]) -> None:
     item.assignees.all().delete()
     Assignee.objects.bulk_create(
-        [Assignee(item=item, agent=a) for a in agents] + [Assignee(item=item, team=t) for t in teams])
+        [Assignee(item=item, kind=item.kind, agent=a) for a in agents]
+        + [Assignee(item=item, kind=item.kind, team=t) for t in teams])
 
 
 def _add_followers(item: Item, customers: Iterable[Customer], agents: Iterable[Agent], *, new: bool = False) -> None:
@@ -190,7 +191,8 @@ def _create_item(
     )
     # A new item has no assignees or followers yet: nothing to read or delete first.
     Assignee.objects.bulk_create(
-        [Assignee(item=item, agent=a) for a in agents] + [Assignee(item=item, team=t) for t in teams])
+        [Assignee(item=item, kind=item.kind, agent=a) for a in agents]
+        + [Assignee(item=item, kind=item.kind, team=t) for t in teams])
     # The requester follows their own request; others only hear from now on.
     _add_followers(item, ([customer] if customer else []) + follower_customers, follower_agents, new=True)
     record_item_event(item, f"{kind}.created", actor=actor, changes={
