@@ -131,7 +131,7 @@ def _add_routes(kind: str) -> None:
     def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str, Any]:
         keys = _field_keys(kind)
         filters = _filters(params)
-        items = queries.item_list(kind, filters, sort=params.sort)
+        items = queries.item_list(kind, filters, sort=params.sort, names=False)
         return paginate(items, params, lambda item: item_out(item, keys),
                         count=queries.item_count(kind, filters, items))
 

@@ -74,32 +74,43 @@ class ItemQuerySet(models.QuerySet["Item"]):
     without the per-item querysets of prefetch_related (a third of a 50-row list's time)."""
 
     _with_people = False
+    _people_named = True
 
-    def with_people(self) -> ItemQuerySet:
+    def with_people(self, *, names: bool = True) -> ItemQuerySet:
+        """`names=False`: assignees as ids only, followers with their address only (what the API
+        shows); a third less work per page than the agent, team and customer rows in full."""
         clone: ItemQuerySet = self._chain()  # type: ignore[attr-defined]
         clone._with_people = True
+        clone._people_named = names
         return clone
 
     def _clone(self) -> ItemQuerySet:
         clone: ItemQuerySet = super()._clone()  # type: ignore[misc]
         clone._with_people = self._with_people
+        clone._people_named = self._people_named
         return clone
 
     def _fetch_all(self) -> None:
         fresh = self._result_cache is None
         super()._fetch_all()
         if fresh and self._with_people and self._iterable_class is ModelIterable and self._result_cache:
-            attach_people(self._result_cache)
+            attach_people(self._result_cache, names=self._people_named)
 
 
-def attach_people(items: list[Item]) -> None:
+def attach_people(items: list[Item], *, names: bool = True) -> None:
     """Fill `item.assignees.all()` and `item.followers.all()` of every item, in two queries."""
     ids = [item.pk for item in items]
+    assignee_rows = Assignee.objects.filter(item_id__in=ids).order_by("id")
+    follower_rows = Follower.objects.filter(item_id__in=ids).select_related("agent", "customer").order_by("id")
+    if names:
+        assignee_rows = assignee_rows.select_related("agent", "team")
+    else:
+        follower_rows = follower_rows.only("item", "customer", "agent", "customer__email", "agent__email")
     assignees: dict[int, list[Assignee]] = defaultdict(list)
-    for assignee in Assignee.objects.filter(item_id__in=ids).select_related("agent", "team").order_by("id"):
+    for assignee in assignee_rows:
         assignees[assignee.item_id].append(assignee)
     followers: dict[int, list[Follower]] = defaultdict(list)
-    for follower in Follower.objects.filter(item_id__in=ids).select_related("agent", "customer").order_by("id"):
+    for follower in follower_rows:
         followers[follower.item_id].append(follower)
     assignee_template, follower_template = Assignee.objects.all(), Follower.objects.all()
     for item in items:
