@@ -537,7 +537,7 @@ class Loader:
             }, created))
             refs = sorted(f"{kind}:{who.pk}" for kind, who in assignees)
             for kind, who in assignees:
-                rows["assignees"].append(Assignee(item_id=item_id, **{kind: who}))
+                rows["assignees"].append(Assignee(item_id=item_id, kind="ticket", **{kind: who}))
             changes: dict[str, Any] = {}
             if status_key != "new":
                 changes["status"] = {"old": "new", "new": status_key}

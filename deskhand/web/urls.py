@@ -51,6 +51,8 @@ urlpatterns = [
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})$", items.item_detail, name="item-detail"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/properties/(?P<name>[a-z]{1,20})$",
             items.edit_property, name="item-property"),
+    re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/project-menu$", items.project_menu,
+            name="item-project-menu"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/reply$", items.post_message,
             {"kind": "reply"}, name="item-reply"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/note$", items.post_message,

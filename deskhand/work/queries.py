@@ -113,16 +113,21 @@ def _priority(queryset: _Items, value: str) -> _Items:
     return queryset.filter(priority__in=[by_key[key] for key in keys])
 
 
-def _assignee(queryset: _Items, value: str) -> _Items:
+def _assignments(kind: str, value: str) -> QuerySet[Assignee]:
+    """The assignee rows of one kind's items that `value` names: agent ids, or `team:` ids. They
+    are read from assignee_agent_kind_idx (or the team's) alone, in item order."""
+    if value.startswith("team:"):
+        teams = _ids(value.removeprefix("team:"), field="assignee")
+        return Assignee.objects.filter(team_id__in=teams, kind=kind)
+    return Assignee.objects.filter(agent_id__in=_ids(value, field="assignee"), kind=kind)
+
+
+def _assignee(queryset: _Items, kind: str, value: str) -> _Items:
     if not value:
         return queryset
     if value == NONE:
-        return queryset.exclude(pk__in=Assignee.objects.values("item_id"))
-    if value.startswith("team:"):
-        teams = _ids(value.removeprefix("team:"), field="assignee")
-        return queryset.filter(pk__in=Assignee.objects.filter(team_id__in=teams).values("item_id"))
-    agents = _ids(value, field="assignee")
-    return queryset.filter(pk__in=Assignee.objects.filter(agent_id__in=agents).values("item_id"))
+        return queryset.exclude(pk__in=Assignee.objects.filter(kind=kind).values("item_id"))
+    return queryset.filter(pk__in=_assignments(kind, value).values("item_id"))
 
 
 def _title_matches(term: str) -> Q:
@@ -165,25 +170,47 @@ def _search(queryset: _Items, value: str) -> _Items:
     return queryset.filter(_title_matches(term))
 
 
-def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-id") -> QuerySet[Item]:
-    """One kind's items, filtered and sorted, with what a list row shows loaded in constant queries."""
+# What a list row loads with the item. The web list names the organization, project, folder and
+# assignees; the API gives their ids and needs only the status key and the addresses of the
+# requester and followers. Each join costs PostgreSQL planning time on every request: 8 ms for the
+# five, under 1 ms for two.
+NAMED_ROW = ("status", "requester", "organization", "project", "folder")
+PLAIN_ROW = ("status", "requester")
+
+
+def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-id",
+              names: bool = True) -> QuerySet[Item]:
+    """One kind's items, filtered and sorted, with what a list row shows loaded in constant queries
+    (`names=False`: what the API shows, ids instead of the organization, project, folder and
+    assignee rows, and followers with their address only)."""
     if sort not in SORTS:
         raise Invalid("invalid_sort", f"Sort by one of {', '.join(SORTS)}.", field="sort")
     queryset = Item.objects.filter(kind=kind)
     queryset = _status(queryset, kind, filters.status)
     queryset = _priority(queryset, filters.priority)
-    queryset = _assignee(queryset, filters.assignee)
+    queryset = _assignee(queryset, kind, filters.assignee)
     queryset = _by_id_or_none(queryset, filters.organization, field="organization")
     if filters.requester:
         queryset = queryset.filter(requester_id__in=_ids(filters.requester, field="requester"))
     queryset = _by_id_or_none(queryset, filters.project, field="project")
     queryset = _by_id_or_none(queryset, filters.folder, field="folder")
     queryset = _search(queryset, filters.search)
-    return with_row_data(queryset).order_by(*SORTS[sort])
+    return with_row_data(queryset, names=names).order_by(*SORTS[sort])
 
 
-def with_row_data(queryset: ItemQuerySet) -> ItemQuerySet:
-    return queryset.select_related("status", "requester", "organization", "project", "folder").with_people()
+def item_count(kind: str, filters: ItemFilters, items: QuerySet[Item]) -> int:
+    """How many items `items`, which is item_list(kind, filters), holds. An agent's or a team's
+    items with no other filter are counted from the assignee index alone (an agent's 9 000 tickets:
+    1 ms, where counting them through the items took 25 ms on PostgreSQL)."""
+    if filters.assignee and filters.assignee != NONE and filters == ItemFilters(assignee=filters.assignee):
+        rows = _assignments(kind, filters.assignee)
+        # One agent or team is assigned to an item once (assignee_agent_once); several may share one.
+        return rows.count() if "," not in filters.assignee else rows.values("item_id").distinct().count()
+    return items.count()
+
+
+def with_row_data(queryset: ItemQuerySet, *, names: bool = True) -> ItemQuerySet:
+    return queryset.select_related(*(NAMED_ROW if names else PLAIN_ROW)).with_people(names=names)
 
 
 def get_item(item_id: int, *, kind: str | None = None) -> Item:
@@ -263,6 +290,21 @@ def folder_list(*, search: str = "", project: str = "") -> QuerySet[Folder]:
     if project:
         queryset = queryset.filter(project_id__in=_ids(project, field="project"))
     return queryset
+
+
+@dataclass
+class ProjectMenu:
+    """What an item's project menu offers: every project, and the folders of the item's project."""
+
+    projects: list[Project]
+    folders: list[Folder]
+
+
+def project_menu(item: Item) -> ProjectMenu:
+    """The item page loads this when its project menu is opened, not with the page: 200 projects
+    and 425 folders cost more to render than the rest of the page."""
+    folders = list(folder_list(project=str(item.project_id))) if item.project_id else []
+    return ProjectMenu(list(project_list()), folders)
 
 
 def _get(queryset: QuerySet[_Record], pk: int, what: str) -> _Record:

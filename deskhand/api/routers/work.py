@@ -130,8 +130,10 @@ def _add_routes(kind: str) -> None:
                 summary=f"List {plural}")
     def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str, Any]:
         keys = _field_keys(kind)
-        items = queries.item_list(kind, _filters(params), sort=params.sort)
-        return paginate(items, params, lambda item: item_out(item, keys))
+        filters = _filters(params)
+        items = queries.item_list(kind, filters, sort=params.sort, names=False)
+        return paginate(items, params, lambda item: item_out(item, keys),
+                        count=queries.item_count(kind, filters, items))
 
     @router.post(f"/{plural}", response={201: ItemOut}, tags=[plural], operation_id=f"create_{kind}",
                  summary=f"Create a {kind}")

@@ -190,6 +190,50 @@ def test_new_task_form_keeps_input_on_errors(page: Page) -> None:
     assert task.kind == "task" and task.folder.name == "Copy" and page.url.endswith(f"/tasks/{task.pk}")
 
 
+def test_move_a_ticket_from_the_project_menu_with_the_keyboard(page: Page) -> None:
+    """The item page loads its project menu only when it is opened; Tab, Enter and the arrow keys
+    are enough to move the ticket to a project and folder."""
+    for number in range(1, 31):
+        project = create_project(f"Project {number:02}", actor=SYSTEM)
+        create_folder("Backlog", project=project.pk, actor=SYSTEM)
+    website = create_project("Website", actor=SYSTEM)
+    create_folder("Copy", project=website.pk, actor=SYSTEM)
+    create_folder("Design", project=website.pk, actor=SYSTEM)
+    ticket = submit_ticket(title="Pricing page typo", requester_email="ann@acme.example", actor=SYSTEM)
+    menus: list[str] = []
+    page.on("request", lambda request: menus.append(request.url) if "/project-menu" in request.url else None)
+    page.goto(f"/tickets/{ticket.pk}")
+    summary = page.locator("#project-menu > summary")
+    expect(summary).to_have_text("No project")
+    expect(page.get_by_label("Project", exact=True)).to_have_count(0)
+    assert menus == []  # not with the page
+
+    summary.focus()
+    page.keyboard.press("Enter")  # opens the menu: now it loads
+    project_select = page.get_by_label("Project", exact=True)
+    expect(project_select).to_be_visible()
+    expect(project_select.locator("option")).to_have_count(32)  # No project + 31
+    assert len(menus) == 1
+    page.keyboard.press("Tab")
+    expect(project_select).to_be_focused()
+    project_select.select_option(label="Website")  # what the arrow keys do in a closed select
+    folder_select = page.get_by_label("Folder", exact=True)
+    expect(folder_select.locator("option")).to_have_text(["No folder", "Copy", "Design"])  # follows the project
+    page.keyboard.press("Tab")
+    expect(folder_select).to_be_focused()
+    folder_select.select_option(label="Copy")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Move")).to_be_focused()
+    shot(page, "ticket-project-menu")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#project-menu > summary")).to_have_text("Website / Copy")
+    expect(page.locator("#history")).to_contain_text("Website")
+    ticket.refresh_from_db()
+    assert ticket.project == website and ticket.folder is not None and ticket.folder.name == "Copy"
+    shot(page, "ticket-moved")
+
+
 def test_phone_width(browser: Browser, live_server: Any, admin: Agent) -> None:
     portfolio = create_portfolio("Clients", actor=SYSTEM)
     project = create_project("Acme rollout", portfolio=portfolio.pk, actor=SYSTEM)

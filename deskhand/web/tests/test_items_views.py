@@ -329,9 +329,55 @@ def test_item_page_shows_the_conversation(agent_client: Client, agent: Agent) ->
     attachment = Attachment.objects.get()
     assert f'href="/attachments/{attachment.pk}"' in page and "plan.pdf" in page
     for label in ('>Reply</label>', '>Internal note</label>', "Send reply", "Add note", ">Status</label>",
-                  ">Priority</label>", ">Project</label>", ">Folder</label>", ">Requester</label>", "Followers",
+                  ">Priority</label>", 'id="project-label">Project</span>', ">Requester</label>", "Followers",
                   ">Minutes</label>", "Log time", "History"):
         assert label in page, label
+
+
+def test_the_project_menu_loads_when_it_is_opened(agent_client: Client, project: Project, folder: Folder) -> None:
+    other = create_project("Website", actor=SYSTEM)
+    copy = create_folder("Copy", project=other.pk, actor=SYSTEM)
+    ticket = _ticket(project=project.pk, folder=folder.pk)
+    page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()
+    # The page names the place and fetches the menu only when it is opened.
+    assert "Acme rollout / Phase 1</summary>" in page and 'id="prop-project"' not in page and "Website" not in page
+    assert f'hx-get="/tickets/{ticket.pk}/project-menu" hx-trigger="toggle once"' in page
+    response = agent_client.get(f"/tickets/{ticket.pk}/project-menu", headers=HX)
+    menu = response.content.decode()
+    assert response.status_code == 200 and "<html" not in menu
+    assert '<label for="prop-project">Project</label>' in menu and '<label for="prop-folder">Folder</label>' in menu
+    assert f'<option value="{project.pk}" selected>Acme rollout</option>' in menu and "Website" in menu
+    assert f'<option value="{folder.pk}" selected>Phase 1</option>' in menu and "Copy" not in menu  # this project's
+    # Without htmx, the link in the menu opens the page with the menu in it.
+    response = agent_client.get(f"/tickets/{ticket.pk}/project-menu")
+    assert response.status_code == 302 and response["Location"] == f"/tickets/{ticket.pk}?menu=project#project-menu"
+    page = agent_client.get(f"/tickets/{ticket.pk}?menu=project").content.decode()
+    assert 'id="project-menu" open' in page and '<label for="prop-project">Project</label>' in page
+    # One post moves to another project and one of its folders.
+    response = agent_client.post(f"/tickets/{ticket.pk}/properties/project",
+                                 {"project": str(other.pk), "folder": str(copy.pk)}, headers=HX)
+    assert response.status_code == 200 and "Website / Copy</summary>" in response.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.project == other and ticket.folder == copy
+    # A refused move keeps the menu open, with the reason under the fields.
+    response = agent_client.post(f"/tickets/{ticket.pk}/properties/project",
+                                 {"project": str(other.pk), "folder": str(folder.pk)}, headers=HX)
+    page = response.content.decode()
+    assert response.status_code == 422 and 'id="project-menu" open' in page and "belongs to another project" in page
+    assert agent_client.get("/tickets/999999/project-menu", headers=HX).status_code == 404
+    task = create_task(title="Plan", actor=SYSTEM)
+    assert agent_client.get(f"/tickets/{task.pk}/project-menu", headers=HX).status_code == 404
+
+
+def test_item_page_queries_do_not_grow_with_projects(agent_client: Client) -> None:
+    ticket = _ticket()
+    few = _count_queries(agent_client, f"/tickets/{ticket.pk}")
+    for number in range(20):
+        create_folder("Folder", project=create_project(f"Project {number}", actor=SYSTEM).pk, actor=SYSTEM)
+    page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()
+    assert _count_queries(agent_client, f"/tickets/{ticket.pk}") == few and "Project 7" not in page
+    menu = agent_client.get(f"/tickets/{ticket.pk}/project-menu", headers=HX).content.decode()
+    assert menu.count("<option") == 21 + 1  # No project, 20 projects; No folder
 
 
 def test_task_page_without_requester(agent_client: Client, agent: Agent) -> None:
@@ -568,4 +614,4 @@ def test_item_page_queries_do_not_grow_with_messages(agent_client: Client, agent
     few = _count_queries(agent_client, f"/tickets/{ticket.pk}")
     add(18)
     many = _count_queries(agent_client, f"/tickets/{ticket.pk}")
-    assert many == few and many <= 25
+    assert many == few and many <= 17  # the project menu is not loaded with the page

@@ -406,15 +406,18 @@ def _with_mail(conversation: list[Message], *, remote_images: int | None = None)
 
 
 def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_images: int | None = None,
-                    **extra: Any) -> dict[str, Any]:
-    """What the item page shows; `parts` narrows it for fragments (properties, time, history)."""
+                    menu: bool = False, **extra: Any) -> dict[str, Any]:
+    """What the item page shows; `parts` narrows it for fragments (properties, time, history). The
+    project menu is loaded when it is opened (`project_menu`), or here when asked for (`menu`, the
+    page without htmx) or when a move was refused (it stays open with the error)."""
     everything = "all" in parts
-    choices = Choices.load(item.kind)
+    choices = Choices.load(item.kind, places=False)
     context: dict[str, Any] = {"item": item, "plural": PLURALS[Kind(item.kind)], "choices": choices,
                                "priorities": priority_choices(), "errors": {}, "oob": not everything}
     if everything or "properties" in parts:
         context["fields_form"] = CustomFieldsForm(kind=item.kind, values=item.custom_fields)
-        context["folders"] = choices.folder_choices(item.project_id)
+        if menu or {"project", "folder"} & set(extra.get("errors") or {}):
+            context["menu"] = queries.project_menu(item)
         assigned = {f"agent:{a.agent_id}" if a.agent_id else f"team:{a.team_id}" for a in item.assignees.all()}
         context["assign_options"] = [
             {"ref": ref, "id": ref.replace(":", "-"), "label": label, "team": ref.startswith("team:"),
@@ -464,7 +467,19 @@ def item_detail(request: AgentRequest, plural: str, item_id: str) -> HttpRespons
         raise Http404(exc.message) from None
     if item.kind != KINDS[plural]:
         return redirect(item_url(item))
-    return _detail(request, item)
+    return _detail(request, item, menu=request.GET.get("menu") == "project")
+
+
+@require_GET
+@agent_required
+def project_menu(request: AgentRequest, plural: str, item_id: str) -> HttpResponse:
+    """The project and folder menu of the item page, loaded when it is opened (htmx); without
+    htmx, the item page with the menu open."""
+    item = _get_item_or_404(plural, item_id)
+    if not request.htmx:
+        return redirect(f"{item_url(item)}?menu=project#project-menu")
+    return render(request, "web/items/detail.html#project-menu",
+                  {"item": item, "plural": plural, "menu": queries.project_menu(item), "errors": {}})
 
 
 def _property_changes(request: AgentRequest, item: Item, name: str, fields_form: CustomFieldsForm) -> dict[str, Any]:
@@ -473,8 +488,13 @@ def _property_changes(request: AgentRequest, item: Item, name: str, fields_form:
         return {name: data.get(name, "")}
     if name == "assignees":
         return {"assignees": assignee_entries(data.getlist("assignees"))}
-    if name in ("project", "folder"):
-        return {name: data.get(name) or None}
+    if name == "project":
+        changes = {"project": data.get("project") or None}
+        if "folder" in data:  # the project menu moves to a project and one of its folders at once
+            changes["folder"] = data.get("folder") or None
+        return changes
+    if name == "folder":
+        return {"folder": data.get("folder") or None}
     if name == "requester":
         return {"requester_email": data.get("requester_email", "")}
     if name == "text":

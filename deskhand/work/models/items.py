@@ -74,32 +74,43 @@ class ItemQuerySet(models.QuerySet["Item"]):
     without the per-item querysets of prefetch_related (a third of a 50-row list's time)."""
 
     _with_people = False
+    _people_named = True
 
-    def with_people(self) -> ItemQuerySet:
+    def with_people(self, *, names: bool = True) -> ItemQuerySet:
+        """`names=False`: assignees as ids only, followers with their address only (what the API
+        shows); a third less work per page than the agent, team and customer rows in full."""
         clone: ItemQuerySet = self._chain()  # type: ignore[attr-defined]
         clone._with_people = True
+        clone._people_named = names
         return clone
 
     def _clone(self) -> ItemQuerySet:
         clone: ItemQuerySet = super()._clone()  # type: ignore[misc]
         clone._with_people = self._with_people
+        clone._people_named = self._people_named
         return clone
 
     def _fetch_all(self) -> None:
         fresh = self._result_cache is None
         super()._fetch_all()
         if fresh and self._with_people and self._iterable_class is ModelIterable and self._result_cache:
-            attach_people(self._result_cache)
+            attach_people(self._result_cache, names=self._people_named)
 
 
-def attach_people(items: list[Item]) -> None:
+def attach_people(items: list[Item], *, names: bool = True) -> None:
     """Fill `item.assignees.all()` and `item.followers.all()` of every item, in two queries."""
     ids = [item.pk for item in items]
+    assignee_rows = Assignee.objects.filter(item_id__in=ids).order_by("id")
+    follower_rows = Follower.objects.filter(item_id__in=ids).select_related("agent", "customer").order_by("id")
+    if names:
+        assignee_rows = assignee_rows.select_related("agent", "team")
+    else:
+        follower_rows = follower_rows.only("item", "customer", "agent", "customer__email", "agent__email")
     assignees: dict[int, list[Assignee]] = defaultdict(list)
-    for assignee in Assignee.objects.filter(item_id__in=ids).select_related("agent", "team").order_by("id"):
+    for assignee in assignee_rows:
         assignees[assignee.item_id].append(assignee)
     followers: dict[int, list[Follower]] = defaultdict(list)
-    for follower in Follower.objects.filter(item_id__in=ids).select_related("agent", "customer").order_by("id"):
+    for follower in follower_rows:
         followers[follower.item_id].append(follower)
     assignee_template, follower_template = Assignee.objects.all(), Follower.objects.all()
     for item in items:
@@ -116,8 +127,10 @@ class Item(models.Model):
     description = models.TextField(blank=True)
     status = models.ForeignKey(Status, on_delete=models.PROTECT, related_name="+")
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    # Indexed by item_requester_idx (requester first), which serves the foreign key's lookups too.
     requester = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="requested_items"
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="requested_items",
+        db_index=False,
     )
     # Fixed at submission: moving the customer later does not move their past requests.
     organization = models.ForeignKey(
@@ -140,6 +153,9 @@ class Item(models.Model):
             # Index: every list is one kind, newest first, optionally narrowed by one filter.
             models.Index(fields=["kind", "-id"], name="item_kind_idx"),
             models.Index(fields=["kind", "status", "-id"], name="item_status_idx"),
+            # Index: status and priority together (an agent's "open, high"): the page in order and its
+            # count from the index alone (the count read 34 000 open rows for their priority).
+            models.Index(fields=["kind", "status", "priority", "-id"], name="item_status_priority_idx"),
             models.Index(fields=["kind", "organization", "-id"], name="item_organization_idx"),
             models.Index(fields=["kind", "project", "folder", "-id"], name="item_project_idx"),
             # Index: the By portfolio tree counts open items per project and folder from the index alone.
@@ -167,8 +183,15 @@ class Assignee(models.Model):
     """An agent or a team an item is assigned to."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="assignees")
-    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    team = models.ForeignKey("agents.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # The item's kind, copied (an item never changes kind), so that an agent's tickets are counted
+    # from the assignee index alone: through the items it was one probe per assignment (25 ms for
+    # an agent with 9 000 tickets on PostgreSQL).
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # Indexed by assignee_agent_idx and assignee_team_idx below (the foreign key's lookups too).
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                              db_index=False)
+    team = models.ForeignKey("agents.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                             db_index=False)
 
     class Meta:
         constraints = [
@@ -176,13 +199,16 @@ class Assignee(models.Model):
                 condition=Q(agent__isnull=False, team__isnull=True) | Q(agent__isnull=True, team__isnull=False),
                 name="assignee_agent_xor_team",
             ),
+            # A row written without the item's kind would drop out of every count.
+            models.CheckConstraint(condition=Q(kind__in=Kind.values), name="assignee_kind_known"),
             models.UniqueConstraint(fields=["item", "agent"], condition=Q(agent__isnull=False), name="assignee_agent_once"),
             models.UniqueConstraint(fields=["item", "team"], condition=Q(team__isnull=False), name="assignee_team_once"),
         ]
         indexes = [
-            # Index: "assigned to me" lists start from the agent.
-            models.Index(fields=["agent", "item"], name="assignee_agent_idx"),
-            models.Index(fields=["team", "item"], name="assignee_team_idx"),
+            # Index: "assigned to me" lists start from the agent; the page in item order and the
+            # count of one kind are read from it alone.
+            models.Index(fields=["agent", "kind", "item"], name="assignee_agent_kind_idx"),
+            models.Index(fields=["team", "kind", "item"], name="assignee_team_kind_idx"),
         ]
 
     def __str__(self) -> str:

@@ -125,7 +125,8 @@ def _current_followers(item: Item) -> tuple[list[Customer], list[Agent]]:
 def _set_assignees(item: Item, agents: list[Agent], teams: list[Team]) -> None:
     item.assignees.all().delete()
     Assignee.objects.bulk_create(
-        [Assignee(item=item, agent=a) for a in agents] + [Assignee(item=item, team=t) for t in teams])
+        [Assignee(item=item, kind=item.kind, agent=a) for a in agents]
+        + [Assignee(item=item, kind=item.kind, team=t) for t in teams])
 
 
 def _add_followers(item: Item, customers: Iterable[Customer], agents: Iterable[Agent], *, new: bool = False) -> None:
@@ -200,8 +201,8 @@ def create_items(batch: Sequence[NewItem]) -> list[Item]:
         followers: list[Follower] = []
         events = []
         for item, new in zip(items, batch, strict=True):
-            assignees += [Assignee(item=item, agent=a) for a in dict.fromkeys(new.agents)]
-            assignees += [Assignee(item=item, team=t) for t in dict.fromkeys(new.teams)]
+            assignees += [Assignee(item=item, kind=item.kind, agent=a) for a in dict.fromkeys(new.agents)]
+            assignees += [Assignee(item=item, kind=item.kind, team=t) for t in dict.fromkeys(new.teams)]
             customers = {c.pk: c for c in ([new.requester] if new.requester else []) + list(new.follower_customers)}
             followers += [Follower(item=item, customer=c) for c in customers.values()]
             followers += [Follower(item=item, agent=a) for a in {a.pk: a for a in new.follower_agents}.values()]

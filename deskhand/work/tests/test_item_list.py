@@ -3,12 +3,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from deskhand.agents.models import Agent, Team
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid, NotFound
-from deskhand.work.models import Item
-from deskhand.work.queries import ItemFilters, get_item, item_list
+from deskhand.work.models import Assignee, Item
+from deskhand.work.queries import ItemFilters, get_item, item_count, item_list
 from deskhand.work.services.items import change_item, create_task, submit_ticket
 from deskhand.work.services.projects import create_folder, create_project
 
@@ -135,3 +137,51 @@ def test_huge_ids_in_filters_are_invalid(board: dict[str, Any]) -> None:
     with pytest.raises(Invalid) as error:
         list(item_list("ticket", ItemFilters(project=str(2**64))))
     assert error.value.field == "project"
+
+
+def test_combined_filters(board: dict[str, Any], agent_actor: Actor) -> None:
+    agent = board["agent"]
+    urgent = submit_ticket(title="Server down", requester_email="dan@acme.example", priority="urgent",
+                           assignees=[{"type": "agent", "id": agent.pk}], actor=agent_actor)
+    change_item(urgent, changes={"status": "pending"}, actor=agent_actor)
+    change_item(board["vpn"], changes={"priority": "high"}, actor=agent_actor)
+    assert titles(status="open", priority="high") == ["VPN drops"]
+    assert titles(status="new", assignee=str(agent.pk)) == ["Printer jam"]
+    assert titles(status="pending", priority="urgent", assignee=str(agent.pk)) == ["Server down"]
+    assert titles(status="pending", priority="high", assignee=str(agent.pk)) == []
+    assert titles(assignee=str(agent.pk), search="server") == ["Server down"]
+    assert titles(assignee=str(agent.pk), search="jam") == ["Printer jam"]
+    assert titles(assignee=f"team:{board['team'].pk}", search="printer") == []
+
+
+def test_assignee_rows_carry_the_items_kind(board: dict[str, Any], agent_actor: Actor) -> None:
+    agent, team = board["agent"], board["team"]
+    change_item(board["task"], changes={"assignees": [{"type": "agent", "id": agent.pk}]}, actor=agent_actor)
+    kinds = {(row.item.kind, row.kind) for row in Assignee.objects.select_related("item")}
+    assert kinds == {("ticket", "ticket"), ("task", "task")}
+    with pytest.raises(IntegrityError), transaction.atomic():  # a row without it would drop out of counts
+        Assignee.objects.create(item=board["vpn"], agent=agent)
+    assert [item.title for item in item_list("task", ItemFilters(assignee=str(agent.pk)))] == ["Printer inventory"]
+    assert titles(assignee=f"team:{team.pk}") == ["Mail quota"]
+
+
+@pytest.mark.parametrize("assignee", ["agent", "team", "both agents", "none"])
+def test_item_count_agrees_with_the_list(board: dict[str, Any], agent_actor: Actor, admin: Agent,
+                                         assignee: str) -> None:
+    agent, team = board["agent"], board["team"]
+    change_item(board["task"], changes={"assignees": [{"type": "agent", "id": agent.pk}]}, actor=agent_actor)
+    change_item(board["vpn"], changes={"assignees": [{"type": "agent", "id": agent.pk},
+                                                     {"type": "agent", "id": admin.pk}]}, actor=agent_actor)
+    value = {"agent": str(agent.pk), "team": f"team:{team.pk}", "both agents": f"{agent.pk},{admin.pk}",
+             "none": "none"}[assignee]
+    for filters in (ItemFilters(assignee=value), ItemFilters(assignee=value, status="new")):
+        for kind in ("ticket", "task"):
+            items = item_list(kind, filters)
+            assert item_count(kind, filters, items) == len(list(items)), (kind, filters)
+
+
+def test_an_agents_tickets_are_counted_from_the_assignee_index(board: dict[str, Any]) -> None:
+    filters = ItemFilters(assignee=str(board["agent"].pk))
+    with CaptureQueriesContext(connection) as captured:
+        assert item_count("ticket", filters, item_list("ticket", filters)) == 1
+    assert len(captured) == 1 and "work_item" not in captured[0]["sql"]
