@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import IO, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -206,8 +206,12 @@ def _texts(mail: ParsedMail, *, limit: int) -> tuple[str, str, str, list[NewAtta
     # read_ahead strips the quotes of the first MAX_BODY characters only.
     stripped = mail.stripped if mail.stripped is not None else strip_quotes(mail.text[:MAX_BODY])
     overflowing = len(mail.text) > MAX_BODY or len(stripped) > limit or mail.full_text is not None
-    # A streamed mail's huge text was read only in part; its whole text is in a file already.
-    whole_text = mail.full_text if mail.full_text is not None else mail.text
+    # A streamed mail's huge text was read only in part; its whole text is in a file already
+    # (rewound: a batch that failed and is filed again mail by mail reads it a second time).
+    whole_text: str | IO[bytes] = mail.text
+    if mail.full_text is not None:
+        mail.full_text.seek(0)
+        whole_text = mail.full_text
     body, whole = fit_text(stripped, limit=limit, whole=whole_text if overflowing else "")
     full, _ = fit_text(mail.text, limit=MAX_BODY)
     return body, full, mail.html, [whole] if whole is not None else []

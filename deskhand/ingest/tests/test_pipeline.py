@@ -528,3 +528,24 @@ def test_a_batch_of_new_mail_costs_a_few_statements_whatever_its_size() -> None:
 
     small, large = statements(5, 0), statements(40, 5)
     assert large <= small + 10, (small, large)
+
+
+def test_a_huge_text_mail_in_a_failed_batch_keeps_its_whole_text_when_filed_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import deskhand.ingest.pipeline as pipeline
+
+    real = pipeline.queue_acknowledgement
+
+    def poisoned(**kwargs: Any) -> Any:  # fails after the batch stored its messages' files
+        if kwargs["item"].title == "Poison":
+            raise RuntimeError("the database said no")
+        return real(**kwargs)
+
+    monkeypatch.setattr(pipeline, "queue_acknowledgement", poisoned)
+    update_settings({"attachment_max_bytes": 20 * 1024 * 1024}, actor=SYSTEM)
+    pasted = _log(6 * 1024 * 1024)
+    rows = _stored(make_mail(subject="Log", body=pasted), make_mail(subject="Poison"))
+    done = process_ids([row.pk for row in rows])
+    assert [row.status for row in done] == ["processed", "failed"]
+    attachment = Message.objects.get(pk=done[0].message_id).attachments.get(name="full-text.txt")
+    assert attachment.size >= len(pasted.strip().encode())
