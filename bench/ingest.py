@@ -431,6 +431,21 @@ def _proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of `serve` and of the worker process it started."""
+    return _proc_cpu(pid) + sum(_proc_cpu(child) for child in _children(pid))
+
+
 def _proc_hwm_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -531,7 +546,7 @@ def smtp_run(kind: str, run_number: int, mails: list[Mail], args: argparse.Names
                                        stderr=subprocess.STDOUT)
             try:
                 _wait_for_serve(process, log)
-                cpu_before = _proc_cpu(process.pid)
+                cpu_before = _tree_cpu(process.pid)
                 sent, seen, stop = Sent(), {}, threading.Event()
                 poller = threading.Thread(target=poll_visible, args=(database, len(mails), seen, stop,
                                                                      args.poll_ms / 1000), daemon=True)
@@ -545,8 +560,9 @@ def smtp_run(kind: str, run_number: int, mails: list[Mail], args: argparse.Names
                 poller.join()
                 done_at = max(seen.values()) if seen else time.perf_counter()
                 client_cpu = time.process_time() - client_cpu
-                cpu_s = _proc_cpu(process.pid) - cpu_before
+                cpu_s = _tree_cpu(process.pid) - cpu_before
                 hwm = _proc_hwm_mb(process.pid)
+                worker_hwm = max((_proc_hwm_mb(child) for child in _children(process.pid)), default=0.0)
             finally:
                 process.send_signal(signal.SIGINT)
                 try:
@@ -576,7 +592,7 @@ def smtp_run(kind: str, run_number: int, mails: list[Mail], args: argparse.Names
                            for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
             "latency_processed_at_ms": {name: 1000 * _percentile(db_latencies, share)
                                         for name, share in (("p50", 0.5), ("p95", 0.95), ("max", 1.0))},
-            "bench_client_cpu_s": client_cpu, "serve_cpu_s": cpu_s, "serve_cpu_ms_per_mail": 1000 * cpu_s / len(mails), "serve_peak_rss_mb": hwm,
+            "bench_client_cpu_s": client_cpu, "serve_cpu_s": cpu_s, "serve_cpu_ms_per_mail": 1000 * cpu_s / len(mails), "serve_peak_rss_mb": hwm, "worker_peak_rss_mb": worker_hwm,
             "database": database_settings(database), "outcome": outcome,
         }
     return result
@@ -612,8 +628,8 @@ def describe(result: dict[str, Any]) -> str:
         latency = result["latency_ms"]
         return (f"{result['kind']} run {result['run']}: accepted {result['accepted_per_s']:.0f}/s, processed "
                 f"{result['processed_per_s']:.0f}/s, 250→visible p50 {latency['p50']:.0f} ms p95 "
-                f"{latency['p95']:.0f} ms max {latency['max']:.0f} ms, serve CPU {result['serve_cpu_s']:.1f} s, "
-                f"peak RSS {result['serve_peak_rss_mb']:.0f} MB (load {result['load_before'][0]:.1f}); {check}")
+                f"{latency['p95']:.0f} ms max {latency['max']:.0f} ms, serve+worker CPU {result['serve_cpu_s']:.1f} s, "
+                f"peak RSS {result['serve_peak_rss_mb']:.0f} MB + worker {result.get('worker_peak_rss_mb', 0):.0f} MB (load {result['load_before'][0]:.1f}); {check}")
     return (f"{result['kind']} run {result['run']}: {result['wall_s']:.2f} s = {result['msgs_per_s']:.0f} msg/s "
             f"(empty start-up {result['startup_empty_s']:.2f} s; without it {result['msgs_per_s_without_startup']:.0f}"
             f" msg/s), CPU {result['cpu_s']:.1f} s, peak RSS {result['max_rss_mb']:.0f} MB "

@@ -103,7 +103,9 @@ def _databases() -> dict[str, dict[str, object]]:
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock when a
         # transaction starts, so concurrent writers queue for `timeout` seconds instead of
-        # failing with "database is locked" half-way through.
+        # failing with "database is locked" half-way through (and, with our backend, take the
+        # lock as soon as it is free: deskhand/core/sqlite/base.py).
+        database["ENGINE"] = "deskhand.core.sqlite"
         database["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,

@@ -1,15 +1,18 @@
-"""Processing inside `deskhand serve`: a thread that files received mail in batches as soon as
-a transport says there is some, instead of a queued task per mail.
+"""Mail filing in the worker (`deskhand worker`, or the one `deskhand serve` starts beside itself):
+a thread that files received mail in batches as soon as a transport says there is some, instead
+of a queued task per mail.
 
-With the SMTP listener and the worker in one process, a task per mail costs more than filing the
-mail (a task row written, claimed and closed for each). The drainer takes every mail waiting, in
-batches, through the same `process_ids`. Where no drainer runs (`deskhand smtpd` on an MX host,
-a web process), transports queue the task instead; the scheduler's sweep catches anything left.
+A task per mail costs more than filing the mail (a task row written, claimed and closed for each).
+The drainer takes every mail waiting, in batches, through the same `process_ids`. `serve`'s
+listener wakes it through a pipe to the worker process; where no drainer can be woken
+(`deskhand smtpd` on an MX host), transports queue the task instead; the scheduler's sweep
+catches anything left.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from django.db import close_old_connections
@@ -19,7 +22,10 @@ from deskhand.ingest.pipeline import pending_ids, process_ids
 log = logging.getLogger("deskhand.ingest")
 
 BATCH = 50
+BREATH = 0.003
 _drainer: Drainer | None = None
+# In `serve`, the write end of the pipe that wakes the worker process's drainer.
+_wake_fd: int | None = None
 
 
 class Drainer(threading.Thread):
@@ -37,6 +43,8 @@ class Drainer(threading.Thread):
                 while not self.stopped.is_set() and (ids := pending_ids(BATCH)):
                     if not process_ids(ids):
                         break
+                    # A breath between batches: on SQLite the listener's commit gets the lock.
+                    self.stopped.wait(BREATH)
             except Exception:  # noqa: BLE001 - the next wake-up or the sweep tries again
                 log.exception("mail drainer: a batch failed")
         close_old_connections()
@@ -61,9 +69,25 @@ def stop_drainer() -> None:
         _drainer = None
 
 
+def wake_through(fd: int | None) -> None:
+    """Wake the drainer of a worker process by writing to `fd` (None: no such process)."""
+    global _wake_fd
+    _wake_fd = fd
+
+
 def notify() -> bool:
-    """Wake the drainer of this process; False when there is none (then queue a task)."""
-    if _drainer is None or not _drainer.is_alive():
+    """Wake the drainer of this process, or of the worker process `serve` started; False when
+    there is none (then queue a task)."""
+    if _drainer is not None and _drainer.is_alive():
+        _drainer.wake.set()
+        return True
+    fd = _wake_fd
+    if fd is None:
         return False
-    _drainer.wake.set()
+    try:
+        os.write(fd, b"\0")
+    except BlockingIOError:  # the pipe is full: a wake-up is pending anyway
+        pass
+    except OSError:  # the worker process is gone; its successor's sweep or a task files the mail
+        return False
     return True

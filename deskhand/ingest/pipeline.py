@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 from typing import IO, Any
 
@@ -22,17 +23,24 @@ from mailparser_reply import EmailReplyParser
 from deskhand.agents.models import Agent
 from deskhand.config.queries import get_settings
 from deskhand.core.actors import Actor, ActorKind
-from deskhand.core.bulk import update_rows
+from deskhand.core.bulk import insert_rows, update_rows
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.queries import People, lookup_keys, organization_for_domain, read_people
 from deskhand.customers.services import Person, find_or_create_customers
 from deskhand.mail.loops import robot_reason
-from deskhand.mail.models import InboundEmail, InboundRaw, InboundStatus, Transport
+from deskhand.mail.models import EarlyReply, InboundEmail, InboundRaw, InboundStatus, Transport
 from deskhand.mail.outbound import queue_acknowledgement, queue_rejection
 from deskhand.mail.parsing import STREAM_ABOVE, ParsedMail, parse_mail, parse_mail_file
-from deskhand.mail.queries import MailAddresses, items_by_message_id, mail_addresses, open_raw, spool_dir
+from deskhand.mail.queries import (
+    MailAddresses,
+    early_replies,
+    items_by_message_id,
+    mail_addresses,
+    open_raw,
+    spool_dir,
+)
 from deskhand.work.models import Channel, Follower, Item, Kind, Message, MessageKind
 from deskhand.work.services.items import MAX_DESCRIPTION, NewFollower, NewItem, add_followers, create_items
 from deskhand.work.services.messages import (
@@ -47,6 +55,10 @@ from deskhand.work.services.messages import (
 log = logging.getLogger(__name__)
 
 MAX_FOLLOWERS_FROM_MAIL = 50
+# A reply that opened a ticket because its parent had not arrived waits this long for it, by the
+# parent's Message-ID and the nearest few of the Message-IDs it names.
+EARLY_REPLY_WAIT = timedelta(days=7)
+EARLY_REPLY_IDS = 5
 MAX_TITLE = 300
 TOKEN = re.compile(r"\[#(\d{1,18})\]")
 # Reply and forward prefixes in the languages of our users: Re, Aw (de), Sv (no, sv, da),
@@ -156,16 +168,32 @@ def _cc_wanted(mail: ParsedMail, inbound: InboundEmail, *, sender: str, addresse
 @dataclass
 class _Threads:
     """What the batch's mail answers, read for all of it at once: the item of each Message-ID it
-    names (`items_by_message_id`) and those items."""
+    names (`items_by_message_id`), the tickets that replies to the batch's own mail opened
+    because they arrived first (`early_replies`), and those items."""
 
     item_ids: dict[str, int]
+    early: dict[str, int]
     items: dict[int, Item]
 
     @classmethod
-    def read(cls, mails: Iterable[ParsedMail]) -> _Threads:
+    def read(cls, mails: list[ParsedMail]) -> _Threads:
         item_ids = items_by_message_id(rfc_id for mail in mails for rfc_id in mail.thread_ids)
-        items = Item.objects.select_related("requester").in_bulk(set(item_ids.values())) if item_ids else {}
-        return cls(item_ids, items)
+        early = early_replies((mail.message_id for mail in mails if mail.message_id),
+                              since=timezone.now() - EARLY_REPLY_WAIT)
+        wanted = {*item_ids.values(), *early.values()}
+        items = Item.objects.select_related("requester").in_bulk(wanted) if wanted else {}
+        return cls(item_ids, early, items)
+
+
+def _early_reply_item(mail: ParsedMail, threads: _Threads) -> Item | None:
+    """The ticket a reply to this mail opened before this mail arrived, when the reply's writer
+    is someone this mail went to (so knew its Message-ID as a participant; a stranger's mail
+    naming it opens nothing of anyone's)."""
+    item = threads.items.get(threads.early.get(mail.message_id, 0))
+    if item is None or item.requester is None:
+        return None
+    participants = _keys([mail.from_address, mail.sender, *(address for _, address in [*mail.to, *mail.cc])])
+    return item if item.requester.email.lower() in participants else None
 
 
 def _thread_item(mail: ParsedMail, sender_key: str, addresses: MailAddresses, threads: _Threads) -> Item | None:
@@ -291,6 +319,10 @@ def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live
         plan.parent = next((threads[rfc_id] for rfc_id in mail.thread_ids if rfc_id in threads), None)
         if plan.parent is None:
             plan.item = _thread_item(mail, sender_key, addresses, known)
+        if plan.parent is None and plan.item is None:
+            plan.item = _early_reply_item(mail, known)
+            if plan.item is not None:
+                plan.notes.append(f"filed into #{plan.item.pk}, which a reply to this mail opened before it arrived")
         replying = plan.item is not None or plan.parent is not None
         plan.body, plan.full, plan.html, whole = _texts(mail, limit=MAX_BODY if replying else MAX_DESCRIPTION)
         plan.attachments = [*_attachments(mail), *whole]
@@ -302,7 +334,7 @@ def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live
         _refuse(plan, _rejected(exc))
         return plan
     plan.wanted, skipped = _cc_wanted(mail, row, sender=plan.sender, addresses=addresses)
-    plan.notes = list(mail.problems)
+    plan.notes += mail.problems
     if skipped:
         plan.notes.append(f"{skipped} more recipients were not added as followers")
     if mail.message_id:
@@ -352,6 +384,10 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
         follower_agents=[p for p in plan.followers if isinstance(p, Agent)]) for plan in new])
     for plan, item in zip(new, created, strict=True):
         plan.item, plan.created = item, True
+    insert_rows(EarlyReply, ("awaits", "item", "inbound", "created_at"), [
+        (rfc_id, plan.item.pk, plan.row.pk, timezone.now())
+        for plan in new if plan.item is not None and plan.mail is not None
+        for rfc_id in plan.mail.thread_ids[:EARLY_REPLY_IDS]])
     messages = add_messages([NewMessage(
         item=_item_of(plan), kind=MessageKind.NOTE if plan.is_note else MessageKind.CUSTOMER,
         body=plan.body or "(no text)",
@@ -536,15 +572,39 @@ def process_batch(rows: list[InboundEmail], parsed: list[ParsedMail | None], *,
     return rows
 
 
+def _parents_first(todo: list[tuple[InboundEmail, ParsedMail]]) -> list[tuple[InboundEmail, ParsedMail]]:
+    """The batch in its order, except that a mail comes after the mails of the batch it answers
+    (a reply stored a moment before its parent still threads into the parent's ticket)."""
+    index = {mail.message_id: n for n, (_, mail) in reversed(list(enumerate(todo))) if mail.message_id}
+    if not any(rfc_id in index for _, mail in todo for rfc_id in mail.thread_ids):
+        return todo
+    ordered: list[tuple[InboundEmail, ParsedMail]] = []
+    seen: set[int] = set()
+
+    def visit(n: int) -> None:
+        if n in seen:
+            return
+        seen.add(n)
+        for rfc_id in todo[n][1].thread_ids:
+            if rfc_id in index:
+                visit(index[rfc_id])
+        ordered.append(todo[n])
+
+    for n in range(len(todo)):
+        visit(n)
+    return ordered
+
+
 def _file_batch(todo: list[tuple[InboundEmail, ParsedMail]], addresses: MailAddresses, *,
                 lookups: tuple[set[str], set[str]] | None) -> None:
     if not todo:
         return
     for row, mail in todo:
         _set_mail_fields(row, mail, addresses)
+    todo = _parents_first(todo)
     earlier = _earlier([row for row, _ in todo], [mail for _, mail in todo])
     threads: dict[str, _Plan] = {}
-    known = _Threads.read(mail for _, mail in todo)
+    known = _Threads.read([mail for _, mail in todo])
     settings = get_settings()
     plans = [_plan(row, mail, addresses, live=row.transport != Transport.IMPORT, earlier=earlier, threads=threads,
                    known=known, settings=settings) for row, mail in todo]

@@ -3,7 +3,8 @@ processing after commit. Nothing is parsed or decided here, so nothing here can 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import IO
 
@@ -11,9 +12,10 @@ from django.db import connection, transaction
 
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
+from deskhand.core.bulk import insert_rows
 from deskhand.core.errors import Conflict, Forbidden, Invalid
 from deskhand.ingest.drain import notify
-from deskhand.ingest.tasks import process_inbound
+from deskhand.ingest.tasks import TASK_BATCH, process_inbound
 from deskhand.mail.models import InboundEmail, InboundRaw, InboundStatus, Mailbox, Transport
 
 # The largest mail any transport takes: room for a 50 MB file encoded in base64, so that an
@@ -43,10 +45,9 @@ def receive_raw(
         raise Invalid("mail_too_large", f"A mail has at most {MAX_RAW_BYTES // (1024 * 1024)} MB.", field="body")
     if transport not in Transport.values:
         raise Invalid("invalid_transport", "Unknown transport.", field="transport")
-    sender = "" if envelope_from is None else (envelope_from.strip() or "<>")
     with transaction.atomic():
         inbound = InboundEmail.objects.create(
-            size=len(raw), transport=transport, mailbox=mailbox, envelope_from=sender[:998],
+            size=len(raw), transport=transport, mailbox=mailbox, envelope_from=_sender(envelope_from),
             envelope_to=_envelope_to(envelope_to),
         )
         InboundRaw.objects.create(inbound=inbound, data=bytes(raw))
@@ -56,44 +57,78 @@ def receive_raw(
 
 
 BLOB_CHUNK = 1024 * 1024
+# A spooled mail up to this size is read into memory and inserted with the others of its group in
+# one statement; a larger one is streamed into its row (SQLite) or inserted on its own.
+READ_WHOLE = 1024 * 1024
 
 
-def receive_file(
-    spool: IO[bytes],
-    size: int,
-    *,
-    transport: str,
-    envelope_from: str | None = None,
-    envelope_to: Iterable[str] = (),
-) -> InboundEmail:
-    """`receive_raw` for a mail spooled to a file (the SMTP listener's), without a copy of it in
-    memory where the database allows: on SQLite the row is written with room for the mail and
-    the bytes are streamed into it (incremental blob I/O), in the same transaction. PostgreSQL's
-    driver needs the bytes whole, so there the mail is read once and inserted as it is."""
-    if connection.vendor != "sqlite" or not 0 < size <= MAX_RAW_BYTES:
-        spool.seek(0)
-        return receive_raw(spool.read(), transport=transport, envelope_from=envelope_from, envelope_to=envelope_to)
-    sender = "" if envelope_from is None else (envelope_from.strip() or "<>")
-    table = InboundRaw._meta.db_table
+@dataclass(frozen=True)
+class SpooledMail:
+    """A mail the SMTP listener has read to a file: the file (rewound here), its size and the
+    envelope."""
+
+    spool: IO[bytes]
+    size: int
+    envelope_from: str | None = None
+    envelope_to: tuple[str, ...] = ()
+
+
+def receive_files(mails: Sequence[SpooledMail], *, transport: str) -> list[int]:
+    """Store a group of spooled mails in one transaction and return their ids, in order: the
+    listener's group commit (one commit, one disk flush, for every mail that arrived while the
+    last group was written). A small mail is read and inserted with the others in one statement;
+    a larger one, on SQLite, is given a row with room for it and streamed in (incremental blob
+    I/O), so it is never whole in memory. PostgreSQL's driver needs the bytes whole."""
+    if transport not in Transport.values:
+        raise Invalid("invalid_transport", "Unknown transport.", field="transport")
+    for mail in mails:
+        if mail.size <= 0:
+            raise Invalid("empty_mail", "The mail has no content.", field="body")
+        if mail.size > MAX_RAW_BYTES:
+            raise Invalid("mail_too_large", f"A mail has at most {MAX_RAW_BYTES // (1024 * 1024)} MB.", field="body")
+    if not mails:
+        return []
+    streams = connection.vendor == "sqlite"
     with transaction.atomic():
-        inbound = InboundEmail.objects.create(
-            size=size, transport=transport, envelope_from=sender[:998], envelope_to=_envelope_to(envelope_to))
-        with connection.cursor() as cursor:
-            cursor.execute(f'INSERT INTO "{table}" ("inbound_id", "data") VALUES (%s, zeroblob(%s))', [inbound.pk, size])
-            rowid = cursor.lastrowid  # the blob is addressed by rowid, which is not the key
-        spool.seek(0)
-        raw_connection = connection.connection
-        assert raw_connection is not None
-        with raw_connection.blobopen(table, "data", rowid) as blob:
-            while chunk := spool.read(BLOB_CHUNK):
-                blob.write(chunk)
-        transaction.on_commit(partial(_process_after_commit, inbound.pk))
-    return inbound
+        rows = InboundEmail.objects.bulk_create([InboundEmail(
+            size=mail.size, transport=transport, envelope_from=_sender(mail.envelope_from),
+            envelope_to=_envelope_to(mail.envelope_to)) for mail in mails])
+        whole = []
+        for row, mail in zip(rows, mails, strict=True):
+            if streams and mail.size > READ_WHOLE:
+                _stream_into(row.pk, mail)
+            else:
+                mail.spool.seek(0)
+                whole.append((row.pk, mail.spool.read()))
+        insert_rows(InboundRaw, ("inbound", "data"), whole)
+        ids = [int(row.pk) for row in rows]
+        transaction.on_commit(partial(_process_after_commit, *ids))
+    return ids
 
 
-def _process_after_commit(inbound_id: int) -> None:
-    if not notify():  # no drainer in this process: a worker takes the task
-        process_inbound.enqueue(inbound_id=inbound_id)
+def _sender(envelope_from: str | None) -> str:
+    return ("" if envelope_from is None else (envelope_from.strip() or "<>"))[:998]
+
+
+def _stream_into(inbound_id: int, mail: SpooledMail) -> None:
+    table = InboundRaw._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f'INSERT INTO "{table}" ("inbound_id", "data") VALUES (%s, zeroblob(%s))', [inbound_id, mail.size])
+        rowid = cursor.lastrowid  # the blob is addressed by rowid, which is not the key
+    mail.spool.seek(0)
+    raw_connection = connection.connection
+    assert raw_connection is not None
+    with raw_connection.blobopen(table, "data", rowid) as blob:
+        while chunk := mail.spool.read(BLOB_CHUNK):
+            blob.write(chunk)
+
+
+def _process_after_commit(*inbound_ids: int) -> None:
+    if notify():
+        return
+    # No drainer in this process: workers take tasks, each filing a batch of what is waiting.
+    for first in inbound_ids[::TASK_BATCH]:
+        process_inbound.enqueue(inbound_id=first)
 
 
 @transaction.atomic

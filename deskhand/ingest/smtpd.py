@@ -8,7 +8,7 @@ It faces the internet, so everything it holds is bounded: mail only for ticket a
 for the rest), command lines of RFC 5321 length, message data read in chunks and spooled to disk
 beyond `SPOOL_IN_MEMORY`, at most `MAX_SESSIONS` sessions (`MAX_SESSIONS_PER_CLIENT` per client
 address), a deadline per command and one for the whole DATA that trickled bytes do not extend,
-and one large mail at a time copied into memory for the database. STARTTLS is on (a self-signed
+and mail stored by one thread, a group of at most `STORE_GROUP_BYTES` at a time. STARTTLS is on (a self-signed
 certificate unless DESKHAND_SMTP_TLS_CERT/KEY name one) and PIPELINING is advertised.
 """
 
@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import ssl
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -29,9 +31,9 @@ from django.db import close_old_connections, connections
 
 from deskhand.conf import conf
 from deskhand.core.errors import DomainError
-from deskhand.ingest.receive import MAX_RAW_BYTES, receive_file
+from deskhand.ingest.receive import MAX_RAW_BYTES, SpooledMail, receive_files
 from deskhand.mail.models import Transport
-from deskhand.mail.queries import is_ticket_address
+from deskhand.mail.queries import is_support_address, is_ticket_address
 
 log = logging.getLogger("deskhand.smtpd")
 
@@ -45,8 +47,9 @@ COMMAND_TIMEOUT = 120.0
 DATA_TIMEOUT = 600.0
 READ_CHUNK = 256 * 1024
 SPOOL_IN_MEMORY = 1024 * 1024
-# Mails above this size are copied into memory for the database insert one at a time.
-LARGE_MAIL = 8 * 1024 * 1024
+# At most this many mails, or this many bytes of mail (a larger mail alone), in one commit.
+STORE_GROUP = 200
+STORE_GROUP_BYTES = 8 * 1024 * 1024
 
 TOO_MANY = "421 4.7.0 Too many connections, try again later"
 TIMED_OUT = "421 4.4.2 Timeout, closing connection"
@@ -267,13 +270,99 @@ class Listener(Controller):
             handler.close()
 
 
+@dataclass(eq=False)
+class _Store:
+    mail: SpooledMail
+    loop: asyncio.AbstractEventLoop
+    answer: asyncio.Future[int]
+
+
+class GroupStore(threading.Thread):
+    """Stores every mail the listener accepts, on one thread with one database connection: the
+    mails that arrive while a group is being written are written next, together, in one
+    transaction (group commit). Under a flood, a commit and its disk flush serve a whole group of
+    senders instead of one; a lone mail is written at once, as before."""
+
+    def __init__(self, *, max_group: int = STORE_GROUP, max_bytes: int = STORE_GROUP_BYTES) -> None:
+        super().__init__(name="smtp-store", daemon=True)
+        self.max_group = max_group
+        self.max_bytes = max_bytes
+        self.waiting: queue.SimpleQueue[_Store | None] = queue.SimpleQueue()
+
+    def store(self, mail: SpooledMail) -> asyncio.Future[int]:
+        """The mail's inbound id once it is committed (from the listener's event loop)."""
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[int] = loop.create_future()
+        self.waiting.put(_Store(mail, loop, answer))
+        return answer
+
+    def run(self) -> None:
+        held: _Store | None = None
+        while True:
+            first = held or self.waiting.get()
+            held = None
+            if first is None:
+                break
+            group, size = [first], first.mail.size
+            stopping = False
+            while len(group) < self.max_group:
+                try:
+                    nxt = self.waiting.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                if size + nxt.mail.size > self.max_bytes:  # the next group's first (a large mail: alone)
+                    held = nxt
+                    break
+                group.append(nxt)
+                size += nxt.mail.size
+            self._write(group)
+            if stopping:
+                break
+        connections.close_all()
+
+    def _write(self, group: list[_Store]) -> None:
+        try:
+            close_old_connections()
+            results: list[int | BaseException] = list(store_mails([request.mail for request in group]))
+        except Exception as exc:  # noqa: BLE001 - each mail alone, so that one bad file fails only itself
+            if len(group) > 1:
+                for request in group:
+                    self._write([request])
+                return
+            results = [exc]
+        for request, result in zip(group, results, strict=True):
+            request.loop.call_soon_threadsafe(_settle, request.answer, result)
+
+    def stop(self) -> None:
+        self.waiting.put(None)
+        self.join(timeout=30)
+
+
+def store_mails(mails: list[SpooledMail]) -> list[int]:
+    return receive_files(mails, transport=Transport.SMTP)
+
+
+def _settle(answer: asyncio.Future[int], result: int | BaseException) -> None:
+    if answer.done():  # the client went away meanwhile
+        return
+    if isinstance(result, BaseException):
+        answer.set_exception(result)
+    else:
+        answer.set_result(result)
+
+
 class InboundHandler:
-    def __init__(self, *, store_threads: int = 4) -> None:
-        # The ORM is synchronous: lookups and stores run on a small thread pool, each thread with
-        # its own database connection, while the event loop goes on talking SMTP to other clients.
-        self.threads = store_threads
-        self.executor = ThreadPoolExecutor(max_workers=store_threads, thread_name_prefix="smtp-store")
-        self._large = asyncio.Semaphore(1)
+    def __init__(self, *, lookup_threads: int = 2) -> None:
+        # The ORM is synchronous: recipient lookups run on a small thread pool and stores on the
+        # group store's thread, each with its own database connection, while the event loop goes
+        # on talking SMTP to other clients.
+        self.threads = lookup_threads
+        self.executor = ThreadPoolExecutor(max_workers=lookup_threads, thread_name_prefix="smtp-lookup")
+        self.store = GroupStore()
+        self.store.start()
 
     async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str],
@@ -287,30 +376,24 @@ class InboundHandler:
     ) -> str:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
-        loop = asyncio.get_running_loop()
-        try:
-            known = await loop.run_in_executor(self.executor, self._is_ticket_address, address)
-        except Exception:  # noqa: BLE001 - the database is away: the sender tries again later
-            log.exception("smtp: could not look up the recipient %s", address)
-            return "451 4.3.0 Could not check the recipient; please try again later"
-        if not known:
-            return f"550 5.1.1 <{address}>: no such ticket address"
+        # The configured support addresses are known without the database (most mail is for them).
+        if not is_support_address(address):
+            loop = asyncio.get_running_loop()
+            try:
+                known = await loop.run_in_executor(self.executor, self._is_ticket_address, address)
+            except Exception:  # noqa: BLE001 - the database is away: the sender tries again later
+                log.exception("smtp: could not look up the recipient %s", address)
+                return "451 4.3.0 Could not check the recipient; please try again later"
+            if not known:
+                return f"550 5.1.1 <{address}>: no such ticket address"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         assert isinstance(envelope, SpooledEnvelope) and envelope.spool is not None
-        loop = asyncio.get_running_loop()
-        large = envelope.size > LARGE_MAIL
+        mail = SpooledMail(envelope.spool, envelope.size, envelope.mail_from or "", tuple(envelope.rcpt_tos))
         try:
-            if large:
-                await self._large.acquire()
-            try:
-                inbound_id = await loop.run_in_executor(
-                    self.executor, self._store, envelope.spool, envelope.size, envelope.mail_from or "", list(envelope.rcpt_tos))
-            finally:
-                if large:
-                    self._large.release()
+            inbound_id = await self.store.store(mail)
         except DomainError as exc:
             log.warning("smtp: refused a mail from %s: %s", envelope.mail_from, exc.message)
             return f"554 5.6.0 {exc.message}"
@@ -324,14 +407,9 @@ class InboundHandler:
         close_old_connections()
         return is_ticket_address(address)
 
-    @staticmethod
-    def _store(spool: IO[bytes], size: int, mail_from: str, rcpt_tos: list[str]) -> int:
-        close_old_connections()
-        inbound = receive_file(spool, size, transport=Transport.SMTP, envelope_from=mail_from, envelope_to=rcpt_tos)
-        return int(inbound.pk)
-
     def close(self) -> None:
         """Stop the threads, each closing its database connection first (PostgreSQL counts them)."""
+        self.store.stop()
         barrier = threading.Barrier(self.threads)
 
         def close_connections() -> None:

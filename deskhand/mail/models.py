@@ -160,3 +160,23 @@ class InboundRaw(models.Model):
 
     def __str__(self) -> str:
         return f"raw of inbound {self.pk}"
+
+
+class EarlyReply(models.Model):
+    """A ticket that a reply opened because the mail it answers had not arrived yet (parallel
+    senders, delayed mail): `awaits` is one of the Message-IDs the reply names. When a mail with
+    that Message-ID arrives, it is filed into this ticket instead of opening a second one."""
+
+    awaits = models.CharField(max_length=255)
+    item = models.ForeignKey("work.Item", on_delete=models.CASCADE, related_name="+")
+    inbound = models.ForeignKey(InboundEmail, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            # Index: each batch of mail looks up its own Message-IDs here.
+            models.Index(fields=["awaits"], name="early_reply_awaits_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"item {self.item_id} awaits {self.awaits}"

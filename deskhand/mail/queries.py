@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -20,6 +21,7 @@ from deskhand.config.queries import get_setting
 from deskhand.core.emailaddr import AddressError, normalize_domain
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.mail.models import (
+    EarlyReply,
     InboundEmail,
     InboundRaw,
     InboundStatus,
@@ -52,6 +54,12 @@ def get_never_follow(entry_id: int) -> NeverFollow:
     return entry
 
 
+def is_support_address(address: str) -> bool:
+    """Whether `address` is one of DESKHAND_SUPPORT_ADDRESSES (no database read)."""
+    key = address.strip().strip("<>").strip().lower()
+    return bool(key) and key in (own.lower() for own in conf.support_address_list)
+
+
 def is_ticket_address(address: str) -> bool:
     """Whether the SMTP listener takes mail for `address`: a ticket address (a mailbox, or one of
     DESKHAND_SUPPORT_ADDRESSES), or any address at a catch-all domain (`smtp_catch_all_domains`).
@@ -59,8 +67,7 @@ def is_ticket_address(address: str) -> bool:
     address = address.strip().strip("<>").strip()
     if not address or len(address) > 254:
         return False
-    key = address.lower()
-    if key in (own.lower() for own in conf.support_address_list):
+    if is_support_address(address):
         return True
     if Mailbox.objects.filter(address__iexact=address).exists():
         return True
@@ -136,6 +143,18 @@ def items_by_message_id(message_ids: Iterable[str]) -> dict[str, int]:
                     rfc_message_id__in=wanted[start:start + 500], item__isnull=False,
             ).order_by("id").values_list("rfc_message_id", "item_id"):
                 found.setdefault(rfc_id, item_id)
+    return found
+
+
+def early_replies(message_ids: Iterable[str], *, since: datetime) -> dict[str, int]:
+    """For each of these Message-IDs, the ticket a reply to it opened since `since` because it
+    arrived first (`EarlyReply`), the oldest such ticket first."""
+    wanted = sorted(set(message_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        for rfc_id, item_id in EarlyReply.objects.filter(
+                awaits__in=wanted[start:start + 500], created_at__gte=since).order_by("id").values_list("awaits", "item_id"):
+            found.setdefault(rfc_id, item_id)
     return found
 
 

@@ -113,6 +113,51 @@ def test_a_reply_threads_by_in_reply_to_even_with_a_new_subject() -> None:
     assert OutboundMessage.objects.filter(kind="acknowledgement").count() == 1
 
 
+def test_a_reply_stored_just_before_its_parent_in_one_batch_threads_into_the_parents_ticket() -> None:
+    reply = receive_raw(make_mail(subject="Re: Printer", in_reply_to="<p1@acme-corp.example>", body="Still broken."),
+                        transport="smtp", envelope_from="zoe@acme-corp.example", process=False)
+    parent = receive_raw(make_mail(subject="Printer", message_id="<p1@acme-corp.example>"),
+                         transport="smtp", envelope_from="zoe@acme-corp.example", process=False)
+    process_ids([reply.pk, parent.pk])
+    reply.refresh_from_db()
+    parent.refresh_from_db()
+    assert reply.item_id == parent.item_id
+    item = Item.objects.get()
+    assert item.title == "Printer" and "does not print" in item.description
+    assert OutboundMessage.objects.filter(kind="acknowledgement").count() == 1
+
+
+def test_a_parent_that_arrives_after_its_reply_is_filed_into_the_ticket_the_reply_opened() -> None:
+    create_agent("ana@deskhand.test", name="Ana", password="correct-horse-9", actor=SYSTEM)
+    reply = deliver(make_mail(sender="Carl <carl@acme-corp.example>", subject="Re: Printer", body="Me too.",
+                              in_reply_to="<late@acme-corp.example>"), envelope_from="carl@acme-corp.example")
+    assert reply.status == "processed"
+    parent = deliver(make_mail(subject="Printer", message_id="<late@acme-corp.example>",
+                               cc="carl@acme-corp.example"))
+    assert parent.status == "processed", parent.reason
+    assert parent.item_id == reply.item_id and Item.objects.count() == 1
+    assert f"filed into #{reply.item_id}" in parent.reason
+    item = Item.objects.get()
+    bodies = [message.body for message in Message.objects.filter(item=item).order_by("id")]
+    assert bodies[0] == "Me too." and "does not print" in bodies[1]
+    assert item.requester.email == "carl@acme-corp.example"
+    assert Follower.objects.filter(item=item, customer__email="zoe@acme-corp.example").exists()
+    # Only the ticket the reply opened was acknowledged: nothing new was opened for the parent.
+    assert OutboundMessage.objects.filter(kind="acknowledgement").count() == 1
+    # And a later reply to either mail lands in the same ticket.
+    again = deliver(make_mail(subject="Re: Printer", in_reply_to="<late@acme-corp.example>", body="Any news?"))
+    assert again.item_id == item.pk
+
+
+def test_a_stranger_naming_a_message_id_first_does_not_capture_the_mail_that_has_it() -> None:
+    trap = deliver(make_mail(sender="Mallory <mallory@evil.example>", subject="Re: Invoice",
+                             in_reply_to="<invoice-7@acme-corp.example>"), envelope_from="mallory@evil.example")
+    real = deliver(make_mail(subject="Invoice", message_id="<invoice-7@acme-corp.example>"))
+    assert real.status == "processed"
+    assert real.item_id != trap.item_id
+    assert Item.objects.get(pk=real.item_id).requester.email == "zoe@acme-corp.example"
+
+
 def test_a_reply_to_our_own_mail_threads_by_references() -> None:
     first = deliver(make_mail())
     agent = create_agent("ana@deskhand.test", name="Ana", password="correct-horse-9", actor=SYSTEM)

@@ -9,6 +9,7 @@ import re
 import smtplib
 import socket
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,7 +75,7 @@ def test_when_the_mail_cannot_be_stored_the_answer_is_451(listener: int, monkeyp
     def broken(*args: Any, **kwargs: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("deskhand.ingest.smtpd.receive_file", broken)
+    monkeypatch.setattr("deskhand.ingest.smtpd.receive_files", broken)
     with smtplib.SMTP("127.0.0.1", listener) as client, pytest.raises(smtplib.SMTPDataError) as refused:
         client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail())
     assert refused.value.smtp_code == 451
@@ -232,17 +233,19 @@ def test_a_command_line_beyond_the_rfc_limit_is_refused_and_the_session_goes_on(
 def test_a_large_mail_is_spooled_to_disk_and_stored_byte_for_byte(
     listener: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from deskhand.ingest.smtpd import InboundHandler
+    from deskhand.ingest import smtpd
 
     seen: list[tuple[bool, str]] = []
-    store = InboundHandler._store
+    store = smtpd.receive_files
 
-    def spy(spool: Any, *args: Any) -> int:
-        where = os.readlink(f"/proc/self/fd/{spool.fileno()}") if spool._rolled else ""  # an unnamed temporary file
-        seen.append((spool._rolled, where))
-        return store(spool, *args)
+    def spy(mails: list[Any], **kwargs: Any) -> list[int]:
+        for mail in mails:
+            spool = mail.spool
+            where = os.readlink(f"/proc/self/fd/{spool.fileno()}") if spool._rolled else ""  # an unnamed temporary file
+            seen.append((spool._rolled, where))
+        return store(mails, **kwargs)
 
-    monkeypatch.setattr(InboundHandler, "_store", staticmethod(spy))
+    monkeypatch.setattr(smtpd, "receive_files", spy)
     big = make_mail(attachments=[("big.bin", bytes(range(256)) * 12000, "application/octet-stream")])
     small = make_mail(subject="Small")
     with smtplib.SMTP("127.0.0.1", listener) as client:
@@ -414,3 +417,72 @@ def test_lines_without_an_end_are_not_held_in_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
         controller.stop()
     assert peak < 8 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_mail_from_parallel_connections_is_stored_together_each_with_its_own_id(
+    listener: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deskhand.ingest import smtpd
+
+    groups: list[int] = []
+    store = smtpd.receive_files
+
+    def counting(mails: list[Any], **kwargs: Any) -> list[int]:
+        groups.append(len(mails))
+        return store(mails, **kwargs)
+
+    monkeypatch.setattr(smtpd, "receive_files", counting)
+    answers: dict[str, int] = {}
+
+    def sender(number: int) -> None:
+        with smtplib.SMTP("127.0.0.1", listener) as client:
+            client.ehlo("sender.example")
+            for n in range(10):
+                subject = f"Sender {number} mail {n}"
+                client.mail("zoe@acme-corp.example")
+                client.rcpt("support@deskhand.test")
+                code, reply = client.data(make_mail(subject=subject))
+                assert code == 250
+                found = re.search(rb"accepted as (\d+)", reply)
+                assert found
+                answers[subject] = int(found.group(1))
+
+    threads = [threading.Thread(target=sender, args=(number,)) for number in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 60 and len(set(answers.values())) == 60
+    for subject, pk in answers.items():  # each 250 names the row that holds that very mail
+        assert f"Subject: {subject}".encode() in raw_bytes(pk)
+    assert sum(groups) == 60
+
+
+def test_a_mail_that_cannot_be_stored_fails_alone_and_its_group_is_stored(transactional_db: None) -> None:
+    import asyncio
+
+    from deskhand.ingest.receive import SpooledMail
+    from deskhand.ingest.smtpd import GroupStore
+
+    good = [io.BytesIO(make_mail(subject=f"Good {n}")) for n in range(3)]
+    broken = io.BytesIO(b"x")
+    broken.close()  # reading it fails inside the group's transaction
+    store = GroupStore()
+
+    async def send_all() -> list[Any]:
+        mails = [SpooledMail(spool, len(spool.getvalue()), "zoe@acme-corp.example", ("support@deskhand.test",))
+                 for spool in good[:2]]
+        mails.insert(1, SpooledMail(broken, 1, "zoe@acme-corp.example", ("support@deskhand.test",)))
+        mails.append(SpooledMail(good[2], len(good[2].getvalue())))
+        answers = [store.store(mail) for mail in mails]  # queued before the thread runs: one group
+        store.start()
+        return await asyncio.gather(*answers, return_exceptions=True)
+
+    try:
+        results = asyncio.run(send_all())
+    finally:
+        store.stop()
+    assert isinstance(results[1], ValueError)
+    stored = [result for result in results if isinstance(result, int)]
+    assert len(stored) == 3
+    assert sorted(InboundEmail.objects.values_list("pk", flat=True)) == sorted(stored)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import smtplib
 import socket
 import stat
@@ -242,26 +243,74 @@ def run(self):
 
 
 db_worker.Worker.run = run
-sys.argv = ["deskhand", "serve", "--no-smtp"]
+sys.argv = ["deskhand", "worker"]
 from deskhand.__main__ import main
 
 main()
 """
 
 
-def test_serve_goes_on_when_a_part_fails_and_restarts_it(tmp_path: Path, database_url: str) -> None:
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    server = _serve(_env(tmp_path, database_url, port), port, log, sys.executable, "-c", FAILING_WORKER)
+def test_the_worker_goes_on_when_a_part_fails_and_restarts_it(tmp_path: Path, database_url: str) -> None:
+    env = _env(tmp_path, database_url, _free_port())
+    subprocess.run([DESKHAND, "migrate", "-v0"], env=env, check=True)
+    log = tmp_path / "worker.log"
+    worker = subprocess.Popen([sys.executable, "-c", FAILING_WORKER], env=env, stdout=log.open("wb"),
+                              stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20
         while log.read_text().count("Starting worker") < 1 and time.monotonic() < deadline:
+            assert worker.poll() is None, log.read_text()
             time.sleep(0.2)
         output = log.read_text()
         assert "task-worker failed" in output and "database is locked" in output
         assert "Starting worker" in output, output  # the second run is the real worker
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        _stop(worker)
+    assert worker.returncode == 0
+    assert "Deskhand worker stopped." in log.read_text()
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_serve_starts_a_new_worker_when_its_worker_is_killed_and_mail_is_still_filed(
+        tmp_path: Path, database_url: str) -> None:
+    port = _free_port()
+    env = {**_env(tmp_path, database_url, port), "DESKHAND_SUPPORT_ADDRESSES": "support@deskhand.test"}
+    smtp_port = int(env["DESKHAND_SMTP_ADDR"].rpartition(":")[2])
+    log = tmp_path / "serve.log"
+    server = _serve(env, port, log)
+    try:
+        [first] = _children(server.pid)
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while not (children := _children(server.pid)) or children == [first]:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        assert "worker failed" in log.read_text()
+        mail = EmailMessage()
+        mail["From"] = "Zoë <zoe@acme.com>"
+        mail["To"] = "support@deskhand.test"
+        mail["Subject"] = "After the crash"
+        mail.set_content("Still here?")
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+            client.send_message(mail)
+        deadline = time.monotonic() + 20
+        while True:
+            shown = subprocess.run(
+                [DESKHAND, "shell", "-c",
+                 "from deskhand.mail.models import InboundEmail as I; print([i.status for i in I.objects.all()])"],
+                env=env, capture_output=True, text=True, check=True)
+            if shown.stdout.strip().splitlines()[-1] == "['processed']":
+                break
+            assert time.monotonic() < deadline, shown.stdout + log.read_text()
+            time.sleep(0.3)
     finally:
         _stop(server)
     assert server.returncode == 0
-    assert "Deskhand stopped." in log.read_text()
+    output = log.read_text()
+    assert "Deskhand stopped." in output and "Deskhand worker stopped." in output

@@ -3,9 +3,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
 from types import FrameType
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -14,15 +13,14 @@ from deskhand.conf import conf, split_addr
 from deskhand.system.startup import ensure_configured_records
 from deskhand.system.supervise import Supervised
 from deskhand.system.webserver import HEADER_TIMEOUT, MAX_CONNECTIONS, WebServer
+from deskhand.system.worker import STOP_TIMEOUT, Watched, WorkerProcess
 
 logger = logging.getLogger("deskhand.serve")
 
-T = TypeVar("T")
-STOP_TIMEOUT = 30.0
 
 
 class Command(BaseCommand):
-    help = "Run Deskhand in one process: web server, SMTP listener, task worker and scheduler."
+    help = "Run Deskhand: web server and SMTP listener, with the worker (tasks, mail filing, scheduler) beside it."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default=conf.http_addr, help="host:port (DESKHAND_HTTP_ADDR)")
@@ -33,7 +31,7 @@ class Command(BaseCommand):
                             help="seconds a client has to send a request's headers")
         parser.add_argument("--smtp-addr", default=conf.smtp_addr, help="host:port (DESKHAND_SMTP_ADDR)")
         parser.add_argument("--no-smtp", action="store_true", help="do not run the SMTP listener here")
-        parser.add_argument("--no-worker", action="store_true", help="do not run the task worker and scheduler here")
+        parser.add_argument("--no-worker", action="store_true", help="do not start the worker (run `deskhand worker` elsewhere)")
         parser.add_argument("--no-migrate", action="store_true", help="do not apply migrations first")
 
     def handle(self, *args: Any, addr: str, threads: int, max_connections: int, header_timeout: float,
@@ -70,7 +68,10 @@ class Command(BaseCommand):
             parts.append(Supervised("smtp-listener", smtp.run, halt=smtp.halt))
             self.stdout.write(f"SMTP listener on {smtp_host}:{smtp_port}")
         if not no_worker:
-            parts += _worker_parts()
+            # The worker (mail filing, tasks, the scheduler) runs in a process of its own beside this
+            # one: a flood of mail is accepted here on one core while it is filed on the other.
+            worker = WorkerProcess()
+            parts.append(Supervised("worker", worker.run, halt=worker.halt))
         for part in parts[1:]:
             part.start()
         self.stdout.write(f"Deskhand is serving on http://{host}:{port}/ (Ctrl+C stops it)")
@@ -93,76 +94,3 @@ class Command(BaseCommand):
             for part in parts:
                 part.stop(STOP_TIMEOUT)
             self.stdout.write("Deskhand stopped.")
-
-
-class Watched(Generic[T]):
-    """A part that runs on threads of its own (aiosmtpd's controller, the scheduler): `run()`
-    starts it and returns only when `halt()` is called or raises when its thread has died."""
-
-    def __init__(self, start: Callable[[], T], *, stop: Callable[[T], object], alive: Callable[[T], bool],
-                 every: float = 1.0) -> None:
-        self.start, self.stop, self.alive, self.every = start, stop, alive, every
-        self.halted = threading.Event()
-
-    def run(self) -> None:
-        started: T = self.start()
-        try:
-            while not self.halted.wait(self.every):
-                if not self.alive(started):
-                    raise RuntimeError("its thread ended")
-        finally:
-            self.stop(started)
-
-    def halt(self) -> None:
-        self.halted.set()
-
-
-def _worker_parts() -> list[Supervised]:
-    from deskhand.ingest.drain import start_drainer, stop_drainer
-    from deskhand.ingest.imap import start_idle
-    from deskhand.system.scheduler import Scheduler
-
-    def start_scheduler() -> Scheduler:
-        scheduler = Scheduler()
-        scheduler.start()
-        return scheduler
-
-    def stop_scheduler(scheduler: Scheduler) -> None:
-        scheduler.stop()
-        scheduler.join(10)
-
-    # Mail stored by this process's listener is filed by the drainer thread, in batches.
-    drainer = Watched(start_drainer, stop=lambda _drainer: stop_drainer(), alive=lambda d: d.is_alive())
-    scheduler = Watched(start_scheduler, stop=stop_scheduler, alive=lambda s: s.is_alive())
-    # IMAP mailboxes whose server offers IDLE announce new mail at once; polling stays the guarantee.
-    idle = Watched(start_idle, stop=lambda watchers: watchers.stop(), alive=lambda w: w.is_alive())
-    worker = TaskWorker()
-    return [
-        Supervised("mail-drainer", drainer.run, halt=drainer.halt),
-        Supervised("scheduler", scheduler.run, halt=scheduler.halt),
-        Supervised("imap-idle", idle.run, halt=idle.halt),
-        Supervised("task-worker", worker.run, halt=worker.halt),
-    ]
-
-
-class TaskWorker:
-    """django-tasks-db's worker loop on a thread; `halt()` lets the running task finish."""
-
-    def __init__(self) -> None:
-        self.current: Any = None
-        self.halted = False
-
-    def run(self) -> None:
-        from django_tasks_db.management.commands.db_worker import Worker
-
-        self.current = Worker(
-            queue_names=["*"], interval=0.1, batch=False, backend_name="default", startup_delay=False,
-            max_tasks=None, worker_id="serve", excluded_queue_names=[],
-        )
-        self.current.running = not self.halted
-        self.current.run()
-
-    def halt(self) -> None:
-        self.halted = True
-        if self.current is not None:
-            self.current.running = False

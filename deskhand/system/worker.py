@@ -1,0 +1,162 @@
+"""The worker: the mail drainer, the task worker, the scheduler and IMAP IDLE, each a supervised
+part. `deskhand worker` runs them; `deskhand serve` starts that command as a child process beside
+its web server and SMTP listener (`WorkerProcess`), so that filing mail and running tasks never
+compete with accepting mail for one interpreter, and a crash of either side leaves the other up.
+
+The child is woken through a pipe when mail is stored (the drainer files it at once) and stops
+when the pipe closes, so it never outlives `serve`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from deskhand.system.supervise import Supervised
+
+log = logging.getLogger("deskhand.serve")
+
+T = TypeVar("T")
+STOP_TIMEOUT = 30.0
+
+
+class Watched(Generic[T]):
+    """A part that runs on threads of its own (aiosmtpd's controller, the scheduler): `run()`
+    starts it and returns only when `halt()` is called or raises when its thread has died."""
+
+    def __init__(self, start: Callable[[], T], *, stop: Callable[[T], object], alive: Callable[[T], bool],
+                 every: float = 1.0) -> None:
+        self.start, self.stop, self.alive, self.every = start, stop, alive, every
+        self.halted = threading.Event()
+
+    def run(self) -> None:
+        started: T = self.start()
+        try:
+            while not self.halted.wait(self.every):
+                if not self.alive(started):
+                    raise RuntimeError("its thread ended")
+        finally:
+            self.stop(started)
+
+    def halt(self) -> None:
+        self.halted.set()
+
+
+class TaskWorker:
+    """django-tasks-db's worker loop on a thread; `halt()` lets the running task finish."""
+
+    def __init__(self) -> None:
+        self.current: Any = None
+        self.halted = False
+
+    def run(self) -> None:
+        from django_tasks_db.management.commands.db_worker import Worker
+
+        self.current = Worker(
+            queue_names=["*"], interval=0.1, batch=False, backend_name="default", startup_delay=False,
+            max_tasks=None, worker_id=f"worker-{os.getpid()}", excluded_queue_names=[],
+        )
+        self.current.running = not self.halted
+        self.current.run()
+
+    def halt(self) -> None:
+        self.halted = True
+        if self.current is not None:
+            self.current.running = False
+
+
+def worker_parts() -> list[Supervised]:
+    from deskhand.ingest.drain import start_drainer, stop_drainer
+    from deskhand.ingest.imap import start_idle
+    from deskhand.system.scheduler import Scheduler
+
+    def start_scheduler() -> Scheduler:
+        scheduler = Scheduler()
+        scheduler.start()
+        return scheduler
+
+    def stop_scheduler(scheduler: Scheduler) -> None:
+        scheduler.stop()
+        scheduler.join(10)
+
+    # Mail stored by a transport is filed by the drainer thread, in batches.
+    drainer = Watched(start_drainer, stop=lambda _drainer: stop_drainer(), alive=lambda d: d.is_alive())
+    scheduler = Watched(start_scheduler, stop=stop_scheduler, alive=lambda s: s.is_alive())
+    # IMAP mailboxes whose server offers IDLE announce new mail at once; polling stays the guarantee.
+    idle = Watched(start_idle, stop=lambda watchers: watchers.stop(), alive=lambda w: w.is_alive())
+    worker = TaskWorker()
+    return [
+        Supervised("mail-drainer", drainer.run, halt=drainer.halt),
+        Supervised("scheduler", scheduler.run, halt=scheduler.halt),
+        Supervised("imap-idle", idle.run, halt=idle.halt),
+        Supervised("task-worker", worker.run, halt=worker.halt),
+    ]
+
+
+def listen_for_wakes(fd: int, *, gone: Callable[[], object]) -> threading.Thread:
+    """Wake this process's drainer whenever the parent writes to the pipe `fd`; call `gone` when
+    the parent closes it (it stopped, or died)."""
+    from deskhand.ingest.drain import notify
+
+    def listen() -> None:
+        while True:
+            try:
+                data = os.read(fd, 4096)
+            except InterruptedError:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                gone()
+                return
+            notify()
+
+    thread = threading.Thread(target=listen, name="worker-wake", daemon=True)
+    thread.start()
+    return thread
+
+
+class WorkerProcess:
+    """`deskhand worker` as a child of `serve`, run as a supervised part: `run()` returns when
+    halted and raises when the child exits by itself (the supervisor starts a new one)."""
+
+    def __init__(self) -> None:
+        self.halted = threading.Event()
+
+    def run(self) -> None:
+        from deskhand.ingest.drain import wake_through
+
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        try:
+            child = subprocess.Popen([sys.executable, "-m", "deskhand", "worker", "--wake-fd", str(read_end)],
+                                     pass_fds=(read_end,))
+        finally:
+            os.close(read_end)
+        wake_through(write_end)
+        try:
+            while child.poll() is None:
+                if self.halted.wait(0.5):
+                    child.send_signal(signal.SIGTERM)
+                    try:
+                        child.wait(STOP_TIMEOUT)
+                    except subprocess.TimeoutExpired:
+                        child.kill()
+                        child.wait()
+                    return
+            raise RuntimeError(f"the worker process exited with {child.returncode}")
+        finally:
+            wake_through(None)
+            os.close(write_end)
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+
+    def halt(self) -> None:
+        self.halted.set()
