@@ -455,8 +455,8 @@ def _proc_hwm_mb(pid: int) -> float:
 
 @dataclass
 class Sent:
-    accepted: dict[int, float] = field(default_factory=dict)  # inbound id -> time of the 250 (perf_counter)
-    wall: dict[int, float] = field(default_factory=dict)  # inbound id -> time.time() of the 250
+    accepted: dict[str, float] = field(default_factory=dict)  # Message-ID -> time of the 250 (perf_counter)
+    wall: dict[str, float] = field(default_factory=dict)  # Message-ID -> time.time() of the 250
     refused: list[str] = field(default_factory=list)
 
 
@@ -465,7 +465,7 @@ def send_all(mails: list[Mail], senders: int, sent: Sent, rate: float = 0.0) -> 
     mail number i is not sent before i / rate seconds (an offered load instead of a flood)."""
     lock = threading.Lock()
     queue = iter(enumerate(mails))
-    answer = re.compile(rb"accepted as (\d+)")
+    answer = re.compile(rb"accepted as (\S+)")
     start = time.perf_counter()
 
     def sender() -> None:
@@ -485,8 +485,8 @@ def send_all(mails: list[Mail], senders: int, sent: Sent, rate: float = 0.0) -> 
                 found = answer.search(reply)
                 with lock:
                     if code == 250 and found:
-                        sent.accepted[int(found.group(1))] = now
-                        sent.wall[int(found.group(1))] = wall
+                        sent.accepted[mail.message_id] = now
+                        sent.wall[mail.message_id] = wall
                     else:
                         sent.refused.append(f"{mail.file}: {code} {reply[:100]!r}")
 
@@ -497,7 +497,7 @@ def send_all(mails: list[Mail], senders: int, sent: Sent, rate: float = 0.0) -> 
         thread.join()
 
 
-def poll_visible(database: str, expected: int, seen: dict[int, float], stop: threading.Event, interval: float) -> None:
+def poll_visible(database: str, expected: int, seen: dict[str, float], stop: threading.Event, interval: float) -> None:
     """Note when each mail stops being `received` (its ticket or reply is committed with it). Each
     poll reads only from the lowest id not seen yet: the worker goes mostly in id order."""
     connection = connect(database)
@@ -513,9 +513,9 @@ def poll_visible(database: str, expected: int, seen: dict[int, float], stop: thr
             waiting = rows(connection, f"SELECT min(id) FROM mail_inboundemail WHERE status = 'received' "
                                        f"AND id >= {low}")[0][0]
             now = time.perf_counter()
-            for (pk,) in rows(connection, "SELECT id FROM mail_inboundemail WHERE status IN "
-                                          f"('processed', 'ignored', 'failed') AND id >= {low}"):
-                seen.setdefault(pk, now)
+            for (rfc_id,) in rows(connection, "SELECT rfc_message_id FROM mail_inboundemail WHERE status IN "
+                                              f"('processed', 'ignored', 'failed') AND id >= {low}"):
+                seen.setdefault(rfc_id, now)
             if len(seen) >= expected:
                 return
             if last is not None:
@@ -573,7 +573,7 @@ def smtp_run(kind: str, run_number: int, mails: list[Mail], args: argparse.Names
         processed_at = {}
         connection = connect(database)
         try:
-            for pk, value in rows(connection, "SELECT id, processed_at FROM mail_inboundemail "
+            for pk, value in rows(connection, "SELECT rfc_message_id, processed_at FROM mail_inboundemail "
                                               "WHERE processed_at IS NOT NULL"):
                 processed_at[pk] = value if not isinstance(value, str) else _parse_sqlite_time(value)
         finally:

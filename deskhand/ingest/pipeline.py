@@ -31,7 +31,7 @@ from deskhand.customers.queries import People, lookup_keys, organization_for_dom
 from deskhand.customers.services import Person, find_or_create_customers
 from deskhand.mail.loops import robot_reason
 from deskhand.mail.models import EarlyReply, InboundEmail, InboundRaw, InboundStatus, Transport
-from deskhand.mail.outbound import queue_acknowledgement, queue_rejection
+from deskhand.mail.outbound import Acknowledgement, queue_acknowledgements, queue_rejection
 from deskhand.mail.parsing import STREAM_ABOVE, ParsedMail, parse_mail, parse_mail_file
 from deskhand.mail.queries import (
     MailAddresses,
@@ -172,15 +172,16 @@ class _Threads:
     because they arrived first (`early_replies`), and those items."""
 
     item_ids: dict[str, int]
-    early: dict[str, int]
+    early: dict[str, list[int]]
     items: dict[int, Item]
 
     @classmethod
     def read(cls, mails: list[ParsedMail]) -> _Threads:
         item_ids = items_by_message_id(rfc_id for mail in mails for rfc_id in mail.thread_ids)
-        early = early_replies((mail.message_id for mail in mails if mail.message_id),
+        early = early_replies([*(mail.message_id for mail in mails if mail.message_id),
+                               *(rfc_id for mail in mails for rfc_id in mail.thread_ids[:EARLY_REPLY_IDS])],
                               since=timezone.now() - EARLY_REPLY_WAIT)
-        wanted = {*item_ids.values(), *early.values()}
+        wanted = {*item_ids.values(), *(pk for pks in early.values() for pk in pks)}
         items = Item.objects.select_related("requester").in_bulk(wanted) if wanted else {}
         return cls(item_ids, early, items)
 
@@ -189,11 +190,24 @@ def _early_reply_item(mail: ParsedMail, threads: _Threads) -> Item | None:
     """The ticket a reply to this mail opened before this mail arrived, when the reply's writer
     is someone this mail went to (so knew its Message-ID as a participant; a stranger's mail
     naming it opens nothing of anyone's)."""
-    item = threads.items.get(threads.early.get(mail.message_id, 0))
-    if item is None or item.requester is None:
-        return None
     participants = _keys([mail.from_address, mail.sender, *(address for _, address in [*mail.to, *mail.cc])])
-    return item if item.requester.email.lower() in participants else None
+    for item_id in threads.early.get(mail.message_id, []):
+        item = threads.items.get(item_id)
+        if item is not None and item.requester is not None and item.requester.email.lower() in participants:
+            return item
+    return None
+
+
+def _sibling_item(mail: ParsedMail, sender_key: str, addresses: MailAddresses, threads: _Threads) -> Item | None:
+    """For a reply whose parent has not arrived: the ticket an earlier reply to the same parent
+    opened, when this sender may write to it (as by the ticket token: its requester, a follower,
+    a colleague, an agent), so that both replies wait in one ticket."""
+    for rfc_id in mail.thread_ids[:EARLY_REPLY_IDS]:
+        for item_id in threads.early.get(rfc_id, []):
+            item = threads.items.get(item_id)
+            if item is not None and _may_write_to(item, sender_key, addresses):
+                return item
+    return None
 
 
 def _thread_item(mail: ParsedMail, sender_key: str, addresses: MailAddresses, threads: _Threads) -> Item | None:
@@ -297,10 +311,11 @@ def _rejected(exc: DomainError) -> Rejected:
 
 def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live: bool,
           earlier: dict[tuple[int | None, str], int], threads: dict[str, _Plan], known: _Threads,
-          settings: dict[str, Any]) -> _Plan:
+          settings: dict[str, Any], awaiting: dict[str, _Plan]) -> _Plan:
     """Decide a mail with reads only: duplicate, robot, no sender, an attachment refused, or what
     to file where. `earlier` maps (mailbox, Message-ID) to mail filed before (this batch's too);
-    `threads` maps the Message-IDs of this batch's filed mail to their plans."""
+    `threads` maps the Message-IDs of this batch's filed mail to their plans, `awaiting` the
+    Message-IDs named by this batch's replies that open a ticket (their parent has not arrived)."""
     plan = _Plan(row=row, mail=mail, live=live)
     if mail.message_id:
         first = earlier.get((row.mailbox_id, mail.message_id))
@@ -323,6 +338,11 @@ def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live
             plan.item = _early_reply_item(mail, known)
             if plan.item is not None:
                 plan.notes.append(f"filed into #{plan.item.pk}, which a reply to this mail opened before it arrived")
+        if plan.parent is None and plan.item is None and mail.thread_ids:
+            plan.parent = next((awaiting[rfc_id] for rfc_id in mail.thread_ids[:EARLY_REPLY_IDS]
+                                if rfc_id in awaiting and awaiting[rfc_id].sender.lower() == sender_key), None)
+            if plan.parent is None:
+                plan.item = _sibling_item(mail, sender_key, addresses, known)
         replying = plan.item is not None or plan.parent is not None
         plan.body, plan.full, plan.html, whole = _texts(mail, limit=MAX_BODY if replying else MAX_DESCRIPTION)
         plan.attachments = [*_attachments(mail), *whole]
@@ -340,6 +360,9 @@ def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live
     if mail.message_id:
         earlier[(row.mailbox_id, mail.message_id)] = row.pk
         threads[mail.message_id] = plan
+    if plan.creates:  # a reply among them opens the ticket that its parent and siblings will join
+        for rfc_id in mail.thread_ids[:EARLY_REPLY_IDS]:
+            awaiting.setdefault(rfc_id, plan)
     return plan
 
 
@@ -404,6 +427,7 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
         followers += [NewFollower(item=item, actor=plan.actor, customer=person if isinstance(person, Customer) else None,
                                   agent=person if isinstance(person, Agent) else None) for person in plan.followers]
     add_followers(followers)
+    acknowledging: list[tuple[_Plan, Message]] = []
     for plan, message in zip(filing, messages, strict=True):
         notes = plan.notes
         if plan.created and plan.live:  # an import files old mail: nobody is waiting for an acknowledgement
@@ -411,11 +435,11 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
             if withheld:
                 notes = [*notes, f"no acknowledgement: {withheld}"]
             else:
-                assert plan.mail is not None
-                queue_acknowledgement(item=_item_of(plan), message=message, to=plan.sender,
-                                      answering=plan.mail.message_id,
-                                      address=plan.row.mailbox.address if plan.row.mailbox else "")
+                acknowledging.append((plan, message))
         plan.outcome = Outcome(InboundStatus.PROCESSED, "; ".join(notes), item=_item_of(plan), message=message)
+    queue_acknowledgements([Acknowledgement(
+        item=_item_of(plan), message=message, to=plan.sender, answering=plan.mail.message_id if plan.mail else "",
+        address=plan.row.mailbox.address if plan.row.mailbox else "") for plan, message in acknowledging])
 
 
 def _item_of(plan: _Plan) -> Item:
@@ -606,8 +630,9 @@ def _file_batch(todo: list[tuple[InboundEmail, ParsedMail]], addresses: MailAddr
     threads: dict[str, _Plan] = {}
     known = _Threads.read([mail for _, mail in todo])
     settings = get_settings()
+    awaiting: dict[str, _Plan] = {}
     plans = [_plan(row, mail, addresses, live=row.transport != Transport.IMPORT, earlier=earlier, threads=threads,
-                   known=known, settings=settings) for row, mail in todo]
+                   known=known, settings=settings, awaiting=awaiting) for row, mail in todo]
     keys, domains = lookups or lookup_keys(named_addresses(mail for _, mail in todo))
     try:
         with transaction.atomic():

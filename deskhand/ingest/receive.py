@@ -73,7 +73,15 @@ class SpooledMail:
     envelope_to: tuple[str, ...] = ()
 
 
-def receive_files(mails: Sequence[SpooledMail], *, transport: str) -> list[int]:
+def check_spooled(mail: SpooledMail) -> None:
+    """The size rules every stored mail follows (raises Invalid)."""
+    if mail.size <= 0:
+        raise Invalid("empty_mail", "The mail has no content.", field="body")
+    if mail.size > MAX_RAW_BYTES:
+        raise Invalid("mail_too_large", f"A mail has at most {MAX_RAW_BYTES // (1024 * 1024)} MB.", field="body")
+
+
+def receive_files(mails: Sequence[SpooledMail], *, transport: str, keys: Sequence[str] = ()) -> list[int]:
     """Store a group of spooled mails in one transaction and return their ids, in order: the
     listener's group commit (one commit, one disk flush, for every mail that arrived while the
     last group was written). A small mail is read and inserted with the others in one statement;
@@ -82,17 +90,19 @@ def receive_files(mails: Sequence[SpooledMail], *, transport: str) -> list[int]:
     if transport not in Transport.values:
         raise Invalid("invalid_transport", "Unknown transport.", field="transport")
     for mail in mails:
-        if mail.size <= 0:
-            raise Invalid("empty_mail", "The mail has no content.", field="body")
-        if mail.size > MAX_RAW_BYTES:
-            raise Invalid("mail_too_large", f"A mail has at most {MAX_RAW_BYTES // (1024 * 1024)} MB.", field="body")
-    if not mails:
-        return []
+        check_spooled(mail)
     streams = connection.vendor == "sqlite"
     with transaction.atomic():
+        if keys:  # journaled mail: what a first move committed is not added again
+            done = set(InboundEmail.objects.filter(journal_key__in=list(keys)).values_list("journal_key", flat=True))
+            kept = [(mail, key) for mail, key in zip(mails, keys, strict=True) if key not in done]
+            mails, keys = [mail for mail, _ in kept], [key for _, key in kept]
+        if not mails:
+            return []
         rows = InboundEmail.objects.bulk_create([InboundEmail(
             size=mail.size, transport=transport, envelope_from=_sender(mail.envelope_from),
-            envelope_to=_envelope_to(mail.envelope_to)) for mail in mails])
+            envelope_to=_envelope_to(mail.envelope_to), journal_key=key)
+            for mail, key in zip(mails, keys or [""] * len(mails), strict=True)])
         whole = []
         for row, mail in zip(rows, mails, strict=True):
             if streams and mail.size > READ_WHOLE:

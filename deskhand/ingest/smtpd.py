@@ -20,6 +20,7 @@ import queue
 import ssl
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +28,12 @@ from typing import IO, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
-from django.db import close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from deskhand.conf import conf
 from deskhand.core.errors import DomainError
-from deskhand.ingest.receive import MAX_RAW_BYTES, SpooledMail, receive_files
+from deskhand.ingest.journal import JournalError, append, journal_dir, pending_files, read_file
+from deskhand.ingest.receive import MAX_RAW_BYTES, SpooledMail, check_spooled, receive_files
 from deskhand.mail.models import Transport
 from deskhand.mail.queries import is_support_address, is_ticket_address
 
@@ -50,6 +52,9 @@ SPOOL_IN_MEMORY = 1024 * 1024
 # At most this many mails, or this many bytes of mail (a larger mail alone), in one commit.
 STORE_GROUP = 200
 STORE_GROUP_BYTES = 8 * 1024 * 1024
+# How long a group waits for the database before it goes to the journal instead.
+STORE_LOCK_WAIT = 0.002
+ABANDONED_PART = 600.0
 
 TOO_MANY = "421 4.7.0 Too many connections, try again later"
 TIMED_OUT = "421 4.4.2 Timeout, closing connection"
@@ -274,29 +279,40 @@ class Listener(Controller):
 class _Store:
     mail: SpooledMail
     loop: asyncio.AbstractEventLoop
-    answer: asyncio.Future[int]
+    answer: asyncio.Future[int | str]
 
 
 class GroupStore(threading.Thread):
     """Stores every mail the listener accepts, on one thread with one database connection: the
     mails that arrive while a group is being written are written next, together, in one
-    transaction (group commit). Under a flood, a commit and its disk flush serve a whole group of
-    senders instead of one; a lone mail is written at once, as before."""
+    transaction (group commit). Under a flood, a commit serves a whole group of senders instead
+    of one; a lone mail is written at once.
 
-    def __init__(self, *, max_group: int = STORE_GROUP, max_bytes: int = STORE_GROUP_BYTES) -> None:
+    The database gets `STORE_LOCK_WAIT` to take a group. When it cannot (SQLite's write lock is
+    held by the worker filing a batch, or the database is away), the group goes to the journal
+    (deskhand/ingest/journal.py), durably, and the `JournalMover` puts it into the database
+    later: accepting mail never waits on filing it."""
+
+    def __init__(self, *, journal: Path, max_group: int = STORE_GROUP, max_bytes: int = STORE_GROUP_BYTES) -> None:
         super().__init__(name="smtp-store", daemon=True)
+        self.journal = journal
         self.max_group = max_group
         self.max_bytes = max_bytes
         self.waiting: queue.SimpleQueue[_Store | None] = queue.SimpleQueue()
+        self.mover = JournalMover(journal)
 
-    def store(self, mail: SpooledMail) -> asyncio.Future[int]:
-        """The mail's inbound id once it is committed (from the listener's event loop)."""
+    def store(self, mail: SpooledMail) -> asyncio.Future[int | str]:
+        """The mail's inbound id (or journal key) once it is stored (from the listener's event loop)."""
         loop = asyncio.get_running_loop()
-        answer: asyncio.Future[int] = loop.create_future()
+        answer: asyncio.Future[int | str] = loop.create_future()
         self.waiting.put(_Store(mail, loop, answer))
         return answer
 
     def run(self) -> None:
+        self.mover.start()
+        connection = connections["default"]
+        if hasattr(connection, "begin_timeout"):
+            connection.begin_timeout = STORE_LOCK_WAIT
         held: _Store | None = None
         while True:
             first = held or self.waiting.get()
@@ -321,23 +337,94 @@ class GroupStore(threading.Thread):
             self._write(group)
             if stopping:
                 break
+        self.mover.stop()
         connections.close_all()
 
     def _write(self, group: list[_Store]) -> None:
-        try:
-            close_old_connections()
-            results: list[int | BaseException] = list(store_mails([request.mail for request in group]))
-        except Exception as exc:  # noqa: BLE001 - each mail alone, so that one bad file fails only itself
-            if len(group) > 1:
-                for request in group:
-                    self._write([request])
-                return
-            results = [exc]
-        for request, result in zip(group, results, strict=True):
-            request.loop.call_soon_threadsafe(_settle, request.answer, result)
+        results: dict[int, int | str | BaseException] = {}
+        for n, request in enumerate(group):
+            try:
+                check_spooled(request.mail)
+            except DomainError as exc:
+                results[n] = exc
+        todo = [n for n in range(len(group)) if n not in results]
+        mails = [group[n].mail for n in todo]
+        if mails:
+            try:
+                close_old_connections()
+                stored: list[int | str | BaseException] = list(store_mails(mails))
+            except (OperationalError, InterfaceError) as exc:  # busy or away: the journal keeps them
+                log.info("smtp: journaling %s mails (%s)", len(mails), exc)
+                try:
+                    stored = list(append(self.journal, mails))
+                    self.mover.wake.set()
+                except Exception as journal_exc:  # noqa: BLE001 - nowhere to keep them: the senders try again
+                    log.exception("smtp: could not journal %s mails", len(mails))
+                    stored = [journal_exc] * len(mails)
+            except Exception as exc:  # noqa: BLE001 - each mail alone, so that one bad file fails only itself
+                if len(group) > 1:
+                    for request in group:
+                        self._write([request])
+                    return
+                stored = [exc]
+            results.update(zip(todo, stored, strict=True))
+        for n, request in enumerate(group):
+            request.loop.call_soon_threadsafe(_settle, request.answer, results[n])
 
     def stop(self) -> None:
         self.waiting.put(None)
+        self.join(timeout=30)
+
+
+class JournalMover(threading.Thread):
+    """Puts journaled mail into the database, oldest file first, then deletes the file; a file
+    that cannot be read is moved aside to `journal/broken` and logged, never dropped."""
+
+    def __init__(self, journal: Path, *, every: float = 1.0) -> None:
+        super().__init__(name="smtp-journal", daemon=True)
+        self.journal = journal
+        self.every = every
+        self.wake = threading.Event()
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        self.wake.set()  # what an earlier run left behind first
+        while not self.stopped.is_set():
+            self.wake.wait(self.every)
+            self.wake.clear()
+            try:
+                close_old_connections()
+                self.move_all()
+            except Exception:  # noqa: BLE001 - the database may be away: the next round tries again
+                log.exception("smtp: could not move journaled mail into the database")
+                self.stopped.wait(self.every)
+        connections.close_all()
+
+    def move_all(self) -> int:
+        moved = 0
+        for part in self.journal.glob(".*.part"):  # a write a crash cut short: never answered 250
+            if part.stat().st_mtime < time.time() - ABANDONED_PART:
+                part.unlink(missing_ok=True)
+        for path in pending_files(self.journal):
+            if self.stopped.is_set():
+                break
+            try:
+                with read_file(path) as entries:
+                    receive_files([mail for _, mail in entries], transport=Transport.SMTP,
+                                  keys=[key for key, _ in entries])
+            except (JournalError, DomainError, ValueError) as exc:
+                log.error("smtp: journal file %s cannot be read (%s); kept in journal/broken", path.name, exc)
+                broken = self.journal / "broken"
+                broken.mkdir(mode=0o700, exist_ok=True)
+                path.rename(broken / path.name)
+                continue
+            path.unlink()
+            moved += 1
+        return moved
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.wake.set()
         self.join(timeout=30)
 
 
@@ -345,7 +432,7 @@ def store_mails(mails: list[SpooledMail]) -> list[int]:
     return receive_files(mails, transport=Transport.SMTP)
 
 
-def _settle(answer: asyncio.Future[int], result: int | BaseException) -> None:
+def _settle(answer: asyncio.Future[int | str], result: int | str | BaseException) -> None:
     if answer.done():  # the client went away meanwhile
         return
     if isinstance(result, BaseException):
@@ -355,13 +442,13 @@ def _settle(answer: asyncio.Future[int], result: int | BaseException) -> None:
 
 
 class InboundHandler:
-    def __init__(self, *, lookup_threads: int = 2) -> None:
+    def __init__(self, *, journal: Path, lookup_threads: int = 2) -> None:
         # The ORM is synchronous: recipient lookups run on a small thread pool and stores on the
         # group store's thread, each with its own database connection, while the event loop goes
         # on talking SMTP to other clients.
         self.threads = lookup_threads
         self.executor = ThreadPoolExecutor(max_workers=lookup_threads, thread_name_prefix="smtp-lookup")
-        self.store = GroupStore()
+        self.store = GroupStore(journal=journal)
         self.store.start()
 
     async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
@@ -431,6 +518,7 @@ def start_listener(
     command_timeout: float = COMMAND_TIMEOUT,
     data_timeout: float = DATA_TIMEOUT,
     spool_dir: Path | None = None,
+    journal: Path | None = None,
     size_limit: int = MAX_RAW_BYTES,
     **kwargs: Any,
 ) -> Listener:
@@ -441,7 +529,7 @@ def start_listener(
     context = tls_context() if tls is True else (tls or None)
     spool = spool_dir or Path(conf.data_dir) / "spool"
     spool.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handler = InboundHandler()
+    handler = InboundHandler(journal=journal or journal_dir(Path(conf.data_dir)))
     controller = Listener(
         handler, gate=SessionGate(max_sessions=max_sessions, per_client=per_client), spool_dir=spool,
         hostname=host, port=port, ready_timeout=10, data_size_limit=size_limit, enable_SMTPUTF8=True,

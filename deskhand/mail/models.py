@@ -138,8 +138,15 @@ class InboundEmail(models.Model):
     message = models.ForeignKey("work.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Mail the SMTP listener journaled first (deskhand/ingest/journal.py): its file and position,
+    # so that moving a file into the database twice adds nothing twice.
+    journal_key = models.CharField(max_length=100, blank=True, default="")
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["journal_key"], condition=~models.Q(journal_key=""),
+                                    name="inbound_journal_key_unique"),
+        ]
         indexes = [
             models.Index(fields=["status", "id"], name="inbound_status_idx"),
             # Index: threading and duplicate checks look mail up by Message-ID.

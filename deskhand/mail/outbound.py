@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
@@ -21,11 +23,13 @@ from urllib.parse import unquote, urlsplit
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import transaction
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from deskhand.conf import conf
 from deskhand.config.queries import get_setting
+from deskhand.core.bulk import update_rows
 from deskhand.core.tasks import task
 from deskhand.mail.loops import LOOP_HEADER
 from deskhand.mail.models import InboundEmail, Mailbox, OutboundMessage, OutboundStatus
@@ -38,16 +42,11 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 FIRST_RETRY_SECONDS = 30
 MAX_REFERENCES = 20
+# Outbox rows per delivery task (and per SMTP connection).
+DELIVERY_BATCH = 100
 
 
-def ticket_address(item: Item | None = None) -> str:
-    """The address replies come from and go back to: the mailbox the ticket arrived at, else the
-    first ticket address, else the first of DESKHAND_SUPPORT_ADDRESSES."""
-    if item is not None:
-        first = (InboundEmail.objects.filter(item=item, mailbox__isnull=False).order_by("id")
-                 .values_list("mailbox__address", flat=True).first())
-        if first:
-            return first
+def _default_address() -> str:
     mailbox = Mailbox.objects.order_by("id").values_list("address", flat=True).first()
     if mailbox:
         return mailbox
@@ -55,20 +54,55 @@ def ticket_address(item: Item | None = None) -> str:
     return addresses[0] if addresses else "support@deskhand.localhost"
 
 
+def _ticket_addresses(items: list[Item]) -> dict[int, str]:
+    """The mailbox each item's mail first arrived at, for the items that have one (one query)."""
+    found: dict[int, str] = {}
+    if items:
+        for item_id, address in (InboundEmail.objects.filter(item__in=[item.pk for item in items], mailbox__isnull=False)
+                                 .order_by("id").values_list("item_id", "mailbox__address")):
+            found.setdefault(item_id, address)
+    return found
+
+
+def ticket_address(item: Item | None = None) -> str:
+    """The address replies come from and go back to: the mailbox the ticket arrived at, else the
+    first ticket address, else the first of DESKHAND_SUPPORT_ADDRESSES."""
+    first = _ticket_addresses([item]).get(item.pk) if item is not None else None
+    return first or _default_address()
+
+
+def _thread_headers_many(items: list[Item], answering: list[str]) -> list[dict[str, str]]:
+    """`thread_headers` of each item, in two queries for all of them."""
+    ids = [item.pk for item in items]
+    received: dict[int, list[tuple[int, str]]] = {}
+    sent: dict[int, list[tuple[Any, str]]] = {}
+    if ids:
+        for pk, item_id, rfc_id in (InboundEmail.objects.filter(item__in=ids).exclude(rfc_message_id="")
+                                    .values_list("id", "item_id", "rfc_message_id")):
+            received.setdefault(item_id, []).append((pk, rfc_id))
+        for created_at, item_id, rfc_id in (OutboundMessage.objects.filter(item__in=ids)
+                                            .values_list("created_at", "item_id", "rfc_message_id")):
+            sent.setdefault(item_id, []).append((created_at, rfc_id))
+    headers: list[dict[str, str]] = []
+    for item, answer in zip(items, answering, strict=True):
+        found = [rfc_id for _, rfc_id in sorted(received.get(item.pk, []))]
+        if answer:
+            found.append(answer)
+        inbound_last = found[-1] if found else ""
+        found += [rfc_id for _, rfc_id in sorted(sent.get(item.pk, []))]
+        if not found:
+            headers.append({})
+            continue
+        references = [found[0], *found[1:][-(MAX_REFERENCES - 1):]] if len(found) > MAX_REFERENCES else found
+        headers.append({"In-Reply-To": inbound_last or found[-1], "References": " ".join(dict.fromkeys(references))})
+    return headers
+
+
 def thread_headers(item: Item, *, answering: str = "") -> dict[str, str]:
-    """In-Reply-To and References for a new mail on `item`: the mails of its thread, in order;
+    """In-Reply-To and References for a mail about `item`: the conversation's Message-IDs, mail
+    received first, then ours, oldest first; at most MAX_REFERENCES (the first one kept).
     `answering` is the Message-ID of a mail being answered that is not filed yet."""
-    received = InboundEmail.objects.filter(item=item).exclude(rfc_message_id="").values_list("id", "rfc_message_id")
-    sent = OutboundMessage.objects.filter(item=item).values_list("created_at", "rfc_message_id")
-    ids = [rfc_id for _, rfc_id in sorted(received)]
-    if answering:
-        ids.append(answering)
-    inbound_last = ids[-1] if ids else ""
-    ids += [rfc_id for _, rfc_id in sorted(sent)]
-    if not ids:
-        return {}
-    references = [ids[0], *ids[1:][-(MAX_REFERENCES - 1):]] if len(ids) > MAX_REFERENCES else ids
-    return {"In-Reply-To": inbound_last or ids[-1], "References": " ".join(dict.fromkeys(references))}
+    return _thread_headers_many([item], [answering])[0]
 
 
 def _render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
@@ -78,60 +112,111 @@ def _render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     return subject[:998], text, html
 
 
-def _queue(
-    *,
-    kind: str,
-    item: Item | None,
-    message: Message | None,
-    to: list[str],
-    context: dict[str, Any],
-    auto: bool,
-    attachments: list[Attachment] | None = None,
-    answering: str = "",
-    address: str = "",
-) -> OutboundMessage:
-    sender = address or ticket_address(item)
-    subject, text, html = _render(kind, {"item": item, "message": message, "sender": sender, **context})
-    headers: dict[str, Any] = {
-        "From": formataddr((str(get_setting("email_sender_name")), sender)), "Reply-To": sender,
-        **(thread_headers(item, answering=answering) if item is not None else
-           {"In-Reply-To": answering, "References": answering} if answering else {}),
-        "attachments": [{"name": a.name, "content_type": a.content_type, "path": a.file.name}
-                        for a in attachments or []],
-    }
-    if auto:
-        headers["Auto-Submitted"] = "auto-replied"
-    outbound = OutboundMessage.objects.create(
-        kind=kind, item=item, message=message, to=to, recipient_key=(to[0] if to else "").lower()[:254],
-        auto_submitted=auto, subject=subject, body_text=text, body_html=html,
-        rfc_message_id=make_msgid(domain=sender.rpartition("@")[2]), headers=headers,
-    )
-    transaction.on_commit(partial(deliver_outbound.enqueue, outbound_id=outbound.pk))
-    return outbound
+@dataclass(frozen=True)
+class NewOutbound:
+    """A mail to queue. `answering` is the Message-ID of a mail being answered that is not filed
+    yet; `address` the ticket address to send from ("" for the ticket's own)."""
+
+    kind: str
+    to: list[str]
+    item: Item | None = None
+    message: Message | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+    auto: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+    answering: str = ""
+    address: str = ""
+
+
+def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
+    """Write outbox rows, in the caller's transaction, and deliver them after commit: a task per
+    `DELIVERY_BATCH` of them."""
+    if not mails:
+        return []
+    items = [mail.item for mail in mails if mail.item is not None]
+    first_mailbox = _ticket_addresses([mail.item for mail in mails if not mail.address and mail.item is not None])
+    default = _default_address() if any(not mail.address for mail in mails) else ""
+    threaded = iter(_thread_headers_many(items, [mail.answering for mail in mails if mail.item is not None]))
+    sender_name = str(get_setting("email_sender_name"))
+    rows = []
+    for mail in mails:
+        sender = mail.address or (first_mailbox.get(mail.item.pk, "") if mail.item is not None else "") or default
+        subject, text, html = _render(mail.kind, {"item": mail.item, "message": mail.message, "sender": sender,
+                                                  **mail.context})
+        thread = next(threaded) if mail.item is not None else (
+            {"In-Reply-To": mail.answering, "References": mail.answering} if mail.answering else {})
+        headers: dict[str, Any] = {
+            "From": formataddr((sender_name, sender)), "Reply-To": sender, **thread,
+            "attachments": [{"name": a.name, "content_type": a.content_type, "path": a.file.name}
+                            for a in mail.attachments],
+        }
+        if mail.auto:
+            headers["Auto-Submitted"] = "auto-replied"
+        rows.append(OutboundMessage(
+            kind=mail.kind, item=mail.item, message=mail.message, to=mail.to,
+            recipient_key=(mail.to[0] if mail.to else "").lower()[:254], auto_submitted=mail.auto, subject=subject,
+            body_text=text, body_html=html, rfc_message_id=make_msgid(domain=sender.rpartition("@")[2]),
+            headers=headers))
+    saved = OutboundMessage.objects.bulk_create(rows)
+    ids = [row.pk for row in saved]
+    for start in range(0, len(ids), DELIVERY_BATCH):
+        transaction.on_commit(partial(deliver_outbox.enqueue, outbound_ids=ids[start:start + DELIVERY_BATCH]))
+    return saved
 
 
 def queue_reply(*, item: Item, message: Message, to: list[str], attachments: list[Attachment]) -> OutboundMessage:
     """An agent's reply as an outbox row; call inside the transaction that wrote the message."""
-    return _queue(kind="reply", item=item, message=message, to=to, context={}, auto=False, attachments=attachments)
+    return queue_outbound([NewOutbound(kind="reply", item=item, message=message, to=to, attachments=attachments)])[0]
+
+
+def _auto_allowed(addresses: list[str]) -> list[bool]:
+    """At most `auto_reply_cap` automatic mails a day to one address: the last guard against a
+    robot that answers every mail and identifies itself in no way we recognise. Mails to the same
+    address in one batch count against the cap in turn."""
+    cap = int(get_setting("auto_reply_cap"))
+    keys = [address.lower() for address in addresses]
+    since = timezone.now() - timedelta(days=1)
+    sent: dict[str, int] = dict(
+        OutboundMessage.objects.filter(auto_submitted=True, recipient_key__in=set(keys), created_at__gte=since)
+        .values("recipient_key").annotate(count=Count("id")).values_list("recipient_key", "count")) if keys else {}
+    allowed = []
+    for key in keys:
+        allowed.append(sent.get(key, 0) < cap)
+        sent[key] = sent.get(key, 0) + 1
+    return allowed
 
 
 def auto_reply_allowed(address: str) -> bool:
-    """At most `auto_reply_cap` automatic mails a day to one address: the last guard against a
-    robot that answers every mail and identifies itself in no way we recognise."""
-    cap = int(get_setting("auto_reply_cap"))
-    since = timezone.now() - timedelta(days=1)
-    sent = OutboundMessage.objects.filter(
-        auto_submitted=True, recipient_key=address.lower(), created_at__gte=since).count()
-    return sent < cap
+    return _auto_allowed([address])[0]
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """"We got your request", for a new ticket by email: to its sender, answering their mail."""
+
+    item: Item
+    message: Message | None
+    to: str
+    answering: str = ""
+    address: str = ""
+
+
+def queue_acknowledgements(acks: list[Acknowledgement]) -> list[OutboundMessage | None]:
+    """Queue the acknowledgements of a batch of new tickets, unless switched off; None for each
+    one over its address's daily cap."""
+    if not acks or not get_setting("email_acknowledgement"):
+        return [None] * len(acks)
+    allowed = _auto_allowed([ack.to for ack in acks])
+    queued = iter(queue_outbound([
+        NewOutbound(kind="acknowledgement", item=ack.item, message=ack.message, to=[ack.to], auto=True,
+                    answering=ack.answering, address=ack.address)
+        for ack, ok in zip(acks, allowed, strict=True) if ok]))
+    return [next(queued) if ok else None for ok in allowed]
 
 
 def queue_acknowledgement(*, item: Item, message: Message | None, to: str, answering: str = "",
                           address: str = "") -> OutboundMessage | None:
-    """"We got your request": sent for a new ticket by email, unless switched off or capped."""
-    if not get_setting("email_acknowledgement") or not auto_reply_allowed(to):
-        return None
-    return _queue(kind="acknowledgement", item=item, message=message, to=[to], context={}, auto=True,
-                  answering=answering, address=address)
+    return queue_acknowledgements([Acknowledgement(item, message, to, answering, address)])[0]
 
 
 def queue_rejection(*, to: str, subject: str, reason: str, answering: str = "", address: str = ""
@@ -139,9 +224,8 @@ def queue_rejection(*, to: str, subject: str, reason: str, answering: str = "", 
     """Tell a sender that their mail could not be filed (too large, say), within the cap."""
     if not auto_reply_allowed(to):
         return None
-    return _queue(kind="rejected", item=None, message=None, to=[to],
-                  context={"original_subject": subject, "reason": reason}, auto=True, answering=answering,
-                  address=address)
+    return queue_outbound([NewOutbound(kind="rejected", to=[to], context={"original_subject": subject, "reason": reason},
+                                       auto=True, answering=answering, address=address)])[0]
 
 
 def _smtp(url: str) -> smtplib.SMTP:
@@ -203,30 +287,32 @@ def _permanent(exc: Exception) -> bool:
     return False
 
 
-@task()
-def deliver_outbound(*, outbound_id: int) -> str:
-    """Send one outbox row; idempotent (a row that is not queued is left alone). A temporary
-    failure is tried again with exponential backoff; a permanent one is kept as failed."""
+def _claim(ids: list[int]) -> tuple[list[OutboundMessage], dict[int, str]]:
+    """Take the rows among `ids` that are queued and due, with a lease (a second task for the
+    same row, the sweep's after a crash say, waits it out); the others' statuses for the task."""
+    now = timezone.now()
+    statuses = dict.fromkeys(ids, "skipped")
+    claimed = []
     with transaction.atomic():
-        outbound = OutboundMessage.objects.select_for_update().filter(pk=outbound_id).first()
-        if outbound is None or outbound.status != OutboundStatus.QUEUED:
-            return "skipped"
-        if outbound.next_attempt_at and outbound.next_attempt_at > timezone.now() + timedelta(seconds=1):
-            return "not yet"
-        outbound.attempts += 1
-        # A lease: a second task for the same row (the sweep after a crash, say) waits it out.
-        outbound.next_attempt_at = timezone.now() + timedelta(minutes=10)
-        outbound.save(update_fields=["attempts", "next_attempt_at"])
-    url = settings.EMAIL_URL
-    if not url:
-        log.info("outbox: kept %s to %s (no EMAIL_URL): %s", outbound.rfc_message_id, outbound.to, outbound.subject)
-        outbound.status = OutboundStatus.KEPT
-        outbound.next_attempt_at = None
-        outbound.save(update_fields=["status", "next_attempt_at"])
-        return outbound.status
+        for outbound in OutboundMessage.objects.select_for_update().filter(pk__in=ids).order_by("id"):
+            if outbound.status != OutboundStatus.QUEUED:
+                continue
+            if outbound.next_attempt_at and outbound.next_attempt_at > now + timedelta(seconds=1):
+                statuses[outbound.pk] = "not yet"
+                continue
+            outbound.attempts += 1
+            outbound.next_attempt_at = now + timedelta(minutes=10)
+            claimed.append(outbound)
+        update_rows(claimed, ["attempts", "next_attempt_at"])
+    return claimed, statuses
+
+
+def _send(outbound: OutboundMessage, client: smtplib.SMTP | None, url: str) -> smtplib.SMTP | None:
+    """Send one row over `client` (opened when None) and record the outcome on the row; the
+    client to use for the next one (None after a failure: a fresh connection then)."""
     try:
-        with _smtp(url) as client:
-            client.send_message(build_mail(outbound))
+        client = client or _smtp(url)
+        client.send_message(build_mail(outbound))
     except (OSError, smtplib.SMTPException) as exc:
         outbound.last_error = _error_text(exc)
         if _permanent(exc) or outbound.attempts >= MAX_ATTEMPTS:
@@ -237,15 +323,63 @@ def deliver_outbound(*, outbound_id: int) -> str:
             delay = timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** (outbound.attempts - 1))
             outbound.next_attempt_at = timezone.now() + delay
             log.info("outbox: %s will be tried again in %s: %s", outbound.rfc_message_id, delay, exc)
-            retry = partial(deliver_outbound.using(run_after=outbound.next_attempt_at).enqueue, outbound_id=outbound.pk)
-            transaction.on_commit(retry)
-        outbound.save(update_fields=["status", "last_error", "next_attempt_at"])
-        return outbound.status
+        if client is not None and not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
+            _quit(client)
+            return None
+        return client
     outbound.status = OutboundStatus.SENT
     outbound.sent_at = timezone.now()
     outbound.next_attempt_at = None
-    outbound.save(update_fields=["status", "sent_at", "next_attempt_at"])
-    return outbound.status
+    return client
+
+
+def _quit(client: smtplib.SMTP) -> None:
+    try:
+        client.quit()
+    except (OSError, smtplib.SMTPException):
+        client.close()
+
+
+def deliver(ids: list[int]) -> dict[int, str]:
+    """Send the outbox rows `ids` over one SMTP connection (idempotent: a row that is not queued
+    is left alone); without EMAIL_URL they are kept in the outbox. A temporary failure is tried
+    again with exponential backoff; a permanent one is kept as failed."""
+    claimed, statuses = _claim(ids)
+    url = settings.EMAIL_URL
+    client: smtplib.SMTP | None = None
+    try:
+        for outbound in claimed:
+            if not url:
+                log.info("outbox: kept %s to %s (no EMAIL_URL): %s", outbound.rfc_message_id, outbound.to,
+                         outbound.subject)
+                outbound.status = OutboundStatus.KEPT
+                outbound.next_attempt_at = None
+            else:
+                client = _send(outbound, client, url)
+    finally:
+        if client is not None:
+            _quit(client)
+    with transaction.atomic():
+        update_rows(claimed, ["status", "last_error", "next_attempt_at", "sent_at"])
+        for outbound in claimed:
+            statuses[outbound.pk] = outbound.status
+            if outbound.status == OutboundStatus.QUEUED:
+                retry = partial(deliver_outbound.using(run_after=outbound.next_attempt_at).enqueue,
+                                outbound_id=outbound.pk)
+                transaction.on_commit(retry)
+    return statuses
+
+
+@task()
+def deliver_outbox(*, outbound_ids: list[int]) -> str:
+    statuses = deliver(outbound_ids[:DELIVERY_BATCH])
+    return ", ".join(f"{count} {status}" for status, count in sorted(Counter(statuses.values()).items()))
+
+
+@task()
+def deliver_outbound(*, outbound_id: int) -> str:
+    """One outbox row (a retry at its time, or the sweep's); its status afterwards."""
+    return deliver([outbound_id])[outbound_id]
 
 
 def due_outbound() -> list[int]:

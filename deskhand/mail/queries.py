@@ -146,15 +146,16 @@ def items_by_message_id(message_ids: Iterable[str]) -> dict[str, int]:
     return found
 
 
-def early_replies(message_ids: Iterable[str], *, since: datetime) -> dict[str, int]:
-    """For each of these Message-IDs, the ticket a reply to it opened since `since` because it
-    arrived first (`EarlyReply`), the oldest such ticket first."""
+def early_replies(message_ids: Iterable[str], *, since: datetime) -> dict[str, list[int]]:
+    """For each of these Message-IDs, the tickets that replies to it opened since `since` because
+    they arrived before it (`EarlyReply`), oldest first."""
     wanted = sorted(set(message_ids))
-    found: dict[str, int] = {}
+    found: dict[str, list[int]] = {}
     for start in range(0, len(wanted), 500):
         for rfc_id, item_id in EarlyReply.objects.filter(
                 awaits__in=wanted[start:start + 500], created_at__gte=since).order_by("id").values_list("awaits", "item_id"):
-            found.setdefault(rfc_id, item_id)
+            if item_id not in found.setdefault(rfc_id, []):
+                found[rfc_id].append(item_id)
     return found
 
 

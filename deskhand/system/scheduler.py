@@ -13,7 +13,7 @@ from django.utils import timezone
 from deskhand.ingest.imap import due_mailboxes, poll_mailbox
 from deskhand.ingest.tasks import process_pending
 from deskhand.mail.models import InboundEmail, InboundStatus
-from deskhand.mail.outbound import deliver_outbound, due_outbound
+from deskhand.mail.outbound import DELIVERY_BATCH, deliver_outbox, due_outbound
 
 log = logging.getLogger("deskhand.scheduler")
 
@@ -26,8 +26,9 @@ def tick() -> None:
     if InboundEmail.objects.filter(status=InboundStatus.RECEIVED,
                                    received_at__lte=timezone.now() - STALE_INBOUND).exists():
         process_pending.enqueue()
-    for outbound_id in due_outbound():
-        deliver_outbound.enqueue(outbound_id=outbound_id)
+    due = due_outbound()
+    for start in range(0, len(due), DELIVERY_BATCH):
+        deliver_outbox.enqueue(outbound_ids=due[start:start + DELIVERY_BATCH])
     for mailbox_id in due_mailboxes():
         poll_mailbox.enqueue(mailbox_id=mailbox_id)
 

@@ -19,15 +19,20 @@ LONGEST_PAUSE = 0.002
 
 
 class DatabaseWrapper(SQLiteDatabaseWrapper):
+    # How long this connection waits for the write lock, when not the configured `timeout`: the
+    # SMTP listener waits a few milliseconds and journals the mail instead (deskhand/ingest/journal.py).
+    begin_timeout: float | None = None
+
     def _start_transaction_under_autocommit(self) -> None:
         mode = getattr(self, "transaction_mode", None)
         begin = f"BEGIN {mode}" if mode else "BEGIN"
         timeout = float(self.settings_dict["OPTIONS"].get("timeout", 5))
+        wait = self.begin_timeout if self.begin_timeout is not None else timeout
         raw = self.connection
         with self.wrap_database_errors:
             raw.execute("PRAGMA busy_timeout = 0")
             try:
-                deadline = time.monotonic() + timeout
+                deadline = time.monotonic() + wait
                 pause = 0.0002
                 while True:
                     try:

@@ -85,6 +85,18 @@ def test_a_sender_gets_at_most_the_capped_number_of_automatic_mails() -> None:
     assert OutboundMessage.objects.filter(kind="acknowledgement").count() == 2
 
 
+def test_the_cap_on_automatic_mails_counts_within_one_batch_too() -> None:
+    update_settings({"auto_reply_cap": 2}, actor=SYSTEM)
+    deliver(make_mail(subject="Earlier"))
+    rows = [receive_raw(make_mail(subject=f"Request {n}"), transport="smtp", envelope_from="zoe@acme-corp.example",
+                        process=False) for n in range(3)]
+    process_ids([row.pk for row in rows])
+    assert Item.objects.count() == 4
+    acks = OutboundMessage.objects.filter(kind="acknowledgement").order_by("id")
+    assert [ack.item.title for ack in acks] == ["Earlier", "Request 0"]
+    assert all(ack.headers["In-Reply-To"] for ack in acks)
+
+
 def test_cc_addresses_follow_except_our_own_and_the_never_follow_list() -> None:
     add_never_follow(address="noreply@partner.example", actor=SYSTEM)
     create_agent("ana@deskhand.test", name="Ana", password="correct-horse-9", actor=SYSTEM)
@@ -147,6 +159,30 @@ def test_a_parent_that_arrives_after_its_reply_is_filed_into_the_ticket_the_repl
     # And a later reply to either mail lands in the same ticket.
     again = deliver(make_mail(subject="Re: Printer", in_reply_to="<late@acme-corp.example>", body="Any news?"))
     assert again.item_id == item.pk
+
+
+def test_two_replies_before_their_parent_wait_in_one_ticket_which_the_parent_then_joins() -> None:
+    first = deliver(make_mail(subject="Re: VPN", in_reply_to="<vpn@acme-corp.example>", body="Down again."))
+    second = deliver(make_mail(subject="Re: VPN", in_reply_to="<vpn@acme-corp.example>", body="Still down."))
+    parent = deliver(make_mail(subject="VPN", message_id="<vpn@acme-corp.example>"))
+    assert first.item_id == second.item_id == parent.item_id
+    assert Item.objects.count() == 1
+
+
+def test_replies_before_their_parent_in_one_batch_wait_in_one_ticket() -> None:
+    rows = _stored(make_mail(subject="Re: VPN", in_reply_to="<vpn2@acme-corp.example>", body="Down again."),
+                   make_mail(subject="Re: VPN", in_reply_to="<vpn2@acme-corp.example>", body="Still down."))
+    done = process_ids([row.pk for row in rows])
+    assert done[0].item_id == done[1].item_id
+    parent = deliver(make_mail(subject="VPN", message_id="<vpn2@acme-corp.example>"))
+    assert parent.item_id == done[0].item_id and Item.objects.count() == 1
+
+
+def test_a_strangers_reply_to_the_same_missing_parent_opens_its_own_ticket() -> None:
+    zoe = deliver(make_mail(subject="Re: VPN", in_reply_to="<vpn3@acme-corp.example>", body="Down again."))
+    mallory = deliver(make_mail(sender="Mallory <mallory@evil.example>", subject="Re: VPN",
+                                in_reply_to="<vpn3@acme-corp.example>"), envelope_from="mallory@evil.example")
+    assert mallory.item_id != zoe.item_id
 
 
 def test_a_stranger_naming_a_message_id_first_does_not_capture_the_mail_that_has_it() -> None:
@@ -579,14 +615,14 @@ def test_a_huge_text_mail_in_a_failed_batch_keeps_its_whole_text_when_filed_agai
         monkeypatch: pytest.MonkeyPatch) -> None:
     import deskhand.ingest.pipeline as pipeline
 
-    real = pipeline.queue_acknowledgement
+    real = pipeline.queue_acknowledgements
 
-    def poisoned(**kwargs: Any) -> Any:  # fails after the batch stored its messages' files
-        if kwargs["item"].title == "Poison":
+    def poisoned(acks: list[Any]) -> Any:  # fails after the batch stored its messages' files
+        if any(ack.item.title == "Poison" for ack in acks):
             raise RuntimeError("the database said no")
-        return real(**kwargs)
+        return real(acks)
 
-    monkeypatch.setattr(pipeline, "queue_acknowledgement", poisoned)
+    monkeypatch.setattr(pipeline, "queue_acknowledgements", poisoned)
     update_settings({"attachment_max_bytes": 20 * 1024 * 1024}, actor=SYSTEM)
     pasted = _log(6 * 1024 * 1024)
     rows = _stored(make_mail(subject="Log", body=pasted), make_mail(subject="Poison"))

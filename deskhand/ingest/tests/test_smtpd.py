@@ -458,7 +458,7 @@ def test_mail_from_parallel_connections_is_stored_together_each_with_its_own_id(
     assert sum(groups) == 60
 
 
-def test_a_mail_that_cannot_be_stored_fails_alone_and_its_group_is_stored(transactional_db: None) -> None:
+def test_a_mail_that_cannot_be_stored_fails_alone_and_its_group_is_stored(transactional_db: None, tmp_path: Path) -> None:
     import asyncio
 
     from deskhand.ingest.receive import SpooledMail
@@ -467,7 +467,7 @@ def test_a_mail_that_cannot_be_stored_fails_alone_and_its_group_is_stored(transa
     good = [io.BytesIO(make_mail(subject=f"Good {n}")) for n in range(3)]
     broken = io.BytesIO(b"x")
     broken.close()  # reading it fails inside the group's transaction
-    store = GroupStore()
+    store = GroupStore(journal=tmp_path)
 
     async def send_all() -> list[Any]:
         mails = [SpooledMail(spool, len(spool.getvalue()), "zoe@acme-corp.example", ("support@deskhand.test",))
@@ -486,3 +486,98 @@ def test_a_mail_that_cannot_be_stored_fails_alone_and_its_group_is_stored(transa
     stored = [result for result in results if isinstance(result, int)]
     assert len(stored) == 3
     assert sorted(InboundEmail.objects.values_list("pk", flat=True)) == sorted(stored)
+
+
+def _database_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+
+    from deskhand.ingest import smtpd
+
+    def busy(mails: list[Any]) -> list[int]:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(smtpd, "store_mails", busy)
+
+
+def test_when_the_database_is_busy_mail_is_journaled_answered_and_moved_in_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ensure_mailboxes(["support@deskhand.test"], actor=SYSTEM)
+    _database_busy(monkeypatch)
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    port = free_port()
+    controller = start_listener("127.0.0.1", port, tls=False, spool_dir=tmp_path, journal=journal)
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.ehlo()
+            replies = []
+            for subject in ("First", "Second"):
+                client.mail("zoe@acme-corp.example")
+                client.rcpt("support@deskhand.test")
+                code, reply = client.data(make_mail(subject=subject))
+                assert code == 250
+                replies.append(reply.decode())
+        assert all(re.search(r"accepted as \S+\.mails:\d", reply) for reply in replies), replies
+        deadline = time.monotonic() + 10
+        while InboundEmail.objects.count() < 2:
+            assert time.monotonic() < deadline, "the journal was not moved into the database"
+            time.sleep(0.05)
+    finally:
+        controller.stop()
+    rows = list(InboundEmail.objects.order_by("id"))
+    assert [row.envelope_to for row in rows] == [["support@deskhand.test"]] * 2
+    assert all(row.journal_key and row.envelope_from == "zoe@acme-corp.example" for row in rows)
+    assert b"Subject: First" in raw_bytes(rows[0].pk) and b"Subject: Second" in raw_bytes(rows[1].pk)
+    assert list(journal.glob("*.mails")) == []  # moved, then deleted
+    process_ids([row.pk for row in rows])
+    assert sorted(Item.objects.values_list("title", flat=True)) == ["First", "Second"]
+
+
+def test_a_journal_file_moved_twice_adds_its_mail_once(transactional_db: None, tmp_path: Path) -> None:
+    from deskhand.ingest.journal import append, read_file
+    from deskhand.ingest.receive import SpooledMail, receive_files
+    from deskhand.ingest.smtpd import JournalMover
+
+    big = make_mail(attachments=[("big.bin", os.urandom(2 * 1024 * 1024), "application/octet-stream")])
+    raws = [make_mail(subject="Small"), big]
+    [first, _] = append(tmp_path, [SpooledMail(io.BytesIO(raw), len(raw), "zoe@acme-corp.example",
+                                               ("support@deskhand.test",)) for raw in raws])
+    [path] = tmp_path.glob("*.mails")
+    with read_file(path) as entries:  # a first move committed the small mail, then the process died
+        receive_files([entries[0][1]], transport="smtp", keys=[entries[0][0]])
+    assert JournalMover(tmp_path).move_all() == 1
+    rows = list(InboundEmail.objects.order_by("id"))
+    assert [row.journal_key for row in rows] == [first, first.replace(":0", ":1")]
+    assert [raw_bytes(row.pk) for row in rows] == raws  # byte for byte, the large one streamed in place
+    assert not path.exists()
+
+
+def test_a_broken_journal_file_is_kept_aside_and_the_others_are_moved(transactional_db: None, tmp_path: Path) -> None:
+    from deskhand.ingest.journal import append
+    from deskhand.ingest.receive import SpooledMail
+    from deskhand.ingest.smtpd import JournalMover
+
+    (tmp_path / "00000000000000000001-1-00000001.mails").write_bytes(b"DESKHAND-JOURNAL 1\n12 999999\n{}")
+    raw = make_mail(subject="Fine")
+    append(tmp_path, [SpooledMail(io.BytesIO(raw), len(raw))])
+    assert JournalMover(tmp_path).move_all() == 1
+    assert InboundEmail.objects.count() == 1
+    assert [path.name for path in (tmp_path / "broken").iterdir()] == ["00000000000000000001-1-00000001.mails"]
+
+
+def test_when_neither_the_database_nor_the_journal_can_keep_a_mail_the_answer_is_451(
+    listener: int, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deskhand.ingest import smtpd
+
+    _database_busy(monkeypatch)
+
+    def disk_full(*args: Any) -> list[str]:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(smtpd, "append", disk_full)
+    with smtplib.SMTP("127.0.0.1", listener) as client, pytest.raises(smtplib.SMTPDataError) as refused:
+        client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail())
+    assert refused.value.smtp_code == 451
+    assert not InboundEmail.objects.exists()
