@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -52,8 +53,10 @@ SPOOL_IN_MEMORY = 1024 * 1024
 # At most this many mails, or this many bytes of mail (a larger mail alone), in one commit.
 STORE_GROUP = 200
 STORE_GROUP_BYTES = 8 * 1024 * 1024
-# How long a group waits for the database before it goes to the journal instead.
-STORE_LOCK_WAIT = 0.002
+# How long a group waits for the database before it goes to the journal instead (no wait: one try).
+STORE_LOCK_WAIT = 0.0
+# The journal mover puts at most this much mail into the database in one transaction.
+MOVE_BYTES = 8 * 1024 * 1024
 ABANDONED_PART = 600.0
 
 TOO_MANY = "421 4.7.0 Too many connections, try again later"
@@ -405,22 +408,34 @@ class JournalMover(threading.Thread):
         for part in self.journal.glob(".*.part"):  # a write a crash cut short: never answered 250
             if part.stat().st_mtime < time.time() - ABANDONED_PART:
                 part.unlink(missing_ok=True)
-        for path in pending_files(self.journal):
-            if self.stopped.is_set():
-                break
-            try:
-                with read_file(path) as entries:
-                    receive_files([mail for _, mail in entries], transport=Transport.SMTP,
-                                  keys=[key for key, _ in entries])
-            except (JournalError, DomainError, ValueError) as exc:
-                log.error("smtp: journal file %s cannot be read (%s); kept in journal/broken", path.name, exc)
-                broken = self.journal / "broken"
-                broken.mkdir(mode=0o700, exist_ok=True)
-                path.rename(broken / path.name)
-                continue
-            path.unlink()
-            moved += 1
+        files = pending_files(self.journal)
+        while files and not self.stopped.is_set():
+            moved += self._move(files)
         return moved
+
+    def _move(self, files: list[Path]) -> int:
+        """Move the first files of `files` (taking them off the list) into the database in one
+        transaction, up to `MOVE_BYTES` of mail; a file that cannot be read is put aside."""
+        with ExitStack() as stack:
+            taken: list[Path] = []
+            entries: list[tuple[str, SpooledMail]] = []
+            while files and (not taken or (sum(mail.size for _, mail in entries) < MOVE_BYTES
+                                           and len(entries) < STORE_GROUP)):
+                path = files.pop(0)
+                try:
+                    entries += stack.enter_context(read_file(path))
+                except (JournalError, ValueError) as exc:
+                    log.error("smtp: journal file %s cannot be read (%s); kept in journal/broken", path.name, exc)
+                    broken = self.journal / "broken"
+                    broken.mkdir(mode=0o700, exist_ok=True)
+                    path.rename(broken / path.name)
+                    continue
+                taken.append(path)
+            if entries:
+                receive_files([mail for _, mail in entries], transport=Transport.SMTP, keys=[key for key, _ in entries])
+        for path in taken:
+            path.unlink()
+        return len(taken)
 
     def stop(self) -> None:
         self.stopped.set()
