@@ -575,7 +575,7 @@ def smtp_run(kind: str, run_number: int, mails: list[Mail], args: argparse.Names
         try:
             for pk, value in rows(connection, "SELECT rfc_message_id, processed_at FROM mail_inboundemail "
                                               "WHERE processed_at IS NOT NULL"):
-                processed_at[pk] = value if not isinstance(value, str) else _parse_sqlite_time(value)
+                processed_at[pk] = _parse_sqlite_time(value) if isinstance(value, str) else value.timestamp()
         finally:
             connection.close()
         latencies = [seen[pk] - t for pk, t in sent.accepted.items() if pk in seen]
