@@ -1,11 +1,10 @@
-"""Django's SQLite backend, with a prompter wait for the write lock.
+"""Django's SQLite backend, with a connection that can ask for the write lock on its own terms.
 
-Two processes share the database on one machine (`serve` accepts mail, its worker files it).
-SQLite's own busy handler sleeps ever longer between tries (up to 100 ms each), so a writer that
-finds the lock held keeps missing the moment it is free while the other writer, which never had
-to wait, takes it again: under a flood of mail the listener's commits waited on the filing. Here a
-transaction that finds the lock held tries again every millisecond or two until the configured
-`timeout`, so it gets the lock at the next gap between the other side's transactions.
+SQLite's busy handler sleeps longer and longer between tries (up to 100 ms each), so a writer that
+finds the lock held keeps missing the moments it is free while a writer that never had to wait
+takes it again. A connection with `begin_timeout` set (the SMTP listener's store: 0, one try, then
+the journal) tries `BEGIN` every millisecond or two for that long instead. Every other connection
+behaves exactly as Django's: the busy handler, for the configured `timeout`.
 """
 
 from __future__ import annotations
@@ -19,15 +18,18 @@ LONGEST_PAUSE = 0.002
 
 
 class DatabaseWrapper(SQLiteDatabaseWrapper):
-    # How long this connection waits for the write lock, when not the configured `timeout`: the
-    # SMTP listener waits a few milliseconds and journals the mail instead (deskhand/ingest/journal.py).
+    # Seconds this connection tries for the write lock, polling, instead of the busy handler's
+    # `timeout` (None: Django's behaviour). The SMTP store's is 0 (deskhand/ingest/journal.py).
     begin_timeout: float | None = None
 
     def _start_transaction_under_autocommit(self) -> None:
+        if self.begin_timeout is None:
+            super()._start_transaction_under_autocommit()  # type: ignore[misc]
+            return
         mode = getattr(self, "transaction_mode", None)
         begin = f"BEGIN {mode}" if mode else "BEGIN"
         timeout = float(self.settings_dict["OPTIONS"].get("timeout", 5))
-        wait = self.begin_timeout if self.begin_timeout is not None else timeout
+        wait = self.begin_timeout
         raw = self.connection
         with self.wrap_database_errors:
             raw.execute("PRAGMA busy_timeout = 0")

@@ -119,9 +119,11 @@ def test_ticket_addresses_never_follow_and_the_inbound_log(page: Page, monkeypat
     assert failed.status == "received"
 
     page.get_by_label("Status", exact=True).select_option("ignored")
+    expect(page).to_have_url(re.compile(r"/admin/email\?status=ignored$"))
     expect(log_rows(page)).to_have_count(1)
     expect(log_rows(page).first).to_contain_text("Out of office")
     page.get_by_label("Status", exact=True).select_option("")
+    expect(page).to_have_url(re.compile(r"/admin/email\?status=$"))
     expect(log_rows(page)).to_have_count(4)
 
     # Delete asks first.
