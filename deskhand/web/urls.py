@@ -17,7 +17,7 @@ from deskhand.web.views import (
 app_name = "web"
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/tickets"), name="home"),
+    path("", RedirectView.as_view(pattern_name="web:ticket-list"), name="home"),
     path("login", auth.sign_in, name="login"),
     path("logout", auth.sign_out, name="logout"),
     path("customers", customers.customer_index, name="customers"),

@@ -106,7 +106,7 @@ def save_filing(request: AgentRequest) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, "Customer settings saved.")
-            return redirect("/admin/customers")
+            return redirect("web:admin-customers")
     return _render(request, filing=form, status=422)
 
 
@@ -122,7 +122,7 @@ def add_customer_type(request: AgentRequest) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, f"Customer type {form.cleaned_data['name']} added.")
-            return redirect("/admin/customers")
+            return redirect("web:admin-customers")
     return _render(request, type_form=form, status=422)
 
 
@@ -141,7 +141,7 @@ def change_customer_type(request: AgentRequest, type_id: int) -> HttpResponse:
             messages.success(request, f"Customer type {customer_type.name} saved.")
     except DomainError as exc:
         messages.error(request, exc.message)
-    return redirect("/admin/customers")
+    return redirect("web:admin-customers")
 
 
 @require_POST
@@ -158,7 +158,7 @@ def add_custom_field(request: AgentRequest) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             messages.success(request, f"Custom field {data['label']} added.")
-            return redirect("/admin/customers")
+            return redirect("web:admin-customers")
     return _render(request, field_form=form, status=422)
 
 
@@ -171,7 +171,7 @@ def delete_custom_field(request: AgentRequest, field_id: int) -> HttpResponse:
         messages.success(request, f"Custom field {field.label} deleted.")
     except DomainError as exc:
         messages.error(request, exc.message)
-    return redirect("/admin/customers")
+    return redirect("web:admin-customers")
 
 
 @require_POST
@@ -181,7 +181,7 @@ def save_panel(request: AgentRequest, which: str) -> HttpResponse:
     setting = {"customer": "customer_panel", "organization": "organization_panel"}.get(which)
     if setting is None:
         messages.error(request, "Unknown panel.")
-        return redirect("/admin/customers")
+        return redirect("web:admin-customers")
     chosen = []
     for index, key in enumerate(request.POST.getlist("property")):
         position = int_or_default(request.POST.get(f"position:{key}"), index + 1, maximum=1_000)
@@ -192,4 +192,4 @@ def save_panel(request: AgentRequest, which: str) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"The {which} detail panel was saved.")
-    return redirect("/admin/customers")
+    return redirect("web:admin-customers")

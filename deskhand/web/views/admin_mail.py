@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.config.queries import get_setting
@@ -31,7 +32,7 @@ from deskhand.web.http import AgentRequest
 
 logger = logging.getLogger(__name__)
 
-PAGE = "/admin/email"
+PAGE = reverse_lazy("web:admin-email")
 LOG_PAGE_SIZE = 50
 OUTBOX_SHOWN = 20
 # The header block of a mail shown on the page; a mail with more (a hostile one) is cut, with a note.
@@ -70,7 +71,7 @@ def _log(data: QueryDict) -> dict[str, Any]:
 
     def url(number: int) -> str:
         params = urlencode({**query, **({"page": number} if number > 1 else {})})
-        return f"{PAGE}?{params}" if params else PAGE
+        return f"{PAGE}?{params}" if params else str(PAGE)
 
     return {"rows": rows[:LOG_PAGE_SIZE], "status": status, "error": error, "page": page,
             "choices": STATUS_CHOICES, "here": url(page), "retryable": RETRYABLE,

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
@@ -113,7 +114,7 @@ def add_status(request: AgentRequest, kind: str) -> HttpResponse:
             add_domain_error(form, exc)
             return _render(request, status_forms={kind: form}, status=exc.status)
         messages.success(request, f"Status {created.label} added to the {kind} workflow.")
-        return redirect("/admin/work")
+        return redirect("web:admin-work")
     return _render(request, status_forms={kind: form}, status=422)
 
 
@@ -159,7 +160,7 @@ def change_status(request: AgentRequest, status_id: int) -> HttpResponse:
     except DomainError as exc:
         return _render(request, status_error={"id": status.pk, "message": exc.message,
                                               "label": request.POST.get("label")}, status=exc.status)
-    return redirect(f"/admin/work#{status.kind}-workflow")
+    return redirect(reverse("web:admin-work") + f"#{status.kind}-workflow")
 
 
 @require_POST
@@ -173,7 +174,7 @@ def save_views(request: AgentRequest) -> HttpResponse:
             add_domain_error(form, exc)
         else:
             messages.success(request, "View settings saved.")
-            return redirect("/admin/work")
+            return redirect("web:admin-work")
     return _render(request, views_form=form, status=422)
 
 
@@ -191,5 +192,5 @@ def save_attachments(request: AgentRequest) -> HttpResponse:
                                                  "blocked_attachment_extensions": "blocked"})
         else:
             messages.success(request, "Attachment settings saved.")
-            return redirect("/admin/work")
+            return redirect("web:admin-work")
     return _render(request, attachments_form=form, status=422)

@@ -66,4 +66,4 @@ def _duration(seconds: int) -> str:
 def sign_out(request: HttpRequest) -> HttpResponse:
     auth.logout(request)
     messages.info(request, "You are signed out.")
-    return redirect("/login")
+    return redirect("web:login")

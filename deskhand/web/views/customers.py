@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.audit.queries import history
@@ -134,7 +135,7 @@ def move(request: AgentRequest, customer_id: int) -> HttpResponse:
             response["HX-Trigger"] = json.dumps({"deskhand:move-failed": {"message": message}})
             return response
         messages.error(request, message)
-        return redirect(safe_next(request, "/customers"))
+        return redirect(safe_next(request, reverse("web:customers")))
     where = target.name if target else "No organization"
     message = f"{customer.email} moved to {where}."
     if request.htmx:
@@ -146,7 +147,7 @@ def move(request: AgentRequest, customer_id: int) -> HttpResponse:
         }})
         return response
     messages.success(request, message)
-    return redirect(safe_next(request, f"/customers/{customer.pk}"))
+    return redirect(safe_next(request, reverse("web:customer-detail", args=[customer.pk])))
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,7 +171,7 @@ def new_customer(request: AgentRequest) -> HttpResponse:
         else:
             where = customer.organization.name if customer.organization else "No organization"
             messages.success(request, f"Customer {customer.email} created in {where}.")
-            return redirect(f"/customers/{customer.pk}")
+            return redirect("web:customer-detail", customer_id=customer.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "web/customers/new_customer.html", {"form": form}, status=status)
 
@@ -197,7 +198,7 @@ def customer_detail(request: AgentRequest, customer_id: int) -> HttpResponse:
             customer = get_customer_or_404(customer_id)
         else:
             messages.success(request, "Saved.")
-            return redirect(f"/customers/{customer.pk}")
+            return redirect("web:customer-detail", customer_id=customer.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "web/customers/customer.html", {
         "customer": customer, "form": form, "panel": queries.detail_panel(customer), "move_form": MoveForm(),
@@ -231,7 +232,7 @@ def merge_customer(request: AgentRequest, customer_id: int) -> HttpResponse:
             add_domain_error(form, exc)
         else:
             messages.success(request, f"{customer.email} was merged into {survivor.email}.")
-            return redirect(f"/customers/{survivor.pk}")
+            return redirect("web:customer-detail", customer_id=survivor.pk)
     return render(request, "web/customers/merge_customer.html",
                   {"customer": customer, "form": form, "survivor": survivor},
                   status=422 if form.is_bound and form.errors else 200)

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -70,7 +71,7 @@ def _id(text: str) -> int:
 
 
 def item_url(item: Item) -> str:
-    return f"/{PLURALS[Kind(item.kind)]}/{item.pk}"
+    return reverse("web:item-detail", kwargs={"plural": PLURALS[Kind(item.kind)], "item_id": item.pk})
 
 
 def _get_item_or_404(plural: str, item_id: str) -> Item:
@@ -251,7 +252,7 @@ def bulk_edit(request: AgentRequest, kind: str) -> HttpResponse:
         return render(request, "web/items/list.html#results",
                       _list_context(kind, query, me=request.user.pk, with_tree=False, bulk_message=message))
     messages.success(request, message)
-    return redirect(f"/{PLURALS[Kind(kind)]}?{query.urlencode()}")
+    return redirect(f"{reverse(f'web:{kind}-list')}?{query.urlencode()}")
 
 
 @require_GET

@@ -48,7 +48,7 @@ def new_organization(request: AgentRequest) -> HttpResponse:
             add_domain_error(form, exc, aliases={"domain": "domains"})
         else:
             messages.success(request, f"Organization {organization.name} created.")
-            return redirect(f"/organizations/{organization.pk}")
+            return redirect("web:organization-detail", organization_id=organization.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "web/customers/new_organization.html", {"form": form}, status=status)
 
@@ -91,7 +91,7 @@ def organization_detail(request: AgentRequest, organization_id: int) -> HttpResp
             add_domain_error(form, exc)
         else:
             messages.success(request, "Saved.")
-            return redirect(f"/organizations/{organization.pk}")
+            return redirect("web:organization-detail", organization_id=organization.pk)
     return _detail(request, get_organization_or_404(organization_id), form=form, status=422)
 
 
@@ -118,7 +118,7 @@ def add_domain(request: AgentRequest, organization_id: int) -> HttpResponse:
         return _detail(request, organization, domain_form=form, status=exc.status)
     note = f" and moved {moved} customers here" if moved else ""
     messages.success(request, f"Added {display_domain(domain)}{note}.")
-    return redirect(f"/organizations/{organization.pk}")
+    return redirect("web:organization-detail", organization_id=organization.pk)
 
 
 @require_POST
@@ -131,7 +131,7 @@ def remove_domain(request: AgentRequest, organization_id: int, domain: str) -> H
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Removed {display_domain(domain)}. Its customers stay here.")
-    return redirect(f"/organizations/{organization.pk}")
+    return redirect("web:organization-detail", organization_id=organization.pk)
 
 
 @require_http_methods(["GET", "POST"])
@@ -154,7 +154,7 @@ def merge_organization(request: AgentRequest, organization_id: int) -> HttpRespo
             add_domain_error(form, exc)
         else:
             messages.success(request, f"{organization.name} was merged into {survivor.name}.")
-            return redirect(f"/organizations/{survivor.pk}")
+            return redirect("web:organization-detail", organization_id=survivor.pk)
     return render(request, "web/customers/merge_organization.html", {
         "organization": organization, "form": form, "survivor": survivor,
         "domains": [display_domain(d.domain) for d in organization.domains.all()],
@@ -168,7 +168,7 @@ def delete_organization(request: AgentRequest, organization_id: int) -> HttpResp
     if request.method == "POST":
         services.delete_organization(organization, actor=actor(request))
         messages.success(request, f"{organization.name} was deleted; its customers are in No organization.")
-        return redirect("/customers")
+        return redirect("web:customers")
     return render(request, "web/customers/delete_organization.html", {
         "organization": organization, "domains": [display_domain(d.domain) for d in organization.domains.all()],
     })

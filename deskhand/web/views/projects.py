@@ -131,7 +131,7 @@ def new_portfolio(request: AgentRequest) -> HttpResponse:
             add_domain_error(form, exc)
         else:
             messages.success(request, f"Portfolio {portfolio.name} added.")
-            return redirect("/projects")
+            return redirect("web:projects")
     return _index(request, portfolio_form=form, status=422)
 
 
@@ -150,7 +150,7 @@ def new_project(request: AgentRequest) -> HttpResponse:
             add_domain_error(form, exc)
         else:
             messages.success(request, f"Project {project.name} added.")
-            return redirect(f"/projects/{project.pk}")
+            return redirect("web:project-detail", project_id=project.pk)
     return _index(request, project_form=form, status=422)
 
 
@@ -167,7 +167,7 @@ def new_folder(request: AgentRequest) -> HttpResponse:
             add_domain_error(form, exc)
         else:
             messages.success(request, f"Folder {folder.name} added to {folder.project.name}.")
-            return redirect("/projects")
+            return redirect("web:projects")
     return _index(request, folder_form=form, status=422)
 
 
@@ -182,7 +182,7 @@ def rename_portfolio(request: AgentRequest, portfolio_id: int) -> HttpResponse:
         return _index(request, rename={"kind": "portfolio", "id": portfolio_id, "value": name, "error": exc.message},
                       status=exc.status)
     messages.success(request, f"Portfolio renamed to {portfolio.name}.")
-    return redirect("/projects")
+    return redirect("web:projects")
 
 
 @require_POST
@@ -196,7 +196,7 @@ def rename_project(request: AgentRequest, project_id: int) -> HttpResponse:
         return _index(request, rename={"kind": "project", "id": project_id, "value": name, "error": exc.message},
                       status=exc.status)
     messages.success(request, f"Project renamed to {project.name}.")
-    return redirect("/projects")
+    return redirect("web:projects")
 
 
 @require_POST
@@ -214,7 +214,9 @@ def rename_folder(request: AgentRequest, folder_id: int) -> HttpResponse:
                            status=exc.status)
         return _index(request, rename=rename, status=exc.status)
     messages.success(request, f"Folder renamed to {folder.name}.")
-    return redirect(f"/projects/{folder.project_id}" if request.POST.get("from") == "project" else "/projects")
+    if request.POST.get("from") == "project":
+        return redirect("web:project-detail", project_id=folder.project_id)
+    return redirect("web:projects")
 
 
 def _confirm_delete(request: AgentRequest, *, what: str, name: str, consequence: str, action: str,
@@ -231,7 +233,7 @@ def delete_portfolio(request: AgentRequest, portfolio_id: int) -> HttpResponse:
     if request.method == "POST":
         services.delete_portfolio(portfolio, actor=actor(request))
         messages.success(request, f"Portfolio {portfolio.name} deleted; its projects are kept.")
-        return redirect("/projects")
+        return redirect("web:projects")
     count = queries.project_list(portfolio=str(portfolio.pk)).count()
     return _confirm_delete(
         request, what="portfolio", name=portfolio.name, action=f"/projects/portfolios/{portfolio.pk}/delete",
@@ -260,7 +262,7 @@ def delete_project(request: AgentRequest, project_id: int) -> HttpResponse:
     if request.method == "POST":
         services.delete_project(project, actor=actor(request))
         messages.success(request, f"Project {project.name} deleted; its tickets and tasks are kept.")
-        return redirect("/projects")
+        return redirect("web:projects")
     folders = queries.folder_list(project=str(project.pk)).count()
     return _confirm_delete(
         request, what="project", name=project.name, action=f"/projects/{project.pk}/delete",
@@ -307,7 +309,7 @@ def project_detail(request: AgentRequest, project_id: int) -> HttpResponse:
             add_domain_error(form, exc)
         else:
             messages.success(request, "Project saved.")
-            return redirect(f"/projects/{project.pk}")
+            return redirect("web:project-detail", project_id=project.pk)
     return _detail(request, _or_404(queries.get_project, project_id), form=form, status=422)
 
 
@@ -324,5 +326,5 @@ def new_project_folder(request: AgentRequest, project_id: int) -> HttpResponse:
             add_domain_error(form, exc)
         else:
             messages.success(request, f"Folder {folder.name} added.")
-            return redirect(f"/projects/{project.pk}")
+            return redirect("web:project-detail", project_id=project.pk)
     return _detail(request, project, folder_form=form, status=422)

@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -228,7 +229,7 @@ def timesheet(request: AgentRequest) -> HttpResponse:
         else:
             messages.success(request, f"Logged {duration(entry.minutes)} on {entry.item.reference} "
                                       f"{entry.item.title}.")
-            return redirect(safe_next(request, "/timesheets"))
+            return redirect(safe_next(request, reverse("web:timesheets")))
     return _render(request, log_form=form, status=422)
 
 
@@ -277,10 +278,10 @@ def time_entry(request: AgentRequest, entry_id: int) -> HttpResponse:
             entry = _entry_or_404(entry_id)
         else:
             messages.success(request, f"Time entry on {entry.item.reference} saved.")
-            return redirect(safe_next(request, "/timesheets"))
+            return redirect(safe_next(request, reverse("web:timesheets")))
     template = "web/timesheets/entry.html#edit-row" if request.htmx else "web/timesheets/entry.html"
     return render(request, template, {
-        "entry": entry, "form": form, "duration": duration(entry.minutes), "next": safe_next(request, "/timesheets"),
+        "entry": entry, "form": form, "duration": duration(entry.minutes), "next": safe_next(request, reverse("web:timesheets")),
     }, status=422 if request.method == "POST" else 200)
 
 
@@ -295,6 +296,6 @@ def delete_entry(request: AgentRequest, entry_id: int) -> HttpResponse:
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from None
         messages.success(request, f"Deleted {duration(entry.minutes)} on {entry.item.reference}.")
-        return redirect(safe_next(request, "/timesheets"))
+        return redirect(safe_next(request, reverse("web:timesheets")))
     return render(request, "web/timesheets/delete.html", {
-        "entry": entry, "duration": duration(entry.minutes), "next": safe_next(request, "/timesheets")})
+        "entry": entry, "duration": duration(entry.minutes), "next": safe_next(request, reverse("web:timesheets"))})
