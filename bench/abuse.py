@@ -86,8 +86,13 @@ class Serve:
         self.token = done.stdout.split()[-1]
 
     def rss_mb(self) -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+        return _rss_mb(self.process.pid)
+
+    def worker_rss_mb(self) -> float:
+        """The worker process `serve` starts beside itself (it files the mail)."""
+        children = [int(child) for task in Path(f"/proc/{self.process.pid}/task").iterdir()
+                    for child in (task / "children").read_text().split()]
+        return max((_rss_mb(child) for child in children), default=0.0)
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -104,15 +109,21 @@ class Serve:
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
 class RssSampler(threading.Thread):
     def __init__(self, serve: Serve) -> None:
         super().__init__(daemon=True)
-        self.serve, self.peak, self.stopped = serve, 0.0, threading.Event()
+        self.serve, self.peak, self.worker_peak, self.stopped = serve, 0.0, 0.0, threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set() and self.serve.alive():
             with suppress(OSError, AttributeError):
                 self.peak = max(self.peak, self.serve.rss_mb())
+                self.worker_peak = max(self.worker_peak, self.serve.worker_rss_mb())
             time.sleep(0.02)
 
 
@@ -235,6 +246,7 @@ def smtp_phase(serve: Serve) -> dict[str, Any]:
             outcome = f"{row['status']}: {row['reason'][:70]}"
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return {"outcomes": outcomes, "rss_baseline_mb": round(baseline, 1), "rss_peak_mb": round(sampler.peak, 1),
+            "worker_rss_peak_mb": round(sampler.worker_peak, 1),
             "rss_after_no_newline_mb": round(after_no_newline, 1), "rss_end_mb": round(serve.rss_mb(), 1),
             "filed_within_s": round(time.monotonic() - began, 1), "still_waiting": waiting,
             "no_newline_replies": no_newline_replies, "big_message_replies": big, "150_sessions_greetings": sessions,
@@ -396,6 +408,7 @@ def main() -> None:
         if not args.keep:
             serve.remove()
     summary = {"peak_rss_mb": result.get("smtp", {}).get("rss_peak_mb"),
+               "worker_peak_rss_mb": result.get("smtp", {}).get("worker_rss_peak_mb"),
                "healthz_p95_ms_under_slow_connections": result.get("http", {}).get("healthz_p95_ms"),
                "healthz_failures": result.get("http", {}).get("healthz_failures"),
                "count_5xx": result.get("input", {}).get("5xx"), "serve_alive_at_end": result["serve_alive_at_end"]}
