@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any
 
 from deskhand.config.models import Setting
 from deskhand.fields.models import CustomField
@@ -43,57 +40,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-T = TypeVar("T")
-_batch: ContextVar[dict[str, Any] | None] = ContextVar("deskhand_batch_cache", default=None)
-
-
-@contextmanager
-def batch_cache() -> Iterator[None]:
-    """Within this block, configuration that every record of a batch reads (the settings, the
-    initial status of a workflow…) is read once, and lookups may be remembered (`batch_dict`): for
-    a batch of mail processed in one transaction, where nothing else changes them. Per thread and
-    task (a context variable); nothing outlives the block. Whoever rolls back a savepoint inside
-    the block and goes on calls `forget_batch()`."""
-    token = _batch.set({})
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-
-
-def batch_cached(key: str, compute: Callable[[], T]) -> T:
-    """`compute()`, or within `batch_cache()` the value it gave the first time for `key`."""
-    cache = _batch.get()
-    if cache is None:
-        return compute()
-    if key not in cache:
-        cache[key] = compute()
-    return cache[key]  # type: ignore[no-any-return]
-
-
-def batch_dict(key: str) -> dict[Any, Any] | None:
-    """A dictionary that lives as long as the enclosing `batch_cache()` block (None outside one):
-    lookups that the services of one batch repeat, kept up to date by the services that write them."""
-    cache = _batch.get()
-    return None if cache is None else cache.setdefault(key, {})
-
-
-def forget_batch(key: str | None = None) -> None:
-    """Drop what the enclosing `batch_cache()` remembers under `key`, or everything: after a change
-    it cannot follow, and after a savepoint of the batch was rolled back (a mail that failed), since
-    what the lookups learnt inside it may be gone from the database."""
-    cache = _batch.get()
-    if cache is not None:
-        if key is None:
-            cache.clear()
-        else:
-            cache.pop(key, None)
-
-
 def get_settings() -> dict[str, Any]:
     """Every setting, stored value or default; panels drop custom fields that no longer exist."""
-    if _batch.get() is not None:
-        return copy.deepcopy(batch_cached("config.settings", _read_settings))
     return _read_settings()
 
 
@@ -112,7 +60,5 @@ def _read_settings() -> dict[str, Any]:
 
 
 def get_setting(key: str) -> Any:
-    if _batch.get() is not None:
-        return copy.deepcopy(batch_cached("config.settings", _read_settings)[key])
     row = Setting.objects.filter(key=key).first()
     return copy.deepcopy(DEFAULTS[key]) if row is None else row.value

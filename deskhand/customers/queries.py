@@ -10,7 +10,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
 
-from deskhand.config.queries import batch_dict, get_setting, get_settings
+from deskhand.config.queries import get_setting, get_settings
 from deskhand.core.emailaddr import AddressError, display_domain, parse_email
 from deskhand.core.errors import NotFound
 from deskhand.core.text import search_term
@@ -21,14 +21,6 @@ from deskhand.fields.models import CustomField
 NO_ORGANIZATION = "none"
 
 
-# Within `batch_cache()` (a batch of mail): what the customer lookups found, by address key
-# (None: no such customer) and by domain (None: nobody owns it). The customer services keep them
-# current: a new customer or domain is added, and any other change to customers, organizations or
-# domains drops them. Prefetched for a whole batch by `prefetch_customers`.
-BATCH_CUSTOMERS = "customers.by_key"
-BATCH_DOMAINS = "customers.domain_owner"
-
-
 def organization_for_domain(domain: str, *, extra_free_mail: Iterable[str] | None = None) -> Organization | None:
     """The organization owning `domain` or its nearest parent; never a public suffix or free mail."""
     extra = get_setting("extra_free_mail_domains") if extra_free_mail is None else extra_free_mail
@@ -37,13 +29,7 @@ def organization_for_domain(domain: str, *, extra_free_mail: Iterable[str] | Non
     candidates = candidate_domains(domain)
     if not candidates:
         return None
-    known = batch_dict(BATCH_DOMAINS)
-    if known is None or any(candidate not in known for candidate in candidates):
-        owned = _domain_owners(candidates)
-        if known is None:
-            known = owned
-        else:
-            known.update(owned)
+    known = _domain_owners(candidates)
     for candidate in candidates:  # most specific first
         if known.get(candidate) is not None:
             return known[candidate]
@@ -198,13 +184,8 @@ def get_customer_type(type_id: int) -> CustomerType:
 
 def find_customer_by_email(key: str) -> Customer | None:
     """The live customer behind a normalised address key, following merges."""
-    known = batch_dict(BATCH_CUSTOMERS)
-    if known is not None and key in known:
-        return known[key]  # type: ignore[no-any-return]
     # email_key is unique: no ORDER BY (what .first() would add) is needed to pick one row.
     customer = next(iter(Customer.objects.select_related("organization", "customer_type").filter(email_key=key)), None)
-    if known is not None and (customer is None or customer.merged_into_id is None):
-        known[key] = customer
     seen = 0
     while customer is not None and customer.merged_into_id is not None and seen < 20:
         customer = Customer.objects.select_related("organization", "customer_type").get(pk=customer.merged_into_id)
@@ -269,26 +250,6 @@ def lookup_keys(addresses: Iterable[str]) -> tuple[set[str], set[str]]:
         keys.add(address.key)
         domains.update(candidate_domains(address.domain))
     return keys, domains
-
-
-def prefetch_customers(keys: Iterable[str], domains: Iterable[str]) -> None:
-    """Within `batch_cache()`: read the customers behind these address keys and the owners of
-    these domains in two queries, so that filing a batch of mail asks nothing per mail for them."""
-    known = batch_dict(BATCH_CUSTOMERS)
-    owners = batch_dict(BATCH_DOMAINS)
-    if known is None or owners is None:
-        return
-    wanted = [key for key in keys if key not in known]
-    if wanted:
-        found = {customer.email_key: customer for customer in
-                 Customer.objects.select_related("organization", "customer_type").filter(email_key__in=wanted)}
-        for key in wanted:
-            customer = found.get(key)
-            if customer is None or customer.merged_into_id is None:  # a merged address is followed when asked
-                known[key] = customer
-    unknown = [domain for domain in domains if domain not in owners]
-    if unknown:
-        owners.update(_domain_owners(unknown))
 
 
 def organization_by_name(name: str) -> Organization | None:

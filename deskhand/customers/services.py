@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from deskhand.audit.models import AuditEvent
 from deskhand.audit.services import diff, event, record, record_many
-from deskhand.config.queries import batch_cached, batch_dict, forget_batch, get_settings
+from deskhand.config.queries import get_settings
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, normalize_domain, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -22,14 +22,11 @@ from deskhand.core.text import clean_text
 from deskhand.customers.domains import candidate_domains, is_free_mail, is_public_suffix, registrable_domain
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain, Source
 from deskhand.customers.queries import (
-    BATCH_CUSTOMERS,
-    BATCH_DOMAINS,
     People,
     domain_owner,
     filing_for_domain,
     find_customer_by_email,
     organizations_by_name,
-    prefetch_customers,
     read_people,
     unassigned_customers_for_domain,
 )
@@ -161,13 +158,6 @@ def _record_moves(customer_ids: list[int], *, actor: Actor, old: int | None, new
         )
 
 
-def _changed() -> None:
-    """Customers, organizations or domains change in a way the batch lookups cannot follow (a move,
-    a merge, a domain added or removed): forget them, so the next lookup reads the database."""
-    forget_batch(BATCH_CUSTOMERS)
-    forget_batch(BATCH_DOMAINS)
-
-
 # -- organizations ------------------------------------------------------------------------------
 
 
@@ -194,7 +184,6 @@ def check_domain_free(organization: Organization, domain: str) -> bool:
 
 
 def _attach_domain(organization: Organization, domain: str, *, apply_to_existing: bool, actor: Actor) -> int:
-    _changed()
     owned = check_domain_free(organization, domain)
     if not owned:
         try:
@@ -265,7 +254,6 @@ def get_or_create_organization_by_name(name: Any, *, source: Source, actor: Acto
 @transaction.atomic
 def update_organization(organization: Organization, *, changes: dict[str, Any], actor: Actor) -> Organization:
     """Change the name, notes or custom fields."""
-    _changed()
     before = _organization_state(organization)
     for key in changes:
         if key not in {"name", "notes", "custom_fields"}:
@@ -305,7 +293,6 @@ def add_domain(
 @transaction.atomic
 def remove_domain(organization: Organization, domain: str, *, actor: Actor) -> None:
     """The organization stops owning `domain`; its customers stay where they are."""
-    _changed()
     try:
         clean = normalize_domain(domain)
     except AddressError:
@@ -319,7 +306,6 @@ def remove_domain(organization: Organization, domain: str, *, actor: Actor) -> N
 @transaction.atomic
 def delete_organization(organization: Organization, *, actor: Actor) -> None:
     """Delete the organization and its domains; its customers stay, in "No organization"."""
-    _changed()
     ids = list(Customer.objects.filter(organization=organization).values_list("pk", flat=True))
     Customer.objects.filter(organization=organization).update(
         organization=None, placed_manually=False, updated_at=timezone.now()
@@ -337,7 +323,6 @@ def delete_organization(organization: Organization, *, actor: Actor) -> None:
 def merge_organizations(source: Organization, *, into: Organization, actor: Actor) -> Organization:
     """Move every domain and customer of `source` to `into`, keep `into`'s values where both have
     one, and delete `source`."""
-    _changed()
     if source.pk == into.pk:
         raise Invalid("merge_into_self", "An organization cannot be merged into itself.", field="into")
     domains = list(source.domains.values_list("domain", flat=True))
@@ -374,14 +359,13 @@ def _customer_details(
         "notes": _text(notes, field="notes", max_length=10_000, single_line=False),
         "customer_type": resolve_customer_type(customer_type),
         "custom_fields": clean_values("customer", custom_fields, enforce_required=source in PEOPLE_SOURCES,
-                                      definitions=_customer_fields() if definitions is None else definitions),
+                                      definitions=customer_field_definitions() if definitions is None else definitions),
     }
 
 
-def _customer_fields() -> dict[str, CustomField]:
-    """The customer custom field definitions; read once within a batch (`batch_cache()`)."""
-    return batch_cached("customers.field_definitions", lambda: {
-        definition.key: definition for definition in CustomField.objects.filter(applies_to="customer")})
+def customer_field_definitions() -> dict[str, CustomField]:
+    """The customer custom field definitions, by key (read once for a batch and passed on)."""
+    return {definition.key: definition for definition in CustomField.objects.filter(applies_to="customer")}
 
 
 @dataclass(frozen=True)
@@ -440,7 +424,7 @@ def _find_or_create(people: Sequence[Person], lookups: People) -> list[tuple[Cus
             new.setdefault(person.address.key, person)
     created: dict[str, Customer] = {}
     if new:
-        definitions = _customer_fields()
+        definitions = customer_field_definitions()
         details = {key: _customer_details(name=person.name, phone=person.phone, language=person.language,
                                           notes=person.notes, customer_type=person.customer_type,
                                           custom_fields=person.custom_fields, source=person.source,
@@ -498,28 +482,13 @@ def find_or_create_customers(people: Sequence[Person], *, lookups: People | None
         try:
             with transaction.atomic():
                 found = _find_or_create(people, learnt)
-        except IntegrityError:
-            _changed()  # another writer made one of them first: read again
+        except IntegrityError:  # another writer made one of them first: read again
             lookups = None
             continue
-        except BaseException:
-            _changed()  # rolled back: the batch lookups may hold an organization that is gone
-            raise
         lookups.customers.update(learnt.customers)
         lookups.owners.update(learnt.owners)
-        _remember(learnt)
         return found
     raise Conflict("customer_race", "The customer changed while being created; try again.", field="email")
-
-
-def _remember(learnt: People) -> None:
-    """Keep `batch_cache()` lookups (the CSV import's) current with what was read and created."""
-    known = batch_dict(BATCH_CUSTOMERS)
-    owners = batch_dict(BATCH_DOMAINS)
-    if known is not None:
-        known.update(learnt.customers)
-    if owners is not None:
-        owners.update(learnt.owners)
 
 
 def find_or_create_customer(
@@ -556,7 +525,6 @@ def create_customer(email: Any, *, source: Source, actor: Actor, **details: Any)
 @transaction.atomic
 def move_customer(customer: Customer, *, to: Organization | None, actor: Actor) -> Customer:
     """An agent puts the customer in `to` (None: "No organization"). Rules never undo it."""
-    _changed()
     old = customer.organization_id
     customer.organization = to
     customer.placed_manually = True
@@ -576,7 +544,6 @@ EDITABLE_CUSTOMER_FIELDS = {
 def update_customer(customer: Customer, *, changes: dict[str, Any], actor: Actor) -> Customer:
     """Change any of EDITABLE_CUSTOMER_FIELDS; `organization` (an Organization or None) is a manual
     move. A new address keeps the customer where they are filed."""
-    _changed()
     for key in changes:
         if key not in EDITABLE_CUSTOMER_FIELDS:
             raise Invalid("not_editable", f"{key} cannot be changed.", field=key)
@@ -618,7 +585,6 @@ def update_customer(customer: Customer, *, changes: dict[str, Any], actor: Actor
 @transaction.atomic
 def delete_customer(customer: Customer, *, actor: Actor) -> None:
     """Delete the customer (and the addresses merged into them)."""
-    _changed()
     _record_customer(customer, "customer.deleted", actor=actor, changes=_customer_state(customer))
     Customer.objects.filter(merged_into=customer).delete()
     customer.delete()
@@ -638,7 +604,6 @@ def _hand_over_work(source: Customer, into: Customer) -> None:
 def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Customer:
     """`source` becomes an alias of `into`: its address finds `into` from now on, `into` keeps its
     own values and takes `source`'s where it has none."""
-    _changed()
     if source.pk == into.pk:
         raise Invalid("merge_into_self", "A customer cannot be merged into itself.", field="into")
     for name in ("name", "phone", "language", "notes"):
@@ -703,7 +668,6 @@ def create_customer_type(name: Any, *, color: Any = "#6b7280", visible: bool = T
 
 @transaction.atomic
 def update_customer_type(customer_type: CustomerType, *, changes: dict[str, Any], actor: Actor) -> CustomerType:
-    _changed()
     _require_admin(actor)
     before = {"name": customer_type.name, "color": customer_type.color, "visible": customer_type.visible,
               "position": customer_type.position}
@@ -737,7 +701,6 @@ def update_customer_type(customer_type: CustomerType, *, changes: dict[str, Any]
 @transaction.atomic
 def delete_customer_type(customer_type: CustomerType, *, actor: Actor) -> None:
     """Delete the type; its customers keep everything else."""
-    _changed()
     _require_admin(actor)
     record(actor=actor, action="customer_type.deleted", object_type="customer_type", object_id=customer_type.pk,
            object_label=customer_type.name)
@@ -787,6 +750,7 @@ def _same(old: Any, new: Any) -> bool:
 
 
 def customer_changes(customer: Customer, row: CustomerRow, *, organization: Organization | _Auto = AUTO,
+                     definitions: dict[str, CustomField] | None = None,
                      ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """The update a row's non-empty values make to `customer`, each cleaned as `update_customer`
     cleans it (so a bad value raises the same Invalid), and the old → new of each changed field."""
@@ -813,7 +777,7 @@ def customer_changes(customer: Customer, row: CustomerRow, *, organization: Orga
     custom = {key: value for key, value in row.custom_fields.items() if value.strip()}
     if custom:
         after = clean_values("customer", custom, existing=customer.custom_fields, enforce_required=True,
-                             definitions=_customer_fields())
+                             definitions=customer_field_definitions() if definitions is None else definitions)
         for key in custom:
             if customer.custom_fields.get(key) != after.get(key):
                 update.setdefault("custom_fields", {})[key] = custom[key]
@@ -833,10 +797,13 @@ class RowPlanner:
         self._by_domain: dict[str, Organization] = {}
         self._settings: dict[str, Any] | None = None
         self._addresses: dict[str, EmailAddress | Invalid] = {}
+        self.people = People()
+        self.definitions: dict[str, CustomField] | None = None
 
     def prefetch(self, rows: Sequence[CustomerRow]) -> None:
-        """Read the customers, domain owners and named organizations of a batch of rows at once
-        (within `batch_cache()`), so that planning them asks nothing per row for those."""
+        """Read the customers, domain owners and named organizations of a batch of rows at once,
+        so that planning and writing them asks nothing per row for those. What is read lasts for
+        this batch of rows: the next one reads again."""
         self._addresses = {}
         keys: set[str] = set()
         domains: set[str] = set()
@@ -848,7 +815,9 @@ class RowPlanner:
                 continue
             keys.add(address.key)
             domains.update(candidate_domains(address.domain))
-        prefetch_customers(keys, domains)
+        self.people = read_people(keys, domains)
+        self.definitions = customer_field_definitions()
+        self._settings = get_settings()
         names = [" ".join(row.organization.split()) for row in rows if row.organization.strip()]
         wanted = [name for name in names if name.lower() not in self._by_name]
         self._by_name.update(organizations_by_name(wanted))
@@ -858,7 +827,12 @@ class RowPlanner:
         self._customers.clear()
         self._by_name.clear()
         self._by_domain.clear()
-        forget_batch()
+        self.people = People()
+
+    def _known(self, key: str) -> Customer | None:
+        if key in self.people.customers:
+            return self.people.customers[key]
+        return find_customer_by_email(key)
 
     def _organization_named(self, name: str) -> Organization:
         clean = _text(name, field="organization", max_length=200, required=True)
@@ -876,18 +850,19 @@ class RowPlanner:
         organization: Organization | _Auto = AUTO
         if row.organization.strip():
             organization = self._organization_named(row.organization)
-        existing = self._customers.get(address.key) or find_customer_by_email(address.key)
+        existing = self._customers.get(address.key) or self._known(address.key)
         if existing is not None:
-            update, changes = customer_changes(existing, row, organization=organization)
+            update, changes = customer_changes(existing, row, organization=organization, definitions=self.definitions)
             return RowPlan(row, False, existing, existing.organization, update, changes)
         details = _customer_details(name=row.name, phone=row.phone, language=row.language, notes=row.notes,
                                     customer_type=row.customer_type or None, custom_fields=row.custom_fields or None,
-                                    source=Source.CSV)
+                                    source=Source.CSV, definitions=self.definitions)
         target: Organization | None
         if organization is AUTO:
             if self._settings is None:
                 self._settings = get_settings()
-            filing = filing_for_domain(address.domain, settings=self._settings)
+            owners = self.people.owners if self.people.knows((), candidate_domains(address.domain)) else None
+            filing = filing_for_domain(address.domain, settings=self._settings, owners=owners)
             target = filing.organization
             if filing.create_for is not None:
                 target = self._by_domain.get(filing.create_for) or Organization(
@@ -907,20 +882,20 @@ class RowPlanner:
             self._by_name[customer.organization.name.lower()] = customer.organization
 
 
-def write_row(plan: RowPlan, *, update_existing: bool, actor: Actor) -> RowPlan:
+def write_row(plan: RowPlan, *, update_existing: bool, actor: Actor, people: People | None = None) -> RowPlan:
     """Carry out a planned row: create the customer (the organization it names found or created,
     or the domain rule's), or, with `update_existing`, update the matched one. Returns the plan
-    with the written records."""
+    with the written records. `people` are the planner's lookups (`RowPlanner.people`); they
+    learn what is created."""
     row = plan.row
     if plan.created:
         organization: Organization | None | _Auto = AUTO
         if row.organization.strip():
             organization = get_or_create_organization_by_name(row.organization, source=Source.CSV, actor=actor)
-        customer, created = find_or_create_customer(
-            row.email, name=row.name, phone=row.phone, language=row.language, notes=row.notes,
-            customer_type=row.customer_type or None, organization=organization,
-            custom_fields=row.custom_fields or None, source=Source.CSV, actor=actor,
-        )
+        [(customer, created)] = find_or_create_customers([Person(
+            address=_address(row.email), source=Source.CSV, actor=actor, name=row.name, phone=row.phone,
+            language=row.language, notes=row.notes, customer_type=row.customer_type or None,
+            custom_fields=row.custom_fields or None, organization=organization)], lookups=people)
         return RowPlan(row, created, customer, customer.organization)
     customer = plan.customer
     if update_existing and plan.update:

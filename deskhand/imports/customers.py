@@ -12,7 +12,6 @@ from typing import IO, Any
 
 from django.db import transaction
 
-from deskhand.config.queries import batch_cache
 from deskhand.core.actors import Actor
 from deskhand.core.csvsafe import SafeWriter, restore
 from deskhand.core.errors import DomainError, Invalid
@@ -173,7 +172,8 @@ def _import_chunk(chunk: list[tuple[int, services.CustomerRow]], planner: servic
         for line, row in chunk:
             try:
                 with transaction.atomic():
-                    plan = services.write_row(planner.plan(row), update_existing=update_existing, actor=actor)
+                    plan = services.write_row(planner.plan(row), update_existing=update_existing, actor=actor,
+                                              people=planner.people)
             except DomainError as exc:
                 planner.forget()
                 reports.append(_error(exc, line, row))
@@ -205,12 +205,11 @@ def import_customers(
     rows = _rows(reader, columns, field_keys)
     reported = 0
     while chunk := list(itertools.islice(rows, CHUNK_ROWS)):
-        with batch_cache():
-            planner.prefetch([row for _line, row in chunk])
-            if dry_run:
-                report.rows += _preview_chunk(chunk, planner)
-            else:
-                report.rows += _import_chunk(chunk, planner, update_existing=update_existing, actor=actor)
+        planner.prefetch([row for _line, row in chunk])
+        if dry_run:
+            report.rows += _preview_chunk(chunk, planner)
+        else:
+            report.rows += _import_chunk(chunk, planner, update_existing=update_existing, actor=actor)
         if progress and len(report.rows) - reported >= PROGRESS_EVERY:
             reported = len(report.rows)
             progress(reported, total_lines)

@@ -7,7 +7,6 @@ from typing import Any
 
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import Event, event, record
-from deskhand.config.queries import batch_cached
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid
 from deskhand.core.numbers import MAX_ID
@@ -65,9 +64,8 @@ def resolve_status(kind: str, value: Any, *, field: str = "status") -> Status:
 
 
 def initial_status(kind: str) -> Status:
-    """The first status of the workflow's category "new" (read once per batch in `batch_cache()`)."""
-    status = batch_cached(f"work.initial_status.{kind}", lambda: Status.objects.filter(
-        kind=kind, category="new").order_by("position", "id").first())
+    """The first status of the workflow's category "new"."""
+    status = Status.objects.filter(kind=kind, category="new").order_by("position", "id").first()
     if status is None:  # pragma: no cover - the migration and the status rules keep one
         raise Invalid("no_initial_status", f"The {kind} workflow has no status in the category new.", field="status")
     return status
