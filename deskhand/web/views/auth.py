@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,10 +19,10 @@ class SignInForm(forms.Form):
 
 
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or "/tickets"
+    target = request.POST.get("next") or request.GET.get("next") or reverse("web:ticket-list")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
-    return "/tickets"
+    return reverse("web:ticket-list")
 
 
 @require_http_methods(["GET", "POST"])

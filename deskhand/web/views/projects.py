@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.config.queries import get_setting
@@ -236,21 +237,21 @@ def delete_portfolio(request: AgentRequest, portfolio_id: int) -> HttpResponse:
         return redirect("web:projects")
     count = queries.project_list(portfolio=str(portfolio.pk)).count()
     return _confirm_delete(
-        request, what="portfolio", name=portfolio.name, action=f"/projects/portfolios/{portfolio.pk}/delete",
-        cancel="/projects", consequence=f"Its {count} project{'s' if count != 1 else ''} will stay, in no portfolio.")
+        request, what="portfolio", name=portfolio.name, action=reverse("web:portfolio-delete", args=[portfolio.pk]),
+        cancel=reverse("web:projects"), consequence=f"Its {count} project{'s' if count != 1 else ''} will stay, in no portfolio.")
 
 
 @require_http_methods(["GET", "POST"])
 @agent_required
 def delete_folder(request: AgentRequest, folder_id: int) -> HttpResponse:
     folder = _or_404(queries.get_folder, folder_id)
-    back = safe_next(request, "/projects")
+    back = safe_next(request, reverse("web:projects"))
     if request.method == "POST":
         services.delete_folder(folder, actor=actor(request))
         messages.success(request, f"Folder {folder.name} deleted; its items stay in {folder.project.name}.")
         return redirect(back)
     return _confirm_delete(
-        request, what="folder", name=folder.name, action=f"/projects/folders/{folder.pk}/delete",
+        request, what="folder", name=folder.name, action=reverse("web:folder-delete", args=[folder.pk]),
         cancel=back, next_url=back, consequence=f"Its tickets and tasks will stay in the project {folder.project.name}, "
                                  "outside any folder.")
 
@@ -265,8 +266,8 @@ def delete_project(request: AgentRequest, project_id: int) -> HttpResponse:
         return redirect("web:projects")
     folders = queries.folder_list(project=str(project.pk)).count()
     return _confirm_delete(
-        request, what="project", name=project.name, action=f"/projects/{project.pk}/delete",
-        cancel=f"/projects/{project.pk}",
+        request, what="project", name=project.name, action=reverse("web:project-delete", args=[project.pk]),
+        cancel=reverse("web:project-detail", args=[project.pk]),
         consequence=f"Its {folders} folder{'s' if folders != 1 else ''} will be deleted too. Its tickets, tasks "
                     "and their time entries stay, outside any project.")
 

@@ -15,7 +15,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -33,7 +33,7 @@ from deskhand.work.services import timesheets as services
 
 ENTRIES_PAGE = 50
 TOTAL_ROWS = 25
-ORGANIZATION_PICKER = {"list": "organization-names", "autocomplete": "off", "hx-get": "/organizations/options",
+ORGANIZATION_PICKER = {"list": "organization-names", "autocomplete": "off", "hx-get": reverse_lazy("web:organization-options"),
                        "hx-trigger": "input changed delay:200ms, focus once", "hx-target": "#organization-names"}
 # ASCII: `\d` alone also matches Arabic-Indic and other digits.
 HOURS = re.compile(r"(?:(\d{1,3})\s*h)?\s*(?:(\d{1,4})\s*(?:m|min)?)?", re.ASCII)

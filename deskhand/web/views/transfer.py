@@ -89,7 +89,7 @@ def import_customers_page(request: AgentRequest) -> HttpResponse:
                 job = start_import(text, agent=request.user, filename=request.POST.get("filename", "") or path.name,
                                    dry_run=dry_run, update_existing=update_existing)
                 path.unlink(missing_ok=True)
-                return redirect(f"/customers/import/{job.pk}")
+                return redirect("web:customer-import-job", job_id=job.pk)
             report = import_customers(text, dry_run=dry_run, update_existing=update_existing, actor=actor(request))
             if not dry_run:
                 path.unlink(missing_ok=True)
@@ -132,7 +132,7 @@ def import_job_run(request: AgentRequest, job_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(f"/customers/import/{preview.pk}")
-    return redirect(f"/customers/import/{job.pk}")
+    return redirect("web:customer-import-job", job_id=job.pk)
 
 
 def _csv_response(write: object, filename: str) -> HttpResponse:
