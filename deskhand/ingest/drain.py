@@ -27,6 +27,7 @@ LINGER = 0.05
 _drainer: Drainer | None = None
 # In `serve`, the write end of the pipe that wakes the worker process's drainer.
 _wake_fd: int | None = None
+_wake_lock = threading.Lock()
 
 
 class Drainer(threading.Thread):
@@ -76,9 +77,11 @@ def stop_drainer() -> None:
 
 
 def wake_through(fd: int | None) -> None:
-    """Wake the drainer of a worker process by writing to `fd` (None: no such process)."""
+    """Wake the drainer of a worker process by writing to `fd` (None: no such process). The
+    caller closes an fd it replaces only after this returns: no wake-up is written to it then."""
     global _wake_fd
-    _wake_fd = fd
+    with _wake_lock:
+        _wake_fd = fd
 
 
 def notify() -> bool:
@@ -87,13 +90,14 @@ def notify() -> bool:
     if _drainer is not None and _drainer.is_alive():
         _drainer.wake.set()
         return True
-    fd = _wake_fd
-    if fd is None:
-        return False
-    try:
-        os.write(fd, b"\0")
-    except BlockingIOError:  # the pipe is full: a wake-up is pending anyway
-        pass
-    except OSError:  # the worker process is gone; its successor's sweep or a task files the mail
-        return False
+    with _wake_lock:
+        fd = _wake_fd
+        if fd is None:
+            return False
+        try:
+            os.write(fd, b"\0")
+        except BlockingIOError:  # the pipe is full: a wake-up is pending anyway
+            pass
+        except OSError:  # the worker process is gone; its successor's sweep or a task files the mail
+            return False
     return True

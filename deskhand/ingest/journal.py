@@ -32,7 +32,8 @@ log = logging.getLogger("deskhand.smtpd")
 
 MAGIC = b"DESKHAND-JOURNAL 1\n"
 COPY_CHUNK = 1024 * 1024
-MAX_HEADER = 64 * 1024
+# 100 recipients of 254 characters, each at most 4 bytes in UTF-8, fit with room to spare.
+MAX_HEADER = 256 * 1024
 
 
 class JournalError(Exception):
@@ -65,7 +66,10 @@ def append(directory: Path, mails: list[SpooledMail]) -> list[str]:
     with temporary.open("wb") as handle:
         handle.write(MAGIC)
         for mail in mails:
-            header = json.dumps({"from": mail.envelope_from, "to": list(mail.envelope_to)}).encode()
+            header = json.dumps({"from": mail.envelope_from, "to": list(mail.envelope_to)},
+                                ensure_ascii=False).encode("utf-8", "surrogateescape")
+            if len(header) > MAX_HEADER:
+                raise JournalError(f"an envelope of {len(header)} bytes")
             handle.write(b"%d %d\n" % (len(header), mail.size))
             handle.write(header)
             mail.spool.seek(0)

@@ -52,7 +52,7 @@ def receive_raw(
         )
         InboundRaw.objects.create(inbound=inbound, data=bytes(raw))
         if process:
-            transaction.on_commit(partial(_process_after_commit, inbound.pk))
+            transaction.on_commit(partial(_process_after_commit, inbound.pk), robust=True)
     return inbound
 
 
@@ -112,7 +112,7 @@ def receive_files(mails: Sequence[SpooledMail], *, transport: str, keys: Sequenc
                 whole.append((row.pk, mail.spool.read()))
         insert_rows(InboundRaw, ("inbound", "data"), whole)
         ids = [int(row.pk) for row in rows]
-        transaction.on_commit(partial(_process_after_commit, *ids))
+        transaction.on_commit(partial(_process_after_commit, *ids), robust=True)
     return ids
 
 
@@ -155,5 +155,5 @@ def retry(inbound: InboundEmail, *, actor: Actor) -> InboundEmail:
         record(actor=actor, action="inbound.retried", object_type="inbound_email", object_id=inbound.pk,
                object_label=inbound.subject, changes={"status": {"old": inbound.status, "new": "received"}})
         inbound.status, inbound.reason, inbound.processed_at = InboundStatus.RECEIVED, "", None
-        transaction.on_commit(partial(_process_after_commit, inbound.pk))
+        transaction.on_commit(partial(_process_after_commit, inbound.pk), robust=True)
     return inbound

@@ -22,14 +22,14 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
-from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connection, connections
 
 from deskhand.conf import conf
 from deskhand.core.errors import DomainError
@@ -271,6 +271,12 @@ class Listener(Controller):
     def factory(self) -> SMTP:
         return DeskhandSMTP(self.handler, gate=self.gate, spool_dir=self.spool_dir, **self.SMTP_kwargs)
 
+    def is_alive(self) -> bool:
+        """The event loop's thread and the thread that stores the mail both run."""
+        handler = self.handler
+        store_alive = not isinstance(handler, InboundHandler) or handler.store.is_alive()
+        return bool(self._thread and self._thread.is_alive()) and store_alive
+
     def stop(self, no_assert: bool = False) -> None:
         super().stop(no_assert=no_assert)
         handler = self.handler
@@ -337,7 +343,12 @@ class GroupStore(threading.Thread):
                     break
                 group.append(nxt)
                 size += nxt.mail.size
-            self._write(group)
+            try:
+                self._write(group)
+            except Exception as exc:  # noqa: BLE001 - never leave a sender waiting on a dead thread
+                log.exception("smtp: storing a group of %s mails failed", len(group))
+                for request in group:
+                    _answer(request, exc)
             if stopping:
                 break
         self.mover.stop()
@@ -346,6 +357,9 @@ class GroupStore(threading.Thread):
     def _write(self, group: list[_Store]) -> None:
         results: dict[int, int | str | BaseException] = {}
         for n, request in enumerate(group):
+            if request.answer.done() or request.mail.spool.closed:  # the client went away: nothing to keep
+                results[n] = ConnectionAbortedError("the client went away")
+                continue
             try:
                 check_spooled(request.mail)
             except DomainError as exc:
@@ -372,7 +386,7 @@ class GroupStore(threading.Thread):
                 stored = [exc]
             results.update(zip(todo, stored, strict=True))
         for n, request in enumerate(group):
-            request.loop.call_soon_threadsafe(_settle, request.answer, results[n])
+            _answer(request, results[n])
 
     def stop(self) -> None:
         self.waiting.put(None)
@@ -410,32 +424,60 @@ class JournalMover(threading.Thread):
                 part.unlink(missing_ok=True)
         files = pending_files(self.journal)
         while files and not self.stopped.is_set():
-            moved += self._move(files)
+            batch = self._take(files)
+            try:
+                moved += self._commit(batch)
+            except (OperationalError, InterfaceError):
+                raise  # the database is busy or away: the next round tries again
+            except Exception:  # noqa: BLE001 - something in one file: each alone, the bad one put aside
+                for path in batch:
+                    try:
+                        moved += self._commit([path])
+                    except (OperationalError, InterfaceError):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - kept aside, never dropped, and the rest go on
+                        self._put_aside(path, exc)
         return moved
 
-    def _move(self, files: list[Path]) -> int:
-        """Move the first files of `files` (taking them off the list) into the database in one
-        transaction, up to `MOVE_BYTES` of mail; a file that cannot be read is put aside."""
+    def _take(self, files: list[Path]) -> list[Path]:
+        """The first files of `files` (taken off the list), up to `MOVE_BYTES` and `STORE_GROUP` mails."""
+        taken: list[Path] = []
+        size = 0
+        while files and (not taken or (size < MOVE_BYTES and len(taken) < STORE_GROUP)):
+            path = files.pop(0)
+            taken.append(path)
+            try:
+                size += path.stat().st_size
+            except OSError:
+                continue
+        return taken
+
+    def _commit(self, paths: list[Path]) -> int:
+        """Put the mails of these journal files into the database in one transaction, then delete
+        the files. A file that is not a journal file is put aside at once."""
         with ExitStack() as stack:
             taken: list[Path] = []
             entries: list[tuple[str, SpooledMail]] = []
-            while files and (not taken or (sum(mail.size for _, mail in entries) < MOVE_BYTES
-                                           and len(entries) < STORE_GROUP)):
-                path = files.pop(0)
+            for path in paths:
                 try:
                     entries += stack.enter_context(read_file(path))
-                except (JournalError, ValueError) as exc:
-                    log.error("smtp: journal file %s cannot be read (%s); kept in journal/broken", path.name, exc)
-                    broken = self.journal / "broken"
-                    broken.mkdir(mode=0o700, exist_ok=True)
-                    path.rename(broken / path.name)
+                except (JournalError, ValueError, OSError) as exc:
+                    self._put_aside(path, exc)
                     continue
                 taken.append(path)
             if entries:
+                _durable_commits()
                 receive_files([mail for _, mail in entries], transport=Transport.SMTP, keys=[key for key, _ in entries])
         for path in taken:
             path.unlink()
         return len(taken)
+
+    def _put_aside(self, path: Path, exc: BaseException) -> None:
+        log.error("smtp: journal file %s cannot be moved into the database (%s); kept in journal/broken",
+                  path.name, exc)
+        broken = self.journal / "broken"
+        broken.mkdir(mode=0o700, exist_ok=True)
+        path.rename(broken / path.name)
 
     def stop(self) -> None:
         self.stopped.set()
@@ -444,7 +486,29 @@ class JournalMover(threading.Thread):
 
 
 def store_mails(mails: list[SpooledMail]) -> list[int]:
+    _durable_commits()
     return receive_files(mails, transport=Transport.SMTP)
+
+
+def _durable_commits() -> None:
+    """A mail answered 250 (or a journal file about to be deleted) must survive a power cut, not
+    only a crash: on SQLite this connection's commits wait for the disk (`synchronous=FULL`; WAL
+    with NORMAL, the setting for everything else, may lose the last commits). PostgreSQL's
+    commits are durable as configured."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous = FULL")
+
+
+def clean_envelope(value: str) -> str:
+    """An envelope address as text that can be stored: aiosmtpd keeps undecodable bytes as
+    surrogates, which no database (and no UTF-8 file) takes."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _answer(request: _Store, result: int | str | BaseException) -> None:
+    with suppress(RuntimeError):  # the listener's loop is closed (stopping): the sender will try again
+        request.loop.call_soon_threadsafe(_settle, request.answer, result)
 
 
 def _settle(answer: asyncio.Future[int | str], result: int | str | BaseException) -> None:
@@ -493,7 +557,8 @@ class InboundHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         assert isinstance(envelope, SpooledEnvelope) and envelope.spool is not None
-        mail = SpooledMail(envelope.spool, envelope.size, envelope.mail_from or "", tuple(envelope.rcpt_tos))
+        mail = SpooledMail(envelope.spool, envelope.size, clean_envelope(envelope.mail_from or "")[:998],
+                           tuple(clean_envelope(address)[:254] for address in envelope.rcpt_tos))
         try:
             inbound_id = await self.store.store(mail)
         except DomainError as exc:

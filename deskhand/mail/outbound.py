@@ -44,6 +44,8 @@ FIRST_RETRY_SECONDS = 30
 MAX_REFERENCES = 20
 # Outbox rows per delivery task (and per SMTP connection).
 DELIVERY_BATCH = 100
+# How long a delivery task holds its rows before the sweep may take them.
+LEASE = timedelta(minutes=10)
 
 
 def _default_address() -> str:
@@ -300,37 +302,24 @@ def _claim(ids: list[int]) -> tuple[list[OutboundMessage], dict[int, str]]:
             if outbound.next_attempt_at and outbound.next_attempt_at > now + timedelta(seconds=1):
                 statuses[outbound.pk] = "not yet"
                 continue
-            outbound.attempts += 1
-            outbound.next_attempt_at = now + timedelta(minutes=10)
+            outbound.next_attempt_at = now + LEASE
             claimed.append(outbound)
-        update_rows(claimed, ["attempts", "next_attempt_at"])
+        update_rows(claimed, ["next_attempt_at"])
     return claimed, statuses
 
 
-def _send(outbound: OutboundMessage, client: smtplib.SMTP | None, url: str) -> smtplib.SMTP | None:
-    """Send one row over `client` (opened when None) and record the outcome on the row; the
-    client to use for the next one (None after a failure: a fresh connection then)."""
-    try:
-        client = client or _smtp(url)
-        client.send_message(build_mail(outbound))
-    except (OSError, smtplib.SMTPException) as exc:
-        outbound.last_error = _error_text(exc)
-        if _permanent(exc) or outbound.attempts >= MAX_ATTEMPTS:
-            outbound.status = OutboundStatus.FAILED
-            outbound.next_attempt_at = None
-            log.warning("outbox: %s failed for good: %s", outbound.rfc_message_id, exc)
-        else:
-            delay = timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** (outbound.attempts - 1))
-            outbound.next_attempt_at = timezone.now() + delay
-            log.info("outbox: %s will be tried again in %s: %s", outbound.rfc_message_id, delay, exc)
-        if client is not None and not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused):
-            _quit(client)
-            return None
-        return client
-    outbound.status = OutboundStatus.SENT
-    outbound.sent_at = timezone.now()
-    outbound.next_attempt_at = None
-    return client
+def _failed(outbound: OutboundMessage, exc: Exception) -> None:
+    """Record a failed attempt: kept as failed when the answer is permanent or the attempts are
+    used up, else tried again after a delay that doubles each time."""
+    outbound.last_error = _error_text(exc)
+    if _permanent(exc) or outbound.attempts >= MAX_ATTEMPTS:
+        outbound.status = OutboundStatus.FAILED
+        outbound.next_attempt_at = None
+        log.warning("outbox: %s failed for good: %s", outbound.rfc_message_id, exc)
+    else:
+        delay = timedelta(seconds=FIRST_RETRY_SECONDS * 2 ** (outbound.attempts - 1))
+        outbound.next_attempt_at = timezone.now() + delay
+        log.info("outbox: %s will be tried again in %s: %s", outbound.rfc_message_id, delay, exc)
 
 
 def _quit(client: smtplib.SMTP) -> None:
@@ -340,33 +329,68 @@ def _quit(client: smtplib.SMTP) -> None:
         client.close()
 
 
+_OUTCOME = ["status", "attempts", "last_error", "next_attempt_at", "sent_at"]
+
+
+def _save(rows: list[OutboundMessage], statuses: dict[int, str]) -> None:
+    """Write the outcome of these rows at once (a crash later in the batch sends none of them
+    again), and queue the retry of each one left queued."""
+    with transaction.atomic():
+        update_rows(rows, _OUTCOME)
+        for outbound in rows:
+            statuses[outbound.pk] = outbound.status
+            if outbound.status == OutboundStatus.QUEUED and outbound.next_attempt_at is not None:
+                retry = partial(deliver_outbound.using(run_after=outbound.next_attempt_at).enqueue,
+                                outbound_id=outbound.pk)
+                transaction.on_commit(retry, robust=True)
+
+
 def deliver(ids: list[int]) -> dict[int, str]:
     """Send the outbox rows `ids` over one SMTP connection (idempotent: a row that is not queued
-    is left alone); without EMAIL_URL they are kept in the outbox. A temporary failure is tried
-    again with exponential backoff; a permanent one is kept as failed."""
+    is left alone); without EMAIL_URL they are kept in the outbox. Each row's outcome is saved as
+    soon as it is known. A temporary failure is tried again with exponential backoff, a permanent
+    one is kept as failed; when the server cannot be reached at all, the rest of the batch waits
+    for the same retry without an attempt counted."""
     claimed, statuses = _claim(ids)
     url = settings.EMAIL_URL
+    if not url:
+        for outbound in claimed:
+            log.info("outbox: kept %s to %s (no EMAIL_URL): %s", outbound.rfc_message_id, outbound.to, outbound.subject)
+            outbound.attempts += 1
+            outbound.status = OutboundStatus.KEPT
+            outbound.next_attempt_at = None
+        _save(claimed, statuses)
+        return statuses
     client: smtplib.SMTP | None = None
     try:
-        for outbound in claimed:
-            if not url:
-                log.info("outbox: kept %s to %s (no EMAIL_URL): %s", outbound.rfc_message_id, outbound.to,
-                         outbound.subject)
-                outbound.status = OutboundStatus.KEPT
-                outbound.next_attempt_at = None
+        for index, outbound in enumerate(claimed):
+            outbound.attempts += 1
+            try:
+                if client is None:
+                    try:
+                        client = _smtp(url)
+                    except (OSError, smtplib.SMTPException) as exc:  # nobody to send to: the rest wait too
+                        _failed(outbound, exc)
+                        rest = claimed[index + 1:]
+                        for waiting in rest:
+                            waiting.next_attempt_at = outbound.next_attempt_at or timezone.now() + LEASE
+                        _save([outbound, *rest], statuses)
+                        return statuses
+                client.send_message(build_mail(outbound))
+            except Exception as exc:  # noqa: BLE001 - recorded on the row; the others go on
+                _failed(outbound, exc)
+                if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused) \
+                        and client is not None:
+                    _quit(client)
+                    client = None
             else:
-                client = _send(outbound, client, url)
+                outbound.status = OutboundStatus.SENT
+                outbound.sent_at = timezone.now()
+                outbound.next_attempt_at = None
+            _save([outbound], statuses)
     finally:
         if client is not None:
             _quit(client)
-    with transaction.atomic():
-        update_rows(claimed, ["status", "last_error", "next_attempt_at", "sent_at"])
-        for outbound in claimed:
-            statuses[outbound.pk] = outbound.status
-            if outbound.status == OutboundStatus.QUEUED:
-                retry = partial(deliver_outbound.using(run_after=outbound.next_attempt_at).enqueue,
-                                outbound_id=outbound.pk)
-                transaction.on_commit(retry)
     return statuses
 
 

@@ -135,8 +135,12 @@ class WorkerProcess:
         read_end, write_end = os.pipe()
         os.set_blocking(write_end, False)
         try:
+            # A session of its own: Ctrl+C in a terminal reaches serve, which stops the worker in turn.
             child = subprocess.Popen([sys.executable, "-m", "deskhand", "worker", "--wake-fd", str(read_end)],
-                                     pass_fds=(read_end,))
+                                     pass_fds=(read_end,), start_new_session=True)
+        except BaseException:
+            os.close(write_end)
+            raise
         finally:
             os.close(read_end)
         wake_through(write_end)

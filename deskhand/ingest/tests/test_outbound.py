@@ -162,3 +162,41 @@ def test_agents_replies_are_not_capped(ticket: Item, agent_actor: Actor) -> None
     for n in range(15):
         add_message(ticket, kind="reply", body=f"Reply {n}", actor=agent_actor)
     assert OutboundMessage.objects.filter(kind="reply").count() == 15
+
+
+def test_a_batch_sends_each_mail_once_and_a_broken_one_waits_for_its_retry(
+        ticket: Item, agent_actor: Actor, settings: Any, smtp_server: tuple[Capture, int]) -> None:
+    from deskhand.mail.outbound import deliver_outbox
+
+    capture, port = smtp_server
+    settings.EMAIL_URL = f"smtp://127.0.0.1:{port}"
+    for body in ("First", "Second", "Third"):
+        add_message(ticket, kind="reply", body=body, actor=agent_actor)
+    rows = list(OutboundMessage.objects.order_by("id"))
+    # The second one's attachment is gone from storage: that mail cannot be built.
+    headers = rows[1].headers | {"attachments": [{"name": "gone.txt", "content_type": "text/plain",
+                                                  "path": "no/such/file.txt"}]}
+    OutboundMessage.objects.filter(pk=rows[1].pk).update(headers=headers)
+    assert deliver_outbox.call(outbound_ids=[row.pk for row in rows]) == "1 queued, 2 sent"
+    assert len(capture.messages) == 2
+    broken = OutboundMessage.objects.get(pk=rows[1].pk)
+    assert broken.status == "queued" and broken.attempts == 1 and broken.last_error
+    assert broken.next_attempt_at > timezone.now() + timedelta(seconds=20)
+    # The sweep later finds nothing else to send again.
+    assert due_outbound() == []
+    assert deliver_outbox.call(outbound_ids=[row.pk for row in rows]) == "1 not yet, 2 skipped"
+    assert len(capture.messages) == 2
+
+
+def test_when_the_server_cannot_be_reached_the_rest_of_the_batch_waits_without_an_attempt(
+        ticket: Item, agent_actor: Actor, settings: Any) -> None:
+    from deskhand.mail.outbound import deliver_outbox
+
+    settings.EMAIL_URL = "smtp://127.0.0.1:9"
+    for body in ("First", "Second", "Third"):
+        add_message(ticket, kind="reply", body=body, actor=agent_actor)
+    ids = list(OutboundMessage.objects.order_by("id").values_list("pk", flat=True))
+    assert deliver_outbox.call(outbound_ids=ids) == "3 queued"
+    rows = list(OutboundMessage.objects.order_by("id"))
+    assert [row.attempts for row in rows] == [1, 0, 0]
+    assert len({row.next_attempt_at for row in rows}) == 1 and rows[0].next_attempt_at > timezone.now()

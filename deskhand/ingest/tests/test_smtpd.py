@@ -465,8 +465,11 @@ def test_a_mail_that_cannot_be_stored_fails_alone_and_its_group_is_stored(transa
     from deskhand.ingest.smtpd import GroupStore
 
     good = [io.BytesIO(make_mail(subject=f"Good {n}")) for n in range(3)]
-    broken = io.BytesIO(b"x")
-    broken.close()  # reading it fails inside the group's transaction
+    class Unreadable(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            raise OSError("I/O error")  # reading it fails inside the group's transaction
+
+    broken = Unreadable(b"x")
     store = GroupStore(journal=tmp_path)
 
     async def send_all() -> list[Any]:
@@ -482,7 +485,7 @@ def test_a_mail_that_cannot_be_stored_fails_alone_and_its_group_is_stored(transa
         results = asyncio.run(send_all())
     finally:
         store.stop()
-    assert isinstance(results[1], ValueError)
+    assert isinstance(results[1], OSError) and str(results[1]) == "I/O error"
     stored = [result for result in results if isinstance(result, int)]
     assert len(stored) == 3
     assert sorted(InboundEmail.objects.values_list("pk", flat=True)) == sorted(stored)
@@ -581,3 +584,49 @@ def test_when_neither_the_database_nor_the_journal_can_keep_a_mail_the_answer_is
         client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail())
     assert refused.value.smtp_code == 451
     assert not InboundEmail.objects.exists()
+
+
+def test_an_envelope_address_with_bytes_that_are_not_utf8_is_stored_readable(listener: int) -> None:
+    with socket.create_connection(("127.0.0.1", listener), timeout=10) as sock:
+        reader = sock.makefile("rb")
+        assert reader.readline().startswith(b"220")
+        sock.sendall(b"EHLO sender.example\r\n")
+        while not reader.readline().startswith(b"250 "):
+            pass
+        sock.sendall(b"MAIL FROM:<j\xf6rg@acme-corp.example>\r\n")
+        assert reader.readline().startswith(b"250")
+        sock.sendall(b"RCPT TO:<support@deskhand.test>\r\n")
+        assert reader.readline().startswith(b"250")
+        sock.sendall(b"DATA\r\n")
+        assert reader.readline().startswith(b"354")
+        sock.sendall(make_mail(subject="Latin-1 envelope").replace(b"\n", b"\r\n") + b"\r\n.\r\n")
+        assert reader.readline().startswith(b"250")
+    inbound = InboundEmail.objects.get()
+    assert inbound.envelope_from == "j\ufffdrg@acme-corp.example"
+
+
+def test_a_journal_file_that_fails_for_another_reason_is_put_aside_and_the_rest_are_moved(
+    transactional_db: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deskhand.ingest import smtpd
+    from deskhand.ingest.journal import append
+    from deskhand.ingest.receive import SpooledMail
+
+    for subject in ("First", "Poison", "Last"):
+        raw = make_mail(subject=subject)
+        append(tmp_path, [SpooledMail(io.BytesIO(raw), len(raw), "zoe@acme-corp.example", ("support@deskhand.test",))])
+    real = smtpd.receive_files
+
+    def picky(mails: list[Any], **kwargs: Any) -> list[int]:
+        for mail in mails:
+            mail.spool.seek(0)
+            if b"Subject: Poison" in mail.spool.read():
+                raise UnicodeEncodeError("utf-8", "x", 0, 1, "surrogates not allowed")
+        return real(mails, **kwargs)
+
+    monkeypatch.setattr(smtpd, "receive_files", picky)
+    assert smtpd.JournalMover(tmp_path).move_all() == 2
+    subjects = sorted(raw_bytes(pk).split(b"Subject: ")[1].split(b"\n")[0].strip()
+                      for pk in InboundEmail.objects.values_list("pk", flat=True))
+    assert subjects == [b"First", b"Last"]
+    assert len(list((tmp_path / "broken").iterdir())) == 1 and not list(tmp_path.glob("*.mails"))

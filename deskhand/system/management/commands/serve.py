@@ -64,7 +64,7 @@ class Command(BaseCommand):
                 raise SystemExit(str(exc)) from None
             smtp = Watched(lambda: start_listener(smtp_host, smtp_port, tls=context),
                            stop=lambda listener: listener.stop(),
-                           alive=lambda listener: bool(listener._thread and listener._thread.is_alive()))
+                           alive=lambda listener: listener.is_alive())
             parts.append(Supervised("smtp-listener", smtp.run, halt=smtp.halt))
             self.stdout.write(f"SMTP listener on {smtp_host}:{smtp_port}")
         if not no_worker:
