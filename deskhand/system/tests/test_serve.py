@@ -285,7 +285,11 @@ def test_serve_starts_a_new_worker_when_its_worker_is_killed_and_mail_is_still_f
     log = tmp_path / "serve.log"
     server = _serve(env, port, log)
     try:
-        [first] = _children(server.pid)
+        deadline = time.monotonic() + 20
+        while not (children := _children(server.pid)):  # serve starts its worker beside the web server
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        [first] = children
         os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 20
         while not (children := _children(server.pid)) or children == [first]:
