@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import Any, Generic, TypeVar
 
 from deskhand.system.supervise import Supervised
@@ -69,6 +70,26 @@ class TaskWorker:
         self.halted = True
         if self.current is not None:
             self.current.running = False
+
+
+def run_until_signalled(parts: list[Supervised], *, stopping: threading.Event, name: str) -> None:
+    """Wait for SIGINT or SIGTERM (or `stopping`), then stop `parts` in order, each given
+    `STOP_TIMEOUT`; a second signal exits at once, without waiting for running tasks."""
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():
+            raise SystemExit(1)
+        log.info("%s: received %s, stopping.", name, signal.strsignal(signum))
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        for part in parts:
+            part.stop(STOP_TIMEOUT)
 
 
 def worker_parts() -> list[Supervised]:

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
-from types import FrameType
 from typing import Any
 
 from django.core.management import call_command
@@ -13,7 +11,7 @@ from deskhand.conf import conf, split_addr
 from deskhand.system.startup import ensure_configured_records
 from deskhand.system.supervise import Supervised
 from deskhand.system.webserver import HEADER_TIMEOUT, MAX_CONNECTIONS, WebServer
-from deskhand.system.worker import STOP_TIMEOUT, Watched, WorkerProcess
+from deskhand.system.worker import Watched, WorkerProcess, run_until_signalled
 
 logger = logging.getLogger("deskhand.serve")
 
@@ -76,21 +74,8 @@ class Command(BaseCommand):
             part.start()
         self.stdout.write(f"Deskhand is serving on http://{host}:{port}/ (Ctrl+C stops it)")
 
-        stopping = threading.Event()
-
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            if stopping.is_set():
-                raise SystemExit(1)  # a second Ctrl+C: do not wait for running tasks
-            logger.info("Received %s: stopping.", signal.strsignal(signum))
-            stopping.set()
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
         try:
-            while not stopping.wait(1.0):
-                pass
-        finally:
             # The web server first (no new requests), the worker last (it finishes its task).
-            for part in parts:
-                part.stop(STOP_TIMEOUT)
+            run_until_signalled(parts, stopping=threading.Event(), name="serve")
+        finally:
             self.stdout.write("Deskhand stopped.")

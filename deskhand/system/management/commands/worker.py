@@ -1,16 +1,11 @@
 from __future__ import annotations
 
-import logging
-import signal
 import threading
-from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from deskhand.system.worker import STOP_TIMEOUT, listen_for_wakes, worker_parts
-
-logger = logging.getLogger("deskhand.serve")
+from deskhand.system.worker import listen_for_wakes, run_until_signalled, worker_parts
 
 
 class Command(BaseCommand):
@@ -29,18 +24,7 @@ class Command(BaseCommand):
             listen_for_wakes(wake_fd, gone=stopping.set)
         self.stdout.write("Deskhand worker started (Ctrl+C stops it)")
 
-        def request_stop(signum: int, frame: FrameType | None) -> None:
-            if stopping.is_set():
-                raise SystemExit(1)  # a second Ctrl+C: do not wait for running tasks
-            logger.info("worker: received %s, stopping.", signal.strsignal(signum))
-            stopping.set()
-
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
         try:
-            while not stopping.wait(1.0):
-                pass
+            run_until_signalled(parts, stopping=stopping, name="worker")
         finally:
-            for part in parts:
-                part.stop(STOP_TIMEOUT)
             self.stdout.write("Deskhand worker stopped.")
