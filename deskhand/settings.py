@@ -97,6 +97,11 @@ TEMPLATES = [
 ]
 
 
+# Connections per process: the web server's threads (32 by default), the SMTP listener's and the
+# worker's few, with room to spare; a request waits up to 20 s for one beyond that.
+POOL_MAX = 48
+
+
 def _databases() -> dict[str, dict[str, object]]:
     url = conf.database_url or f"sqlite:///{DATA_DIR / 'deskhand.sqlite3'}"
     database: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
@@ -113,6 +118,14 @@ def _databases() -> dict[str, dict[str, object]]:
         }
         # A file, not memory, so that tests with several threads share one database.
         database["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    else:
+        # Each web request runs on a thread of its own and closes its connections when it ends:
+        # a pool makes that close a return instead of a new PostgreSQL session (3–10 ms each).
+        # Pooled connections are not also persistent; the pool checks them before lending.
+        # (With CONN_HEALTH_CHECKS, Django has the pool check a connection before lending it.)
+        database["CONN_MAX_AGE"] = 0
+        database["OPTIONS"] = {**dict(database.get("OPTIONS") or {}),  # type: ignore[call-overload]
+                               "pool": {"min_size": 2, "max_size": POOL_MAX, "timeout": 20}}
     return {"default": database}
 
 
