@@ -105,7 +105,7 @@ def email_settings(request: AgentRequest) -> HttpResponse:
     """The page; htmx (the log's status filter) gets the log alone."""
     if request.htmx and not request.htmx.history_restore_request:
         log = _log(request.GET)
-        return render(request, "web/admin/email.html#inbound-log", {"log": log}, status=422 if log["error"] else 200)
+        return render(request, "web/admin/email.html#inbound-results", {"log": log}, status=422 if log["error"] else 200)
     return _render(request)
 
 
