@@ -695,6 +695,18 @@ def process_ids(ids: Iterable[int]) -> list[InboundEmail]:
     return done
 
 
+def forget_early_replies(*, limit: int = 500) -> int:
+    """Delete the oldest `EarlyReply` rows that are past `EARLY_REPLY_WAIT` (a parent that has not
+    come in a week is not waited for), at most `limit` per call, through the primary key: rows are
+    written in time order, so the oldest ids are the oldest rows."""
+    cutoff = timezone.now() - EARLY_REPLY_WAIT
+    expired = [pk for pk, created_at in EarlyReply.objects.order_by("id").values_list("id", "created_at")[:limit]
+               if created_at < cutoff]
+    if expired:
+        EarlyReply.objects.filter(pk__in=expired).delete()
+    return len(expired)
+
+
 def pending_ids(limit: int = 500) -> list[int]:
     return list(InboundEmail.objects.filter(status=InboundStatus.RECEIVED).order_by("id")
                 .values_list("id", flat=True)[:limit])

@@ -11,6 +11,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from deskhand.ingest.imap import due_mailboxes, poll_mailbox
+from deskhand.ingest.pipeline import forget_early_replies
 from deskhand.ingest.tasks import process_pending
 from deskhand.mail.models import InboundEmail, InboundStatus
 from deskhand.mail.outbound import DELIVERY_BATCH, deliver_outbox, due_outbound
@@ -22,7 +23,8 @@ STALE_INBOUND = timedelta(seconds=60)
 
 
 def tick() -> None:
-    """One round: mail left unprocessed, outbound mail due again, IMAP mailboxes due a poll."""
+    """One round: mail left unprocessed, outbound mail due again, IMAP mailboxes due a poll, and
+    replies that waited for their parent long enough."""
     if InboundEmail.objects.filter(status=InboundStatus.RECEIVED,
                                    received_at__lte=timezone.now() - STALE_INBOUND).exists():
         process_pending.enqueue()
@@ -31,6 +33,7 @@ def tick() -> None:
         deliver_outbox.enqueue(outbound_ids=due[start:start + DELIVERY_BATCH])
     for mailbox_id in due_mailboxes():
         poll_mailbox.enqueue(mailbox_id=mailbox_id)
+    forget_early_replies()
 
 
 class Scheduler(threading.Thread):

@@ -185,6 +185,24 @@ def test_a_strangers_reply_to_the_same_missing_parent_opens_its_own_ticket() -> 
     assert mallory.item_id != zoe.item_id
 
 
+def test_a_parent_that_has_not_come_in_a_week_is_no_longer_waited_for() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from deskhand.mail.models import EarlyReply
+    from deskhand.system.scheduler import tick
+
+    old = deliver(make_mail(subject="Re: Old", in_reply_to="<old-parent@acme-corp.example>", body="Hello?"))
+    recent = deliver(make_mail(subject="Re: New", in_reply_to="<new-parent@acme-corp.example>", body="Hi"))
+    EarlyReply.objects.filter(inbound_id=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    tick()  # the scheduler's round
+    assert list(EarlyReply.objects.values_list("awaits", flat=True)) == ["<new-parent@acme-corp.example>"]
+    parent = deliver(make_mail(subject="Old", message_id="<old-parent@acme-corp.example>"))
+    assert parent.item_id != old.item_id  # too late: a ticket of its own
+    assert deliver(make_mail(subject="New", message_id="<new-parent@acme-corp.example>")).item_id == recent.item_id
+
+
 def test_a_stranger_naming_a_message_id_first_does_not_capture_the_mail_that_has_it() -> None:
     trap = deliver(make_mail(sender="Mallory <mallory@evil.example>", subject="Re: Invoice",
                              in_reply_to="<invoice-7@acme-corp.example>"), envelope_from="mallory@evil.example")
