@@ -41,8 +41,7 @@ def receive_raw(
     sender of a bounce; None when the transport does not know it)."""
     if not isinstance(raw, bytes | bytearray | memoryview) or not raw:
         raise Invalid("empty_mail", "Send the raw message (message/rfc822) as the request body.", field="body")
-    if len(raw) > MAX_RAW_BYTES:
-        raise Invalid("mail_too_large", f"A mail has at most {MAX_RAW_BYTES // (1024 * 1024)} MB.", field="body")
+    _check_size(len(raw))
     if transport not in Transport.values:
         raise Invalid("invalid_transport", "Unknown transport.", field="transport")
     with transaction.atomic():
@@ -73,12 +72,17 @@ class SpooledMail:
     envelope_to: tuple[str, ...] = ()
 
 
-def check_spooled(mail: SpooledMail) -> None:
-    """The size rules every stored mail follows (raises Invalid)."""
-    if mail.size <= 0:
+def _check_size(size: int) -> None:
+    """The size rule every stored mail follows, whatever brought it."""
+    if size <= 0:
         raise Invalid("empty_mail", "The mail has no content.", field="body")
-    if mail.size > MAX_RAW_BYTES:
+    if size > MAX_RAW_BYTES:
         raise Invalid("mail_too_large", f"A mail has at most {MAX_RAW_BYTES // (1024 * 1024)} MB.", field="body")
+
+
+def check_spooled(mail: SpooledMail) -> None:
+    """`_check_size` for a spooled mail (raises Invalid)."""
+    _check_size(mail.size)
 
 
 def receive_files(mails: Sequence[SpooledMail], *, transport: str, keys: Sequence[str] = ()) -> list[int]:
