@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from ninja import Schema
 from pydantic import Field, StrictBool, StrictInt, StrictStr
 
+from deskhand.core.errors import Invalid
+from deskhand.core.inputs import UNSET, Maybe
 from deskhand.core.numbers import MAX_ID
+from deskhand.work import inputs
 
 Json = Any
 # JSON numbers have no size limit and Python's int neither; the database's bigint has. An id past
 # it (or a position or a count of minutes) is a 422 naming the field, never an OverflowError.
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 Int64 = Annotated[StrictInt, Field(ge=-MAX_ID - 1, le=MAX_ID)]
+T = TypeVar("T")
 
 
 class CustomerOut(Schema):
@@ -227,6 +231,9 @@ class AssigneeRef(Schema):
     type: Literal["agent", "team"]
     id: Id
 
+    def to_input(self) -> inputs.AssigneeRef:
+        return inputs.AssigneeRef(kind=self.type, id=self.id)
+
 
 class FollowerOut(Schema):
     type: Literal["customer", "agent"]
@@ -238,6 +245,9 @@ class FollowerIn(Schema):
     type: Literal["customer", "agent"]
     id: Id | None = Field(None, description="The customer's or agent's id.")
     email: StrictStr | None = Field(None, description="A customer by address, found or created by the customer rules.")
+
+    def to_input(self) -> inputs.FollowerRef:
+        return inputs.FollowerRef(kind=self.type, id=self.id, email=self.email or "")
 
 
 class ItemOut(Schema):
@@ -280,6 +290,28 @@ class ItemIn(Schema):
     folder: Id | None = None
     custom_fields: dict[str, Json] | None = None
 
+    def to_draft(self) -> inputs.ItemDraft:
+        return inputs.ItemDraft(
+            title=self.title, description=self.description, requester=self.requester,
+            requester_email=self.requester_email, requester_name=self.requester_name, status=self.status,
+            priority=self.priority, assignees=[ref.to_input() for ref in self.assignees or []],
+            followers=[ref.to_input() for ref in self.followers or []], project=self.project, folder=self.folder,
+            custom_fields=self.custom_fields or {})
+
+
+def _sent(schema: Schema, name: str, value: T) -> Maybe[T]:
+    """A PATCH field as a change: UNSET when the body left it out."""
+    return value if name in schema.model_fields_set else UNSET
+
+
+def _sent_not_null(schema: Schema, name: str, value: T | None) -> Maybe[T]:
+    """A PATCH field that may be left out but not sent as null."""
+    if name not in schema.model_fields_set:
+        return UNSET
+    if value is None:
+        raise Invalid(f"invalid_{name}", f"{name.capitalize()} cannot be null.", field=name)
+    return value
+
 
 class ItemPatch(Schema):
     title: StrictStr | None = None
@@ -294,6 +326,21 @@ class ItemPatch(Schema):
     folder: Id | None = Field(None, description="A folder of the item's (new) project, or null.")
     custom_fields: dict[str, Json] | None = None
 
+    def to_changes(self) -> inputs.ItemChanges:
+        # null for a text or a list means empty (a title then is refused as missing; no assignees).
+        return inputs.ItemChanges(
+            title=_sent(self, "title", self.title or ""),
+            description=_sent(self, "description", self.description or ""),
+            status=_sent(self, "status", self.status or ""),
+            priority=_sent(self, "priority", self.priority or ""),
+            requester=_sent(self, "requester", self.requester),
+            requester_email=_sent(self, "requester_email", self.requester_email),
+            assignees=_sent(self, "assignees", [ref.to_input() for ref in self.assignees or []]),
+            followers=_sent(self, "followers", [ref.to_input() for ref in self.followers or []]),
+            project=_sent(self, "project", self.project),
+            folder=_sent(self, "folder", self.folder),
+            custom_fields=_sent(self, "custom_fields", self.custom_fields or {}))
+
 
 class BulkChanges(Schema):
     status: StrictStr | None = None
@@ -301,6 +348,14 @@ class BulkChanges(Schema):
     assignees: list[AssigneeRef] | None = None
     project: Id | None = None
     folder: Id | None = None
+
+    def to_changes(self) -> inputs.BulkChanges:
+        return inputs.BulkChanges(
+            status=_sent(self, "status", self.status or ""),
+            priority=_sent(self, "priority", self.priority or ""),
+            assignees=_sent(self, "assignees", [ref.to_input() for ref in self.assignees or []]),
+            project=_sent(self, "project", self.project),
+            folder=_sent(self, "folder", self.folder))
 
 
 class BulkChangeIn(Schema):
@@ -402,6 +457,11 @@ class ProjectPatch(Schema):
     portfolio: Id | None = None
     organization: Id | None = None
 
+    def to_changes(self) -> inputs.ProjectChanges:
+        return inputs.ProjectChanges(name=_sent(self, "name", self.name or ""),
+                                     portfolio=_sent(self, "portfolio", self.portfolio),
+                                     organization=_sent(self, "organization", self.organization))
+
 
 class FolderOut(Schema):
     id: int
@@ -451,9 +511,15 @@ class TimeEntryIn(Schema):
 
 class TimeEntryPatch(Schema):
     minutes: Int64 | None = None
-    date: StrictStr | None = None
+    date: StrictStr | None = Field(None, description="YYYY-MM-DD; null for today.")
     note: StrictStr | None = None
     billable: StrictBool | None = None
+
+    def to_changes(self) -> inputs.TimeChanges:
+        return inputs.TimeChanges(minutes=_sent_not_null(self, "minutes", self.minutes),
+                                  date=_sent(self, "date", self.date),
+                                  note=_sent(self, "note", self.note or ""),
+                                  billable=_sent_not_null(self, "billable", self.billable))
 
 
 class TimeTotalOut(Schema):
@@ -496,6 +562,11 @@ class StatusPatch(Schema):
     label: StrictStr | None = None
     category: StrictStr | None = None
     position: Int64 | None = None
+
+    def to_changes(self) -> inputs.StatusChanges:
+        return inputs.StatusChanges(label=_sent(self, "label", self.label or ""),
+                                    category=_sent(self, "category", self.category or ""),
+                                    position=_sent_not_null(self, "position", self.position))
 
 
 # -- mail ----------------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ from django import forms
 
 from deskhand.agents.models import Agent, Team
 from deskhand.agents.queries import agent_list, team_list
+from deskhand.core.errors import Invalid
+from deskhand.core.numbers import parse_id, parse_int
 from deskhand.web.forms import custom_form_fields
+from deskhand.work.inputs import AssigneeRef
 from deskhand.work.models import Folder, Priority, Project, Status
 from deskhand.work.queries import folder_list, project_list, status_list
 
@@ -84,16 +87,24 @@ def priority_choices() -> list[tuple[str, str]]:
     return [(priority.key, priority.label) for priority in Priority]
 
 
-def assignee_entries(value: str | Sequence[str]) -> list[dict[str, str]]:
+def assignee_refs(value: str | Sequence[str], *, field: str = "assignees") -> list[AssigneeRef]:
     """`agent:3` / `team:2` from a select (or several, from checkboxes) as the services' assignee
-    entries; empty means nobody."""
-    entries = []
+    refs; empty means nobody."""
+    refs = []
     for part in [value] if isinstance(value, str) else value:
         if not part or part == NONE:
             continue
         kind, _, number = part.partition(":")
-        entries.append({"type": kind, "id": number})
-    return entries
+        if kind not in ("agent", "team"):
+            raise Invalid("invalid_assignees", "Choose an agent or a team.", field=field)
+        refs.append(AssigneeRef(kind="agent" if kind == "agent" else "team",
+                                id=parse_id(number, field=field, what=kind.capitalize())))
+    return refs
+
+
+def optional_id(value: str | None, *, field: str) -> int | None:
+    """An id from a select whose empty choice means "none"."""
+    return parse_id(value, field=field) if value else None
 
 
 def select(choices: list[tuple[str, Any]], **attrs: Any) -> forms.Select:
@@ -147,7 +158,7 @@ class TimeForm(forms.Form):
     note = forms.CharField(label="Note", required=False, max_length=2000)
     billable = forms.BooleanField(label="Billable", required=False, initial=True)
 
-    def minutes_value(self) -> Any:
-        """Whole numbers as numbers; anything else as typed, for the service to refuse."""
-        text = self.cleaned_data["minutes"].strip()
-        return int(text) if text.isdigit() and len(text) < 10 else text
+    def minutes_value(self) -> int:
+        """A whole number; how many the service allows is its rule."""
+        return parse_int(self.cleaned_data["minutes"].strip(), field="minutes",
+                         message="Minutes are a whole number, such as 30.")

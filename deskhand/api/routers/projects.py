@@ -70,7 +70,7 @@ def get_portfolio(request: HttpRequest, portfolio_id: int) -> dict[str, Any]:
 def update_portfolio(request: HttpRequest, portfolio_id: int, payload: NamePatch) -> dict[str, Any]:
     portfolio = queries.get_portfolio(portfolio_id)
     if "name" in payload.model_fields_set:
-        services.rename_portfolio(portfolio, name=payload.name, actor=actor_of(request))
+        services.rename_portfolio(portfolio, name=payload.name or "", actor=actor_of(request))
     return portfolio_out(queries.get_portfolio(portfolio_id))
 
 
@@ -111,7 +111,7 @@ def get_project(request: HttpRequest, project_id: int) -> dict[str, Any]:
 @router.patch("/projects/{id:project_id}", response=ProjectOut, tags=["projects"])
 def update_project(request: HttpRequest, project_id: int, payload: ProjectPatch) -> dict[str, Any]:
     project = queries.get_project(project_id)
-    services.update_project(project, changes=payload.model_dump(exclude_unset=True), actor=actor_of(request))
+    services.update_project(project, changes=payload.to_changes(), actor=actor_of(request))
     return project_out(queries.get_project(project_id))
 
 
@@ -149,7 +149,7 @@ def get_folder(request: HttpRequest, folder_id: int) -> dict[str, Any]:
 def update_folder(request: HttpRequest, folder_id: int, payload: NamePatch) -> dict[str, Any]:
     folder = queries.get_folder(folder_id)
     if "name" in payload.model_fields_set:
-        services.rename_folder(folder, name=payload.name, actor=actor_of(request))
+        services.rename_folder(folder, name=payload.name or "", actor=actor_of(request))
     return folder_out(queries.get_folder(folder_id))
 
 
@@ -244,7 +244,7 @@ def get_time_entry(request: HttpRequest, entry_id: int) -> dict[str, Any]:
 @router.patch("/timesheets/{id:entry_id}", response=TimeEntryOut, tags=["timesheets"])
 def update_time_entry(request: HttpRequest, entry_id: int, payload: TimeEntryPatch) -> dict[str, Any]:
     entry: TimeEntry = queries.get_time_entry(entry_id)
-    time_services.update_time_entry(entry, changes=payload.model_dump(exclude_unset=True), actor=actor_of(request))
+    time_services.update_time_entry(entry, changes=payload.to_changes(), actor=actor_of(request))
     return _entry_out(entry_id)
 
 
@@ -286,8 +286,7 @@ def create_status(request: HttpRequest, payload: StatusIn) -> Status[dict[str, A
 
 @router.patch("/statuses/{id:status_id}", response=StatusOut, tags=["statuses"])
 def update_status(request: HttpRequest, status_id: int, payload: StatusPatch) -> dict[str, Any]:
-    status = status_services.update_status(_status(status_id), changes=payload.model_dump(exclude_unset=True),
-                                           actor=actor_of(request))
+    status = status_services.update_status(_status(status_id), changes=payload.to_changes(), actor=actor_of(request))
     return status_out(status)
 
 

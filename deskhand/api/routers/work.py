@@ -138,19 +138,13 @@ def _add_routes(kind: str) -> None:
     @router.post(f"/{plural}", response={201: ItemOut}, tags=[plural], operation_id=f"create_{kind}",
                  summary=f"Create a {kind}")
     def create_item(request: HttpRequest, payload: ItemIn) -> Status[dict[str, Any]]:
-        values = payload.model_dump()
-        if kind == Kind.TASK:
-            values.pop("requester_name")
-        item = create(**values, channel=Channel.API, actor=actor_of(request))
+        item = create(payload.to_draft(), channel=Channel.API, actor=actor_of(request))
         return Status(201, _out(item.pk, kind))
 
     @router.post(f"/{plural}/bulk-change", response=BulkChangeOut, tags=[plural],
                  operation_id=f"bulk_change_{plural}", summary=f"Change many {plural} at once")
     def bulk_change_items(request: HttpRequest, payload: BulkChangeIn) -> dict[str, Any]:
-        changes = payload.changes.model_dump(exclude_unset=True)
-        if not changes:
-            raise Invalid("no_changes", "Name at least one change: status, priority, assignees, project, folder.",
-                          field="changes")
+        changes = payload.changes.to_changes()
         items: list[Item] = []
         for item_id in dict.fromkeys(payload.items):
             try:
@@ -168,7 +162,7 @@ def _add_routes(kind: str) -> None:
                   summary=f"Change a {kind}")
     def update_item(request: HttpRequest, item_id: int, payload: ItemPatch) -> dict[str, Any]:
         item = queries.get_item(item_id, kind=kind)
-        change_item(item, changes=payload.model_dump(exclude_unset=True), actor=actor_of(request))
+        change_item(item, changes=payload.to_changes(), actor=actor_of(request))
         return _out(item_id, kind)
 
     @router.get(f"/{plural}/{{id:item_id}}/messages", response=MessageListOut, tags=[plural],

@@ -18,6 +18,7 @@ from deskhand.mail.models import OutboundMessage
 from deskhand.mail.outbound import MAX_ATTEMPTS, deliver_outbound, due_outbound
 from deskhand.mail.services import create_mailbox
 from deskhand.mail.tests.mails import make_mail
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Item
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message
@@ -27,8 +28,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def ticket(agent_actor: Actor) -> Item:
-    return submit_ticket(title="Printer on fire", description="Third floor.", requester_email="bob@acme.example",
-                         actor=agent_actor)
+    return submit_ticket(ItemDraft(title="Printer on fire", description="Third floor.", requester_email="bob@acme.example"), actor=agent_actor)
 
 
 def _sent(capture: Capture) -> Any:

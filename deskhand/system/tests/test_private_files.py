@@ -28,13 +28,14 @@ FIRST_USE = """
 from django.db import connection
 from deskhand.core.actors import SYSTEM
 from deskhand.mail.services import create_mailbox
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message
 from deskhand.work.services.statuses import ensure_default_workflow
 ensure_default_workflow()
 create_mailbox(address="help@acme.example", imap={"host": "imap.acme.example", "username": "help",
                "password": "s3cret-Pa55"}, actor=SYSTEM)
-item = submit_ticket(title="Printer", requester_email="zoe@acme-corp.example", actor=SYSTEM)
+item = submit_ticket(ItemDraft(title="Printer", requester_email="zoe@acme-corp.example"), actor=SYSTEM)
 add_message(item, kind="note", body="log", actor=SYSTEM,
             attachments=[NewAttachment(name="boot.log", content=b"secret log")])
 print("vendor:", connection.vendor)
@@ -123,13 +124,14 @@ def test_attachments_are_stored_0600_in_0700_directories(ticket_with_file: Path,
 @pytest.fixture
 def ticket_with_file(agent_actor: object) -> Path:
     from deskhand.core.actors import Actor
+    from deskhand.work.inputs import ItemDraft
     from deskhand.work.services.items import submit_ticket
     from deskhand.work.services.messages import NewAttachment, add_message
 
     assert isinstance(agent_actor, Actor)
     old = os.umask(0o022)  # even a process started with a loose umask before settings were read
     try:
-        item = submit_ticket(title="Printer", requester_email="zoe@acme-corp.example", actor=agent_actor)
+        item = submit_ticket(ItemDraft(title="Printer", requester_email="zoe@acme-corp.example"), actor=agent_actor)
         message = add_message(item, kind="note", body="log", actor=agent_actor,
                               attachments=[NewAttachment(name="boot.log", content=b"secret log")])
     finally:

@@ -19,6 +19,7 @@ from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow, OutboundMes
 from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import add_never_follow, create_mailbox
 from deskhand.web.tests.test_item_mail import deliver, make_raw
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.messages import add_message
 
@@ -357,7 +358,7 @@ def test_an_admin_can_read_the_original_of_any_inbound_mail(admin_client: Client
 
 
 def test_the_outbox_panel_lists_mail_that_was_not_delivered(admin_client: Client, admin: Agent) -> None:
-    item = submit_ticket(title="Printer", requester_email="bob@acme.example", actor=SYSTEM)
+    item = submit_ticket(ItemDraft(title="Printer", requester_email="bob@acme.example"), actor=SYSTEM)
     reply = add_message(item, kind="reply", body="On our way.", actor=Actor.agent(admin))
     OutboundMessage.objects.filter(message=reply).update(status=OutboundStatus.FAILED, attempts=3,
                                                          last_error="550 5.1.1 no such user")

@@ -9,6 +9,7 @@ from django.test import Client
 
 from deskhand.config.queries import get_settings
 from deskhand.core.actors import SYSTEM
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Status
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.statuses import create_status
@@ -107,7 +108,7 @@ def test_reorder(admin_client: Client) -> None:
 def test_remove_a_status_unless_it_is_in_use_or_built_in(admin_client: Client) -> None:
     unused = create_status(kind="ticket", key="unused", label="Unused", category="open", actor=SYSTEM)
     used = create_status(kind="ticket", key="waiting", label="Waiting", category="pending", actor=SYSTEM)
-    submit_ticket(title="Stuck", requester_email="bob@acme.example", status="waiting", actor=SYSTEM)
+    submit_ticket(ItemDraft(title="Stuck", requester_email="bob@acme.example", status="waiting"), actor=SYSTEM)
     response = admin_client.post(f"/admin/work/statuses/{unused.pk}", {"action": "delete"})
     assert response.status_code == 302 and not Status.objects.filter(pk=unused.pk).exists()
     response = admin_client.post(f"/admin/work/statuses/{used.pk}", {"action": "delete"})

@@ -13,6 +13,7 @@ from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Source
 from deskhand.customers.services import create_customer, create_customer_type
 from deskhand.web.tests.browsing import shot, signed_in_page
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.projects import create_folder, create_project
 
@@ -50,8 +51,7 @@ def test_the_main_pages_run_without_a_violation(page: Page, admin: Agent) -> Non
     create_customer("ana@acme.example", source=Source.AGENT, customer_type=vip.name, actor=SYSTEM)
     project = create_project("Rollout", actor=SYSTEM)
     folder = create_folder("Phase 1", project=project.pk, actor=SYSTEM)
-    ticket = submit_ticket(title="Printer offline", requester_email="ana@acme.example", project=project.pk,
-                           folder=folder.pk, actor=SYSTEM)
+    ticket = submit_ticket(ItemDraft(title="Printer offline", requester_email="ana@acme.example", project=project.pk, folder=folder.pk), actor=SYSTEM)
     pages = ["/tickets", f"/tickets/{ticket.pk}", "/tasks", "/tasks/new", "/customers", "/projects",
              "/timesheets", "/admin/customers", "/admin/email", "/no-such-page", "/api/v1/docs"]
     for path in pages:

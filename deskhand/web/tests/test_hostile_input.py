@@ -19,6 +19,7 @@ from deskhand.core.actors import SYSTEM, Actor
 from deskhand.customers.models import Source
 from deskhand.customers.services import create_customer, create_organization
 from deskhand.web import urls as web_urls
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Item
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.projects import create_folder, create_portfolio, create_project
@@ -70,7 +71,7 @@ def world(admin: Agent) -> dict[str, int]:
     portfolio = create_portfolio("Clients", actor=SYSTEM)
     project = create_project("Rollout", portfolio=portfolio.pk, actor=SYSTEM)
     folder = create_folder("Phase 1", project=project.pk, actor=SYSTEM)
-    item: Item = submit_ticket(title="Printer on fire", requester_email="bob@acme.example", actor=SYSTEM)
+    item: Item = submit_ticket(ItemDraft(title="Printer on fire", requester_email="bob@acme.example"), actor=SYSTEM)
     entry = log_time(item, minutes=30, actor=Actor.agent(admin))
     return {"organization": organization.pk, "customer": customer.pk, "portfolio": portfolio.pk,
             "project": project.pk, "folder": folder.pk, "item": item.pk, "entry": entry.pk}

@@ -23,6 +23,7 @@ from deskhand.ingest.receive import receive_raw
 from deskhand.mail.models import InboundEmail, OutboundMessage, OutboundStatus
 from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import create_mailbox
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Attachment, Item, Message
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.messages import add_message
@@ -190,7 +191,7 @@ def test_original_is_for_agents_and_only_for_mail_of_that_item(agent_client: Cli
     url = f"/tickets/{item.pk}/messages/{message.pk}/original"
     assert client.get(url).status_code == 302 and client.get(f"{url}.eml")["Location"].startswith("/login")
     note = add_message(item, kind="note", body="Typed in the app.", actor=Actor.agent(agent))
-    other = submit_ticket(title="Other", requester_email="bob@acme.example", actor=SYSTEM)
+    other = submit_ticket(ItemDraft(title="Other", requester_email="bob@acme.example"), actor=SYSTEM)
     for path in [f"/tickets/{item.pk}/messages/{note.pk}/original", f"/tickets/{other.pk}/messages/{message.pk}/original",
                  f"/tickets/{item.pk}/messages/999999/original.eml", f"/tasks/{item.pk}/messages/{message.pk}/original",
                  f"/tickets/{item.pk}/messages/99999999999999999999/original"]:

@@ -14,6 +14,7 @@ from deskhand.agents.models import Agent
 from deskhand.agents.services import create_agent
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.web.tests.browsing import shot, signed_in_page
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Item, Message, TimeEntry
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.messages import add_message
@@ -92,7 +93,7 @@ def test_filter_the_list_and_bulk_assign(page: Page) -> None:
     create_agent("bea@deskhand.test", name="Bea Agent", password="correct-horse-9", actor=SYSTEM)
     for title, email in [("Printer jammed", "a@acme.example"), ("Printer offline", "b@acme.example"),
                          ("VPN drops", "c@globex.example")]:
-        submit_ticket(title=title, requester_email=email, actor=SYSTEM)
+        submit_ticket(ItemDraft(title=title, requester_email=email), actor=SYSTEM)
     page.goto("/tickets?view=list")
     expect(rows(page)).to_have_count(3)
     page.get_by_label("Search", exact=True).fill("printer")
@@ -135,10 +136,9 @@ def test_by_customer_and_by_portfolio_views(page: Page, admin: Agent) -> None:
     portfolio = create_portfolio("Clients", actor=SYSTEM)
     project = create_project("Acme rollout", portfolio=portfolio.pk, actor=SYSTEM)
     folder = create_folder("Phase 1", project=project.pk, actor=SYSTEM)
-    first = submit_ticket(title="Order laptops", requester_email="ann@acme.example", project=project.pk,
-                          folder=folder.pk, actor=SYSTEM)
-    submit_ticket(title="Reset password", requester_email="bob@acme.example", actor=SYSTEM)
-    submit_ticket(title="Invoice question", requester_email="cy@globex.example", actor=SYSTEM)
+    first = submit_ticket(ItemDraft(title="Order laptops", requester_email="ann@acme.example", project=project.pk, folder=folder.pk), actor=SYSTEM)
+    submit_ticket(ItemDraft(title="Reset password", requester_email="bob@acme.example"), actor=SYSTEM)
+    submit_ticket(ItemDraft(title="Invoice question", requester_email="cy@globex.example"), actor=SYSTEM)
     add_message(first, kind="note", body="Budget approved.", actor=Actor.agent(admin))
 
     page.goto("/tickets")
@@ -199,7 +199,7 @@ def test_move_a_ticket_from_the_project_menu_with_the_keyboard(page: Page) -> No
     website = create_project("Website", actor=SYSTEM)
     create_folder("Copy", project=website.pk, actor=SYSTEM)
     create_folder("Design", project=website.pk, actor=SYSTEM)
-    ticket = submit_ticket(title="Pricing page typo", requester_email="ann@acme.example", actor=SYSTEM)
+    ticket = submit_ticket(ItemDraft(title="Pricing page typo", requester_email="ann@acme.example"), actor=SYSTEM)
     menus: list[str] = []
     page.on("request", lambda request: menus.append(request.url) if "/project-menu" in request.url else None)
     page.goto(f"/tickets/{ticket.pk}")
@@ -237,8 +237,7 @@ def test_move_a_ticket_from_the_project_menu_with_the_keyboard(page: Page) -> No
 def test_phone_width(browser: Browser, live_server: Any, admin: Agent) -> None:
     portfolio = create_portfolio("Clients", actor=SYSTEM)
     project = create_project("Acme rollout", portfolio=portfolio.pk, actor=SYSTEM)
-    ticket = submit_ticket(title="A rather long title for a ticket about the printer on the third floor",
-                           requester_email="ann@acme.example", project=project.pk, actor=SYSTEM)
+    ticket = submit_ticket(ItemDraft(title="A rather long title for a ticket about the printer on the third floor", requester_email="ann@acme.example", project=project.pk), actor=SYSTEM)
     context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=live_server.url)
     page = context.new_page()
     page.goto("/login")

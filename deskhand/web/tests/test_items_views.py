@@ -20,6 +20,7 @@ from deskhand.core.actors import SYSTEM, Actor
 from deskhand.customers.models import Customer, Organization
 from deskhand.fields.services import create_custom_field
 from deskhand.mail.models import OutboundMessage
+from deskhand.work.inputs import AssigneeRef, ItemChanges, ItemDraft
 from deskhand.work.models import Attachment, Folder, Item, Message, Project, TimeEntry
 from deskhand.work.services.items import change_item, create_task, submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message
@@ -29,7 +30,7 @@ HX = {"HX-Request": "true"}
 
 
 def _ticket(title: str = "Printer on fire", email: str = "bob@acme.example", **kwargs: Any) -> Item:
-    return submit_ticket(title=title, requester_email=email, actor=SYSTEM, **kwargs)
+    return submit_ticket(ItemDraft(title=title, requester_email=email, **kwargs), actor=SYSTEM)
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_signed_out_agents_are_sent_to_login(db: Any, client: Client) -> None:
 
 def test_ticket_list_shows_the_columns_and_only_tickets(agent_client: Client, project: Project) -> None:
     ticket = _ticket(project=project.pk, priority="high")
-    create_task(title="Renew certificates", actor=SYSTEM)
+    create_task(ItemDraft(title="Renew certificates"), actor=SYSTEM)
     page = agent_client.get("/tickets?view=list").content.decode()
     assert ticket.reference in page and "Printer on fire" in page and "bob@acme.example" in page
     assert "acme.example" in page and "Acme rollout" in page and "High" in page and "New" in page
@@ -90,7 +91,7 @@ def test_ticket_list_shows_the_columns_and_only_tickets(agent_client: Client, pr
 
 def test_done_items_look_quieter(agent_client: Client) -> None:
     ticket = _ticket()
-    change_item(ticket, changes={"status": "done"}, actor=SYSTEM)
+    change_item(ticket, changes=ItemChanges(status="done"), actor=SYSTEM)
     page = agent_client.get("/tickets?view=list").content.decode()
     assert 'class="item-row done"' in page
 
@@ -98,7 +99,7 @@ def test_done_items_look_quieter(agent_client: Client) -> None:
 def test_filters_live_in_the_query_string(agent_client: Client, agent: Agent, project: Project) -> None:
     first = _ticket("Printer on fire", "bob@acme.example", priority="urgent", project=project.pk)
     second = _ticket("Mail is slow", "eve@globex.example")
-    change_item(second, changes={"status": "open", "assignees": [{"type": "agent", "id": agent.pk}]}, actor=SYSTEM)
+    change_item(second, changes=ItemChanges(status="open", assignees=[AssigneeRef(kind="agent", id=agent.pk)]), actor=SYSTEM)
     acme = Organization.objects.get(name="acme.example")
 
     def titles(**params: str) -> set[str]:
@@ -145,7 +146,7 @@ def test_htmx_gets_the_list_fragment(agent_client: Client) -> None:
 
 def test_sorting_and_pages_of_fifty(agent_client: Client) -> None:
     for number in range(51):
-        create_task(title=f"Task {number:02d}", actor=SYSTEM)
+        create_task(ItemDraft(title=f"Task {number:02d}"), actor=SYSTEM)
     page = agent_client.get("/tasks", {"view": "list"}).content.decode()
     assert "Task 50" in page and "Task 00" not in page and "1–50" in page and "Next →" in page
     second = agent_client.get("/tasks", {"view": "list", "page": "2"}).content.decode()
@@ -236,7 +237,7 @@ def test_bulk_errors_change_nothing(agent_client: Client, project: Project) -> N
 
 
 def test_a_task_cannot_be_changed_through_the_ticket_bulk_form(agent_client: Client) -> None:
-    task = create_task(title="Task", actor=SYSTEM)
+    task = create_task(ItemDraft(title="Task"), actor=SYSTEM)
     response = agent_client.post("/tickets/bulk", {"items": [str(task.pk)], "action": "status", "status_to": "open"})
     assert response.status_code == 422
     task.refresh_from_db()
@@ -365,7 +366,7 @@ def test_the_project_menu_loads_when_it_is_opened(agent_client: Client, project:
     page = response.content.decode()
     assert response.status_code == 422 and 'id="project-menu" open' in page and "belongs to another project" in page
     assert agent_client.get("/tickets/999999/project-menu", headers=HX).status_code == 404
-    task = create_task(title="Plan", actor=SYSTEM)
+    task = create_task(ItemDraft(title="Plan"), actor=SYSTEM)
     assert agent_client.get(f"/tickets/{task.pk}/project-menu", headers=HX).status_code == 404
 
 
@@ -381,7 +382,7 @@ def test_item_page_queries_do_not_grow_with_projects(agent_client: Client) -> No
 
 
 def test_task_page_without_requester(agent_client: Client, agent: Agent) -> None:
-    task = create_task(title="Renew certificates", description="Before June.", actor=Actor.agent(agent))
+    task = create_task(ItemDraft(title="Renew certificates", description="Before June."), actor=Actor.agent(agent))
     page = agent_client.get(f"/tasks/{task.pk}").content.decode()
     assert "Renew certificates" in page and "Before June." in page and "has no requester" in page
     assert 'href="/tasks" aria-current="page"' in page
@@ -398,7 +399,7 @@ def test_task_page_without_requester(agent_client: Client, agent: Agent) -> None
 
 
 def test_unknown_items_are_404_and_kinds_redirect(agent_client: Client) -> None:
-    task = create_task(title="Task", actor=SYSTEM)
+    task = create_task(ItemDraft(title="Task"), actor=SYSTEM)
     ticket = _ticket()
     assert agent_client.get("/tickets/999999").status_code == 404
     assert agent_client.get("/tasks/999999999999999999").status_code == 404
@@ -501,7 +502,7 @@ def test_property_errors_stay_next_to_the_field(agent_client: Client, project: P
     ticket = _ticket()
     other = create_project("Other", actor=SYSTEM)
     stranger = create_folder("Elsewhere", project=other.pk, actor=SYSTEM)
-    change_item(ticket, changes={"project": project.pk}, actor=SYSTEM)
+    change_item(ticket, changes=ItemChanges(project=project.pk), actor=SYSTEM)
     before = AuditEvent.objects.count()
     base = f"/tickets/{ticket.pk}/properties"
     for name, data, reason in [
@@ -569,7 +570,7 @@ def test_bad_time_is_refused_at_the_field(agent_client: Client) -> None:
 
 def test_history_names_people_and_statuses(agent_client: Client, agent: Agent) -> None:
     ticket = _ticket()
-    change_item(ticket, changes={"assignees": [{"type": "agent", "id": agent.pk}], "status": "pending"},
+    change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef(kind="agent", id=agent.pk)], status="pending"),
                 actor=Actor.agent(agent))
     page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()
     assert "ana@deskhand.test</span> <span class=\"action\">changed" in page
@@ -592,8 +593,7 @@ def test_list_queries_do_not_grow_with_items(agent_client: Client, agent: Agent,
         for number in range(start, start + count):
             item = _ticket(f"Ticket {number}", f"user{number}@org{number}.example", project=project.pk,
                            folder=folder.pk)
-            change_item(item, changes={"assignees": [{"type": "agent", "id": agent.pk},
-                                                     {"type": "team", "id": team.pk}]}, actor=SYSTEM)
+            change_item(item, changes=ItemChanges(assignees=[AssigneeRef(kind="agent", id=agent.pk), AssigneeRef(kind="team", id=team.pk)]), actor=SYSTEM)
 
     add(3, 0)
     few = _count_queries(agent_client, f"/tickets?view={view}")

@@ -12,6 +12,7 @@ from deskhand.config.services import update_settings
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.customers.models import Organization
 from deskhand.customers.services import create_organization
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Folder, Item, Portfolio, Project
 from deskhand.work.services.items import create_task, submit_ticket
 from deskhand.work.services.projects import create_folder, create_portfolio, create_project
@@ -19,7 +20,7 @@ from deskhand.work.services.timesheets import log_time
 
 
 def _ticket(title: str, *, email: str = "bob@acme.example", **kwargs: Any) -> Item:
-    return submit_ticket(title=title, requester_email=email, actor=SYSTEM, **kwargs)
+    return submit_ticket(ItemDraft(title=title, requester_email=email, **kwargs), actor=SYSTEM)
 
 
 def _tree() -> tuple[Portfolio, Project, Folder]:
@@ -36,7 +37,7 @@ def test_tree_shows_portfolios_projects_folders_with_open_counts(agent_client: C
     _ticket("Logo too small", project=project.pk, folder=folder.pk)
     _ticket("Header broken", project=project.pk)
     _ticket("Already fixed", project=project.pk, status="done")
-    create_task(title="Draft copy", project=project.pk, folder=folder.pk, actor=SYSTEM)
+    create_task(ItemDraft(title="Draft copy", project=project.pk, folder=folder.pk), actor=SYSTEM)
     _ticket("Nowhere")
     response = agent_client.get("/projects")
     page = response.content.decode()
@@ -166,7 +167,7 @@ def test_without_portfolios_the_tree_has_no_portfolio_level(agent_client: Client
 def test_project_page_lists_items_folders_and_time(agent_client: Client, agent: Agent) -> None:
     _portfolio, project, folder = _tree()
     ticket = _ticket("Logo too small", project=project.pk, folder=folder.pk)
-    create_task(title="Draft copy", project=project.pk, actor=SYSTEM)
+    create_task(ItemDraft(title="Draft copy", project=project.pk), actor=SYSTEM)
     _ticket("Elsewhere")
     log_time(ticket, minutes=90, actor=Actor.agent(agent))
     log_time(ticket, minutes=30, billable=False, actor=Actor.agent(agent))
@@ -220,7 +221,7 @@ def _grow(portfolios: int, start: int) -> None:
             for k in range(2):
                 folder = create_folder(f"Folder {k}", project=project.pk, actor=SYSTEM)
                 _ticket(f"Ticket {p}-{j}-{k}", project=project.pk, folder=folder.pk)
-                create_task(title=f"Task {p}-{j}-{k}", project=project.pk, folder=folder.pk, actor=SYSTEM)
+                create_task(ItemDraft(title=f"Task {p}-{j}-{k}", project=project.pk, folder=folder.pk), actor=SYSTEM)
 
 
 def test_projects_page_query_count_does_not_grow(agent_client: Client, django_assert_max_num_queries: Any) -> None:
@@ -241,7 +242,7 @@ def test_project_page_query_count_does_not_grow(agent_client: Client, agent: Age
     def grow(count: int) -> None:
         for index in range(count):
             ticket = _ticket(f"T{index}", email=f"c{index}@acme.example", project=project.pk, folder=folder.pk)
-            create_task(title=f"K{index}", project=project.pk, actor=SYSTEM)
+            create_task(ItemDraft(title=f"K{index}", project=project.pk), actor=SYSTEM)
             log_time(ticket, minutes=10, actor=Actor.agent(agent))
 
     grow(2)
@@ -257,7 +258,7 @@ def test_project_page_query_count_does_not_grow(agent_client: Client, agent: Age
 
 def test_customer_profile_lists_their_requests(agent_client: Client) -> None:
     ticket = _ticket("Printer on fire", email="ana@acme.example")
-    task = create_task(title="Call Ana back", requester_email="ana@acme.example", actor=SYSTEM)
+    task = create_task(ItemDraft(title="Call Ana back", requester_email="ana@acme.example"), actor=SYSTEM)
     _ticket("Someone else's", email="zed@other.example")
     customer = ticket.requester
     page = agent_client.get(f"/customers/{customer.pk}").content.decode()

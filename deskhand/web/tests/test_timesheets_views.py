@@ -15,6 +15,7 @@ from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.customers.services import create_organization
 from deskhand.web.views.timesheets import duration, parse_minutes
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Item, TimeEntry
 from deskhand.work.services.items import create_task, submit_ticket
 from deskhand.work.services.projects import create_project
@@ -22,7 +23,7 @@ from deskhand.work.services.timesheets import log_time
 
 
 def _ticket(title: str, email: str = "bob@acme.example", **kwargs: Any) -> Item:
-    return submit_ticket(title=title, requester_email=email, actor=SYSTEM, **kwargs)
+    return submit_ticket(ItemDraft(title=title, requester_email=email, **kwargs), actor=SYSTEM)
 
 
 @pytest.fixture
@@ -33,7 +34,7 @@ def work(agent: Agent, admin: Agent) -> dict[str, Any]:
     website = create_project("Website", organization=acme.pk, actor=SYSTEM)
     printer = _ticket("Printer on fire", project=website.pk)
     invoice = _ticket("Invoice question", email="gil@globex.example")
-    chore = create_task(title="Rotate keys", actor=SYSTEM)
+    chore = create_task(ItemDraft(title="Rotate keys"), actor=SYSTEM)
     ana, ada = Actor.agent(agent), Actor.agent(admin)
     entries = {
         "ana_printer": log_time(printer, minutes=90, date="2024-05-10", note="Replaced toner", actor=ana),

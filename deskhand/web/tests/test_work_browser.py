@@ -15,6 +15,7 @@ from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.services import create_organization
 from deskhand.web.tests.browsing import shot, signed_in_page
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Folder, Portfolio, Project, Status, TimeEntry
 from deskhand.work.services.items import create_task, submit_ticket
 
@@ -48,9 +49,8 @@ def test_create_portfolio_project_and_folder(page: Page) -> None:
     page.get_by_role("button", name="Add folder").click()
     expect(page.get_by_text("Folder Design added.")).to_be_visible()
     folder = Folder.objects.get()
-    submit_ticket(title="Logo too small", requester_email="bob@acme.example", project=project.pk, folder=folder.pk,
-                  actor=SYSTEM)
-    create_task(title="Draft the copy", project=project.pk, actor=SYSTEM)
+    submit_ticket(ItemDraft(title="Logo too small", requester_email="bob@acme.example", project=project.pk, folder=folder.pk), actor=SYSTEM)
+    create_task(ItemDraft(title="Draft the copy", project=project.pk), actor=SYSTEM)
 
     page.goto("/projects")
     tree = page.locator(f"section[data-portfolio='{project.portfolio_id}']")
@@ -78,7 +78,7 @@ def test_create_portfolio_project_and_folder(page: Page) -> None:
 
 
 def test_log_time_see_totals_and_export(page: Page) -> None:
-    ticket = submit_ticket(title="Printer on fire", requester_email="bob@acme.example", actor=SYSTEM)
+    ticket = submit_ticket(ItemDraft(title="Printer on fire", requester_email="bob@acme.example"), actor=SYSTEM)
     page.goto("/timesheets")
     log = page.get_by_role("region", name="Log time")
     log.get_by_label("Item").fill(f"#{ticket.pk}")
@@ -147,7 +147,7 @@ def test_admin_adds_a_status(page: Page) -> None:
     tickets = page.get_by_role("region", name="Ticket workflow")
     tickets.get_by_role("button", name="Move Waiting on customer up").click()
     expect(page.locator("#ticket-workflow li").nth(3)).to_have_attribute("data-status", "waiting_on_customer")
-    submit_ticket(title="Stuck", requester_email="bob@acme.example", status="waiting_on_customer", actor=SYSTEM)
+    submit_ticket(ItemDraft(title="Stuck", requester_email="bob@acme.example", status="waiting_on_customer"), actor=SYSTEM)
     page.get_by_role("region", name="Ticket workflow").get_by_role("button", name="Remove Waiting on customer").click()
     expect(page.get_by_role("alert").filter(has_text="move them to another status first")).to_be_visible()
     shot(page, "admin-work")

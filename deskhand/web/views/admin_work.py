@@ -18,10 +18,12 @@ from django.views.decorators.http import require_GET, require_POST
 from deskhand.config.queries import VIEWS, get_settings
 from deskhand.config.services import update_settings
 from deskhand.core.errors import DomainError
+from deskhand.core.inputs import UNSET
 from deskhand.web.access import actor, admin_required
 from deskhand.web.forms import add_domain_error
 from deskhand.web.http import AgentRequest
 from deskhand.work import queries
+from deskhand.work.inputs import StatusChanges
 from deskhand.work.models import Category, Kind, Status
 from deskhand.work.services import statuses as services
 
@@ -136,7 +138,7 @@ def _move(status: Status, offset: int, request: AgentRequest) -> None:
     order[index], order[target] = order[target], order[index]
     for position, each in enumerate(order):
         if each.position != position:
-            services.update_status(each, changes={"position": position}, actor=actor(request))
+            services.update_status(each, changes=StatusChanges(position=position), actor=actor(request))
 
 
 @require_POST
@@ -152,9 +154,8 @@ def change_status(request: AgentRequest, status_id: int) -> HttpResponse:
         elif action in ("up", "down"):
             _move(status, -1 if action == "up" else 1, request)
         else:
-            changes: dict[str, Any] = {"label": request.POST.get("label", "")}
-            if "category" in request.POST:
-                changes["category"] = request.POST["category"]
+            category = request.POST.get("category", UNSET)
+            changes = StatusChanges(label=request.POST.get("label", ""), category=category)
             services.update_status(status, changes=changes, actor=actor(request))
             messages.success(request, f"Status {status.label} saved.")
     except DomainError as exc:

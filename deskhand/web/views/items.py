@@ -20,7 +20,7 @@ from deskhand.config.queries import VIEWS, get_settings
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError, Invalid, NotFound
 from deskhand.core.html import sanitize_html, without_remote_images
-from deskhand.core.numbers import id_or_none, int_or_default
+from deskhand.core.numbers import id_or_none, int_or_default, parse_id
 from deskhand.core.text import search_term
 from deskhand.customers import queries as customer_queries
 from deskhand.mail import queries as mail_queries
@@ -33,12 +33,14 @@ from deskhand.web.forms_items import (
     CustomFieldsForm,
     NewItemForm,
     TimeForm,
-    assignee_entries,
+    assignee_refs,
+    optional_id,
     priority_choices,
 )
 from deskhand.web.http import AgentRequest
 from deskhand.web.views.admin_mail import eml_response, original_context
 from deskhand.work import queries
+from deskhand.work.inputs import BulkChanges, FollowerRef, ItemChanges, ItemDraft
 from deskhand.work.models import Attachment, Channel, Item, Kind, Message, MessageKind, Priority
 from deskhand.work.services.items import bulk_change, change_item, create_task, submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message, customer_recipients
@@ -200,7 +202,7 @@ def item_index(request: AgentRequest, kind: str) -> HttpResponse:
     return render(request, template, context, status=422 if context["errors"] else 200)
 
 
-def _bulk_changes(data: QueryDict, choices: Choices) -> tuple[dict[str, Any], str]:
+def _bulk_changes(data: QueryDict, choices: Choices) -> tuple[BulkChanges, str]:
     """The change one bulk action asks for, and how to say it was done."""
     action = data.get("action", "")
     if action == "assign":
@@ -208,25 +210,25 @@ def _bulk_changes(data: QueryDict, choices: Choices) -> tuple[dict[str, Any], st
         if not value:
             raise Invalid("assignee_required", "Choose who to assign them to.", field="assign_to")
         if value == NONE:
-            return {"assignees": []}, "unassigned"
-        return {"assignees": assignee_entries(value)}, f"assigned to {choices.agent_name(value)}"
+            return BulkChanges(assignees=[]), "unassigned"
+        return BulkChanges(assignees=assignee_refs(value, field="assign_to")), f"assigned to {choices.agent_name(value)}"
     if action == "status":
         key = data.get("status_to", "")
         if not key:
             raise Invalid("status_required", "Choose a status.", field="status_to")
         label = next((status.label for status in choices.statuses if status.key == key), key)
-        return {"status": key}, f"set to {label}"
+        return BulkChanges(status=key), f"set to {label}"
     if action == "move":
         target = data.get("move_to", "")
         kind, _, number = target.partition(":")
         if target == NONE:
-            return {"project": None, "folder": None}, "moved out of their project"
+            return BulkChanges(project=None, folder=None), "moved out of their project"
         if kind == "project" and number:
             project = queries.get_project(_id(number))
-            return {"project": project.pk, "folder": None}, f"moved to {project.name}"
+            return BulkChanges(project=project.pk, folder=None), f"moved to {project.name}"
         if kind == "folder" and number:
             folder = queries.get_folder(_id(number))
-            return ({"project": folder.project_id, "folder": folder.pk},
+            return (BulkChanges(project=folder.project_id, folder=folder.pk),
                     f"moved to {folder.project.name} / {folder.name}")
         raise Invalid("target_required", "Choose a project or folder to move them to.", field="move_to")
     raise Invalid("unknown_action", "Choose an action: assign, set status or move.", field="action")
@@ -276,12 +278,12 @@ def new_item(request: AgentRequest, kind: str) -> HttpResponse:
         data = form.cleaned_data
         create = submit_ticket if kind == Kind.TICKET else create_task
         try:
-            item = create(
+            item = create(ItemDraft(
                 title=data["title"], description=data["description"],
                 requester_email=data["requester_email"] or None, priority=data["priority"] or None,
-                assignees=assignee_entries(data["assignee"]), project=data["project"] or None,
-                folder=data["folder"] or None, custom_fields=custom_values(form), actor=actor(request),
-            )
+                assignees=assignee_refs(data["assignee"]), project=optional_id(data["project"], field="project"),
+                folder=optional_id(data["folder"], field="folder"), custom_fields=custom_values(form),
+            ), actor=actor(request))
         except DomainError as exc:
             add_domain_error(form, exc, aliases={"requester": "requester_email", "assignees": "assignee"})
         else:
@@ -483,37 +485,40 @@ def project_menu(request: AgentRequest, plural: str, item_id: str) -> HttpRespon
                   {"item": item, "plural": plural, "menu": queries.project_menu(item), "errors": {}})
 
 
-def _property_changes(request: AgentRequest, item: Item, name: str, fields_form: CustomFieldsForm) -> dict[str, Any]:
+def _property_changes(request: AgentRequest, item: Item, name: str, fields_form: CustomFieldsForm) -> ItemChanges:
     data = request.POST
-    if name in ("status", "priority"):
-        return {name: data.get(name, "")}
+    if name == "status":
+        return ItemChanges(status=data.get("status", ""))
+    if name == "priority":
+        return ItemChanges(priority=data.get("priority", ""))
     if name == "assignees":
-        return {"assignees": assignee_entries(data.getlist("assignees"))}
+        return ItemChanges(assignees=assignee_refs(data.getlist("assignees")))
     if name == "project":
-        changes = {"project": data.get("project") or None}
+        project = optional_id(data.get("project"), field="project")
         if "folder" in data:  # the project menu moves to a project and one of its folders at once
-            changes["folder"] = data.get("folder") or None
-        return changes
+            return ItemChanges(project=project, folder=optional_id(data.get("folder"), field="folder"))
+        return ItemChanges(project=project)
     if name == "folder":
-        return {"folder": data.get("folder") or None}
+        return ItemChanges(folder=optional_id(data.get("folder"), field="folder"))
     if name == "requester":
-        return {"requester_email": data.get("requester_email", "")}
+        return ItemChanges(requester_email=data.get("requester_email", ""))
     if name == "text":
-        return {"title": data.get("title", ""), "description": data.get("description", "")}
+        return ItemChanges(title=data.get("title", ""), description=data.get("description", ""))
     if name == "fields":
         if not fields_form.is_valid():
             raise Invalid("invalid_custom_fields", "Check the fields.", field="fields")
-        return {"custom_fields": custom_values(fields_form)}
+        return ItemChanges(custom_fields=custom_values(fields_form))
     # Followers: add a customer by address or an agent, or remove one; the service sees the whole list.
-    current: list[dict[str, Any]] = [{"type": "customer", "id": f.customer_id} if f.customer_id
-                                     else {"type": "agent", "id": f.agent_id} for f in item.followers.all()]
+    current = [FollowerRef(kind="customer", id=f.customer_id) if f.customer_id
+               else FollowerRef(kind="agent", id=f.agent_id) for f in item.followers.all()]
     remove = data.get("remove", "")
     if remove:
         kind, _, number = remove.partition(":")
-        return {"followers": [f for f in current if (f["type"], str(f["id"])) != (kind, number)]}
+        return ItemChanges(followers=[f for f in current if (f.kind, str(f.id)) != (kind, number)])
     if data.get("add_agent"):
-        return {"followers": [*current, {"type": "agent", "id": data["add_agent"]}]}
-    return {"followers": [*current, {"type": "customer", "email": data.get("add_email", "")}]}
+        agent = FollowerRef(kind="agent", id=parse_id(data["add_agent"], field="followers", what="Agent"))
+        return ItemChanges(followers=[*current, agent])
+    return ItemChanges(followers=[*current, FollowerRef(kind="customer", email=data.get("add_email", ""))])
 
 
 @require_POST

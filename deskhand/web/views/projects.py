@@ -14,12 +14,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from deskhand.config.queries import get_setting
 from deskhand.core.errors import DomainError, NotFound
+from deskhand.core.inputs import UNSET
+from deskhand.customers.models import Organization
 from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import add_domain_error, choice_field
+from deskhand.web.forms_items import optional_id
 from deskhand.web.http import AgentRequest
 from deskhand.web.views.customers import resolve_organization_name
 from deskhand.web.views.timesheets import ORGANIZATION_PICKER, duration
 from deskhand.work import queries
+from deskhand.work.inputs import ProjectChanges
 from deskhand.work.models import Folder, Portfolio, Project
 from deskhand.work.services import projects as services
 
@@ -47,13 +51,16 @@ class ProjectForm(forms.Form):
             choices = [("", "No portfolio")] + [(str(p.pk), p.name) for p in portfolios]
             choice_field(self, "portfolio").choices = choices
 
-    def changes(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        changes: dict[str, Any] = {"name": data["name"],
-                                   "organization": resolve_organization_name(data["organization"])}
-        if "portfolio" in self.fields:
-            changes["portfolio"] = int(data["portfolio"]) if data["portfolio"] else None
-        return changes
+    def organization_record(self) -> Organization | None:
+        return resolve_organization_name(self.cleaned_data["organization"])
+
+    def portfolio_id(self) -> int | None:
+        return optional_id(self.cleaned_data.get("portfolio"), field="portfolio")
+
+    def changes(self) -> ProjectChanges:
+        """The portfolio changes only where the form offers it (portfolios switched on)."""
+        portfolio = self.portfolio_id() if "portfolio" in self.fields else UNSET
+        return ProjectChanges(name=self.cleaned_data["name"], organization=self.organization_record(), portfolio=portfolio)
 
 
 class FolderForm(forms.Form):
@@ -144,9 +151,8 @@ def new_project(request: AgentRequest) -> HttpResponse:
                        auto_id="project_%s")
     if form.is_valid():
         try:
-            changes = form.changes()
-            project = services.create_project(changes["name"], portfolio=changes.get("portfolio"),
-                                              organization=changes["organization"], actor=actor(request))
+            project = services.create_project(form.cleaned_data["name"], portfolio=form.portfolio_id(),
+                                              organization=form.organization_record(), actor=actor(request))
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
@@ -192,7 +198,7 @@ def rename_project(request: AgentRequest, project_id: int) -> HttpResponse:
     project = _or_404(queries.get_project, project_id)
     name = request.POST.get("name", "")
     try:
-        services.update_project(project, changes={"name": name}, actor=actor(request))
+        services.update_project(project, changes=ProjectChanges(name=name), actor=actor(request))
     except DomainError as exc:
         return _index(request, rename={"kind": "project", "id": project_id, "value": name, "error": exc.message},
                       status=exc.status)

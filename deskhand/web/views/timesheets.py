@@ -28,6 +28,7 @@ from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import add_domain_error, choice_field
 from deskhand.web.http import AgentRequest
 from deskhand.work import queries
+from deskhand.work.inputs import TimeChanges
 from deskhand.work.models import Item, TimeEntry
 from deskhand.work.services import timesheets as services
 
@@ -270,7 +271,10 @@ def time_entry(request: AgentRequest, entry_id: int) -> HttpResponse:
         "minutes": entry.minutes, "date": entry.date, "note": entry.note, "billable": entry.billable})
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_time_entry(entry, changes=form.cleaned_data, actor=actor(request))
+            data = form.cleaned_data
+            services.update_time_entry(entry, changes=TimeChanges(
+                minutes=data["minutes"], date=data["date"], note=data["note"], billable=data["billable"]),
+                actor=actor(request))
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from None
         except DomainError as exc:

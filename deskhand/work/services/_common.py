@@ -1,8 +1,9 @@
-"""Shared by the work services: turning ids and keys from any entry point into records, and the
+"""Shared by the work services: turning the typed ids and keys of the inputs into records, and the
 item's audit trail. Each resolver raises Invalid naming the input field."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from deskhand.agents.models import Agent, Team
@@ -10,9 +11,9 @@ from deskhand.audit.services import Event, event, record
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid
 from deskhand.core.numbers import MAX_ID
-from deskhand.core.numbers import parse_id as core_parse_id
 from deskhand.core.text import clean_text
 from deskhand.customers.models import Customer
+from deskhand.work.inputs import AssigneeRef
 from deskhand.work.models import Folder, Item, Kind, Priority, Project, Status
 
 ITEM_OBJECT = "item"
@@ -30,33 +31,30 @@ def item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any]
                  object_label=f"{item.reference} {item.title}", changes=changes)
 
 
-def clean_name(value: Any, *, field: str = "name") -> str:
+def clean_name(value: str, *, field: str = "name") -> str:
     return clean_text(value, field=field, max_length=200, required=True)
 
 
-def parse_id(value: Any, *, field: str, what: str) -> int:
-    """An id from any entry point: an int, or ASCII digits (core.numbers), within the 64-bit range."""
-    if isinstance(value, int) and not isinstance(value, bool) and not 1 <= value <= MAX_ID:
+def known_id(value: int, *, field: str, what: str) -> int:
+    """Ids come typed from the edges; one past the 64-bit range names nothing."""
+    if not 1 <= value <= MAX_ID:
         raise Invalid(f"unknown_{field}", f"There is no {what.lower()} {value}.", field=field)
-    try:
-        return core_parse_id(value, field=field, what=what)
-    except Invalid:
-        raise Invalid(f"invalid_{field}", f"{what} is given by its id.", field=field) from None
+    return value
 
 
-def resolve_kind(value: Any) -> str:
+def resolve_kind(value: str) -> str:
     if value not in Kind.values:
         raise Invalid("invalid_kind", "An item is a ticket or a task.", field="kind")
     return str(value)
 
 
-def resolve_status(kind: str, value: Any, *, field: str = "status") -> Status:
+def resolve_status(kind: str, value: str | Status, *, field: str = "status") -> Status:
     """A status of `kind`'s workflow, by key (or the record itself)."""
     if isinstance(value, Status):
         if value.kind != kind:
             raise Invalid("unknown_status", f"“{value.key}” is not a {kind} status.", field=field)
         return value
-    status = Status.objects.filter(kind=kind, key=value).first() if isinstance(value, str) else None
+    status = Status.objects.filter(kind=kind, key=value).first()
     if status is None:
         keys = ", ".join(Status.objects.filter(kind=kind).values_list("key", flat=True))
         raise Invalid("unknown_status", f"“{value}” is not a {kind} status; one of {keys}.", field=field)
@@ -71,7 +69,7 @@ def initial_status(kind: str) -> Status:
     return status
 
 
-def resolve_priority(value: Any, *, field: str = "priority") -> int:
+def resolve_priority(value: str | Priority, *, field: str = "priority") -> int:
     if isinstance(value, Priority):
         return int(value)
     for priority in Priority:
@@ -80,21 +78,21 @@ def resolve_priority(value: Any, *, field: str = "priority") -> int:
     raise Invalid("unknown_priority", "Priority is low, normal, high or urgent.", field=field)
 
 
-def resolve_project(value: Any, *, field: str = "project") -> Project | None:
+def resolve_project(value: int | Project | None, *, field: str = "project") -> Project | None:
     if value is None or isinstance(value, Project):
         return value
-    project = Project.objects.filter(pk=parse_id(value, field=field, what="Project")).first()
+    project = Project.objects.filter(pk=known_id(value, field=field, what="Project")).first()
     if project is None:
         raise Invalid("unknown_project", f"There is no project {value}.", field=field)
     return project
 
 
-def resolve_folder(value: Any, *, project: Project | None, field: str = "folder") -> Folder | None:
+def resolve_folder(value: int | Folder | None, *, project: Project | None, field: str = "folder") -> Folder | None:
     """A folder, which must belong to `project`."""
     if value is None:
         return None
     folder = value if isinstance(value, Folder) else Folder.objects.filter(
-        pk=parse_id(value, field=field, what="Folder")).first()
+        pk=known_id(value, field=field, what="Folder")).first()
     if folder is None:
         raise Invalid("unknown_folder", f"There is no folder {value}.", field=field)
     if project is None or folder.project_id != project.pk:
@@ -102,47 +100,40 @@ def resolve_folder(value: Any, *, project: Project | None, field: str = "folder"
     return folder
 
 
-def resolve_agent(value: Any, *, field: str) -> Agent:
+def resolve_agent(value: int | Agent, *, field: str) -> Agent:
     if isinstance(value, Agent):
         return value
-    agent = Agent.objects.filter(pk=parse_id(value, field=field, what="Agent"), is_active=True).first()
+    agent = Agent.objects.filter(pk=known_id(value, field=field, what="Agent"), is_active=True).first()
     if agent is None:
         raise Invalid("unknown_agent", f"There is no active agent {value}.", field=field)
     return agent
 
 
-def resolve_assignees(value: Any, *, field: str = "assignees") -> tuple[list[Agent], list[Team]]:
-    """`[{"type": "agent" or "team", "id": n}, ...]` (or Agent/Team records) as agents and teams."""
-    if value is None:
-        return [], []
-    if not isinstance(value, list | tuple):
-        raise Invalid("invalid_assignees", 'Assignees are a list of {"type": "agent" or "team", "id"}.', field=field)
+def resolve_assignees(refs: Sequence[AssigneeRef | Agent | Team], *, field: str = "assignees"
+                      ) -> tuple[list[Agent], list[Team]]:
+    """Agents and teams by id (or as records), each once, in the order given."""
     agents: list[Agent] = []
     teams: list[Team] = []
-    for entry in value:
-        if isinstance(entry, Agent):
-            agents.append(entry)
-            continue
-        if isinstance(entry, Team):
-            teams.append(entry)
-            continue
-        if not isinstance(entry, dict) or entry.get("type") not in ("agent", "team"):
-            raise Invalid("invalid_assignees", 'Each assignee is {"type": "agent" or "team", "id"}.', field=field)
-        if entry["type"] == "agent":
-            agents.append(resolve_agent(entry.get("id"), field=field))
+    for ref in refs:
+        if isinstance(ref, Agent):
+            agents.append(ref)
+        elif isinstance(ref, Team):
+            teams.append(ref)
+        elif ref.kind == "agent":
+            agents.append(resolve_agent(ref.id, field=field))
         else:
-            team = Team.objects.filter(pk=parse_id(entry.get("id"), field=field, what="Team")).first()
+            team = Team.objects.filter(pk=known_id(ref.id, field=field, what="Team")).first()
             if team is None:
-                raise Invalid("unknown_team", f"There is no team {entry.get('id')}.", field=field)
+                raise Invalid("unknown_team", f"There is no team {ref.id}.", field=field)
             teams.append(team)
     return list({a.pk: a for a in agents}.values()), list({t.pk: t for t in teams}.values())
 
 
-def resolve_customer(value: Any, *, field: str) -> Customer:
+def resolve_customer(value: int | Customer, *, field: str) -> Customer:
     if isinstance(value, Customer):
         return value
     customer = Customer.objects.select_related("organization").filter(
-        pk=parse_id(value, field=field, what="Customer")).first()
+        pk=known_id(value, field=field, what="Customer")).first()
     if customer is None:
         raise Invalid("unknown_customer", f"There is no customer {value}.", field=field)
     # A merged customer's requests go to the customer it was merged into.

@@ -12,10 +12,13 @@ from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record_many
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.errors import Invalid
+from deskhand.core.inputs import UNSET, given
 from deskhand.core.text import clean_text
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.services import find_or_create_customer
 from deskhand.fields.services import clean_values
+from deskhand.work.inputs import BulkChanges, ItemChanges, ItemDraft
+from deskhand.work.inputs import Follower as FollowerInput
 from deskhand.work.models import Assignee, Channel, Folder, Follower, Item, Kind, Priority, Project, Status
 from deskhand.work.services._common import (
     initial_status,
@@ -36,70 +39,65 @@ CHANNEL_SOURCES = {
     Channel.WEB: Source.AGENT, Channel.API: Source.API, Channel.EMAIL: Source.EMAIL,
     Channel.PORTAL: Source.PORTAL, Channel.FORM: Source.FORM, Channel.CHAT: Source.CHAT,
 }
-EDITABLE = ("title", "description", "status", "priority", "requester", "requester_email", "assignees",
-            "followers", "project", "folder", "custom_fields")
 
 
-def _title(value: Any) -> str:
+def _title(value: str) -> str:
     return clean_text(value, field="title", max_length=300, required=True)
 
 
-def _description(value: Any) -> str:
+def _description(value: str) -> str:
     return clean_text(value, field="description", max_length=MAX_DESCRIPTION, multiline=True)
 
 
-def _channel(value: Any) -> str:
+def _channel(value: str) -> str:
     if value not in Channel.values:
         raise Invalid("unknown_channel", f"Channel is one of {', '.join(Channel.values)}.", field="channel")
     return str(value)
 
 
-def _requester(requester: Any, requester_email: Any, *, name: Any, channel: str, actor: Actor) -> Customer | None:
+def _requester(requester: int | Customer | None, requester_email: str | None, *, name: str, channel: str,
+               actor: Actor) -> Customer | None:
     """The customer given by id, or the one behind an address, found or created by the customer rules."""
-    if requester is not None and requester_email not in (None, ""):
+    if requester is not None and requester_email:
         raise Invalid("requester_twice", "Give the requester as an id or as an email address, not both.",
                       field="requester_email")
     if requester is not None:
         return resolve_customer(requester, field="requester")
-    if requester_email in (None, ""):
+    if not requester_email:
         return None
     try:
         customer, _created = find_or_create_customer(
-            requester_email, name=name or "", source=CHANNEL_SOURCES[Channel(channel)], actor=actor)
+            requester_email, name=name, source=CHANNEL_SOURCES[Channel(channel)], actor=actor)
     except Invalid as exc:
         exc.field = "requester_email" if exc.field == "email" else exc.field
         raise
     return customer
 
 
-def _people(value: Any, *, field: str, channel: str, actor: Actor) -> tuple[list[Customer], list[Agent]]:
-    """Followers as `[{"type": "customer", "id" or "email"}, {"type": "agent", "id"}]`."""
-    if value is None:
-        return [], []
-    if not isinstance(value, list | tuple):
-        raise Invalid("invalid_followers", 'Followers are a list of {"type": "customer" or "agent", "id"}.',
-                      field=field)
+def _people(refs: Sequence[FollowerInput], *, field: str, channel: str, actor: Actor
+            ) -> tuple[list[Customer], list[Agent]]:
+    """Followers as customers and agents, each once; a customer named by address is found or
+    created by the customer rules."""
     customers: list[Customer] = []
     agents: list[Agent] = []
-    for entry in value:
-        if isinstance(entry, Customer):
-            customers.append(entry)
-        elif isinstance(entry, Agent):
-            agents.append(entry)
-        elif isinstance(entry, dict) and entry.get("type") == "agent":
-            agents.append(resolve_agent(entry.get("id"), field=field))
-        elif isinstance(entry, dict) and entry.get("type") == "customer":
-            if entry.get("id") is not None:
-                customers.append(resolve_customer(entry["id"], field=field))
-            else:
-                try:
-                    customer, _ = find_or_create_customer(
-                        entry.get("email"), source=CHANNEL_SOURCES[Channel(channel)], actor=actor)
-                except Invalid as exc:
-                    raise Invalid(exc.code, exc.message, field=field) from None
-                customers.append(customer)
+    for ref in refs:
+        if isinstance(ref, Customer):
+            customers.append(ref)
+        elif isinstance(ref, Agent):
+            agents.append(ref)
+        elif ref.kind == "agent":
+            if ref.id is None:
+                raise Invalid("invalid_followers", "An agent follower is given by id.", field=field)
+            agents.append(resolve_agent(ref.id, field=field))
+        elif ref.id is not None:
+            customers.append(resolve_customer(ref.id, field=field))
         else:
-            raise Invalid("invalid_followers", 'Each follower is {"type": "customer" or "agent", "id"}.', field=field)
+            try:
+                customer, _ = find_or_create_customer(
+                    ref.email, source=CHANNEL_SOURCES[Channel(channel)], actor=actor)
+            except Invalid as exc:
+                raise Invalid(exc.code, exc.message, field=field) from None
+            customers.append(customer)
     return list({c.pk: c for c in customers}.values()), list({a.pk: a for a in agents}.values())
 
 
@@ -215,38 +213,22 @@ def create_items(batch: Sequence[NewItem]) -> list[Item]:
 
 
 @transaction.atomic
-def _create_item(
-    *,
-    kind: str,
-    title: Any,
-    description: Any,
-    requester: Any,
-    requester_email: Any,
-    requester_name: Any,
-    status: Any,
-    priority: Any,
-    assignees: Any,
-    followers: Any,
-    project: Any,
-    folder: Any,
-    channel: Any,
-    custom_fields: Any,
-    actor: Actor,
-) -> Item:
+def _create_item(kind: str, draft: ItemDraft, *, channel: str, actor: Actor) -> Item:
     channel = _channel(channel)
-    clean_title = _title(title)
-    clean_description = _description(description)
-    status_record = None if status is None else resolve_status(kind, status)
-    priority_value = int(Priority.NORMAL) if priority is None else resolve_priority(priority)
-    project_record = resolve_project(project)
-    folder_record = resolve_folder(folder, project=project_record)
-    agents, teams = resolve_assignees(assignees)
-    values = clean_values(kind, custom_fields, enforce_required=channel in (Channel.WEB, Channel.API))
-    customer = _requester(requester, requester_email, name=requester_name, channel=channel, actor=actor)
+    clean_title = _title(draft.title)
+    clean_description = _description(draft.description)
+    status_record = None if draft.status is None else resolve_status(kind, draft.status)
+    priority_value = int(Priority.NORMAL) if draft.priority is None else resolve_priority(draft.priority)
+    project_record = resolve_project(draft.project)
+    folder_record = resolve_folder(draft.folder, project=project_record)
+    agents, teams = resolve_assignees(draft.assignees)
+    values = clean_values(kind, draft.custom_fields, enforce_required=channel in (Channel.WEB, Channel.API))
+    customer = _requester(draft.requester, draft.requester_email, name=draft.requester_name, channel=channel,
+                          actor=actor)
     if kind == Kind.TICKET and customer is None:
         raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
                       field="requester_email")
-    follower_customers, follower_agents = _people(followers, field="followers", channel=channel, actor=actor)
+    follower_customers, follower_agents = _people(draft.followers, field="followers", channel=channel, actor=actor)
     [item] = create_items([NewItem(
         kind=kind, title=clean_title, description=clean_description, requester=customer, actor=actor,
         channel=channel, status=status_record, priority=priority_value, agents=agents, teams=teams,
@@ -255,86 +237,44 @@ def _create_item(
     return item
 
 
-def submit_ticket(
-    *,
-    title: Any,
-    description: Any = "",
-    requester: Any = None,
-    requester_email: Any = None,
-    requester_name: Any = "",
-    status: Any = None,
-    priority: Any = None,
-    assignees: Any = None,
-    followers: Any = None,
-    project: Any = None,
-    folder: Any = None,
-    channel: Any = Channel.WEB,
-    custom_fields: Any = None,
-    actor: Actor,
-) -> Item:
+def submit_ticket(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor) -> Item:
     """A ticket from a customer; a requester address not yet known becomes a customer through
     `find_or_create_customer`, and the ticket keeps the organization the requester has now."""
-    return _create_item(
-        kind=Kind.TICKET, title=title, description=description, requester=requester,
-        requester_email=requester_email, requester_name=requester_name, status=status, priority=priority,
-        assignees=assignees, followers=followers, project=project, folder=folder, channel=channel,
-        custom_fields=custom_fields, actor=actor,
-    )
+    return _create_item(Kind.TICKET, draft, channel=channel, actor=actor)
 
 
-def create_task(
-    *,
-    title: Any,
-    description: Any = "",
-    requester: Any = None,
-    requester_email: Any = None,
-    status: Any = None,
-    priority: Any = None,
-    assignees: Any = None,
-    followers: Any = None,
-    project: Any = None,
-    folder: Any = None,
-    channel: Any = Channel.WEB,
-    custom_fields: Any = None,
-    actor: Actor,
-) -> Item:
-    """A task the team creates; a requester is optional."""
-    return _create_item(
-        kind=Kind.TASK, title=title, description=description, requester=requester,
-        requester_email=requester_email, requester_name="", status=status, priority=priority,
-        assignees=assignees, followers=followers, project=project, folder=folder, channel=channel,
-        custom_fields=custom_fields, actor=actor,
-    )
+def create_task(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor) -> Item:
+    """A task the team creates; a requester is optional (a requester name is not asked for)."""
+    return _create_item(Kind.TASK, draft, channel=channel, actor=actor)
 
 
 @transaction.atomic
-def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
-    """Apply `changes` (any of EDITABLE) to one item, all or nothing, with one history row."""
-    if not isinstance(changes, dict):
-        raise Invalid("invalid_changes", "Changes are an object.", field=None)
-    unknown = [key for key in changes if key not in EDITABLE]
-    if unknown:
-        raise Invalid("not_editable", f"“{unknown[0]}” cannot be changed.", field=unknown[0])
+def change_item(item: Item, *, changes: ItemChanges, actor: Actor) -> Item:
+    """Apply `changes` to one item, all or nothing, with one history row."""
     item = Item.objects.select_for_update(of=("self",)).select_related(
         "status", "requester", "organization", "project", "folder").get(pk=item.pk)
     before = _state(item)
     before_description = item.description
-    if "title" in changes:
-        item.title = _title(changes["title"])
-    if "description" in changes:
-        item.description = _description(changes["description"])
-    if "status" in changes:
-        item.status = resolve_status(item.kind, changes["status"])
-    if "priority" in changes:
-        item.priority = resolve_priority(changes["priority"])
-    if "project" in changes or "folder" in changes:
-        project = resolve_project(changes["project"]) if "project" in changes else item.project
-        folder_value = changes.get("folder", item.folder if project == item.project else None)
+    if changes.title is not UNSET:
+        item.title = _title(changes.title)
+    if changes.description is not UNSET:
+        item.description = _description(changes.description)
+    if changes.status is not UNSET:
+        item.status = resolve_status(item.kind, changes.status)
+    if changes.priority is not UNSET:
+        item.priority = resolve_priority(changes.priority)
+    if changes.project is not UNSET or changes.folder is not UNSET:
+        project = resolve_project(changes.project) if changes.project is not UNSET else item.project
+        if changes.folder is not UNSET:
+            folder: int | Folder | None = changes.folder
+        else:  # a folder stays only while its item stays in the project
+            folder = item.folder if project == item.project else None
         item.project = project
-        item.folder = resolve_folder(folder_value, project=project)
-    if "requester" in changes or "requester_email" in changes:
-        customer = _requester(changes.get("requester"), changes.get("requester_email"), name="",
-                              channel=Channel.WEB, actor=actor)
+        item.folder = resolve_folder(folder, project=project)
+    if changes.requester is not UNSET or changes.requester_email is not UNSET:
+        customer = _requester(None if changes.requester is UNSET else changes.requester,
+                              None if changes.requester_email is UNSET else changes.requester_email,
+                              name="", channel=Channel.WEB, actor=actor)
         if item.kind == Kind.TICKET and customer is None:
             raise Invalid("requester_required", "A ticket needs a requester.", field="requester")
         if customer != item.requester:
@@ -343,25 +283,24 @@ def change_item(item: Item, *, changes: dict[str, Any], actor: Actor) -> Item:
             item.organization = customer.organization if customer else None
             if customer is not None:
                 _add_followers(item, [customer], [])
-    if "custom_fields" in changes:
-        item.custom_fields = clean_values(item.kind, changes["custom_fields"], existing=item.custom_fields,
+    if changes.custom_fields is not UNSET:
+        item.custom_fields = clean_values(item.kind, changes.custom_fields, existing=item.custom_fields,
                                           enforce_required=True)
     after = _state(item)
     event: dict[str, Any] = {key: {"old": before[key], "new": value}
                              for key, value in after.items() if before[key] != value}
-    description_changed = "description" in changes and item.description != before_description
-    if description_changed:
+    if changes.description is not UNSET and item.description != before_description:
         event["description"] = {"changed": True}
-    if "assignees" in changes:
+    if changes.assignees is not UNSET:
         old_agents, old_teams = _current_assignees(item)
-        agents, teams = resolve_assignees(changes["assignees"])
+        agents, teams = resolve_assignees(changes.assignees)
         old, new = _assignee_refs(old_agents, old_teams), _assignee_refs(agents, teams)
         if old != new:
             _set_assignees(item, agents, teams)
             event["assignees"] = {"old": old, "new": new}
-    if "followers" in changes:
+    if changes.followers is not UNSET:
         old_customers, old_agents = _current_followers(item)
-        customers, agents = _people(changes["followers"], field="followers", channel=Channel.WEB, actor=actor)
+        customers, agents = _people(changes.followers, field="followers", channel=Channel.WEB, actor=actor)
         if item.requester is not None and item.requester.pk not in {c.pk for c in customers}:
             customers.append(item.requester)  # the requester always follows their own request
         old, new = _follower_refs(old_customers, old_agents), _follower_refs(customers, agents)
@@ -421,17 +360,17 @@ def add_follower(item: Item, *, customer: Customer | None = None, agent: Agent |
 
 
 @transaction.atomic
-def bulk_change(items: Iterable[Item], *, changes: dict[str, Any], actor: Actor) -> int:
+def bulk_change(items: Iterable[Item], *, changes: BulkChanges, actor: Actor) -> int:
     """The same change on many items (assign, set status, move), all or none."""
     items = list(items)
     if not items:
         raise Invalid("no_items", "Choose at least one item.", field="items")
     if len(items) > MAX_BULK:
         raise Invalid("too_many_items", f"Change at most {MAX_BULK} items at once.", field="items")
-    allowed = {"status", "priority", "assignees", "project", "folder"}
-    unknown = [key for key in changes if key not in allowed]
-    if unknown:
-        raise Invalid("not_editable", f"“{unknown[0]}” cannot be changed in bulk.", field=unknown[0])
+    if not given(changes):
+        raise Invalid("no_changes", "Name at least one change: status, priority, assignees, project, folder.",
+                      field="changes")
+    item_changes = changes.as_item_changes()
     for item in items:
-        change_item(item, changes=changes, actor=actor)
+        change_item(item, changes=item_changes, actor=actor)
     return len(items)

@@ -11,24 +11,26 @@ from deskhand.audit.services import record
 from deskhand.config.queries import get_setting
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Conflict, Invalid
+from deskhand.core.inputs import UNSET
 from deskhand.customers.models import Organization
+from deskhand.work.inputs import ProjectChanges
 from deskhand.work.models import Folder, Item, Portfolio, Project
-from deskhand.work.services._common import clean_name, parse_id, resolve_project
+from deskhand.work.services._common import clean_name, known_id, resolve_project
 
 
-def _portfolio(value: Any) -> Portfolio | None:
+def _portfolio(value: int | Portfolio | None) -> Portfolio | None:
     if value is None or isinstance(value, Portfolio):
         return value
-    portfolio = Portfolio.objects.filter(pk=parse_id(value, field="portfolio", what="Portfolio")).first()
+    portfolio = Portfolio.objects.filter(pk=known_id(value, field="portfolio", what="Portfolio")).first()
     if portfolio is None:
         raise Invalid("unknown_portfolio", f"There is no portfolio {value}.", field="portfolio")
     return portfolio
 
 
-def _organization(value: Any) -> Organization | None:
+def _organization(value: int | Organization | None) -> Organization | None:
     if value is None or isinstance(value, Organization):
         return value
-    organization = Organization.objects.filter(pk=parse_id(value, field="organization", what="Organization")).first()
+    organization = Organization.objects.filter(pk=known_id(value, field="organization", what="Organization")).first()
     if organization is None:
         raise Invalid("unknown_organization", f"There is no organization {value}.", field="organization")
     return organization
@@ -52,7 +54,7 @@ def _record(instance: Portfolio | Project | Folder, action: str, *, actor: Actor
 
 
 @transaction.atomic
-def create_portfolio(name: Any, *, actor: Actor) -> Portfolio:
+def create_portfolio(name: str, *, actor: Actor) -> Portfolio:
     if not get_setting("portfolios_enabled"):
         raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="name")
     portfolio = Portfolio(name=clean_name(name))
@@ -62,14 +64,14 @@ def create_portfolio(name: Any, *, actor: Actor) -> Portfolio:
 
 
 @transaction.atomic
-def _rename(instance: Portfolio | Folder, *, name: Any, actor: Actor) -> None:
+def _rename(instance: Portfolio | Folder, *, name: str, actor: Actor) -> None:
     old = instance.name
     instance.name = clean_name(name)
     _save_unique(instance, type(instance).__name__.lower())
     _record(instance, "renamed", actor=actor, changes={"name": {"old": old, "new": instance.name}})
 
 
-def rename_portfolio(portfolio: Portfolio, *, name: Any, actor: Actor) -> Portfolio:
+def rename_portfolio(portfolio: Portfolio, *, name: str, actor: Actor) -> Portfolio:
     _rename(portfolio, name=name, actor=actor)
     return portfolio
 
@@ -83,7 +85,8 @@ def delete_portfolio(portfolio: Portfolio, *, actor: Actor) -> None:
 
 
 @transaction.atomic
-def create_project(name: Any, *, portfolio: Any = None, organization: Any = None, actor: Actor) -> Project:
+def create_project(name: str, *, portfolio: int | Portfolio | None = None,
+                   organization: int | Organization | None = None, actor: Actor) -> Project:
     """A project, optionally in a portfolio and optionally belonging to a customer organization."""
     portfolio_record = _portfolio(portfolio)
     if portfolio_record is not None and not get_setting("portfolios_enabled"):
@@ -98,21 +101,16 @@ def create_project(name: Any, *, portfolio: Any = None, organization: Any = None
 
 
 @transaction.atomic
-def update_project(project: Project, *, changes: dict[str, Any], actor: Actor) -> Project:
-    if not isinstance(changes, dict):
-        raise Invalid("invalid_changes", "Changes are an object.", field=None)
-    for key in changes:
-        if key not in ("name", "portfolio", "organization"):
-            raise Invalid("not_editable", f"“{key}” cannot be changed.", field=key)
+def update_project(project: Project, *, changes: ProjectChanges, actor: Actor) -> Project:
     before = {"name": project.name, "portfolio": project.portfolio_id, "organization": project.organization_id}
-    if "name" in changes:
-        project.name = clean_name(changes["name"])
-    if "portfolio" in changes:
-        project.portfolio = _portfolio(changes["portfolio"])
+    if changes.name is not UNSET:
+        project.name = clean_name(changes.name)
+    if changes.portfolio is not UNSET:
+        project.portfolio = _portfolio(changes.portfolio)
         if project.portfolio is not None and not get_setting("portfolios_enabled"):
             raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="portfolio")
-    if "organization" in changes:
-        project.organization = _organization(changes["organization"])
+    if changes.organization is not UNSET:
+        project.organization = _organization(changes.organization)
     _save_unique(project, "project")
     after = {"name": project.name, "portfolio": project.portfolio_id, "organization": project.organization_id}
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
@@ -130,7 +128,7 @@ def delete_project(project: Project, *, actor: Actor) -> None:
 
 
 @transaction.atomic
-def create_folder(name: Any, *, project: Any, actor: Actor) -> Folder:
+def create_folder(name: str, *, project: int | Project, actor: Actor) -> Folder:
     project_record = resolve_project(project)
     if project_record is None:
         raise Invalid("project_required", "A folder belongs to a project.", field="project")
@@ -140,7 +138,7 @@ def create_folder(name: Any, *, project: Any, actor: Actor) -> Folder:
     return folder
 
 
-def rename_folder(folder: Folder, *, name: Any, actor: Actor) -> Folder:
+def rename_folder(folder: Folder, *, name: str, actor: Actor) -> Folder:
     _rename(folder, name=name, actor=actor)
     return folder
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from django.db import IntegrityError, transaction
 
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.core.inputs import UNSET
 from deskhand.core.text import clean_text
+from deskhand.work.inputs import StatusChanges
 from deskhand.work.models import Category, Item, Kind, Status
 from deskhand.work.services._common import resolve_kind
 
@@ -25,7 +26,7 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden("admin_required", "Only an administrator can change the workflow.")
 
 
-def _category(value: Any) -> str:
+def _category(value: str) -> str:
     if value not in Category.values:
         raise Invalid("invalid_category", f"Category is one of {', '.join(Category.values)}.", field="category")
     return str(value)
@@ -48,10 +49,10 @@ def ensure_default_workflow() -> int:
 
 
 @transaction.atomic
-def create_status(*, kind: Any, key: Any, label: Any, category: Any, actor: Actor) -> Status:
+def create_status(*, kind: str, key: str, label: str, category: str, actor: Actor) -> Status:
     _require_admin(actor)
     kind = resolve_kind(kind)
-    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+    if not KEY_PATTERN.fullmatch(key):
         raise Invalid("invalid_key", "A status key is lower-case letters, digits and _, starting with a letter.",
                       field="key")
     status = Status(kind=kind, key=key, label=clean_text(label, field="label", max_length=60, required=True),
@@ -67,22 +68,19 @@ def create_status(*, kind: Any, key: Any, label: Any, category: Any, actor: Acto
 
 
 @transaction.atomic
-def update_status(status: Status, *, changes: dict[str, Any], actor: Actor) -> Status:
+def update_status(status: Status, *, changes: StatusChanges, actor: Actor) -> Status:
     _require_admin(actor)
     before = {"label": status.label, "category": status.category, "position": status.position}
-    for key, value in changes.items():
-        if key == "label":
-            status.label = clean_text(value, field="label", max_length=60, required=True)
-        elif key == "category":
-            if status.key in BUILT_IN and value != status.category:
-                raise Invalid("built_in_status", f"“{status.key}” always means {status.category}.", field="category")
-            status.category = _category(value)
-        elif key == "position":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise Invalid("invalid_position", "Position is a whole number from 0.", field="position")
-            status.position = value
-        else:
-            raise Invalid("not_editable", f"“{key}” cannot be changed.", field=key)
+    if changes.label is not UNSET:
+        status.label = clean_text(changes.label, field="label", max_length=60, required=True)
+    if changes.category is not UNSET:
+        if status.key in BUILT_IN and changes.category != status.category:
+            raise Invalid("built_in_status", f"“{status.key}” always means {status.category}.", field="category")
+        status.category = _category(changes.category)
+    if changes.position is not UNSET:
+        if changes.position < 0:
+            raise Invalid("invalid_position", "Position is a whole number from 0.", field="position")
+        status.position = changes.position
     status.save()
     after = {"label": status.label, "category": status.category, "position": status.position}
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,20 +10,22 @@ from django.utils import timezone
 from deskhand.agents.models import Agent
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Forbidden, Invalid
+from deskhand.core.inputs import UNSET
 from deskhand.core.text import clean_text
+from deskhand.work.inputs import TimeChanges
 from deskhand.work.models import Item, TimeEntry
 from deskhand.work.services._common import record_item_event, resolve_agent
 
 MAX_MINUTES = 24 * 60
 
 
-def _minutes(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MINUTES:
+def _minutes(value: int) -> int:
+    if not 1 <= value <= MAX_MINUTES:
         raise Invalid("invalid_minutes", f"Minutes are a whole number from 1 to {MAX_MINUTES}.", field="minutes")
     return value
 
 
-def _date(value: Any) -> datetime.date:
+def _date(value: str | datetime.date | None) -> datetime.date:
     if value is None:
         return timezone.localdate()
     if isinstance(value, datetime.datetime):
@@ -34,20 +35,12 @@ def _date(value: Any) -> datetime.date:
             value = datetime.date.fromisoformat(value)
         except ValueError:
             raise Invalid("invalid_date", "A date is written YYYY-MM-DD.", field="date") from None
-    if not isinstance(value, datetime.date):
-        raise Invalid("invalid_date", "A date is written YYYY-MM-DD.", field="date")
     if value > timezone.localdate() + datetime.timedelta(days=1):
         raise Invalid("future_date", "Time cannot be logged for a future day.", field="date")
     return value
 
 
-def _billable(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise Invalid("invalid_billable", "billable is true or false.", field="billable")
-    return value
-
-
-def _agent_for(actor: Actor, agent: Any) -> Agent:
+def _agent_for(actor: Actor, agent: int | Agent | None) -> Agent:
     """The agent whose time this is: the actor, unless another agent is named."""
     if agent is None:
         if actor.agent_id is None:
@@ -60,16 +53,16 @@ def _agent_for(actor: Actor, agent: Any) -> Agent:
 def log_time(
     item: Item,
     *,
-    minutes: Any,
-    date: Any = None,
-    note: Any = "",
-    billable: Any = True,
-    agent: Any = None,
+    minutes: int,
+    date: str | datetime.date | None = None,
+    note: str = "",
+    billable: bool = True,
+    agent: int | Agent | None = None,
     actor: Actor,
 ) -> TimeEntry:
     entry = TimeEntry.objects.create(
         item=item, agent=_agent_for(actor, agent), minutes=_minutes(minutes), date=_date(date),
-        note=clean_text(note, field="note", max_length=500), billable=_billable(billable),
+        note=clean_text(note, field="note", max_length=500), billable=billable,
     )
     record_item_event(item, "time.logged", actor=actor, changes={
         "entry": entry.pk, "agent": entry.agent.email, "minutes": entry.minutes, "date": entry.date.isoformat(),
@@ -84,15 +77,17 @@ def _may_change(entry: TimeEntry, actor: Actor) -> None:
 
 
 @transaction.atomic
-def update_time_entry(entry: TimeEntry, *, changes: dict[str, Any], actor: Actor) -> TimeEntry:
+def update_time_entry(entry: TimeEntry, *, changes: TimeChanges, actor: Actor) -> TimeEntry:
     _may_change(entry, actor)
-    cleaners = {"minutes": _minutes, "date": _date, "billable": _billable,
-                "note": lambda value: clean_text(value, field="note", max_length=500)}
     before = {"minutes": entry.minutes, "date": entry.date.isoformat(), "note": entry.note, "billable": entry.billable}
-    for key, value in changes.items():
-        if key not in cleaners:
-            raise Invalid("not_editable", f"“{key}” cannot be changed.", field=key)
-        setattr(entry, key, cleaners[key](value))  # type: ignore[no-untyped-call]
+    if changes.minutes is not UNSET:
+        entry.minutes = _minutes(changes.minutes)
+    if changes.date is not UNSET:
+        entry.date = _date(changes.date)
+    if changes.note is not UNSET:
+        entry.note = clean_text(changes.note, field="note", max_length=500)
+    if changes.billable is not UNSET:
+        entry.billable = changes.billable
     entry.save()
     after = {"minutes": entry.minutes, "date": entry.date.isoformat(), "note": entry.note, "billable": entry.billable}
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}

@@ -11,6 +11,7 @@ from deskhand.config.services import update_settings
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid
 from deskhand.mail.models import OutboundMessage
+from deskhand.work.inputs import FollowerRef, ItemChanges
 from deskhand.work.models import Attachment, Item, Message
 from deskhand.work.queries import conversation, item_events
 from deskhand.work.services.items import add_follower, change_item
@@ -19,8 +20,7 @@ from deskhand.work.services.messages import NewAttachment, add_message
 
 def test_a_reply_goes_to_the_requester_and_customer_followers_through_the_outbox(
         ticket: Item, agent_actor: Actor, django_capture_on_commit_callbacks: Any) -> None:
-    change_item(ticket, changes={"followers": [{"type": "customer", "id": ticket.requester_id},
-                                               {"type": "customer", "email": "carol@acme.example"}]},
+    change_item(ticket, changes=ItemChanges(followers=[FollowerRef(kind="customer", id=ticket.requester_id), FollowerRef(kind="customer", email="carol@acme.example")]),
                 actor=agent_actor)
     with django_capture_on_commit_callbacks() as callbacks:
         reply = add_message(ticket, kind="reply", body="We are on our way.", actor=agent_actor)

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from deskhand.agents.models import Agent, Team
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid, NotFound
+from deskhand.work.inputs import AssigneeRef, ItemChanges, ItemDraft
 from deskhand.work.models import Assignee, Item
 from deskhand.work.queries import ItemFilters, get_item, item_count, item_list
 from deskhand.work.services.items import change_item, create_task, submit_ticket
@@ -19,15 +20,12 @@ from deskhand.work.services.projects import create_folder, create_project
 def board(agent_actor: Actor, agent: Agent, team: Team) -> dict[str, Any]:
     project = create_project("Rollout", actor=agent_actor)
     folder = create_folder("Docs", project=project.pk, actor=agent_actor)
-    printer = submit_ticket(title="Printer jam", requester_email="bob@acme.example", priority="high",
-                            assignees=[{"type": "agent", "id": agent.pk}], project=project.pk, folder=folder.pk,
-                            actor=agent_actor)
-    vpn = submit_ticket(title="VPN drops", requester_email="mia@gmail.com", actor=agent_actor)
-    mail = submit_ticket(title="Mail quota", requester_email="carl@acme.example",
-                         assignees=[{"type": "team", "id": team.pk}], actor=agent_actor)
-    change_item(vpn, changes={"status": "open"}, actor=agent_actor)
-    change_item(mail, changes={"status": "done"}, actor=agent_actor)
-    task = create_task(title="Printer inventory", actor=agent_actor)
+    printer = submit_ticket(ItemDraft(title="Printer jam", requester_email="bob@acme.example", priority="high", assignees=[AssigneeRef(kind="agent", id=agent.pk)], project=project.pk, folder=folder.pk), actor=agent_actor)
+    vpn = submit_ticket(ItemDraft(title="VPN drops", requester_email="mia@gmail.com"), actor=agent_actor)
+    mail = submit_ticket(ItemDraft(title="Mail quota", requester_email="carl@acme.example", assignees=[AssigneeRef(kind="team", id=team.pk)]), actor=agent_actor)
+    change_item(vpn, changes=ItemChanges(status="open"), actor=agent_actor)
+    change_item(mail, changes=ItemChanges(status="done"), actor=agent_actor)
+    task = create_task(ItemDraft(title="Printer inventory"), actor=agent_actor)
     return {"printer": printer, "vpn": vpn, "mail": mail, "task": task, "project": project, "folder": folder,
             "agent": agent, "team": team}
 
@@ -105,14 +103,14 @@ def test_the_list_reads_in_constant_queries(board: dict[str, Any], agent_actor: 
     with django_assert_num_queries(3):
         read()
     for n in range(10):
-        submit_ticket(title=f"More {n}", requester_email=f"p{n}@n{n}.example", actor=agent_actor)
+        submit_ticket(ItemDraft(title=f"More {n}", requester_email=f"p{n}@n{n}.example"), actor=agent_actor)
     with django_assert_num_queries(3):
         read()
     assert Item.objects.filter(kind="ticket").count() == 13
 
 
 def test_title_search_follows_renames_and_ignores_case(board: dict[str, Any], agent_actor: Actor) -> None:
-    change_item(board["vpn"], changes={"title": "Ünïcode VPN Überfall"}, actor=agent_actor)
+    change_item(board["vpn"], changes=ItemChanges(title="Ünïcode VPN Überfall"), actor=agent_actor)
     assert titles(search="vpn drops") == []
     assert titles(search="vpn") == ["Ünïcode VPN Überfall"]
     assert titles(search="vPn üBER") == ["Ünïcode VPN Überfall"]
@@ -121,7 +119,7 @@ def test_title_search_follows_renames_and_ignores_case(board: dict[str, Any], ag
 
 @pytest.mark.parametrize("term", ["j", "ja", "100%", "a_b", "%", "_", "\\\\", "% f", 'b "'])
 def test_short_and_wildcard_terms_search_literally(board: dict[str, Any], agent_actor: Actor, term: str) -> None:
-    submit_ticket(title="Disk 100% full a_b \\\\", requester_email="x@acme.example", actor=agent_actor)
+    submit_ticket(ItemDraft(title="Disk 100% full a_b \\\\", requester_email="x@acme.example"), actor=agent_actor)
     found = titles(search=term)
     expected = [title for title in ["Disk 100% full a_b \\\\", "Mail quota", "VPN drops", "Printer jam"]
                 if term.lower() in title.lower()]
@@ -141,10 +139,9 @@ def test_huge_ids_in_filters_are_invalid(board: dict[str, Any]) -> None:
 
 def test_combined_filters(board: dict[str, Any], agent_actor: Actor) -> None:
     agent = board["agent"]
-    urgent = submit_ticket(title="Server down", requester_email="dan@acme.example", priority="urgent",
-                           assignees=[{"type": "agent", "id": agent.pk}], actor=agent_actor)
-    change_item(urgent, changes={"status": "pending"}, actor=agent_actor)
-    change_item(board["vpn"], changes={"priority": "high"}, actor=agent_actor)
+    urgent = submit_ticket(ItemDraft(title="Server down", requester_email="dan@acme.example", priority="urgent", assignees=[AssigneeRef(kind="agent", id=agent.pk)]), actor=agent_actor)
+    change_item(urgent, changes=ItemChanges(status="pending"), actor=agent_actor)
+    change_item(board["vpn"], changes=ItemChanges(priority="high"), actor=agent_actor)
     assert titles(status="open", priority="high") == ["VPN drops"]
     assert titles(status="new", assignee=str(agent.pk)) == ["Printer jam"]
     assert titles(status="pending", priority="urgent", assignee=str(agent.pk)) == ["Server down"]
@@ -156,7 +153,7 @@ def test_combined_filters(board: dict[str, Any], agent_actor: Actor) -> None:
 
 def test_assignee_rows_carry_the_items_kind(board: dict[str, Any], agent_actor: Actor) -> None:
     agent, team = board["agent"], board["team"]
-    change_item(board["task"], changes={"assignees": [{"type": "agent", "id": agent.pk}]}, actor=agent_actor)
+    change_item(board["task"], changes=ItemChanges(assignees=[AssigneeRef(kind="agent", id=agent.pk)]), actor=agent_actor)
     kinds = {(row.item.kind, row.kind) for row in Assignee.objects.select_related("item")}
     assert kinds == {("ticket", "ticket"), ("task", "task")}
     with pytest.raises(IntegrityError), transaction.atomic():  # a row without it would drop out of counts
@@ -169,9 +166,8 @@ def test_assignee_rows_carry_the_items_kind(board: dict[str, Any], agent_actor: 
 def test_item_count_agrees_with_the_list(board: dict[str, Any], agent_actor: Actor, admin: Agent,
                                          assignee: str) -> None:
     agent, team = board["agent"], board["team"]
-    change_item(board["task"], changes={"assignees": [{"type": "agent", "id": agent.pk}]}, actor=agent_actor)
-    change_item(board["vpn"], changes={"assignees": [{"type": "agent", "id": agent.pk},
-                                                     {"type": "agent", "id": admin.pk}]}, actor=agent_actor)
+    change_item(board["task"], changes=ItemChanges(assignees=[AssigneeRef(kind="agent", id=agent.pk)]), actor=agent_actor)
+    change_item(board["vpn"], changes=ItemChanges(assignees=[AssigneeRef(kind="agent", id=agent.pk), AssigneeRef(kind="agent", id=admin.pk)]), actor=agent_actor)
     value = {"agent": str(agent.pk), "team": f"team:{team.pk}", "both agents": f"{agent.pk},{admin.pk}",
              "none": "none"}[assignee]
     for filters in (ItemFilters(assignee=value), ItemFilters(assignee=value, status="new")):

@@ -7,6 +7,7 @@ from deskhand.core.actors import Actor
 from deskhand.core.errors import Conflict, Invalid
 from deskhand.customers.models import Source
 from deskhand.customers.services import create_organization
+from deskhand.work.inputs import ItemChanges, ProjectChanges
 from deskhand.work.models import Folder, Item, Portfolio, Project
 from deskhand.work.services.items import change_item
 from deskhand.work.services.projects import (
@@ -47,7 +48,7 @@ def test_names_are_unique_case_insensitively(agent_actor: Actor) -> None:
     ({"name": ""}, "name"),
     ({"name": "P", "portfolio": 999}, "portfolio"),
     ({"name": "P", "organization": 999}, "organization"),
-    ({"name": "P", "portfolio": "x"}, "portfolio"),
+    ({"name": "P", "portfolio": 2**63}, "portfolio"),
 ])
 def test_bad_project_input(agent_actor: Actor, arguments: dict, field: str) -> None:
     with pytest.raises(Invalid) as error:
@@ -79,7 +80,7 @@ def test_deleting_keeps_the_work(ticket: Item, agent_actor: Actor) -> None:
     clients = create_portfolio("Clients", actor=agent_actor)
     project = create_project("Rollout", portfolio=clients.pk, actor=agent_actor)
     folder = create_folder("Docs", project=project.pk, actor=agent_actor)
-    change_item(ticket, changes={"project": project.pk, "folder": folder.pk}, actor=agent_actor)
+    change_item(ticket, changes=ItemChanges(project=project.pk, folder=folder.pk), actor=agent_actor)
     delete_folder(folder, actor=agent_actor)
     ticket.refresh_from_db()
     assert (ticket.project, ticket.folder) == (project, None)
@@ -95,12 +96,13 @@ def test_update_and_rename(agent_actor: Actor) -> None:
     project = create_project("Rollout", actor=agent_actor)
     create_project("Taken", actor=agent_actor)
     acme = create_organization("Acme", source=Source.AGENT, actor=agent_actor)
-    update_project(project, changes={"name": "Acme rollout", "organization": acme.pk}, actor=agent_actor)
+    update_project(project, changes=ProjectChanges(name="Acme rollout", organization=acme.pk), actor=agent_actor)
     project.refresh_from_db()
     assert (project.name, project.organization) == ("Acme rollout", acme)
     with pytest.raises(Conflict):
-        update_project(project, changes={"name": "taken"}, actor=agent_actor)
-    with pytest.raises(Invalid):
-        update_project(project, changes={"colour": "red"}, actor=agent_actor)
+        update_project(project, changes=ProjectChanges(name="taken"), actor=agent_actor)
+    with pytest.raises(Invalid) as error:
+        update_project(project, changes=ProjectChanges(organization=999_999), actor=agent_actor)
+    assert error.value.field == "organization"
     folder = create_folder("Docs", project=project.pk, actor=agent_actor)
     assert rename_folder(folder, name="Documents", actor=agent_actor).name == "Documents"

@@ -4,6 +4,7 @@ import pytest
 
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.work.inputs import ItemChanges, StatusChanges
 from deskhand.work.models import Item, Status
 from deskhand.work.services.items import change_item
 from deskhand.work.services.statuses import create_status, delete_status, update_status
@@ -19,10 +20,10 @@ def test_an_admin_adds_a_status_that_items_can_take(ticket: Item, admin_actor: A
     status = create_status(kind="ticket", key="waiting_vendor", label="Waiting for vendor", category="pending",
                            actor=admin_actor)
     assert status.position == 4
-    change_item(ticket, changes={"status": "waiting_vendor"}, actor=agent_actor)
+    change_item(ticket, changes=ItemChanges(status="waiting_vendor"), actor=agent_actor)
     with pytest.raises(Conflict):
         delete_status(status, actor=admin_actor)
-    change_item(ticket, changes={"status": "open"}, actor=agent_actor)
+    change_item(ticket, changes=ItemChanges(status="open"), actor=agent_actor)
     delete_status(status, actor=admin_actor)
     assert not Status.objects.filter(key="waiting_vendor").exists()
 
@@ -49,8 +50,8 @@ def test_built_in_statuses_stay(admin_actor: Actor) -> None:
     with pytest.raises(Conflict):
         delete_status(done, actor=admin_actor)
     with pytest.raises(Invalid):
-        update_status(done, changes={"category": "open"}, actor=admin_actor)
-    assert update_status(done, changes={"label": "Finished"}, actor=admin_actor).label == "Finished"
+        update_status(done, changes=StatusChanges(category="open"), actor=admin_actor)
+    assert update_status(done, changes=StatusChanges(label="Finished"), actor=admin_actor).label == "Finished"
     with pytest.raises(Conflict):
         create_status(kind="task", key="done", label="Again", category="done", actor=admin_actor)
 
