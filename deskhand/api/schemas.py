@@ -6,11 +6,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from ninja import Schema
-from pydantic import Field, StrictBool, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from deskhand.core.errors import Invalid
 from deskhand.core.inputs import UNSET, Maybe
 from deskhand.core.numbers import MAX_ID
+from deskhand.customers.inputs import CustomerChanges, CustomerTypeChanges, OrganizationChanges
+from deskhand.customers.models import Organization
+from deskhand.fields.inputs import FieldChanges
+from deskhand.mail.inputs import ImapSettings, MailboxChanges
 from deskhand.work import inputs
 
 Json = Any
@@ -19,6 +23,20 @@ Json = Any
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 Int64 = Annotated[StrictInt, Field(ge=-MAX_ID - 1, le=MAX_ID)]
 T = TypeVar("T")
+
+
+def _sent(schema: Schema, name: str, value: T) -> Maybe[T]:
+    """A PATCH field as a change: UNSET when the body left it out."""
+    return value if name in schema.model_fields_set else UNSET
+
+
+def _sent_not_null(schema: Schema, name: str, value: T | None, *, field: str | None = None) -> Maybe[T]:
+    """A PATCH field that may be left out but not sent as null."""
+    if name not in schema.model_fields_set:
+        return UNSET
+    if value is None:
+        raise Invalid(f"invalid_{name}", f"{name.replace('_', ' ').capitalize()} cannot be null.", field=field or name)
+    return value
 
 
 class CustomerOut(Schema):
@@ -64,6 +82,15 @@ class CustomerPatch(Schema):
     organization: Id | None = Field(None, description="A manual move; null for No organization.")
     custom_fields: dict[str, Json] | None = None
 
+    def to_changes(self, *, organization: Maybe[Organization | None]) -> CustomerChanges:
+        """`organization`: the record the body's id names (looked up by the route), or UNSET."""
+        return CustomerChanges(
+            email=_sent(self, "email", self.email or ""), name=_sent(self, "name", self.name or ""),
+            phone=_sent(self, "phone", self.phone or ""), language=_sent(self, "language", self.language or ""),
+            notes=_sent(self, "notes", self.notes or ""), customer_type=_sent(self, "customer_type", self.customer_type),
+            custom_fields=_sent(self, "custom_fields", self.custom_fields or {}),
+            organization=organization)
+
 
 class MergeIn(Schema):
     into: Id
@@ -98,6 +125,11 @@ class OrganizationPatch(Schema):
     name: str | None = None
     notes: str | None = None
     custom_fields: dict[str, Json] | None = None
+
+    def to_changes(self) -> OrganizationChanges:
+        return OrganizationChanges(name=_sent(self, "name", self.name or ""),
+                                   notes=_sent(self, "notes", self.notes or ""),
+                                   custom_fields=_sent(self, "custom_fields", self.custom_fields or {}))
 
 
 class DomainIn(Schema):
@@ -145,6 +177,12 @@ class CustomerTypePatch(Schema):
     visible: bool | None = None
     position: Int64 | None = None
 
+    def to_changes(self) -> CustomerTypeChanges:
+        return CustomerTypeChanges(name=_sent(self, "name", self.name or ""),
+                                   color=_sent(self, "color", self.color or ""),
+                                   visible=_sent_not_null(self, "visible", self.visible),
+                                   position=_sent_not_null(self, "position", self.position))
+
 
 class CustomFieldOut(Schema):
     id: int
@@ -174,6 +212,13 @@ class CustomFieldPatch(Schema):
     choices: list[str] | None = None
     help_text: str | None = None
     position: Int64 | None = None
+
+    def to_changes(self) -> FieldChanges:
+        return FieldChanges(label=_sent(self, "label", self.label or ""),
+                            required=_sent_not_null(self, "required", self.required),
+                            choices=_sent(self, "choices", self.choices or []),
+                            help_text=_sent(self, "help_text", self.help_text or ""),
+                            position=_sent_not_null(self, "position", self.position))
 
 
 class AgentOut(Schema):
@@ -297,20 +342,6 @@ class ItemIn(Schema):
             priority=self.priority, assignees=[ref.to_input() for ref in self.assignees or []],
             followers=[ref.to_input() for ref in self.followers or []], project=self.project, folder=self.folder,
             custom_fields=self.custom_fields or {})
-
-
-def _sent(schema: Schema, name: str, value: T) -> Maybe[T]:
-    """A PATCH field as a change: UNSET when the body left it out."""
-    return value if name in schema.model_fields_set else UNSET
-
-
-def _sent_not_null(schema: Schema, name: str, value: T | None) -> Maybe[T]:
-    """A PATCH field that may be left out but not sent as null."""
-    if name not in schema.model_fields_set:
-        return UNSET
-    if value is None:
-        raise Invalid(f"invalid_{name}", f"{name.capitalize()} cannot be null.", field=name)
-    return value
 
 
 class ItemPatch(Schema):
@@ -598,16 +629,43 @@ class MailboxListOut(Schema):
     count: int
 
 
+class ImapIn(Schema):
+    """Fields left out keep what the mailbox has (or the defaults, for a new account)."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: StrictStr | None = None
+    port: Int64 | None = Field(None, description="993 with SSL, 143 otherwise, by default.")
+    security: StrictStr | None = Field(None, description="ssl (the default), starttls or none.")
+    username: StrictStr | None = None
+    password: StrictStr | None = Field(None, description="Write-only; left out or null keeps the stored one.")
+    folder: StrictStr | None = None
+    poll_seconds: Int64 | None = None
+
+    def to_input(self) -> ImapSettings:
+        return ImapSettings(
+            host=_sent(self, "host", self.host or ""), port=_sent(self, "port", self.port),
+            security=_sent(self, "security", self.security or ""),
+            username=_sent(self, "username", self.username or ""),
+            password=UNSET if self.password is None else self.password,
+            folder=_sent(self, "folder", self.folder or ""),
+            poll_seconds=_sent_not_null(self, "poll_seconds", self.poll_seconds, field="imap.poll_seconds"))
+
+
 class MailboxIn(Schema):
     address: StrictStr
     name: StrictStr = ""
-    imap: dict[str, Any] | None = None
+    imap: ImapIn | None = None
 
 
 class MailboxPatch(Schema):
     address: StrictStr | None = None
     name: StrictStr | None = None
-    imap: dict[str, Any] | None = None
+    imap: ImapIn | None = Field(None, description="null stops polling and forgets the account.")
+
+    def to_changes(self) -> MailboxChanges:
+        imap = None if self.imap is None else self.imap.to_input()
+        return MailboxChanges(address=_sent(self, "address", self.address or ""),
+                              name=_sent(self, "name", self.name or ""), imap=_sent(self, "imap", imap))
 
 
 class ConnectionTestOut(Schema):

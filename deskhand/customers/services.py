@@ -4,8 +4,8 @@ and organizations. Every entry point (web, API, mail, portal, CSV, CLI) calls th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Final
 
@@ -18,8 +18,10 @@ from deskhand.config.queries import get_settings
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, normalize_domain, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
+from deskhand.core.inputs import UNSET, given
 from deskhand.core.text import clean_text
 from deskhand.customers.domains import candidate_domains, is_free_mail, is_public_suffix, registrable_domain
+from deskhand.customers.inputs import CustomerChanges, CustomerTypeChanges, CustomerTypeRef, OrganizationChanges
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain, Source
 from deskhand.customers.queries import (
     People,
@@ -55,52 +57,48 @@ BULK = 500
 # -- input cleaning: one place for the shape of each value --------------------------------------
 
 
-def _text(value: Any, *, field: str, max_length: int, required: bool = False, single_line: bool = True) -> str:
+def _text(value: str, *, field: str, max_length: int, required: bool = False, single_line: bool = True) -> str:
     return clean_text(value, field=field, max_length=max_length, required=required, multiline=not single_line)
 
 
-def _phone(value: Any) -> str:
+def _phone(value: str) -> str:
     phone = _text(value, field="phone", max_length=50)
     if not PHONE_PATTERN.fullmatch(phone):
         raise Invalid("invalid_phone", "A phone number has digits, spaces and + ( ) - . / only.", field="phone")
     return phone
 
 
-def _language(value: Any) -> str:
+def _language(value: str) -> str:
     language = _text(value, field="language", max_length=16)
     if language and not LANGUAGE_PATTERN.fullmatch(language):
         raise Invalid("invalid_language", "A language is a code such as en, de or pt-BR.", field="language")
     return language
 
 
-def _address(email: Any) -> EmailAddress:
+def _address(email: str) -> EmailAddress:
     try:
         return parse_email(email)
     except AddressError as exc:
         raise Invalid("invalid_email", str(exc), field="email") from None
 
 
-def resolve_customer_type(value: Any) -> CustomerType | None:
+def resolve_customer_type(value: CustomerTypeRef) -> CustomerType | None:
     """A customer type given by id or by name (case-insensitive); None clears it."""
     if value is None or value == "":
         return None
     if isinstance(value, CustomerType):
         return value
-    if isinstance(value, bool):
-        value = None
     if isinstance(value, int):
         found = CustomerType.objects.filter(pk=value).first()
-    elif isinstance(value, str):
+    else:
         name = clean_text(value, field="customer_type", max_length=100)
         found = CustomerType.objects.filter(name__iexact=name).first()
-    else:
-        found = None
     if found is None:
         raise Invalid("unknown_customer_type", f"There is no customer type “{value}”.", field="customer_type")
     return found
 
 
-def check_domain(raw: Any, *, field: str = "domain", extra_free_mail: list[str] | None = None) -> str:
+def check_domain(raw: str, *, field: str = "domain", extra_free_mail: list[str] | None = None) -> str:
     """A domain an organization may own, normalised; free mail and public suffixes are refused."""
     try:
         domain = normalize_domain(raw)
@@ -208,11 +206,11 @@ def _attach_domain(organization: Organization, domain: str, *, apply_to_existing
 
 @transaction.atomic
 def create_organization(
-    name: Any,
+    name: str,
     *,
-    domains: list[Any] | tuple[Any, ...] = (),
-    notes: Any = "",
-    custom_fields: Any = None,
+    domains: Sequence[str] = (),
+    notes: str = "",
+    custom_fields: Mapping[str, Any] | None = None,
     apply_to_existing: bool = False,
     source: Source = Source.AGENT,
     actor: Actor,
@@ -238,7 +236,7 @@ def create_organization(
 
 
 @transaction.atomic
-def get_or_create_organization_by_name(name: Any, *, source: Source, actor: Actor) -> Organization:
+def get_or_create_organization_by_name(name: str, *, source: Source, actor: Actor) -> Organization:
     """The organization with this name (case-insensitive), created when there is none (CSV import)."""
     clean = _text(name, field="organization", max_length=200, required=True)
     found = organizations_by_name([clean]).get(clean.lower())
@@ -252,19 +250,16 @@ def get_or_create_organization_by_name(name: Any, *, source: Source, actor: Acto
 
 
 @transaction.atomic
-def update_organization(organization: Organization, *, changes: dict[str, Any], actor: Actor) -> Organization:
+def update_organization(organization: Organization, *, changes: OrganizationChanges, actor: Actor) -> Organization:
     """Change the name, notes or custom fields."""
     before = _organization_state(organization)
-    for key in changes:
-        if key not in {"name", "notes", "custom_fields"}:
-            raise Invalid("not_editable", f"{key} cannot be changed here.", field=key)
-    if "name" in changes:
-        organization.name = _text(changes["name"], field="name", max_length=200, required=True)
-    if "notes" in changes:
-        organization.notes = _text(changes["notes"], field="notes", max_length=10_000, single_line=False)
-    if "custom_fields" in changes:
+    if changes.name is not UNSET:
+        organization.name = _text(changes.name, field="name", max_length=200, required=True)
+    if changes.notes is not UNSET:
+        organization.notes = _text(changes.notes, field="notes", max_length=10_000, single_line=False)
+    if changes.custom_fields is not UNSET:
         organization.custom_fields = clean_values(
-            "organization", changes["custom_fields"], existing=organization.custom_fields, enforce_required=True
+            "organization", changes.custom_fields, existing=organization.custom_fields, enforce_required=True
         )
     try:
         with transaction.atomic():
@@ -349,7 +344,8 @@ def merge_organizations(source: Organization, *, into: Organization, actor: Acto
 
 
 def _customer_details(
-    *, name: Any, phone: Any, language: Any, notes: Any, customer_type: Any, custom_fields: Any, source: Source,
+    *, name: str, phone: str, language: str, notes: str, customer_type: CustomerTypeRef,
+    custom_fields: Mapping[str, Any] | None, source: Source,
     definitions: dict[str, CustomField] | None = None,
 ) -> dict[str, Any]:
     return {
@@ -377,12 +373,12 @@ class Person:
     address: EmailAddress
     source: Source
     actor: Actor
-    name: Any = ""
-    phone: Any = ""
-    language: Any = ""
-    notes: Any = ""
-    customer_type: Any = None
-    custom_fields: Any = None
+    name: str = ""
+    phone: str = ""
+    language: str = ""
+    notes: str = ""
+    customer_type: CustomerTypeRef = None
+    custom_fields: Mapping[str, Any] | None = None
     organization: Organization | None | _Auto = AUTO
 
 
@@ -492,15 +488,15 @@ def find_or_create_customers(people: Sequence[Person], *, lookups: People | None
 
 
 def find_or_create_customer(
-    email: Any,
+    email: str,
     *,
-    name: Any = "",
-    phone: Any = "",
-    language: Any = "",
-    notes: Any = "",
-    customer_type: Any = None,
+    name: str = "",
+    phone: str = "",
+    language: str = "",
+    notes: str = "",
+    customer_type: CustomerTypeRef = None,
     organization: Organization | None | _Auto = AUTO,
-    custom_fields: Any = None,
+    custom_fields: Mapping[str, Any] | None = None,
     source: Source,
     actor: Actor,
 ) -> tuple[Customer, bool]:
@@ -512,10 +508,24 @@ def find_or_create_customer(
 
 
 @transaction.atomic
-def create_customer(email: Any, *, source: Source, actor: Actor, **details: Any) -> Customer:
+def create_customer(
+    email: str,
+    *,
+    name: str = "",
+    phone: str = "",
+    language: str = "",
+    notes: str = "",
+    customer_type: CustomerTypeRef = None,
+    organization: Organization | None | _Auto = AUTO,
+    custom_fields: Mapping[str, Any] | None = None,
+    source: Source,
+    actor: Actor,
+) -> Customer:
     """`find_or_create_customer` for people adding someone new: an address already known (even
-    as one merged into another customer) is a conflict. `details` are find_or_create's."""
-    customer, created = find_or_create_customer(email, source=source, actor=actor, **details)
+    as one merged into another customer) is a conflict."""
+    customer, created = find_or_create_customer(
+        email, name=name, phone=phone, language=language, notes=notes, customer_type=customer_type,
+        organization=organization, custom_fields=custom_fields, source=source, actor=actor)
     if not created:
         raise Conflict("customer_exists", f"A customer with the address {_address(email).address} already exists.",
                        field="email")
@@ -535,41 +545,33 @@ def move_customer(customer: Customer, *, to: Organization | None, actor: Actor) 
     return customer
 
 
-EDITABLE_CUSTOMER_FIELDS = {
-    "email", "name", "phone", "language", "notes", "customer_type", "custom_fields", "organization",
-}
-
-
 @transaction.atomic
-def update_customer(customer: Customer, *, changes: dict[str, Any], actor: Actor) -> Customer:
-    """Change any of EDITABLE_CUSTOMER_FIELDS; `organization` (an Organization or None) is a manual
-    move. A new address keeps the customer where they are filed."""
-    for key in changes:
-        if key not in EDITABLE_CUSTOMER_FIELDS:
-            raise Invalid("not_editable", f"{key} cannot be changed.", field=key)
+def update_customer(customer: Customer, *, changes: CustomerChanges, actor: Actor) -> Customer:
+    """Change what `changes` gives; `organization` (an Organization or None) is a manual move. A
+    new address keeps the customer where they are filed."""
     before = _customer_state(customer)
-    if "email" in changes:
-        address = _address(changes["email"])
+    if changes.email is not UNSET:
+        address = _address(changes.email)
         if address.key != customer.email_key and Customer.objects.filter(email_key=address.key).exists():
             raise Conflict("customer_exists", f"A customer with the address {address.address} already exists.",
                            field="email")
         customer.email, customer.email_key, customer.domain = address.address, address.key, address.domain
-    if "name" in changes:
-        customer.name = _text(changes["name"], field="name", max_length=200)
-    if "phone" in changes:
-        customer.phone = _phone(changes["phone"])
-    if "language" in changes:
-        customer.language = _language(changes["language"])
-    if "notes" in changes:
-        customer.notes = _text(changes["notes"], field="notes", max_length=10_000, single_line=False)
-    if "customer_type" in changes:
-        customer.customer_type = resolve_customer_type(changes["customer_type"])
-    if "custom_fields" in changes:
+    if changes.name is not UNSET:
+        customer.name = _text(changes.name, field="name", max_length=200)
+    if changes.phone is not UNSET:
+        customer.phone = _phone(changes.phone)
+    if changes.language is not UNSET:
+        customer.language = _language(changes.language)
+    if changes.notes is not UNSET:
+        customer.notes = _text(changes.notes, field="notes", max_length=10_000, single_line=False)
+    if changes.customer_type is not UNSET:
+        customer.customer_type = resolve_customer_type(changes.customer_type)
+    if changes.custom_fields is not UNSET:
         customer.custom_fields = clean_values(
-            "customer", changes["custom_fields"], existing=customer.custom_fields, enforce_required=True
+            "customer", changes.custom_fields, existing=customer.custom_fields, enforce_required=True
         )
-    if "organization" in changes:
-        customer.organization = changes["organization"]
+    if changes.organization is not UNSET:
+        customer.organization = changes.organization
         customer.placed_manually = True
     try:
         with transaction.atomic():
@@ -626,7 +628,7 @@ def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Custom
 # -- customer types -----------------------------------------------------------------------------
 
 
-def _color(value: Any) -> str:
+def _color(value: str) -> str:
     if not isinstance(value, str) or not COLOR_PATTERN.fullmatch(value.strip()):
         raise Invalid("invalid_color", "A colour is written #rrggbb, such as #2563eb.", field="color")
     return value.strip().lower()
@@ -647,7 +649,7 @@ def _require_admin(actor: Actor) -> None:
 
 
 @transaction.atomic
-def create_customer_type(name: Any, *, color: Any = "#6b7280", visible: bool = True, actor: Actor) -> CustomerType:
+def create_customer_type(name: str, *, color: str = "#6b7280", visible: bool = True, actor: Actor) -> CustomerType:
     _require_admin(actor)
     if visible:
         _check_visible_limit()
@@ -667,25 +669,22 @@ def create_customer_type(name: Any, *, color: Any = "#6b7280", visible: bool = T
 
 
 @transaction.atomic
-def update_customer_type(customer_type: CustomerType, *, changes: dict[str, Any], actor: Actor) -> CustomerType:
+def update_customer_type(customer_type: CustomerType, *, changes: CustomerTypeChanges, actor: Actor) -> CustomerType:
     _require_admin(actor)
     before = {"name": customer_type.name, "color": customer_type.color, "visible": customer_type.visible,
               "position": customer_type.position}
-    for key in changes:
-        if key not in before:
-            raise Invalid("not_editable", f"{key} cannot be changed.", field=key)
-    if "name" in changes:
-        customer_type.name = _text(changes["name"], field="name", max_length=100, required=True)
-    if "color" in changes:
-        customer_type.color = _color(changes["color"])
-    if "visible" in changes:
-        if changes["visible"] and not customer_type.visible:
+    if changes.name is not UNSET:
+        customer_type.name = _text(changes.name, field="name", max_length=100, required=True)
+    if changes.color is not UNSET:
+        customer_type.color = _color(changes.color)
+    if changes.visible is not UNSET:
+        if changes.visible and not customer_type.visible:
             _check_visible_limit(exclude=customer_type)
-        customer_type.visible = bool(changes["visible"])
-    if "position" in changes:
-        if not isinstance(changes["position"], int) or isinstance(changes["position"], bool) or changes["position"] < 0:
+        customer_type.visible = changes.visible
+    if changes.position is not UNSET:
+        if changes.position < 0:
             raise Invalid("invalid_position", "position is a whole number, 0 or more.", field="position")
-        customer_type.position = changes["position"]
+        customer_type.position = changes.position
     try:
         with transaction.atomic():
             customer_type.save()
@@ -733,7 +732,7 @@ class RowPlan:
     created: bool
     customer: Customer
     organization: Organization | None
-    update: dict[str, Any] = field(default_factory=dict)
+    update: CustomerChanges = CustomerChanges()
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
@@ -751,7 +750,7 @@ def _same(old: Any, new: Any) -> bool:
 
 def customer_changes(customer: Customer, row: CustomerRow, *, organization: Organization | _Auto = AUTO,
                      definitions: dict[str, CustomField] | None = None,
-                     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+                     ) -> tuple[CustomerChanges, dict[str, dict[str, Any]]]:
     """The update a row's non-empty values make to `customer`, each cleaned as `update_customer`
     cleans it (so a bad value raises the same Invalid), and the old → new of each changed field."""
     cleaned: dict[str, Any] = {}
@@ -782,7 +781,7 @@ def customer_changes(customer: Customer, row: CustomerRow, *, organization: Orga
             if customer.custom_fields.get(key) != after.get(key):
                 update.setdefault("custom_fields", {})[key] = custom[key]
                 changes[f"custom_fields.{key}"] = {"old": customer.custom_fields.get(key), "new": after.get(key)}
-    return update, changes
+    return CustomerChanges(**update), changes
 
 
 class RowPlanner:
@@ -898,9 +897,10 @@ def write_row(plan: RowPlan, *, update_existing: bool, actor: Actor, people: Peo
             custom_fields=row.custom_fields or None, organization=organization)], lookups=people)
         return RowPlan(row, created, customer, customer.organization)
     customer = plan.customer
-    if update_existing and plan.update:
-        if isinstance(plan.update.get("organization"), Organization) and plan.update["organization"].pk is None:
-            plan.update["organization"] = get_or_create_organization_by_name(row.organization, source=Source.CSV,
-                                                                            actor=actor)
-        customer = update_customer(customer, changes=plan.update, actor=actor)
-    return RowPlan(row, False, customer, customer.organization, plan.update, plan.changes)
+    update = plan.update
+    if update_existing and given(update):
+        if isinstance(update.organization, Organization) and update.organization.pk is None:
+            organization = get_or_create_organization_by_name(row.organization, source=Source.CSV, actor=actor)
+            update = replace(update, organization=organization)
+        customer = update_customer(customer, changes=update, actor=actor)
+    return RowPlan(row, False, customer, customer.organization, update, plan.changes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,7 +18,9 @@ from deskhand.audit.services import diff, record
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.core.inputs import UNSET, given
 from deskhand.core.text import clean_text, has_control_characters
+from deskhand.fields.inputs import FieldChanges
 from deskhand.fields.models import AppliesTo, CustomField, FieldType
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
@@ -34,12 +37,12 @@ def _require_admin(actor: Actor) -> None:
         raise Forbidden("admin_required", "Only an administrator can change custom fields.")
 
 
-def _clean_choices(field_type: str, choices: Any) -> list[str]:
+def _clean_choices(field_type: str, choices: Sequence[str]) -> list[str]:
     if field_type not in CHOICE_TYPES:
         if choices:
             raise Invalid("choices_not_allowed", "Only one-of and many-of fields have choices.", field="choices")
         return []
-    if not isinstance(choices, list) or not choices:
+    if not choices:
         raise Invalid("choices_required", "List at least one choice.", field="choices")
     cleaned: list[str] = []
     for choice in choices:
@@ -52,7 +55,7 @@ def _clean_choices(field_type: str, choices: Any) -> list[str]:
     return cleaned
 
 
-def _clean_label(label: Any) -> str:
+def _clean_label(label: str) -> str:
     return clean_text(label, field="label", max_length=100, required=True)
 
 
@@ -98,28 +101,25 @@ def create_custom_field(
 
 
 @transaction.atomic
-def update_custom_field(field: CustomField, *, changes: dict[str, Any], actor: Actor) -> CustomField:
+def update_custom_field(field: CustomField, *, changes: FieldChanges, actor: Actor) -> CustomField:
     """Change label, required, choices, help text or position; key and type are fixed."""
     _require_admin(actor)
-    allowed = {"label", "required", "choices", "help_text", "position"}
-    for name in changes:
-        if name not in allowed:
-            raise Invalid("field_fixed", f"{name} cannot be changed.", field=name)
-    before = {name: getattr(field, name) for name in changes}
-    if "label" in changes:
-        field.label = _clean_label(changes["label"])
-    if "required" in changes:
-        field.required = bool(changes["required"])
-    if "choices" in changes:
-        field.choices = _clean_choices(field.type, changes["choices"])
-    if "help_text" in changes:
-        field.help_text = clean_text(changes["help_text"], field="help_text", max_length=300, multiline=True)
-    if "position" in changes:
-        if not isinstance(changes["position"], int) or changes["position"] < 0:
+    names = list(given(changes))
+    before = {name: getattr(field, name) for name in names}
+    if changes.label is not UNSET:
+        field.label = _clean_label(changes.label)
+    if changes.required is not UNSET:
+        field.required = changes.required
+    if changes.choices is not UNSET:
+        field.choices = _clean_choices(field.type, changes.choices)
+    if changes.help_text is not UNSET:
+        field.help_text = clean_text(changes.help_text, field="help_text", max_length=300, multiline=True)
+    if changes.position is not UNSET:
+        if changes.position < 0:
             raise Invalid("invalid_position", "position is a whole number, 0 or more.", field="position")
-        field.position = changes["position"]
+        field.position = changes.position
     field.save()
-    after = {name: getattr(field, name) for name in changes}
+    after = {name: getattr(field, name) for name in names}
     record(actor=actor, action="custom_field.updated", object_type="custom_field", object_id=field.pk,
            object_label=str(field), changes=diff(before, after))
     return field

@@ -6,7 +6,7 @@ stops Deskhand from adding itself (or another help desk) as a follower and maili
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,10 +15,12 @@ from deskhand.audit.services import diff, record
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, normalize_domain, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.core.inputs import UNSET, Maybe, given
 from deskhand.core.text import clean_text
+from deskhand.mail.inputs import ImapSettings, MailboxChanges
 from deskhand.mail.models import ImapSecurity, Mailbox, NeverFollow
 
-IMAP_FIELDS = ("host", "port", "security", "username", "password", "folder", "poll_seconds")
+T = TypeVar("T")
 MIN_POLL_SECONDS = 10
 MAX_POLL_SECONDS = 86_400
 
@@ -28,57 +30,51 @@ def _admin(actor: Actor) -> None:
         raise Forbidden("admin_required", "Only an administrator can change email settings.")
 
 
-def _address(value: Any, *, field: str = "address") -> str:
-    if not isinstance(value, str):
-        raise Invalid("invalid_address", "Enter an email address.", field=field)
+def _address(value: str, *, field: str = "address") -> str:
     try:
         return parse_email(value).address
     except AddressError as exc:
         raise Invalid("invalid_address", str(exc), field=field) from None
 
 
-def _imap(values: Any, current: Mailbox | None) -> dict[str, Any]:
-    """The IMAP part of a mailbox, checked; `None` or `{}` turns IMAP off."""
-    if values is None or values == {}:
+def _or(value: Maybe[T], current: T) -> T:
+    return current if value is UNSET else value
+
+
+def _imap(values: ImapSettings | None, current: Mailbox | None) -> dict[str, Any]:
+    """The IMAP part of a mailbox, checked; `None` (or nothing given) turns IMAP off."""
+    if values is None or not given(values):
         return {"imap_host": "", "imap_username": "", "imap_password": "", "imap_port": None}
-    if not isinstance(values, dict):
-        raise Invalid("invalid_imap", "imap is an object with host, port, security, username, password and folder.",
-                      field="imap")
-    unknown = set(values) - set(IMAP_FIELDS)
-    if unknown:
-        raise Invalid("invalid_imap", f"imap has no field {sorted(unknown)[0]}.", field=f"imap.{sorted(unknown)[0]}")
-    host = values.get("host", current.imap_host if current else "")
-    if not isinstance(host, str) or not host.strip():
+    host = _or(values.host, current.imap_host if current else "")
+    if not host.strip():
         raise Invalid("imap_host_required", "Enter the IMAP server's host name.", field="imap.host")
     host = host.strip()
     try:
         normalize_domain(host) if not host.replace(".", "").isdigit() and host != "localhost" else None
     except AddressError:
         raise Invalid("invalid_imap_host", f"“{host[:100]}” is not a host name.", field="imap.host") from None
-    security = values.get("security", current.imap_security if current else ImapSecurity.SSL)
+    security = _or(values.security, current.imap_security if current else ImapSecurity.SSL)
     if security not in ImapSecurity.values:
         raise Invalid("invalid_imap_security", "security is ssl, starttls or none.", field="imap.security")
-    port = values.get("port", current.imap_port if current else None)
+    port = _or(values.port, current.imap_port if current else None)
     if port is None:
         port = 993 if security == ImapSecurity.SSL else 143
-    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+    if not 1 <= port <= 65535:
         raise Invalid("invalid_imap_port", "port is a number from 1 to 65535.", field="imap.port")
-    username = values.get("username", current.imap_username if current else "")
+    username = _or(values.username, current.imap_username if current else "")
     username = clean_text(username, field="imap.username", max_length=254, label="username")
     if not username:
         raise Invalid("imap_username_required", "Enter the IMAP user name.", field="imap.username")
-    password = values.get("password")
-    if password is None:
-        password = current.imap_password if current else ""
-    if not isinstance(password, str) or len(password) > 500 or "\n" in password or "\x00" in password:
+    password = _or(values.password, current.imap_password if current else "")
+    if len(password) > 500 or "\n" in password or "\x00" in password:
         raise Invalid("invalid_imap_password", "The password is text of at most 500 characters.",
                       field="imap.password")
     if not password:
         raise Invalid("imap_password_required", "Enter the IMAP password.", field="imap.password")
-    folder = values.get("folder", current.imap_folder if current else "INBOX")
+    folder = _or(values.folder, current.imap_folder if current else "INBOX")
     folder = clean_text(folder, field="imap.folder", max_length=200, label="folder") or "INBOX"
-    poll = values.get("poll_seconds", current.poll_seconds if current else 60)
-    if isinstance(poll, bool) or not isinstance(poll, int) or not MIN_POLL_SECONDS <= poll <= MAX_POLL_SECONDS:
+    poll = _or(values.poll_seconds, current.poll_seconds if current else 60)
+    if not MIN_POLL_SECONDS <= poll <= MAX_POLL_SECONDS:
         raise Invalid("invalid_poll_seconds",
                       f"poll_seconds is a number from {MIN_POLL_SECONDS} to {MAX_POLL_SECONDS}.",
                       field="imap.poll_seconds")
@@ -104,7 +100,7 @@ def _sync_never_follow(mailbox: Mailbox) -> None:
         existing.save(update_fields=["mailbox"])
 
 
-def create_mailbox(*, address: Any, name: Any = "", imap: Any = None, actor: Actor) -> Mailbox:
+def create_mailbox(*, address: str, name: str = "", imap: ImapSettings | None = None, actor: Actor) -> Mailbox:
     _admin(actor)
     clean_address = _address(address)
     clean_name = clean_text(name, field="name", max_length=200)
@@ -122,23 +118,18 @@ def create_mailbox(*, address: Any, name: Any = "", imap: Any = None, actor: Act
     return mailbox
 
 
-def update_mailbox(mailbox: Mailbox, *, changes: dict[str, Any], actor: Actor) -> Mailbox:
+def update_mailbox(mailbox: Mailbox, *, changes: MailboxChanges, actor: Actor) -> Mailbox:
     _admin(actor)
-    if not isinstance(changes, dict):
-        raise Invalid("invalid_changes", "Send the fields to change as an object.", field=None)
-    unknown = set(changes) - {"address", "name", "imap"}
-    if unknown:
-        raise Invalid("unknown_field", f"A mailbox has no field {sorted(unknown)[0]}.", field=sorted(unknown)[0])
     before = _state(mailbox)
     values: dict[str, Any] = {}
-    if "address" in changes:
-        values["address"] = _address(changes["address"])
+    if changes.address is not UNSET:
+        values["address"] = _address(changes.address)
         if Mailbox.objects.filter(address__iexact=values["address"]).exclude(pk=mailbox.pk).exists():
             raise Conflict("mailbox_exists", f"{values['address']} is already a ticket address.", field="address")
-    if "name" in changes:
-        values["name"] = clean_text(changes["name"], field="name", max_length=200)
-    if "imap" in changes:
-        values.update(_imap(changes["imap"], mailbox if mailbox.is_imap else None))
+    if changes.name is not UNSET:
+        values["name"] = clean_text(changes.name, field="name", max_length=200)
+    if changes.imap is not UNSET:
+        values.update(_imap(changes.imap, mailbox if mailbox.is_imap else None))
     try:
         with transaction.atomic():
             for key, value in values.items():
@@ -184,7 +175,7 @@ def record_poll(mailbox: Mailbox, *, ok: bool, message: str) -> None:
                                                  last_poll_message=message[:500])
 
 
-def add_never_follow(*, address: Any, actor: Actor) -> NeverFollow:
+def add_never_follow(*, address: str, actor: Actor) -> NeverFollow:
     _admin(actor)
     clean_address = _address(address)
     if NeverFollow.objects.filter(address__iexact=clean_address).exists():

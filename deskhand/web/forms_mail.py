@@ -7,6 +7,8 @@ from typing import Any
 
 from django import forms
 
+from deskhand.core.inputs import UNSET, Maybe
+from deskhand.mail.inputs import ImapSettings
 from deskhand.mail.models import ImapSecurity, InboundStatus, Mailbox
 from deskhand.web.forms import WholeNumberField
 
@@ -55,7 +57,7 @@ class MailboxForm(forms.Form):
         if mailbox is not None and mailbox.imap_password:
             self.fields["imap_password"].help_text = "Leave empty to keep the current password."
 
-    def imap(self) -> dict[str, Any] | None:
+    def imap(self) -> ImapSettings | None:
         """The IMAP part for the service. No server turns polling off, unless other IMAP details were
         typed in: then the service says the server is missing rather than dropping them quietly."""
         data = self.cleaned_data
@@ -64,16 +66,15 @@ class MailboxForm(forms.Form):
                     for name in ("imap_username", "imap_password", "imap_port"))
         if not data.get("imap_host") and not typed:
             return None
-        values: dict[str, Any] = {"host": data["imap_host"], "port": data["imap_port"],
-                                  "security": data["imap_security"], "username": data["imap_username"],
-                                  "folder": data["imap_folder"] or "INBOX"}
-        if data["poll_seconds"] is not None:
-            values["poll_seconds"] = data["poll_seconds"]
+        password: Maybe[str] = UNSET  # kept
         if data["imap_password"]:
-            values["password"] = data["imap_password"]
+            password = data["imap_password"]
         elif self.mailbox is None or not self.mailbox.is_imap:
-            values["password"] = ""  # a new account needs one: the service says so at the field
-        return values
+            password = ""  # a new account needs one: the service says so at the field
+        return ImapSettings(
+            host=data["imap_host"], port=data["imap_port"], security=data["imap_security"],
+            username=data["imap_username"], folder=data["imap_folder"] or "INBOX", password=password,
+            poll_seconds=UNSET if data["poll_seconds"] is None else data["poll_seconds"])
 
 
 class NeverFollowForm(forms.Form):

@@ -68,8 +68,8 @@ def create_customer_type(request: HttpRequest, payload: CustomerTypeIn) -> Statu
 @router.patch("/customer-types/{id:type_id}", response=CustomerTypeOut, tags=["customer types"])
 def update_customer_type(request: HttpRequest, type_id: int, payload: CustomerTypePatch) -> dict[str, Any]:
     row = customer_queries.get_customer_type(type_id)
-    changes = payload.model_dump(exclude_unset=True)
-    return customer_type_out(customer_services.update_customer_type(row, changes=changes, actor=actor_of(request)))
+    return customer_type_out(customer_services.update_customer_type(row, changes=payload.to_changes(),
+                                                                    actor=actor_of(request)))
 
 
 @router.delete("/customer-types/{id:type_id}", response={204: None}, tags=["customer types"])
@@ -105,8 +105,8 @@ def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[
 @router.patch("/custom-fields/{id:field_id}", response=CustomFieldOut, tags=["custom fields"])
 def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFieldPatch) -> dict[str, Any]:
     field = field_queries.get_custom_field(field_id)
-    changes = payload.model_dump(exclude_unset=True)
-    return custom_field_out(field_services.update_custom_field(field, changes=changes, actor=actor_of(request)))
+    return custom_field_out(field_services.update_custom_field(field, changes=payload.to_changes(),
+                                                               actor=actor_of(request)))
 
 
 @router.delete("/custom-fields/{id:field_id}", response={204: None}, tags=["custom fields"])

@@ -20,6 +20,7 @@ from deskhand.api.schemas import (
 )
 from deskhand.api.serializers import customer_out, event_list, organization_or_none
 from deskhand.core.errors import Invalid, NotFound
+from deskhand.core.inputs import UNSET
 from deskhand.core.numbers import id_or_none
 from deskhand.customers import queries, services
 from deskhand.customers.models import Source
@@ -92,10 +93,8 @@ def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
 @router.patch("/customers/{id:customer_id}", response=CustomerOut)
 def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> dict[str, Any]:
     customer = queries.get_customer(customer_id)
-    changes = payload.model_dump(exclude_unset=True)
-    if "organization" in changes:
-        changes["organization"] = organization_or_none(changes["organization"])
-    services.update_customer(customer, changes=changes, actor=actor_of(request))
+    organization = organization_or_none(payload.organization) if "organization" in payload.model_fields_set else UNSET
+    services.update_customer(customer, changes=payload.to_changes(organization=organization), actor=actor_of(request))
     return customer_out(queries.get_customer(customer_id), _field_keys())
 
 

@@ -88,8 +88,8 @@ def list_mailboxes(request: HttpRequest, params: Query[ListParams]) -> dict[str,
 
 @router.post("/mailboxes", response={201: MailboxOut}, tags=["mail"])
 def create_mailbox(request: HttpRequest, payload: MailboxIn) -> Status[dict[str, Any]]:
-    mailbox = services.create_mailbox(address=payload.address, name=payload.name, imap=payload.imap,
-                                      actor=actor_of(request))
+    imap = None if payload.imap is None else payload.imap.to_input()
+    mailbox = services.create_mailbox(address=payload.address, name=payload.name, imap=imap, actor=actor_of(request))
     return Status(201, mailbox_out(mailbox))
 
 
@@ -101,8 +101,8 @@ def get_mailbox(request: HttpRequest, mailbox_id: int) -> dict[str, Any]:
 
 @router.patch("/mailboxes/{id:mailbox_id}", response=MailboxOut, tags=["mail"])
 def update_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatch) -> dict[str, Any]:
-    changes = {name: getattr(payload, name) for name in payload.model_fields_set}
-    mailbox = services.update_mailbox(queries.get_mailbox(mailbox_id), changes=changes, actor=actor_of(request))
+    mailbox = services.update_mailbox(queries.get_mailbox(mailbox_id), changes=payload.to_changes(),
+                                      actor=actor_of(request))
     return mailbox_out(mailbox)
 
 

@@ -57,8 +57,7 @@ def get_organization(request: HttpRequest, organization_id: int) -> dict[str, An
 @router.patch("/organizations/{id:organization_id}", response=OrganizationOut)
 def update_organization(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> dict[str, Any]:
     organization = queries.get_organization(organization_id)
-    services.update_organization(organization, changes=payload.model_dump(exclude_unset=True),
-                                 actor=actor_of(request))
+    services.update_organization(organization, changes=payload.to_changes(), actor=actor_of(request))
     return _out(organization_id)
 
 

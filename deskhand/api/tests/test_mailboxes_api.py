@@ -75,7 +75,8 @@ def test_invalid_imap_settings_are_refused_without_echoing_the_password(
         api: ApiClient, dovecot: Dovecot, account: ImapUser) -> None:
     for changes, field in [({"port": 70000}, "imap.port"), ({"security": "tls"}, "imap.security"),
                            ({"host": ""}, "imap.host"), ({"password": ""}, "imap.password"),
-                           ({"poll_seconds": 1}, "imap.poll_seconds")]:
+                           ({"poll_seconds": 1}, "imap.poll_seconds"), ({"poll_seconds": None}, "imap.poll_seconds"),
+                           ({"colour": "red"}, "imap.colour"), ({"port": "993"}, "imap.port")]:
         response = api.post("/mailboxes", {"address": "support@acme-help.test",
                                            "imap": imap_body(dovecot, account, **changes)})
         assert (response.status_code, response.json()["field"]) == (422, field)

@@ -6,6 +6,7 @@ import pytest
 
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.customers.inputs import CustomerTypeChanges
 from deskhand.customers.models import CustomerType, Source
 from deskhand.customers.services import (
     create_customer,
@@ -42,9 +43,9 @@ def test_at_most_ten_types_are_visible(db: Any) -> None:
     assert error.value.field == "visible"
     hidden = create_customer_type("Hidden", visible=False, actor=SYSTEM)
     with pytest.raises(Invalid):
-        update_customer_type(hidden, changes={"visible": True}, actor=SYSTEM)
-    update_customer_type(CustomerType.objects.first(), changes={"visible": False}, actor=SYSTEM)
-    assert update_customer_type(hidden, changes={"visible": True}, actor=SYSTEM).visible
+        update_customer_type(hidden, changes=CustomerTypeChanges(visible=True), actor=SYSTEM)
+    update_customer_type(CustomerType.objects.first(), changes=CustomerTypeChanges(visible=False), actor=SYSTEM)
+    assert update_customer_type(hidden, changes=CustomerTypeChanges(visible=True), actor=SYSTEM).visible
 
 
 def test_deleting_a_type_keeps_its_customers(db: Any) -> None:

@@ -7,6 +7,7 @@ import pytest
 from deskhand.audit.models import AuditEvent
 from deskhand.core.actors import SYSTEM
 from deskhand.core.errors import Conflict, Invalid
+from deskhand.customers.inputs import CustomerChanges
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.queries import customer_list, find_customer_by_email
 from deskhand.customers.services import (
@@ -40,8 +41,7 @@ def test_moving_a_customer_is_remembered_as_manual_and_audited(db: Any) -> None:
 def test_updating_details(db: Any) -> None:
     gold = create_customer_type("Gold", actor=SYSTEM)
     ana = _customer()
-    update_customer(ana, changes={"name": " Ana  Smith ", "phone": "+49 (30) 1234-56", "language": "pt-BR",
-                                  "customer_type": "gold", "notes": "Prefers email."}, actor=SYSTEM)
+    update_customer(ana, changes=CustomerChanges(name=" Ana  Smith ", phone="+49 (30) 1234-56", language="pt-BR", customer_type="gold", notes="Prefers email."), actor=SYSTEM)
     ana.refresh_from_db()
     assert (ana.name, ana.phone, ana.language, ana.customer_type, ana.notes) == (
         "Ana Smith", "+49 (30) 1234-56", "pt-BR", gold, "Prefers email.")
@@ -51,11 +51,13 @@ def test_updating_details(db: Any) -> None:
 
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"name": "x" * 201}, "name"), ({"phone": "call me"}, "phone"), ({"language": "english please"}, "language"),
-     ({"customer_type": "Nope"}, "customer_type"), ({"email": "broken"}, "email"), ({"source": "api"}, "source"),
-     ({"custom_fields": {"nope": 1}}, "custom_fields.nope")],
+    [(CustomerChanges(name="x" * 201), "name"), (CustomerChanges(phone="call me"), "phone"),
+     (CustomerChanges(language="english please"), "language"), (CustomerChanges(customer_type="Nope"), "customer_type"),
+     (CustomerChanges(customer_type=999_999), "customer_type"), (CustomerChanges(email="broken"), "email"),
+     (CustomerChanges(name="Bo", email="broken"), "email"), (CustomerChanges(notes="\x00"), "notes"),
+     (CustomerChanges(custom_fields={"nope": 1}), "custom_fields.nope")],
 )
-def test_bad_updates_change_nothing(db: Any, changes: dict[str, Any], field: str) -> None:
+def test_bad_updates_change_nothing(db: Any, changes: CustomerChanges, field: str) -> None:
     ana = _customer(name="Ana")
     with pytest.raises(Invalid) as error:
         update_customer(ana, changes=changes, actor=SYSTEM)
@@ -68,13 +70,13 @@ def test_changing_the_address_to_one_in_use_is_a_conflict(db: Any) -> None:
     ana = _customer()
     _customer("bob@acme.com")
     with pytest.raises(Conflict):
-        update_customer(ana, changes={"email": "BOB@acme.com"}, actor=SYSTEM)
+        update_customer(ana, changes=CustomerChanges(email="BOB@acme.com"), actor=SYSTEM)
 
 
 def test_a_new_address_does_not_refile_the_customer(db: Any) -> None:
     ana = _customer()
     organization_id = ana.organization_id
-    update_customer(ana, changes={"email": "ana@globex.com"}, actor=SYSTEM)
+    update_customer(ana, changes=CustomerChanges(email="ana@globex.com"), actor=SYSTEM)
     ana.refresh_from_db()
     assert ana.email == "ana@globex.com" and ana.organization_id == organization_id
 

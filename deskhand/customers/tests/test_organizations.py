@@ -7,6 +7,7 @@ import pytest
 from deskhand.audit.models import AuditEvent
 from deskhand.core.actors import SYSTEM
 from deskhand.core.errors import Conflict, Invalid
+from deskhand.customers.inputs import OrganizationChanges
 from deskhand.customers.models import Customer, Organization, OrganizationDomain, Source
 from deskhand.customers.services import (
     create_organization,
@@ -61,7 +62,7 @@ def test_a_bad_domain_at_creation_creates_nothing(db: Any) -> None:
 
 def test_renaming_is_audited_with_old_and_new(db: Any) -> None:
     organization = create_organization("Acme", actor=SYSTEM)
-    update_organization(organization, changes={"name": "Acme Corp"}, actor=SYSTEM)
+    update_organization(organization, changes=OrganizationChanges(name="Acme Corp"), actor=SYSTEM)
     event = AuditEvent.objects.filter(action="organization.updated").get()
     assert event.changes == {"name": {"old": "Acme", "new": "Acme Corp"}}
 

@@ -6,6 +6,7 @@ import pytest
 
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.core.errors import Conflict, Forbidden, Invalid
+from deskhand.fields.inputs import FieldChanges
 from deskhand.fields.models import CustomField
 from deskhand.fields.services import create_custom_field, delete_custom_field, update_custom_field
 
@@ -42,10 +43,11 @@ def test_keys_are_unique_per_kind_of_record(db: Any) -> None:
 
 def test_updating_keeps_key_and_type(db: Any) -> None:
     field = create_custom_field(applies_to="customer", label="Tier", type="choice", choices=["A"], actor=SYSTEM)
-    update_custom_field(field, changes={"label": "Level", "choices": ["A", "B"], "required": True}, actor=SYSTEM)
+    update_custom_field(field, changes=FieldChanges(label="Level", choices=["A", "B"], required=True), actor=SYSTEM)
     assert (field.label, field.choices, field.required) == ("Level", ["A", "B"], True)
-    with pytest.raises(Invalid):
-        update_custom_field(field, changes={"type": "text"}, actor=SYSTEM)
+    with pytest.raises(Invalid) as error:
+        update_custom_field(field, changes=FieldChanges(choices=[]), actor=SYSTEM)
+    assert error.value.field == "choices"
 
 
 def test_only_admins_define_fields(db: Any) -> None:

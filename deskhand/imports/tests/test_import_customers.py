@@ -10,6 +10,7 @@ from django.db import connection
 from deskhand.core.actors import SYSTEM
 from deskhand.core.csvsafe import neutralise, restore
 from deskhand.core.errors import Invalid
+from deskhand.customers.inputs import OrganizationChanges
 from deskhand.customers.models import Customer, Organization, Source
 from deskhand.customers.services import (
     create_customer,
@@ -180,7 +181,7 @@ FORMULA = '=HYPERLINK("http://x","y")'
 def test_every_export_neutralises_formulas_and_the_import_takes_it_back(setup: None) -> None:
     # A stranger's mail display name becomes the customer's name.
     customer, _ = find_or_create_customer("eve@evil.example", name=FORMULA, source=Source.EMAIL, actor=SYSTEM)
-    update_organization(customer.organization, changes={"name": "@SUM(1+1)", "notes": "-2+3"}, actor=SYSTEM)
+    update_organization(customer.organization, changes=OrganizationChanges(name="@SUM(1+1)", notes="-2+3"), actor=SYSTEM)
     create_customer("neg@acme.com", name="-Ana", phone="+1 555", notes="=1+1", source=Source.API, actor=SYSTEM)
     out = io.StringIO()
     export_customers(out)

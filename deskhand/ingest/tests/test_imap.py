@@ -21,6 +21,7 @@ from deskhand.core.actors import Actor
 from deskhand.ingest import imap
 from deskhand.ingest.pipeline import process_ids
 from deskhand.ingest.tests.dovecot import HOST, Dovecot, ImapUser, free_port, run_dovecot
+from deskhand.mail.inputs import ImapSettings
 from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox, Transport
 from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import create_mailbox, record_poll
@@ -44,7 +45,7 @@ def mailbox_for(actor: Actor, dovecot: Dovecot, user: ImapUser, *, address: str 
                 **imap_values: Any) -> Mailbox:
     values = {"host": HOST, "port": dovecot.port, "security": "none", "username": user.username,
               "password": user.password, **imap_values}
-    return create_mailbox(address=address, name="Support", imap=values, actor=actor)
+    return create_mailbox(address=address, name="Support", imap=ImapSettings(**values), actor=actor)
 
 
 @pytest.fixture

@@ -13,13 +13,14 @@ from django.conf import settings
 from django.db import connection
 
 from deskhand.core.actors import Actor
+from deskhand.mail.inputs import ImapSettings
 from deskhand.mail.models import Mailbox
 from deskhand.mail.services import create_mailbox
 
 pytestmark = pytest.mark.django_db
 
-IMAP = {"host": "imap.acme.example", "port": 993, "security": "ssl", "username": "help",
-        "password": "Grüße-s3cret-Pa55", "folder": "INBOX"}
+IMAP = ImapSettings(host="imap.acme.example", port=993, security="ssl", username="help",
+                    password="Grüße-s3cret-Pa55", folder="INBOX")
 
 
 def _stored(mailbox: Mailbox) -> str:

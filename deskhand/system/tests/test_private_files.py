@@ -27,14 +27,15 @@ DESKHAND = str(Path(sys.executable).with_name("deskhand"))
 FIRST_USE = """
 from django.db import connection
 from deskhand.core.actors import SYSTEM
+from deskhand.mail.inputs import ImapSettings
 from deskhand.mail.services import create_mailbox
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message
 from deskhand.work.services.statuses import ensure_default_workflow
 ensure_default_workflow()
-create_mailbox(address="help@acme.example", imap={"host": "imap.acme.example", "username": "help",
-               "password": "s3cret-Pa55"}, actor=SYSTEM)
+create_mailbox(address="help@acme.example", imap=ImapSettings(host="imap.acme.example", username="help",
+               password="s3cret-Pa55"), actor=SYSTEM)
 item = submit_ticket(ItemDraft(title="Printer", requester_email="zoe@acme-corp.example"), actor=SYSTEM)
 add_message(item, kind="note", body="log", actor=SYSTEM,
             attachments=[NewAttachment(name="boot.log", content=b"secret log")])

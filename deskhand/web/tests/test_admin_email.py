@@ -15,6 +15,7 @@ from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.ingest.pipeline import process_ids
 from deskhand.ingest.receive import receive_raw
+from deskhand.mail.inputs import ImapSettings
 from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow, OutboundMessage, OutboundStatus
 from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import add_never_follow, create_mailbox
@@ -376,8 +377,8 @@ def test_page_queries_do_not_grow(admin_client: Client) -> None:
 
     def add(start: int, number: int) -> None:
         for n in range(start, start + number):
-            create_mailbox(address=f"desk{n}@acme.example", imap={"host": "imap.acme.example", "username": "u",
-                                                                  "password": "p"}, actor=SYSTEM)
+            create_mailbox(address=f"desk{n}@acme.example", imap=ImapSettings(host="imap.acme.example", username="u",
+                                                                            password="p"), actor=SYSTEM)
             add_never_follow(address=f"list{n}@lists.example", actor=SYSTEM)
             deliver(make_raw(subject=f"Mail {n}"))
 

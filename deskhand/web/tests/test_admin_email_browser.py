@@ -15,6 +15,7 @@ from deskhand.agents.models import Agent
 from deskhand.config.queries import get_setting
 from deskhand.config.services import update_settings
 from deskhand.core.actors import SYSTEM, Actor
+from deskhand.mail.inputs import ImapSettings
 from deskhand.mail.models import Mailbox, NeverFollow, OutboundMessage, OutboundStatus
 from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import add_never_follow, create_mailbox, record_poll
@@ -38,8 +39,8 @@ def log_rows(page: Page) -> Any:
 
 def test_ticket_addresses_never_follow_and_the_inbound_log(page: Page, monkeypatch: pytest.MonkeyPatch) -> None:
     create_mailbox(address="support@deskhand.test", name="Deskhand support", actor=SYSTEM)
-    sales = create_mailbox(address="sales@deskhand.test", imap={"host": "mail.deskhand.test", "username": "sales",
-                                                                "password": "old", "security": "starttls"},
+    sales = create_mailbox(address="sales@deskhand.test", imap=ImapSettings(host="mail.deskhand.test", username="sales",
+                                                                          password="old", security="starttls"),
                            actor=SYSTEM)
     record_poll(sales, ok=False, message="Login failed: [AUTHENTICATIONFAILED] Authentication failed.")
     update_settings({"smtp_catch_all_domains": ["help.deskhand.test"]}, actor=SYSTEM)

@@ -18,6 +18,7 @@ from deskhand.core.errors import DomainError
 from deskhand.core.numbers import int_or_default
 from deskhand.customers import queries as customer_queries
 from deskhand.customers import services as customer_services
+from deskhand.customers.inputs import CustomerTypeChanges
 from deskhand.fields import queries as field_queries
 from deskhand.fields import services as field_services
 from deskhand.fields.models import AppliesTo, FieldType
@@ -135,9 +136,9 @@ def change_customer_type(request: AgentRequest, type_id: int) -> HttpResponse:
             customer_services.delete_customer_type(customer_type, actor=actor(request))
             messages.success(request, f"Customer type {customer_type.name} deleted.")
         else:
-            customer_services.update_customer_type(customer_type, changes={
-                "name": request.POST.get("name", ""), "color": request.POST.get("color", ""),
-                "visible": request.POST.get("visible") == "on"}, actor=actor(request))
+            customer_services.update_customer_type(customer_type, changes=CustomerTypeChanges(
+                name=request.POST.get("name", ""), color=request.POST.get("color", ""),
+                visible=request.POST.get("visible") == "on"), actor=actor(request))
             messages.success(request, f"Customer type {customer_type.name} saved.")
     except DomainError as exc:
         messages.error(request, exc.message)

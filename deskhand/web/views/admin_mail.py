@@ -23,6 +23,7 @@ from deskhand.core.numbers import int_or_default
 from deskhand.ingest.imap import test_connection
 from deskhand.ingest.receive import retry
 from deskhand.mail import queries, services
+from deskhand.mail.inputs import MailboxChanges
 from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox
 from deskhand.mail.queries import raw_copy, raw_head
 from deskhand.web.access import actor, admin_required, safe_next
@@ -121,8 +122,8 @@ def _save_mailbox(request: AgentRequest, mailbox: Mailbox | None) -> HttpRespons
                 saved = services.create_mailbox(address=data["address"], name=data["name"], imap=form.imap(),
                                                 actor=actor(request))
             else:
-                saved = services.update_mailbox(mailbox, changes={
-                    "address": data["address"], "name": data["name"], "imap": form.imap()}, actor=actor(request))
+                saved = services.update_mailbox(mailbox, changes=MailboxChanges(
+                    address=data["address"], name=data["name"], imap=form.imap()), actor=actor(request))
         except DomainError as exc:
             add_domain_error(form, exc, aliases=IMAP_ALIASES)
             if mailbox is not None:

@@ -17,6 +17,7 @@ from deskhand.core.errors import DomainError, NotFound
 from deskhand.core.numbers import id_or_none, int_or_default
 from deskhand.core.text import search_term
 from deskhand.customers import queries, services
+from deskhand.customers.inputs import CustomerChanges
 from deskhand.customers.models import Customer, Organization, Source
 from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import (
@@ -27,6 +28,7 @@ from deskhand.web.forms import (
     add_domain_error,
     custom_values,
 )
+from deskhand.web.forms_items import optional_id
 from deskhand.web.http import AgentRequest
 from deskhand.work.queries import items_of_customer
 
@@ -187,12 +189,11 @@ def customer_detail(request: AgentRequest, customer_id: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.update_customer(customer, changes={
-                "email": data["email"], "name": data["name"], "phone": data["phone"], "language": data["language"],
-                "notes": data["notes"],
-                "customer_type": int(data["customer_type"]) if data["customer_type"] else None,
-                "custom_fields": custom_values(form),
-            }, actor=actor(request))
+            services.update_customer(customer, changes=CustomerChanges(
+                email=data["email"], name=data["name"], phone=data["phone"], language=data["language"],
+                notes=data["notes"], customer_type=optional_id(data["customer_type"], field="customer_type"),
+                custom_fields=custom_values(form),
+            ), actor=actor(request))
         except DomainError as exc:
             add_domain_error(form, exc)
             customer = get_customer_or_404(customer_id)

@@ -15,6 +15,7 @@ from deskhand.audit.queries import history
 from deskhand.core.emailaddr import display_domain
 from deskhand.core.errors import DomainError
 from deskhand.customers import queries, services
+from deskhand.customers.inputs import OrganizationChanges
 from deskhand.customers.models import Organization, Source
 from deskhand.web.access import actor, agent_required
 from deskhand.web.forms import (
@@ -83,10 +84,9 @@ def organization_detail(request: AgentRequest, organization_id: int) -> HttpResp
     form = OrganizationForm(request.POST, custom=organization.custom_fields)
     if form.is_valid():
         try:
-            services.update_organization(organization, changes={
-                "name": form.cleaned_data["name"], "notes": form.cleaned_data["notes"],
-                "custom_fields": custom_values(form),
-            }, actor=actor(request))
+            services.update_organization(organization, changes=OrganizationChanges(
+                name=form.cleaned_data["name"], notes=form.cleaned_data["notes"], custom_fields=custom_values(form),
+            ), actor=actor(request))
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
