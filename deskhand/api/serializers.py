@@ -126,8 +126,8 @@ def item_out(item: Item, field_keys: set[str]) -> dict[str, Any]:
         "requester_email": requester.email if requester else None,
         "organization": item.organization_id,
         "assignees": [{"type": "agent", "id": row.agent_id} if row.agent_id else {"type": "team", "id": row.team_id}
-                      for row in item.assignees.all()],
-        "followers": [follower_out(row) for row in item.followers.all()],
+                      for row in item.assignee_rows],
+        "followers": [follower_out(row) for row in item.follower_rows],
         "project": item.project_id,
         "folder": item.folder_id,
         "channel": item.channel,

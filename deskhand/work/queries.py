@@ -33,7 +33,6 @@ from deskhand.work.models import (
     Status,
     TimeEntry,
 )
-from deskhand.work.models.items import ItemQuerySet
 
 _Record = TypeVar("_Record", bound=Model)
 _Items = TypeVar("_Items", bound=QuerySet[Item])
@@ -209,8 +208,20 @@ def item_count(kind: str, filters: ItemFilters, items: QuerySet[Item]) -> int:
     return items.count()
 
 
-def with_row_data(queryset: ItemQuerySet, *, names: bool = True) -> ItemQuerySet:
-    return queryset.select_related(*(NAMED_ROW if names else PLAIN_ROW)).with_people(names=names)
+def with_row_data(queryset: QuerySet[Item], *, names: bool = True) -> QuerySet[Item]:
+    """Items with what a row shows: status, requester, organization, project and folder joined,
+    and `item.assignee_rows` / `item.follower_rows` as lists, two queries for a whole page. A
+    list `to_attr` spares the per-item querysets of a plain prefetch (a third of a page's time).
+    `names=False`: assignees as ids only, followers with their address only (what the API shows)."""
+    assignees = Assignee.objects.order_by("id")
+    followers = Follower.objects.select_related("agent", "customer").order_by("id")
+    if names:
+        assignees = assignees.select_related("agent", "team")
+    else:
+        followers = followers.only("item", "customer", "agent", "customer__email", "agent__email")
+    return queryset.select_related(*(NAMED_ROW if names else PLAIN_ROW)).prefetch_related(  # type: ignore[no-redef]
+        Prefetch("assignees", queryset=assignees, to_attr="assignee_rows"),
+        Prefetch("followers", queryset=followers, to_attr="follower_rows"))
 
 
 def get_item(item_id: int, *, kind: str | None = None) -> Item:

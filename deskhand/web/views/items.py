@@ -320,7 +320,7 @@ def _history(item: Item, choices: Choices) -> list[dict[str, Any]]:
     """The item's events as sentences: who, what, and old → new with names instead of ids."""
     names: dict[str, str] = {f"agent:{a.pk}": a.display_name for a in choices.agents}
     names.update({f"team:{t.pk}": t.name for t in choices.teams})
-    for follower in item.followers.all():
+    for follower in item.follower_rows:
         if follower.customer is not None:
             names[f"customer:{follower.customer_id}"] = follower.customer.email
     if item.requester is not None:
@@ -421,13 +421,13 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
         context["fields_form"] = CustomFieldsForm(kind=item.kind, values=item.custom_fields)
         if menu or {"project", "folder"} & set(extra.get("errors") or {}):
             context["menu"] = queries.project_menu(item)
-        assigned = {f"agent:{a.agent_id}" if a.agent_id else f"team:{a.team_id}" for a in item.assignees.all()}
+        assigned = {f"agent:{a.agent_id}" if a.agent_id else f"team:{a.team_id}" for a in item.assignee_rows}
         context["assign_options"] = [
             {"ref": ref, "id": ref.replace(":", "-"), "label": label, "team": ref.startswith("team:"),
              "checked": ref in assigned}
             for ref, label in [(f"agent:{a.pk}", a.display_name) for a in choices.agents]
             + [(f"team:{t.pk}", t.name) for t in choices.teams]]
-        followed = {f.agent_id for f in item.followers.all() if f.agent_id}
+        followed = {f.agent_id for f in item.follower_rows if f.agent_id}
         context["agents_to_follow"] = [agent for agent in choices.agents if agent.pk not in followed]
     if everything or "time" in parts:
         entries = queries.time_entry_list(queries.TimeFilters(item=str(item.pk)))
@@ -510,7 +510,7 @@ def _property_changes(request: AgentRequest, item: Item, name: str, fields_form:
         return ItemChanges(custom_fields=custom_values(fields_form))
     # Followers: add a customer by address or an agent, or remove one; the service sees the whole list.
     current = [FollowerRef(kind="customer", id=f.customer_id) if f.customer_id
-               else FollowerRef(kind="agent", id=f.agent_id) for f in item.followers.all()]
+               else FollowerRef(kind="agent", id=f.agent_id) for f in item.follower_rows]
     remove = data.get("remove", "")
     if remove:
         kind, _, number = remove.partition(":")

@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any
-
 from django.db import models
 from django.db.models import Q
-from django.db.models.query import ModelIterable
 
 
 class Kind(models.TextChoices):
@@ -59,66 +55,6 @@ class Status(models.Model):
         return f"{self.kind}:{self.key}"
 
 
-def _cached(template: models.QuerySet[Any], rows: list[Any]) -> models.QuerySet[Any]:
-    """A queryset that holds `rows` as its results, as prefetch_related leaves them; a shallow
-    copy of one template (building a Query per item costs more than the rest of the row)."""
-    queryset = object.__new__(type(template))
-    queryset.__dict__.update(template.__dict__)
-    queryset._result_cache = rows
-    queryset._prefetch_done = True  # type: ignore[attr-defined]
-    return queryset
-
-
-class ItemQuerySet(models.QuerySet["Item"]):
-    """Adds `with_people()`: assignees and followers loaded for a page of items in two queries,
-    without the per-item querysets of prefetch_related (a third of a 50-row list's time)."""
-
-    _with_people = False
-    _people_named = True
-
-    def with_people(self, *, names: bool = True) -> ItemQuerySet:
-        """`names=False`: assignees as ids only, followers with their address only (what the API
-        shows); a third less work per page than the agent, team and customer rows in full."""
-        clone: ItemQuerySet = self._chain()  # type: ignore[attr-defined]
-        clone._with_people = True
-        clone._people_named = names
-        return clone
-
-    def _clone(self) -> ItemQuerySet:
-        clone: ItemQuerySet = super()._clone()  # type: ignore[misc]
-        clone._with_people = self._with_people
-        clone._people_named = self._people_named
-        return clone
-
-    def _fetch_all(self) -> None:
-        fresh = self._result_cache is None
-        super()._fetch_all()
-        if fresh and self._with_people and self._iterable_class is ModelIterable and self._result_cache:
-            attach_people(self._result_cache, names=self._people_named)
-
-
-def attach_people(items: list[Item], *, names: bool = True) -> None:
-    """Fill `item.assignees.all()` and `item.followers.all()` of every item, in two queries."""
-    ids = [item.pk for item in items]
-    assignee_rows = Assignee.objects.filter(item_id__in=ids).order_by("id")
-    follower_rows = Follower.objects.filter(item_id__in=ids).select_related("agent", "customer").order_by("id")
-    if names:
-        assignee_rows = assignee_rows.select_related("agent", "team")
-    else:
-        follower_rows = follower_rows.only("item", "customer", "agent", "customer__email", "agent__email")
-    assignees: dict[int, list[Assignee]] = defaultdict(list)
-    for assignee in assignee_rows:
-        assignees[assignee.item_id].append(assignee)
-    followers: dict[int, list[Follower]] = defaultdict(list)
-    for follower in follower_rows:
-        followers[follower.item_id].append(follower)
-    assignee_template, follower_template = Assignee.objects.all(), Follower.objects.all()
-    for item in items:
-        cache = item.__dict__.setdefault("_prefetched_objects_cache", {})
-        cache["assignees"] = _cached(assignee_template, assignees[item.pk])
-        cache["followers"] = _cached(follower_template, followers[item.pk])
-
-
 class Item(models.Model):
     """A ticket (submitted by a customer) or a task (created by the team). Its reference is `#id`."""
 
@@ -146,7 +82,9 @@ class Item(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ItemQuerySet.as_manager()
+    # The rows of a list or page: filled by work.queries.with_row_data (a prefetch to a list).
+    assignee_rows: list[Assignee]
+    follower_rows: list[Follower]
 
     class Meta:
         indexes = [
