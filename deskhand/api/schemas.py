@@ -1,21 +1,41 @@
-"""Request and response shapes of REST API v1 (DESIGN §7)."""
+"""Request and response shapes of REST API v1 (DESIGN §7). Each response shape is defined once,
+here: routes return records and the `resolve_*` methods say how a field is read from them. Each
+request shape builds the typed input of the service it feeds (`to_input`, `to_draft`,
+`to_changes`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
+from django.urls import reverse
 from ninja import Schema
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from deskhand.agents.models import Agent, Team
+from deskhand.api.auth import actor_of
+from deskhand.audit.models import AuditEvent
 from deskhand.core.errors import Invalid
 from deskhand.core.inputs import UNSET, Maybe
 from deskhand.core.numbers import MAX_ID
 from deskhand.customers.inputs import CustomerChanges, CustomerTypeChanges, OrganizationChanges
-from deskhand.customers.models import Organization
+from deskhand.customers.models import Customer, Organization
 from deskhand.fields.inputs import FieldChanges
+from deskhand.fields.queries import custom_field_list
 from deskhand.mail.inputs import ImapSettings, MailboxChanges
+from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow, OutboundMessage
 from deskhand.work import inputs
+from deskhand.work.models import (
+    Attachment,
+    Folder,
+    Follower,
+    Item,
+    Message,
+    Portfolio,
+    Priority,
+    Project,
+    TimeEntry,
+)
 
 Json = Any
 # JSON numbers have no size limit and Python's int neither; the database's bigint has. An id past
@@ -23,6 +43,28 @@ Json = Any
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
 Int64 = Annotated[StrictInt, Field(ge=-MAX_ID - 1, le=MAX_ID)]
 T = TypeVar("T")
+Context = dict[str, Any] | None  # ninja's: {"request": …, "response_status": …}
+
+
+def _field_keys(applies_to: str, context: Context) -> set[str]:
+    """The keys of the custom fields defined for `applies_to`, read once per response."""
+    request = context.get("request") if context else None
+    cache: dict[str, set[str]] = request.__dict__.setdefault("_field_keys", {}) if request is not None else {}
+    if applies_to not in cache:
+        cache[applies_to] = set(custom_field_list(applies_to=applies_to).values_list("key", flat=True))
+    return cache[applies_to]
+
+
+def defined_values(values: dict[str, Any], applies_to: str, context: Context) -> dict[str, Any]:
+    """Custom field values whose field is still defined: a deleted definition's values stay
+    stored but are no longer shown."""
+    keys = _field_keys(applies_to, context)
+    return {key: value for key, value in values.items() if key in keys}
+
+
+def asked_by_admin(context: Context) -> bool:
+    request = context.get("request") if context else None
+    return request is not None and actor_of(request).is_admin
 
 
 def _sent(schema: Schema, name: str, value: T) -> Maybe[T]:
@@ -54,6 +96,22 @@ class CustomerOut(Schema):
     source: str
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_organization(obj: Customer) -> int | None:
+        return obj.organization_id
+
+    @staticmethod
+    def resolve_organization_name(obj: Customer) -> str | None:
+        return obj.organization.name if obj.organization else None
+
+    @staticmethod
+    def resolve_customer_type(obj: Customer) -> str | None:
+        return obj.customer_type.name if obj.customer_type else None
+
+    @staticmethod
+    def resolve_custom_fields(obj: Customer, context: Context) -> dict[str, Any]:
+        return defined_values(obj.custom_fields, "customer", context)
 
 
 class CustomerListOut(Schema):
@@ -107,6 +165,18 @@ class OrganizationOut(Schema):
     created_at: datetime
     updated_at: datetime
 
+    @staticmethod
+    def resolve_domains(obj: Organization) -> list[str]:
+        return [row.domain for row in obj.domains.all()]
+
+    @staticmethod
+    def resolve_customer_count(obj: Organization) -> int:
+        return getattr(obj, "customer_count", 0)  # annotated by customers.queries
+
+    @staticmethod
+    def resolve_custom_fields(obj: Organization, context: Context) -> dict[str, Any]:
+        return defined_values(obj.custom_fields, "organization", context)
+
 
 class OrganizationListOut(Schema):
     items: list[OrganizationOut]
@@ -144,12 +214,22 @@ class DomainOut(Schema):
 
 
 class EventOut(Schema):
+    """One row of a history (an AuditEvent)."""
+
     id: int
     actor: str
     actor_kind: str
     action: str
     detail: dict[str, Json]
     created_at: datetime
+
+    @staticmethod
+    def resolve_actor(obj: AuditEvent) -> str:
+        return obj.actor_label
+
+    @staticmethod
+    def resolve_detail(obj: AuditEvent) -> dict[str, Any]:
+        return dict(obj.changes or {})
 
 
 class EventListOut(Schema):
@@ -230,6 +310,18 @@ class AgentOut(Schema):
     teams: list[int]
     created_at: datetime | None = Field(None, description="Shown to admins only.")
 
+    @staticmethod
+    def resolve_is_admin(obj: Agent, context: Context) -> bool | None:
+        return obj.is_admin if asked_by_admin(context) else None
+
+    @staticmethod
+    def resolve_created_at(obj: Agent, context: Context) -> datetime | None:
+        return obj.created_at if asked_by_admin(context) else None
+
+    @staticmethod
+    def resolve_teams(obj: Agent) -> list[int]:
+        return [team.pk for team in obj.teams.all()]
+
 
 class AgentIn(Schema):
     email: str = Field(max_length=2000)
@@ -242,6 +334,10 @@ class TeamOut(Schema):
     id: int
     name: str
     members: list[int]
+
+    @staticmethod
+    def resolve_members(obj: Team) -> list[int]:
+        return [agent.pk for agent in obj.members.all()]
 
 
 class TeamIn(Schema):
@@ -281,9 +377,24 @@ class AssigneeRef(Schema):
 
 
 class FollowerOut(Schema):
+    """A Follower row: one customer or one agent (the follower_agent_xor_customer constraint)."""
+
     type: Literal["customer", "agent"]
     id: int
     email: str
+
+    @staticmethod
+    def resolve_type(obj: Follower) -> str:
+        return "customer" if obj.customer_id else "agent"
+
+    @staticmethod
+    def resolve_id(obj: Follower) -> int | None:
+        return obj.customer_id or obj.agent_id
+
+    @staticmethod
+    def resolve_email(obj: Follower) -> str:
+        person = obj.customer or obj.agent
+        return person.email if person else ""
 
 
 class FollowerIn(Schema):
@@ -314,6 +425,52 @@ class ItemOut(Schema):
     custom_fields: dict[str, Json]
     created_at: datetime
     updated_at: datetime
+
+    # An item comes with work.queries.with_row_data: its status, requester and people loaded.
+    @staticmethod
+    def resolve_status(obj: Item) -> str:
+        return obj.status.key
+
+    @staticmethod
+    def resolve_priority(obj: Item) -> str:
+        return Priority(obj.priority).key
+
+    @staticmethod
+    def resolve_requester(obj: Item) -> int | None:
+        return obj.requester_id
+
+    @staticmethod
+    def resolve_requester_email(obj: Item) -> str | None:
+        return obj.requester.email if obj.requester else None
+
+    @staticmethod
+    def resolve_organization(obj: Item) -> int | None:
+        return obj.organization_id
+
+    @staticmethod
+    def resolve_assignees(obj: Item) -> list[dict[str, Any]]:
+        return [{"type": "agent", "id": row.agent_id} if row.agent_id else {"type": "team", "id": row.team_id}
+                for row in obj.assignee_rows]
+
+    @staticmethod
+    def resolve_followers(obj: Item) -> list[Follower]:
+        return obj.follower_rows
+
+    @staticmethod
+    def resolve_project(obj: Item) -> int | None:
+        return obj.project_id
+
+    @staticmethod
+    def resolve_folder(obj: Item) -> int | None:
+        return obj.folder_id
+
+    @staticmethod
+    def resolve_sla(obj: Item) -> None:
+        return None
+
+    @staticmethod
+    def resolve_custom_fields(obj: Item, context: Context) -> dict[str, Any]:
+        return defined_values(obj.custom_fields, obj.kind, context)
 
 
 class ItemListOut(Schema):
@@ -405,14 +562,29 @@ class AttachmentOut(Schema):
     size: int
     url: str
 
+    @staticmethod
+    def resolve_url(obj: Attachment) -> str:
+        return reverse("api:attachment-download", kwargs={"attachment_id": obj.pk})
+
 
 class DeliveryOut(Schema):
+    """What became of a mail a message caused (an outbox row): queued, sent, kept (no EMAIL_URL)
+    or failed, with the server's answer."""
+
     kind: str
     to: list[str]
     status: str
     attempts: int
     error: str
     sent_at: datetime | None
+
+    @staticmethod
+    def resolve_to(obj: OutboundMessage) -> list[str]:
+        return list(obj.to)
+
+    @staticmethod
+    def resolve_error(obj: OutboundMessage) -> str:
+        return str(obj.last_error)
 
 
 class MessageOut(Schema):
@@ -428,6 +600,15 @@ class MessageOut(Schema):
     recipients: list[str]
     delivery: list[DeliveryOut]
     created_at: datetime
+
+    # A message comes with work.queries.conversation: attachments and outbox rows prefetched.
+    @staticmethod
+    def resolve_recipients(obj: Message) -> list[str]:
+        return list(obj.recipients or [])
+
+    @staticmethod
+    def resolve_delivery(obj: Message) -> list[OutboundMessage]:
+        return list(obj.outbound.all())
 
 
 class MessageListOut(Schema):
@@ -447,6 +628,11 @@ class PortfolioOut(Schema):
     name: str
     project_count: int
     created_at: datetime
+
+    @staticmethod
+    def resolve_project_count(obj: Portfolio) -> int:
+        count = getattr(obj, "project_count", None)  # annotated by work.queries.portfolio_list
+        return obj.projects.count() if count is None else count
 
 
 class PortfolioListOut(Schema):
@@ -470,6 +656,22 @@ class ProjectOut(Schema):
     organization: int | None
     organization_name: str | None
     created_at: datetime
+
+    @staticmethod
+    def resolve_portfolio(obj: Project) -> int | None:
+        return obj.portfolio_id
+
+    @staticmethod
+    def resolve_portfolio_name(obj: Project) -> str | None:
+        return obj.portfolio.name if obj.portfolio else None
+
+    @staticmethod
+    def resolve_organization(obj: Project) -> int | None:
+        return obj.organization_id
+
+    @staticmethod
+    def resolve_organization_name(obj: Project) -> str | None:
+        return obj.organization.name if obj.organization else None
 
 
 class ProjectListOut(Schema):
@@ -501,6 +703,14 @@ class FolderOut(Schema):
     project_name: str
     created_at: datetime
 
+    @staticmethod
+    def resolve_project(obj: Folder) -> int:
+        return obj.project_id
+
+    @staticmethod
+    def resolve_project_name(obj: Folder) -> str:
+        return obj.project.name
+
 
 class FolderListOut(Schema):
     items: list[FolderOut]
@@ -524,6 +734,30 @@ class TimeEntryOut(Schema):
     note: str
     billable: bool
     created_at: datetime
+
+    @staticmethod
+    def resolve_item(obj: TimeEntry) -> int:
+        return obj.item_id
+
+    @staticmethod
+    def resolve_item_reference(obj: TimeEntry) -> str:
+        return obj.item.reference
+
+    @staticmethod
+    def resolve_item_title(obj: TimeEntry) -> str:
+        return obj.item.title
+
+    @staticmethod
+    def resolve_agent(obj: TimeEntry) -> int:
+        return obj.agent_id
+
+    @staticmethod
+    def resolve_agent_email(obj: TimeEntry) -> str:
+        return obj.agent.email
+
+    @staticmethod
+    def resolve_date(obj: TimeEntry) -> str:
+        return obj.date.isoformat()
 
 
 class TimeEntryListOut(Schema):
@@ -604,6 +838,8 @@ class StatusPatch(Schema):
 
 
 class ImapOut(Schema):
+    """A mailbox's IMAP account; the password never leaves, only whether one is set."""
+
     host: str
     port: int | None
     security: str
@@ -615,6 +851,30 @@ class ImapOut(Schema):
     last_poll_ok: bool | None
     last_poll_message: str
 
+    @staticmethod
+    def resolve_host(obj: Mailbox) -> str:
+        return obj.imap_host
+
+    @staticmethod
+    def resolve_port(obj: Mailbox) -> int | None:
+        return obj.imap_port
+
+    @staticmethod
+    def resolve_security(obj: Mailbox) -> str:
+        return obj.imap_security
+
+    @staticmethod
+    def resolve_username(obj: Mailbox) -> str:
+        return obj.imap_username
+
+    @staticmethod
+    def resolve_folder(obj: Mailbox) -> str:
+        return obj.imap_folder
+
+    @staticmethod
+    def resolve_password_set(obj: Mailbox) -> bool:
+        return bool(obj.imap_password)
+
 
 class MailboxOut(Schema):
     id: int
@@ -622,6 +882,10 @@ class MailboxOut(Schema):
     name: str
     imap: ImapOut | None
     created_at: datetime
+
+    @staticmethod
+    def resolve_imap(obj: Mailbox) -> Mailbox | None:
+        return obj if obj.is_imap else None
 
 
 class MailboxListOut(Schema):
@@ -679,6 +943,10 @@ class NeverFollowOut(Schema):
     mailbox: int | None
     created_at: datetime
 
+    @staticmethod
+    def resolve_mailbox(obj: NeverFollow) -> int | None:
+        return obj.mailbox_id
+
 
 class NeverFollowListOut(Schema):
     items: list[NeverFollowOut]
@@ -704,6 +972,26 @@ class InboundOut(Schema):
     attempts: int
     received_at: datetime
     processed_at: datetime | None
+
+    @staticmethod
+    def resolve_message_id(obj: InboundEmail) -> str:
+        return obj.rfc_message_id
+
+    @staticmethod
+    def resolve_from(obj: InboundEmail) -> str:
+        return obj.from_address
+
+    @staticmethod
+    def resolve_mailbox(obj: InboundEmail) -> int | None:
+        return obj.mailbox_id
+
+    @staticmethod
+    def resolve_mailbox_address(obj: InboundEmail) -> str | None:
+        return obj.mailbox.address if obj.mailbox_id and obj.mailbox else None
+
+    @staticmethod
+    def resolve_item(obj: InboundEmail) -> int | None:
+        return obj.item_id
 
 
 class InboundListOut(Schema):

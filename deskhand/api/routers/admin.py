@@ -9,6 +9,7 @@ from ninja import Body, Query, Router, Schema, Status
 
 from deskhand.agents import queries as agent_queries
 from deskhand.agents import services as agent_services
+from deskhand.agents.models import Agent, Team
 from deskhand.api.auth import actor_of, require_admin
 from deskhand.api.pagination import ListParams, paginate
 from deskhand.api.schemas import (
@@ -23,13 +24,14 @@ from deskhand.api.schemas import (
     TeamIn,
     TeamOut,
 )
-from deskhand.api.serializers import agent_out, custom_field_out, customer_type_out, team_out
 from deskhand.config.queries import get_settings
 from deskhand.config.services import update_settings
 from deskhand.customers import queries as customer_queries
 from deskhand.customers import services as customer_services
+from deskhand.customers.models import CustomerType
 from deskhand.fields import queries as field_queries
 from deskhand.fields import services as field_services
+from deskhand.fields.models import CustomField
 
 router = Router()
 
@@ -54,22 +56,21 @@ class CustomerTypeListOut(Schema):
 
 @router.get("/customer-types", response=CustomerTypeListOut, tags=["customer types"])
 def list_customer_types(request: HttpRequest) -> dict[str, Any]:
-    types = [customer_type_out(row) for row in customer_queries.customer_type_list()]
+    types = list(customer_queries.customer_type_list())
     return {"items": types, "count": len(types)}
 
 
 @router.post("/customer-types", response={201: CustomerTypeOut}, tags=["customer types"])
-def create_customer_type(request: HttpRequest, payload: CustomerTypeIn) -> Status[dict[str, Any]]:
+def create_customer_type(request: HttpRequest, payload: CustomerTypeIn) -> Status[CustomerType]:
     row = customer_services.create_customer_type(payload.name, color=payload.color, visible=payload.visible,
                                                  actor=actor_of(request))
-    return Status(201, customer_type_out(row))
+    return Status(201, row)
 
 
 @router.patch("/customer-types/{id:type_id}", response=CustomerTypeOut, tags=["customer types"])
-def update_customer_type(request: HttpRequest, type_id: int, payload: CustomerTypePatch) -> dict[str, Any]:
+def update_customer_type(request: HttpRequest, type_id: int, payload: CustomerTypePatch) -> CustomerType:
     row = customer_queries.get_customer_type(type_id)
-    return customer_type_out(customer_services.update_customer_type(row, changes=payload.to_changes(),
-                                                                    actor=actor_of(request)))
+    return customer_services.update_customer_type(row, changes=payload.to_changes(), actor=actor_of(request))
 
 
 @router.delete("/customer-types/{id:type_id}", response={204: None}, tags=["customer types"])
@@ -89,24 +90,23 @@ class CustomFieldFilters(Schema):
 
 @router.get("/custom-fields", response=CustomFieldListOut, tags=["custom fields"])
 def list_custom_fields(request: HttpRequest, filters: Query[CustomFieldFilters]) -> dict[str, Any]:
-    fields = [custom_field_out(row) for row in field_queries.custom_field_list(applies_to=filters.applies_to)]
+    fields = list(field_queries.custom_field_list(applies_to=filters.applies_to))
     return {"items": fields, "count": len(fields)}
 
 
 @router.post("/custom-fields", response={201: CustomFieldOut}, tags=["custom fields"])
-def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[dict[str, Any]]:
+def create_custom_field(request: HttpRequest, payload: CustomFieldIn) -> Status[CustomField]:
     field = field_services.create_custom_field(
         applies_to=payload.applies_to, label=payload.label, type=payload.type, key=payload.key,
         required=payload.required, choices=payload.choices, help_text=payload.help_text, actor=actor_of(request),
     )
-    return Status(201, custom_field_out(field))
+    return Status(201, field)
 
 
 @router.patch("/custom-fields/{id:field_id}", response=CustomFieldOut, tags=["custom fields"])
-def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFieldPatch) -> dict[str, Any]:
+def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFieldPatch) -> CustomField:
     field = field_queries.get_custom_field(field_id)
-    return custom_field_out(field_services.update_custom_field(field, changes=payload.to_changes(),
-                                                               actor=actor_of(request)))
+    return field_services.update_custom_field(field, changes=payload.to_changes(), actor=actor_of(request))
 
 
 @router.delete("/custom-fields/{id:field_id}", response={204: None}, tags=["custom fields"])
@@ -127,25 +127,23 @@ class TeamListOut(Schema):
 
 @router.get("/agents", response=AgentListOut, tags=["agents"])
 def list_agents(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
-    # Agents list their colleagues to assign work; who is an admin is for admins to see.
-    full = actor_of(request).is_admin
-    return paginate(agent_queries.agent_list(search=params.search), params,
-                    lambda agent: agent_out(agent, full=full))
+    # Agents list their colleagues to assign work; who is an admin is for admins to see (AgentOut).
+    return paginate(agent_queries.agent_list(search=params.search), params)
 
 
 @router.post("/agents", response={201: AgentOut}, tags=["agents"])
-def create_agent(request: HttpRequest, payload: AgentIn) -> Status[dict[str, Any]]:
+def create_agent(request: HttpRequest, payload: AgentIn) -> Status[Agent]:
     agent = agent_services.create_agent(payload.email, name=payload.name, password=payload.password,
                                         is_admin=payload.is_admin, actor=actor_of(request))
-    return Status(201, agent_out(agent))
+    return Status(201, agent)
 
 
 @router.get("/teams", response=TeamListOut, tags=["agents"])
 def list_teams(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
-    return paginate(agent_queries.team_list(search=params.search), params, team_out)
+    return paginate(agent_queries.team_list(search=params.search), params)
 
 
 @router.post("/teams", response={201: TeamOut}, tags=["agents"])
-def create_team(request: HttpRequest, payload: TeamIn) -> Status[dict[str, Any]]:
+def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
     team = agent_services.create_team(payload.name, members=payload.members, actor=actor_of(request))
-    return Status(201, team_out(team))
+    return Status(201, team)

@@ -8,6 +8,7 @@ from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
 from deskhand.api.auth import actor_of
+from deskhand.api.lookups import event_list, organization_or_none
 from deskhand.api.pagination import ListParams, paginate
 from deskhand.api.schemas import (
     CustomerIn,
@@ -18,13 +19,11 @@ from deskhand.api.schemas import (
     ImportOut,
     MergeIn,
 )
-from deskhand.api.serializers import customer_out, event_list, organization_or_none
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.core.inputs import UNSET
 from deskhand.core.numbers import id_or_none
 from deskhand.customers import queries, services
-from deskhand.customers.models import Source
-from deskhand.fields.queries import custom_field_list
+from deskhand.customers.models import Customer, Source
 from deskhand.imports.customers import export_customers, import_customers
 
 router = Router(tags=["customers"])
@@ -44,19 +43,14 @@ def _organization_filter(value: str | None) -> str | int | None:
     return number
 
 
-def _field_keys() -> set[str]:
-    return set(custom_field_list(applies_to="customer").values_list("key", flat=True))
-
-
 @router.get("/customers", response=CustomerListOut)
 def list_customers(request: HttpRequest, filters: Query[CustomerFilters]) -> dict[str, Any]:
-    keys = _field_keys()
     customers = queries.customer_list(search=filters.search, organization=_organization_filter(filters.organization))
-    return paginate(customers, filters, lambda customer: customer_out(customer, keys))
+    return paginate(customers, filters)
 
 
 @router.post("/customers", response={201: CustomerOut})
-def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[str, Any]]:
+def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[Customer]:
     data = payload.model_dump(exclude_unset=True)
     organization: Any = services.AUTO
     if "organization" in data:
@@ -66,7 +60,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn) -> Status[dict[st
         customer_type=payload.customer_type, organization=organization, custom_fields=payload.custom_fields,
         source=Source.API, actor=actor_of(request),
     )
-    return Status(201, customer_out(customer, _field_keys()))
+    return Status(201, customer)
 
 
 @router.get("/customers/export")
@@ -86,16 +80,16 @@ def import_csv(request: HttpRequest, file: File[UploadedFile], dry_run: Form[boo
 
 
 @router.get("/customers/{id:customer_id}", response=CustomerOut)
-def get_customer(request: HttpRequest, customer_id: int) -> dict[str, Any]:
-    return customer_out(queries.get_customer(customer_id), _field_keys())
+def get_customer(request: HttpRequest, customer_id: int) -> Customer:
+    return queries.get_customer(customer_id)
 
 
 @router.patch("/customers/{id:customer_id}", response=CustomerOut)
-def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> dict[str, Any]:
+def update_customer(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Customer:
     customer = queries.get_customer(customer_id)
     organization = organization_or_none(payload.organization) if "organization" in payload.model_fields_set else UNSET
     services.update_customer(customer, changes=payload.to_changes(organization=organization), actor=actor_of(request))
-    return customer_out(queries.get_customer(customer_id), _field_keys())
+    return queries.get_customer(customer_id)
 
 
 @router.delete("/customers/{id:customer_id}", response={204: None})
@@ -105,11 +99,11 @@ def delete_customer(request: HttpRequest, customer_id: int) -> Status[None]:
 
 
 @router.post("/customers/{id:customer_id}/merge", response=CustomerOut)
-def merge_customer(request: HttpRequest, customer_id: int, payload: MergeIn) -> dict[str, Any]:
+def merge_customer(request: HttpRequest, customer_id: int, payload: MergeIn) -> Customer:
     source = queries.get_customer(customer_id)
     into = _customer_or_invalid(payload.into)
     services.merge_customers(source, into=into, actor=actor_of(request))
-    return customer_out(queries.get_customer(into.pk), _field_keys())
+    return queries.get_customer(into.pk)
 
 
 @router.get("/customers/{id:customer_id}/events", response=EventListOut)

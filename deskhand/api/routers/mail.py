@@ -24,12 +24,11 @@ from deskhand.api.schemas import (
     NeverFollowListOut,
     NeverFollowOut,
 )
-from deskhand.api.serializers import inbound_out, mailbox_out, never_follow_out
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.ingest.imap import test_connection
 from deskhand.ingest.receive import MAX_RAW_BYTES, receive_raw, retry
 from deskhand.mail import queries, services
-from deskhand.mail.models import Transport
+from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow, Transport
 
 router = Router()
 
@@ -61,20 +60,20 @@ def post_inbound_email(request: HttpRequest) -> Status[dict[str, Any]]:
 @router.get("/inbound-emails", response=InboundListOut, by_alias=True, tags=["mail"])
 def list_inbound_emails(request: HttpRequest, params: Query[InboundParams]) -> dict[str, Any]:
     require_admin(request)
-    return paginate(queries.inbound_list(status=params.status or None), params, inbound_out)
+    return paginate(queries.inbound_list(status=params.status or None), params)
 
 
 @router.get("/inbound-emails/{id:inbound_id}", response=InboundOut, by_alias=True, tags=["mail"])
-def get_inbound_email(request: HttpRequest, inbound_id: int) -> dict[str, Any]:
+def get_inbound_email(request: HttpRequest, inbound_id: int) -> InboundEmail:
     require_admin(request)
-    return inbound_out(queries.get_inbound(inbound_id))
+    return queries.get_inbound(inbound_id)
 
 
 @router.post("/inbound-emails/{id:inbound_id}/retry", response={202: InboundOut}, by_alias=True, tags=["mail"])
-def retry_inbound_email(request: HttpRequest, inbound_id: int) -> Status[dict[str, Any]]:
+def retry_inbound_email(request: HttpRequest, inbound_id: int) -> Status[InboundEmail]:
     require_admin(request)
     inbound = retry(queries.get_inbound(inbound_id), actor=actor_of(request))
-    return Status(202, inbound_out(queries.get_inbound(inbound.pk)))
+    return Status(202, queries.get_inbound(inbound.pk))
 
 
 # -- ticket addresses -----------------------------------------------------------------------------
@@ -83,27 +82,27 @@ def retry_inbound_email(request: HttpRequest, inbound_id: int) -> Status[dict[st
 @router.get("/mailboxes", response=MailboxListOut, tags=["mail"])
 def list_mailboxes(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
     require_admin(request)
-    return paginate(queries.mailbox_list(), params, mailbox_out)
+    return paginate(queries.mailbox_list(), params)
 
 
 @router.post("/mailboxes", response={201: MailboxOut}, tags=["mail"])
-def create_mailbox(request: HttpRequest, payload: MailboxIn) -> Status[dict[str, Any]]:
+def create_mailbox(request: HttpRequest, payload: MailboxIn) -> Status[Mailbox]:
     imap = None if payload.imap is None else payload.imap.to_input()
     mailbox = services.create_mailbox(address=payload.address, name=payload.name, imap=imap, actor=actor_of(request))
-    return Status(201, mailbox_out(mailbox))
+    return Status(201, mailbox)
 
 
 @router.get("/mailboxes/{id:mailbox_id}", response=MailboxOut, tags=["mail"])
-def get_mailbox(request: HttpRequest, mailbox_id: int) -> dict[str, Any]:
+def get_mailbox(request: HttpRequest, mailbox_id: int) -> Mailbox:
     require_admin(request)
-    return mailbox_out(queries.get_mailbox(mailbox_id))
+    return queries.get_mailbox(mailbox_id)
 
 
 @router.patch("/mailboxes/{id:mailbox_id}", response=MailboxOut, tags=["mail"])
-def update_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatch) -> dict[str, Any]:
+def update_mailbox(request: HttpRequest, mailbox_id: int, payload: MailboxPatch) -> Mailbox:
     mailbox = services.update_mailbox(queries.get_mailbox(mailbox_id), changes=payload.to_changes(),
                                       actor=actor_of(request))
-    return mailbox_out(mailbox)
+    return mailbox
 
 
 @router.delete("/mailboxes/{id:mailbox_id}", response={204: None}, tags=["mail"])
@@ -133,13 +132,13 @@ class NeverFollowDeleteParams(Schema):
 @router.get("/never-follow", response=NeverFollowListOut, tags=["mail"])
 def list_never_follow(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
     require_admin(request)
-    return paginate(queries.never_follow_list(), params, never_follow_out)
+    return paginate(queries.never_follow_list(), params)
 
 
 @router.post("/never-follow", response={201: NeverFollowOut}, tags=["mail"])
-def add_never_follow(request: HttpRequest, payload: AddressIn) -> Status[dict[str, Any]]:
+def add_never_follow(request: HttpRequest, payload: AddressIn) -> Status[NeverFollow]:
     entry = services.add_never_follow(address=payload.address, actor=actor_of(request))
-    return Status(201, never_follow_out(entry))
+    return Status(201, entry)
 
 
 @router.delete("/never-follow", response={204: None}, tags=["mail"])

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from deskhand.api.auth import actor_of
+from deskhand.api.lookups import event_list, organization_or_none
 from deskhand.api.pagination import ListParams, paginate
 from deskhand.api.schemas import (
     DomainIn,
@@ -17,48 +18,36 @@ from deskhand.api.schemas import (
     OrganizationOut,
     OrganizationPatch,
 )
-from deskhand.api.serializers import event_list, organization_or_none, organization_out
 from deskhand.customers import queries, services
-from deskhand.customers.models import Source
-from deskhand.fields.queries import custom_field_list
+from deskhand.customers.models import Organization, Source
 
 router = Router(tags=["organizations"])
 
 
-def _field_keys() -> set[str]:
-    return set(custom_field_list(applies_to="organization").values_list("key", flat=True))
-
-
-def _out(organization_id: int) -> dict[str, Any]:
-    return organization_out(queries.get_organization(organization_id), _field_keys())
-
-
 @router.get("/organizations", response=OrganizationListOut)
 def list_organizations(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
-    keys = _field_keys()
-    return paginate(queries.organization_list(search=params.search), params,
-                    lambda organization: organization_out(organization, keys))
+    return paginate(queries.organization_list(search=params.search), params)
 
 
 @router.post("/organizations", response={201: OrganizationOut})
-def create_organization(request: HttpRequest, payload: OrganizationIn) -> Status[dict[str, Any]]:
+def create_organization(request: HttpRequest, payload: OrganizationIn) -> Status[Organization]:
     organization = services.create_organization(
         payload.name, domains=payload.domains, notes=payload.notes, custom_fields=payload.custom_fields,
         apply_to_existing=payload.apply_to_existing, source=Source.API, actor=actor_of(request),
     )
-    return Status(201, _out(organization.pk))
+    return Status(201, queries.get_organization(organization.pk))
 
 
 @router.get("/organizations/{id:organization_id}", response=OrganizationOut)
-def get_organization(request: HttpRequest, organization_id: int) -> dict[str, Any]:
-    return _out(organization_id)
+def get_organization(request: HttpRequest, organization_id: int) -> Organization:
+    return queries.get_organization(organization_id)
 
 
 @router.patch("/organizations/{id:organization_id}", response=OrganizationOut)
-def update_organization(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> dict[str, Any]:
+def update_organization(request: HttpRequest, organization_id: int, payload: OrganizationPatch) -> Organization:
     organization = queries.get_organization(organization_id)
     services.update_organization(organization, changes=payload.to_changes(), actor=actor_of(request))
-    return _out(organization_id)
+    return queries.get_organization(organization_id)
 
 
 @router.delete("/organizations/{id:organization_id}", response={204: None})
@@ -82,12 +71,12 @@ def remove_domain(request: HttpRequest, organization_id: int, domain: str) -> St
 
 
 @router.post("/organizations/{id:organization_id}/merge", response=OrganizationOut)
-def merge_organization(request: HttpRequest, organization_id: int, payload: MergeIn) -> dict[str, Any]:
+def merge_organization(request: HttpRequest, organization_id: int, payload: MergeIn) -> Organization:
     source = queries.get_organization(organization_id)
     into = organization_or_none(payload.into, field="into")
     assert into is not None
     services.merge_organizations(source, into=into, actor=actor_of(request))
-    return _out(into.pk)
+    return queries.get_organization(into.pk)
 
 
 @router.get("/organizations/{id:organization_id}/events", response=EventListOut)

@@ -9,6 +9,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from deskhand.api.auth import actor_of
+from deskhand.api.lookups import id_filter
 from deskhand.api.pagination import ListParams, paginate
 from deskhand.api.schemas import (
     FolderIn,
@@ -32,11 +33,11 @@ from deskhand.api.schemas import (
     TimeEntryPatch,
     TimeTotalsOut,
 )
-from deskhand.api.serializers import folder_out, id_filter, portfolio_out, project_out, status_out, time_entry_out
 from deskhand.core.csvsafe import csv_lines
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.work import queries
-from deskhand.work.models import Item, Kind, TimeEntry
+from deskhand.work.models import Folder, Item, Kind, Portfolio, Project, TimeEntry
+from deskhand.work.models import Status as StatusRow
 from deskhand.work.models import Status as WorkStatus
 from deskhand.work.services import projects as services
 from deskhand.work.services import statuses as status_services
@@ -52,26 +53,26 @@ router = Router()
 def list_portfolios(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any]:
     # portfolio_list annotates a Count, and Django drops Meta.ordering from aggregate queries.
     portfolios = queries.portfolio_list(search=params.search).order_by("name", "id")
-    return paginate(portfolios, params, portfolio_out)
+    return paginate(portfolios, params)
 
 
 @router.post("/portfolios", response={201: PortfolioOut}, tags=["projects"])
-def create_portfolio(request: HttpRequest, payload: NameIn) -> Status[dict[str, Any]]:
+def create_portfolio(request: HttpRequest, payload: NameIn) -> Status[Portfolio]:
     portfolio = services.create_portfolio(payload.name, actor=actor_of(request))
-    return Status(201, portfolio_out(portfolio))
+    return Status(201, portfolio)
 
 
 @router.get("/portfolios/{id:portfolio_id}", response=PortfolioOut, tags=["projects"])
-def get_portfolio(request: HttpRequest, portfolio_id: int) -> dict[str, Any]:
-    return portfolio_out(queries.get_portfolio(portfolio_id))
+def get_portfolio(request: HttpRequest, portfolio_id: int) -> Portfolio:
+    return queries.get_portfolio(portfolio_id)
 
 
 @router.patch("/portfolios/{id:portfolio_id}", response=PortfolioOut, tags=["projects"])
-def update_portfolio(request: HttpRequest, portfolio_id: int, payload: NamePatch) -> dict[str, Any]:
+def update_portfolio(request: HttpRequest, portfolio_id: int, payload: NamePatch) -> Portfolio:
     portfolio = queries.get_portfolio(portfolio_id)
     if "name" in payload.model_fields_set:
         services.rename_portfolio(portfolio, name=payload.name or "", actor=actor_of(request))
-    return portfolio_out(queries.get_portfolio(portfolio_id))
+    return queries.get_portfolio(portfolio_id)
 
 
 @router.delete("/portfolios/{id:portfolio_id}", response={204: None}, tags=["projects"])
@@ -93,26 +94,26 @@ def list_projects(request: HttpRequest, filters: Query[ProjectFilters]) -> dict[
     projects = queries.project_list(
         search=filters.search, portfolio=id_filter(filters.portfolio.strip().lower(), field="portfolio"),
         organization=id_filter(filters.organization.strip().lower(), field="organization"))
-    return paginate(projects, filters, project_out)
+    return paginate(projects, filters)
 
 
 @router.post("/projects", response={201: ProjectOut}, tags=["projects"])
-def create_project(request: HttpRequest, payload: ProjectIn) -> Status[dict[str, Any]]:
+def create_project(request: HttpRequest, payload: ProjectIn) -> Status[Project]:
     project = services.create_project(payload.name, portfolio=payload.portfolio, organization=payload.organization,
                                       actor=actor_of(request))
-    return Status(201, project_out(queries.get_project(project.pk)))
+    return Status(201, queries.get_project(project.pk))
 
 
 @router.get("/projects/{id:project_id}", response=ProjectOut, tags=["projects"])
-def get_project(request: HttpRequest, project_id: int) -> dict[str, Any]:
-    return project_out(queries.get_project(project_id))
+def get_project(request: HttpRequest, project_id: int) -> Project:
+    return queries.get_project(project_id)
 
 
 @router.patch("/projects/{id:project_id}", response=ProjectOut, tags=["projects"])
-def update_project(request: HttpRequest, project_id: int, payload: ProjectPatch) -> dict[str, Any]:
+def update_project(request: HttpRequest, project_id: int, payload: ProjectPatch) -> Project:
     project = queries.get_project(project_id)
     services.update_project(project, changes=payload.to_changes(), actor=actor_of(request))
-    return project_out(queries.get_project(project_id))
+    return queries.get_project(project_id)
 
 
 @router.delete("/projects/{id:project_id}", response={204: None}, tags=["projects"])
@@ -131,26 +132,26 @@ class FolderFilters(ListParams):
 @router.get("/folders", response=FolderListOut, tags=["projects"])
 def list_folders(request: HttpRequest, filters: Query[FolderFilters]) -> dict[str, Any]:
     folders = queries.folder_list(search=filters.search, project=id_filter(filters.project.strip(), field="project"))
-    return paginate(folders, filters, folder_out)
+    return paginate(folders, filters)
 
 
 @router.post("/folders", response={201: FolderOut}, tags=["projects"])
-def create_folder(request: HttpRequest, payload: FolderIn) -> Status[dict[str, Any]]:
+def create_folder(request: HttpRequest, payload: FolderIn) -> Status[Folder]:
     folder = services.create_folder(payload.name, project=payload.project, actor=actor_of(request))
-    return Status(201, folder_out(queries.get_folder(folder.pk)))
+    return Status(201, queries.get_folder(folder.pk))
 
 
 @router.get("/folders/{id:folder_id}", response=FolderOut, tags=["projects"])
-def get_folder(request: HttpRequest, folder_id: int) -> dict[str, Any]:
-    return folder_out(queries.get_folder(folder_id))
+def get_folder(request: HttpRequest, folder_id: int) -> Folder:
+    return queries.get_folder(folder_id)
 
 
 @router.patch("/folders/{id:folder_id}", response=FolderOut, tags=["projects"])
-def update_folder(request: HttpRequest, folder_id: int, payload: NamePatch) -> dict[str, Any]:
+def update_folder(request: HttpRequest, folder_id: int, payload: NamePatch) -> Folder:
     folder = queries.get_folder(folder_id)
     if "name" in payload.model_fields_set:
         services.rename_folder(folder, name=payload.name or "", actor=actor_of(request))
-    return folder_out(queries.get_folder(folder_id))
+    return queries.get_folder(folder_id)
 
 
 @router.delete("/folders/{id:folder_id}", response={204: None}, tags=["projects"])
@@ -198,22 +199,18 @@ def _item_or_invalid(item_id: int) -> Item:
         raise Invalid("unknown_item", exc.message, field="item") from None
 
 
-def _entry_out(entry_id: int) -> dict[str, Any]:
-    return time_entry_out(queries.get_time_entry(entry_id))
-
-
 @router.get("/timesheets", response=TimeEntryListOut, tags=["timesheets"])
 def list_time_entries(request: HttpRequest, params: Query[TimeParams]) -> dict[str, Any]:
-    return paginate(_time_entries(params), params, time_entry_out)
+    return paginate(_time_entries(params), params)
 
 
 @router.post("/timesheets", response={201: TimeEntryOut}, tags=["timesheets"])
-def log_time(request: HttpRequest, payload: TimeEntryIn) -> Status[dict[str, Any]]:
+def log_time(request: HttpRequest, payload: TimeEntryIn) -> Status[TimeEntry]:
     entry = time_services.log_time(
         _item_or_invalid(payload.item), minutes=payload.minutes, date=payload.date, note=payload.note,
         billable=payload.billable, agent=payload.agent, actor=actor_of(request),
     )
-    return Status(201, _entry_out(entry.pk))
+    return Status(201, queries.get_time_entry(entry.pk))
 
 
 @router.get("/timesheets/totals", response=TimeTotalsOut, tags=["timesheets"])
@@ -237,15 +234,15 @@ def export_time_entries(request: HttpRequest, params: Query[TimeParams]) -> Stre
 
 
 @router.get("/timesheets/{id:entry_id}", response=TimeEntryOut, tags=["timesheets"])
-def get_time_entry(request: HttpRequest, entry_id: int) -> dict[str, Any]:
-    return _entry_out(entry_id)
+def get_time_entry(request: HttpRequest, entry_id: int) -> TimeEntry:
+    return queries.get_time_entry(entry_id)
 
 
 @router.patch("/timesheets/{id:entry_id}", response=TimeEntryOut, tags=["timesheets"])
-def update_time_entry(request: HttpRequest, entry_id: int, payload: TimeEntryPatch) -> dict[str, Any]:
+def update_time_entry(request: HttpRequest, entry_id: int, payload: TimeEntryPatch) -> TimeEntry:
     entry: TimeEntry = queries.get_time_entry(entry_id)
     time_services.update_time_entry(entry, changes=payload.to_changes(), actor=actor_of(request))
-    return _entry_out(entry_id)
+    return queries.get_time_entry(entry_id)
 
 
 @router.delete("/timesheets/{id:entry_id}", response={204: None}, tags=["timesheets"])
@@ -273,21 +270,21 @@ def list_statuses(request: HttpRequest, filters: Query[StatusFilters]) -> dict[s
     kind = filters.kind.strip().lower()
     if kind and kind not in Kind.values:
         raise Invalid("invalid_kind", "kind is ticket or task.", field="kind")
-    statuses = [status_out(status) for status in queries.status_list(kind or None)]
+    statuses = list(queries.status_list(kind or None))
     return {"items": statuses, "count": len(statuses)}
 
 
 @router.post("/statuses", response={201: StatusOut}, tags=["statuses"])
-def create_status(request: HttpRequest, payload: StatusIn) -> Status[dict[str, Any]]:
+def create_status(request: HttpRequest, payload: StatusIn) -> Status[StatusRow]:
     status = status_services.create_status(kind=payload.kind, key=payload.key, label=payload.label,
                                            category=payload.category, actor=actor_of(request))
-    return Status(201, status_out(status))
+    return Status(201, status)
 
 
 @router.patch("/statuses/{id:status_id}", response=StatusOut, tags=["statuses"])
-def update_status(request: HttpRequest, status_id: int, payload: StatusPatch) -> dict[str, Any]:
+def update_status(request: HttpRequest, status_id: int, payload: StatusPatch) -> StatusRow:
     status = status_services.update_status(_status(status_id), changes=payload.to_changes(), actor=actor_of(request))
-    return status_out(status)
+    return status
 
 
 @router.delete("/statuses/{id:status_id}", response={204: None}, tags=["statuses"])

@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
 from deskhand.api.auth import actor_of
+from deskhand.api.lookups import id_filter
 from deskhand.api.pagination import MAX_PAGE_SIZE, ListParams, paginate
 from deskhand.api.schemas import (
     BulkChangeIn,
@@ -28,11 +29,9 @@ from deskhand.api.schemas import (
     MessageListOut,
     MessageOut,
 )
-from deskhand.api.serializers import id_filter, item_event_out, item_out, message_out
 from deskhand.core.errors import Invalid, NotFound
-from deskhand.fields.queries import custom_field_list
 from deskhand.work import queries
-from deskhand.work.models import Channel, Item, Kind, MessageKind
+from deskhand.work.models import Channel, Item, Kind, Message, MessageKind
 from deskhand.work.services.items import bulk_change, change_item, create_task, submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message
 
@@ -71,14 +70,6 @@ class PageParams(Schema):
     page_size: int = Field(MAX_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 
-def _field_keys(kind: str) -> set[str]:
-    return set(custom_field_list(applies_to=kind).values_list("key", flat=True))
-
-
-def _out(item_id: int, kind: str) -> dict[str, Any]:
-    return item_out(queries.get_item(item_id, kind=kind), _field_keys(kind))
-
-
 ID_FILTERS = ("assignee", "organization", "requester", "project", "folder")
 
 
@@ -91,8 +82,8 @@ def _filters(params: ItemListParams) -> queries.ItemFilters:
         {name: value if name == "search" else value.lower() for name, value in values.items()})
 
 
-def _page(queryset: Any, params: PageParams, serialize: Any) -> dict[str, Any]:
-    return paginate(queryset, ListParams(page=params.page, page_size=params.page_size), serialize)
+def _page(queryset: Any, params: PageParams) -> dict[str, Any]:
+    return paginate(queryset, ListParams(page=params.page, page_size=params.page_size))
 
 
 def _message_input(request: HttpRequest) -> tuple[Any, list[NewAttachment]]:
@@ -129,17 +120,16 @@ def _add_routes(kind: str) -> None:
     @router.get(f"/{plural}", response=ItemListOut, tags=[plural], operation_id=f"list_{plural}",
                 summary=f"List {plural}")
     def list_items(request: HttpRequest, params: Query[ItemListParams]) -> dict[str, Any]:
-        keys = _field_keys(kind)
         filters = _filters(params)
         items = queries.item_list(kind, filters, sort=params.sort, names=False)
-        return paginate(items, params, lambda item: item_out(item, keys),
+        return paginate(items, params,
                         count=queries.item_count(kind, filters, items))
 
     @router.post(f"/{plural}", response={201: ItemOut}, tags=[plural], operation_id=f"create_{kind}",
                  summary=f"Create a {kind}")
-    def create_item(request: HttpRequest, payload: ItemIn) -> Status[dict[str, Any]]:
+    def create_item(request: HttpRequest, payload: ItemIn) -> Status[Item]:
         item = create(payload.to_draft(), channel=Channel.API, actor=actor_of(request))
-        return Status(201, _out(item.pk, kind))
+        return Status(201, queries.get_item(item.pk, kind=kind))
 
     @router.post(f"/{plural}/bulk-change", response=BulkChangeOut, tags=[plural],
                  operation_id=f"bulk_change_{plural}", summary=f"Change many {plural} at once")
@@ -155,45 +145,45 @@ def _add_routes(kind: str) -> None:
 
     @router.get(f"/{plural}/{{id:item_id}}", response=ItemOut, tags=[plural], operation_id=f"get_{kind}",
                 summary=f"Get a {kind}")
-    def get_item(request: HttpRequest, item_id: int) -> dict[str, Any]:
-        return _out(item_id, kind)
+    def get_item(request: HttpRequest, item_id: int) -> Item:
+        return queries.get_item(item_id, kind=kind)
 
     @router.patch(f"/{plural}/{{id:item_id}}", response=ItemOut, tags=[plural], operation_id=f"update_{kind}",
                   summary=f"Change a {kind}")
-    def update_item(request: HttpRequest, item_id: int, payload: ItemPatch) -> dict[str, Any]:
+    def update_item(request: HttpRequest, item_id: int, payload: ItemPatch) -> Item:
         item = queries.get_item(item_id, kind=kind)
         change_item(item, changes=payload.to_changes(), actor=actor_of(request))
-        return _out(item_id, kind)
+        return queries.get_item(item_id, kind=kind)
 
     @router.get(f"/{plural}/{{id:item_id}}/messages", response=MessageListOut, tags=[plural],
                 operation_id=f"list_{kind}_messages", summary=f"The {kind}'s conversation, oldest first")
     def list_messages(request: HttpRequest, item_id: int, params: Query[PageParams]) -> dict[str, Any]:
         item = queries.get_item(item_id, kind=kind)
-        return _page(queries.conversation(item).prefetch_related("outbound"), params, message_out)
+        return _page(queries.conversation(item).prefetch_related("outbound"), params)
 
-    def post_message(request: HttpRequest, item_id: int, message_kind: str) -> Status[dict[str, Any]]:
+    def post_message(request: HttpRequest, item_id: int, message_kind: str) -> Status[Message]:
         item = queries.get_item(item_id, kind=kind)
         body, files = _message_input(request)
         message = add_message(item, kind=message_kind, body=body, attachments=files, channel=Channel.API,
                               actor=actor_of(request))
-        return Status(201, message_out(message))
+        return Status(201, message)
 
     @router.post(f"/{plural}/{{id:item_id}}/replies", response={201: MessageOut}, tags=[plural],
                  operation_id=f"reply_to_{kind}", openapi_extra=MESSAGE_BODY,
                  summary="Reply to the requester and the customer followers")
-    def reply(request: HttpRequest, item_id: int) -> Status[dict[str, Any]]:
+    def reply(request: HttpRequest, item_id: int) -> Status[Message]:
         return post_message(request, item_id, MessageKind.REPLY)
 
     @router.post(f"/{plural}/{{id:item_id}}/notes", response={201: MessageOut}, tags=[plural],
                  operation_id=f"add_{kind}_note", openapi_extra=MESSAGE_BODY, summary="Add an internal note")
-    def note(request: HttpRequest, item_id: int) -> Status[dict[str, Any]]:
+    def note(request: HttpRequest, item_id: int) -> Status[Message]:
         return post_message(request, item_id, MessageKind.NOTE)
 
     @router.get(f"/{plural}/{{id:item_id}}/events", response=EventListOut, tags=[plural],
                 operation_id=f"list_{kind}_events", summary=f"The {kind}'s history, oldest first")
     def list_events(request: HttpRequest, item_id: int, params: Query[PageParams]) -> dict[str, Any]:
         item = queries.get_item(item_id, kind=kind)
-        return _page(queries.item_events(item), params, item_event_out)
+        return _page(queries.item_events(item), params)
 
 
 _add_routes(Kind.TICKET)
