@@ -92,6 +92,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # The agents' app is an interface package, not an installed app: its tags by name.
+            "libraries": {"rows": "deskhand.web.templatetags.rows"},
         },
     },
 ]

@@ -178,7 +178,7 @@ PLAIN_ROW = ("status", "requester")
 
 
 def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-id",
-              names: bool = True) -> QuerySet[Item]:
+              names: bool = True, followers: bool = True) -> QuerySet[Item]:
     """One kind's items, filtered and sorted, with what a list row shows loaded in constant queries
     (`names=False`: what the API shows, ids instead of the organization, project, folder and
     assignee rows, and followers with their address only)."""
@@ -194,7 +194,7 @@ def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-
     queryset = _by_id_or_none(queryset, filters.project, field="project")
     queryset = _by_id_or_none(queryset, filters.folder, field="folder")
     queryset = _search(queryset, filters.search)
-    return with_row_data(queryset, names=names).order_by(*SORTS[sort])
+    return with_row_data(queryset, names=names, followers=followers).order_by(*SORTS[sort])
 
 
 def item_count(kind: str, filters: ItemFilters, items: QuerySet[Item]) -> int:
@@ -208,20 +208,23 @@ def item_count(kind: str, filters: ItemFilters, items: QuerySet[Item]) -> int:
     return items.count()
 
 
-def with_row_data(queryset: QuerySet[Item], *, names: bool = True) -> QuerySet[Item]:
+def with_row_data(queryset: QuerySet[Item], *, names: bool = True, followers: bool = True) -> QuerySet[Item]:
     """Items with what a row shows: status, requester, organization, project and folder joined,
     and `item.assignee_rows` / `item.follower_rows` as lists, two queries for a whole page. A
     list `to_attr` spares the per-item querysets of a plain prefetch (a third of a page's time).
-    `names=False`: assignees as ids only, followers with their address only (what the API shows)."""
+    `names=False`: assignees as ids only, followers with their address only (what the API shows).
+    `followers=False`: no `follower_rows` (the web list does not show them)."""
     assignees = Assignee.objects.order_by("id")
-    followers = Follower.objects.select_related("agent", "customer").order_by("id")
+    follower_rows = Follower.objects.select_related("agent", "customer").order_by("id")
     if names:
         assignees = assignees.select_related("agent", "team")
     else:
-        followers = followers.only("item", "customer", "agent", "customer__email", "agent__email")
-    return queryset.select_related(*(NAMED_ROW if names else PLAIN_ROW)).prefetch_related(  # type: ignore[no-redef]
-        Prefetch("assignees", queryset=assignees, to_attr="assignee_rows"),
-        Prefetch("followers", queryset=followers, to_attr="follower_rows"))
+        follower_rows = follower_rows.only("item", "customer", "agent", "customer__email", "agent__email")
+    people: list[Any] = [Prefetch("assignees", queryset=assignees, to_attr="assignee_rows")]
+    if followers:
+        people.append(Prefetch("followers", queryset=follower_rows, to_attr="follower_rows"))
+    return queryset.select_related(*(NAMED_ROW if names else PLAIN_ROW)).prefetch_related(
+        *people)
 
 
 def get_item(item_id: int, *, kind: str | None = None) -> Item:
@@ -387,12 +390,20 @@ def _project_nodes(projects: list[Project], counts: dict[tuple[int | None, int |
     return nodes
 
 
-def portfolio_tree(kind: str, *, portfolios_enabled: bool = True) -> tuple[list[PortfolioNode], int]:
+def portfolio_tree(kind: str, *, portfolios_enabled: bool = True, projects: list[Project] | None = None,
+                   folders: list[Folder] | None = None) -> tuple[list[PortfolioNode], int]:
     """By portfolio: portfolio → project → folder with open-item counts, and the count of open
-    items in no project. Without portfolios, one node holds every project."""
+    items in no project. Without portfolios, one node holds every project. `projects` (as
+    `project_list()` orders them) and `folders`: what the caller read already."""
     counts = _open_counts(kind)
-    projects = list(Project.objects.select_related("organization").order_by(Lower("name"), "id"))
-    nodes = _project_nodes(projects, counts)
+    if projects is None:
+        projects = list(Project.objects.select_related("organization").order_by(Lower("name"), "id"))
+    folders_by_project: dict[int, list[Folder]] | None = None
+    if folders is not None:
+        folders_by_project = {}
+        for folder in sorted(folders, key=lambda folder: (folder.name.lower(), folder.pk)):
+            folders_by_project.setdefault(folder.project_id, []).append(folder)
+    nodes = _project_nodes(projects, counts, folders_by_project)
     unprojected = sum(n for (project, _folder), n in counts.items() if project is None)
     if not portfolios_enabled:
         return [PortfolioNode(None, nodes)], unprojected

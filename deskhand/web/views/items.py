@@ -124,9 +124,10 @@ def _resolve_people(raw: dict[str, str], errors: dict[str, str]) -> tuple[dict[s
     return values, shown
 
 
-def _tree(kind: str, view: str, data: QueryDict, settings: dict[str, Any]) -> dict[str, Any]:
+def _tree(kind: str, view: str, data: QueryDict, settings: dict[str, Any], choices: Choices) -> dict[str, Any]:
     if view == "by_portfolio":
-        nodes, unprojected = queries.portfolio_tree(kind, portfolios_enabled=settings["portfolios_enabled"])
+        nodes, unprojected = queries.portfolio_tree(kind, portfolios_enabled=settings["portfolios_enabled"],
+                                                    projects=choices.projects, folders=choices.folders)
         for node in nodes:
             node.project_ids = ",".join(str(p.project.pk) for p in node.projects)  # type: ignore[attr-defined]
         return {"portfolios": nodes, "unprojected": unprojected,
@@ -159,7 +160,7 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
     rows: list[Item] = []
     if not errors:
         try:
-            found = queries.item_list(kind, queries.ItemFilters.from_mapping(values), sort=sort)
+            found = queries.item_list(kind, queries.ItemFilters.from_mapping(values), sort=sort, followers=False)
             rows = list(found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
         except DomainError as exc:
             errors[exc.field if exc.field in FILTERS else "search"] = exc.message
@@ -186,10 +187,10 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
         "next_url": "?" + urlencode({**query, "page": page + 1}) if len(rows) > PAGE_SIZE else "",
         "first_row": (page - 1) * PAGE_SIZE + 1, "last_row": (page - 1) * PAGE_SIZE + len(rows[:PAGE_SIZE]),
         "assignee_filter": _assignee_filter(choices, me), "checked": set(),
-        "today": timezone.localtime().strftime("%Y%m%d"), **extra,
+        "today": timezone.localdate(), **extra,
     }
     if with_tree:
-        context.update(_tree(kind, view, data, settings))
+        context.update(_tree(kind, view, data, settings, choices))
     return context
 
 
