@@ -90,6 +90,9 @@ class ApiClient:
     def patch(self, path: str, data: Any = None) -> Any:
         return self._call("patch", path, data)
 
+    def put(self, path: str, data: Any = None) -> Any:
+        return self._call("put", path, data)
+
     def delete(self, path: str) -> Any:
         return self._call("delete", path)
 

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "deskhand.config",
     "deskhand.customers",
     "deskhand.work",
+    "deskhand.automations",
     "deskhand.mail",
     "deskhand.imports",
     "deskhand.system",

@@ -15,6 +15,20 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from deskhand.agents.models import Agent, Team
 from deskhand.api.auth import actor_of
 from deskhand.audit.models import AuditEvent
+from deskhand.automations.inputs import AutomationChanges
+from deskhand.automations.models import Automation
+from deskhand.automations.rules import (
+    Action,
+    ActionType,
+    AssignMode,
+    Condition,
+    ItemKind,
+    Op,
+    Rule,
+    Since,
+    Trigger,
+    TriggerType,
+)
 from deskhand.core.errors import Invalid
 from deskhand.core.inputs import UNSET, Maybe
 from deskhand.core.numbers import MAX_ID
@@ -1002,3 +1016,151 @@ class InboundListOut(Schema):
 class InboundAccepted(Schema):
     id: int
     status: str
+
+
+# -- automations ------------------------------------------------------------------------------------
+
+TriggerName = Literal["created", "updated", "changed", "elapsed", "customer_replied", "agent_replied"]
+OpName = Literal["is", "is_not", "contains", "not_contains", "in", "gt", "lt", "is_empty", "changed"]
+ActionName = Literal["assign", "set_status", "set_priority", "set_field", "move_to_project", "customer_project",
+                     "add_follower", "reply", "note"]
+
+
+class TriggerIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    type: TriggerName
+    field: StrictStr | None = Field(None, max_length=100, description="changed: the property (any when left out).")
+    from_: Json = Field(None, alias="from", description="changed: the old value (any when left out).")
+    to: Json = Field(None, description="changed: the new value (any when left out).")
+    since: Literal["created", "last_customer_message", "last_agent_reply", "status_changed"] | None = None
+    minutes: Int64 | None = Field(None, description="elapsed: how long after `since`.")
+
+    def to_input(self) -> Trigger:
+        return Trigger(type=TriggerType(self.type), field=self.field or "", from_value=self.from_, to_value=self.to,
+                       since=Since(self.since) if self.since else None, minutes=self.minutes or 0)
+
+
+class ConditionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    field: StrictStr = Field(max_length=100)
+    op: OpName
+    value: Json = None
+
+    def to_input(self) -> Condition:
+        return Condition(field=self.field, op=Op(self.op), value=self.value)
+
+
+class ConditionsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    all: list[ConditionIn] = Field([], max_length=50)
+    any: list[ConditionIn] = Field([], max_length=50)
+
+
+class ActionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    type: ActionName
+    agent: Id | None = None
+    team: Id | None = None
+    mode: Literal["team", "round_robin", "least_busy"] | None = Field(
+        None, description="assign a team: the team (default), or one of its agents in turn or by workload.")
+    customer: Id | None = None
+    value: Json = None
+    field: StrictStr | None = Field(None, max_length=100)
+    project: Id | None = None
+    folder: Id | None = None
+    body: StrictStr | None = Field(None, max_length=20_000)
+
+    def to_input(self) -> Action:
+        return Action(type=ActionType(self.type), agent=self.agent, team=self.team,
+                      mode=AssignMode(self.mode or "team"), customer=self.customer, value=self.value,
+                      field=self.field or "", project=self.project, folder=self.folder, body=self.body or "")
+
+
+class AutomationIn(Schema):
+    name: StrictStr = Field(max_length=2000)
+    item_kind: Literal["ticket", "task"]
+    trigger: TriggerIn
+    conditions: ConditionsIn = Field(default_factory=lambda: ConditionsIn(all=[], any=[]))
+    actions: list[ActionIn] = Field(max_length=20)
+    enabled: StrictBool = True
+
+    def to_rule(self) -> Rule:
+        return Rule(name=self.name, item_kind=ItemKind(self.item_kind), trigger=self.trigger.to_input(),
+                    all=tuple(c.to_input() for c in self.conditions.all),
+                    any=tuple(c.to_input() for c in self.conditions.any),
+                    actions=tuple(a.to_input() for a in self.actions), enabled=self.enabled)
+
+
+class AutomationPatch(Schema):
+    name: StrictStr | None = Field(None, max_length=2000)
+    trigger: TriggerIn | None = None
+    conditions: ConditionsIn | None = None
+    actions: list[ActionIn] | None = Field(None, max_length=20)
+    enabled: StrictBool | None = None
+    position: Int64 | None = None
+
+    def to_changes(self) -> AutomationChanges:
+        sent = self.model_fields_set
+        conditions = self.conditions or ConditionsIn(all=[], any=[])
+        return AutomationChanges(
+            name=_sent(self, "name", self.name or ""),
+            trigger=_sent_not_null(self, "trigger", self.trigger.to_input() if self.trigger else None),
+            all=tuple(c.to_input() for c in conditions.all) if "conditions" in sent else UNSET,
+            any=tuple(c.to_input() for c in conditions.any) if "conditions" in sent else UNSET,
+            actions=_sent(self, "actions", tuple(a.to_input() for a in self.actions or [])),
+            enabled=_sent_not_null(self, "enabled", self.enabled),
+            position=_sent_not_null(self, "position", self.position))
+
+
+class AutomationOut(Schema):
+    id: int
+    name: str
+    item_kind: str
+    trigger: dict[str, Json]
+    conditions: dict[str, Json]
+    actions: list[dict[str, Json]]
+    enabled: bool
+    position: int
+    organization: int | None = Field(description="The organization its conditions pin it to, if any.")
+    routing: bool = Field(description="The organization's routing section.")
+    failures: int = Field(description="Failures in a row at run time; switched off at 3.")
+    last_error: str
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_organization(obj: Automation) -> int | None:
+        return obj.organization_id
+
+
+class AutomationListOut(Schema):
+    items: list[AutomationOut]
+    count: int
+
+
+class RoutingIn(Schema):
+    actions: list[ActionIn] = Field(max_length=20)
+
+
+class RoutingOut(Schema):
+    organization: int
+    automation: int | None
+    enabled: bool
+    actions: list[dict[str, Json]]
+
+
+class AutomationTestIn(Schema):
+    rule: AutomationIn
+    item: Id
+
+
+class CheckOut(Schema):
+    text: str
+    met: bool
+
+
+class AutomationTestOut(Schema):
+    triggered: bool
+    matched: bool
+    checks: list[CheckOut]
+    actions: list[dict[str, Json]]

@@ -42,7 +42,15 @@ from deskhand.mail.queries import (
     spool_dir,
 )
 from deskhand.work.models import Channel, Follower, Item, Kind, Message, MessageKind
-from deskhand.work.services.items import MAX_DESCRIPTION, NewFollower, NewItem, add_followers, create_items
+from deskhand.work.services._common import automate
+from deskhand.work.services.items import (
+    MAX_DESCRIPTION,
+    NewFollower,
+    NewItem,
+    add_followers,
+    create_items,
+    created_events,
+)
 from deskhand.work.services.messages import (
     MAX_BODY,
     NewAttachment,
@@ -401,10 +409,13 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
         plan.followers = [agents[addresses.agents[key]] if key in addresses.agents else next(found)[0]
                           for key in plan.wanted]
     new = [plan for plan in filing if plan.creates]
-    created = create_items([NewItem(
+    batch = [NewItem(
         kind=Kind.TICKET, title=_title(plan), description=plan.body, requester=plan.author, actor=plan.actor,
         channel=Channel.EMAIL, follower_customers=[p for p in plan.followers if isinstance(p, Customer)],
-        follower_agents=[p for p in plan.followers if isinstance(p, Agent)]) for plan in new])
+        follower_agents=[p for p in plan.followers if isinstance(p, Agent)], mailbox=plan.row.mailbox)
+        for plan in new]
+    # The automations run once each ticket holds its first message (a rule's reply comes after it).
+    created = create_items(batch, defer_automations=True)
     for plan, item in zip(new, created, strict=True):
         plan.item, plan.created = item, True
     insert_rows(EarlyReply, ("awaits", "item", "inbound", "created_at"), [
@@ -416,7 +427,7 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
         body=plan.body or "(no text)",
         actor=Actor.agent(agents[plan.agent_id]) if plan.is_note and plan.agent_id else plan.actor,
         body_html=plan.html, full_body=plan.full, attachments=plan.attachments,
-        author_customer=plan.author, channel=Channel.EMAIL) for plan in filing])
+        author_customer=plan.author, channel=Channel.EMAIL, opening=plan.created) for plan in filing])
     followers: list[NewFollower] = []
     for plan in filing:
         if plan.created:
@@ -427,6 +438,7 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
         followers += [NewFollower(item=item, actor=plan.actor, customer=person if isinstance(person, Customer) else None,
                                   agent=person if isinstance(person, Agent) else None) for person in plan.followers]
     add_followers(followers)
+    automate(created_events(created, batch))
     acknowledging: list[tuple[_Plan, Message]] = []
     for plan, message in zip(filing, messages, strict=True):
         notes = plan.notes

@@ -602,10 +602,10 @@ def test_a_mail_that_breaks_the_batch_is_kept_failed_and_the_others_are_filed(mo
 
     real = pipeline.create_items
 
-    def poisoned(batch: Any) -> Any:
+    def poisoned(batch: Any, **kwargs: Any) -> Any:
         if any(new.title == "Poison" for new in batch):
             raise RuntimeError("the database said no")
-        return real(batch)
+        return real(batch, **kwargs)
 
     monkeypatch.setattr(pipeline, "create_items", poisoned)
     rows = _stored(make_mail(subject="First"), make_mail(subject="Poison"), make_mail(subject="Last"))

@@ -8,7 +8,8 @@ from typing import Any
 
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import Event, event, record
-from deskhand.core.actors import Actor
+from deskhand.automations.events import ItemEvent
+from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.errors import Invalid
 from deskhand.core.numbers import MAX_ID
 from deskhand.core.text import clean_text
@@ -17,6 +18,17 @@ from deskhand.work.inputs import AssigneeRef
 from deskhand.work.models import Folder, Item, Kind, Priority, Project, Status
 
 ITEM_OBJECT = "item"
+
+
+def automate(events: Sequence[ItemEvent]) -> None:
+    """Hand what happened to the automation engine, in the caller's transaction. Changes made by
+    rules are the engine's own business (it follows them round by round), so they are not
+    handed back. Imported when it runs: the engine changes items through these very services."""
+    if not any(event.actor.kind != ActorKind.RULE for event in events):
+        return
+    from deskhand.automations.engine import run
+
+    run(events)
 
 
 def record_item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any] | None = None) -> None:

@@ -10,6 +10,7 @@ from django.db import transaction
 
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record_many
+from deskhand.automations.events import ItemEvent
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.errors import Invalid
 from deskhand.core.inputs import UNSET, given
@@ -17,10 +18,12 @@ from deskhand.core.text import clean_text
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.services import find_or_create_customer
 from deskhand.fields.services import clean_values
+from deskhand.mail.models import Mailbox
 from deskhand.work.inputs import BulkChanges, ItemChanges, ItemDraft
 from deskhand.work.inputs import Follower as FollowerInput
 from deskhand.work.models import Assignee, Channel, Folder, Follower, Item, Kind, Priority, Project, Status
 from deskhand.work.services._common import (
+    automate,
     initial_status,
     item_event,
     record_item_event,
@@ -171,12 +174,19 @@ class NewItem:
     project: Project | None = None
     folder: Folder | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
+    mailbox: Mailbox | None = None  # the ticket address a mail came in on
 
 
-def create_items(batch: Sequence[NewItem]) -> list[Item]:
+def created_events(items: Sequence[Item], batch: Sequence[NewItem]) -> list[ItemEvent]:
+    return [ItemEvent(item.pk, "created", actor=new.actor) for item, new in zip(items, batch, strict=True)]
+
+
+def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -> list[Item]:
     """Create tickets and tasks, all or none, in a few bulk inserts whatever the batch's size: the
     items, their assignees, their followers (the requester follows their own request; others only
-    hear from now on) and one history row each. A ticket needs a requester."""
+    hear from now on) and one history row each. A ticket needs a requester. The automations run
+    on the new items in the same transaction, the rules read once for the batch; a caller that
+    adds the first messages itself runs them after (`defer_automations`, `automate`)."""
     initial: dict[str, Status] = {}
     items: list[Item] = []
     for new in batch:
@@ -190,7 +200,7 @@ def create_items(batch: Sequence[NewItem]) -> list[Item]:
             kind=new.kind, title=_title(new.title), description=_description(new.description), status=status,
             priority=new.priority, requester=new.requester,
             organization=new.requester.organization if new.requester else None, project=new.project,
-            folder=new.folder, channel=_channel(new.channel), custom_fields=new.custom_fields,
+            folder=new.folder, channel=_channel(new.channel), custom_fields=new.custom_fields, mailbox=new.mailbox,
             created_by_id=new.actor.agent_id if new.actor.kind != ActorKind.CUSTOMER else None,
         ))
     with transaction.atomic():
@@ -209,6 +219,8 @@ def create_items(batch: Sequence[NewItem]) -> list[Item]:
         Assignee.objects.bulk_create(assignees)
         Follower.objects.bulk_create(followers)
         record_many(events)
+        if not defer_automations:
+            automate(created_events(items, batch))
     return items
 
 
@@ -254,6 +266,8 @@ def change_item(item: Item, *, changes: ItemChanges, actor: Actor) -> Item:
     item = Item.objects.select_for_update(of=("self",)).select_related(
         "status", "requester", "organization", "project", "folder").get(pk=item.pk)
     before = _state(item)
+    watched = _watched(item)
+    item_custom_before = dict(item.custom_fields)
     before_description = item.description
     if changes.title is not UNSET:
         item.title = _title(changes.title)
@@ -311,7 +325,23 @@ def change_item(item: Item, *, changes: ItemChanges, actor: Actor) -> Item:
     if event:  # a change that changes nothing leaves `updated_at` (and the lists sorted by it) alone
         item.save()
         record_item_event(item, f"{item.kind}.updated", actor=actor, changes=event)
+        now = _watched(item)
+        changed = {key: (old, now[key]) for key, old in watched.items() if now[key] != old}
+        changed.update({f"custom_fields.{key}": (item_custom_before.get(key), item.custom_fields.get(key))
+                        for key in set(item_custom_before) | set(item.custom_fields)
+                        if item_custom_before.get(key) != item.custom_fields.get(key)})
+        if "assignees" in event:
+            changed["assignees"] = (event["assignees"]["old"], event["assignees"]["new"])
+        automate([ItemEvent(item.pk, "updated", actor=actor, changes=changed)])
     return item
+
+
+def _watched(item: Item) -> dict[str, Any]:
+    """An item's properties as automation conditions name and compare them (keys and ids)."""
+    return {"title": item.title, "description": item.description, "status": item.status.key,
+            "status_category": item.status.category, "priority": Priority(item.priority).key,
+            "project": item.project_id, "folder": item.folder_id, "requester": item.requester_id,
+            "organization": item.organization_id}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.db import transaction
 
 from deskhand.agents.models import Agent
 from deskhand.audit.services import record_many
+from deskhand.automations.events import ItemEvent
 from deskhand.config.queries import get_settings
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.errors import Invalid
@@ -23,7 +24,7 @@ from deskhand.customers.models import Customer
 from deskhand.mail.outbound import queue_reply
 from deskhand.work.models import Attachment, Follower, Item, Message, MessageKind
 from deskhand.work.models.messages import attachment_storage
-from deskhand.work.services._common import item_event
+from deskhand.work.services._common import automate, item_event
 
 MAX_BODY = 200_000
 MAX_ATTACHMENTS = 20
@@ -211,6 +212,7 @@ class NewMessage:
     attachments: Sequence[NewAttachment] = ()
     author_customer: Customer | None = None
     channel: str = "web"
+    opening: bool = False  # the mail that opened its ticket: not a customer's reply
 
 
 @dataclass
@@ -291,12 +293,25 @@ def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
             if latest:  # one statement for the batch: its items all changed just now
                 Item.objects.filter(pk__in=list(latest)).update(updated_at=max(latest.values()))
             record_many(events)
+            automate(_reply_events(checked))
     except BaseException:
         storage = attachment_storage()
         for name in stored:
             storage.delete(name)
         raise
     return messages
+
+
+def _reply_events(checked: Sequence[_Checked]) -> list[ItemEvent]:
+    """A customer wrote (not the mail that opened the ticket), or the team replied."""
+    events = []
+    for entry in checked:
+        new = entry.new
+        if new.kind == MessageKind.CUSTOMER and not new.opening:
+            events.append(ItemEvent(new.item.pk, "customer_replied", actor=new.actor))
+        elif new.kind == MessageKind.REPLY:
+            events.append(ItemEvent(new.item.pk, "agent_replied", actor=new.actor))
+    return events
 
 
 def add_message(

@@ -1,0 +1,47 @@
+"""Reads of automations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import Q, QuerySet
+
+from deskhand.automations.models import Automation
+from deskhand.automations.planner import LoadedRule
+from deskhand.automations.stored import rule_from_json
+from deskhand.core.errors import NotFound
+
+
+def automation_list(*, item_kind: str = "", search: str = "") -> QuerySet[Automation]:
+    queryset = Automation.objects.all()
+    if item_kind:
+        queryset = queryset.filter(item_kind=item_kind)
+    if search:
+        queryset = queryset.filter(name__icontains=search[:200])
+    return queryset.order_by("item_kind", "position", "id")
+
+
+def get_automation(automation_id: int) -> Automation:
+    row = Automation.objects.filter(pk=automation_id).first()
+    if row is None:
+        raise NotFound("automation_not_found", f"No automation with id {automation_id}.")
+    return row
+
+
+def routing_of(organization_id: int) -> Automation | None:
+    return Automation.objects.filter(organization_id=organization_id, routing=True).first()
+
+
+def loaded(row: Automation) -> LoadedRule:
+    return LoadedRule(row.pk, rule_from_json(name=row.name, item_kind=row.item_kind, trigger=row.trigger,
+                                             conditions=row.conditions, actions=row.actions, enabled=row.enabled))
+
+
+def rules_for(kinds: Iterable[str], organization_ids: Iterable[int | None]) -> list[LoadedRule]:
+    """The enabled rules of these item kinds that are not pinned to an organization, and those
+    pinned to one of these: an indexed read, however many organizations have routing."""
+    organizations = [pk for pk in set(organization_ids) if pk is not None]
+    pinned = Q(organization__isnull=True) | Q(organization_id__in=organizations) if organizations else Q(
+        organization__isnull=True)
+    rows = Automation.objects.filter(pinned, item_kind__in=set(kinds), enabled=True).order_by("position", "id")
+    return [loaded(row) for row in rows]
