@@ -39,8 +39,10 @@ class Choices:
             statuses=list(status_list(kind)),
             agents=list(agent_list().filter(is_active=True).prefetch_related(None).order_by("name", "email")),
             teams=list(team_list().prefetch_related(None)),
-            projects=list(project_list()) if places else [],
-            folders=list(folder_list()) if places else [],
+            # Names and ids are what the menus show: hundreds of rows, no joined records.
+            projects=list(project_list().select_related(None).only("id", "name", "portfolio_id", "organization_id"))
+            if places else [],
+            folders=list(folder_list().select_related(None).only("id", "name", "project_id")) if places else [],
         )
 
     def projects_with_folders(self) -> list[tuple[Project, list[Folder]]]:
