@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "deskhand.customers",
     "deskhand.work",
     "deskhand.automations",
+    "deskhand.sla",
     "deskhand.mail",
     "deskhand.imports",
     "deskhand.system",

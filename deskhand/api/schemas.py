@@ -38,6 +38,9 @@ from deskhand.fields.inputs import FieldChanges
 from deskhand.fields.queries import custom_field_list
 from deskhand.mail.inputs import ImapSettings, MailboxChanges
 from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow, OutboundMessage
+from deskhand.sla.inputs import HoursInput, PolicyChanges, PolicyInput, TargetInput
+from deskhand.sla.models import ItemSla, SlaPolicy, SlaTarget
+from deskhand.sla.services import sla_summary
 from deskhand.work import inputs
 from deskhand.work.models import (
     Attachment,
@@ -479,8 +482,12 @@ class ItemOut(Schema):
         return obj.folder_id
 
     @staticmethod
-    def resolve_sla(obj: Item) -> None:
-        return None
+    def resolve_sla(obj: Item) -> dict[str, Any] | None:
+        try:
+            clock = obj.sla_clock
+        except ItemSla.DoesNotExist:
+            return None
+        return sla_summary(clock)
 
     @staticmethod
     def resolve_custom_fields(obj: Item, context: Context) -> dict[str, Any]:
@@ -1020,10 +1027,11 @@ class InboundAccepted(Schema):
 
 # -- automations ------------------------------------------------------------------------------------
 
-TriggerName = Literal["created", "updated", "changed", "elapsed", "customer_replied", "agent_replied"]
+TriggerName = Literal["created", "updated", "changed", "elapsed", "customer_replied", "agent_replied",
+                      "sla_breached", "sla_at_risk"]
 OpName = Literal["is", "is_not", "contains", "not_contains", "in", "gt", "lt", "is_empty", "changed"]
 ActionName = Literal["assign", "set_status", "set_priority", "set_field", "move_to_project", "customer_project",
-                     "add_follower", "reply", "note"]
+                     "add_follower", "apply_sla", "reply", "note"]
 
 
 class TriggerIn(Schema):
@@ -1069,11 +1077,13 @@ class ActionIn(Schema):
     project: Id | None = None
     folder: Id | None = None
     body: StrictStr | None = Field(None, max_length=20_000)
+    sla: Id | None = Field(None, description="apply_sla: the policy's id.")
 
     def to_input(self) -> Action:
         return Action(type=ActionType(self.type), agent=self.agent, team=self.team,
                       mode=AssignMode(self.mode or "team"), customer=self.customer, value=self.value,
-                      field=self.field or "", project=self.project, folder=self.folder, body=self.body or "")
+                      field=self.field or "", project=self.project, folder=self.folder, body=self.body or "",
+                      sla=self.sla)
 
 
 class AutomationIn(Schema):
@@ -1164,3 +1174,100 @@ class AutomationTestOut(Schema):
     matched: bool
     checks: list[CheckOut]
     actions: list[dict[str, Json]]
+
+
+# -- SLA ------------------------------------------------------------------------------------------
+
+
+class SlaTargetIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    priority: StrictStr
+    first_response_minutes: Int64 | None = None
+    resolution_minutes: Int64 | None = None
+
+    def to_input(self) -> TargetInput:
+        return TargetInput(self.priority, self.first_response_minutes, self.resolution_minutes)
+
+
+class BusinessHoursIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    days: list[Int64] = Field([0, 1, 2, 3, 4], max_length=7, description="0 = Monday … 6 = Sunday")
+    start: StrictStr = Field("09:00", max_length=5)
+    end: StrictStr = Field("17:00", max_length=5)
+    time_zone: StrictStr = Field("UTC", max_length=64)
+
+    def to_input(self) -> HoursInput:
+        return HoursInput(days=tuple(self.days), start=self.start, end=self.end, time_zone=self.time_zone)
+
+
+class SlaPolicyIn(Schema):
+    name: StrictStr = Field(max_length=2000)
+    targets: list[SlaTargetIn] = Field(max_length=10)
+    business_hours: BusinessHoursIn | None = Field(None, description="null: every minute counts (24/7).")
+    holidays: list[StrictStr] = Field([], max_length=400, description="Dates (YYYY-MM-DD) that do not count.")
+
+    def to_input(self) -> PolicyInput:
+        return PolicyInput(name=self.name, targets=[t.to_input() for t in self.targets],
+                           business_hours=self.business_hours.to_input() if self.business_hours else None,
+                           holidays=tuple(self.holidays))
+
+
+class SlaPolicyPatch(Schema):
+    name: StrictStr | None = Field(None, max_length=2000)
+    targets: list[SlaTargetIn] | None = Field(None, max_length=10)
+    business_hours: BusinessHoursIn | None = None
+    holidays: list[StrictStr] | None = Field(None, max_length=400)
+
+    def to_changes(self) -> PolicyChanges:
+        hours = self.business_hours.to_input() if self.business_hours else None
+        return PolicyChanges(name=_sent(self, "name", self.name or ""),
+                             targets=_sent(self, "targets", [t.to_input() for t in self.targets or []]),
+                             business_hours=_sent(self, "business_hours", hours),
+                             holidays=_sent(self, "holidays", tuple(self.holidays or ())))
+
+
+class SlaTargetOut(Schema):
+    priority: str
+    first_response_minutes: int | None
+    resolution_minutes: int | None
+
+    @staticmethod
+    def resolve_priority(obj: SlaTarget) -> str:
+        return Priority(obj.priority).key
+
+
+class BusinessHoursOut(Schema):
+    days: list[int]
+    start: str
+    end: str
+    time_zone: str
+
+    @staticmethod
+    def resolve_start(obj: SlaPolicy) -> str:
+        return f"{obj.start:%H:%M}"
+
+    @staticmethod
+    def resolve_end(obj: SlaPolicy) -> str:
+        return f"{obj.end:%H:%M}"
+
+
+class SlaPolicyOut(Schema):
+    id: int
+    name: str
+    targets: list[SlaTargetOut]
+    business_hours: BusinessHoursOut | None
+    holidays: list[str]
+    created_at: datetime
+
+    @staticmethod
+    def resolve_targets(obj: SlaPolicy) -> list[SlaTarget]:
+        return list(obj.targets.all())
+
+    @staticmethod
+    def resolve_business_hours(obj: SlaPolicy) -> SlaPolicy | None:
+        return None if obj.always else obj
+
+
+class SlaPolicyListOut(Schema):
+    items: list[SlaPolicyOut]
+    count: int

@@ -27,6 +27,8 @@ from deskhand.automations.rules import Action, ActionType, AssignMode, TriggerTy
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.errors import DomainError
 from deskhand.customers.models import Customer
+from deskhand.sla.models import SlaPolicy
+from deskhand.sla.services import apply_sla
 from deskhand.work.inputs import AssigneeRef, ItemChanges
 from deskhand.work.models import Assignee, Category, Item, MessageKind, Project
 from deskhand.work.services._common import item_event
@@ -225,6 +227,11 @@ def _perform(action: Action, item: Item, facts: Facts, actor: Actor, rule_id: in
         add_followers([NewFollower(item=item, actor=actor, customer=customer, agent=agent)])
         person = customer or agent
         return f"added follower {person.email if person else ''}"
+    if kind == ActionType.APPLY_SLA:
+        assert action.sla is not None  # check_rule saw to it
+        policy = SlaPolicy.objects.get(pk=action.sla)
+        apply_sla([Item.objects.select_related("status").get(pk=item.pk)], policy=policy, actor=actor)
+        return f"SLA {policy.name} applied"
     if kind in (ActionType.REPLY, ActionType.NOTE):
         if kind == ActionType.REPLY and item.requester is None:
             return "no requester to reply to"

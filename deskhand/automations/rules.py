@@ -30,6 +30,8 @@ class TriggerType(StrEnum):
     ELAPSED = "elapsed"
     CUSTOMER_REPLIED = "customer_replied"
     AGENT_REPLIED = "agent_replied"
+    SLA_BREACHED = "sla_breached"
+    SLA_AT_RISK = "sla_at_risk"
 
 
 class Since(StrEnum):
@@ -61,6 +63,7 @@ class ActionType(StrEnum):
     MOVE_TO_PROJECT = "move_to_project"
     CUSTOMER_PROJECT = "customer_project"
     ADD_FOLLOWER = "add_follower"
+    APPLY_SLA = "apply_sla"
     REPLY = "reply"
     NOTE = "note"
 
@@ -152,6 +155,7 @@ class Action:
     project: int | None = None
     folder: int | None = None
     body: str = ""  # reply, note: a template with placeholders
+    sla: int | None = None  # apply_sla: the policy
 
 
 @dataclass(frozen=True)
@@ -295,6 +299,9 @@ def _check_action(action: Action, item_kind: ItemKind, at: str) -> None:
     elif action.type == ActionType.ADD_FOLLOWER:
         if (action.agent is None) == (action.customer is None):
             raise Invalid("invalid_follower", "Add one agent or one customer.", field=f"{at}.agent")
+    elif action.type == ActionType.APPLY_SLA:
+        if action.sla is None:
+            raise Invalid("sla_required", "Choose the SLA policy.", field=f"{at}.sla")
     elif action.type in (ActionType.REPLY, ActionType.NOTE):
         if not action.body.strip() or len(action.body) > MAX_BODY:
             raise Invalid("body_required", f"Write the message (at most {MAX_BODY} characters).", field=f"{at}.body")

@@ -35,6 +35,7 @@ from deskhand.core.errors import Conflict, Forbidden, Invalid
 from deskhand.core.inputs import UNSET
 from deskhand.customers.models import Customer, Organization
 from deskhand.fields.models import CustomField
+from deskhand.sla.models import SlaPolicy
 from deskhand.work.models import Channel, Folder, Item, Priority, Project, Status
 
 ROUTING_NAME = "Routing: {name}"
@@ -112,6 +113,8 @@ def _check_action_records(action: Action, kind: str, at: str) -> None:
             clean_values(kind, {action.field: action.value}, enforce_required=False)
         except Invalid as exc:
             raise Invalid(exc.code, exc.message, field=f"{at}.value") from None
+    if action.type == ActionType.APPLY_SLA:
+        _exists(SlaPolicy, action.sla, field=f"{at}.sla", what="sla_policy")
     if action.type == ActionType.MOVE_TO_PROJECT:
         _exists(Project, action.project, field=f"{at}.project", what="project")
         if action.folder is not None:

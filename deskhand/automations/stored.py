@@ -25,6 +25,7 @@ _ACTION_KEYS: dict[ActionType, tuple[str, ...]] = {
     ActionType.MOVE_TO_PROJECT: ("project", "folder"),
     ActionType.CUSTOMER_PROJECT: (),
     ActionType.ADD_FOLLOWER: ("agent", "customer"),
+    ActionType.APPLY_SLA: ("sla",),
     ActionType.REPLY: ("body",),
     ActionType.NOTE: ("body",),
 }
@@ -77,5 +78,5 @@ def rule_from_json(*, name: str, item_kind: str, trigger: dict[str, Any], condit
         actions=tuple(Action(type=ActionType(a["type"]), agent=a.get("agent"), team=a.get("team"),
                              mode=AssignMode(a.get("mode") or AssignMode.TEAM), customer=a.get("customer"),
                              value=a.get("value"), field=a.get("field") or "", project=a.get("project"),
-                             folder=a.get("folder"), body=a.get("body") or "") for a in actions),
+                             folder=a.get("folder"), body=a.get("body") or "", sla=a.get("sla")) for a in actions),
     )

@@ -32,6 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # The SMTP listener takes mail for the ticket addresses only; at these domains it takes any
     # local part as well (a catch-all), for those who want one.
     "smtp_catch_all_domains": [],
+    # An SLA target is "at risk" once this share of its time is used (in percent).
+    "sla_at_risk_percent": 80,
     # Executables and scripts: a help desk must never pass these on to colleagues or customers.
     "blocked_attachment_extensions": [
         "bat", "cmd", "com", "cpl", "dll", "exe", "hta", "jar", "js", "jse", "lnk", "msi", "ps1", "scr",

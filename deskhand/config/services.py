@@ -123,6 +123,12 @@ def _auto_reply_cap(name: str, value: Any) -> int:
     return value
 
 
+def _percent(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 99:
+        raise Invalid("invalid_setting", f"{name} is a percentage from 1 to 99.", field=name)
+    return value
+
+
 VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "auto_create_organizations": _bool,
     "extra_free_mail_domains": _domain_list(maximum=MAX_EXTRA_FREE_MAIL, what="extra free-mail domains",
@@ -138,6 +144,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "email_acknowledgement": _bool,
     "email_sender_name": _sender_name,
     "auto_reply_cap": _auto_reply_cap,
+    "sla_at_risk_percent": _percent,
     # An address here would quietly open its whole domain: refused.
     "smtp_catch_all_domains": _domain_list(maximum=MAX_CATCH_ALL_DOMAINS, what="catch-all domains",
                                            addresses=False),

@@ -15,6 +15,7 @@ from deskhand.ingest.pipeline import forget_early_replies
 from deskhand.ingest.tasks import process_pending
 from deskhand.mail.models import InboundEmail, InboundStatus
 from deskhand.mail.outbound import DELIVERY_BATCH, deliver_outbox, due_outbound
+from deskhand.sla.services import sweep_and_automate
 
 log = logging.getLogger("deskhand.scheduler")
 
@@ -23,8 +24,8 @@ STALE_INBOUND = timedelta(seconds=60)
 
 
 def tick() -> None:
-    """One round: mail left unprocessed, outbound mail due again, IMAP mailboxes due a poll, and
-    replies that waited for their parent long enough."""
+    """One round: mail left unprocessed, outbound mail due again, IMAP mailboxes due a poll,
+    replies that waited for their parent long enough, and SLA targets at risk or breached."""
     if InboundEmail.objects.filter(status=InboundStatus.RECEIVED,
                                    received_at__lte=timezone.now() - STALE_INBOUND).exists():
         process_pending.enqueue()
@@ -34,6 +35,7 @@ def tick() -> None:
     for mailbox_id in due_mailboxes():
         poll_mailbox.enqueue(mailbox_id=mailbox_id)
     forget_early_replies()
+    sweep_and_automate()
 
 
 class Scheduler(threading.Thread):

@@ -166,29 +166,3 @@ def test_rules_are_read_once_per_batch(admin_actor: Actor, agent_actor: Actor, c
         create_items(batch)
     assert AuditEvent.objects.filter(action="automation.ran").count() == 0
 
-
-def test_mail_is_routed_after_its_message_is_filed(admin_actor: Actor, agent: Agent) -> None:
-    from deskhand.core.actors import SYSTEM
-    from deskhand.customers.services import create_organization
-    from deskhand.ingest.pipeline import process_ids
-    from deskhand.ingest.receive import receive_raw
-    from deskhand.mail.services import create_mailbox
-    from deskhand.mail.tests.mails import make_mail
-
-    acme = create_organization("Acme Corp", domains=["acme-corp.example"], actor=SYSTEM)
-    create_mailbox(address="billing@deskhand.test", actor=admin_actor)
-    automation(admin_actor, Action(ActionType.ASSIGN, agent=agent.pk), name="Billing mail to Ana",
-               all=(Condition("mailbox", Op.IS, "billing@deskhand.test"), Condition("organization", Op.IS, acme.pk)))
-    automation(admin_actor, Action(ActionType.REPLY, body="Thanks {{ requester.name }}, we have {{ item.reference }}."),
-               name="Greeting", all=(Condition("text", Op.CONTAINS, "offline"),))
-    raw = make_mail(subject="Printer on floor 2 is offline", to="billing@deskhand.test")
-    inbound = receive_raw(raw, process=False, transport="smtp", envelope_from="zoe@acme-corp.example")
-    process_ids([inbound.pk])
-    inbound.refresh_from_db()
-    item = Item.objects.get(pk=inbound.item_id)
-    assert list(item.assignees.values_list("agent", flat=True)) == [agent.pk]
-    kinds = list(item.messages.order_by("id").values_list("kind", flat=True))
-    assert kinds == ["customer", "reply"], kinds
-    assert not [e for e in item_events(item) if e.action == "automation.failed"]
-    # A reply of the customer is not a "created" event: the rules do not run twice.
-    assert [r["name"] for r in runs(item)] == ["Billing mail to Ana", "Greeting"]

@@ -21,14 +21,18 @@ ITEM_OBJECT = "item"
 
 
 def automate(events: Sequence[ItemEvent]) -> None:
-    """Hand what happened to the automation engine, in the caller's transaction. Changes made by
-    rules are the engine's own business (it follows them round by round), so they are not
-    handed back. Imported when it runs: the engine changes items through these very services."""
-    if not any(event.actor.kind != ActorKind.RULE for event in events):
+    """Hand what happened to the SLA clocks and the automation engine, in the caller's
+    transaction. The clocks see every change; changes made by rules are the engine's own business
+    (it follows them round by round), so they are not handed back to it. Imported when they run:
+    both change items through these very services."""
+    if not events:
         return
     from deskhand.automations.engine import run
+    from deskhand.sla.services import on_item_events
 
-    run(events)
+    on_item_events(events)
+    if any(event.actor.kind != ActorKind.RULE for event in events):
+        run(events)
 
 
 def record_item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any] | None = None) -> None:

@@ -1,0 +1,66 @@
+"""Business time, pure: when a target of N working minutes falls due, and how many working
+minutes lie between two moments, for a policy's days, hours, time zone and holidays."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+MAX_DAYS = 3 * 366  # no target or pause is counted further than this
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Working days (0 = Monday) from `start` to `end` local time in `zone`; `always` is 24/7."""
+
+    always: bool = True
+    days: frozenset[int] = frozenset({0, 1, 2, 3, 4})
+    start: datetime.time = datetime.time(9)
+    end: datetime.time = datetime.time(17)
+    zone: str = "UTC"
+    holidays: frozenset[datetime.date] = field(default_factory=frozenset)
+
+
+def _windows(hours: BusinessHours, after: datetime.datetime) -> Iterable[tuple[datetime.datetime, datetime.datetime]]:
+    """The working periods from `after` on, in order (UTC-aware datetimes)."""
+    zone = ZoneInfo(hours.zone)
+    local = after.astimezone(zone)
+    day = local.date()
+    for _ in range(MAX_DAYS):
+        if day.weekday() in hours.days and day not in hours.holidays:
+            opens = datetime.datetime.combine(day, hours.start, zone)
+            closes = datetime.datetime.combine(day, hours.end, zone)
+            if closes > after:
+                yield max(opens, after), closes
+        day += datetime.timedelta(days=1)
+
+
+def add_minutes(start: datetime.datetime, minutes: int, hours: BusinessHours) -> datetime.datetime:
+    """The moment `minutes` of working time after `start`."""
+    if hours.always:
+        return start + datetime.timedelta(minutes=minutes)
+    left = datetime.timedelta(minutes=minutes)
+    cursor = start
+    for opens, closes in _windows(hours, start):
+        span = closes - opens
+        if span >= left:
+            return opens + left
+        left -= span
+        cursor = closes
+    return cursor + left  # beyond MAX_DAYS: count the rest as plain time
+
+
+def minutes_between(start: datetime.datetime, end: datetime.datetime, hours: BusinessHours) -> int:
+    """Working minutes from `start` to `end` (0 when end is not later)."""
+    if end <= start:
+        return 0
+    if hours.always:
+        return int((end - start).total_seconds() // 60)
+    total = datetime.timedelta()
+    for opens, closes in _windows(hours, start):
+        if opens >= end:
+            break
+        total += min(closes, end) - opens
+    return int(total.total_seconds() // 60)
