@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "deskhand.work",
     "deskhand.automations",
     "deskhand.sla",
+    "deskhand.surveys",
     "deskhand.mail",
     "deskhand.imports",
     "deskhand.system",
@@ -198,6 +199,8 @@ STORAGES = {
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 EMAIL_URL = conf.email_url
+# Links in mail (surveys, later the portal): the public address, or the local one by default.
+PUBLIC_ORIGIN = conf.public_origin or f"http://{conf.http_addr}"
 
 LOGGING = {
     "version": 1,

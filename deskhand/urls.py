@@ -6,6 +6,7 @@ from deskhand.system.views import healthz
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("", include("deskhand.portal.urls")),
     path("", include("deskhand.web.urls")),
 ]
 

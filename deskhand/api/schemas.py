@@ -41,6 +41,7 @@ from deskhand.mail.models import InboundEmail, Mailbox, NeverFollow, OutboundMes
 from deskhand.sla.inputs import HoursInput, PolicyChanges, PolicyInput, TargetInput
 from deskhand.sla.models import ItemSla, SlaPolicy, SlaTarget
 from deskhand.sla.services import sla_summary
+from deskhand.surveys.models import SurveyRequest
 from deskhand.work import inputs
 from deskhand.work.models import (
     Attachment,
@@ -1031,7 +1032,7 @@ TriggerName = Literal["created", "updated", "changed", "elapsed", "customer_repl
                       "sla_breached", "sla_at_risk"]
 OpName = Literal["is", "is_not", "contains", "not_contains", "in", "gt", "lt", "is_empty", "changed"]
 ActionName = Literal["assign", "set_status", "set_priority", "set_field", "move_to_project", "customer_project",
-                     "add_follower", "apply_sla", "reply", "note"]
+                     "add_follower", "apply_sla", "send_survey", "reply", "note"]
 
 
 class TriggerIn(Schema):
@@ -1271,3 +1272,74 @@ class SlaPolicyOut(Schema):
 class SlaPolicyListOut(Schema):
     items: list[SlaPolicyOut]
     count: int
+
+
+# -- surveys --------------------------------------------------------------------------------------
+
+
+class SurveyOut(Schema):
+    id: int
+    item: int
+    item_reference: str
+    customer: int | None
+    customer_email: str | None
+    organization: int | None
+    agent: int | None
+    rating: str | None = Field(description="good, okay or bad; null until answered.")
+    comment: str
+    sent_at: datetime
+    answered_at: datetime | None
+    expires_at: datetime
+
+    @staticmethod
+    def resolve_item(obj: SurveyRequest) -> int:
+        return obj.item_id
+
+    @staticmethod
+    def resolve_item_reference(obj: SurveyRequest) -> str:
+        return obj.item.reference
+
+    @staticmethod
+    def resolve_customer(obj: SurveyRequest) -> int | None:
+        return obj.customer_id
+
+    @staticmethod
+    def resolve_customer_email(obj: SurveyRequest) -> str | None:
+        return obj.customer.email if obj.customer else None
+
+    @staticmethod
+    def resolve_organization(obj: SurveyRequest) -> int | None:
+        return obj.organization_id
+
+    @staticmethod
+    def resolve_agent(obj: SurveyRequest) -> int | None:
+        return obj.agent_id
+
+    @staticmethod
+    def resolve_rating(obj: SurveyRequest) -> str | None:
+        return obj.rating or None
+
+
+class SurveySummaryOut(Schema):
+    sent: int
+    answered: int
+    good: int
+    okay: int
+    bad: int
+    score: float | None = Field(description="Good answers among the answers, in percent.")
+
+
+class SurveyMonthOut(Schema):
+    month: str
+    sent: int
+    good: int
+    okay: int
+    bad: int
+    score: float | None
+
+
+class SurveyListOut(Schema):
+    items: list[SurveyOut]
+    count: int
+    summary: SurveySummaryOut
+    months: list[SurveyMonthOut]

@@ -29,6 +29,7 @@ from deskhand.core.errors import DomainError
 from deskhand.customers.models import Customer
 from deskhand.sla.models import SlaPolicy
 from deskhand.sla.services import apply_sla
+from deskhand.surveys.services import send_surveys
 from deskhand.work.inputs import AssigneeRef, ItemChanges
 from deskhand.work.models import Assignee, Category, Item, MessageKind, Project
 from deskhand.work.services._common import item_event
@@ -232,6 +233,11 @@ def _perform(action: Action, item: Item, facts: Facts, actor: Actor, rule_id: in
         policy = SlaPolicy.objects.get(pk=action.sla)
         apply_sla([Item.objects.select_related("status").get(pk=item.pk)], policy=policy, actor=actor)
         return f"SLA {policy.name} applied"
+    if kind == ActionType.SEND_SURVEY:
+        if item.requester is None:
+            return "no requester to survey"
+        send_surveys([item], actor=actor)
+        return f"satisfaction survey sent to {item.requester.email}"
     if kind in (ActionType.REPLY, ActionType.NOTE):
         if kind == ActionType.REPLY and item.requester is None:
             return "no requester to reply to"

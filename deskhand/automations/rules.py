@@ -64,6 +64,7 @@ class ActionType(StrEnum):
     CUSTOMER_PROJECT = "customer_project"
     ADD_FOLLOWER = "add_follower"
     APPLY_SLA = "apply_sla"
+    SEND_SURVEY = "send_survey"
     REPLY = "reply"
     NOTE = "note"
 

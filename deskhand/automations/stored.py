@@ -26,6 +26,7 @@ _ACTION_KEYS: dict[ActionType, tuple[str, ...]] = {
     ActionType.CUSTOMER_PROJECT: (),
     ActionType.ADD_FOLLOWER: ("agent", "customer"),
     ActionType.APPLY_SLA: ("sla",),
+    ActionType.SEND_SURVEY: (),
     ActionType.REPLY: ("body",),
     ActionType.NOTE: ("body",),
 }

@@ -7,7 +7,7 @@ from django.test import Client
 from playwright.sync_api import Browser
 
 from deskhand.agents.models import Agent
-from deskhand.web.tests.browsing import launch_chromium
+from deskhand.testing.browsing import launch_chromium
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from deskhand.mail.inputs import ImapSettings
 from deskhand.mail.models import Mailbox, NeverFollow, OutboundMessage, OutboundStatus
 from deskhand.mail.queries import raw_bytes
 from deskhand.mail.services import add_never_follow, create_mailbox, record_poll
-from deskhand.web.tests.browsing import shot, signed_in_page
+from deskhand.testing.browsing import shot, signed_in_page
 from deskhand.web.tests.test_item_mail import deliver, make_raw, png
 from deskhand.work.models import Item, Message
 from deskhand.work.services.messages import add_message

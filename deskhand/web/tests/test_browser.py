@@ -13,7 +13,7 @@ from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Customer, Organization, Source
 from deskhand.customers.services import create_customer, create_organization, delete_organization
-from deskhand.web.tests.browsing import shot, signed_in_page
+from deskhand.testing.browsing import shot, signed_in_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

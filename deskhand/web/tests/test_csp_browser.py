@@ -12,7 +12,7 @@ from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Source
 from deskhand.customers.services import create_customer, create_customer_type
-from deskhand.web.tests.browsing import shot, signed_in_page
+from deskhand.testing.browsing import shot, signed_in_page
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.projects import create_folder, create_project

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from deskhand.agents.models import Agent
 from deskhand.agents.services import create_agent
 from deskhand.core.actors import SYSTEM, Actor
-from deskhand.web.tests.browsing import shot, signed_in_page
+from deskhand.testing.browsing import shot, signed_in_page
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Item, Message, TimeEntry
 from deskhand.work.services.items import submit_ticket

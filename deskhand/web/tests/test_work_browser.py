@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.services import create_organization
-from deskhand.web.tests.browsing import shot, signed_in_page
+from deskhand.testing.browsing import shot, signed_in_page
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Folder, Portfolio, Project, Status, TimeEntry
 from deskhand.work.services.items import create_task, submit_ticket

@@ -1,4 +1,4 @@
-"""What the browser tests share: Debian's Chromium driven by Playwright, signing in, screenshots."""
+"""Helpers for the browser tests of every interface (agents' app, portal): Debian's Chromium through Playwright."""
 
 from __future__ import annotations
 
