@@ -27,6 +27,10 @@ class Automation(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     # For round robin: the agent a team rule assigned last.
     last_assigned_agent_id = models.BigIntegerField(null=True, blank=True)
+    # One of the samples a fresh install ships (automations.samples), by key; "" for the rest.
+    sample = models.CharField(max_length=40, blank=True)
+    # Time-based rules: every moment up to this one has been swept (None: never; sweep them all).
+    swept_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

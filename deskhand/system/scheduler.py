@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.db import close_old_connections
 from django.utils import timezone
 
+from deskhand.automations.sweep import sweep_elapsed
 from deskhand.ingest.imap import due_mailboxes, poll_mailbox
 from deskhand.ingest.pipeline import forget_early_replies
 from deskhand.ingest.tasks import process_pending
@@ -25,7 +26,8 @@ STALE_INBOUND = timedelta(seconds=60)
 
 def tick() -> None:
     """One round: mail left unprocessed, outbound mail due again, IMAP mailboxes due a poll,
-    replies that waited for their parent long enough, and SLA targets at risk or breached."""
+    replies that waited for their parent long enough, SLA targets at risk or breached, and the
+    time-based automations."""
     if InboundEmail.objects.filter(status=InboundStatus.RECEIVED,
                                    received_at__lte=timezone.now() - STALE_INBOUND).exists():
         process_pending.enqueue()
@@ -36,6 +38,7 @@ def tick() -> None:
         poll_mailbox.enqueue(mailbox_id=mailbox_id)
     forget_early_replies()
     sweep_and_automate()
+    sweep_elapsed()
 
 
 class Scheduler(threading.Thread):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from deskhand.agents.services import ensure_admin
+from deskhand.automations.samples import ensure_samples
 from deskhand.conf import conf
 from deskhand.core.actors import SYSTEM
 from deskhand.core.errors import DomainError
@@ -26,6 +27,7 @@ def ensure_support_addresses() -> None:
 
 def ensure_configured_records() -> None:
     ensure_default_workflow()
+    ensure_samples()
     ensure_support_addresses()
     if conf.admin_email and conf.admin_password:
         try:

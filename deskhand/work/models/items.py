@@ -84,6 +84,10 @@ class Item(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The moments time-based automations count from (kept by the work services).
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    last_customer_message_at = models.DateTimeField(null=True, blank=True)
+    last_agent_reply_at = models.DateTimeField(null=True, blank=True)
 
     # The rows of a list or page: filled by work.queries.with_row_data (a prefetch to a list).
     assignee_rows: list[Assignee]
@@ -106,6 +110,10 @@ class Item(models.Model):
             models.Index(fields=["requester", "-id"], name="item_requester_idx"),
             models.Index(fields=["kind", "priority", "-id"], name="item_priority_idx"),
             models.Index(fields=["kind", "-updated_at"], name="item_updated_idx"),
+            # Index: the time-based automations' sweep, one per moment it counts from.
+            models.Index(fields=["kind", "status_changed_at"], name="item_status_changed_idx"),
+            models.Index(fields=["kind", "last_customer_message_at"], name="item_customer_message_idx"),
+            models.Index(fields=["kind", "last_agent_reply_at"], name="item_agent_reply_idx"),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record_many
@@ -189,6 +190,7 @@ def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -
     adds the first messages itself runs them after (`defer_automations`, `automate`)."""
     initial: dict[str, Status] = {}
     items: list[Item] = []
+    now = timezone.now()
     for new in batch:
         if new.kind == Kind.TICKET and new.requester is None:
             raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
@@ -201,7 +203,7 @@ def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -
             priority=new.priority, requester=new.requester,
             organization=new.requester.organization if new.requester else None, project=new.project,
             folder=new.folder, channel=_channel(new.channel), custom_fields=new.custom_fields, mailbox=new.mailbox,
-            created_by_id=new.actor.agent_id if new.actor.kind != ActorKind.CUSTOMER else None,
+            created_by_id=new.actor.agent_id if new.actor.kind != ActorKind.CUSTOMER else None, status_changed_at=now,
         ))
     with transaction.atomic():
         Item.objects.bulk_create(items)
@@ -274,7 +276,10 @@ def change_item(item: Item, *, changes: ItemChanges, actor: Actor) -> Item:
     if changes.description is not UNSET:
         item.description = _description(changes.description)
     if changes.status is not UNSET:
-        item.status = resolve_status(item.kind, changes.status)
+        status = resolve_status(item.kind, changes.status)
+        if status != item.status:
+            item.status_changed_at = timezone.now()
+        item.status = status
     if changes.priority is not UNSET:
         item.priority = resolve_priority(changes.priority)
     if changes.project is not UNSET or changes.folder is not UNSET:

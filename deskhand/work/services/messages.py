@@ -292,6 +292,11 @@ def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
                 }))
             if latest:  # one statement for the batch: its items all changed just now
                 Item.objects.filter(pk__in=list(latest)).update(updated_at=max(latest.values()))
+            for kind, column in ((MessageKind.CUSTOMER, "last_customer_message_at"),
+                                 (MessageKind.REPLY, "last_agent_reply_at")):
+                written = {e.new.item.pk for e in checked if e.new.kind == kind}
+                if written:
+                    Item.objects.filter(pk__in=written).update(**{column: max(latest.values())})
             record_many(events)
             automate(_reply_events(checked))
     except BaseException:
