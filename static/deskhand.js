@@ -220,3 +220,25 @@
     }
   });
 })();
+
+// Administration → Automations: drag a rule into place; the new order is saved at once.
+(function () {
+  "use strict";
+  function csrf() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (e) { return ""; }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var list = document.querySelector("ol.automations[data-reorder]");
+    if (!list || typeof Sortable === "undefined") { return; }
+    Sortable.create(list, {
+      draggable: "li.automation", handle: ".grip", animation: 120, forceFallback: true,
+      onEnd: function () {
+        var ids = Array.prototype.map.call(list.querySelectorAll("li.automation"), function (li) { return li.dataset.id; });
+        var body = new URLSearchParams({ kind: list.dataset.kind, order: ids.join(",") });
+        fetch(list.dataset.reorder, { method: "POST", body: body, credentials: "same-origin",
+          headers: { "X-CSRFToken": csrf(), "HX-Request": "true" } });
+      },
+    });
+  });
+})();

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from django.db import DatabaseError, transaction
 from django.db.models import Count, F
 
-from deskhand.agents.models import Agent
+from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record_many
 from deskhand.automations.events import ItemEvent
 from deskhand.automations.facts import Facts, changes_between, read_facts
@@ -195,15 +195,17 @@ def _perform(action: Action, item: Item, facts: Facts, actor: Actor, rule_id: in
     if kind == ActionType.ASSIGN:
         if action.agent is not None:
             change_item(item, changes=ItemChanges(assignees=[AssigneeRef("agent", action.agent)]), actor=actor)
-            return f"assigned to agent {action.agent}"
+            return f"assigned to {Agent.objects.get(pk=action.agent).display_name}"
         assert action.team is not None
+        team = Team.objects.get(pk=action.team)
         if action.mode == AssignMode.TEAM:
             change_item(item, changes=ItemChanges(assignees=[AssigneeRef("team", action.team)]), actor=actor)
-            return f"assigned to team {action.team}"
+            return f"assigned to team {team.name}"
         agent = _pick_agent(action, rule_id)
         refs = [AssigneeRef("team", action.team)] + ([AssigneeRef("agent", agent.pk)] if agent else [])
         change_item(item, changes=ItemChanges(assignees=refs), actor=actor)
-        return f"assigned to team {action.team}" + (f" and agent {agent.email} ({action.mode})" if agent else "")
+        way = "in turn" if action.mode == AssignMode.ROUND_ROBIN else "least busy"
+        return f"assigned to team {team.name}" + (f" and {agent.display_name} ({way})" if agent else "")
     if kind == ActionType.SET_STATUS:
         change_item(item, changes=ItemChanges(status=str(action.value)), actor=actor)
         return f"status set to {action.value}"
@@ -215,7 +217,8 @@ def _perform(action: Action, item: Item, facts: Facts, actor: Actor, rule_id: in
         return f"{action.field} set to {action.value}"
     if kind == ActionType.MOVE_TO_PROJECT:
         change_item(item, changes=ItemChanges(project=action.project, folder=action.folder), actor=actor)
-        return f"moved to project {action.project}" + (f", folder {action.folder}" if action.folder else "")
+        item.refresh_from_db(fields=["project"])
+        return f"moved to project {item.project.name if item.project else ''}"
     if kind == ActionType.CUSTOMER_PROJECT:
         project = _customer_project(item, actor)
         if project is None:

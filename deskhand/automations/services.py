@@ -16,7 +16,7 @@ from deskhand.automations.events import ItemEvent
 from deskhand.automations.facts import read_facts
 from deskhand.automations.inputs import AutomationChanges
 from deskhand.automations.models import Automation
-from deskhand.automations.planner import Check, LoadedRule, evaluate, triggered
+from deskhand.automations.planner import Check, evaluate, triggered
 from deskhand.automations.queries import loaded
 from deskhand.automations.rules import (
     Action,
@@ -255,5 +255,22 @@ def test_against_item(rule: Rule, item: Item, *, rule_id: int = 0) -> TestResult
     return TestResult(triggered(rule, event, rule_id), ok, checks, rule.actions)
 
 
-__all__ = ["LoadedRule", "create_automation", "delete_automation", "set_routing", "test_against_item",
-           "update_automation"]
+
+
+@transaction.atomic
+def reorder_automations(item_kind: str, order: Sequence[int], *, actor: Actor) -> None:
+    """The rules of one item kind run in this order (ids; rules left out keep their place after)."""
+    _require_admin(actor)
+    rows = list(Automation.objects.filter(item_kind=item_kind).order_by("position", "id"))
+    by_id = {row.pk: row for row in rows}
+    wanted = [by_id[pk] for pk in dict.fromkeys(order) if pk in by_id]
+    ordered = wanted + [row for row in rows if row not in wanted]
+    changed = []
+    for position, row in enumerate(ordered):
+        if row.position != position:
+            row.position = position
+            changed.append(row)
+    Automation.objects.bulk_update(changed, ["position"])
+    if changed:
+        record(actor=actor, action="automation.reordered", object_type="automation", object_id=None,
+               object_label=item_kind, changes={"order": [row.name for row in ordered]})

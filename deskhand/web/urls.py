@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from deskhand.web.views import (
     admin,
+    admin_automations,
     admin_mail,
     admin_work,
     auth,
@@ -95,6 +96,14 @@ urlpatterns = [
     path("admin/work/views", admin_work.save_views, name="admin-views"),
     path("admin/work/attachments", admin_work.save_attachments, name="admin-attachments"),
     # Administration → Email
+    path("admin/automations", admin_automations.automation_list, name="admin-automations"),
+    path("admin/automations/new", admin_automations.edit, name="admin-automation-new"),
+    path("admin/automations/test", admin_automations.test, name="admin-automation-test"),
+    path("admin/automations/order", admin_automations.reorder, name="admin-automation-order"),
+    path("admin/automations/<id:automation_id>", admin_automations.edit, name="admin-automation"),
+    path("admin/automations/<id:automation_id>/toggle", admin_automations.toggle, name="admin-automation-toggle"),
+    path("admin/automations/<id:automation_id>/move", admin_automations.move, name="admin-automation-move"),
+    path("admin/automations/<id:automation_id>/delete", admin_automations.delete, name="admin-automation-delete"),
     path("admin/email", admin_mail.email_settings, name="admin-email"),
     path("admin/email/mailboxes", admin_mail.add_mailbox, name="admin-mailbox-add"),
     path("admin/email/mailboxes/<id:mailbox_id>", admin_mail.edit_mailbox, name="admin-mailbox"),

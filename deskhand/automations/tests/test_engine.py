@@ -58,7 +58,7 @@ def test_a_new_ticket_is_routed_and_the_run_says_why(admin_actor: Actor, agent_a
     [run] = runs(item)
     assert run["automation"] == rule.pk and run["name"] == "Acme to Ana"
     assert run["matched"] == [f"organization is {acme.pk}"]
-    assert run["did"] == [f"assigned to agent {agent.pk}", "priority set to high"]
+    assert run["did"] == ["assigned to Ana Agent", "priority set to high"]
     changes = [e for e in item_events(item) if e.action == "ticket.updated"]
     assert changes and all(e.actor_kind == "rule" and "Acme to Ana" in e.actor_label for e in changes)
     assert runs(other) == [] and other.assignees.count() == 0

@@ -1,0 +1,266 @@
+"""The automation editor's form: rows of pickers (no JSON) read into a typed `Rule`. Like the
+other forms of the agents' app it only reads what was typed; the automation services decide what
+is valid and name the field at fault (`conditions.all.0.value`), which the page shows at its row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import QueryDict
+
+from deskhand.agents.models import Agent, Team
+from deskhand.automations.rules import (
+    FIELDS,
+    Action,
+    ActionType,
+    AssignMode,
+    Condition,
+    FieldKind,
+    ItemKind,
+    Op,
+    Rule,
+    Since,
+    Trigger,
+    TriggerType,
+    field_kind,
+)
+from deskhand.core.errors import Invalid
+from deskhand.core.numbers import parse_id, parse_int
+from deskhand.fields.models import CustomField
+from deskhand.sla.models import SlaPolicy
+from deskhand.work.models import Folder, Priority, Project, Status
+
+MAX_ROWS = 20
+TRIGGER_LABELS = {
+    "created": "Created", "updated": "Any update", "changed": "A property changed",
+    "elapsed": "Time passed", "customer_replied": "The customer replied", "agent_replied": "An agent replied",
+    "sla_breached": "SLA breached", "sla_at_risk": "SLA at risk",
+}
+SINCE_LABELS = {"created": "it was created", "last_customer_message": "the last customer message",
+                "last_agent_reply": "the last agent reply", "status_changed": "its status changed"}
+OP_LABELS = {"is": "is", "is_not": "is not", "contains": "contains", "not_contains": "does not contain",
+             "in": "is one of", "gt": "is more than", "lt": "is less than", "is_empty": "is empty",
+             "changed": "changed"}
+ACTION_LABELS = {
+    "assign": "Assign to", "set_status": "Set status", "set_priority": "Set priority", "set_field": "Set field",
+    "move_to_project": "Move to project", "customer_project": "Move to the customer's project",
+    "add_follower": "Add follower", "apply_sla": "Apply SLA", "send_survey": "Send a satisfaction survey",
+    "reply": "Reply to the customer", "note": "Add an internal note",
+}
+FIELD_LABELS = {
+    "title": "Title", "description": "Description", "text": "Title, description or last message",
+    "message": "Last message", "status": "Status", "status_category": "Status category", "priority": "Priority",
+    "channel": "Channel", "mailbox": "Ticket address", "project": "Project (id)", "folder": "Folder (id)",
+    "assignees": "Assignees (agent:3, team:2)", "requester": "Requester (id)", "requester.email": "Requester email",
+    "requester.domain": "Requester domain", "requester.name": "Requester name",
+    "requester.customer_type": "Requester type", "requester.language": "Requester language",
+    "organization": "Organization (id)", "organization.name": "Organization name",
+}
+
+
+@dataclass
+class Pickers:
+    """What the editor's selects offer for one item kind."""
+
+    kind: str
+    fields: list[tuple[str, str]]
+    agents: list[Agent]
+    teams: list[Team]
+    statuses: list[Status]
+    projects: list[Project]
+    folders: list[Folder]
+    item_fields: list[CustomField]
+    policies: list[SlaPolicy]
+    priorities: list[tuple[str, str]] = field(default_factory=lambda: [(p.key, p.label) for p in Priority])
+
+    @classmethod
+    def load(cls, kind: str) -> Pickers:
+        custom = list(CustomField.objects.order_by("applies_to", "position", "id"))
+        fields = [(name, FIELD_LABELS.get(name, name)) for name in FIELDS]
+        fields += [(f"custom_fields.{f.key}", f"{kind.capitalize()}: {f.label}") for f in custom if f.applies_to == kind]
+        fields += [(f"requester.custom_fields.{f.key}", f"Requester: {f.label}") for f in custom
+                   if f.applies_to == "customer"]
+        fields += [(f"organization.custom_fields.{f.key}", f"Organization: {f.label}") for f in custom
+                   if f.applies_to == "organization"]
+        return cls(kind=kind, fields=fields, agents=list(Agent.objects.filter(is_active=True).order_by("name", "email")),
+                   teams=list(Team.objects.order_by("name")), statuses=list(Status.objects.filter(kind=kind)),
+                   projects=list(Project.objects.order_by("name").only("id", "name")),
+                   folders=list(Folder.objects.select_related("project").order_by("project__name", "name")),
+                   item_fields=[f for f in custom if f.applies_to == kind],
+                   policies=list(SlaPolicy.objects.order_by("name")))
+
+
+def _rows(data: QueryDict, prefix: str) -> list[int]:
+    """The indexes of the rows a form sent (`all-0-field`, `all-3-field`, …), in order."""
+    found = set()
+    for key in data:
+        head, _, rest = key.partition("-")
+        index, _, _name = rest.partition("-")
+        if head == prefix and index.isdigit() and len(index) < 4:
+            found.add(int(index))
+    return sorted(found)[:MAX_ROWS]
+
+
+def _value(text: str, name: str, op: Op, at: str) -> Any:
+    """A condition's typed value from the text box, by what the field compares."""
+    kind = field_kind(name)
+    text = text.strip()
+    if op in (Op.IS_EMPTY, Op.CHANGED):
+        return None
+    if op == Op.IN:
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        return [parse_id(p, field=at) if kind == FieldKind.ID else _scalar(p) for p in parts]
+    if kind == FieldKind.ID:
+        return parse_id(text, field=at, what=FIELD_LABELS.get(name, name))
+    if op in (Op.GT, Op.LT) or kind == FieldKind.NUMBER:
+        try:
+            return float(text) if "." in text else parse_int(text, field=at, minimum=-(2**53), maximum=2**53)
+        except (ValueError, Invalid):
+            raise Invalid("invalid_value", "Give a number.", field=at) from None
+    return _scalar(text) if kind == FieldKind.ANY else text
+
+
+def _scalar(text: str) -> Any:
+    """A custom field's value as stored: whole numbers as numbers, the rest as text."""
+    return int(text) if text.isdigit() and len(text) < 16 else text
+
+
+def _conditions(data: QueryDict, prefix: str) -> tuple[Condition, ...]:
+    conditions = []
+    for number, index in enumerate(_rows(data, prefix)):
+        name = data.get(f"{prefix}-{index}-field", "")
+        if not name:
+            continue  # an empty row
+        at = f"conditions.{prefix}.{number}"
+        op_text = data.get(f"{prefix}-{index}-op", "")
+        if op_text not in Op.__members__.values():
+            raise Invalid("invalid_op", "Choose how to compare.", field=f"{at}.op")
+        op = Op(op_text)
+        conditions.append(Condition(name, op, _value(data.get(f"{prefix}-{index}-value", ""), name, op,
+                                                     f"{at}.value")))
+    return tuple(conditions)
+
+
+def _optional_id(text: str, at: str) -> int | None:
+    return parse_id(text, field=at) if text else None
+
+
+def _actions(data: QueryDict) -> tuple[Action, ...]:
+    actions = []
+    for number, index in enumerate(_rows(data, "action")):
+        def get(name: str, index: int = index) -> str:
+            return str(data.get(f"action-{index}-{name}", "")).strip()
+
+        kind = get("type")
+        if not kind:
+            continue
+        at = f"actions.{number}"
+        if kind not in ActionType.__members__.values():
+            raise Invalid("unknown_action", "Choose what to do.", field=f"{at}.type")
+        action_type = ActionType(kind)
+        assignee, _, assignee_id = get("assignee").partition(":")
+        mode = get("mode") or AssignMode.TEAM
+        if mode not in AssignMode.__members__.values():
+            raise Invalid("invalid_mode", "Choose how to pick the agent.", field=f"{at}.mode")
+        value: Any = {ActionType.SET_STATUS: get("status"), ActionType.SET_PRIORITY: get("priority"),
+                      ActionType.SET_FIELD: _scalar(get("value"))}.get(action_type)
+        actions.append(Action(
+            type=action_type,
+            agent=_optional_id(assignee_id, f"{at}.agent") if assignee == "agent" else (
+                _optional_id(get("follower"), f"{at}.agent") if action_type == ActionType.ADD_FOLLOWER else None),
+            team=_optional_id(assignee_id, f"{at}.team") if assignee == "team" else None,
+            mode=AssignMode(mode) if assignee == "team" else AssignMode.TEAM,
+            value=value, field=get("field"), project=_optional_id(get("project"), f"{at}.project"),
+            folder=_optional_id(get("folder"), f"{at}.folder"), sla=_optional_id(get("sla"), f"{at}.sla"),
+            body=data.get(f"action-{index}-body", ""),
+        ))
+    return tuple(actions)
+
+
+def _trigger(data: QueryDict) -> Trigger:
+    kind = data.get("trigger", "")
+    if kind not in TriggerType.__members__.values():
+        raise Invalid("invalid_trigger", "Choose when the rule runs.", field="trigger")
+    trigger_type = TriggerType(kind)
+    if trigger_type == TriggerType.CHANGED:
+        return Trigger(trigger_type, field=data.get("trigger_field", ""),
+                       from_value=data.get("trigger_from", "").strip() or None,
+                       to_value=data.get("trigger_to", "").strip() or None)
+    if trigger_type == TriggerType.ELAPSED:
+        since = data.get("since", "")
+        minutes = parse_int(data.get("minutes", "").strip() or "0", field="trigger.minutes",
+                            message="Minutes are a whole number.")
+        return Trigger(trigger_type, since=Since(since) if since in Since.__members__.values() else None,
+                       minutes=minutes)
+    return Trigger(trigger_type)
+
+
+def read_rule(data: QueryDict, kind: str) -> Rule:
+    """The editor's rows as a Rule; Invalid names the row at fault."""
+    if kind not in ItemKind.__members__.values():
+        raise Invalid("invalid_kind", "Rules are for tickets or tasks.", field="item_kind")
+    return Rule(name=data.get("name", ""), item_kind=ItemKind(kind), trigger=_trigger(data),
+                all=_conditions(data, "all"), any=_conditions(data, "any"), actions=_actions(data),
+                enabled=data.get("enabled") == "on")
+
+
+def describe_trigger(trigger: dict[str, Any]) -> str:
+    """A stored trigger in words, for the list."""
+    kind = str(trigger.get("type", ""))
+    text = TRIGGER_LABELS.get(kind, kind)
+    if kind == "changed":
+        text = f"{FIELD_LABELS.get(trigger.get('field') or '', trigger.get('field') or 'Anything')} changed"
+        if trigger.get("from") is not None:
+            text += f" from {trigger['from']}"
+        if trigger.get("to") is not None:
+            text += f" to {trigger['to']}"
+    if kind == "elapsed":
+        text = f"{trigger.get('minutes')} minutes after {SINCE_LABELS.get(trigger.get('since') or '', '')}"
+    return text
+
+
+@dataclass
+class Names:
+    """The names an action's ids stand for, read once for a page of rules."""
+
+    agents: dict[int, str]
+    teams: dict[int, str]
+    projects: dict[int, str]
+    policies: dict[int, str]
+
+    @classmethod
+    def load(cls) -> Names:
+        return cls(agents={a.pk: a.display_name for a in Agent.objects.all()},
+                   teams=dict(Team.objects.values_list("pk", "name")),
+                   projects=dict(Project.objects.values_list("pk", "name")),
+                   policies=dict(SlaPolicy.objects.values_list("pk", "name")))
+
+
+MODE_WORDS = {"round_robin": "agents in turn", "least_busy": "the least busy agent"}
+
+
+def describe_action(action: dict[str, Any], names: Names | None = None) -> str:
+    """An action in words, with names for its ids where `names` has them."""
+    kind = str(action.get("type", ""))
+    label = ACTION_LABELS.get(kind, kind)
+    n = names or Names({}, {}, {}, {})
+    if kind == "assign":
+        agent = action.get("agent")
+        if agent:
+            return f"{label} {n.agents.get(agent, f'agent {agent}')}"
+        team = n.teams.get(action.get("team") or 0, f"team {action.get('team')}")
+        mode = MODE_WORDS.get(action.get("mode") or "")
+        return f"{label} {team}" + (f" ({mode})" if mode else "")
+    if kind in ("set_status", "set_priority"):
+        return f"{label} to {action.get('value')}"
+    if kind == "set_field":
+        return f"{label} {action.get('field')} to {action.get('value')}"
+    if kind == "move_to_project":
+        return f"{label} {n.projects.get(action.get('project') or 0, action.get('project'))}"
+    if kind == "add_follower":
+        person = n.agents.get(action.get("agent") or 0) or f"customer {action.get('customer')}"
+        return f"{label} {person}"
+    if kind == "apply_sla":
+        return f"{label} {n.policies.get(action.get('sla') or 0, action.get('sla'))}"
+    return label

@@ -1,0 +1,102 @@
+"""Administration → Automations: the list, the switches and order, the editor of pickers, and the
+dry run against an item."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+
+from deskhand.agents.models import Agent
+from deskhand.automations.models import Automation
+from deskhand.automations.rules import Action, ActionType, ItemKind, Rule, Trigger, TriggerType
+from deskhand.automations.services import create_automation
+from deskhand.core.actors import Actor
+from deskhand.work.inputs import ItemDraft
+from deskhand.work.services.items import submit_ticket
+
+NEW = "/admin/automations/new?kind=ticket"
+
+
+def _rule(admin_actor: Actor, name: str, kind: ItemKind = ItemKind.TICKET) -> Automation:
+    return create_automation(Rule(name, kind, Trigger(TriggerType.CREATED),
+                                  actions=(Action(ActionType.SET_PRIORITY, value="high"),)), actor=admin_actor)
+
+
+def _form(agent: Agent, **extra: str) -> dict[str, str]:
+    form = {"item_kind": "ticket", "name": "Printers to Ana", "enabled": "on", "trigger": "created",
+            "all-0-field": "title", "all-0-op": "contains", "all-0-value": "printer",
+            "any-0-field": "", "any-0-op": "is", "any-0-value": "",
+            "action-0-type": "assign", "action-0-assignee": f"agent:{agent.pk}", "action-0-mode": "team",
+            "action-1-type": "note", "action-1-body": "For {{ requester.email }}"}
+    form.update(extra)
+    return form
+
+
+def test_the_list_per_kind_switches_and_order(admin_client: Client, admin_actor: Actor) -> None:
+    first, second = _rule(admin_actor, "First"), _rule(admin_actor, "Second")
+    _rule(admin_actor, "A task rule", ItemKind.TASK)
+    page = admin_client.get("/admin/automations").content.decode()
+    assert "First" in page and "Second" in page and "A task rule" not in page
+    assert "When: Created · Then: Set priority to high" in page
+    assert "A task rule" in admin_client.get("/admin/automations?kind=task").content.decode()
+    admin_client.post(f"/admin/automations/{first.pk}/toggle")
+    first.refresh_from_db()
+    assert not first.enabled
+    admin_client.post(f"/admin/automations/{second.pk}/move", {"direction": "up"})
+    assert list(Automation.objects.filter(item_kind="ticket").order_by("position").values_list("name", flat=True)) \
+        == ["Second", "First"]
+    response = admin_client.post("/admin/automations/order", {"kind": "ticket", "order": f"{first.pk},{second.pk}"},
+                                 headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert Automation.objects.get(pk=first.pk).position == 0
+
+
+def test_create_with_pickers_and_see_it_run(admin_client: Client, agent: Agent, agent_actor: Actor) -> None:
+    response = admin_client.post(NEW, _form(agent))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule = Automation.objects.get()
+    assert rule.conditions["all"] == [{"field": "title", "op": "contains", "value": "printer"}]
+    assert rule.actions == [{"type": "assign", "agent": agent.pk}, {"type": "note", "body": "For {{ requester.email }}"}]
+    ticket = submit_ticket(ItemDraft(title="Printer jam", requester_email="zoe@acme.example"), actor=agent_actor)
+    assert list(ticket.assignees.values_list("agent", flat=True)) == [agent.pk]
+    edit = admin_client.get(f"/admin/automations/{rule.pk}").content.decode()
+    assert 'value="printer"' in edit and f'value="agent:{agent.pk}" selected' in edit
+
+
+def test_bad_rows_are_refused_at_their_row_and_nothing_is_saved(admin_client: Client, agent: Agent) -> None:
+    for extra, words in [({"name": ""}, "Give the automation a name"),
+                         ({"all-0-field": "status", "all-0-op": "is", "all-0-value": "archived"}, "not a status"),
+                         ({"action-0-assignee": "agent:999999"}, "no agent"),
+                         ({"trigger": "elapsed", "minutes": "ten"}, "Minutes are a whole number"),
+                         ({"action-1-body": "{{ item.password }}"}, "no placeholder")]:
+        response = admin_client.post(NEW, _form(agent, **extra))
+        assert response.status_code == 422 and words in response.content.decode(), (extra, response.status_code)
+    assert not Automation.objects.exists()
+
+
+def test_adding_a_row_keeps_what_was_typed(admin_client: Client, agent: Agent) -> None:
+    page = admin_client.post(NEW, {**_form(agent), "add": "condition"}).content.decode()
+    assert 'value="printer"' in page and 'id="all-1-field"' in page
+    assert not Automation.objects.exists()
+
+
+def test_test_against_an_item_changes_nothing(admin_client: Client, agent: Agent, agent_actor: Actor) -> None:
+    ticket = submit_ticket(ItemDraft(title="Printer jam", requester_email="zoe@acme.example"), actor=agent_actor)
+    response = admin_client.post("/admin/automations/test", {**_form(agent), "test_item": f"#{ticket.pk}"},
+                                 headers={"HX-Request": "true"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "this rule would run" in page and "✓ title contains printer" in page
+    assert ticket.assignees.count() == 0 and not Automation.objects.exists()
+    missing = admin_client.post("/admin/automations/test", {**_form(agent), "test_item": "#999999"})
+    assert missing.status_code == 422 and "There is no item #999999" in missing.content.decode()
+
+
+def test_agents_cannot_open_it(agent_client: Client, admin_actor: Actor) -> None:
+    rule = _rule(admin_actor, "First")
+    assert agent_client.get("/admin/automations").status_code == 403
+    assert agent_client.post(f"/admin/automations/{rule.pk}/toggle").status_code == 403
+
+
+def test_unknown_automation_is_a_404(admin_client: Client) -> Any:
+    assert admin_client.get("/admin/automations/999999").status_code == 404

@@ -1,0 +1,54 @@
+"""Administration → Automations in a real browser: build a rule with pickers, test it against a
+ticket, save it, switch it off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from deskhand.agents.models import Agent
+from deskhand.automations.models import Automation
+from deskhand.automations.samples import ensure_samples
+from deskhand.core.actors import Actor
+from deskhand.testing.browsing import shot, signed_in_page
+from deskhand.work.inputs import ItemDraft
+from deskhand.work.services.items import submit_ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: Any, admin: Agent) -> Iterator[Page]:
+    yield from signed_in_page(browser, live_server, email=admin.email, viewport={"width": 1360, "height": 900})
+
+
+def test_build_test_save_and_switch_off_a_rule(page: Page, agent: Agent) -> None:
+    ensure_samples()
+    ticket = submit_ticket(ItemDraft(title="Printer on floor 2", requester_email="zoe@acme.example"),
+                           actor=Actor.agent(agent))
+    page.goto("/admin/automations")
+    expect(page.get_by_role("link", name="Sample: every new ticket gets the sample SLA")).to_be_visible()
+    page.get_by_role("link", name="New ticket automation").click()
+    page.get_by_label("Name").fill("Printers to Ana")
+    page.get_by_label("Trigger").select_option("created")
+    page.get_by_label("Condition 1 property").first.select_option("title")
+    page.get_by_label("Condition 1 comparison").first.select_option("contains")
+    page.get_by_label("Condition 1 value").first.fill("printer")
+    page.get_by_label("Action 1", exact=True).select_option("assign")
+    page.get_by_label("Action 1 assignee").select_option(f"agent:{agent.pk}")
+    page.get_by_label("Item", exact=True).fill(f"#{ticket.pk}")
+    page.get_by_role("button", name="Test").click()
+    expect(page.locator("#test-result")).to_contain_text("this rule would run")
+    expect(page.locator("#test-result")).to_contain_text("✓ title contains printer")
+    shot(page, "automation-editor")
+    page.get_by_role("button", name="Save automation").click()
+    expect(page.get_by_role("link", name="Printers to Ana")).to_be_visible()
+    shot(page, "automations")
+    rule = Automation.objects.get(name="Printers to Ana")
+    assert rule.enabled and rule.actions == [{"type": "assign", "agent": agent.pk}]
+    page.get_by_role("switch", name="Printers to Ana on").click()
+    expect(page.get_by_role("switch", name="Printers to Ana on")).to_have_attribute("aria-checked", "false")
+    assert not Automation.objects.get(pk=rule.pk).enabled

@@ -1,0 +1,233 @@
+"""Administration → Automations: the rules of each item kind in order, switched on and off and
+dragged into place; an editor of pickers; and "Test against an item", which changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from deskhand.automations import queries, services
+from deskhand.automations.inputs import AutomationChanges
+from deskhand.automations.models import Automation
+from deskhand.automations.rules import PLACEHOLDERS
+from deskhand.automations.stored import action_json
+from deskhand.core.errors import DomainError, Invalid, NotFound
+from deskhand.core.numbers import id_or_none
+from deskhand.web.access import actor, admin_required
+from deskhand.web.forms_automations import (
+    ACTION_LABELS,
+    OP_LABELS,
+    SINCE_LABELS,
+    TRIGGER_LABELS,
+    Names,
+    Pickers,
+    describe_action,
+    describe_trigger,
+    read_rule,
+)
+from deskhand.web.http import AgentRequest
+from deskhand.work import queries as work_queries
+
+KINDS = {"ticket": "Tickets", "task": "Tasks"}
+
+
+def _kind(value: str | None) -> str:
+    return value if value in KINDS else "ticket"
+
+
+def _automation(automation_id: int) -> Automation:
+    try:
+        return queries.get_automation(automation_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+@require_GET
+@admin_required
+def automation_list(request: AgentRequest) -> HttpResponse:
+    kind = _kind(request.GET.get("kind"))
+    names = Names.load()
+    rows = [{"row": row, "trigger": describe_trigger(row.trigger),
+             "actions": [describe_action(action, names) for action in row.actions]}
+            for row in queries.automation_list(item_kind=kind)]
+    return render(request, "web/admin/automations.html", {"kind": kind, "kinds": KINDS, "rows": rows})
+
+
+def _back(kind: str) -> HttpResponse:
+    return redirect(f"{reverse('web:admin-automations')}?kind={kind}")
+
+
+@require_POST
+@admin_required
+def toggle(request: AgentRequest, automation_id: int) -> HttpResponse:
+    row = _automation(automation_id)
+    try:
+        services.update_automation(row, changes=AutomationChanges(enabled=not row.enabled), actor=actor(request))
+        messages.success(request, f"{row.name} is {'on' if row.enabled else 'off'}.")
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return _back(row.item_kind)
+
+
+@require_POST
+@admin_required
+def move(request: AgentRequest, automation_id: int) -> HttpResponse:
+    """↑ / ↓ beside each rule (what a drag does, from the keyboard)."""
+    row = _automation(automation_id)
+    order = list(queries.automation_list(item_kind=row.item_kind).values_list("pk", flat=True))
+    index = order.index(row.pk)
+    target = index + (-1 if request.POST.get("direction") == "up" else 1)
+    if 0 <= target < len(order):
+        order[index], order[target] = order[target], order[index]
+        services.reorder_automations(row.item_kind, order, actor=actor(request))
+    return _back(row.item_kind)
+
+
+@require_POST
+@admin_required
+def reorder(request: AgentRequest) -> HttpResponse:
+    """The order after a drag: `order` is the ids, comma-separated."""
+    kind = _kind(request.POST.get("kind"))
+    ids = [number for part in request.POST.get("order", "").split(",")[:1000]
+           if (number := id_or_none(part.strip())) is not None]
+    services.reorder_automations(kind, ids, actor=actor(request))
+    if request.htmx:
+        return HttpResponse(status=204)
+    return _back(kind)
+
+
+@require_POST
+@admin_required
+def delete(request: AgentRequest, automation_id: int) -> HttpResponse:
+    row = _automation(automation_id)
+    services.delete_automation(row, actor=actor(request))
+    messages.success(request, f"{row.name} deleted.")
+    return _back(row.item_kind)
+
+
+# -- the editor ------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _rows_from_rule(row: Automation) -> dict[str, Any]:
+    conditions = row.conditions or {}
+    return {
+        "name": row.name, "enabled": row.enabled, "trigger": row.trigger.get("type", "created"),
+        "trigger_field": row.trigger.get("field") or "", "trigger_from": _text(row.trigger.get("from")),
+        "trigger_to": _text(row.trigger.get("to")), "since": row.trigger.get("since") or "",
+        "minutes": row.trigger.get("minutes") or "",
+        "all": [{"field": c["field"], "op": c["op"], "value": _text(c.get("value"))} for c in conditions.get("all", [])],
+        "any": [{"field": c["field"], "op": c["op"], "value": _text(c.get("value"))} for c in conditions.get("any", [])],
+        "actions": [{
+            "type": a["type"], "assignee": f"agent:{a['agent']}" if a.get("agent") and a["type"] == "assign" else (
+                f"team:{a['team']}" if a.get("team") else ""), "mode": a.get("mode") or "team",
+            "status": a.get("value") if a["type"] == "set_status" else "",
+            "priority": a.get("value") if a["type"] == "set_priority" else "",
+            "field": a.get("field") or "", "value": _text(a.get("value")) if a["type"] == "set_field" else "",
+            "project": a.get("project") or "", "folder": a.get("folder") or "", "sla": a.get("sla") or "",
+            "follower": a.get("agent") or "" if a["type"] == "add_follower" else "", "body": a.get("body") or "",
+        } for a in row.actions],
+    }
+
+
+def _rows_from_post(data: QueryDict) -> dict[str, Any]:
+    def rows(prefix: str, names: tuple[str, ...]) -> list[dict[str, str]]:
+        indexes = sorted({int(k.split("-")[1]) for k in data if k.startswith(f"{prefix}-")
+                          and k.split("-")[1].isdigit() and len(k.split("-")[1]) < 4})[:20]
+        return [{name: data.get(f"{prefix}-{i}-{name}", "") for name in names} for i in indexes]
+
+    return {
+        "name": data.get("name", ""), "enabled": data.get("enabled") == "on", "trigger": data.get("trigger", ""),
+        "trigger_field": data.get("trigger_field", ""), "trigger_from": data.get("trigger_from", ""),
+        "trigger_to": data.get("trigger_to", ""), "since": data.get("since", ""), "minutes": data.get("minutes", ""),
+        "all": rows("all", ("field", "op", "value")), "any": rows("any", ("field", "op", "value")),
+        "actions": rows("action", ("type", "assignee", "mode", "status", "priority", "field", "value", "project",
+                                   "folder", "sla", "follower", "body")),
+    }
+
+
+BLANK_CONDITION = {"field": "", "op": "is", "value": ""}
+BLANK_ACTION = {"type": "", "assignee": "", "mode": "team", "status": "", "priority": "", "field": "", "value": "",
+                "project": "", "folder": "", "sla": "", "follower": "", "body": ""}
+
+
+def _editor(request: AgentRequest, *, kind: str, values: dict[str, Any], row: Automation | None,
+            error: DomainError | None = None, status: int = 200, **extra: Any) -> HttpResponse:
+    for key, blank in (("all", BLANK_CONDITION), ("any", BLANK_CONDITION)):
+        if not values[key] or any(values[key][-1].values()) and values[key][-1].get("field"):
+            values[key] = [*values[key], dict(blank)]
+    if not values["actions"] or values["actions"][-1].get("type"):
+        values["actions"] = [*values["actions"], dict(BLANK_ACTION)]
+    context = {
+        "kind": kind, "kinds": KINDS, "values": values, "automation": row, "pickers": Pickers.load(kind),
+        "triggers": TRIGGER_LABELS.items(), "since_choices": SINCE_LABELS.items(), "ops": OP_LABELS.items(),
+        "action_types": ACTION_LABELS.items(), "placeholders": PLACEHOLDERS, "error": error,
+        "error_at": error.field if error else "", **extra,
+    }
+    return render(request, "web/admin/automation_edit.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def edit(request: AgentRequest, automation_id: int | None = None) -> HttpResponse:
+    row = _automation(automation_id) if automation_id is not None else None
+    kind = row.item_kind if row is not None else _kind(request.GET.get("kind") or request.POST.get("item_kind"))
+    if request.method == "GET":
+        values = _rows_from_rule(row) if row is not None else {
+            "name": "", "enabled": True, "trigger": "created", "trigger_field": "", "trigger_from": "",
+            "trigger_to": "", "since": "", "minutes": "", "all": [], "any": [], "actions": []}
+        return _editor(request, kind=kind, values=values, row=row)
+    values = _rows_from_post(request.POST)
+    if request.POST.get("add"):  # "+ Add a condition / an action": the same form with a row more
+        return _editor(request, kind=kind, values=values, row=row)
+    try:
+        rule = read_rule(request.POST, kind)
+        if row is None:
+            row = services.create_automation(rule, actor=actor(request))
+        else:
+            services.update_automation(row, changes=AutomationChanges(
+                name=rule.name, trigger=rule.trigger, all=rule.all, any=rule.any, actions=rule.actions,
+                enabled=rule.enabled), actor=actor(request))
+    except DomainError as exc:
+        return _editor(request, kind=kind, values=values, row=row, error=exc, status=exc.status)
+    messages.success(request, f"Automation {row.name} saved.")
+    return _back(kind)
+
+
+@require_POST
+@admin_required
+def test(request: AgentRequest) -> HttpResponse:
+    """The editor's rule, as typed, against `#123`: what would match and what it would do."""
+    kind = _kind(request.POST.get("item_kind"))
+    context: dict[str, Any] = {}
+    try:
+        number = id_or_none(request.POST.get("test_item", "").strip().lstrip("#"))
+        if number is None:
+            raise Invalid("item_required", "Give an item's number, such as #123.", field="test_item")
+        try:
+            item = work_queries.get_item(number)
+        except NotFound:
+            raise Invalid("unknown_item", f"There is no item #{number}.", field="test_item") from None
+        result = services.test_against_item(read_rule(request.POST, kind), item)
+        names = Names.load()
+        context = {"result": result, "item": item,
+                   "actions": [describe_action(action_json(action), names) for action in result.actions]}
+    except DomainError as exc:
+        context = {"test_error": exc.message}
+    return render(request, "web/admin/automation_edit.html#test-result", context,
+                  status=422 if "test_error" in context else 200)
+
+
+
