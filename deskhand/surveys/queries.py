@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 
 from deskhand.surveys.models import Rating, SurveyRequest
+from deskhand.work.models import Item
 
 
 def survey_list(*, organization: int | None = None, agent: int | None = None,
@@ -47,3 +48,8 @@ def by_month(surveys: QuerySet[SurveyRequest]) -> list[dict[str, Any]]:
             .order_by("month"))
     return [{"month": row["month"].strftime("%Y-%m"), "sent": row["sent"], "good": row["good"], "okay": row["okay"],
              "bad": row["bad"], "score": score(row)} for row in rows]
+
+
+def latest_answer(item: Item) -> SurveyRequest | None:
+    """The item's latest answered survey, for its page."""
+    return SurveyRequest.objects.filter(item=item).exclude(rating="").order_by("-answered_at").first()

@@ -100,3 +100,11 @@ def test_agents_cannot_open_it(agent_client: Client, admin_actor: Actor) -> None
 
 def test_unknown_automation_is_a_404(admin_client: Client) -> Any:
     assert admin_client.get("/admin/automations/999999").status_code == 404
+
+
+def test_the_item_page_says_why(agent_client: Client, admin_actor: Actor, agent_actor: Actor, agent: Agent) -> None:
+    create_automation(Rule("Printers to Ana", ItemKind.TICKET, Trigger(TriggerType.CREATED),
+                           actions=(Action(ActionType.ASSIGN, agent=agent.pk),)), actor=admin_actor)
+    ticket = submit_ticket(ItemDraft(title="Printer jam", requester_email="zoe@acme.example"), actor=agent_actor)
+    page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()
+    assert "Automation “Printers to Ana”" in page and "no conditions" in page and "assigned to Ana Agent" in page

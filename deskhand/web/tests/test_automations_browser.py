@@ -52,3 +52,26 @@ def test_build_test_save_and_switch_off_a_rule(page: Page, agent: Agent) -> None
     page.get_by_role("switch", name="Printers to Ana on").click()
     expect(page.get_by_role("switch", name="Printers to Ana on")).to_have_attribute("aria-checked", "false")
     assert not Automation.objects.get(pk=rule.pk).enabled
+
+
+def test_the_ticket_page_answers_why(page: Page, agent: Agent, admin: Agent) -> None:
+    from deskhand.automations.inputs import AutomationChanges
+    from deskhand.automations.rules import Action, ActionType, Condition, ItemKind, Op, Rule, Trigger, TriggerType
+    from deskhand.automations.services import create_automation, update_automation
+
+    ensure_samples()
+    update_automation(Automation.objects.get(sample="sla"), changes=AutomationChanges(enabled=True),
+                      actor=Actor.agent(admin))
+    create_automation(Rule("Printers to Ana", ItemKind.TICKET, Trigger(TriggerType.CREATED),
+                           all=(Condition("title", Op.CONTAINS, "printer"),),
+                           actions=(Action(ActionType.ASSIGN, agent=agent.pk),
+                                    Action(ActionType.SET_PRIORITY, value="high"))), actor=Actor.agent(admin))
+    ticket = submit_ticket(ItemDraft(title="Printer on floor 2", requester_email="zoe@acme.example"),
+                           actor=Actor.agent(agent))
+    page.goto(f"/tickets/{ticket.pk}")
+    history = page.locator("#history")
+    expect(history).to_contain_text("Automation “Printers to Ana”")
+    expect(history).to_contain_text("title contains printer")
+    expect(history).to_contain_text("assigned to Ana Agent")
+    expect(page.locator(".sla-badge")).to_contain_text("SLA running")
+    shot(page, "ticket-why")

@@ -25,6 +25,8 @@ from deskhand.core.text import search_term
 from deskhand.customers import queries as customer_queries
 from deskhand.mail import queries as mail_queries
 from deskhand.mail.models import InboundEmail
+from deskhand.sla.queries import item_sla
+from deskhand.surveys.queries import latest_answer
 from deskhand.web.access import actor, agent_required
 from deskhand.web.forms import add_domain_error, custom_values
 from deskhand.web.forms_items import (
@@ -57,7 +59,10 @@ COLUMNS = (("id", "Ref", "-id"), ("title", "Title", "title"), ("status", "Status
 PROPERTIES = ("status", "priority", "assignees", "project", "folder", "requester", "followers", "fields", "text")
 ACTIONS = {"created": "created", "updated": "changed", "follower_added": "added a follower",
            "message.customer": "customer wrote", "message.reply": "replied", "message.note": "added a note",
-           "time.logged": "logged time", "time.updated": "changed logged time", "time.deleted": "removed logged time"}
+           "time.logged": "logged time", "time.updated": "changed logged time", "time.deleted": "removed logged time",
+           "automation.ran": "ran", "automation.failed": "failed", "automation.stopped": "stopped itself",
+           "sla.applied": "started the SLA", "sla.breached": "SLA breached", "sla.at_risk": "SLA at risk",
+           "survey.sent": "sent a satisfaction survey", "survey.answered": "answered the survey"}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -337,6 +342,12 @@ def _history(item: Item, choices: Choices) -> list[dict[str, Any]]:
             billable = "" if changes.get("billable", True) else ", not billable"
             details.append({"label": "Time", "text": f"{changes.get('minutes')} min on {changes.get('date')}{billable}"})
             changes = {}
+        if action == "automation.ran":  # "why is this assigned to Ana?"
+            details = [{"label": "Because", "text": "; ".join(changes.get("matched", []))},
+                       {"label": "It", "text": "; ".join(changes.get("did", []))}]
+            changes = {}
+        elif action.startswith("automation."):
+            changes = {key: value for key, value in changes.items() if key not in ("automation", "name")}
         for key, value in changes.items():
             if key in ("message", "entry") or (action == "created" and key in ("title", "channel", "custom_fields")):
                 continue
@@ -417,7 +428,8 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
     everything = "all" in parts
     choices = Choices.load(item.kind, places=False)
     context: dict[str, Any] = {"item": item, "plural": PLURALS[Kind(item.kind)], "choices": choices,
-                               "priorities": priority_choices(), "errors": {}, "oob": not everything}
+                               "priorities": priority_choices(), "errors": {}, "oob": not everything,
+                               "sla": item_sla(item), "survey": latest_answer(item)}
     if everything or "properties" in parts:
         context["fields_form"] = CustomFieldsForm(kind=item.kind, values=item.custom_fields)
         if menu or {"project", "folder"} & set(extra.get("errors") or {}):
