@@ -146,7 +146,8 @@ def _optional_id(text: str, at: str) -> int | None:
     return parse_id(text, field=at) if text else None
 
 
-def _actions(data: QueryDict) -> tuple[Action, ...]:
+def read_actions(data: QueryDict) -> tuple[Action, ...]:
+    """The action rows (`action-N-type`, …) as typed actions; empty rows are skipped."""
     actions = []
     for number, index in enumerate(_rows(data, "action")):
         def get(name: str, index: int = index) -> str:
@@ -201,7 +202,7 @@ def read_rule(data: QueryDict, kind: str) -> Rule:
     if kind not in ItemKind.__members__.values():
         raise Invalid("invalid_kind", "Rules are for tickets or tasks.", field="item_kind")
     return Rule(name=data.get("name", ""), item_kind=ItemKind(kind), trigger=_trigger(data),
-                all=_conditions(data, "all"), any=_conditions(data, "any"), actions=_actions(data),
+                all=_conditions(data, "all"), any=_conditions(data, "any"), actions=read_actions(data),
                 enabled=data.get("enabled") == "on")
 
 
@@ -264,3 +265,35 @@ def describe_action(action: dict[str, Any], names: Names | None = None) -> str:
     if kind == "apply_sla":
         return f"{label} {n.policies.get(action.get('sla') or 0, action.get('sla'))}"
     return label
+
+
+ACTION_FIELDS = ("type", "assignee", "mode", "status", "priority", "field", "value", "project", "folder", "sla",
+                 "follower", "body")
+BLANK_ACTION = {name: "team" if name == "mode" else "" for name in ACTION_FIELDS}
+
+
+def text_of(value: Any) -> str:
+    """A stored value as the editor's text box shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def action_rows(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Stored actions as the editor's rows of pickers."""
+    return [{
+        "type": a["type"], "assignee": f"agent:{a['agent']}" if a.get("agent") and a["type"] == "assign" else (
+            f"team:{a['team']}" if a.get("team") else ""), "mode": a.get("mode") or "team",
+        "status": a.get("value") if a["type"] == "set_status" else "",
+        "priority": a.get("value") if a["type"] == "set_priority" else "",
+        "field": a.get("field") or "", "value": text_of(a.get("value")) if a["type"] == "set_field" else "",
+        "project": a.get("project") or "", "folder": a.get("folder") or "", "sla": a.get("sla") or "",
+        "follower": (a.get("agent") or "") if a["type"] == "add_follower" else "", "body": a.get("body") or "",
+    } for a in actions]
+
+
+def posted_action_rows(data: QueryDict) -> list[dict[str, str]]:
+    """The action rows as they were typed, to show them again with an error."""
+    return [{name: data.get(f"action-{index}-{name}", "") for name in ACTION_FIELDS} for index in _rows(data, "action")]

@@ -35,6 +35,7 @@ urlpatterns = [
     path("organizations/new", organizations.new_organization, name="organization-new"),
     path("organizations/options", customers.organization_options, name="organization-options"),
     path("organizations/<id:organization_id>", organizations.organization_detail, name="organization-detail"),
+    path("organizations/<id:organization_id>/routing", organizations.save_routing, name="organization-routing"),
     path("organizations/<id:organization_id>/domains", organizations.add_domain, name="organization-domain-add"),
     path("organizations/<id:organization_id>/domains/<str:domain>/delete", organizations.remove_domain,
          name="organization-domain-remove"),

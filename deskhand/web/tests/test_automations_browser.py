@@ -75,3 +75,18 @@ def test_the_ticket_page_answers_why(page: Page, agent: Agent, admin: Agent) -> 
     expect(history).to_contain_text("assigned to Ana Agent")
     expect(page.locator(".sla-badge")).to_contain_text("SLA running")
     shot(page, "ticket-why")
+
+
+def test_routing_on_the_organization_profile(page: Page, agent: Agent) -> None:
+    from deskhand.core.actors import SYSTEM
+    from deskhand.customers.services import create_organization
+
+    acme = create_organization("Acme", domains=["acme.example"], actor=SYSTEM)
+    page.goto(f"/organizations/{acme.pk}")
+    page.get_by_text("Change routing").click()
+    page.get_by_label("Action 1", exact=True).select_option("assign")
+    page.get_by_label("Action 1 assignee").select_option(f"agent:{agent.pk}")
+    page.get_by_role("button", name="Save routing").click()
+    expect(page.locator("#routing")).to_contain_text("Assign to Ana Agent")
+    shot(page, "organization-routing")
+    assert Automation.objects.get(routing=True).organization_id == acme.pk

@@ -21,14 +21,18 @@ from deskhand.core.numbers import id_or_none
 from deskhand.web.access import actor, admin_required
 from deskhand.web.forms_automations import (
     ACTION_LABELS,
+    BLANK_ACTION,
     OP_LABELS,
     SINCE_LABELS,
     TRIGGER_LABELS,
     Names,
     Pickers,
+    action_rows,
     describe_action,
     describe_trigger,
+    posted_action_rows,
     read_rule,
+    text_of,
 )
 from deskhand.web.http import AgentRequest
 from deskhand.work import queries as work_queries
@@ -113,32 +117,16 @@ def delete(request: AgentRequest, automation_id: int) -> HttpResponse:
 # -- the editor ------------------------------------------------------------------------------------
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return ", ".join(map(str, value))
-    return str(value)
-
-
 def _rows_from_rule(row: Automation) -> dict[str, Any]:
     conditions = row.conditions or {}
     return {
         "name": row.name, "enabled": row.enabled, "trigger": row.trigger.get("type", "created"),
-        "trigger_field": row.trigger.get("field") or "", "trigger_from": _text(row.trigger.get("from")),
-        "trigger_to": _text(row.trigger.get("to")), "since": row.trigger.get("since") or "",
+        "trigger_field": row.trigger.get("field") or "", "trigger_from": text_of(row.trigger.get("from")),
+        "trigger_to": text_of(row.trigger.get("to")), "since": row.trigger.get("since") or "",
         "minutes": row.trigger.get("minutes") or "",
-        "all": [{"field": c["field"], "op": c["op"], "value": _text(c.get("value"))} for c in conditions.get("all", [])],
-        "any": [{"field": c["field"], "op": c["op"], "value": _text(c.get("value"))} for c in conditions.get("any", [])],
-        "actions": [{
-            "type": a["type"], "assignee": f"agent:{a['agent']}" if a.get("agent") and a["type"] == "assign" else (
-                f"team:{a['team']}" if a.get("team") else ""), "mode": a.get("mode") or "team",
-            "status": a.get("value") if a["type"] == "set_status" else "",
-            "priority": a.get("value") if a["type"] == "set_priority" else "",
-            "field": a.get("field") or "", "value": _text(a.get("value")) if a["type"] == "set_field" else "",
-            "project": a.get("project") or "", "folder": a.get("folder") or "", "sla": a.get("sla") or "",
-            "follower": a.get("agent") or "" if a["type"] == "add_follower" else "", "body": a.get("body") or "",
-        } for a in row.actions],
+        "all": [{"field": c["field"], "op": c["op"], "value": text_of(c.get("value"))} for c in conditions.get("all", [])],
+        "any": [{"field": c["field"], "op": c["op"], "value": text_of(c.get("value"))} for c in conditions.get("any", [])],
+        "actions": action_rows(row.actions),
     }
 
 
@@ -153,14 +141,11 @@ def _rows_from_post(data: QueryDict) -> dict[str, Any]:
         "trigger_field": data.get("trigger_field", ""), "trigger_from": data.get("trigger_from", ""),
         "trigger_to": data.get("trigger_to", ""), "since": data.get("since", ""), "minutes": data.get("minutes", ""),
         "all": rows("all", ("field", "op", "value")), "any": rows("any", ("field", "op", "value")),
-        "actions": rows("action", ("type", "assignee", "mode", "status", "priority", "field", "value", "project",
-                                   "folder", "sla", "follower", "body")),
+        "actions": posted_action_rows(data),
     }
 
 
 BLANK_CONDITION = {"field": "", "op": "is", "value": ""}
-BLANK_ACTION = {"type": "", "assignee": "", "mode": "team", "status": "", "priority": "", "field": "", "value": "",
-                "project": "", "folder": "", "sla": "", "follower": "", "body": ""}
 
 
 def _editor(request: AgentRequest, *, kind: str, values: dict[str, Any], row: Automation | None,

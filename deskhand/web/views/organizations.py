@@ -9,15 +9,18 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deskhand.audit.queries import history
+from deskhand.automations.queries import routing_of
+from deskhand.automations.services import set_routing
 from deskhand.core.emailaddr import display_domain
 from deskhand.core.errors import DomainError
 from deskhand.customers import queries, services
 from deskhand.customers.inputs import OrganizationChanges
 from deskhand.customers.models import Organization, Source
-from deskhand.web.access import actor, agent_required
+from deskhand.web.access import actor, admin_required, agent_required
 from deskhand.web.forms import (
     DomainForm,
     MergeOrganizationForm,
@@ -25,6 +28,16 @@ from deskhand.web.forms import (
     OrganizationForm,
     add_domain_error,
     custom_values,
+)
+from deskhand.web.forms_automations import (
+    ACTION_LABELS,
+    BLANK_ACTION,
+    Names,
+    Pickers,
+    action_rows,
+    describe_action,
+    posted_action_rows,
+    read_actions,
 )
 from deskhand.web.http import AgentRequest
 from deskhand.web.views.customers import REQUESTS_SHOWN, get_organization_or_404
@@ -54,9 +67,23 @@ def new_organization(request: AgentRequest) -> HttpResponse:
     return render(request, "web/customers/new_organization.html", {"form": form}, status=status)
 
 
+def _routing(organization: Organization, *, typed: list[dict[str, str]] | None = None,
+             error: DomainError | None = None) -> dict[str, Any]:
+    """The routing section: what happens to every ticket its members submit, and its editor."""
+    row = routing_of(organization.pk)
+    stored = row.actions if row is not None else []
+    rows = typed if typed is not None else action_rows(stored)
+    if not rows or rows[-1].get("type"):
+        rows = [*rows, dict(BLANK_ACTION)]
+    names = Names.load() if stored else None
+    return {"automation": row, "described": [describe_action(action, names) for action in stored], "rows": rows,
+            "pickers": Pickers.load("ticket"), "action_types": ACTION_LABELS.items(), "error": error,
+            "error_at": error.field if error else ""}
+
+
 def _detail(request: AgentRequest, organization: Organization, *, form: OrganizationForm | None = None,
             domain_form: DomainForm | None = None, preview: dict[str, Any] | None = None,
-            status: int = 200) -> HttpResponse:
+            routing: dict[str, Any] | None = None, status: int = 200) -> HttpResponse:
     members = Paginator(queries.customer_list(organization=organization.pk), MEMBERS_PAGE)
     page_number = request.GET.get("page") or 1
     return render(request, "web/customers/organization.html", {
@@ -72,7 +99,22 @@ def _detail(request: AgentRequest, organization: Organization, *, form: Organiza
         "events": history("organization", organization.pk, limit=50),
         "requests": items_of_organization(organization, limit=REQUESTS_SHOWN),
         "projects": list(project_list(organization=str(organization.pk))),
+        "routing": routing or _routing(organization),
     }, status=status)
+
+
+@require_POST
+@admin_required
+def save_routing(request: AgentRequest, organization_id: int) -> HttpResponse:
+    """The routing section's actions, saved as the organization's routing automation."""
+    organization = get_organization_or_404(organization_id)
+    try:
+        set_routing(organization, actions=read_actions(request.POST), actor=actor(request))
+    except DomainError as exc:
+        routing = _routing(organization, typed=posted_action_rows(request.POST), error=exc)
+        return _detail(request, organization, routing=routing, status=exc.status)
+    messages.success(request, "Routing saved.")
+    return redirect(f"{reverse('web:organization-detail', kwargs={'organization_id': organization.pk})}#routing")
 
 
 @require_http_methods(["GET", "POST"])
