@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Count, Exists, Model, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from deskhand.audit.models import AuditEvent
 from deskhand.core.errors import Invalid, NotFound
@@ -61,6 +62,7 @@ class ItemFilters:
     project: str = ""         # a project id or "none"
     folder: str = ""          # a folder id or "none"
     search: str = ""          # title, reference (#123) or requester email
+    sla: str = ""             # breached, at_risk, paused, running, met or none
 
     @classmethod
     def from_mapping(cls, data: Any) -> ItemFilters:
@@ -194,7 +196,36 @@ def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-
     queryset = _by_id_or_none(queryset, filters.project, field="project")
     queryset = _by_id_or_none(queryset, filters.folder, field="folder")
     queryset = _search(queryset, filters.search)
+    queryset = _sla(queryset, filters.sla)
     return with_row_data(queryset, names=names, followers=followers).order_by(*SORTS[sort])
+
+
+SLA_STATES = ("breached", "at_risk", "paused", "running", "met", NONE)
+
+
+def _sla(queryset: _Items, value: str) -> _Items:
+    """Items by the state of their SLA clock, as sla.services.sla_state names it."""
+    if not value:
+        return queryset
+    if value not in SLA_STATES:
+        raise Invalid("invalid_sla", f"sla is one of {', '.join(SLA_STATES)}.", field="sla")
+    if value == NONE:
+        return queryset.filter(sla_clock__isnull=True)
+    breached = Q(sla_clock__first_response_breached_at__isnull=False) | Q(
+        sla_clock__resolution_breached_at__isnull=False)
+    if value == "breached":
+        return queryset.filter(breached)
+    met = Q(sla_clock__resolved_at__isnull=False) & (
+        Q(sla_clock__first_response_due__isnull=True) | Q(sla_clock__first_responded_at__isnull=False))
+    live = queryset.filter(sla_clock__isnull=False).exclude(breached)
+    if value == "met":
+        return live.filter(met)
+    live = live.exclude(met)
+    if value == "paused":
+        return live.filter(sla_clock__paused_at__isnull=False)
+    live = live.filter(sla_clock__paused_at__isnull=True)
+    at_risk = Q(sla_clock__at_risk_at__isnull=False) | Q(sla_clock__at_risk_due__lte=timezone.now())
+    return live.filter(at_risk) if value == "at_risk" else live.exclude(at_risk)
 
 
 def item_count(kind: str, filters: ItemFilters, items: QuerySet[Item]) -> int:

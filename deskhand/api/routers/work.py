@@ -62,6 +62,7 @@ class ItemListParams(ListParams):
     requester: str = Field("", description="A customer id.")
     project: str = Field("", description="A project id or none.")
     folder: str = Field("", description="A folder id or none.")
+    sla: str = Field("", description="breached, at_risk, paused, running, met or none.")
     sort: str = Field("-id", description="id, updated_at, title, priority or status; a leading - for descending.")
 
 

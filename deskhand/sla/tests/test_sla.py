@@ -104,3 +104,19 @@ def test_bad_policies_name_the_field(admin_actor: Actor, new: PolicyInput, field
         create_policy(new, actor=admin_actor)
     assert error.value.field == field
     assert not SlaPolicy.objects.exists()
+
+
+def test_lists_filter_by_sla_state(with_sla: None, api: Any, agent_actor: Actor) -> None:
+    late, fine = ticket(agent_actor), ticket(agent_actor)
+    ticket(agent_actor)  # running
+    ItemSla.objects.filter(item=late).update(first_response_breached_at=timezone.now())
+    ItemSla.objects.filter(item=fine).update(at_risk_due=timezone.now() - datetime.timedelta(minutes=1))
+
+    def ids(state: str) -> list[int]:
+        response = api.get("/tickets", {"sla": state})
+        assert response.status_code == 200, response.content
+        return sorted(row["id"] for row in response.json()["items"])
+
+    assert ids("breached") == [late.pk] and ids("at_risk") == [fine.pk]
+    assert len(ids("running")) == 1 and ids("none") == []
+    assert api.get("/tickets", {"sla": "late"}).status_code == 422

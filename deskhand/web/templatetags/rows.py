@@ -11,7 +11,9 @@ from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from deskhand.work.models import Folder, Project
+from deskhand.sla.models import ItemSla
+from deskhand.sla.services import sla_state
+from deskhand.work.models import Folder, Item, Project
 from deskhand.work.queries import ProjectNode
 
 register = template.Library()
@@ -65,3 +67,17 @@ def project_tree(nodes: list[ProjectNode], tree_query: str, project: str, folder
             tree_query, pk, _current(project == pk and not folder), node.project.name, node.count,
             format_html("<ul>{}</ul>", folders) if node.folders else ""))
     return mark_safe("".join(items))  # noqa: S308 - each part is built by format_html
+
+
+@register.simple_tag
+def sla_badge(item: Item) -> SafeString:
+    """A small badge on a row whose SLA is at risk or breached (the states that call for action)."""
+    try:
+        clock = item.sla_clock
+    except ItemSla.DoesNotExist:
+        return mark_safe("")
+    state = sla_state(clock)
+    if state not in ("at_risk", "breached"):
+        return mark_safe("")
+    return format_html('<span class="sla-badge sla-{}" title="SLA {}">SLA {}</span>', state, clock.policy.name,
+                       "breached" if state == "breached" else "at risk")

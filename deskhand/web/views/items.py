@@ -51,11 +51,13 @@ from deskhand.work.services.timesheets import log_time
 KINDS = {"tickets": Kind.TICKET, "tasks": Kind.TASK}
 PLURALS = {Kind.TICKET: "tickets", Kind.TASK: "tasks"}
 PAGE_SIZE = 50
-FILTERS = ("status", "priority", "assignee", "organization", "requester", "project", "folder", "search")
+FILTERS = ("status", "priority", "assignee", "organization", "requester", "project", "folder", "search", "sla")
 VIEW_LABELS = {"list": "List", "by_portfolio": "By portfolio", "by_customer": "By customer"}
 # Column, header, and the direction a first click sorts by (newest, most urgent first).
 COLUMNS = (("id", "Ref", "-id"), ("title", "Title", "title"), ("status", "Status", "status"),
            ("priority", "Priority", "-priority"), ("updated_at", "Updated", "-updated_at"))
+SLA_CHOICES = [("", "Any"), ("at_risk", "At risk"), ("breached", "Breached"), ("running", "Running"),
+               ("paused", "Paused"), ("met", "Met"), ("none", "No SLA")]
 PROPERTIES = ("status", "priority", "assignees", "project", "folder", "requester", "followers", "fields", "text")
 ACTIONS = {"created": "created", "updated": "changed", "follower_added": "added a follower",
            "message.customer": "customer wrote", "message.reply": "replied", "message.note": "added a note",
@@ -191,7 +193,7 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
         "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else "",
         "next_url": "?" + urlencode({**query, "page": page + 1}) if len(rows) > PAGE_SIZE else "",
         "first_row": (page - 1) * PAGE_SIZE + 1, "last_row": (page - 1) * PAGE_SIZE + len(rows[:PAGE_SIZE]),
-        "assignee_filter": _assignee_filter(choices, me), "checked": set(),
+        "assignee_filter": _assignee_filter(choices, me), "checked": set(), "sla_choices": SLA_CHOICES,
         "today": timezone.localdate(), **extra,
     }
     if with_tree:
