@@ -78,6 +78,11 @@ PROCESS_TIMEOUT = 600.0
 POLL_MARGIN = 100  # ids below the lowest waiting one that the SMTP poller reads again
 SETUP_MAILBOX = ("from deskhand.core.actors import SYSTEM; from deskhand.mail.services import ensure_mailboxes; "
                  f"ensure_mailboxes([{SUPPORT!r}], actor=SYSTEM)")
+# `--automations samples`: the fresh install's samples, all switched on (the sample SLA on every new
+# ticket, the survey on done, the reopen on a customer reply), as issue 13's import target wants.
+SETUP_SAMPLES = ("from deskhand.core.actors import SYSTEM; from deskhand.automations.samples import ensure_samples; "
+                 "from deskhand.automations.models import Automation; ensure_samples(); "
+                 "Automation.objects.update(enabled=True)")
 
 
 # -- the corpus and what it must become --------------------------------------------------------
@@ -407,6 +412,8 @@ def import_run(kind: str, run_number: int, mails: list[Mail], corpus: Path, args
         env = base_env(data_dir, url)
         run([str(DESKHAND), "migrate", "-v0"], env)
         run([str(DESKHAND), "shell", "-c", SETUP_MAILBOX], env)
+        if args.automations == "samples":
+            run([str(DESKHAND), "shell", "-c", SETUP_SAMPLES], env)
         options = [*(["--jobs", str(args.jobs)] if args.jobs is not None else []),
                    *(["--batch", str(args.batch)] if args.batch is not None else [])]
         empty = data_dir / "empty"
@@ -671,6 +678,8 @@ def main() -> None:
     parser.add_argument("--only", default="sqlite,postgresql,smtp",
                         help="comma-separated: sqlite, postgresql, smtp, smtp-postgresql")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--automations", choices=("off", "samples"), default="off",
+                        help="samples: the fresh install's sample automations, switched on, for the import")
     parser.add_argument("--jobs", type=int, help="mail import --jobs (default: the command's)")
     parser.add_argument("--batch", type=int, help="mail import --batch (default: the command's)")
     parser.add_argument("--senders", type=int, default=6, help="SMTP client connections")

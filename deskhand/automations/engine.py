@@ -34,7 +34,7 @@ from deskhand.work.inputs import AssigneeRef, ItemChanges
 from deskhand.work.models import Assignee, Category, Item, MessageKind, Project
 from deskhand.work.services._common import item_event
 from deskhand.work.services.items import NewFollower, add_followers, change_item
-from deskhand.work.services.messages import add_message
+from deskhand.work.services.messages import NewMessage, add_message, add_messages
 from deskhand.work.services.projects import create_project
 
 log = logging.getLogger("deskhand.automations")
@@ -63,7 +63,11 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
     events = [event for event in events if event.actor.kind != ActorKind.RULE]
     if not events:
         return []
-    facts = read_facts(event.item_id for event in events)
+    if rules is None and all(event.kind for event in events):
+        rules = rules_for({event.kind for event in events}, (event.organization_id for event in events))
+        if not rules:
+            return []
+    facts = read_facts((event.item_id for event in events), messages=_need_messages(rules))
     if rules is None:
         kinds = {f["kind"] for f in facts.values()}
         rules = rules_for(kinds, (f["organization"] for f in facts.values()))
@@ -74,6 +78,7 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
     stopped: set[tuple[int, int]] = set()
     for _round in range(MAX_ROUNDS):
         planned: list[Planned] = []
+        seen: set[tuple[int, int]] = set()
         for event in events:
             if event.item_id not in facts:
                 continue
@@ -81,15 +86,17 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
                 key = (each.rule_id, each.item_id)
                 if key in fired:
                     stopped.add(key)
-                elif key not in {(p.rule_id, p.item_id) for p in planned}:
+                elif key not in seen:
+                    seen.add(key)
                     planned.append(each)
         if not planned:
             break
-        before = {p.item_id: facts[p.item_id] for p in planned}
-        for each in planned:
-            fired.add((each.rule_id, each.item_id))
-            outcomes.append(_apply(each, facts[each.item_id]))
-        after = read_facts(before)
+        # Only rules that change properties can make the next round's events.
+        before = {p.item_id: facts[p.item_id] for p in planned
+                  if any(action.type not in UNCHANGING for action in p.actions)}
+        fired |= seen
+        outcomes += _apply_all(planned, facts)
+        after = read_facts(before, messages=_need_messages(rules))
         events = []
         for item_id, old in before.items():
             facts[item_id] = after.get(item_id, old)
@@ -103,6 +110,12 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
     return outcomes
 
 
+def _need_messages(rules: Sequence[LoadedRule] | None) -> bool:
+    """Whether a condition reads the latest message (the rules unknown yet: assume so)."""
+    return rules is None or any(condition.field in ("text", "message")
+                                for loaded in rules for condition in (*loaded.rule.all, *loaded.rule.any))
+
+
 def _record_stops(stopped: set[tuple[int, int]], rules: Sequence[LoadedRule], facts: dict[int, Facts]) -> None:
     names = {loaded.id: loaded.rule.name for loaded in rules}
     items = Item.objects.in_bulk({item_id for _rule, item_id in stopped}) if stopped else {}
@@ -110,6 +123,69 @@ def _record_stops(stopped: set[tuple[int, int]], rules: Sequence[LoadedRule], fa
                             changes={"automation": rule_id, "name": names[rule_id],
                                      "warning": "It would have run again on its own changes; it ran once."})
                  for rule_id, item_id in sorted(stopped) if item_id in items])
+
+
+# Actions with a batch service: a rule that fires for a whole batch of mail applies them at once.
+BATCHED = {ActionType.APPLY_SLA, ActionType.SEND_SURVEY, ActionType.NOTE, ActionType.ADD_FOLLOWER}
+# Actions that change no property a condition watches (followers and messages are not watched).
+UNCHANGING = {*BATCHED, ActionType.REPLY}
+
+
+def _apply_all(planned: Sequence[Planned], facts: dict[int, Facts]) -> list[Outcome]:
+    """Each rule's runs of this round, in rule order. A rule whose actions all have a batch form
+    runs for its items at once; if that fails, each item runs alone, so that only the item the
+    rule fails on is logged as failed."""
+    by_rule: dict[int, list[Planned]] = {}
+    for each in planned:
+        by_rule.setdefault(each.rule_id, []).append(each)
+    outcomes: list[Outcome] = []
+    for group in by_rule.values():
+        if len(group) > 1 and all(action.type in BATCHED for action in group[0].actions):
+            try:
+                outcomes += _apply_batch(group)
+                continue
+            except Exception:  # noqa: BLE001 - isolated below, item by item
+                log.info("automation %s: batch of %d failed, running item by item", group[0].rule_id, len(group))
+        outcomes += [_apply(each, facts[each.item_id]) for each in group]
+    return outcomes
+
+
+def _apply_batch(group: Sequence[Planned]) -> list[Outcome]:
+    first = group[0]
+    actor = rule_actor(first.rule_id, first.name)
+    # What the batch services and the placeholders read, and no more: a batch of mail is 200 items.
+    items = Item.objects.select_related("requester", "organization", "status").only(
+        "id", "kind", "title", "priority", "created_at", "requester_id", "organization_id", "status_id",
+        "requester__email", "requester__name", "organization__name", "status__key", "status__label",
+        "status__category").in_bulk([p.item_id for p in group])
+    batch = [items[p.item_id] for p in group]
+    done: list[str] = []
+    with transaction.atomic():
+        for action in first.actions:
+            if action.type == ActionType.APPLY_SLA:
+                assert action.sla is not None  # check_rule saw to it
+                policy = SlaPolicy.objects.get(pk=action.sla)
+                apply_sla(batch, policy=policy, actor=actor)
+                done.append(f"SLA {policy.name} applied")
+            elif action.type == ActionType.SEND_SURVEY:
+                send_surveys(batch, actor=actor)
+                done.append("satisfaction survey sent")
+            elif action.type == ActionType.NOTE:
+                add_messages([NewMessage(item=item, kind=MessageKind.NOTE, body=render_template(
+                    action.body, _template_values(item)), actor=actor) for item in batch])
+                done.append("added an internal note")
+            elif action.type == ActionType.ADD_FOLLOWER:
+                customer = Customer.objects.get(pk=action.customer) if action.customer is not None else None
+                agent = Agent.objects.get(pk=action.agent) if action.agent is not None else None
+                add_followers([NewFollower(item=item, actor=actor, customer=customer, agent=agent) for item in batch])
+                person = customer or agent
+                done.append(f"added follower {person.email if person else ''}")
+        Automation.objects.filter(pk=first.rule_id, failures__gt=0).update(failures=0, last_error="")
+        record_many([item_event(item, RUN_ACTION, actor=actor, changes={
+            "automation": p.rule_id, "name": p.name,
+            "matched": [check.text for check in p.checks if check.met] or ["no conditions"], "did": done})
+            for p, item in zip(group, batch, strict=True)])
+    return [Outcome(p, done) for p in group]
 
 
 def _apply(planned: Planned, facts: Facts) -> Outcome:

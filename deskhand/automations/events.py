@@ -20,3 +20,7 @@ class ItemEvent:
     actor: Actor
     changes: Mapping[str, tuple[Any, Any]] = field(default_factory=dict)
     automation_id: int | None = None  # elapsed: the rule whose time came
+    # What the rules are looked up by, when the service knows it: then an event no rule can fire
+    # costs one indexed read and nothing more.
+    kind: str = ""
+    organization_id: int | None = None

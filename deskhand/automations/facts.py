@@ -14,52 +14,50 @@ from deskhand.work.models import Assignee, Item, Message, Priority
 Facts = dict[str, Any]
 
 
-def read_facts(item_ids: Iterable[int]) -> dict[int, Facts]:
+_COLUMNS = ("id", "kind", "title", "description", "status__key", "status__category", "priority", "channel",
+            "mailbox__address", "project_id", "folder_id", "requester_id", "requester__email", "requester__domain",
+            "requester__name", "requester__customer_type__name", "requester__language", "requester__custom_fields",
+            "organization_id", "organization__name", "organization__custom_fields", "custom_fields")
+
+
+def read_facts(item_ids: Iterable[int], *, messages: bool = True) -> dict[int, Facts]:
+    """Rows, not model instances: a batch of mail reads its facts in four queries and little Python.
+    `messages=False`: no rule reads the latest message, so it is not read ("" in its place)."""
     ids = sorted(set(item_ids))
     if not ids:
         return {}
-    items = Item.objects.filter(pk__in=ids).select_related(
-        "status", "requester", "requester__customer_type", "organization", "mailbox")
     assignees: dict[int, list[str]] = defaultdict(list)
     for item_id, agent_id, team_id in Assignee.objects.filter(item_id__in=ids).order_by("id").values_list(
             "item_id", "agent_id", "team_id"):
         assignees[item_id].append(f"agent:{agent_id}" if agent_id else f"team:{team_id}")
-    latest = dict(Message.objects.filter(item_id__in=ids).values("item_id").annotate(last=Max("id"))
-                  .values_list("item_id", "last"))
-    bodies = dict(Message.objects.filter(pk__in=list(latest.values())).values_list("item_id", "body"))
+    bodies: dict[int, str] = {}
+    if messages:
+        latest = dict(Message.objects.filter(item_id__in=ids).values("item_id").annotate(last=Max("id"))
+                      .values_list("item_id", "last"))
+        bodies = dict(Message.objects.filter(pk__in=list(latest.values())).values_list("item_id", "body"))
+    priorities = {int(priority): priority.key for priority in Priority}
     facts: dict[int, Facts] = {}
-    for item in items:
-        requester, organization = item.requester, item.organization
-        message = bodies.get(item.pk, "")
+    for row in Item.objects.filter(pk__in=ids).values(*_COLUMNS):
+        pk = row["id"]
+        message = bodies.get(pk, "")
         values: Facts = {
-            "kind": item.kind,
-            "title": item.title,
-            "description": item.description,
-            "message": message,
-            "text": "\n".join((item.title, item.description, message)),
-            "status": item.status.key,
-            "status_category": item.status.category,
-            "priority": Priority(item.priority).key,
-            "channel": item.channel,
-            "mailbox": item.mailbox.address if item.mailbox else "",
-            "project": item.project_id,
-            "folder": item.folder_id,
-            "assignees": assignees.get(item.pk, []),
-            "requester": item.requester_id,
-            "requester.email": requester.email if requester else "",
-            "requester.domain": requester.domain if requester else "",
-            "requester.name": requester.name if requester else "",
-            "requester.customer_type": requester.customer_type.name if requester and requester.customer_type else "",
-            "requester.language": requester.language if requester else "",
-            "organization": item.organization_id,
-            "organization.name": organization.name if organization else "",
+            "kind": row["kind"], "title": row["title"], "description": row["description"], "message": message,
+            "text": "\n".join((row["title"], row["description"], message)),
+            "status": row["status__key"], "status_category": row["status__category"],
+            "priority": priorities.get(row["priority"], ""), "channel": row["channel"],
+            "mailbox": row["mailbox__address"] or "", "project": row["project_id"], "folder": row["folder_id"],
+            "assignees": assignees.get(pk, []), "requester": row["requester_id"],
+            "requester.email": row["requester__email"] or "", "requester.domain": row["requester__domain"] or "",
+            "requester.name": row["requester__name"] or "",
+            "requester.customer_type": row["requester__customer_type__name"] or "",
+            "requester.language": row["requester__language"] or "",
+            "organization": row["organization_id"], "organization.name": row["organization__name"] or "",
         }
-        values.update({f"custom_fields.{k}": v for k, v in item.custom_fields.items()})
-        if requester:
-            values.update({f"requester.custom_fields.{k}": v for k, v in requester.custom_fields.items()})
-        if organization:
-            values.update({f"organization.custom_fields.{k}": v for k, v in organization.custom_fields.items()})
-        facts[item.pk] = values
+        values.update({f"custom_fields.{k}": v for k, v in (row["custom_fields"] or {}).items()})
+        values.update({f"requester.custom_fields.{k}": v for k, v in (row["requester__custom_fields"] or {}).items()})
+        values.update({f"organization.custom_fields.{k}": v
+                       for k, v in (row["organization__custom_fields"] or {}).items()})
+        facts[pk] = values
     return facts
 
 

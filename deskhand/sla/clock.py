@@ -52,6 +52,31 @@ def add_minutes(start: datetime.datetime, minutes: int, hours: BusinessHours) ->
     return cursor + left  # beyond MAX_DAYS: count the rest as plain time
 
 
+def add_many(start: datetime.datetime, minutes: Iterable[int], hours: BusinessHours) -> dict[int, datetime.datetime]:
+    """`add_minutes` for several amounts from one start, in one walk over the working periods
+    (an SLA clock needs four: two targets and the moments they become at risk)."""
+    wanted = sorted(set(minutes))
+    if hours.always:
+        return {m: start + datetime.timedelta(minutes=m) for m in wanted}
+    found: dict[int, datetime.datetime] = {}
+    used = datetime.timedelta()
+    cursor = start
+    pending = iter(wanted)
+    target = next(pending, None)
+    for opens, closes in _windows(hours, start):
+        while target is not None and used + (closes - opens) >= datetime.timedelta(minutes=target):
+            found[target] = opens + (datetime.timedelta(minutes=target) - used)
+            target = next(pending, None)
+        if target is None:
+            return found
+        used += closes - opens
+        cursor = closes
+    while target is not None:  # beyond MAX_DAYS: the rest as plain time
+        found[target] = cursor + (datetime.timedelta(minutes=target) - used)
+        target = next(pending, None)
+    return found
+
+
 def minutes_between(start: datetime.datetime, end: datetime.datetime, hours: BusinessHours) -> int:
     """Working minutes from `start` to `end` (0 when end is not later)."""
     if end <= start:

@@ -166,3 +166,24 @@ def test_rules_are_read_once_per_batch(admin_actor: Actor, agent_actor: Actor, c
         create_items(batch)
     assert AuditEvent.objects.filter(action="automation.ran").count() == 0
 
+
+
+def test_a_rule_fires_for_a_whole_batch_at_once(admin_actor: Actor, agent_actor: Actor,
+                                                django_assert_max_num_queries: Any) -> None:
+    from deskhand.customers.services import find_or_create_customer
+    from deskhand.sla.inputs import PolicyInput, TargetInput
+    from deskhand.sla.models import ItemSla
+    from deskhand.sla.services import create_policy
+    from deskhand.work.services.items import NewItem, create_items
+
+    policy = create_policy(PolicyInput("Standard", [TargetInput("normal", 60, 480)]), actor=admin_actor)
+    automation(admin_actor, Action(ActionType.APPLY_SLA, sla=policy.pk), Action(ActionType.NOTE, body="Seen"),
+               name="SLA and a note")
+    customer, _ = find_or_create_customer("zoe@acme.example", source="agent", actor=agent_actor)
+    for count in (2, 40):
+        batch = [NewItem(kind="ticket", title=f"T{n}", requester=customer, actor=agent_actor) for n in range(count)]
+        with django_assert_max_num_queries(40):
+            items = create_items(batch)
+        assert ItemSla.objects.filter(item__in=items).count() == count
+        assert Message.objects.filter(item__in=items, kind=MessageKind.NOTE).count() == count
+        assert all(runs(item)[0]["did"] == ["SLA Standard applied", "added an internal note"] for item in items)

@@ -30,3 +30,12 @@ def test_office_hours_skip_nights_weekends_and_holidays() -> None:
 
 def test_before_opening_starts_at_opening() -> None:
     assert add_minutes(at(7, 5), 30, OFFICE) == at(7, 8, 30)  # 06:00 Berlin → 09:30 Berlin
+
+
+def test_many_amounts_in_one_walk_agree_with_one_at_a_time() -> None:
+    from deskhand.sla.clock import add_many
+
+    amounts = [1, 59, 60, 61, 480, 481, 2400, 9999]
+    for start in (at(4, 15), at(24, 15, 30), at(7, 5), at(5, 12)):
+        for hours in (OFFICE, BusinessHours()):
+            assert add_many(start, amounts, hours) == {m: add_minutes(start, m, hours) for m in amounts}

@@ -179,7 +179,8 @@ class NewItem:
 
 
 def created_events(items: Sequence[Item], batch: Sequence[NewItem]) -> list[ItemEvent]:
-    return [ItemEvent(item.pk, "created", actor=new.actor) for item, new in zip(items, batch, strict=True)]
+    return [ItemEvent(item.pk, "created", actor=new.actor, kind=item.kind, organization_id=item.organization_id)
+            for item, new in zip(items, batch, strict=True)]
 
 
 def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -> list[Item]:
@@ -337,7 +338,8 @@ def change_item(item: Item, *, changes: ItemChanges, actor: Actor) -> Item:
                         if item_custom_before.get(key) != item.custom_fields.get(key)})
         if "assignees" in event:
             changed["assignees"] = (event["assignees"]["old"], event["assignees"]["new"])
-        automate([ItemEvent(item.pk, "updated", actor=actor, changes=changed)])
+        automate([ItemEvent(item.pk, "updated", actor=actor, changes=changed, kind=item.kind,
+                            organization_id=item.organization_id)])
     return item
 
 

@@ -312,10 +312,13 @@ def _reply_events(checked: Sequence[_Checked]) -> list[ItemEvent]:
     events = []
     for entry in checked:
         new = entry.new
+        kind, organization = new.item.kind, new.item.organization_id
         if new.kind == MessageKind.CUSTOMER and not new.opening:
-            events.append(ItemEvent(new.item.pk, "customer_replied", actor=new.actor))
+            events.append(ItemEvent(new.item.pk, "customer_replied", actor=new.actor, kind=kind,
+                                    organization_id=organization))
         elif new.kind == MessageKind.REPLY:
-            events.append(ItemEvent(new.item.pk, "agent_replied", actor=new.actor))
+            events.append(ItemEvent(new.item.pk, "agent_replied", actor=new.actor, kind=kind,
+                                    organization_id=organization))
     return events
 
 
