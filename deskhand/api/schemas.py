@@ -523,6 +523,25 @@ class ItemIn(Schema):
             custom_fields=self.custom_fields or {})
 
 
+class TaskFromTicketIn(Schema):
+    """A task made from a ticket: the ticket's requester and organization, so no requester here."""
+
+    title: StrictStr
+    description: StrictStr = ""
+    status: StrictStr | None = None
+    priority: StrictStr | None = None
+    assignees: list[AssigneeRef] | None = None
+    project: Id | None = None
+    folder: Id | None = None
+    custom_fields: dict[str, Json] | None = None
+
+    def to_draft(self) -> inputs.ItemDraft:
+        return inputs.ItemDraft(
+            title=self.title, description=self.description, status=self.status, priority=self.priority,
+            assignees=[ref.to_input() for ref in self.assignees or []], project=self.project, folder=self.folder,
+            custom_fields=self.custom_fields or {})
+
+
 class ItemPatch(Schema):
     title: StrictStr | None = None
     description: StrictStr | None = None

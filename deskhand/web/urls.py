@@ -60,6 +60,7 @@ urlpatterns = [
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/note$", items.post_message,
             {"kind": "note"}, name="item-note"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/time$", items.log_item_time, name="item-time"),
+    re_path(r"^tickets/(?P<item_id>[0-9]{1,18})/tasks$", items.new_task_from_ticket, name="ticket-task-new"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/messages/(?P<message_id>[0-9]{1,18})/original$",
             items.message_original, name="item-message-original"),
     re_path(r"^(?P<plural>tickets|tasks)/(?P<item_id>[0-9]{1,18})/messages/(?P<message_id>[0-9]{1,18})/remote-images$",

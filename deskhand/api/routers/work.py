@@ -28,11 +28,12 @@ from deskhand.api.schemas import (
     MessageIn,
     MessageListOut,
     MessageOut,
+    TaskFromTicketIn,
 )
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.work import queries
 from deskhand.work.models import Channel, Item, Kind, Message, MessageKind
-from deskhand.work.services.items import bulk_change, change_item, create_task, submit_ticket
+from deskhand.work.services.items import bulk_change, change_item, create_task, create_task_from, submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message
 
 router = Router()
@@ -189,6 +190,21 @@ def _add_routes(kind: str) -> None:
 
 _add_routes(Kind.TICKET)
 _add_routes(Kind.TASK)
+
+
+@router.post("/tickets/{id:item_id}/tasks", response={201: ItemOut}, tags=["tickets"],
+             operation_id="create_task_from_ticket", summary="Make a task from a ticket (its requester and organization)")
+def create_task_from_ticket(request: HttpRequest, item_id: int, payload: TaskFromTicketIn) -> Status[Item]:
+    ticket = queries.get_item(item_id, kind=Kind.TICKET)
+    task = create_task_from(ticket, payload.to_draft(), channel=Channel.API, actor=actor_of(request))
+    return Status(201, queries.get_item(task.pk, kind=Kind.TASK))
+
+
+@router.get("/tickets/{id:item_id}/tasks", response=ItemListOut, tags=["tickets"],
+            operation_id="list_ticket_tasks", summary="The tasks made from a ticket")
+def list_ticket_tasks(request: HttpRequest, item_id: int, params: Query[PageParams]) -> dict[str, Any]:
+    ticket = queries.get_item(item_id, kind=Kind.TICKET)
+    return _page(queries.item_list(Kind.TASK, names=False).filter(origin=ticket).order_by("id"), params)
 
 
 @router.get("/attachments/{id:attachment_id}", url_name="attachment-download", tags=["attachments"],

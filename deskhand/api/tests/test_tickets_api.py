@@ -377,3 +377,19 @@ def test_an_agent_who_is_not_an_admin_works_tickets(agent_api: ApiClient, agent:
     body = agent_api.patch(f"/tickets/{ticket['id']}", {"assignees": [{"type": "agent", "id": agent.pk}]}).json()
     assert body["assignees"] == [{"type": "agent", "id": agent.pk}]
     assert agent_api.get(f"/tickets/{ticket['id']}/events").json()["items"][0]["actor"].startswith(agent.email)
+
+
+def test_tasks_from_a_ticket(api: ApiClient, agent: Agent) -> None:
+    ticket = _ticket(api)
+    created = api.post(f"/tickets/{ticket['id']}/tasks", {"title": "Order toner",
+                                                          "assignees": [{"type": "agent", "id": agent.pk}]})
+    assert created.status_code == 201, created.content
+    task = created.json()
+    assert task["requester"] == ticket["requester"] and task["organization"] == ticket["organization"]
+    assert task["assignees"] == [{"type": "agent", "id": agent.pk}]
+    listed = api.get(f"/tickets/{ticket['id']}/tasks").json()
+    assert [row["id"] for row in listed["items"]] == [task["id"]] and listed["count"] == 1
+    assert api.post(f"/tickets/{ticket['id']}/tasks", {"title": ""}).status_code == 422
+    assert api.post(f"/tickets/{ticket['id']}/tasks", {"title": "x", "requester_email": "a@b.example"}).status_code \
+        == 201  # an unknown key is ignored, as everywhere; the requester stays the ticket's
+    assert api.post(f"/tickets/{task['id']}/tasks", {"title": "x"}).status_code == 404

@@ -614,4 +614,17 @@ def test_item_page_queries_do_not_grow_with_messages(agent_client: Client, agent
     few = _count_queries(agent_client, f"/tickets/{ticket.pk}")
     add(18)
     many = _count_queries(agent_client, f"/tickets/{ticket.pk}")
-    assert many == few and many <= 18  # the project menu is not loaded with the page (18: the survey answer)
+    assert many == few and many <= 19  # the project menu is not loaded (18, 19: the survey answer, the tasks)
+
+
+def test_create_a_task_from_the_ticket_page(agent_client: Client) -> None:
+    ticket = _ticket()
+    response = agent_client.post(f"/tickets/{ticket.pk}/tasks", {"title": "Order toner"})
+    task = Item.objects.get(kind="task")
+    assert response.status_code == 302 and response["Location"] == f"/tasks/{task.pk}"
+    assert f"ticket #{ticket.pk}" in agent_client.get(f"/tasks/{task.pk}").content.decode()
+    page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()
+    assert f"{task.reference} Order toner" in page and "made a task" in page
+    refused = agent_client.post(f"/tickets/{ticket.pk}/tasks", {"title": "  "})
+    assert refused.status_code == 422 and "Title" in refused.content.decode()
+    assert agent_client.post(f"/tickets/{task.pk}/tasks", {"title": "x"}).status_code == 404

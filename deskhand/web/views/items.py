@@ -44,7 +44,7 @@ from deskhand.web.views.admin_mail import eml_response, original_context
 from deskhand.work import queries
 from deskhand.work.inputs import BulkChanges, FollowerRef, ItemChanges, ItemDraft
 from deskhand.work.models import Attachment, Channel, Item, Kind, Message, MessageKind, Priority
-from deskhand.work.services.items import bulk_change, change_item, create_task, submit_ticket
+from deskhand.work.services.items import bulk_change, change_item, create_task, create_task_from, submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message, customer_recipients
 from deskhand.work.services.timesheets import log_time
 
@@ -64,7 +64,8 @@ ACTIONS = {"created": "created", "updated": "changed", "follower_added": "added 
            "time.logged": "logged time", "time.updated": "changed logged time", "time.deleted": "removed logged time",
            "automation.ran": "ran", "automation.failed": "failed", "automation.stopped": "stopped itself",
            "sla.applied": "started the SLA", "sla.breached": "SLA breached", "sla.at_risk": "SLA at risk",
-           "survey.sent": "sent a satisfaction survey", "survey.answered": "answered the survey"}
+           "survey.sent": "sent a satisfaction survey", "survey.answered": "answered the survey",
+           "task_created": "made a task"}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -431,7 +432,9 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
     choices = Choices.load(item.kind, places=False)
     context: dict[str, Any] = {"item": item, "plural": PLURALS[Kind(item.kind)], "choices": choices,
                                "priorities": priority_choices(), "errors": {}, "oob": not everything,
-                               "sla": item_sla(item), "survey": latest_answer(item)}
+                               "sla": item_sla(item), "survey": latest_answer(item),
+                               "linked_tasks": list(item.tasks.select_related("status").order_by("id"))
+                               if item.kind == Kind.TICKET and everything else []}
     if everything or "properties" in parts:
         context["fields_form"] = CustomFieldsForm(kind=item.kind, values=item.custom_fields)
         if menu or {"project", "folder"} & set(extra.get("errors") or {}):
@@ -678,3 +681,18 @@ def download_attachment(request: AgentRequest, attachment_id: str) -> FileRespon
     response["Content-Security-Policy"] = "sandbox"
     response["Cache-Control"] = "private, max-age=0"
     return response
+
+
+@require_POST
+@agent_required
+def new_task_from_ticket(request: AgentRequest, item_id: str) -> HttpResponse:
+    """*Create task* on a ticket page: a task with the ticket's requester and organization."""
+    ticket = _get_item_or_404("tickets", item_id)
+    title = request.POST.get("title", "")
+    try:
+        task = create_task_from(ticket, ItemDraft(title=title), actor=actor(request))
+    except DomainError as exc:
+        return _detail(request, queries.get_item(ticket.pk), status=exc.status, task_error=exc.message,
+                       task_title=title)
+    messages.success(request, f"Task {task.reference} created from {ticket.reference}.")
+    return redirect(item_url(task))

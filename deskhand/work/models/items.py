@@ -75,6 +75,8 @@ class Item(models.Model):
     project = models.ForeignKey("work.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
     folder = models.ForeignKey("work.Folder", null=True, blank=True, on_delete=models.SET_NULL, related_name="items")
     channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.WEB)
+    # A task made from a ticket ("further steps stemming from a ticket"): the ticket it serves.
+    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
     # The ticket address a mail came in on, fixed at submission (what routing rules test).
     mailbox = models.ForeignKey("mail.Mailbox", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                 db_index=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -176,6 +176,7 @@ class NewItem:
     folder: Folder | None = None
     custom_fields: dict[str, Any] = field(default_factory=dict)
     mailbox: Mailbox | None = None  # the ticket address a mail came in on
+    origin: Item | None = None  # a task made from this ticket: same requester and organization
 
 
 def created_events(items: Sequence[Item], batch: Sequence[NewItem]) -> list[ItemEvent]:
@@ -202,7 +203,8 @@ def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -
         items.append(Item(
             kind=new.kind, title=_title(new.title), description=_description(new.description), status=status,
             priority=new.priority, requester=new.requester,
-            organization=new.requester.organization if new.requester else None, project=new.project,
+            organization=new.origin.organization if new.origin is not None else (
+                new.requester.organization if new.requester else None), origin=new.origin, project=new.project,
             folder=new.folder, channel=_channel(new.channel), custom_fields=new.custom_fields, mailbox=new.mailbox,
             created_by_id=new.actor.agent_id if new.actor.kind != ActorKind.CUSTOMER else None, status_changed_at=now,
         ))
@@ -228,7 +230,7 @@ def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -
 
 
 @transaction.atomic
-def _create_item(kind: str, draft: ItemDraft, *, channel: str, actor: Actor) -> Item:
+def _create_item(kind: str, draft: ItemDraft, *, channel: str, actor: Actor, origin: Item | None = None) -> Item:
     channel = _channel(channel)
     clean_title = _title(draft.title)
     clean_description = _description(draft.description)
@@ -248,7 +250,7 @@ def _create_item(kind: str, draft: ItemDraft, *, channel: str, actor: Actor) -> 
         kind=kind, title=clean_title, description=clean_description, requester=customer, actor=actor,
         channel=channel, status=status_record, priority=priority_value, agents=agents, teams=teams,
         follower_customers=follower_customers, follower_agents=follower_agents, project=project_record,
-        folder=folder_record, custom_fields=values)])
+        folder=folder_record, custom_fields=values, origin=origin)])
     return item
 
 
@@ -261,6 +263,21 @@ def submit_ticket(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor)
 def create_task(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor) -> Item:
     """A task the team creates; a requester is optional (a requester name is not asked for)."""
     return _create_item(Kind.TASK, draft, channel=channel, actor=actor)
+
+
+@transaction.atomic
+def create_task_from(ticket: Item, draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor) -> Item:
+    """A further step of a ticket: a task with the ticket's requester and organization, linked to
+    it (each shows the other). The ticket's history records it."""
+    if ticket.kind != Kind.TICKET:
+        raise Invalid("not_a_ticket", "Tasks are made from tickets.", field="ticket")
+    if draft.requester is not None or draft.requester_email:
+        raise Invalid("requester_given", "A task from a ticket has the ticket's requester.", field="requester")
+    task = _create_item(Kind.TASK, replace(draft, requester=ticket.requester), channel=channel, actor=actor,
+                        origin=ticket)
+    record_item_event(ticket, "ticket.task_created", actor=actor, changes={"task": task.reference,
+                                                                          "title": task.title})
+    return task
 
 
 @transaction.atomic
