@@ -102,6 +102,7 @@ urlpatterns = [
     path("admin/automations/new", admin_automations.edit, name="admin-automation-new"),
     path("admin/automations/test", admin_automations.test, name="admin-automation-test"),
     path("admin/automations/order", admin_automations.reorder, name="admin-automation-order"),
+    path("admin/setup/<str:name>", admin_automations.preset, name="admin-preset"),
     path("admin/automations/<id:automation_id>", admin_automations.edit, name="admin-automation"),
     path("admin/automations/<id:automation_id>/toggle", admin_automations.toggle, name="admin-automation-toggle"),
     path("admin/automations/<id:automation_id>/move", admin_automations.move, name="admin-automation-move"),

@@ -108,3 +108,11 @@ def test_the_item_page_says_why(agent_client: Client, admin_actor: Actor, agent_
     ticket = submit_ticket(ItemDraft(title="Printer jam", requester_email="zoe@acme.example"), actor=agent_actor)
     page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()
     assert "Automation “Printers to Ana”" in page and "no conditions" in page and "assigned to Ana Agent" in page
+
+
+def test_the_preset_page_shows_then_applies(admin_client: Client) -> None:
+    page = admin_client.get("/admin/setup/external").content.decode()
+    assert "Set up for external end users" in page and "by customer" in page and "Apply these changes" in page
+    assert admin_client.post("/admin/setup/external").status_code == 302
+    assert "nothing to change" in admin_client.get("/admin/setup/external").content.decode()
+    assert admin_client.get("/admin/setup/cosy").status_code == 404

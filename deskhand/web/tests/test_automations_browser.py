@@ -90,3 +90,15 @@ def test_routing_on_the_organization_profile(page: Page, agent: Agent) -> None:
     expect(page.locator("#routing")).to_contain_text("Assign to Ana Agent")
     shot(page, "organization-routing")
     assert Automation.objects.get(routing=True).organization_id == acme.pk
+
+
+def test_set_up_for_external_end_users(page: Page) -> None:
+    ensure_samples()
+    page.goto("/admin/automations")
+    page.get_by_role("link", name="Set up for external end users…").click()
+    expect(page.get_by_role("cell", name="Customer project for every new ticket")).to_be_visible()
+    shot(page, "preset-external")
+    page.get_by_role("button", name="Apply these changes").click()
+    expect(page.get_by_role("switch", name="Customer project for every new ticket on")).to_have_attribute(
+        "aria-checked", "true")
+    assert Automation.objects.filter(enabled=True).count() == 5

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from deskhand.automations import queries, services
+from deskhand.automations import presets, queries, services
 from deskhand.automations.inputs import AutomationChanges
 from deskhand.automations.models import Automation
 from deskhand.automations.rules import PLACEHOLDERS
@@ -216,3 +216,18 @@ def test(request: AgentRequest) -> HttpResponse:
 
 
 
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def preset(request: AgentRequest, name: str) -> HttpResponse:
+    """*Set up for internal / external end users*: what will change, then the change."""
+    if name not in presets.PRESETS:
+        raise Http404("There is no such preset.")
+    if request.method == "POST":
+        changes = presets.apply_preset(name, actor=actor(request))
+        messages.success(request, f"Set up for {presets.PRESETS[name]}: {len(changes)} change"
+                                  f"{'' if len(changes) == 1 else 's'}.")
+        return redirect("web:admin-automations")
+    return render(request, "web/admin/preset.html", {"name": name, "title": presets.PRESETS[name],
+                                                     "changes": presets.preview(name)})
