@@ -49,6 +49,8 @@ class Agent(AbstractBaseUser):
 class Team(models.Model):
     name = models.CharField(max_length=200)
     members = models.ManyToManyField(Agent, related_name="teams", blank=True)
+    # Optional: where the team is reached (shown with the team; notifications use it later).
+    email = models.EmailField(max_length=254, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

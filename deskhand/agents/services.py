@@ -96,10 +96,14 @@ def _clean_members(member_ids: Iterable[int]) -> list[Agent]:
     return agents
 
 
+def _team_email(email: str) -> str:
+    return _clean_email(email) if email.strip() else ""
+
+
 @transaction.atomic
-def create_team(name: str, *, members: Iterable[int] = (), actor: Actor) -> Team:
+def create_team(name: str, *, members: Iterable[int] = (), email: str = "", actor: Actor) -> Team:
     _require_admin(actor)
-    team = Team(name=_clean_name(name, required=True))
+    team = Team(name=_clean_name(name, required=True), email=_team_email(email))
     agents = _clean_members(members)
     try:
         with transaction.atomic():
@@ -110,6 +114,35 @@ def create_team(name: str, *, members: Iterable[int] = (), actor: Actor) -> Team
     record(actor=actor, action="team.created", object_type="team", object_id=team.pk, object_label=team.name,
            changes={"members": [agent.pk for agent in agents]})
     return team
+
+
+@transaction.atomic
+def update_team(team: Team, *, name: str, members: Iterable[int], email: str = "", actor: Actor) -> Team:
+    """Rename the team, set its address and its members (the whole list)."""
+    _require_admin(actor)
+    before = {"name": team.name, "email": team.email, "members": sorted(team.members.values_list("pk", flat=True))}
+    team.name, team.email = _clean_name(name, required=True), _team_email(email)
+    agents = _clean_members(members)
+    try:
+        with transaction.atomic():
+            team.save()
+    except IntegrityError:
+        raise Conflict("team_exists", "A team with this name already exists.", field="name") from None
+    team.members.set(agents)
+    after = {"name": team.name, "email": team.email, "members": sorted(agent.pk for agent in agents)}
+    changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
+    if changed:
+        record(actor=actor, action="team.updated", object_type="team", object_id=team.pk, object_label=team.name,
+               changes=changed)
+    return team
+
+
+@transaction.atomic
+def delete_team(team: Team, *, actor: Actor) -> None:
+    """The team goes; what it was assigned stays with its agents, unassigned from the team."""
+    _require_admin(actor)
+    record(actor=actor, action="team.deleted", object_type="team", object_id=team.pk, object_label=team.name)
+    team.delete()
 
 
 def _hash(plain: str) -> str:

@@ -351,6 +351,7 @@ class AgentIn(Schema):
 class TeamOut(Schema):
     id: int
     name: str
+    email: str
     members: list[int]
 
     @staticmethod
@@ -360,6 +361,7 @@ class TeamOut(Schema):
 
 class TeamIn(Schema):
     name: str
+    email: StrictStr = Field("", description="Optional: the team's address.")
     members: list[Id] = []
 
 

@@ -26,6 +26,7 @@ from deskhand.api.schemas import (
 )
 from deskhand.config.queries import get_settings
 from deskhand.config.services import update_settings
+from deskhand.core.errors import NotFound
 from deskhand.customers import queries as customer_queries
 from deskhand.customers import services as customer_services
 from deskhand.customers.models import CustomerType
@@ -145,5 +146,25 @@ def list_teams(request: HttpRequest, params: Query[ListParams]) -> dict[str, Any
 
 @router.post("/teams", response={201: TeamOut}, tags=["agents"])
 def create_team(request: HttpRequest, payload: TeamIn) -> Status[Team]:
-    team = agent_services.create_team(payload.name, members=payload.members, actor=actor_of(request))
+    team = agent_services.create_team(payload.name, members=payload.members, email=payload.email,
+                                      actor=actor_of(request))
     return Status(201, team)
+
+
+def _team(team_id: int) -> Team:
+    team = agent_queries.team_list().filter(pk=team_id).first()
+    if team is None:
+        raise NotFound("team_not_found", f"No team with id {team_id}.")
+    return team
+
+
+@router.put("/teams/{id:team_id}", response=TeamOut, tags=["agents"], summary="Rename a team, set its members")
+def update_team(request: HttpRequest, team_id: int, payload: TeamIn) -> Team:
+    return agent_services.update_team(_team(team_id), name=payload.name, members=payload.members,
+                                      email=payload.email, actor=actor_of(request))
+
+
+@router.delete("/teams/{id:team_id}", response={204: None}, tags=["agents"])
+def delete_team(request: HttpRequest, team_id: int) -> Status[None]:
+    agent_services.delete_team(_team(team_id), actor=actor_of(request))
+    return Status(204, None)
