@@ -103,6 +103,7 @@ urlpatterns = [
     path("admin/automations/new", admin_automations.edit, name="admin-automation-new"),
     path("admin/automations/test", admin_automations.test, name="admin-automation-test"),
     path("admin/automations/order", admin_automations.reorder, name="admin-automation-order"),
+    path("admin/automations/library/<str:key>", admin_automations.add_library_rule, name="admin-automation-library"),
     path("admin/setup/<str:name>", admin_automations.preset, name="admin-preset"),
     path("admin/teams", admin_teams.teams, name="admin-teams"),
     path("admin/teams/new", admin_teams.add_team, name="admin-team-add"),

@@ -116,3 +116,13 @@ def test_the_preset_page_shows_then_applies(admin_client: Client) -> None:
     assert admin_client.post("/admin/setup/external").status_code == 302
     assert "nothing to change" in admin_client.get("/admin/setup/external").content.decode()
     assert admin_client.get("/admin/setup/cosy").status_code == 404
+
+
+def test_add_a_rule_from_the_library(admin_client: Client) -> None:
+    assert "Close a pending ticket after 7 days" in admin_client.get("/admin/automations").content.decode()
+    response = admin_client.post("/admin/automations/library/auto_close")
+    rule = Automation.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/admin/automations/{rule.pk}"
+    assert rule.trigger == {"type": "elapsed", "since": "status_changed", "minutes": 7 * 24 * 60}
+    assert admin_client.post("/admin/automations/library/make_coffee").status_code == 302
+    assert Automation.objects.count() == 1

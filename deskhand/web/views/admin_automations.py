@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from deskhand.automations import presets, queries, services
+from deskhand.automations import library, presets, queries, services
 from deskhand.automations.inputs import AutomationChanges
 from deskhand.automations.models import Automation
 from deskhand.automations.rules import PLACEHOLDERS
@@ -59,7 +59,8 @@ def automation_list(request: AgentRequest) -> HttpResponse:
     rows = [{"row": row, "trigger": describe_trigger(row.trigger),
              "actions": [describe_action(action, names) for action in row.actions]}
             for row in queries.automation_list(item_kind=kind)]
-    return render(request, "web/admin/automations.html", {"kind": kind, "kinds": KINDS, "rows": rows})
+    return render(request, "web/admin/automations.html", {"kind": kind, "kinds": KINDS, "rows": rows,
+                                                           "library": library.LIBRARY if kind == "ticket" else []})
 
 
 def _back(kind: str) -> HttpResponse:
@@ -231,3 +232,16 @@ def preset(request: AgentRequest, name: str) -> HttpResponse:
         return redirect("web:admin-automations")
     return render(request, "web/admin/preset.html", {"name": name, "title": presets.PRESETS[name],
                                                      "changes": presets.preview(name)})
+
+
+@require_POST
+@admin_required
+def add_library_rule(request: AgentRequest, key: str) -> HttpResponse:
+    """One click adds a library rule; its editor opens to adjust it."""
+    try:
+        row = library.add_from_library(key, actor=actor(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:admin-automations")
+    messages.success(request, f"Automation {row.name} added from the library and switched on.")
+    return redirect("web:admin-automation", automation_id=row.pk)
