@@ -12,6 +12,7 @@ from deskhand.web.views import (
     items,
     organizations,
     projects,
+    reports,
     timesheets,
     transfer,
 )
@@ -105,6 +106,8 @@ urlpatterns = [
     path("admin/automations/order", admin_automations.reorder, name="admin-automation-order"),
     path("admin/automations/library/<str:key>", admin_automations.add_library_rule, name="admin-automation-library"),
     path("admin/setup/<str:name>", admin_automations.preset, name="admin-preset"),
+    path("reports/sla", reports.sla, name="report-sla"),
+    path("reports/sla.csv", reports.sla_csv, name="report-sla-csv"),
     path("admin/teams", admin_teams.teams, name="admin-teams"),
     path("admin/teams/new", admin_teams.add_team, name="admin-team-add"),
     path("admin/teams/<id:team_id>", admin_teams.change_team, name="admin-team"),

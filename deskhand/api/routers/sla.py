@@ -13,6 +13,7 @@ from deskhand.api.schemas import SlaPolicyIn, SlaPolicyListOut, SlaPolicyOut, Sl
 from deskhand.core.errors import NotFound
 from deskhand.sla import services
 from deskhand.sla.models import SlaPolicy
+from deskhand.sla.queries import sla_report
 
 router = Router(tags=["sla"])
 
@@ -53,3 +54,9 @@ def update_policy(request: HttpRequest, policy_id: int, payload: SlaPolicyPatch)
 def delete_policy(request: HttpRequest, policy_id: int) -> Status[None]:
     services.delete_policy(_policy(policy_id), actor=actor_of(request))
     return Status(204, None)
+
+
+@router.get("/sla-report", summary="SLA breaches and attainment per organization, agent or month")
+def sla_report_api(request: HttpRequest, by: str = "organization") -> dict[str, Any]:
+    rows = sla_report(by[:20])
+    return {"by": by, "items": rows, "count": len(rows)}

@@ -120,3 +120,32 @@ def test_lists_filter_by_sla_state(with_sla: None, api: Any, agent_actor: Actor)
     assert ids("breached") == [late.pk] and ids("at_risk") == [fine.pk]
     assert len(ids("running")) == 1 and ids("none") == []
     assert api.get("/tickets", {"sla": "late"}).status_code == 422
+
+
+def test_the_report_by_organization_agent_and_month(with_sla: None, agent_actor: Actor, agent: Any,
+                                                    api: Any) -> None:
+    from django.test import Client
+
+    from deskhand.core.actors import SYSTEM
+    from deskhand.customers.services import create_organization
+    from deskhand.sla.queries import sla_report
+    from deskhand.work.inputs import AssigneeRef
+
+    create_organization("Acme", domains=["acme.example"], actor=SYSTEM)
+    late = ticket(agent_actor, assignees=[AssigneeRef("agent", agent.pk)])
+    ticket(agent_actor)
+    ItemSla.objects.filter(item=late).update(resolution_breached_at=timezone.now())
+    [acme] = sla_report("organization")
+    assert (acme["key"], acme["clocks"], acme["resolution_breached"], acme["attainment"]) == ("Acme", 2, 1, 50.0)
+    by_agent = {row["key"]: row for row in sla_report("agent")}
+    assert by_agent[agent.email]["breached"] == 1 and by_agent["Nobody"]["breached"] == 0
+    assert sla_report("month")[0]["key"] == timezone.now().strftime("%Y-%m")
+    client = Client()
+    client.force_login(agent)
+    page = client.get("/reports/sla?by=organization").content.decode()
+    assert "Acme" in page and "50.0 %" in page
+    csv = b"".join(client.get("/reports/sla.csv?by=agent").streaming_content).decode()
+    assert csv.splitlines()[0].startswith("group,clocks") and agent.email in csv
+    body = api.get("/sla-report", {"by": "organization"}).json()
+    assert body["count"] == 1 and body["items"][0]["attainment"] == 50.0
+    assert api.get("/sla-report", {"by": "weather"}).status_code == 422
