@@ -53,3 +53,14 @@ def by_month(surveys: QuerySet[SurveyRequest]) -> list[dict[str, Any]]:
 def latest_answer(item: Item) -> SurveyRequest | None:
     """The item's latest answered survey, for its page."""
     return SurveyRequest.objects.filter(item=item).exclude(rating="").order_by("-answered_at").first()
+
+
+def by_group(surveys: QuerySet[SurveyRequest], by: str) -> list[dict[str, Any]]:
+    """Answers per organization or per agent (the agent assigned when the survey was sent)."""
+    key = {"organization": "organization__name", "agent": "agent__email"}[by]
+    rows = (surveys.order_by().values(key)
+            .annotate(sent=Count("id"), good=Count("id", filter=Q(rating=Rating.GOOD)),
+                      okay=Count("id", filter=Q(rating=Rating.OKAY)), bad=Count("id", filter=Q(rating=Rating.BAD)))
+            .order_by(key))
+    return [{"key": row[key] or ("No organization" if by == "organization" else "Nobody"), "sent": row["sent"],
+             "good": row["good"], "okay": row["okay"], "bad": row["bad"], "score": score(row)} for row in rows]

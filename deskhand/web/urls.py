@@ -108,6 +108,7 @@ urlpatterns = [
     path("admin/setup/<str:name>", admin_automations.preset, name="admin-preset"),
     path("reports/sla", reports.sla, name="report-sla"),
     path("reports/sla.csv", reports.sla_csv, name="report-sla-csv"),
+    path("reports/satisfaction", reports.satisfaction, name="report-satisfaction"),
     path("admin/teams", admin_teams.teams, name="admin-teams"),
     path("admin/teams/new", admin_teams.add_team, name="admin-team-add"),
     path("admin/teams/<id:team_id>", admin_teams.change_team, name="admin-team"),

@@ -40,3 +40,20 @@ def test_the_sla_report(page: Page, agent: Agent) -> None:
     shot(page, "report-sla")
     page.get_by_role("link", name="By month").click()
     expect(page.get_by_role("row").nth(1)).to_contain_text(timezone.now().strftime("%Y-%m"))
+
+
+def test_the_satisfaction_report(page: Page, agent: Agent) -> None:
+    from deskhand.surveys.services import answer_survey, send_surveys
+    from deskhand.work.inputs import AssigneeRef
+
+    create_organization("Acme", domains=["acme.example"], actor=SYSTEM)
+    items = [submit_ticket(ItemDraft(title=f"T{n}", requester_email=f"p{n}@acme.example",
+                                     assignees=[AssigneeRef("agent", agent.pk)]), actor=Actor.agent(agent))
+             for n in range(3)]
+    for survey, rating in zip(send_surveys(items, actor=SYSTEM), ["good", "good", "bad"], strict=True):
+        answer_survey(survey, rating=rating)
+    page.goto("/reports/satisfaction")
+    expect(page.get_by_text("3 surveys sent, 3 answered")).to_be_visible()
+    expect(page.get_by_role("img", name="Good, okay and bad answers per month")).to_be_visible()
+    expect(page.get_by_role("row", name="Acme 3 2 0 1 66.7")).to_be_visible()
+    shot(page, "report-satisfaction")
