@@ -106,7 +106,7 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
                                         changes=changes))
         if not events:
             break
-    _record_stops(stopped, rules, facts)
+    _record_stops(stopped, rules)
     return outcomes
 
 
@@ -116,7 +116,7 @@ def _need_messages(rules: Sequence[LoadedRule] | None) -> bool:
                                 for loaded in rules for condition in (*loaded.rule.all, *loaded.rule.any))
 
 
-def _record_stops(stopped: set[tuple[int, int]], rules: Sequence[LoadedRule], facts: dict[int, Facts]) -> None:
+def _record_stops(stopped: set[tuple[int, int]], rules: Sequence[LoadedRule]) -> None:
     names = {loaded.id: loaded.rule.name for loaded in rules}
     items = Item.objects.in_bulk({item_id for _rule, item_id in stopped}) if stopped else {}
     record_many([item_event(items[item_id], "automation.stopped", actor=rule_actor(rule_id, names[rule_id]),

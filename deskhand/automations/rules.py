@@ -227,8 +227,9 @@ def _check_value(condition: Condition, kind: FieldKind, where: str) -> None:
                 raise Invalid("invalid_value", f"{condition.op} compares with a number.", field=f"{where}.value")
         elif kind in (FieldKind.TEXT, FieldKind.KEY, FieldKind.IDS) and not isinstance(each, str):
             raise Invalid("invalid_value", f"{condition.field} is compared with text.", field=f"{where}.value")
-        if isinstance(each, str) and (not each.strip() if condition.op != Op.IS else False) or (
-                isinstance(each, str) and len(each) > 1000):
+        # `is ""` is a value (an empty property); "contains nothing" is not.
+        blank = isinstance(each, str) and not each.strip() and condition.op != Op.IS
+        if blank or (isinstance(each, str) and len(each) > 1000):
             raise Invalid("invalid_value", "Give a value of 1 to 1000 characters.", field=f"{where}.value")
 
 

@@ -297,11 +297,13 @@ def sweep(*, now: datetime.datetime | None = None, limit: int = SWEEP_BATCH) -> 
         ("at_risk", running.filter(at_risk_at__isnull=True, at_risk_due__lte=now), "at_risk_at"),
     )
     for what, due, mark in steps:
+        events = []
         for clock in due.select_related("item", "policy").order_by("pk")[:limit]:
             if ItemSla.objects.filter(pk=clock.pk, **{f"{mark}__isnull": True}).update(**{mark: now}):
                 crossed.append(Crossed(clock.item_id, what))
-                record_many([item_event(clock.item, "sla.breached" if what != "at_risk" else "sla.at_risk",
-                                        actor=SYSTEM, changes={"policy": clock.policy.name, "target": what})])
+                events.append(item_event(clock.item, "sla.breached" if what != "at_risk" else "sla.at_risk",
+                                         actor=SYSTEM, changes={"policy": clock.policy.name, "target": what}))
+        record_many(events)
     return crossed
 
 

@@ -91,7 +91,7 @@ class Pickers:
                    policies=list(SlaPolicy.objects.order_by("name")))
 
 
-def _rows(data: QueryDict, prefix: str) -> list[int]:
+def row_indexes(data: QueryDict, prefix: str) -> list[int]:
     """The indexes of the rows a form sent (`all-0-field`, `all-3-field`, …), in order."""
     found = set()
     for key in data:
@@ -128,7 +128,7 @@ def _scalar(text: str) -> Any:
 
 def _conditions(data: QueryDict, prefix: str) -> tuple[Condition, ...]:
     conditions = []
-    for number, index in enumerate(_rows(data, prefix)):
+    for number, index in enumerate(row_indexes(data, prefix)):
         name = data.get(f"{prefix}-{index}-field", "")
         if not name:
             continue  # an empty row
@@ -149,7 +149,7 @@ def _optional_id(text: str, at: str) -> int | None:
 def read_actions(data: QueryDict) -> tuple[Action, ...]:
     """The action rows (`action-N-type`, …) as typed actions; empty rows are skipped."""
     actions = []
-    for number, index in enumerate(_rows(data, "action")):
+    for number, index in enumerate(row_indexes(data, "action")):
         def get(name: str, index: int = index) -> str:
             return str(data.get(f"action-{index}-{name}", "")).strip()
 
@@ -296,4 +296,4 @@ def action_rows(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def posted_action_rows(data: QueryDict) -> list[dict[str, str]]:
     """The action rows as they were typed, to show them again with an error."""
-    return [{name: data.get(f"action-{index}-{name}", "") for name in ACTION_FIELDS} for index in _rows(data, "action")]
+    return [{name: data.get(f"action-{index}-{name}", "") for name in ACTION_FIELDS} for index in row_indexes(data, "action")]

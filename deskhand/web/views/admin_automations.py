@@ -32,6 +32,7 @@ from deskhand.web.forms_automations import (
     describe_trigger,
     posted_action_rows,
     read_rule,
+    row_indexes,
     text_of,
 )
 from deskhand.web.http import AgentRequest
@@ -133,9 +134,7 @@ def _rows_from_rule(row: Automation) -> dict[str, Any]:
 
 def _rows_from_post(data: QueryDict) -> dict[str, Any]:
     def rows(prefix: str, names: tuple[str, ...]) -> list[dict[str, str]]:
-        indexes = sorted({int(k.split("-")[1]) for k in data if k.startswith(f"{prefix}-")
-                          and k.split("-")[1].isdigit() and len(k.split("-")[1]) < 4})[:20]
-        return [{name: data.get(f"{prefix}-{i}-{name}", "") for name in names} for i in indexes]
+        return [{name: data.get(f"{prefix}-{i}-{name}", "") for name in names} for i in row_indexes(data, prefix)]
 
     return {
         "name": data.get("name", ""), "enabled": data.get("enabled") == "on", "trigger": data.get("trigger", ""),

@@ -67,7 +67,7 @@ def new_organization(request: AgentRequest) -> HttpResponse:
     return render(request, "web/customers/new_organization.html", {"form": form}, status=status)
 
 
-def _routing(organization: Organization, *, typed: list[dict[str, str]] | None = None,
+def _routing(organization: Organization, *, editable: bool, typed: list[dict[str, str]] | None = None,
              error: DomainError | None = None) -> dict[str, Any]:
     """The routing section: what happens to every ticket its members submit, and its editor."""
     row = routing_of(organization.pk)
@@ -77,7 +77,9 @@ def _routing(organization: Organization, *, typed: list[dict[str, str]] | None =
         rows = [*rows, dict(BLANK_ACTION)]
     names = Names.load() if stored else None
     return {"automation": row, "described": [describe_action(action, names) for action in stored], "rows": rows,
-            "pickers": Pickers.load("ticket"), "action_types": ACTION_LABELS.items(), "error": error,
+            # Every agent, team, project and policy: read only for an admin, who gets the editor.
+            "pickers": Pickers.load("ticket") if editable else None, "action_types": ACTION_LABELS.items(),
+            "error": error,
             "error_at": error.field if error else ""}
 
 
@@ -99,7 +101,7 @@ def _detail(request: AgentRequest, organization: Organization, *, form: Organiza
         "events": history("organization", organization.pk, limit=50),
         "requests": items_of_organization(organization, limit=REQUESTS_SHOWN),
         "projects": list(project_list(organization=str(organization.pk))),
-        "routing": routing or _routing(organization),
+        "routing": routing or _routing(organization, editable=request.user.is_admin),
     }, status=status)
 
 
@@ -111,7 +113,7 @@ def save_routing(request: AgentRequest, organization_id: int) -> HttpResponse:
     try:
         set_routing(organization, actions=read_actions(request.POST), actor=actor(request))
     except DomainError as exc:
-        routing = _routing(organization, typed=posted_action_rows(request.POST), error=exc)
+        routing = _routing(organization, editable=True, typed=posted_action_rows(request.POST), error=exc)
         return _detail(request, organization, routing=routing, status=exc.status)
     messages.success(request, "Routing saved.")
     return redirect(f"{reverse('web:organization-detail', kwargs={'organization_id': organization.pk})}#routing")
