@@ -1053,7 +1053,7 @@ TriggerName = Literal["created", "updated", "changed", "elapsed", "customer_repl
                       "sla_breached", "sla_at_risk"]
 OpName = Literal["is", "is_not", "contains", "not_contains", "in", "gt", "lt", "is_empty", "changed"]
 ActionName = Literal["assign", "set_status", "set_priority", "set_field", "move_to_project", "customer_project",
-                     "add_follower", "apply_sla", "send_survey", "reply", "note"]
+                     "add_follower", "apply_sla", "send_survey", "reply", "note", "add_folder"]
 
 
 class TriggerIn(Schema):
@@ -1100,17 +1100,18 @@ class ActionIn(Schema):
     folder: Id | None = None
     body: StrictStr | None = Field(None, max_length=20_000)
     sla: Id | None = Field(None, description="apply_sla: the policy's id.")
+    name: StrictStr | None = Field(None, max_length=200, description="add_folder (projects): the folder's name.")
 
     def to_input(self) -> Action:
         return Action(type=ActionType(self.type), agent=self.agent, team=self.team,
                       mode=AssignMode(self.mode or "team"), customer=self.customer, value=self.value,
                       field=self.field or "", project=self.project, folder=self.folder, body=self.body or "",
-                      sla=self.sla)
+                      sla=self.sla, name=self.name or "")
 
 
 class AutomationIn(Schema):
     name: StrictStr = Field(max_length=2000)
-    item_kind: Literal["ticket", "task"]
+    item_kind: Literal["ticket", "task", "project", "timesheet"]
     trigger: TriggerIn
     conditions: ConditionsIn = Field(default_factory=lambda: ConditionsIn(all=[], any=[]))
     actions: list[ActionIn] = Field(max_length=20)
@@ -1183,7 +1184,8 @@ class RoutingOut(Schema):
 
 class AutomationTestIn(Schema):
     rule: AutomationIn
-    item: Id
+    item: Id = Field(description="The ticket or task to test against; for a project rule the project, for a "
+                                 "timesheet rule the time entry.")
 
 
 class CheckOut(Schema):

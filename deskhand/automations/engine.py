@@ -10,14 +10,15 @@ switched off after MAX_FAILURES failures in a row; the change that triggered it 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.db.models import Count, F
 
 from deskhand.agents.models import Agent, Team
-from deskhand.audit.services import record_many
+from deskhand.audit.services import Event, record_many
 from deskhand.automations.events import ItemEvent
 from deskhand.automations.facts import Facts, changes_between, read_facts
 from deskhand.automations.models import Automation
@@ -172,7 +173,7 @@ def _apply_batch(group: Sequence[Planned]) -> list[Outcome]:
                 done.append("satisfaction survey sent")
             elif action.type == ActionType.NOTE:
                 add_messages([NewMessage(item=item, kind=MessageKind.NOTE, body=render_template(
-                    action.body, _template_values(item)), actor=actor) for item in batch])
+                    action.body, template_values(item)), actor=actor) for item in batch])
                 done.append("added an internal note")
             elif action.type == ActionType.ADD_FOLLOWER:
                 customer = Customer.objects.get(pk=action.customer) if action.customer is not None else None
@@ -191,40 +192,56 @@ def _apply_batch(group: Sequence[Planned]) -> list[Outcome]:
 def _apply(planned: Planned, facts: Facts) -> Outcome:
     actor = rule_actor(planned.rule_id, planned.name)
     item = Item.objects.select_related("requester", "organization", "status").get(pk=planned.item_id)
+
+    def perform(action: Action) -> str:
+        text = _perform(action, item, facts, actor, planned.rule_id)
+        item.refresh_from_db()
+        return text
+
+    def history(action: str, changes: dict[str, Any]) -> Event:
+        return item_event(item, action, actor=actor, changes=changes)
+
+    return run_logged(planned, perform, history)
+
+
+def run_logged(planned: Planned, perform: Callable[[Action], str],
+               history: Callable[[str, dict[str, Any]], Event]) -> Outcome:
+    """Perform a rule's actions in a savepoint and write the run (or the failure) with `history`.
+    A failure rolls back this rule's actions only, counts towards switching it off, and never
+    reaches the change that triggered it."""
     done: list[str] = []
     try:
         with transaction.atomic():
             for action in planned.actions:
-                text = _perform(action, item, facts, actor, planned.rule_id)
+                text = perform(action)
                 if text:
                     done.append(text)
-                item.refresh_from_db()
     except Exception as exc:  # noqa: BLE001 - a failing rule never blocks the change that triggered it
         message = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
         if isinstance(exc, DomainError | DatabaseError | LookupError):
-            log.warning("automation %s failed on item %s: %s", planned.rule_id, planned.item_id, message)
+            log.warning("automation %s failed on %s: %s", planned.rule_id, planned.item_id, message)
         else:
-            log.exception("automation %s failed on item %s", planned.rule_id, planned.item_id)
-        _failed(planned, item, actor, message)
+            log.exception("automation %s failed on %s", planned.rule_id, planned.item_id)
+        _failed(planned, history, message)
         return Outcome(planned, (), error=message)
     Automation.objects.filter(pk=planned.rule_id, failures__gt=0).update(failures=0, last_error="")
-    record_many([item_event(item, RUN_ACTION, actor=actor, changes={
+    record_many([history(RUN_ACTION, {
         "automation": planned.rule_id, "name": planned.name,
         "matched": [check.text for check in planned.checks if check.met] or ["no conditions"],
         "did": done or ["nothing to change"]})])
     return Outcome(planned, done)
 
 
-def _failed(planned: Planned, item: Item, actor: Actor, message: str) -> None:
+def _failed(planned: Planned, history: Callable[[str, dict[str, Any]], Event], message: str) -> None:
     Automation.objects.filter(pk=planned.rule_id).update(failures=F("failures") + 1, last_error=message[:500])
     disabled = Automation.objects.filter(pk=planned.rule_id, failures__gte=MAX_FAILURES, enabled=True).update(
         enabled=False)
-    record_many([item_event(item, "automation.failed", actor=actor, changes={
+    record_many([history("automation.failed", {
         "automation": planned.rule_id, "name": planned.name, "error": message[:500],
         **({"disabled": f"Switched off after {MAX_FAILURES} failures in a row."} if disabled else {})})])
 
 
-def _template_values(item: Item) -> dict[str, str]:
+def template_values(item: Item) -> dict[str, str]:
     requester, organization = item.requester, item.organization
     return {
         "item.reference": item.reference, "item.title": item.title, "item.status": item.status.label,
@@ -320,7 +337,7 @@ def _perform(action: Action, item: Item, facts: Facts, actor: Actor, rule_id: in
     if kind in (ActionType.REPLY, ActionType.NOTE):
         if kind == ActionType.REPLY and item.requester is None:
             return "no requester to reply to"
-        body = render_template(action.body, _template_values(item))
+        body = render_template(action.body, template_values(item))
         add_message(item, kind=MessageKind.REPLY if kind == ActionType.REPLY else MessageKind.NOTE, body=body,
                     actor=actor)
         return "replied to the requester" if kind == ActionType.REPLY else "added an internal note"

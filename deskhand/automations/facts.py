@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Max
 
-from deskhand.work.models import Assignee, Item, Message, Priority
+from deskhand.work.models import Assignee, Item, Message, Priority, Project, TimeEntry
 
 Facts = dict[str, Any]
 
@@ -69,3 +69,31 @@ def changes_between(before: Facts, after: Facts) -> dict[str, tuple[Any, Any]]:
     """The condition fields whose value differs: what an update event carries."""
     keys = set(WATCHED) | {k for k in (*before, *after) if k.startswith("custom_fields.")}
     return {key: (before.get(key), after.get(key)) for key in sorted(keys) if before.get(key) != after.get(key)}
+
+
+def read_project_facts(project_ids: Iterable[int]) -> dict[int, Facts]:
+    """A project rule's properties (rules.PROJECT_FIELDS)."""
+    facts: dict[int, Facts] = {}
+    for row in Project.objects.filter(pk__in=set(project_ids)).values(
+            "id", "name", "portfolio_id", "organization_id", "organization__name", "organization__custom_fields"):
+        values: Facts = {"kind": "project", "name": row["name"], "portfolio": row["portfolio_id"],
+                         "organization": row["organization_id"], "organization.name": row["organization__name"] or ""}
+        values.update({f"organization.custom_fields.{k}": v
+                       for k, v in (row["organization__custom_fields"] or {}).items()})
+        facts[row["id"]] = values
+    return facts
+
+
+def read_time_facts(entry_ids: Iterable[int]) -> dict[int, Facts]:
+    """A timesheet rule's properties: the time entry's (rules.TIME_FIELDS) and, as `item.<field>`,
+    those of the item the time was logged on."""
+    rows = list(TimeEntry.objects.filter(pk__in=set(entry_ids)).values(
+        "id", "item_id", "minutes", "billable", "note", "agent_id"))
+    items = read_facts({row["item_id"] for row in rows}, messages=False)
+    facts: dict[int, Facts] = {}
+    for row in rows:
+        values: Facts = {"kind": "timesheet", "minutes": row["minutes"], "billable": row["billable"],
+                         "note": row["note"], "agent": row["agent_id"]}
+        values.update({f"item.{k}": v for k, v in items.get(row["item_id"], {}).items() if k not in ("text", "message")})
+        facts[row["id"]] = values
+    return facts

@@ -9,7 +9,7 @@ from typing import Any
 
 from deskhand.automations.events import ItemEvent
 from deskhand.automations.facts import Facts
-from deskhand.automations.rules import Action, Condition, Op, Rule, TriggerType, field_kind
+from deskhand.automations.rules import Action, Condition, Op, Rule, TriggerType
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,8 @@ def describe(condition: Condition) -> str:
         return f"{condition.field} is empty"
     if condition.op == Op.CHANGED:
         return f"{condition.field} changed"
+    if condition.op == Op.IS_NOT and condition.value is None:
+        return f"{condition.field} is not empty"
     value = ", ".join(map(str, condition.value)) if isinstance(condition.value, list) else condition.value
     return f"{condition.field} {condition.op.replace('_', ' ')} {value}"
 
@@ -148,7 +150,3 @@ def plan(facts: Facts, event: ItemEvent, rules: Sequence[LoadedRule]) -> list[Pl
             planned.append(Planned(loaded.id, rule.name, event.item_id, checks, rule.actions))
     return planned
 
-
-def known_fields(rule: Rule) -> list[str]:
-    """The fields a rule's conditions test (all known: check_rule saw to it)."""
-    return [c.field for c in (*rule.all, *rule.any) if field_kind(c.field) is not None]

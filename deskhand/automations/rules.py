@@ -19,8 +19,16 @@ MAX_ELAPSED_MINUTES = 366 * 24 * 60
 
 
 class ItemKind(StrEnum):
+    """What a rule runs on. Tickets and tasks are items (the full engine); a project or a time
+    entry (the timesheet kind) has its own few properties and actions (DESIGN §4)."""
+
     TICKET = "ticket"
     TASK = "task"
+    PROJECT = "project"
+    TIMESHEET = "timesheet"
+
+
+ITEM_KINDS = frozenset({ItemKind.TICKET, ItemKind.TASK})
 
 
 class TriggerType(StrEnum):
@@ -67,6 +75,23 @@ class ActionType(StrEnum):
     SEND_SURVEY = "send_survey"
     REPLY = "reply"
     NOTE = "note"
+    ADD_FOLDER = "add_folder"  # projects: a folder by this name, unless it has one
+
+
+# What each kind's rules may do and react to: projects and time entries have no messages, SLA or clock.
+_ITEM_ACTIONS = frozenset(ActionType) - {ActionType.ADD_FOLDER}
+ACTIONS: dict[ItemKind, frozenset[ActionType]] = {
+    ItemKind.TICKET: _ITEM_ACTIONS, ItemKind.TASK: _ITEM_ACTIONS,
+    ItemKind.PROJECT: frozenset({ActionType.SET_FIELD, ActionType.ADD_FOLDER}),
+    ItemKind.TIMESHEET: frozenset({ActionType.SET_FIELD, ActionType.NOTE}),
+}
+_RECORD_TRIGGERS = frozenset({TriggerType.CREATED, TriggerType.UPDATED, TriggerType.CHANGED})
+TRIGGERS: dict[ItemKind, frozenset[TriggerType]] = {
+    ItemKind.TICKET: frozenset(TriggerType), ItemKind.TASK: frozenset(TriggerType),
+    ItemKind.PROJECT: _RECORD_TRIGGERS, ItemKind.TIMESHEET: _RECORD_TRIGGERS,
+}
+# `set_field` on a project or a time entry sets one of its own properties (on items: a custom field).
+SETTABLE: dict[ItemKind, str] = {ItemKind.PROJECT: "portfolio", ItemKind.TIMESHEET: "billable"}
 
 
 class AssignMode(StrEnum):
@@ -83,6 +108,7 @@ class FieldKind(StrEnum):
     ID = "id"  # a record's id (project, organization, requester)
     IDS = "ids"  # several references ("agent:3", "team:2")
     NUMBER = "number"
+    BOOL = "bool"  # true or false
     ANY = "any"  # a custom field: its value as stored
 
 
@@ -92,6 +118,7 @@ OPS: dict[FieldKind, frozenset[Op]] = {
     FieldKind.ID: frozenset({Op.IS, Op.IS_NOT, Op.IN, Op.IS_EMPTY, Op.CHANGED}),
     FieldKind.IDS: frozenset({Op.CONTAINS, Op.NOT_CONTAINS, Op.IS_EMPTY, Op.CHANGED}),
     FieldKind.NUMBER: frozenset({Op.IS, Op.IS_NOT, Op.GT, Op.LT, Op.IN, Op.IS_EMPTY, Op.CHANGED}),
+    FieldKind.BOOL: frozenset({Op.IS, Op.IS_NOT, Op.CHANGED}),
     FieldKind.ANY: frozenset(Op),
 }
 
@@ -120,6 +147,21 @@ FIELDS: dict[str, FieldKind] = {
     "organization.name": FieldKind.TEXT,
 }
 CUSTOM_PREFIXES = ("custom_fields.", "requester.custom_fields.", "organization.custom_fields.")
+PROJECT_FIELDS: dict[str, FieldKind] = {
+    "name": FieldKind.TEXT,
+    "portfolio": FieldKind.ID,
+    "organization": FieldKind.ID,
+    "organization.name": FieldKind.TEXT,
+}
+# A time entry's own properties; the item it was logged on is `item.<field>` (item.status,
+# item.organization, item.requester.email, item.custom_fields.<key>, …).
+TIME_FIELDS: dict[str, FieldKind] = {
+    "minutes": FieldKind.NUMBER,
+    "billable": FieldKind.BOOL,
+    "note": FieldKind.TEXT,
+    "agent": FieldKind.ID,
+    "item.kind": FieldKind.KEY,
+}
 # Properties an action changes, for the self-trigger check and the `changed` trigger.
 CHANGEABLE = ("title", "description", "status", "priority", "requester", "assignees", "followers", "project",
               "folder", "custom_fields")
@@ -157,6 +199,7 @@ class Action:
     folder: int | None = None
     body: str = ""  # reply, note: a template with placeholders
     sla: int | None = None  # apply_sla: the policy
+    name: str = ""  # add_folder: the folder's name
 
 
 @dataclass(frozen=True)
@@ -197,9 +240,27 @@ PLACEHOLDERS = (
     Placeholder("requester.email", "the requester's address"),
     Placeholder("organization.name", "the requester's organization"),
 )
+# A note a timesheet rule adds to the item the time was logged on.
+TIME_PLACEHOLDERS = (
+    Placeholder("time.minutes", "the minutes logged"),
+    Placeholder("time.agent", "the agent who logged them"),
+)
 
 
-def field_kind(name: str) -> FieldKind | None:
+def field_kind(name: str, item_kind: ItemKind = ItemKind.TICKET) -> FieldKind | None:
+    """How `name` compares on `item_kind`'s rules; None: the kind has no such property."""
+    if item_kind == ItemKind.PROJECT:
+        if name in PROJECT_FIELDS:
+            return PROJECT_FIELDS[name]
+        custom = name.removeprefix("organization.custom_fields.")
+        return FieldKind.ANY if custom != name and 0 < len(custom) <= 50 else None
+    if item_kind == ItemKind.TIMESHEET:
+        if name in TIME_FIELDS:
+            return TIME_FIELDS[name]
+        on_item = name.removeprefix("item.")
+        if on_item == name or on_item in ("text", "message"):
+            return None
+        return field_kind(on_item)
     if name in FIELDS:
         return FIELDS[name]
     for prefix in CUSTOM_PREFIXES:
@@ -210,8 +271,8 @@ def field_kind(name: str) -> FieldKind | None:
 
 def _check_value(condition: Condition, kind: FieldKind, where: str) -> None:
     value = condition.value
-    if condition.op in (Op.IS_EMPTY, Op.CHANGED):
-        return
+    if condition.op in (Op.IS_EMPTY, Op.CHANGED) or (condition.op == Op.IS_NOT and value is None):
+        return  # `is_not null`: "is not empty"
     if condition.op == Op.IN:
         if not isinstance(value, list) or not value or len(value) > 500:
             raise Invalid("invalid_value", "`in` takes a list of 1 to 500 values.", field=f"{where}.value")
@@ -222,6 +283,8 @@ def _check_value(condition: Condition, kind: FieldKind, where: str) -> None:
         if kind in (FieldKind.ID,) and (isinstance(each, bool) or not isinstance(each, int)):
             raise Invalid("invalid_value", f"{condition.field} is compared with an id (a number).",
                           field=f"{where}.value")
+        if kind == FieldKind.BOOL and not isinstance(each, bool):
+            raise Invalid("invalid_value", f"{condition.field} is true or false.", field=f"{where}.value")
         if kind == FieldKind.NUMBER or condition.op in (Op.GT, Op.LT):
             if isinstance(each, bool) or not isinstance(each, int | float):
                 raise Invalid("invalid_value", f"{condition.op} compares with a number.", field=f"{where}.value")
@@ -233,12 +296,12 @@ def _check_value(condition: Condition, kind: FieldKind, where: str) -> None:
             raise Invalid("invalid_value", "Give a value of 1 to 1000 characters.", field=f"{where}.value")
 
 
-def check_conditions(conditions: Sequence[Condition], where: str) -> None:
+def check_conditions(conditions: Sequence[Condition], where: str, item_kind: ItemKind = ItemKind.TICKET) -> None:
     if len(conditions) > MAX_CONDITIONS:
         raise Invalid("too_many_conditions", f"At most {MAX_CONDITIONS} conditions.", field=where)
     for index, condition in enumerate(conditions):
         at = f"{where}.{index}"
-        kind = field_kind(condition.field)
+        kind = field_kind(condition.field, item_kind)
         if kind is None:
             raise Invalid("unknown_field", f"There is no property “{condition.field[:60]}” to test.",
                           field=f"{at}.field")
@@ -248,7 +311,9 @@ def check_conditions(conditions: Sequence[Condition], where: str) -> None:
         _check_value(condition, kind, at)
 
 
-def _changes(action: Action) -> set[str]:
+def _changes(action: Action, item_kind: ItemKind) -> set[str]:
+    if action.type == ActionType.SET_FIELD and item_kind not in ITEM_KINDS:
+        return {action.field}
     return {
         ActionType.ASSIGN: {"assignees"}, ActionType.SET_STATUS: {"status"}, ActionType.SET_PRIORITY: {"priority"},
         ActionType.SET_FIELD: {f"custom_fields.{action.field}"}, ActionType.MOVE_TO_PROJECT: {"project", "folder"},
@@ -261,8 +326,11 @@ def check_rule(rule: Rule) -> None:
     if not rule.name.strip() or len(rule.name) > 200:
         raise Invalid("invalid_name", "Give the automation a name (200 characters at most).", field="name")
     trigger = rule.trigger
+    if trigger.type not in TRIGGERS[rule.item_kind]:
+        allowed = ", ".join(sorted(TRIGGERS[rule.item_kind]))
+        raise Invalid("invalid_trigger", f"A {rule.item_kind} rule is triggered by {allowed}.", field="trigger.type")
     if trigger.type == TriggerType.CHANGED and trigger.field and (
-            field_kind(trigger.field) is None or trigger.field in ("text", "message")):
+            field_kind(trigger.field, rule.item_kind) is None or trigger.field in ("text", "message")):
         raise Invalid("unknown_field", f"There is no property “{trigger.field[:60]}” to watch.",
                       field="trigger.field")
     if trigger.type == TriggerType.ELAPSED:
@@ -270,8 +338,8 @@ def check_rule(rule: Rule) -> None:
             raise Invalid("since_required", f"Say what time counts from: {', '.join(Since)}.", field="trigger.since")
         if not 1 <= trigger.minutes <= MAX_ELAPSED_MINUTES:
             raise Invalid("invalid_minutes", f"Minutes are 1 to {MAX_ELAPSED_MINUTES}.", field="trigger.minutes")
-    check_conditions(rule.all, "conditions.all")
-    check_conditions(rule.any, "conditions.any")
+    check_conditions(rule.all, "conditions.all", rule.item_kind)
+    check_conditions(rule.any, "conditions.any", rule.item_kind)
     if not rule.actions:
         raise Invalid("actions_required", "Add at least one action.", field="actions")
     if len(rule.actions) > MAX_ACTIONS:
@@ -282,7 +350,13 @@ def check_rule(rule: Rule) -> None:
 
 
 def _check_action(action: Action, item_kind: ItemKind, at: str) -> None:
-    if action.type == ActionType.ASSIGN:
+    if action.type not in ACTIONS[item_kind]:
+        allowed = ", ".join(sorted(ACTIONS[item_kind]))
+        raise Invalid("invalid_action", f"“{action.type}” is not an action for {item_kind}s; they take {allowed}.",
+                      field=f"{at}.type")
+    if action.type == ActionType.SET_FIELD and item_kind in SETTABLE:
+        _check_settable(action, item_kind, at)
+    elif action.type == ActionType.ASSIGN:
         if (action.agent is None) == (action.team is None):
             raise Invalid("invalid_assign", "Assign to one agent or one team.", field=f"{at}.agent")
         if action.agent is not None and action.mode != AssignMode.TEAM:
@@ -304,18 +378,32 @@ def _check_action(action: Action, item_kind: ItemKind, at: str) -> None:
     elif action.type == ActionType.APPLY_SLA:
         if action.sla is None:
             raise Invalid("sla_required", "Choose the SLA policy.", field=f"{at}.sla")
+    elif action.type == ActionType.ADD_FOLDER:
+        if not action.name.strip() or len(action.name) > 200:
+            raise Invalid("name_required", "Name the folder (200 characters at most).", field=f"{at}.name")
     elif action.type in (ActionType.REPLY, ActionType.NOTE):
         if not action.body.strip() or len(action.body) > MAX_BODY:
             raise Invalid("body_required", f"Write the message (at most {MAX_BODY} characters).", field=f"{at}.body")
-        if action.type == ActionType.REPLY and item_kind == ItemKind.TASK:
-            pass  # a task's requester is optional; a reply to a task without one is skipped at run time
-        check_template(action.body, f"{at}.body")
+        # A task's requester is optional: a reply to a task without one is skipped at run time.
+        check_template(action.body, f"{at}.body", item_kind)
+
+
+def _check_settable(action: Action, item_kind: ItemKind, at: str) -> None:
+    """`set_field` on a project (its portfolio, or none) or a time entry (billable or not)."""
+    settable = SETTABLE[item_kind]
+    if action.field != settable:
+        raise Invalid("unknown_field", f"A {item_kind} rule sets {settable}.", field=f"{at}.field")
+    value = action.value
+    if item_kind == ItemKind.PROJECT and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise Invalid("invalid_value", "A portfolio is given by its id (or null for none).", field=f"{at}.value")
+    if item_kind == ItemKind.TIMESHEET and not isinstance(value, bool):
+        raise Invalid("invalid_value", "Billable is true or false.", field=f"{at}.value")
 
 
 def _check_self_trigger(rule: Rule) -> None:
     """A rule that reacts to a change it makes itself would fire on its own work: refuse it. (At
     run time every rule fires at most once per item and cascade in any case.)"""
-    changed = set().union(*(_changes(action) for action in rule.actions))
+    changed = set().union(*(_changes(action, rule.item_kind) for action in rule.actions))
     trigger = rule.trigger
     if not changed:
         return
@@ -328,11 +416,16 @@ def _check_self_trigger(rule: Rule) -> None:
                       "of it: it would trigger itself. Give the change a from or to value.", field="trigger.field")
 
 
-def check_template(body: str, field: str) -> None:
+def placeholders(item_kind: ItemKind = ItemKind.TICKET) -> tuple[Placeholder, ...]:
+    return PLACEHOLDERS + TIME_PLACEHOLDERS if item_kind == ItemKind.TIMESHEET else PLACEHOLDERS
+
+
+def check_template(body: str, field: str, item_kind: ItemKind = ItemKind.TICKET) -> None:
     """Placeholders are `{{ name }}` from PLACEHOLDERS; anything else in braces is refused."""
+    allowed = placeholders(item_kind)
     for name in template_names(body):
-        if name not in {p.name for p in PLACEHOLDERS}:
-            known = ", ".join(p.name for p in PLACEHOLDERS)
+        if name not in {p.name for p in allowed}:
+            known = ", ".join(p.name for p in allowed)
             raise Invalid("unknown_placeholder", f"There is no placeholder “{name[:60]}”; use {known}.", field=field)
 
 

@@ -13,12 +13,14 @@ from django.db.models import Max
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import diff, record
 from deskhand.automations.events import ItemEvent
-from deskhand.automations.facts import read_facts
+from deskhand.automations.facts import Facts, read_facts, read_project_facts, read_time_facts
 from deskhand.automations.inputs import AutomationChanges
 from deskhand.automations.models import Automation
 from deskhand.automations.planner import Check, evaluate, triggered
 from deskhand.automations.queries import loaded
 from deskhand.automations.rules import (
+    ITEM_KINDS,
+    SETTABLE,
     Action,
     ActionType,
     Condition,
@@ -36,7 +38,7 @@ from deskhand.core.inputs import UNSET
 from deskhand.customers.models import Customer, Organization
 from deskhand.fields.models import CustomField
 from deskhand.sla.models import SlaPolicy
-from deskhand.work.models import Channel, Folder, Item, Priority, Project, Status
+from deskhand.work.models import Channel, Folder, Item, Portfolio, Priority, Project, Status
 
 ROUTING_NAME = "Routing: {name}"
 
@@ -52,6 +54,17 @@ def _exists(model: type, pk: object, *, field: str, what: str, **extra: object) 
 
 
 def _check_keys(kind: str, name: str, values: list[object], field: str) -> None:
+    if kind == ItemKind.TIMESHEET:  # the item the time was logged on: a ticket or a task
+        if name == "item.kind":
+            name, known = "kind", {ItemKind.TICKET.value, ItemKind.TASK.value}
+            _check_known(name, values, known, field)
+            return
+        name = name.removeprefix("item.")
+        if name == "status":
+            _check_known(name, values, set(Status.objects.values_list("key", flat=True)), field)
+            return
+    elif kind == ItemKind.PROJECT:
+        return
     if name == "status":
         known = set(Status.objects.filter(kind=kind).values_list("key", flat=True))
     elif name == "priority":
@@ -62,6 +75,10 @@ def _check_keys(kind: str, name: str, values: list[object], field: str) -> None:
         known = {"new", "open", "pending", "done"}
     else:
         return
+    _check_known(name, values, known, field)
+
+
+def _check_known(name: str, values: list[object], known: set[str], field: str) -> None:
     for value in values:
         if value not in known:
             raise Invalid("unknown_value", f"“{value}” is not a {name}; one of {', '.join(sorted(known))}.",
@@ -75,14 +92,17 @@ def _check_records(rule: Rule) -> None:
         for index, condition in enumerate(conditions):
             at = f"{where}.{index}.value"
             values = condition.value if isinstance(condition.value, list) else [condition.value]
-            if condition.op in (Op.IS_EMPTY, Op.CHANGED):
+            if condition.op in (Op.IS_EMPTY, Op.CHANGED) or condition.value is None:
                 continue
             _check_keys(kind, condition.field, values, at)
-            if condition.field == "organization":
+            name = condition.field.removeprefix("item.") if kind == ItemKind.TIMESHEET else condition.field
+            model = _REFERENCES.get((kind, name))
+            if model is not None:
                 for value in values:
-                    _exists(Organization, value, field=at, what="organization")
-            if condition.field.startswith("custom_fields.") and not CustomField.objects.filter(
-                    applies_to=kind, key=condition.field.removeprefix("custom_fields.")).exists():
+                    _exists(model, value, field=at, what=model.__name__.lower())
+            applies_to = [ItemKind.TICKET, ItemKind.TASK] if kind == ItemKind.TIMESHEET else [kind]
+            if name.startswith("custom_fields.") and not CustomField.objects.filter(
+                    applies_to__in=applies_to, key=name.removeprefix("custom_fields.")).exists():
                 raise Invalid("unknown_field", f"There is no {kind} field “{condition.field}”.",
                               field=f"{where}.{index}.field")
     if rule.trigger.type == TriggerType.CHANGED and rule.trigger.field in ("status", "priority"):
@@ -93,7 +113,19 @@ def _check_records(rule: Rule) -> None:
         _check_action_records(action, kind, f"actions.{index}")
 
 
+# Conditions naming a record: it exists when the rule is saved (`organization is 7`).
+_REFERENCES: dict[tuple[str, str], type[Organization | Portfolio | Agent]] = {
+    **{(kind, "organization"): Organization for kind in ItemKind},
+    (ItemKind.PROJECT, "portfolio"): Portfolio,
+    (ItemKind.TIMESHEET, "agent"): Agent,
+}
+
+
 def _check_action_records(action: Action, kind: str, at: str) -> None:
+    if action.type == ActionType.SET_FIELD and kind in SETTABLE:
+        if kind == ItemKind.PROJECT and action.value is not None:
+            _exists(Portfolio, action.value, field=f"{at}.value", what="portfolio")
+        return
     if action.type in (ActionType.ASSIGN, ActionType.ADD_FOLLOWER) and action.agent is not None:
         _exists(Agent, action.agent, field=f"{at}.agent", what="agent", is_active=True)
     if action.type == ActionType.ASSIGN and action.team is not None:
@@ -244,17 +276,31 @@ def test_against_item(rule: Rule, item: Item, *, rule_id: int = 0) -> TestResult
     if str(rule.item_kind) != item.kind:
         raise Invalid("wrong_kind", f"This rule is for {rule.item_kind}s; {item.reference} is a {item.kind}.",
                       field="item")
-    facts = read_facts([item.pk])[item.pk]
+    return _dry_run(rule, item.pk, read_facts([item.pk])[item.pk], rule_id)
+
+
+def test_against_record(rule: Rule, record_id: int, *, rule_id: int = 0) -> TestResult:
+    """A project rule against the project `record_id`, a timesheet rule against that time entry."""
+    check_rule(rule)
+    if rule.item_kind not in (ItemKind.PROJECT, ItemKind.TIMESHEET):
+        raise Invalid("wrong_kind", f"A {rule.item_kind} rule is tested against a {rule.item_kind}.", field="item")
+    read = read_project_facts if rule.item_kind == ItemKind.PROJECT else read_time_facts
+    facts = read([record_id]).get(record_id)
+    if facts is None:
+        what = "project" if rule.item_kind == ItemKind.PROJECT else "time entry"
+        raise Invalid("unknown_item", f"There is no {what} {record_id}.", field="item")
+    return _dry_run(rule, record_id, facts, rule_id)
+
+
+def _dry_run(rule: Rule, record_id: int, facts: Facts, rule_id: int) -> TestResult:
     event_type = rule.trigger.type if rule.trigger.type != TriggerType.CHANGED else TriggerType.UPDATED
     changes = {}
     if rule.trigger.type == TriggerType.CHANGED:
-        name = rule.trigger.field or "status"
+        name = rule.trigger.field or ("status" if rule.item_kind in ITEM_KINDS else "name")
         changes = {name: (rule.trigger.from_value, facts.get(name))}
-    event = ItemEvent(item.pk, event_type, actor=Actor.rule("test"), changes=changes, automation_id=rule_id)
+    event = ItemEvent(record_id, event_type, actor=Actor.rule("test"), changes=changes, automation_id=rule_id)
     ok, checks = evaluate(rule, facts, dict(changes))
     return TestResult(triggered(rule, event, rule_id), ok, checks, rule.actions)
-
-
 
 
 @transaction.atomic

@@ -29,6 +29,7 @@ _ACTION_KEYS: dict[ActionType, tuple[str, ...]] = {
     ActionType.SEND_SURVEY: (),
     ActionType.REPLY: ("body",),
     ActionType.NOTE: ("body",),
+    ActionType.ADD_FOLDER: ("name",),
 }
 
 
@@ -54,6 +55,8 @@ def action_json(action: Action) -> dict[str, Any]:
                 out[key] = str(value)
         elif value is not None and (key != "folder" or action.type == ActionType.MOVE_TO_PROJECT):
             out[key] = value
+        elif key == "value" and action.type == ActionType.SET_FIELD:
+            out[key] = None  # a project's portfolio set to none
     if action.type == ActionType.MOVE_TO_PROJECT:
         out.setdefault("folder", None)
     return out
@@ -79,5 +82,6 @@ def rule_from_json(*, name: str, item_kind: str, trigger: dict[str, Any], condit
         actions=tuple(Action(type=ActionType(a["type"]), agent=a.get("agent"), team=a.get("team"),
                              mode=AssignMode(a.get("mode") or AssignMode.TEAM), customer=a.get("customer"),
                              value=a.get("value"), field=a.get("field") or "", project=a.get("project"),
-                             folder=a.get("folder"), body=a.get("body") or "", sla=a.get("sla")) for a in actions),
+                             folder=a.get("folder"), body=a.get("body") or "", sla=a.get("sla"),
+                             name=a.get("name") or "") for a in actions),
     )

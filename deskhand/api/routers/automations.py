@@ -22,6 +22,7 @@ from deskhand.api.schemas import (
 )
 from deskhand.automations import queries, services
 from deskhand.automations.models import Automation
+from deskhand.automations.rules import ITEM_KINDS
 from deskhand.automations.stored import action_json
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.customers import queries as customer_queries
@@ -31,7 +32,7 @@ router = Router(tags=["automations"])
 
 
 class AutomationParams(ListParams):
-    item_kind: str = Field("", max_length=20, description="ticket or task")
+    item_kind: str = Field("", max_length=20, description="ticket, task, project or timesheet")
 
 
 @router.get("/automations", response=AutomationListOut)
@@ -48,11 +49,15 @@ def create_automation(request: HttpRequest, payload: AutomationIn) -> Status[Aut
 @router.post("/automations/test", response=AutomationTestOut, summary="Test a rule against an item, changing nothing")
 def test_automation(request: HttpRequest, payload: AutomationTestIn) -> dict[str, Any]:
     require_admin(request)
-    try:
-        item = work_queries.get_item(payload.item)
-    except NotFound as exc:
-        raise Invalid("unknown_item", exc.message, field="item") from None
-    result = services.test_against_item(payload.rule.to_rule(), item)
+    rule = payload.rule.to_rule()
+    if rule.item_kind in ITEM_KINDS:
+        try:
+            item = work_queries.get_item(payload.item)
+        except NotFound as exc:
+            raise Invalid("unknown_item", exc.message, field="item") from None
+        result = services.test_against_item(rule, item)
+    else:
+        result = services.test_against_record(rule, payload.item)
     return {"triggered": result.triggered, "matched": result.matched,
             "checks": [{"text": check.text, "met": check.met} for check in result.checks],
             "actions": [action_json(action) for action in result.actions]}

@@ -103,6 +103,15 @@ def _bad_cases() -> list[Any]:
         (_rule(actions=[{"type": "note", "body": "x", "extra": 1}]), "actions.0.extra"),
         (_rule(trigger={"type": "changed", "field": "status"}, actions=[{"type": "set_status", "value": "open"}]),
          "trigger.field"),
+        (_rule(item_kind="project", conditions={}, actions=[{"type": "assign", "team": 1}]), "actions.0.type"),
+        (_rule(item_kind="project", conditions={}, actions=[
+            {"type": "set_field", "field": "portfolio", "value": 999999}]), "actions.0.value"),
+        (_rule(item_kind="project", conditions={"all": [{"field": "portfolio", "op": "is", "value": 999999}]},
+               actions=[{"type": "add_folder", "name": "Support"}]), "conditions.all.0.value"),
+        (_rule(item_kind="timesheet", conditions={"all": [{"field": "item.status", "op": "is", "value": "gone"}]},
+               actions=[{"type": "set_field", "field": "billable", "value": False}]), "conditions.all.0.value"),
+        (_rule(item_kind="timesheet", trigger={"type": "sla_breached"}, conditions={},
+               actions=[{"type": "set_field", "field": "billable", "value": False}]), "trigger.type"),
     ]
 
 
@@ -129,4 +138,38 @@ def test_test_against_an_item_changes_nothing(api: ApiClient) -> None:
                              "actions": [{"type": "set_priority", "value": "urgent"}]}
     assert api.get(f"/tickets/{ticket['id']}").json()["priority"] == "normal"
     missing = api.post("/automations/test", {"rule": _rule(), "item": 999999})
+    assert (missing.status_code, missing.json()["field"]) == (422, "item")
+
+
+def test_project_and_timesheet_rules_run_on_projects_and_logged_time(api: ApiClient, agent: Agent) -> None:
+    acme = _organization(api)
+    portfolio = api.post("/portfolios", {"name": "Clients"}).json()
+    project_rule = api.post("/automations", _rule(
+        name="Customer projects", item_kind="project",
+        conditions={"all": [{"field": "organization", "op": "is_not", "value": None}]},
+        actions=[{"type": "set_field", "field": "portfolio", "value": portfolio["id"]},
+                 {"type": "add_folder", "name": "Support"}]))
+    assert project_rule.status_code == 201, project_rule.content
+    assert project_rule.json()["actions"] == [{"type": "set_field", "field": "portfolio", "value": portfolio["id"]},
+                                              {"type": "add_folder", "name": "Support"}]
+    project = api.post("/projects", {"name": "Acme rollout", "organization": acme["id"]}).json()
+    assert api.get(f"/projects/{project['id']}").json()["portfolio"] == portfolio["id"]
+    assert [f["name"] for f in api.get(f"/folders?project={project['id']}").json()["items"]] == ["Support"]
+    time_rule = api.post("/automations", _rule(
+        name="Acme is on a flat fee", item_kind="timesheet",
+        conditions={"all": [{"field": "item.organization", "op": "is", "value": acme["id"]}]},
+        actions=[{"type": "set_field", "field": "billable", "value": False}]))
+    assert time_rule.status_code == 201, time_rule.content
+    ticket = api.post("/tickets", {"title": "Printer jam", "requester_email": "zoe@acme.example"}).json()
+    entry = api.post("/timesheets", {"item": ticket["id"], "minutes": 30, "agent": agent.pk}).json()
+    assert api.get(f"/timesheets/{entry['id']}").json()["billable"] is False
+    events = api.get(f"/tickets/{ticket['id']}/events").json()["items"]
+    assert any(e["action"] == "automation.ran" and e["detail"]["name"] == "Acme is on a flat fee" for e in events)
+    tested = api.post("/automations/test", {"rule": _rule(item_kind="timesheet", conditions={"all": [
+        {"field": "minutes", "op": "gt", "value": 60}]}, actions=[{"type": "set_field", "field": "billable",
+                                                                   "value": True}]), "item": entry["id"]})
+    assert tested.status_code == 200, tested.content
+    assert tested.json()["checks"] == [{"text": "minutes gt 60", "met": False}]
+    missing = api.post("/automations/test", {"rule": _rule(item_kind="project", conditions={}, actions=[
+        {"type": "add_folder", "name": "Support"}]), "item": 999999})
     assert (missing.status_code, missing.json()["field"]) == (422, "item")

@@ -66,6 +66,49 @@ def test_bad_rules_name_the_field(bad: Rule, field: str) -> None:
     assert error.value.field == field
 
 
+PROJECT = ItemKind.PROJECT
+TIMESHEET = ItemKind.TIMESHEET
+FOLDER = Action(ActionType.ADD_FOLDER, name="Support")
+NOT_BILLABLE = Action(ActionType.SET_FIELD, field="billable", value=False)
+
+
+def test_project_and_timesheet_rules_have_their_own_properties_and_actions() -> None:
+    check_rule(rule(item_kind=PROJECT, all=(Condition("organization", Op.IS_NOT, None),
+                                            Condition("name", Op.CONTAINS, "rollout")),
+                    actions=(Action(ActionType.SET_FIELD, field="portfolio", value=4), FOLDER)))
+    check_rule(rule(item_kind=TIMESHEET, trigger=Trigger(TriggerType.CHANGED, field="minutes"),
+                    all=(Condition("item.organization", Op.IS, 7), Condition("billable", Op.IS, True),
+                         Condition("item.requester.email", Op.CONTAINS, "@acme")),
+                    actions=(NOT_BILLABLE, Action(ActionType.NOTE, body="{{ time.minutes }} min on {{ item.reference }}"))))
+
+
+@pytest.mark.parametrize(("bad", "field"), [
+    (rule(item_kind=PROJECT, actions=(Action(ActionType.ASSIGN, agent=1),)), "actions.0.type"),
+    (rule(item_kind=PROJECT, trigger=Trigger(TriggerType.ELAPSED, since=Since.CREATED, minutes=5), actions=(FOLDER,)),
+     "trigger.type"),
+    (rule(item_kind=PROJECT, all=(Condition("status", Op.IS, "open"),), actions=(FOLDER,)), "conditions.all.0.field"),
+    (rule(item_kind=PROJECT, actions=(Action(ActionType.SET_FIELD, field="name", value="x"),)), "actions.0.field"),
+    (rule(item_kind=PROJECT, actions=(Action(ActionType.SET_FIELD, field="portfolio", value="Clients"),)),
+     "actions.0.value"),
+    (rule(item_kind=PROJECT, actions=(Action(ActionType.ADD_FOLDER, name=" "),)), "actions.0.name"),
+    (rule(actions=(FOLDER,)), "actions.0.type"),
+    (rule(item_kind=TIMESHEET, actions=(Action(ActionType.SET_FIELD, field="billable", value="no"),)),
+     "actions.0.value"),
+    (rule(item_kind=TIMESHEET, all=(Condition("billable", Op.IS, "yes"),), actions=(NOT_BILLABLE,)),
+     "conditions.all.0.value"),
+    (rule(item_kind=TIMESHEET, all=(Condition("item.text", Op.CONTAINS, "x"),), actions=(NOT_BILLABLE,)),
+     "conditions.all.0.field"),
+    (rule(item_kind=TIMESHEET, actions=(Action(ActionType.REPLY, body="Thanks"),)), "actions.0.type"),
+    (rule(item_kind=TIMESHEET, trigger=Trigger(TriggerType.CHANGED, field="billable"), actions=(NOT_BILLABLE,)),
+     "trigger.field"),
+    (rule(actions=(Action(ActionType.NOTE, body="{{ time.minutes }}"),)), "actions.0.body"),
+])
+def test_bad_project_and_timesheet_rules_name_the_field(bad: Rule, field: str) -> None:
+    with pytest.raises(Invalid) as error:
+        check_rule(bad)
+    assert error.value.field == field
+
+
 def test_a_rule_reacting_to_a_change_to_one_value_may_make_other_changes() -> None:
     check_rule(rule(trigger=Trigger(TriggerType.CHANGED, field="status", to_value="done"),
                     actions=(Action(ActionType.SET_STATUS, value="open"),)))

@@ -35,6 +35,15 @@ def automate(events: Sequence[ItemEvent]) -> None:
         run(events)
 
 
+def automate_records(events: Sequence[ItemEvent]) -> None:
+    """A project or a time entry created or changed: its kind's rules (no SLA clock runs on them)."""
+    if not any(event.actor.kind != ActorKind.RULE for event in events):
+        return
+    from deskhand.automations.record_engine import run_records
+
+    run_records(events)
+
+
 def record_item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any] | None = None) -> None:
     """One row of the item's history (who, what, old → new, through which rule)."""
     record(actor=actor, action=action, object_type=ITEM_OBJECT, object_id=item.pk,

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from deskhand.audit.services import record
+from deskhand.automations.events import ItemEvent
 from deskhand.config.queries import get_setting
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Conflict, Invalid
@@ -15,7 +16,7 @@ from deskhand.core.inputs import UNSET
 from deskhand.customers.models import Organization
 from deskhand.work.inputs import ProjectChanges
 from deskhand.work.models import Folder, Item, Portfolio, Project
-from deskhand.work.services._common import clean_name, known_id, resolve_project
+from deskhand.work.services._common import automate_records, clean_name, known_id, resolve_project
 
 
 def _portfolio(value: int | Portfolio | None) -> Portfolio | None:
@@ -97,6 +98,8 @@ def create_project(name: str, *, portfolio: int | Portfolio | None = None,
         "name": project.name, "portfolio": portfolio_record.name if portfolio_record else None,
         "organization": project.organization.name if project.organization else None,
     })
+    automate_records([ItemEvent(project.pk, "created", actor=actor, kind="project",
+                                organization_id=project.organization_id)])
     return project
 
 
@@ -116,6 +119,9 @@ def update_project(project: Project, *, changes: ProjectChanges, actor: Actor) -
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
     if changed:
         _record(project, "updated", actor=actor, changes=changed)
+        automate_records([ItemEvent(project.pk, "updated", actor=actor, kind="project",
+                                    organization_id=project.organization_id,
+                                    changes={key: (value["old"], value["new"]) for key, value in changed.items()})])
     return project
 
 

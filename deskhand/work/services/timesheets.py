@@ -8,13 +8,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from deskhand.agents.models import Agent
+from deskhand.automations.events import ItemEvent
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Forbidden, Invalid
 from deskhand.core.inputs import UNSET
 from deskhand.core.text import clean_text
 from deskhand.work.inputs import TimeChanges
 from deskhand.work.models import Item, TimeEntry
-from deskhand.work.services._common import record_item_event, resolve_agent
+from deskhand.work.services._common import automate_records, record_item_event, resolve_agent
 
 MAX_MINUTES = 24 * 60
 
@@ -68,6 +69,7 @@ def log_time(
         "entry": entry.pk, "agent": entry.agent.email, "minutes": entry.minutes, "date": entry.date.isoformat(),
         "billable": entry.billable,
     })
+    automate_records([ItemEvent(entry.pk, "created", actor=actor, kind="timesheet")])
     return entry
 
 
@@ -93,6 +95,8 @@ def update_time_entry(entry: TimeEntry, *, changes: TimeChanges, actor: Actor) -
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
     if changed:
         record_item_event(entry.item, "time.updated", actor=actor, changes={"entry": entry.pk, **changed})
+        automate_records([ItemEvent(entry.pk, "updated", actor=actor, kind="timesheet",
+                                    changes={key: (value["old"], value["new"]) for key, value in changed.items()})])
     return entry
 
 
