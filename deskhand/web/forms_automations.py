@@ -11,7 +11,12 @@ from django.http import QueryDict
 
 from deskhand.agents.models import Agent, Team
 from deskhand.automations.rules import (
+    ACTIONS,
     FIELDS,
+    PROJECT_FIELDS,
+    SETTABLE,
+    TIME_FIELDS,
+    TRIGGERS,
     Action,
     ActionType,
     AssignMode,
@@ -29,7 +34,7 @@ from deskhand.core.errors import Invalid
 from deskhand.core.numbers import parse_id, parse_int
 from deskhand.fields.models import CustomField
 from deskhand.sla.models import SlaPolicy
-from deskhand.work.models import Folder, Priority, Project, Status
+from deskhand.work.models import Folder, Portfolio, Priority, Project, Status
 
 MAX_ROWS = 20
 TRIGGER_LABELS = {
@@ -46,8 +51,9 @@ ACTION_LABELS = {
     "assign": "Assign to", "set_status": "Set status", "set_priority": "Set priority", "set_field": "Set field",
     "move_to_project": "Move to project", "customer_project": "Move to the customer's project",
     "add_follower": "Add follower", "apply_sla": "Apply SLA", "send_survey": "Send a satisfaction survey",
-    "reply": "Reply to the customer", "note": "Add an internal note",
+    "reply": "Reply to the customer", "note": "Add an internal note", "add_folder": "Add a folder",
 }
+SET_LABELS = {"project": "Put in portfolio", "timesheet": "Set billable"}
 FIELD_LABELS = {
     "title": "Title", "description": "Description", "text": "Title, description or last message",
     "message": "Last message", "status": "Status", "status_category": "Status category", "priority": "Priority",
@@ -56,7 +62,23 @@ FIELD_LABELS = {
     "requester.domain": "Requester domain", "requester.name": "Requester name",
     "requester.customer_type": "Requester type", "requester.language": "Requester language",
     "organization": "Organization (id)", "organization.name": "Organization name",
+    # projects
+    "name": "Project name", "portfolio": "Portfolio (id)",
+    # time entries
+    "minutes": "Minutes", "billable": "Billable (yes or no)", "note": "Note", "agent": "Agent (id)",
+    "item.kind": "Logged on a (ticket or task)",
 }
+
+
+def _kind_fields(kind: str) -> list[tuple[str, str]]:
+    """The properties a rule of `kind` tests, with their labels (custom fields come after)."""
+    if kind == ItemKind.PROJECT:
+        return [(name, FIELD_LABELS.get(name, name)) for name in PROJECT_FIELDS]
+    if kind == ItemKind.TIMESHEET:
+        return [(name, FIELD_LABELS.get(name, name)) for name in TIME_FIELDS] + [
+            (f"item.{name}", f"Item: {FIELD_LABELS.get(name, name)}") for name in FIELDS
+            if name not in ("text", "message")]
+    return [(name, FIELD_LABELS.get(name, name)) for name in FIELDS]
 
 
 @dataclass
@@ -72,23 +94,42 @@ class Pickers:
     folders: list[Folder]
     item_fields: list[CustomField]
     policies: list[SlaPolicy]
+    portfolios: list[Portfolio]
+    triggers: list[tuple[str, str]]
+    actions: list[tuple[str, str]]
     priorities: list[tuple[str, str]] = field(default_factory=lambda: [(p.key, p.label) for p in Priority])
+
+    @property
+    def settable(self) -> str:
+        """What `set_field` sets on this kind: a custom field ("") or a project's or a time entry's own."""
+        return SETTABLE.get(ItemKind(self.kind), "")
 
     @classmethod
     def load(cls, kind: str) -> Pickers:
+        item_kind = ItemKind(kind)
         custom = list(CustomField.objects.order_by("applies_to", "position", "id"))
-        fields = [(name, FIELD_LABELS.get(name, name)) for name in FIELDS]
-        fields += [(f"custom_fields.{f.key}", f"{kind.capitalize()}: {f.label}") for f in custom if f.applies_to == kind]
-        fields += [(f"requester.custom_fields.{f.key}", f"Requester: {f.label}") for f in custom
-                   if f.applies_to == "customer"]
-        fields += [(f"organization.custom_fields.{f.key}", f"Organization: {f.label}") for f in custom
+        fields = _kind_fields(kind)
+        prefix = "item." if item_kind == ItemKind.TIMESHEET else ""
+        if item_kind != ItemKind.PROJECT:
+            fields += [(f"{prefix}custom_fields.{f.key}", f"{f.applies_to.capitalize()}: {f.label}") for f in custom
+                       if f.applies_to == kind or (prefix and f.applies_to in (ItemKind.TICKET, ItemKind.TASK))]
+            fields += [(f"{prefix}requester.custom_fields.{f.key}", f"Requester: {f.label}") for f in custom
+                       if f.applies_to == "customer"]
+        fields += [(f"{prefix}organization.custom_fields.{f.key}", f"Organization: {f.label}") for f in custom
                    if f.applies_to == "organization"]
+        items = item_kind in (ItemKind.TICKET, ItemKind.TASK)
         return cls(kind=kind, fields=fields, agents=list(Agent.objects.filter(is_active=True).order_by("name", "email")),
-                   teams=list(Team.objects.order_by("name")), statuses=list(Status.objects.filter(kind=kind)),
-                   projects=list(Project.objects.order_by("name").only("id", "name")),
-                   folders=list(Folder.objects.select_related("project").order_by("project__name", "name")),
+                   teams=list(Team.objects.order_by("name")) if items else [],
+                   statuses=list(Status.objects.filter(kind=kind)) if items else [],
+                   projects=list(Project.objects.order_by("name").only("id", "name")) if items else [],
+                   folders=list(Folder.objects.select_related("project").order_by("project__name", "name"))
+                   if items else [],
                    item_fields=[f for f in custom if f.applies_to == kind],
-                   policies=list(SlaPolicy.objects.order_by("name")))
+                   policies=list(SlaPolicy.objects.order_by("name")) if items else [],
+                   portfolios=list(Portfolio.objects.order_by("name")) if item_kind == ItemKind.PROJECT else [],
+                   triggers=[(k, label) for k, label in TRIGGER_LABELS.items() if k in TRIGGERS[item_kind]],
+                   actions=[(k, SET_LABELS.get(kind, label) if k == ActionType.SET_FIELD else label)
+                            for k, label in ACTION_LABELS.items() if k in ACTIONS[item_kind]])
 
 
 def row_indexes(data: QueryDict, prefix: str) -> list[int]:
@@ -102,12 +143,28 @@ def row_indexes(data: QueryDict, prefix: str) -> list[int]:
     return sorted(found)[:MAX_ROWS]
 
 
-def _value(text: str, name: str, op: Op, at: str) -> Any:
+YES = ("yes", "true", "1", "on")
+NO = ("no", "false", "0", "off")
+
+
+def _bool(text: str, at: str) -> bool:
+    if text.strip().lower() in YES:
+        return True
+    if text.strip().lower() in NO:
+        return False
+    raise Invalid("invalid_value", "Give yes or no.", field=at)
+
+
+def _value(text: str, name: str, op: Op, at: str, item_kind: ItemKind) -> Any:
     """A condition's typed value from the text box, by what the field compares."""
-    kind = field_kind(name)
+    kind = field_kind(name, item_kind)
     text = text.strip()
     if op in (Op.IS_EMPTY, Op.CHANGED):
         return None
+    if kind == FieldKind.BOOL:
+        return _bool(text, at)
+    if op == Op.IS_NOT and not text and kind == FieldKind.ID:
+        return None  # "is not" nothing: has one
     if op == Op.IN:
         parts = [part.strip() for part in text.split(",") if part.strip()]
         return [parse_id(p, field=at) if kind == FieldKind.ID else _scalar(p) for p in parts]
@@ -126,7 +183,7 @@ def _scalar(text: str) -> Any:
     return int(text) if text.isdigit() and len(text) < 16 else text
 
 
-def _conditions(data: QueryDict, prefix: str) -> tuple[Condition, ...]:
+def _conditions(data: QueryDict, prefix: str, item_kind: ItemKind) -> tuple[Condition, ...]:
     conditions = []
     for number, index in enumerate(row_indexes(data, prefix)):
         name = data.get(f"{prefix}-{index}-field", "")
@@ -138,7 +195,7 @@ def _conditions(data: QueryDict, prefix: str) -> tuple[Condition, ...]:
             raise Invalid("invalid_op", "Choose how to compare.", field=f"{at}.op")
         op = Op(op_text)
         conditions.append(Condition(name, op, _value(data.get(f"{prefix}-{index}-value", ""), name, op,
-                                                     f"{at}.value")))
+                                                     f"{at}.value", item_kind)))
     return tuple(conditions)
 
 
@@ -146,7 +203,16 @@ def _optional_id(text: str, at: str) -> int | None:
     return parse_id(text, field=at) if text else None
 
 
-def read_actions(data: QueryDict) -> tuple[Action, ...]:
+def _set_value(text: str, item_kind: ItemKind, at: str) -> Any:
+    """`set_field`'s value: a custom field's as typed, a portfolio's id (none when empty), billable."""
+    if item_kind == ItemKind.PROJECT:
+        return _optional_id(text, at)
+    if item_kind == ItemKind.TIMESHEET:
+        return _bool(text, at)
+    return _scalar(text)
+
+
+def read_actions(data: QueryDict, item_kind: ItemKind = ItemKind.TICKET) -> tuple[Action, ...]:
     """The action rows (`action-N-type`, …) as typed actions; empty rows are skipped."""
     actions = []
     for number, index in enumerate(row_indexes(data, "action")):
@@ -164,15 +230,17 @@ def read_actions(data: QueryDict) -> tuple[Action, ...]:
         mode = get("mode") or AssignMode.TEAM
         if mode not in AssignMode.__members__.values():
             raise Invalid("invalid_mode", "Choose how to pick the agent.", field=f"{at}.mode")
-        value: Any = {ActionType.SET_STATUS: get("status"), ActionType.SET_PRIORITY: get("priority"),
-                      ActionType.SET_FIELD: _scalar(get("value"))}.get(action_type)
+        value: Any = {ActionType.SET_STATUS: get("status"), ActionType.SET_PRIORITY: get("priority")}.get(action_type)
+        if action_type == ActionType.SET_FIELD:
+            value = _set_value(get("value"), item_kind, f"{at}.value")
         actions.append(Action(
             type=action_type,
             agent=_optional_id(assignee_id, f"{at}.agent") if assignee == "agent" else (
                 _optional_id(get("follower"), f"{at}.agent") if action_type == ActionType.ADD_FOLLOWER else None),
             team=_optional_id(assignee_id, f"{at}.team") if assignee == "team" else None,
             mode=AssignMode(mode) if assignee == "team" else AssignMode.TEAM,
-            value=value, field=get("field"), project=_optional_id(get("project"), f"{at}.project"),
+            value=value, field=SETTABLE.get(item_kind) or get("field"),
+            project=_optional_id(get("project"), f"{at}.project"), name=get("name"),
             folder=_optional_id(get("folder"), f"{at}.folder"), sla=_optional_id(get("sla"), f"{at}.sla"),
             body=data.get(f"action-{index}-body", ""),
         ))
@@ -200,10 +268,11 @@ def _trigger(data: QueryDict) -> Trigger:
 def read_rule(data: QueryDict, kind: str) -> Rule:
     """The editor's rows as a Rule; Invalid names the row at fault."""
     if kind not in ItemKind.__members__.values():
-        raise Invalid("invalid_kind", "Rules are for tickets or tasks.", field="item_kind")
-    return Rule(name=data.get("name", ""), item_kind=ItemKind(kind), trigger=_trigger(data),
-                all=_conditions(data, "all"), any=_conditions(data, "any"), actions=read_actions(data),
-                enabled=data.get("enabled") == "on")
+        raise Invalid("invalid_kind", "Rules are for tickets, tasks, projects or timesheets.", field="item_kind")
+    item_kind = ItemKind(kind)
+    return Rule(name=data.get("name", ""), item_kind=item_kind, trigger=_trigger(data),
+                all=_conditions(data, "all", item_kind), any=_conditions(data, "any", item_kind),
+                actions=read_actions(data, item_kind), enabled=data.get("enabled") == "on")
 
 
 def describe_trigger(trigger: dict[str, Any]) -> str:
@@ -229,13 +298,15 @@ class Names:
     teams: dict[int, str]
     projects: dict[int, str]
     policies: dict[int, str]
+    portfolios: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> Names:
         return cls(agents={a.pk: a.display_name for a in Agent.objects.all()},
                    teams=dict(Team.objects.values_list("pk", "name")),
                    projects=dict(Project.objects.values_list("pk", "name")),
-                   policies=dict(SlaPolicy.objects.values_list("pk", "name")))
+                   policies=dict(SlaPolicy.objects.values_list("pk", "name")),
+                   portfolios=dict(Portfolio.objects.values_list("pk", "name")))
 
 
 MODE_WORDS = {"round_robin": "agents in turn", "least_busy": "the least busy agent"}
@@ -256,7 +327,14 @@ def describe_action(action: dict[str, Any], names: Names | None = None) -> str:
     if kind in ("set_status", "set_priority"):
         return f"{label} to {action.get('value')}"
     if kind == "set_field":
-        return f"{label} {action.get('field')} to {action.get('value')}"
+        value = action.get("value")
+        if action.get("field") == "portfolio":
+            return f"Move to portfolio {n.portfolios.get(value or 0, value)}" if value else "Take out of its portfolio"
+        if isinstance(value, bool):
+            return f"Mark {'billable' if value else 'not billable'}"
+        return f"{label} {action.get('field')} to {value}"
+    if kind == "add_folder":
+        return f"{label} {action.get('name')}"
     if kind == "move_to_project":
         return f"{label} {n.projects.get(action.get('project') or 0, action.get('project'))}"
     if kind == "add_follower":
@@ -268,7 +346,7 @@ def describe_action(action: dict[str, Any], names: Names | None = None) -> str:
 
 
 ACTION_FIELDS = ("type", "assignee", "mode", "status", "priority", "field", "value", "project", "folder", "sla",
-                 "follower", "body")
+                 "follower", "body", "name")
 BLANK_ACTION = {name: "team" if name == "mode" else "" for name in ACTION_FIELDS}
 
 
@@ -276,6 +354,8 @@ def text_of(value: Any) -> str:
     """A stored value as the editor's text box shows it."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return str(value)
@@ -291,6 +371,7 @@ def action_rows(actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         "field": a.get("field") or "", "value": text_of(a.get("value")) if a["type"] == "set_field" else "",
         "project": a.get("project") or "", "folder": a.get("folder") or "", "sla": a.get("sla") or "",
         "follower": (a.get("agent") or "") if a["type"] == "add_follower" else "", "body": a.get("body") or "",
+        "name": a.get("name") or "",
     } for a in actions]
 
 

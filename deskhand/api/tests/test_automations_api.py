@@ -153,7 +153,7 @@ def test_project_and_timesheet_rules_run_on_projects_and_logged_time(api: ApiCli
     assert project_rule.json()["actions"] == [{"type": "set_field", "field": "portfolio", "value": portfolio["id"]},
                                               {"type": "add_folder", "name": "Support"}]
     project = api.post("/projects", {"name": "Acme rollout", "organization": acme["id"]}).json()
-    assert api.get(f"/projects/{project['id']}").json()["portfolio"] == portfolio["id"]
+    assert project["portfolio"] == api.get(f"/projects/{project['id']}").json()["portfolio"] == portfolio["id"]
     assert [f["name"] for f in api.get(f"/folders?project={project['id']}").json()["items"]] == ["Support"]
     time_rule = api.post("/automations", _rule(
         name="Acme is on a flat fee", item_kind="timesheet",
@@ -162,7 +162,7 @@ def test_project_and_timesheet_rules_run_on_projects_and_logged_time(api: ApiCli
     assert time_rule.status_code == 201, time_rule.content
     ticket = api.post("/tickets", {"title": "Printer jam", "requester_email": "zoe@acme.example"}).json()
     entry = api.post("/timesheets", {"item": ticket["id"], "minutes": 30, "agent": agent.pk}).json()
-    assert api.get(f"/timesheets/{entry['id']}").json()["billable"] is False
+    assert entry["billable"] is False and api.get(f"/timesheets/{entry['id']}").json()["billable"] is False
     events = api.get(f"/tickets/{ticket['id']}/events").json()["items"]
     assert any(e["action"] == "automation.ran" and e["detail"]["name"] == "Acme is on a flat fee" for e in events)
     tested = api.post("/automations/test", {"rule": _rule(item_kind="timesheet", conditions={"all": [

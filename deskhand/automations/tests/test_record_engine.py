@@ -7,9 +7,9 @@ from typing import Any
 
 from deskhand.agents.models import Agent
 from deskhand.audit.queries import history
+from deskhand.automations import services
 from deskhand.automations.models import Automation
 from deskhand.automations.rules import Action, ActionType, Condition, ItemKind, Op, Rule, Trigger, TriggerType
-from deskhand.automations import services
 from deskhand.automations.services import create_automation
 from deskhand.config.services import update_settings
 from deskhand.core.actors import Actor
@@ -21,8 +21,10 @@ from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.projects import create_portfolio, create_project, update_project
 from deskhand.work.services.timesheets import log_time, update_time_entry
 
+CREATED = Trigger(TriggerType.CREATED)
 
-def rule(admin_actor: Actor, kind: ItemKind, *actions: Action, trigger: Trigger = Trigger(TriggerType.CREATED),
+
+def rule(admin_actor: Actor, kind: ItemKind, *actions: Action, trigger: Trigger = CREATED,
          all: tuple[Condition, ...] = (), name: str = "Rule") -> Automation:
     return create_automation(Rule(name, kind, trigger, all=all, actions=actions), actor=admin_actor)
 

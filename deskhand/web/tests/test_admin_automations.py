@@ -126,3 +126,45 @@ def test_add_a_rule_from_the_library(admin_client: Client) -> None:
     assert rule.trigger == {"type": "elapsed", "since": "status_changed", "minutes": 7 * 24 * 60}
     assert admin_client.post("/admin/automations/library/make_coffee").status_code == 302
     assert Automation.objects.count() == 1
+
+
+def test_project_and_timesheet_rules_are_made_with_their_own_pickers(admin_client: Client, admin_actor: Actor,
+                                                                    agent_actor: Actor) -> None:
+    from deskhand.work.services.projects import create_portfolio, create_project
+    from deskhand.work.services.timesheets import log_time
+
+    clients = create_portfolio("Clients", actor=admin_actor)
+    editor = admin_client.get("/admin/automations/new?kind=project").content.decode()
+    assert "Add a folder" in editor and "Assign to" not in editor and "Time passed" not in editor
+    assert f'<option value="{clients.pk}">Clients</option>' in editor and "Test against a project" in editor
+    response = admin_client.post("/admin/automations/new?kind=project", {
+        "item_kind": "project", "name": "Customer projects", "enabled": "on", "trigger": "created",
+        "all-0-field": "organization", "all-0-op": "is_not", "all-0-value": "",
+        "action-0-type": "set_field", "action-0-field": "portfolio", "action-0-value": str(clients.pk),
+        "action-1-type": "add_folder", "action-1-field": "portfolio", "action-1-name": "Support"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rule = Automation.objects.get(item_kind="project")
+    assert rule.conditions["all"] == [{"field": "organization", "op": "is_not", "value": None}]
+    assert rule.actions == [{"type": "set_field", "field": "portfolio", "value": clients.pk},
+                            {"type": "add_folder", "name": "Support"}]
+    listed = admin_client.get("/admin/automations?kind=project").content.decode()
+    assert "Move to portfolio Clients; Add a folder Support" in listed
+    project = create_project("Intranet", actor=agent_actor)
+    tested = admin_client.post("/admin/automations/test", {
+        "item_kind": "project", "name": "x", "trigger": "created", "all-0-field": "organization", "all-0-op": "is_not",
+        "action-0-type": "add_folder", "action-0-name": "Support", "test_item": str(project.pk)},
+        headers={"HX-Request": "true"}).content.decode()
+    assert f"Project #{project.pk}" in tested and "✗ organization is not empty" in tested
+
+    timesheet = admin_client.post("/admin/automations/new?kind=timesheet", {
+        "item_kind": "timesheet", "name": "Short calls are free", "enabled": "on", "trigger": "created",
+        "all-0-field": "minutes", "all-0-op": "lt", "all-0-value": "10",
+        "action-0-type": "set_field", "action-0-field": "billable", "action-0-value": "no"})
+    assert timesheet.status_code == 302, timesheet.content.decode()[:2000]
+    ticket = submit_ticket(ItemDraft(title="Quick question", requester_email="zoe@acme.example"), actor=agent_actor)
+    assert log_time(ticket, minutes=5, actor=agent_actor).billable is False
+    bad = admin_client.post("/admin/automations/new?kind=timesheet", {
+        "item_kind": "timesheet", "name": "Bad", "trigger": "created",
+        "all-0-field": "billable", "all-0-op": "is", "all-0-value": "perhaps",
+        "action-0-type": "set_field", "action-0-value": "no"})
+    assert bad.status_code == 422 and "Give yes or no." in bad.content.decode()

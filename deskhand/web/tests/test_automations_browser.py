@@ -54,6 +54,34 @@ def test_build_test_save_and_switch_off_a_rule(page: Page, agent: Agent) -> None
     assert not Automation.objects.get(pk=rule.pk).enabled
 
 
+def test_a_project_rule_files_new_customer_projects(page: Page, agent: Agent, admin: Agent) -> None:
+    from deskhand.customers.services import create_organization
+    from deskhand.work.services.projects import create_portfolio, create_project
+
+    clients = create_portfolio("Clients", actor=Actor.agent(admin))
+    acme = create_organization("Acme", actor=Actor.agent(admin))
+    page.goto("/admin/automations?kind=project")
+    page.get_by_role("link", name="New project automation").click()
+    page.get_by_label("Name").fill("Customer projects")
+    page.get_by_label("Condition 1 property").first.select_option("organization")
+    page.get_by_label("Condition 1 comparison").first.select_option("is_not")
+    page.get_by_label("Action 1", exact=True).select_option("set_field")
+    page.get_by_label("Action 1 portfolio").select_option(str(clients.pk))
+    page.get_by_role("button", name="+ Add an action").click()
+    page.get_by_label("Action 2", exact=True).select_option("add_folder")
+    page.get_by_label("Action 2 folder").fill("Support")
+    shot(page, "automation-editor-project")
+    page.get_by_role("button", name="Save automation").click()
+    expect(page.get_by_role("link", name="Customer projects")).to_be_visible()
+    expect(page.locator(".automations")).to_contain_text("Move to portfolio Clients; Add a folder Support")
+    project = create_project("Acme rollout", organization=acme, actor=Actor.agent(agent))
+    page.goto(f"/projects/{project.pk}")
+    expect(page.get_by_label("Portfolio")).to_have_value(str(clients.pk))
+    expect(page.locator(".folders")).to_contain_text("Support")
+    expect(page.locator("#history-title").locator("..")).to_contain_text("Automation “Customer projects”")
+    shot(page, "project-why")
+
+
 def test_the_ticket_page_answers_why(page: Page, agent: Agent, admin: Agent) -> None:
     from deskhand.automations.inputs import AutomationChanges
     from deskhand.automations.rules import Action, ActionType, Condition, ItemKind, Op, Rule, Trigger, TriggerType

@@ -202,6 +202,18 @@ def test_edit_project_properties(agent_client: Client) -> None:
     assert project.name == "Site" and project.portfolio == portfolio
 
 
+def test_project_page_history_says_which_automation_filed_it(agent_client: Client, admin_actor: Actor) -> None:
+    from deskhand.automations.rules import Action, ActionType, ItemKind, Rule, Trigger, TriggerType
+    from deskhand.automations.services import create_automation
+
+    create_automation(Rule("Support folder", ItemKind.PROJECT, Trigger(TriggerType.CREATED),
+                           actions=(Action(ActionType.ADD_FOLDER, name="Support"),)), actor=admin_actor)
+    project = create_project("Website", actor=SYSTEM)
+    page = agent_client.get(f"/projects/{project.pk}").content.decode()
+    assert "History" in page and "automation.ran" in page and "added folder Support" in page
+    assert "Automation “Support folder”" in page
+
+
 def test_unknown_records_are_404(agent_client: Client, db: Any) -> None:
     assert agent_client.get("/projects/999").status_code == 404
     assert agent_client.post("/projects/portfolios/999", {"name": "x"}).status_code == 404

@@ -14,17 +14,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from deskhand.automations import library, presets, queries, services
 from deskhand.automations.inputs import AutomationChanges
 from deskhand.automations.models import Automation
-from deskhand.automations.rules import PLACEHOLDERS
+from deskhand.automations.rules import ITEM_KINDS, ItemKind, placeholders
 from deskhand.automations.stored import action_json
 from deskhand.core.errors import DomainError, Invalid, NotFound
 from deskhand.core.numbers import id_or_none
 from deskhand.web.access import actor, admin_required
 from deskhand.web.forms_automations import (
-    ACTION_LABELS,
     BLANK_ACTION,
     OP_LABELS,
     SINCE_LABELS,
-    TRIGGER_LABELS,
     Names,
     Pickers,
     action_rows,
@@ -38,7 +36,9 @@ from deskhand.web.forms_automations import (
 from deskhand.web.http import AgentRequest
 from deskhand.work import queries as work_queries
 
-KINDS = {"ticket": "Tickets", "task": "Tasks"}
+KINDS = {"ticket": "Tickets", "task": "Tasks", "project": "Projects", "timesheet": "Timesheets"}
+# What "Test against" asks for, per kind.
+TEST_SUBJECT = {"ticket": "Ticket", "task": "Task", "project": "Project", "timesheet": "Time entry"}
 
 
 def _kind(value: str | None) -> str:
@@ -155,10 +155,12 @@ def _editor(request: AgentRequest, *, kind: str, values: dict[str, Any], row: Au
             values[key] = [*values[key], dict(blank)]
     if not values["actions"] or values["actions"][-1].get("type"):
         values["actions"] = [*values["actions"], dict(BLANK_ACTION)]
+    pickers = Pickers.load(kind)
     context = {
-        "kind": kind, "kinds": KINDS, "values": values, "automation": row, "pickers": Pickers.load(kind),
-        "triggers": TRIGGER_LABELS.items(), "since_choices": SINCE_LABELS.items(), "ops": OP_LABELS.items(),
-        "action_types": ACTION_LABELS.items(), "placeholders": PLACEHOLDERS, "error": error,
+        "kind": kind, "kinds": KINDS, "values": values, "automation": row, "pickers": pickers,
+        "triggers": pickers.triggers, "since_choices": SINCE_LABELS.items(), "ops": OP_LABELS.items(),
+        "action_types": pickers.actions, "placeholders": placeholders(ItemKind(kind)) if kind != ItemKind.PROJECT else (), "error": error,
+        "test_subject": TEST_SUBJECT[kind],
         "error_at": error.field if error else "", **extra,
     }
     return render(request, "web/admin/automation_edit.html", context, status=status)
@@ -200,14 +202,21 @@ def test(request: AgentRequest) -> HttpResponse:
     try:
         number = id_or_none(request.POST.get("test_item", "").strip().lstrip("#"))
         if number is None:
-            raise Invalid("item_required", "Give an item's number, such as #123.", field="test_item")
-        try:
-            item = work_queries.get_item(number)
-        except NotFound:
-            raise Invalid("unknown_item", f"There is no item #{number}.", field="test_item") from None
-        result = services.test_against_item(read_rule(request.POST, kind), item)
+            raise Invalid("item_required", f"Give a {TEST_SUBJECT[kind].lower()}'s number, such as #123.",
+                          field="test_item")
+        rule = read_rule(request.POST, kind)
+        if rule.item_kind in ITEM_KINDS:
+            try:
+                item = work_queries.get_item(number)
+            except NotFound:
+                raise Invalid("unknown_item", f"There is no item #{number}.", field="test_item") from None
+            result = services.test_against_item(rule, item)
+            subject = {"title": f"{item.reference} {item.title}", "kind": item.kind}
+        else:
+            result = services.test_against_record(rule, number)
+            subject = {"title": f"{TEST_SUBJECT[kind]} #{number}", "kind": TEST_SUBJECT[kind].lower()}
         names = Names.load()
-        context = {"result": result, "item": item,
+        context = {"result": result, "subject": subject,
                    "actions": [describe_action(action_json(action), names) for action in result.actions]}
     except DomainError as exc:
         context = {"test_error": exc.message}

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from deskhand.audit.queries import history
 from deskhand.config.queries import get_setting
 from deskhand.core.errors import DomainError, NotFound
 from deskhand.core.inputs import UNSET
@@ -297,6 +298,7 @@ def _detail(request: AgentRequest, project: Project, *, form: ProjectForm | None
             "name": project.name, "portfolio": str(project.portfolio_id or ""),
             "organization": project.organization.name if project.organization else ""}),
         "folder_form": folder_form or FolderForm(auto_id="folder_%s"), "rename": rename or {},
+        "events": history("project", project.pk, limit=50),
     }, status=status)
 
 

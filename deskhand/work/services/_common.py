@@ -35,13 +35,14 @@ def automate(events: Sequence[ItemEvent]) -> None:
         run(events)
 
 
-def automate_records(events: Sequence[ItemEvent]) -> None:
-    """A project or a time entry created or changed: its kind's rules (no SLA clock runs on them)."""
+def automate_records(events: Sequence[ItemEvent]) -> bool:
+    """A project or a time entry created or changed: its kind's rules (no SLA clock runs on them).
+    True when a rule ran: the caller's instance is then out of date."""
     if not any(event.actor.kind != ActorKind.RULE for event in events):
-        return
+        return False
     from deskhand.automations.record_engine import run_records
 
-    run_records(events)
+    return bool(run_records(events))
 
 
 def record_item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any] | None = None) -> None:

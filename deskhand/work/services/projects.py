@@ -98,8 +98,9 @@ def create_project(name: str, *, portfolio: int | Portfolio | None = None,
         "name": project.name, "portfolio": portfolio_record.name if portfolio_record else None,
         "organization": project.organization.name if project.organization else None,
     })
-    automate_records([ItemEvent(project.pk, "created", actor=actor, kind="project",
-                                organization_id=project.organization_id)])
+    if automate_records([ItemEvent(project.pk, "created", actor=actor, kind="project",
+                                   organization_id=project.organization_id)]):
+        project.refresh_from_db()
     return project
 
 
@@ -119,9 +120,10 @@ def update_project(project: Project, *, changes: ProjectChanges, actor: Actor) -
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
     if changed:
         _record(project, "updated", actor=actor, changes=changed)
-        automate_records([ItemEvent(project.pk, "updated", actor=actor, kind="project",
-                                    organization_id=project.organization_id,
-                                    changes={key: (value["old"], value["new"]) for key, value in changed.items()})])
+        if automate_records([ItemEvent(project.pk, "updated", actor=actor, kind="project",
+                                       organization_id=project.organization_id,
+                                       changes={key: (value["old"], value["new"]) for key, value in changed.items()})]):
+            project.refresh_from_db()
     return project
 
 

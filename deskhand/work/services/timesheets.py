@@ -69,7 +69,8 @@ def log_time(
         "entry": entry.pk, "agent": entry.agent.email, "minutes": entry.minutes, "date": entry.date.isoformat(),
         "billable": entry.billable,
     })
-    automate_records([ItemEvent(entry.pk, "created", actor=actor, kind="timesheet")])
+    if automate_records([ItemEvent(entry.pk, "created", actor=actor, kind="timesheet")]):
+        entry.refresh_from_db()
     return entry
 
 
@@ -95,8 +96,9 @@ def update_time_entry(entry: TimeEntry, *, changes: TimeChanges, actor: Actor) -
     changed = {key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value}
     if changed:
         record_item_event(entry.item, "time.updated", actor=actor, changes={"entry": entry.pk, **changed})
-        automate_records([ItemEvent(entry.pk, "updated", actor=actor, kind="timesheet",
-                                    changes={key: (value["old"], value["new"]) for key, value in changed.items()})])
+        if automate_records([ItemEvent(entry.pk, "updated", actor=actor, kind="timesheet",
+                                       changes={key: (value["old"], value["new"]) for key, value in changed.items()})]):
+            entry.refresh_from_db()
     return entry
 
 
