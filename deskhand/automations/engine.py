@@ -22,18 +22,19 @@ from deskhand.audit.services import Event, record_many
 from deskhand.automations.events import ItemEvent
 from deskhand.automations.facts import Facts, changes_between, read_facts
 from deskhand.automations.models import Automation
-from deskhand.automations.planner import LoadedRule, Planned, plan
+from deskhand.automations.planner import LoadedRule, Planned, plan, triggered
 from deskhand.automations.queries import rules_for
 from deskhand.automations.rules import Action, ActionType, AssignMode, TriggerType, render_template
 from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.errors import DomainError
 from deskhand.customers.models import Customer
+from deskhand.sla.inputs import ClockStart
 from deskhand.sla.models import SlaPolicy
-from deskhand.sla.services import apply_sla
+from deskhand.sla.services import apply_sla, clock_start
 from deskhand.surveys.services import send_surveys
 from deskhand.work.inputs import AssigneeRef, ItemChanges
 from deskhand.work.models import Assignee, Category, Item, MessageKind, Project
-from deskhand.work.services._common import item_event
+from deskhand.work.services._common import item_event, item_row_event
 from deskhand.work.services.items import NewFollower, add_followers, change_item
 from deskhand.work.services.messages import NewMessage, add_message, add_messages
 from deskhand.work.services.projects import create_project
@@ -68,7 +69,8 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
         rules = rules_for({event.kind for event in events}, (event.organization_id for event in events))
         if not rules:
             return []
-    facts = read_facts((event.item_id for event in events), messages=_need_messages(rules))
+    facts = read_facts((event.item_id for event in events), fields=_tested(rules, events),
+                       messages=_need_messages(rules))
     if rules is None:
         kinds = {f["kind"] for f in facts.values()}
         rules = rules_for(kinds, (f["organization"] for f in facts.values()))
@@ -111,6 +113,18 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
     return outcomes
 
 
+def _tested(rules: Sequence[LoadedRule] | None, events: Sequence[ItemEvent]) -> set[str] | None:
+    """The properties the rules these events trigger test, when none of those rules changes a
+    property (then no round compares an item before and after, and nothing more is read); None
+    for all of them."""
+    if rules is None:
+        return None
+    candidates = [loaded for loaded in rules if any(triggered(loaded.rule, event, loaded.id) for event in events)]
+    if any(action.type not in UNCHANGING for loaded in candidates for action in loaded.rule.actions):
+        return None
+    return {condition.field for loaded in candidates for condition in (*loaded.rule.all, *loaded.rule.any)}
+
+
 def _need_messages(rules: Sequence[LoadedRule] | None) -> bool:
     """Whether a condition reads the latest message (the rules unknown yet: assume so)."""
     return rules is None or any(condition.field in ("text", "message")
@@ -143,7 +157,7 @@ def _apply_all(planned: Sequence[Planned], facts: dict[int, Facts]) -> list[Outc
     for group in by_rule.values():
         if len(group) > 1 and all(action.type in BATCHED for action in group[0].actions):
             try:
-                outcomes += _apply_batch(group)
+                outcomes += _apply_batch(group, facts)
                 continue
             except Exception:  # noqa: BLE001 - isolated below, item by item
                 log.info("automation %s: batch of %d failed, running item by item", group[0].rule_id, len(group))
@@ -151,22 +165,30 @@ def _apply_all(planned: Sequence[Planned], facts: dict[int, Facts]) -> list[Outc
     return outcomes
 
 
-def _apply_batch(group: Sequence[Planned]) -> list[Outcome]:
+def _apply_batch(group: Sequence[Planned], facts: dict[int, Facts]) -> list[Outcome]:
     first = group[0]
     actor = rule_actor(first.rule_id, first.name)
-    # What the batch services and the placeholders read, and no more: a batch of mail is 200 items.
-    items = Item.objects.select_related("requester", "organization", "status").only(
-        "id", "kind", "title", "priority", "created_at", "requester_id", "organization_id", "status_id",
-        "requester__email", "requester__name", "organization__name", "status__key", "status__label",
-        "status__category").in_bulk([p.item_id for p in group])
-    batch = [items[p.item_id] for p in group]
+    ids = [p.item_id for p in group]
+    batch: list[Item] = []
+    if any(action.type != ActionType.APPLY_SLA for action in first.actions):
+        # What the batch services and the placeholders read, and no more: a batch of mail is 200 items.
+        items = Item.objects.select_related("requester", "organization", "status").only(
+            "id", "kind", "title", "priority", "created_at", "requester_id", "organization_id", "status_id",
+            "requester__email", "requester__name", "organization__name", "status__key", "status__label",
+            "status__category").in_bulk(ids)
+        batch = [items[item_id] for item_id in ids]
     done: list[str] = []
     with transaction.atomic():
         for action in first.actions:
             if action.type == ActionType.APPLY_SLA:
                 assert action.sla is not None  # check_rule saw to it
                 policy = SlaPolicy.objects.get(pk=action.sla)
-                apply_sla(batch, policy=policy, actor=actor)
+                # The sample SLA on every new ticket: rows, not items (a batch of mail starts 200 clocks).
+                starts = [ClockStart(item_id=pk, created_at=created_at, priority=priority,
+                                     done=category == Category.DONE, label=facts[pk]["title"])
+                          for pk, created_at, priority, category in Item.objects.filter(pk__in=ids).values_list(
+                              "id", "created_at", "priority", "status__category")]
+                apply_sla(starts, policy=policy, actor=actor)
                 done.append(f"SLA {policy.name} applied")
             elif action.type == ActionType.SEND_SURVEY:
                 send_surveys(batch, actor=actor)
@@ -182,10 +204,10 @@ def _apply_batch(group: Sequence[Planned]) -> list[Outcome]:
                 person = customer or agent
                 done.append(f"added follower {person.email if person else ''}")
         Automation.objects.filter(pk=first.rule_id, failures__gt=0).update(failures=0, last_error="")
-        record_many([item_event(item, RUN_ACTION, actor=actor, changes={
+        record_many([item_row_event(p.item_id, facts[p.item_id]["title"], RUN_ACTION, actor=actor, changes={
             "automation": p.rule_id, "name": p.name,
             "matched": [check.text for check in p.checks if check.met] or ["no conditions"], "did": done})
-            for p, item in zip(group, batch, strict=True)])
+            for p in group])
     return [Outcome(p, done) for p in group]
 
 
@@ -327,7 +349,7 @@ def _perform(action: Action, item: Item, facts: Facts, actor: Actor, rule_id: in
     if kind == ActionType.APPLY_SLA:
         assert action.sla is not None  # check_rule saw to it
         policy = SlaPolicy.objects.get(pk=action.sla)
-        apply_sla([Item.objects.select_related("status").get(pk=item.pk)], policy=policy, actor=actor)
+        apply_sla([clock_start(Item.objects.select_related("status").get(pk=item.pk))], policy=policy, actor=actor)
         return f"SLA {policy.name} applied"
     if kind == ActionType.SEND_SURVEY:
         if item.requester is None:

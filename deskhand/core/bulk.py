@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.db import connections, router
-from django.db.models import Field, Model
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    Field,
+    ForeignKey,
+    IntegerField,
+    Model,
+    TextField,
+)
 
 
 def _columns(model: type[Model], fields: Sequence[str]) -> list[Field[object, object]]:
@@ -15,6 +28,37 @@ def _columns(model: type[Model], fields: Sequence[str]) -> list[Field[object, ob
         assert isinstance(column, Field) and column.concrete, f"{name} is not a column"
         columns.append(column)
     return columns
+
+
+def _preparer(column: Field[object, object], connection: BaseDatabaseWrapper) -> Callable[[Any], Any]:
+    """`column.get_db_prep_save`, with a shortcut for the values it would hand on unchanged (text
+    for a text column, a whole number for a number column, an aware datetime): an audit batch has
+    200 000 of them, and the full path costs more than the rest of the insert."""
+    prepare = column.get_db_prep_save
+    plain: tuple[type, ...] = ()
+    if isinstance(column, CharField | TextField) and not column.choices:
+        plain = (str,)
+    elif isinstance(column, BooleanField):
+        plain = (bool,)
+    elif isinstance(column, IntegerField | BigIntegerField | ForeignKey) and (
+            not isinstance(column, ForeignKey) or isinstance(column.target_field, IntegerField | BigIntegerField)):
+        plain = (int,)
+    if isinstance(column, DateTimeField):
+        adapt = connection.ops.adapt_datetimefield_value
+
+        def datetime_value(value: Any) -> Any:
+            if type(value) is datetime.datetime and value.tzinfo is not None:
+                return adapt(value)
+            return prepare(value, connection)
+
+        return datetime_value
+
+    def value_of(value: Any) -> Any:
+        if value is None or type(value) in plain:
+            return value
+        return prepare(value, connection)
+
+    return value_of
 
 
 def update_rows(rows: Sequence[Model], fields: Sequence[str]) -> None:
@@ -48,7 +92,7 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Sequence[Sequen
     columns = _columns(model, fields)
     names = ", ".join(quote(str(column.column)) for column in columns)
     sql = f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES ({', '.join(['%s'] * len(columns))})"
-    params = [[column.get_db_prep_save(value, connection) for column, value in zip(columns, row, strict=True)]
-              for row in rows]
+    preparers = [_preparer(column, connection) for column in columns]
+    params = [[prepare(value) for prepare, value in zip(preparers, row, strict=True)] for row in rows]
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)

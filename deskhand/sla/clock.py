@@ -4,11 +4,13 @@ minutes lie between two moments, for a policy's days, hours, time zone and holid
 from __future__ import annotations
 
 import datetime
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 MAX_DAYS = 3 * 366  # no target or pause is counted further than this
+ONE_DAY = datetime.timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -23,18 +25,24 @@ class BusinessHours:
     holidays: frozenset[datetime.date] = field(default_factory=frozenset)
 
 
+@functools.lru_cache(maxsize=4096)
+def _day(hours: BusinessHours, day: datetime.date) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """The working period of one day, or None: a batch of clocks started on the same days asks
+    for the same few, so they are worked out once (a pure function of its arguments)."""
+    if day.weekday() not in hours.days or day in hours.holidays:
+        return None
+    zone = ZoneInfo(hours.zone)
+    return datetime.datetime.combine(day, hours.start, zone), datetime.datetime.combine(day, hours.end, zone)
+
+
 def _windows(hours: BusinessHours, after: datetime.datetime) -> Iterable[tuple[datetime.datetime, datetime.datetime]]:
     """The working periods from `after` on, in order (UTC-aware datetimes)."""
-    zone = ZoneInfo(hours.zone)
-    local = after.astimezone(zone)
-    day = local.date()
+    day = after.astimezone(ZoneInfo(hours.zone)).date()
     for _ in range(MAX_DAYS):
-        if day.weekday() in hours.days and day not in hours.holidays:
-            opens = datetime.datetime.combine(day, hours.start, zone)
-            closes = datetime.datetime.combine(day, hours.end, zone)
-            if closes > after:
-                yield max(opens, after), closes
-        day += datetime.timedelta(days=1)
+        window = _day(hours, day)
+        if window is not None and window[1] > after:
+            yield max(window[0], after), window[1]
+        day += ONE_DAY
 
 
 def add_minutes(start: datetime.datetime, minutes: int, hours: BusinessHours) -> datetime.datetime:

@@ -10,6 +10,18 @@ from deskhand.core.inputs import UNSET, Maybe
 
 
 @dataclass(frozen=True)
+class ClockStart:
+    """An item a policy's clock starts on: what the clock is computed from, and the item's label
+    for its history. A batch of mail starts thousands; no item instance is needed."""
+
+    item_id: int
+    created_at: datetime.datetime
+    priority: int  # work.Priority
+    done: bool  # in a done status: the clock starts resolved
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class TargetInput:
     priority: str  # low, normal, high, urgent
     first_response_minutes: int | None = None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from deskhand.audit import services as audit
 from deskhand.audit.services import record, record_many
 from deskhand.automations.events import ItemEvent
 from deskhand.config.queries import get_setting
@@ -22,10 +23,10 @@ from deskhand.core.errors import Conflict, Forbidden, Invalid
 from deskhand.core.inputs import UNSET
 from deskhand.core.text import clean_text
 from deskhand.sla.clock import BusinessHours, add_many, minutes_between
-from deskhand.sla.inputs import HoursInput, PolicyChanges, PolicyInput, TargetInput
+from deskhand.sla.inputs import ClockStart, HoursInput, PolicyChanges, PolicyInput, TargetInput
 from deskhand.sla.models import ItemSla, SlaPolicy, SlaTarget
 from deskhand.work.models import Category, Item, Priority
-from deskhand.work.services._common import automate, item_event
+from deskhand.work.services._common import ITEM_OBJECT, automate, item_event
 
 MAX_TARGET_MINUTES = 366 * 24 * 60
 CLOCK_FIELDS = ("item_id", "policy_id", "started_at", "first_response_due", "resolution_due", "first_responded_at",
@@ -175,52 +176,83 @@ def delete_policy(policy: SlaPolicy, *, actor: Actor) -> None:
 # -- clocks ------------------------------------------------------------------------------------
 
 
-def _recompute(clock: ItemSla, policy: SlaPolicy, priority: int, share: int) -> None:
-    """Dues from the start, the targets of `priority` and the time the clock stood; the moment
-    the earliest unmet target becomes at risk."""
-    target = next((t for t in policy.targets.all() if t.priority == priority), None)
-    first = target.first_response_minutes if target else None
-    resolution = target.resolution_minutes if target else None
-    paused = clock.paused_minutes
-    risky = [m for m, open_ in ((first, clock.first_responded_at is None), (resolution, clock.resolved_at is None))
-             if m and open_]
-    moments = add_many(clock.started_at, [m + paused for m in (first, resolution) if m]
-                       + [m * share // 100 + paused for m in risky], hours_of(policy))
-    clock.first_response_due = moments[first + paused] if first else None
-    clock.resolution_due = moments[resolution + paused] if resolution else None
-    clock.at_risk_due = min(moments[m * share // 100 + paused] for m in risky) if risky else None
+Dues = tuple[datetime.datetime | None, datetime.datetime | None, datetime.datetime | None]
 
 
-def apply_sla(items: Sequence[Item], *, policy: SlaPolicy, actor: Actor) -> int:
+@dataclass(frozen=True)
+class _Terms:
+    """A policy's targets by priority (first response, resolution minutes) and its hours, read
+    once for a batch of clocks."""
+
+    targets: dict[int, tuple[int | None, int | None]]
+    hours: BusinessHours
+
+
+def _terms(policy: SlaPolicy) -> _Terms:
+    return _Terms({t.priority: (t.first_response_minutes, t.resolution_minutes) for t in policy.targets.all()},
+                  hours_of(policy))
+
+
+def _dues(terms: _Terms, priority: int, share: int, *, started_at: datetime.datetime, paused: int,
+          first_open: bool, resolution_open: bool) -> Dues:
+    """First response due, resolution due, and the moment the earliest unmet target becomes at
+    risk: from the start, the targets of `priority` and the working minutes the clock stood."""
+    first, resolution = terms.targets.get(priority, (None, None))
+    risky = [m for m, open_ in ((first, first_open), (resolution, resolution_open)) if m and open_]
+    moments = add_many(started_at, [m + paused for m in (first, resolution) if m]
+                       + [m * share // 100 + paused for m in risky], terms.hours)
+    return (moments[first + paused] if first else None, moments[resolution + paused] if resolution else None,
+            min(moments[m * share // 100 + paused] for m in risky) if risky else None)
+
+
+def _recompute(clock: ItemSla, terms: _Terms, priority: int, share: int) -> None:
+    clock.first_response_due, clock.resolution_due, clock.at_risk_due = _dues(
+        terms, priority, share, started_at=clock.started_at, paused=clock.paused_minutes,
+        first_open=clock.first_responded_at is None, resolution_open=clock.resolved_at is None)
+
+
+def clock_start(item: Item) -> ClockStart:
+    return ClockStart(item_id=item.pk, created_at=item.created_at, priority=item.priority,
+                      done=item.status.category == Category.DONE, label=f"{item.reference} {item.title}")
+
+
+def apply_sla(starts: Sequence[ClockStart], *, policy: SlaPolicy, actor: Actor) -> int:
     """Start (or restart) `policy`'s clock on each item, counted from its creation. Returns how
     many items changed policy."""
     share = int(get_setting("sla_at_risk_percent"))
-    policy = SlaPolicy.objects.prefetch_related("targets").get(pk=policy.pk)  # the targets, read once
-    existing = {clock.item_id: clock for clock in ItemSla.objects.filter(item__in=items)}
-    new: list[ItemSla] = []
+    policy = SlaPolicy.objects.prefetch_related("targets").get(pk=policy.pk)
+    terms = _terms(policy)
+    existing = {clock.item_id: clock for clock in ItemSla.objects.filter(item_id__in=[s.item_id for s in starts])}
+    now = timezone.now()
+    new: list[tuple[object, ...]] = []
     moved: list[ItemSla] = []
     changed = []
-    for item in items:
-        clock = existing.get(item.pk)
+    for start in starts:
+        clock = existing.get(start.item_id)
         if clock is not None and clock.policy_id == policy.pk:
             continue
         if clock is None:
-            clock = ItemSla(item=item, started_at=item.created_at)
-            new.append(clock)
+            # A batch of mail starts thousands of clocks: rows, not instances (CLOCK_FIELDS' order).
+            resolved = now if start.done else None
+            dues = _dues(terms, start.priority, share, started_at=start.created_at, paused=0, first_open=True,
+                         resolution_open=resolved is None)
+            new.append((start.item_id, policy.pk, start.created_at, dues[0], dues[1], None, resolved, None, 0, None,
+                        None, dues[2], None))
         else:
+            clock.policy = policy
+            clock.first_response_breached_at = clock.resolution_breached_at = clock.at_risk_at = None
+            if start.done and clock.resolved_at is None:
+                clock.resolved_at = now
+            _recompute(clock, terms, start.priority, share)
             moved.append(clock)
-        clock.policy = policy
-        clock.first_response_breached_at = clock.resolution_breached_at = clock.at_risk_at = None
-        if item.status.category == Category.DONE and clock.resolved_at is None:
-            clock.resolved_at = timezone.now()
-        _recompute(clock, policy, item.priority, share)
+            dues = (clock.first_response_due, clock.resolution_due, clock.at_risk_due)
         if actor.kind == ActorKind.RULE:  # the rule's run entry says so ("SLA … applied")
             continue
-        changed.append(item_event(item, "sla.applied", actor=actor, changes={
-            "policy": policy.name, "first_response_due": _iso(clock.first_response_due),
-            "resolution_due": _iso(clock.resolution_due)}))
-    # A batch of mail starts thousands of clocks: one executemany, no ORM value preparation per row.
-    insert_rows(ItemSla, CLOCK_FIELDS, [tuple(getattr(clock, name) for name in CLOCK_FIELDS) for clock in new])
+        changed.append(audit.event(actor=actor, action="sla.applied", object_type=ITEM_OBJECT, object_id=start.item_id,
+                             object_label=start.label, changes={
+                                 "policy": policy.name, "first_response_due": _iso(dues[0]),
+                                 "resolution_due": _iso(dues[1])}))
+    insert_rows(ItemSla, CLOCK_FIELDS, new)
     ItemSla.objects.bulk_update(moved, ["policy", "first_response_breached_at", "resolution_breached_at", "at_risk_at",
                                         "resolved_at", "first_response_due", "resolution_due", "at_risk_due"])
     record_many(changed)
@@ -250,7 +282,7 @@ def on_item_events(events: Sequence[ItemEvent]) -> None:
             if clock.first_responded_at is None:
                 clock.first_responded_at = now
                 clock.at_risk_due = None
-                _recompute(clock, clock.policy, Item.objects.values_list("priority", flat=True).get(
+                _recompute(clock, _terms(clock.policy), Item.objects.values_list("priority", flat=True).get(
                     pk=event.item_id), share)
                 clock.save()
             continue
@@ -270,7 +302,7 @@ def on_item_events(events: Sequence[ItemEvent]) -> None:
             elif old == Category.DONE and new != Category.DONE:
                 clock.resolved_at = None
         priority_value = Item.objects.values_list("priority", flat=True).get(pk=event.item_id)
-        _recompute(clock, clock.policy, priority_value, share)
+        _recompute(clock, _terms(clock.policy), priority_value, share)
         clock.save()
 
 

@@ -14,7 +14,7 @@ from deskhand.core.actors import SYSTEM, Actor
 from deskhand.customers.services import create_organization
 from deskhand.sla.inputs import PolicyInput, TargetInput
 from deskhand.sla.models import ItemSla
-from deskhand.sla.services import apply_sla, create_policy
+from deskhand.sla.services import apply_sla, clock_start, create_policy
 from deskhand.testing.browsing import shot, signed_in_page
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
@@ -33,7 +33,7 @@ def test_the_sla_report(page: Page, agent: Agent) -> None:
         create_organization(domain.split(".")[0].capitalize(), domains=[domain], actor=SYSTEM)
     items = [submit_ticket(ItemDraft(title=f"T{n}", requester_email=f"p{n}@{d}"), actor=Actor.agent(agent))
              for n, d in enumerate(["acme.example", "acme.example", "globex.example"])]
-    apply_sla(items, policy=policy, actor=SYSTEM)
+    apply_sla([clock_start(item) for item in items], policy=policy, actor=SYSTEM)
     ItemSla.objects.filter(item=items[0]).update(first_response_breached_at=timezone.now())
     page.goto("/reports/sla")
     expect(page.get_by_role("row", name="Acme 2 1 0 0 50.0 %")).to_be_visible()

@@ -55,6 +55,11 @@ class Status(models.Model):
         return f"{self.kind}:{self.key}"
 
 
+def reference(item_id: int) -> str:
+    """How people name an item: `#123`."""
+    return f"#{item_id}"
+
+
 class Item(models.Model):
     """A ticket (submitted by a customer) or a task (created by the team). Its reference is `#id`."""
 
@@ -123,7 +128,7 @@ class Item(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"#{self.pk}"
+        return reference(self.pk)
 
     @property
     def priority_key(self) -> str:

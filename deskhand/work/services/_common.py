@@ -16,6 +16,7 @@ from deskhand.core.text import clean_text
 from deskhand.customers.models import Customer
 from deskhand.work.inputs import AssigneeRef
 from deskhand.work.models import Folder, Item, Kind, Priority, Project, Status
+from deskhand.work.models.items import reference
 
 ITEM_OBJECT = "item"
 
@@ -53,8 +54,14 @@ def record_item_event(item: Item, action: str, *, actor: Actor, changes: dict[st
 
 def item_event(item: Item, action: str, *, actor: Actor, changes: dict[str, Any] | None = None) -> Event:
     """`record_item_event`'s row, unsaved, for a batch service to write with `record_many`."""
-    return event(actor=actor, action=action, object_type=ITEM_OBJECT, object_id=item.pk,
-                 object_label=f"{item.reference} {item.title}", changes=changes)
+    return item_row_event(item.pk, item.title, action, actor=actor, changes=changes)
+
+
+def item_row_event(item_id: int, title: str, action: str, *, actor: Actor,
+                   changes: dict[str, Any] | None = None) -> Event:
+    """`item_event` from an item's id and title, for a batch that holds rows rather than items."""
+    return event(actor=actor, action=action, object_type=ITEM_OBJECT, object_id=item_id,
+                 object_label=f"{reference(item_id)} {title}", changes=changes)
 
 
 def clean_name(value: str, *, field: str = "name") -> str:
