@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
@@ -44,9 +45,16 @@ def _preparer(column: Field[object, object], connection: BaseDatabaseWrapper) ->
             not isinstance(column, ForeignKey) or isinstance(column.target_field, IntegerField | BigIntegerField)):
         plain = (int,)
     if isinstance(column, DateTimeField):
-        adapt = connection.ops.adapt_datetimefield_value
+        adapt: Callable[[datetime.datetime], Any] = connection.ops.adapt_datetimefield_value
+        if connection.vendor == "sqlite" and settings.USE_TZ:
+            zone = connection.timezone
+
+            def adapt(value: datetime.datetime) -> Any:  # what the SQLite backend's adapt does, minus its checks
+                return str(value.astimezone(zone).replace(tzinfo=None))
 
         def datetime_value(value: Any) -> Any:
+            if value is None:
+                return None
             if type(value) is datetime.datetime and value.tzinfo is not None:
                 return adapt(value)
             return prepare(value, connection)

@@ -3,6 +3,7 @@ minutes lie between two moments, for a policy's days, hours, time zone and holid
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import functools
 from collections.abc import Iterable
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 MAX_DAYS = 3 * 366  # no target or pause is counted further than this
 ONE_DAY = datetime.timedelta(days=1)
+ZERO = datetime.timedelta()
 
 
 @dataclass(frozen=True)
@@ -60,28 +62,65 @@ def add_minutes(start: datetime.datetime, minutes: int, hours: BusinessHours) ->
     return cursor + left  # beyond MAX_DAYS: count the rest as plain time
 
 
+@dataclass(frozen=True)
+class _Timeline:
+    """The working periods of `days` calendar days, with the working time before each: a due
+    moment is then two bisections away instead of a walk."""
+
+    opens: tuple[datetime.datetime, ...]
+    closes: tuple[datetime.datetime, ...]
+    before: tuple[datetime.timedelta, ...]
+
+    @property
+    def total(self) -> datetime.timedelta:
+        return self.before[-1] + (self.closes[-1] - self.opens[-1]) if self.opens else ZERO
+
+
+@functools.lru_cache(maxsize=256)
+def _timeline(hours: BusinessHours, first: datetime.date, days: int) -> _Timeline:
+    opens: list[datetime.datetime] = []
+    closes: list[datetime.datetime] = []
+    before: list[datetime.timedelta] = []
+    total = ZERO
+    day = first
+    for _ in range(days):
+        window = _day(hours, day)
+        if window is not None:
+            opens.append(window[0])
+            closes.append(window[1])
+            before.append(total)
+            total += window[1] - window[0]
+        day += ONE_DAY
+    return _Timeline(tuple(opens), tuple(closes), tuple(before))
+
+
 def add_many(start: datetime.datetime, minutes: Iterable[int], hours: BusinessHours) -> dict[int, datetime.datetime]:
-    """`add_minutes` for several amounts from one start, in one walk over the working periods
-    (an SLA clock needs four: two targets and the moments they become at risk)."""
+    """`add_minutes` for several amounts from one start (an SLA clock needs four: two targets and
+    the moments they become at risk), found by bisection in the working periods from the start's
+    day on: a batch of mail starts thousands of clocks on the same few days."""
     wanted = sorted(set(minutes))
-    if hours.always:
+    if hours.always or not wanted:
+        return {m: start + datetime.timedelta(minutes=m) for m in wanted}
+    first = start.astimezone(ZoneInfo(hours.zone)).date()
+    longest = datetime.timedelta(minutes=wanted[-1])
+    days = 32
+    while True:
+        line = _timeline(hours, first, days)
+        index = bisect.bisect_right(line.closes, start)  # the first period that ends after the start
+        offset = line.before[index] + max(start - line.opens[index], ZERO) if index < len(line.opens) else ZERO
+        if days >= MAX_DAYS or (index < len(line.opens) and offset + longest <= line.total):
+            break
+        days = min(days * 4, MAX_DAYS)
+    if index == len(line.opens):  # no working time at all: count plain time
         return {m: start + datetime.timedelta(minutes=m) for m in wanted}
     found: dict[int, datetime.datetime] = {}
-    used = datetime.timedelta()
-    cursor = start
-    pending = iter(wanted)
-    target = next(pending, None)
-    for opens, closes in _windows(hours, start):
-        while target is not None and used + (closes - opens) >= datetime.timedelta(minutes=target):
-            found[target] = opens + (datetime.timedelta(minutes=target) - used)
-            target = next(pending, None)
-        if target is None:
-            return found
-        used += closes - opens
-        cursor = closes
-    while target is not None:  # beyond MAX_DAYS: the rest as plain time
-        found[target] = cursor + (datetime.timedelta(minutes=target) - used)
-        target = next(pending, None)
+    for m in wanted:
+        target = offset + datetime.timedelta(minutes=m)
+        if target > line.total:  # beyond MAX_DAYS: the rest as plain time
+            found[m] = line.closes[-1] + (target - line.total)
+            continue
+        period = bisect.bisect_left(line.before, target) - 1  # the last period that starts before the target
+        found[m] = max(line.opens[period], start) + (target - max(line.before[period], offset))
     return found
 
 

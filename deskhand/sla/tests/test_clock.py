@@ -39,3 +39,23 @@ def test_many_amounts_in_one_walk_agree_with_one_at_a_time() -> None:
     for start in (at(4, 15), at(24, 15, 30), at(7, 5), at(5, 12)):
         for hours in (OFFICE, BusinessHours()):
             assert add_many(start, amounts, hours) == {m: add_minutes(start, m, hours) for m in amounts}
+
+
+def test_bisection_agrees_with_the_walk_across_a_year_of_starts() -> None:
+    """add_many finds dues by bisection in cached working periods; add_minutes walks them. They
+    agree for starts at any moment of a year (nights, weekends, holidays, both DST changes) and
+    for targets from a minute to past the three years the clock counts."""
+    import random
+
+    from deskhand.sla.clock import add_many
+
+    oslo = BusinessHours(always=False, days=frozenset({0, 1, 2, 3, 5}), start=datetime.time(8, 30),
+                         end=datetime.time(16, 15), zone="Europe/Oslo",
+                         holidays=frozenset({datetime.date(2027, 3, 25), datetime.date(2027, 12, 24)}))
+    pick = random.Random(13)
+    for hours in (OFFICE, oslo):
+        for _ in range(400):
+            start = datetime.datetime(2026, 12, 1, tzinfo=UTC) + datetime.timedelta(
+                seconds=pick.randrange(366 * 24 * 3600), microseconds=pick.randrange(10**6))
+            amounts = [pick.choice([1, 30, 465, 466, 480, 2400, 9999, 40_000, 700_000]) for _ in range(4)]
+            assert add_many(start, amounts, hours) == {m: add_minutes(start, m, hours) for m in amounts}, (start, amounts)
