@@ -34,6 +34,7 @@ from deskhand.sla.services import apply_sla, clock_start
 from deskhand.surveys.services import send_surveys
 from deskhand.work.inputs import AssigneeRef, ItemChanges
 from deskhand.work.models import Assignee, Category, Item, MessageKind, Project
+from deskhand.work.models.items import reference
 from deskhand.work.services._common import item_event, item_row_event
 from deskhand.work.services.items import NewFollower, add_followers, change_item
 from deskhand.work.services.messages import NewMessage, add_message, add_messages
@@ -69,8 +70,13 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
         rules = rules_for({event.kind for event in events}, (event.organization_id for event in events))
         if not rules:
             return []
-    facts = read_facts((event.item_id for event in events), fields=_tested(rules, events),
-                       messages=_need_messages(rules))
+    tested = _tested(rules, events)
+    if tested == set() and all(event.kind for event in events):
+        # No rule these events trigger tests anything (the sample SLA on every new ticket): no read.
+        facts: dict[int, Facts] = {event.item_id: {"kind": event.kind, "organization": event.organization_id}
+                                   for event in events}
+    else:
+        facts = read_facts((event.item_id for event in events), fields=tested, messages=_need_messages(rules))
     if rules is None:
         kinds = {f["kind"] for f in facts.values()}
         rules = rules_for(kinds, (f["organization"] for f in facts.values()))
@@ -94,13 +100,16 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
                     planned.append(each)
         if not planned:
             break
-        # Only rules that change properties can make the next round's events.
-        before = {p.item_id: facts[p.item_id] for p in planned
-                  if any(action.type not in UNCHANGING for action in p.actions)}
+        # Only rules that change properties can make the next round's events: their items are
+        # read in full before and after (the first read may have held only what was tested).
+        changing = {p.item_id for p in planned if any(action.type not in UNCHANGING for action in p.actions)}
+        before = read_facts(changing, messages=_need_messages(rules)) if tested is not None else {
+            item_id: facts[item_id] for item_id in changing}
         fired |= seen
-        outcomes += _apply_all(planned, facts)
-        after = read_facts(before, messages=_need_messages(rules))
+        outcomes += _apply_all(planned)
+        after = read_facts(changing, messages=_need_messages(rules))
         events = []
+        tested = None  # from here on, the facts of changed items are whole
         for item_id, old in before.items():
             facts[item_id] = after.get(item_id, old)
             changes = changes_between(old, facts[item_id])
@@ -114,14 +123,11 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
 
 
 def _tested(rules: Sequence[LoadedRule] | None, events: Sequence[ItemEvent]) -> set[str] | None:
-    """The properties the rules these events trigger test, when none of those rules changes a
-    property (then no round compares an item before and after, and nothing more is read); None
-    for all of them."""
+    """The properties the rules these events trigger test: all the planner needs to read (None:
+    the rules are not known yet, read everything)."""
     if rules is None:
         return None
     candidates = [loaded for loaded in rules if any(triggered(loaded.rule, event, loaded.id) for event in events)]
-    if any(action.type not in UNCHANGING for loaded in candidates for action in loaded.rule.actions):
-        return None
     return {condition.field for loaded in candidates for condition in (*loaded.rule.all, *loaded.rule.any)}
 
 
@@ -146,7 +152,7 @@ BATCHED = {ActionType.APPLY_SLA, ActionType.SEND_SURVEY, ActionType.NOTE, Action
 UNCHANGING = {*BATCHED, ActionType.REPLY}
 
 
-def _apply_all(planned: Sequence[Planned], facts: dict[int, Facts]) -> list[Outcome]:
+def _apply_all(planned: Sequence[Planned]) -> list[Outcome]:
     """Each rule's runs of this round, in rule order. A rule whose actions all have a batch form
     runs for its items at once; if that fails, each item runs alone, so that only the item the
     rule fails on is logged as failed."""
@@ -157,15 +163,15 @@ def _apply_all(planned: Sequence[Planned], facts: dict[int, Facts]) -> list[Outc
     for group in by_rule.values():
         if len(group) > 1 and all(action.type in BATCHED for action in group[0].actions):
             try:
-                outcomes += _apply_batch(group, facts)
+                outcomes += _apply_batch(group)
                 continue
             except Exception:  # noqa: BLE001 - isolated below, item by item
                 log.info("automation %s: batch of %d failed, running item by item", group[0].rule_id, len(group))
-        outcomes += [_apply(each, facts[each.item_id]) for each in group]
+        outcomes += [_apply(each) for each in group]
     return outcomes
 
 
-def _apply_batch(group: Sequence[Planned], facts: dict[int, Facts]) -> list[Outcome]:
+def _apply_batch(group: Sequence[Planned]) -> list[Outcome]:
     first = group[0]
     actor = rule_actor(first.rule_id, first.name)
     ids = [p.item_id for p in group]
@@ -177,18 +183,19 @@ def _apply_batch(group: Sequence[Planned], facts: dict[int, Facts]) -> list[Outc
             "requester__email", "requester__name", "organization__name", "status__key", "status__label",
             "status__category").in_bulk(ids)
         batch = [items[item_id] for item_id in ids]
+    # Rows, not items, for the clocks and the run entries: the sample SLA on every new ticket
+    # starts 200 clocks for a batch of mail.
+    rows = {pk: (title, ClockStart(item_id=pk, created_at=created_at, priority=priority,
+                                   done=category == Category.DONE, label=f"{reference(pk)} {title}"))
+            for pk, title, created_at, priority, category in Item.objects.filter(pk__in=ids).values_list(
+                "id", "title", "created_at", "priority", "status__category")}
     done: list[str] = []
     with transaction.atomic():
         for action in first.actions:
             if action.type == ActionType.APPLY_SLA:
                 assert action.sla is not None  # check_rule saw to it
                 policy = SlaPolicy.objects.get(pk=action.sla)
-                # The sample SLA on every new ticket: rows, not items (a batch of mail starts 200 clocks).
-                starts = [ClockStart(item_id=pk, created_at=created_at, priority=priority,
-                                     done=category == Category.DONE, label=facts[pk]["title"])
-                          for pk, created_at, priority, category in Item.objects.filter(pk__in=ids).values_list(
-                              "id", "created_at", "priority", "status__category")]
-                apply_sla(starts, policy=policy, actor=actor)
+                apply_sla([rows[pk][1] for pk in ids], policy=policy, actor=actor)
                 done.append(f"SLA {policy.name} applied")
             elif action.type == ActionType.SEND_SURVEY:
                 send_surveys(batch, actor=actor)
@@ -204,19 +211,19 @@ def _apply_batch(group: Sequence[Planned], facts: dict[int, Facts]) -> list[Outc
                 person = customer or agent
                 done.append(f"added follower {person.email if person else ''}")
         Automation.objects.filter(pk=first.rule_id, failures__gt=0).update(failures=0, last_error="")
-        record_many([item_row_event(p.item_id, facts[p.item_id]["title"], RUN_ACTION, actor=actor, changes={
+        record_many([item_row_event(p.item_id, rows[p.item_id][0], RUN_ACTION, actor=actor, changes={
             "automation": p.rule_id, "name": p.name,
             "matched": [check.text for check in p.checks if check.met] or ["no conditions"], "did": done})
             for p in group])
     return [Outcome(p, done) for p in group]
 
 
-def _apply(planned: Planned, facts: Facts) -> Outcome:
+def _apply(planned: Planned) -> Outcome:
     actor = rule_actor(planned.rule_id, planned.name)
     item = Item.objects.select_related("requester", "organization", "status").get(pk=planned.item_id)
 
     def perform(action: Action) -> str:
-        text = _perform(action, item, facts, actor, planned.rule_id)
+        text = _perform(action, item, actor, planned.rule_id)
         item.refresh_from_db()
         return text
 
@@ -304,7 +311,7 @@ def _customer_project(item: Item, actor: Actor) -> Project | None:
     return create_project(name, organization=organization, actor=actor)
 
 
-def _perform(action: Action, item: Item, facts: Facts, actor: Actor, rule_id: int) -> str:
+def _perform(action: Action, item: Item, actor: Actor, rule_id: int) -> str:
     """One action through the work services; returns what it did, in words ("" for nothing)."""
     kind = action.type
     if kind == ActionType.ASSIGN:

@@ -96,6 +96,22 @@ def test_rules_react_to_each_other_in_rounds_and_never_loop(admin_actor: Actor, 
     assert [s["name"] for s in stopped] == ["Urgent on open"]
 
 
+def test_a_rule_reacts_to_a_change_made_by_a_rule_that_read_only_what_it_tests(
+        admin_actor: Actor, agent_actor: Actor, acme: Organization) -> None:
+    """The first rule's facts hold only the title; the item is read in full around its change, so
+    the second rule sees the change and tests the requester's organization."""
+    automation(admin_actor, Action(ActionType.SET_PRIORITY, value="urgent"), name="Outages are urgent",
+               all=(Condition("title", Op.CONTAINS, "outage"),))
+    automation(admin_actor, Action(ActionType.NOTE, body="Call {{ organization.name }}."), name="Call Acme",
+               trigger=Trigger(TriggerType.CHANGED, field="priority", to_value="urgent"),
+               all=(Condition("organization.name", Op.IS, "Acme"),))
+    item = ticket(agent_actor, title="Outage in Oslo")
+    calm = ticket(agent_actor, title="A question")
+    assert [run["name"] for run in runs(item)] == ["Outages are urgent", "Call Acme"]
+    assert Message.objects.get(item=item, kind=MessageKind.NOTE).body == "Call Acme."
+    assert runs(calm) == []
+
+
 def test_a_failing_rule_is_logged_switched_off_and_never_blocks(admin_actor: Actor, agent_actor: Actor,
                                                                 acme: Organization) -> None:
     from deskhand.work.services.projects import create_project
