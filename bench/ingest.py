@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--n 5000] [--seed 1] [--runs 3]
         [--only sqlite,postgresql,smtp] [--jobs N] [--batch N] [--senders 6] [--json FILE] [--keep]
+        [--automations off|samples|compare]
 
 The corpus comes from `../shared/bench/make_corpus.py` (`--n 5000 --seed 1`: 4 500 new mails, 500
 replies, 500 attachments, 250 in legacy charsets), generated into /tmp and checked against the
@@ -668,6 +669,26 @@ def describe(result: dict[str, Any]) -> str:
             f"(load {result['load_before'][0]:.1f}); {check}")
 
 
+def compare_automations(kind: str, mails: list[Mail], corpus: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Pairs of imports, automations off and the samples on, back to back (off first in odd pairs,
+    samples first in even ones, so that neither always runs second): the ratio of each pair's
+    wall times is steadier than two medians taken minutes apart on a shared machine."""
+    ratios, pairs = [], []
+    for number in range(1, args.runs + 1):
+        pair = {}
+        for setting in ("off", "samples") if number % 2 else ("samples", "off"):
+            result = import_run(kind, number, mails, corpus, argparse.Namespace(**{**vars(args), "automations": setting}))
+            print(f"{setting:8s} " + describe(result), flush=True)
+            pair[setting] = result
+        ratio = pair["samples"]["wall_s"] / pair["off"]["wall_s"]
+        print(f"pair {number}: samples / off wall time {ratio:.3f}", flush=True)
+        ratios.append(ratio)
+        pairs.append(pair)
+    print(f"{kind} samples / off: median {statistics.median(ratios):.3f} over {len(ratios)} pairs "
+          f"(min {min(ratios):.3f}, max {max(ratios):.3f})", flush=True)
+    return {"median_ratio": statistics.median(ratios), "ratios": ratios, "pairs": pairs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -678,8 +699,9 @@ def main() -> None:
     parser.add_argument("--only", default="sqlite,postgresql,smtp",
                         help="comma-separated: sqlite, postgresql, smtp, smtp-postgresql")
     parser.add_argument("--postgres-url", default="postgres://postgres@127.0.0.1:5432")
-    parser.add_argument("--automations", choices=("off", "samples"), default="off",
-                        help="samples: the fresh install's sample automations, switched on, for the import")
+    parser.add_argument("--automations", choices=("off", "samples", "compare"), default="off",
+                        help="samples: the fresh install's sample automations, switched on, for the import; "
+                             "compare: each run imports twice, off then samples, and the median ratio is reported")
     parser.add_argument("--jobs", type=int, help="mail import --jobs (default: the command's)")
     parser.add_argument("--batch", type=int, help="mail import --batch (default: the command's)")
     parser.add_argument("--senders", type=int, default=6, help="SMTP client connections")
@@ -703,6 +725,9 @@ def main() -> None:
         "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "modes": {},
     }
     for kind in [k.strip() for k in args.only.split(",") if k.strip()]:
+        if args.automations == "compare" and kind in ("sqlite", "postgresql"):
+            report["modes"][kind] = compare_automations(kind, mails, corpus, args)
+            continue
         results = []
         for number in range(1, args.runs + 1):
             if kind in ("sqlite", "postgresql"):

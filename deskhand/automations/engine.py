@@ -211,11 +211,19 @@ def _apply_batch(group: Sequence[Planned]) -> list[Outcome]:
                 person = customer or agent
                 done.append(f"added follower {person.email if person else ''}")
         Automation.objects.filter(pk=first.rule_id, failures__gt=0).update(failures=0, last_error="")
-        record_many([item_row_event(p.item_id, rows[p.item_id][0], RUN_ACTION, actor=actor, changes={
-            "automation": p.rule_id, "name": p.name,
-            "matched": [check.text for check in p.checks if check.met] or ["no conditions"], "did": done})
-            for p in group])
+        # Most runs of a batch matched the same way: one entry, written on every item's history.
+        entries: dict[tuple[str, ...], dict[str, Any]] = {}
+        record_many([item_row_event(p.item_id, rows[p.item_id][0], RUN_ACTION, actor=actor, changes=_entry(
+            entries, p, done)) for p in group])
     return [Outcome(p, done) for p in group]
+
+
+def _entry(entries: dict[tuple[str, ...], dict[str, Any]], planned: Planned, done: list[str]) -> dict[str, Any]:
+    matched = tuple(check.text for check in planned.checks if check.met) or ("no conditions",)
+    if matched not in entries:
+        entries[matched] = {"automation": planned.rule_id, "name": planned.name, "matched": list(matched),
+                            "did": done}
+    return entries[matched]
 
 
 def _apply(planned: Planned) -> Outcome:

@@ -17,6 +17,7 @@ from django.db.models import (
     Field,
     ForeignKey,
     IntegerField,
+    JSONField,
     Model,
     TextField,
 )
@@ -60,6 +61,17 @@ def _preparer(column: Field[object, object], connection: BaseDatabaseWrapper) ->
             return prepare(value, connection)
 
         return datetime_value
+
+    if isinstance(column, JSONField):
+        last: list[Any] = [None, None]
+
+        def json_value(value: Any) -> Any:
+            # A batch often writes one dict on every row (a rule's run entry): encoded once.
+            if value is not last[0]:
+                last[:] = [value, prepare(value, connection)]
+            return last[1]
+
+        return json_value
 
     def value_of(value: Any) -> Any:
         if value is None or type(value) in plain:

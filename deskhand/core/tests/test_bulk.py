@@ -40,3 +40,11 @@ def test_updated_rows_keep_their_types(db: Any) -> None:
     update_rows([row], ["object_id", "changes", "created_at"])
     row.refresh_from_db()
     assert (row.object_id, row.changes, row.created_at) == (None, {"n": 2}, OSLO + datetime.timedelta(days=1))
+
+
+def test_one_dict_on_many_rows_is_written_on_each(db: Any) -> None:
+    shared = {"did": ["SLA applied"]}
+    other = {"did": ["note"]}
+    insert_rows(AuditEvent, COLUMNS, [("rule", "r", None, "a", "item", n, f"#{n}", changes, OSLO)
+                                      for n, changes in enumerate([shared, shared, other, shared])])
+    assert [row.changes for row in AuditEvent.objects.order_by("object_id")] == [shared, shared, other, shared]
