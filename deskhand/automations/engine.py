@@ -123,11 +123,14 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
 
 
 def _tested(rules: Sequence[LoadedRule] | None, events: Sequence[ItemEvent]) -> set[str] | None:
-    """The properties the rules these events trigger test: all the planner needs to read (None:
-    the rules are not known yet, read everything)."""
+    """The properties the rules these events trigger test: all the planner needs to read. None
+    (read everything) when the rules are not known yet, or when one of them changes properties:
+    its items are then read in full before and after anyway, for the next round's events."""
     if rules is None:
         return None
     candidates = [loaded for loaded in rules if any(triggered(loaded.rule, event, loaded.id) for event in events)]
+    if any(action.type not in UNCHANGING for loaded in candidates for action in loaded.rule.actions):
+        return None
     return {condition.field for loaded in candidates for condition in (*loaded.rule.all, *loaded.rule.any)}
 
 
