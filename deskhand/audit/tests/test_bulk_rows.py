@@ -1,4 +1,5 @@
-"""core.bulk: rows written by one executemany read back exactly as the ORM writes them."""
+"""core.bulk on the audit table: rows written by one executemany read back exactly as the ORM writes
+them."""
 
 from __future__ import annotations
 
