@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "deskhand.automations",
     "deskhand.sla",
     "deskhand.surveys",
+    "deskhand.accounts",
     "deskhand.mail",
     "deskhand.imports",
     "deskhand.system",

@@ -76,7 +76,7 @@ class ApiToken(models.Model):
 
 
 class SignInFailure(models.Model):
-    """One wrong password on the sign-in page, kept for the limiter's window (deskhand.web.ratelimit).
+    """One wrong password on the sign-in page, kept for the limiter's window (deskhand.agents.ratelimit).
     In the database so that every process of a deployment counts the same failures."""
 
     account = models.CharField(max_length=254)  # the address tried, lower-cased

@@ -25,6 +25,8 @@ class Organization(models.Model):
     notes = models.TextField(blank=True)
     custom_fields = models.JSONField(default=dict, blank=True)
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.AGENT)
+    # What its members see in the portal (config PORTAL_VISIBILITY); "" follows the global setting.
+    portal_visibility = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -122,3 +124,4 @@ class Customer(models.Model):
     @property
     def display_name(self) -> str:
         return self.name or self.email
+

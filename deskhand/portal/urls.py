@@ -1,7 +1,27 @@
-from django.urls import path
+from django.urls import include, path
 
+from deskhand.portal.views import auth, requests
 from deskhand.portal.views.surveys import survey
+
+portal = ([
+    path("", requests.home, name="home"),
+    path("register", auth.register, name="register"),
+    path("verify/<str:token>", auth.verify, name="verify"),
+    path("login", auth.sign_in, name="login"),
+    path("logout", auth.sign_out, name="logout"),
+    path("link/<str:token>", auth.use_link, name="link"),
+    path("password", auth.choose_password, name="password"),
+    path("password/<str:token>", auth.password_link, name="set-password"),
+    path("send/sign-in", auth.send_link, {"purpose": "sign-in"}, name="send-sign-in"),
+    path("send/reset", auth.send_link, {"purpose": "reset"}, name="send-reset"),
+    path("requests/new", requests.new_request, name="new-request"),
+    path("requests/<id:item_id>", requests.request_page, name="request"),
+    path("requests/<id:item_id>/follow", requests.follow, name="follow"),
+    path("requests/<id:item_id>/solve", requests.solve, name="solve"),
+    path("requests/<id:item_id>/files/<id:attachment_id>", requests.attachment, name="attachment"),
+], "portal")
 
 urlpatterns = [
     path("surveys/<str:token>", survey, name="survey"),
+    path("portal/", include(portal)),
 ]

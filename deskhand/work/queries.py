@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import re
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from django.db import connection
@@ -15,6 +16,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from deskhand.audit.models import AuditEvent
+from deskhand.config.queries import get_setting
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.core.numbers import parse_ids
 from deskhand.core.text import search_term
@@ -26,6 +28,7 @@ from deskhand.work.models import (
     Folder,
     Follower,
     Item,
+    Kind,
     Message,
     MessageKind,
     Portfolio,
@@ -302,6 +305,85 @@ def items_of_customer(customer: Customer, *, limit: int = 50) -> list[Item]:
 
 def items_of_organization(organization: Organization, *, limit: int = 50) -> list[Item]:
     return list(with_row_data(Item.objects.filter(organization=organization)).order_by("-id")[:limit])
+
+
+# -- the customer portal ---------------------------------------------------------------------------
+
+
+class PortalTab(StrEnum):
+    ALL = ""  # everything the rule lets the customer see
+    MINE = "mine"  # requested by the customer
+    FOLLOWED = "followed"
+    ORGANIZATION = "organization"
+
+
+@dataclass(frozen=True)
+class PortalViewer:
+    """Who reads the portal: the customer, and whether their address is verified (an unverified
+    address never sees its organization's requests)."""
+
+    customer: Customer
+    verified: bool
+
+
+def portal_rule(viewer: PortalViewer) -> str:
+    """The visibility rule that applies to this customer: their organization's override, or the
+    global setting; `organization` only for a verified member of one."""
+    organization = viewer.customer.organization
+    rule = (organization.portal_visibility if organization is not None else "") or str(
+        get_setting("portal_visibility"))
+    if rule == "organization" and (organization is None or not viewer.verified):
+        return "requested_or_following"
+    return rule
+
+
+def portal_tabs(viewer: PortalViewer) -> list[PortalTab]:
+    rule = portal_rule(viewer)
+    tabs = [PortalTab.MINE]
+    if rule in ("requested_or_following", "organization"):
+        tabs.append(PortalTab.FOLLOWED)
+    if rule == "organization":
+        tabs.append(PortalTab.ORGANIZATION)
+    return tabs
+
+
+def _portal_scope(viewer: PortalViewer, tab: PortalTab) -> Q:
+    customer = viewer.customer
+    rule = portal_rule(viewer)
+    mine = Q(requester=customer)
+    followed = Q(pk__in=Follower.objects.filter(customer=customer).values("item_id"))
+    organization = Q(organization_id=customer.organization_id)
+    allowed = {"requested": [mine], "requested_or_following": [mine, followed],
+               "organization": [mine, followed, organization]}[rule]
+    wanted = {PortalTab.MINE: [mine], PortalTab.FOLLOWED: [followed], PortalTab.ORGANIZATION: [organization],
+              PortalTab.ALL: allowed}[tab]
+    if any(part not in allowed for part in wanted):
+        return Q(pk__in=[])
+    scope = Q()
+    for part in wanted:
+        scope |= part
+    return scope
+
+
+def portal_items(viewer: PortalViewer, *, tab: PortalTab = PortalTab.ALL, search: str = "",
+                 status: str = "") -> QuerySet[Item]:
+    """The one way the portal reads requests: tickets within the visibility rule (DESIGN §2.13),
+    newest activity first."""
+    queryset = Item.objects.filter(_portal_scope(viewer, tab), kind=Kind.TICKET)
+    if status:
+        queryset = queryset.filter(status__category=status) if status in Category.values else queryset.none()
+    if search.strip():
+        queryset = queryset.filter(_title_matches(search.strip()[:200]))
+    return queryset.select_related("status", "requester").order_by("-updated_at", "-id")
+
+
+def portal_item(viewer: PortalViewer, item_id: int) -> Item:
+    """One request the customer may see; NotFound otherwise, the same for one that does not
+    exist (ids are not enumerable)."""
+    item = portal_items(viewer).filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("request_not_found", "There is no such request.")
+    return item
 
 
 # -- projects ------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
 
+from deskhand.agents import ratelimit
 from deskhand.agents.models import Agent, SignInFailure
-from deskhand.web import ratelimit
 
 
 def test_signed_out_agents_are_sent_to_login(db: Any, client: Client) -> None:

@@ -22,7 +22,18 @@ from deskhand.fields.services import clean_values
 from deskhand.mail.models import Mailbox
 from deskhand.work.inputs import BulkChanges, ItemChanges, ItemDraft
 from deskhand.work.inputs import Follower as FollowerInput
-from deskhand.work.models import Assignee, Channel, Folder, Follower, Item, Kind, Priority, Project, Status
+from deskhand.work.models import (
+    Assignee,
+    Category,
+    Channel,
+    Folder,
+    Follower,
+    Item,
+    Kind,
+    Priority,
+    Project,
+    Status,
+)
 from deskhand.work.services._common import (
     automate,
     initial_status,
@@ -230,7 +241,8 @@ def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -
 
 
 @transaction.atomic
-def _create_item(kind: str, draft: ItemDraft, *, channel: str, actor: Actor, origin: Item | None = None) -> Item:
+def _create_item(kind: str, draft: ItemDraft, *, channel: str, actor: Actor, origin: Item | None = None,
+                 defer_automations: bool = False) -> Item:
     channel = _channel(channel)
     clean_title = _title(draft.title)
     clean_description = _description(draft.description)
@@ -250,14 +262,17 @@ def _create_item(kind: str, draft: ItemDraft, *, channel: str, actor: Actor, ori
         kind=kind, title=clean_title, description=clean_description, requester=customer, actor=actor,
         channel=channel, status=status_record, priority=priority_value, agents=agents, teams=teams,
         follower_customers=follower_customers, follower_agents=follower_agents, project=project_record,
-        folder=folder_record, custom_fields=values, origin=origin)])
+        folder=folder_record, custom_fields=values, origin=origin)], defer_automations=defer_automations)
     return item
 
 
-def submit_ticket(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor) -> Item:
+def submit_ticket(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor,
+                  defer_automations: bool = False) -> Item:
     """A ticket from a customer; a requester address not yet known becomes a customer through
-    `find_or_create_customer`, and the ticket keeps the organization the requester has now."""
-    return _create_item(Kind.TICKET, draft, channel=channel, actor=actor)
+    `find_or_create_customer`, and the ticket keeps the organization the requester has now. A
+    caller that adds the first message itself runs the automations after (`defer_automations`,
+    `messages.submit_request`)."""
+    return _create_item(Kind.TICKET, draft, channel=channel, actor=actor, defer_automations=defer_automations)
 
 
 def create_task(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor) -> Item:
@@ -411,6 +426,27 @@ def add_follower(item: Item, *, customer: Customer | None = None, agent: Agent |
     """`add_followers` for one person."""
     add_followers([NewFollower(item=item, actor=actor, customer=customer, agent=agent)])
     return item
+
+
+@transaction.atomic
+def remove_customer_follower(item: Item, *, customer: Customer, actor: Actor) -> bool:
+    """A customer stops following (the requester cannot: their own request). True when they did."""
+    if item.requester_id == customer.pk:
+        raise Invalid("requester_follows", "The requester always follows their own request.", field="followers")
+    removed, _by_model = Follower.objects.filter(item=item, customer=customer).delete()
+    if removed:
+        record_item_event(item, f"{item.kind}.follower_removed", actor=actor, changes={"customer": customer.email})
+    return bool(removed)
+
+
+def mark_solved(item: Item, *, actor: Actor) -> Item:
+    """The customer says their request is solved: it moves to the first done status."""
+    done = Status.objects.filter(kind=item.kind, category=Category.DONE).order_by("position", "id").first()
+    if done is None:
+        raise Invalid("no_done_status", "This workflow has no done status.", field="status")
+    if item.status_id == done.pk or item.status.category == Category.DONE:
+        return item
+    return change_item(item, changes=ItemChanges(status=done.key), actor=actor)
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
@@ -22,9 +22,11 @@ from deskhand.core.errors import Invalid
 from deskhand.core.text import clean_text, has_control_characters
 from deskhand.customers.models import Customer
 from deskhand.mail.outbound import queue_reply
+from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Attachment, Follower, Item, Message, MessageKind
 from deskhand.work.models.messages import attachment_storage
 from deskhand.work.services._common import automate, item_event
+from deskhand.work.services.items import submit_ticket
 
 MAX_BODY = 200_000
 MAX_ATTACHMENTS = 20
@@ -339,3 +341,15 @@ def add_message(
         item=item, kind=kind, body=body, actor=actor, body_html=body_html, full_body=full_body,
         attachments=attachments or (), author_customer=author_customer, channel=channel)])
     return message
+
+
+@transaction.atomic
+def submit_request(draft: ItemDraft, *, body: str, attachments: Sequence[NewAttachment] = (), channel: str,
+                   actor: Actor) -> Item:
+    """A customer's new request from the portal or a web form: the ticket and its first message
+    (the text and the files), then the automations once, as for a mail."""
+    item = submit_ticket(replace(draft, description=body), channel=channel, actor=actor, defer_automations=True)
+    add_messages([NewMessage(item=item, kind=MessageKind.CUSTOMER, body=body, actor=actor,
+                             attachments=attachments, author_customer=item.requester, channel=channel)])
+    automate([ItemEvent(item.pk, "created", actor=actor, kind=item.kind, organization_id=item.organization_id)])
+    return item
