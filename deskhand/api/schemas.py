@@ -180,8 +180,14 @@ class OrganizationOut(Schema):
     notes: str
     source: str
     custom_fields: dict[str, Json]
+    portal_visibility: str | None = Field(description="What its members see in the portal: requested, "
+                                                      "requested_or_following or organization; null: the setting.")
     created_at: datetime
     updated_at: datetime
+
+    @staticmethod
+    def resolve_portal_visibility(obj: Organization) -> str | None:
+        return obj.portal_visibility or None
 
     @staticmethod
     def resolve_domains(obj: Organization) -> list[str]:
@@ -213,11 +219,13 @@ class OrganizationPatch(Schema):
     name: str | None = None
     notes: str | None = None
     custom_fields: dict[str, Json] | None = None
+    portal_visibility: StrictStr | None = Field(None, max_length=40, description="null: follow the setting.")
 
     def to_changes(self) -> OrganizationChanges:
         return OrganizationChanges(name=_sent(self, "name", self.name or ""),
                                    notes=_sent(self, "notes", self.notes or ""),
-                                   custom_fields=_sent(self, "custom_fields", self.custom_fields or {}))
+                                   custom_fields=_sent(self, "custom_fields", self.custom_fields or {}),
+                                   portal_visibility=_sent(self, "portal_visibility", self.portal_visibility))
 
 
 class DomainIn(Schema):

@@ -34,6 +34,7 @@ class OrganizationChanges:
     name: Maybe[str] = UNSET
     notes: Maybe[str] = UNSET
     custom_fields: Maybe[Mapping[str, Any]] = UNSET
+    portal_visibility: Maybe[str | None] = UNSET  # None or "": the global setting
 
 
 @dataclass(frozen=True)

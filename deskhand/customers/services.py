@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from deskhand.audit.models import AuditEvent
 from deskhand.audit.services import diff, event, record, record_many
-from deskhand.config.queries import get_settings
+from deskhand.config.queries import PORTAL_VISIBILITY, get_settings
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, normalize_domain, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -128,7 +128,8 @@ def _customer_state(customer: Customer) -> dict[str, Any]:
 
 
 def _organization_state(organization: Organization) -> dict[str, Any]:
-    return {"name": organization.name, "notes": organization.notes, "custom_fields": organization.custom_fields}
+    return {"name": organization.name, "notes": organization.notes, "custom_fields": organization.custom_fields,
+            "portal_visibility": organization.portal_visibility or None}
 
 
 def _record_customer(customer: Customer, action: str, *, actor: Actor, changes: dict[str, Any]) -> None:
@@ -251,8 +252,13 @@ def get_or_create_organization_by_name(name: str, *, source: Source, actor: Acto
 
 @transaction.atomic
 def update_organization(organization: Organization, *, changes: OrganizationChanges, actor: Actor) -> Organization:
-    """Change the name, notes or custom fields."""
+    """Change the name, notes, custom fields, or what its members see in the portal."""
     before = _organization_state(organization)
+    if changes.portal_visibility is not UNSET:
+        if changes.portal_visibility not in (None, "", *PORTAL_VISIBILITY):
+            raise Invalid("invalid_portal_visibility", f"Portal visibility is one of {', '.join(PORTAL_VISIBILITY)}, "
+                          "or null for the global setting.", field="portal_visibility")
+        organization.portal_visibility = changes.portal_visibility or ""
     if changes.name is not UNSET:
         organization.name = _text(changes.name, field="name", max_length=200, required=True)
     if changes.notes is not UNSET:

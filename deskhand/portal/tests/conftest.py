@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from deskhand.accounts import services
+from deskhand.accounts.models import CustomerAccount
+from deskhand.accounts.services import Registration
+from deskhand.core.actors import SYSTEM
+from deskhand.customers.models import Organization
+from deskhand.customers.services import create_organization
+from deskhand.mail.models import OutboundMessage
+
+PASSWORD = "quiet-harbour-41"
+
+
+def last_link(address: str) -> str:
+    """The portal path in the newest mail to `address`."""
+    mail = OutboundMessage.objects.filter(recipient_key=address.lower()).order_by("-id").first()
+    assert mail is not None, f"no mail to {address}"
+    found = re.search(r"https?://[^/\s]+(/portal/[^\s]+)", mail.body_text)
+    assert found, mail.body_text
+    return found.group(1)
+
+
+@pytest.fixture
+def acme(db: Any) -> Organization:
+    return create_organization("Acme", domains=["acme.example"], actor=SYSTEM)
+
+
+@pytest.fixture
+def globex(db: Any) -> Organization:
+    return create_organization("Globex", domains=["globex.example"], actor=SYSTEM)
+
+
+@pytest.fixture
+def make_customer(db: Any) -> Callable[..., CustomerAccount]:
+    """A registered, verified customer with PASSWORD."""
+
+    def make(email: str, name: str = "") -> CustomerAccount:
+        services.register(Registration(email=email, name=name or email.split("@")[0].title(), password=PASSWORD))
+        token = last_link(email).rstrip("/").rsplit("/", 1)[1]
+        return services.verify(token, same_browser=True)
+
+    return make
+
+
+@pytest.fixture
+def portal_client(db: Any) -> Callable[[CustomerAccount], Client]:
+    """A browser signed in to the portal as this customer."""
+
+    def signed_in(account: CustomerAccount) -> Client:
+        client = Client()
+        response = client.post("/portal/login", {"email": account.customer.email, "password": PASSWORD})
+        assert response.status_code == 302, response.content.decode()[:500]
+        return client
+
+    return signed_in
