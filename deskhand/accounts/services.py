@@ -204,6 +204,10 @@ def _live_customer(email: str) -> Customer | None:
     return customer
 
 
+def account_of_customer(customer: Customer) -> CustomerAccount | None:
+    return CustomerAccount.objects.filter(customer=customer).first()
+
+
 def account_of(email: str) -> CustomerAccount | None:
     customer = _live_customer(email)
     return CustomerAccount.objects.filter(customer=customer).first() if customer is not None else None
@@ -267,3 +271,8 @@ def invite(customer: Customer, *, actor: Actor) -> CustomerAccount:
                       "hour; try again later.", field="customer")
     _record(customer, "invited", actor)
     return account
+
+
+def record_preview(customer: Customer, *, actor: Actor) -> None:
+    """An agent opened the portal as this customer sees it (read-only): the customer's history says so."""
+    _record(customer, "previewed", actor)

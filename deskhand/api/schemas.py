@@ -172,6 +172,12 @@ class MergeIn(Schema):
     into: Id
 
 
+class InviteOut(Schema):
+    customer: int
+    email: str = Field(description="Where the invitation went.")
+    verified: bool = Field(description="Whether the address was verified before (a sign-in link or registration).")
+
+
 class OrganizationOut(Schema):
     id: int
     name: str

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from deskhand.portal.views import auth, requests
+from deskhand.portal.views import auth, preview, requests
 from deskhand.portal.views.surveys import survey
 
 portal = ([
@@ -19,6 +19,8 @@ portal = ([
     path("requests/<id:item_id>/follow", requests.follow, name="follow"),
     path("requests/<id:item_id>/solve", requests.solve, name="solve"),
     path("requests/<id:item_id>/files/<id:attachment_id>", requests.attachment, name="attachment"),
+    path("preview/<id:customer_id>/", preview.preview_home, name="preview"),
+    path("preview/<id:customer_id>/requests/<id:item_id>", preview.preview_request, name="preview-request"),
 ], "portal")
 
 urlpatterns = [

@@ -34,6 +34,7 @@ urlpatterns = [
     path("customers/<id:customer_id>", customers.customer_detail, name="customer-detail"),
     path("customers/<id:customer_id>/move", customers.move, name="customer-move"),
     path("customers/<id:customer_id>/merge", customers.merge_customer, name="customer-merge"),
+    path("customers/<id:customer_id>/invite", customers.invite, name="customer-invite"),
     path("organizations/new", organizations.new_organization, name="organization-new"),
     path("organizations/options", customers.organization_options, name="organization-options"),
     path("organizations/<id:organization_id>", organizations.organization_detail, name="organization-detail"),

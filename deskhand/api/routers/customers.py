@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Query, Router, Status
 from ninja.files import UploadedFile
 
+from deskhand.accounts.services import invite
 from deskhand.api.auth import actor_of
 from deskhand.api.lookups import event_list, organization_or_none
 from deskhand.api.pagination import ListParams, paginate
@@ -17,6 +18,7 @@ from deskhand.api.schemas import (
     CustomerPatch,
     EventListOut,
     ImportOut,
+    InviteOut,
     MergeIn,
 )
 from deskhand.core.errors import Invalid, NotFound
@@ -104,6 +106,14 @@ def merge_customer(request: HttpRequest, customer_id: int, payload: MergeIn) -> 
     into = _customer_or_invalid(payload.into)
     services.merge_customers(source, into=into, actor=actor_of(request))
     return queries.get_customer(into.pk)
+
+
+@router.post("/customers/{id:customer_id}/invite", response={202: InviteOut},
+             summary="Invite the customer to the portal: a mail with a link to set a password")
+def invite_customer(request: HttpRequest, customer_id: int) -> Status[dict[str, Any]]:
+    customer = queries.get_customer(customer_id)
+    account = invite(customer, actor=actor_of(request))
+    return Status(202, {"customer": customer.pk, "email": customer.email, "verified": account.verified_at is not None})
 
 
 @router.get("/customers/{id:customer_id}/events", response=EventListOut)

@@ -60,3 +60,11 @@ def portal_client(db: Any) -> Callable[[CustomerAccount], Client]:
         return client
 
     return signed_in
+
+
+@pytest.fixture
+def agent_client(agent: Any) -> Client:
+    """An agent signed in to the agents' app (for the preview)."""
+    client = Client()
+    client.force_login(agent)
+    return client

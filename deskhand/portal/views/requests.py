@@ -5,6 +5,7 @@ read goes through `work.queries.portal_items`; anything outside it is a 404."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from django import forms
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -63,10 +64,8 @@ def _files(request: HttpRequest) -> list[NewAttachment]:
     return [NewAttachment(name=f.name or "file", content=f, content_type=f.content_type or "") for f in files]
 
 
-@require_GET
-@customer_required
-def home(request: HttpRequest) -> HttpResponse:
-    account, viewer = _viewer(request)
+def home_context(request: HttpRequest, viewer: PortalViewer) -> dict[str, Any]:
+    """The list page's context for a customer (or an agent previewing as one)."""
     tabs = queries.portal_tabs(viewer)
     wanted = request.GET.get("tab", "")
     tab = next((t for t in tabs if t.value == wanted), PortalTab.ALL)
@@ -76,12 +75,16 @@ def home(request: HttpRequest) -> HttpResponse:
     page = max(1, min(id_or_none(request.GET.get("page", "1")) or 1, 10_000))
     items = queries.portal_items(viewer, tab=tab, search=search, status=status)
     rows = list(items[(page - 1) * PAGE:page * PAGE + 1])
-    return render(request, "portal/home.html", {
-        "account": account, "customer": account.customer, "rows": rows[:PAGE], "more": len(rows) > PAGE,
-        "page": page, "tab": tab, "tabs": [(t, TAB_LABELS[t]) for t in tabs], "search": search,
-        "status": status, "statuses": STATUS_LABELS.items(), "status_labels": STATUS_LABELS,
-        "rule": queries.portal_rule(viewer),
-    })
+    return {"customer": viewer.customer, "rows": rows[:PAGE], "more": len(rows) > PAGE, "page": page, "tab": tab,
+            "tabs": [(t, TAB_LABELS[t]) for t in tabs], "search": search, "status": status,
+            "statuses": STATUS_LABELS.items(), "status_labels": STATUS_LABELS, "rule": queries.portal_rule(viewer)}
+
+
+@require_GET
+@customer_required
+def home(request: HttpRequest) -> HttpResponse:
+    account, viewer = _viewer(request)
+    return render(request, "portal/home.html", {"account": account, **home_context(request, viewer)})
 
 
 @require_http_methods(["GET", "POST"])
@@ -103,28 +106,33 @@ def new_request(request: HttpRequest) -> HttpResponse:
                   status=422 if request.method == "POST" else 200)
 
 
-def _request_or_404(viewer: PortalViewer, item_id: int) -> Item:
+def request_or_404(viewer: PortalViewer, item_id: int) -> Item:
     try:
         return queries.portal_item(viewer, item_id)
     except NotFound:
         raise Http404(_("There is no such request.")) from None
 
 
+def request_context(viewer: PortalViewer, item: Item) -> dict[str, Any]:
+    """The request page's context for a customer (or an agent previewing as one): the public
+    conversation only."""
+    return {"item": item, "messages": queries.conversation(item, include_notes=False),
+            "following": item.followers.filter(customer=viewer.customer).exists(),
+            "mine": item.requester_id == viewer.customer.pk, "done": item.status.category == Category.DONE,
+            "status_labels": STATUS_LABELS}
+
+
 def _page(request: HttpRequest, account: CustomerAccount, viewer: PortalViewer, item: Item,
           form: ReplyForm | None = None, status: int = 200) -> HttpResponse:
-    following = item.followers.filter(customer=account.customer).exists()
     return render(request, "portal/request.html", {
-        "account": account, "item": item, "messages": queries.conversation(item, include_notes=False),
-        "form": form or ReplyForm(), "following": following, "mine": item.requester_id == account.customer_id,
-        "done": item.status.category == Category.DONE, "status_labels": STATUS_LABELS,
-    }, status=status)
+        "account": account, "form": form or ReplyForm(), **request_context(viewer, item)}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @customer_required
 def request_page(request: HttpRequest, item_id: int) -> HttpResponse:
     account, viewer = _viewer(request)
-    item = _request_or_404(viewer, item_id)
+    item = request_or_404(viewer, item_id)
     if request.method == "GET":
         return _page(request, account, viewer, item)
     form = ReplyForm(request.POST)
@@ -143,7 +151,7 @@ def request_page(request: HttpRequest, item_id: int) -> HttpResponse:
 @customer_required
 def follow(request: HttpRequest, item_id: int) -> HttpResponse:
     account, viewer = _viewer(request)
-    item = _request_or_404(viewer, item_id)
+    item = request_or_404(viewer, item_id)
     if request.POST.get("follow") == "off":
         with contextlib.suppress(DomainError):  # the requester's own request: nothing to do
             remove_customer_follower(item, customer=account.customer, actor=_actor(account))
@@ -156,7 +164,7 @@ def follow(request: HttpRequest, item_id: int) -> HttpResponse:
 @customer_required
 def solve(request: HttpRequest, item_id: int) -> HttpResponse:
     account, viewer = _viewer(request)
-    item = _request_or_404(viewer, item_id)
+    item = request_or_404(viewer, item_id)
     mark_solved(item, actor=_actor(account))
     return redirect("portal:request", item_id=item.pk)
 
@@ -166,7 +174,7 @@ def solve(request: HttpRequest, item_id: int) -> HttpResponse:
 def attachment(request: HttpRequest, item_id: int, attachment_id: int) -> HttpResponseBase:
     """A file of the public conversation of a request the customer may see."""
     _account, viewer = _viewer(request)
-    item = _request_or_404(viewer, item_id)
+    item = request_or_404(viewer, item_id)
     try:
         found = queries.get_attachment(attachment_id)
     except NotFound:

@@ -11,6 +11,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from deskhand.accounts.services import account_of_customer
+from deskhand.accounts.services import invite as invite_customer
 from deskhand.audit.queries import history
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError, NotFound
@@ -30,7 +32,7 @@ from deskhand.web.forms import (
 )
 from deskhand.web.forms_items import optional_id
 from deskhand.web.http import AgentRequest
-from deskhand.work.queries import items_of_customer
+from deskhand.work.queries import PortalViewer, items_of_customer, portal_rule
 
 GROUP_PAGE = 50
 REQUESTS_SHOWN = 50
@@ -204,8 +206,35 @@ def customer_detail(request: AgentRequest, customer_id: int) -> HttpResponse:
     return render(request, "web/customers/customer.html", {
         "customer": customer, "form": form, "panel": queries.detail_panel(customer), "move_form": MoveForm(),
         "merge_form": MergeCustomerForm(), "events": history("customer", customer.pk, limit=50),
-        "requests": items_of_customer(customer, limit=REQUESTS_SHOWN),
+        "requests": items_of_customer(customer, limit=REQUESTS_SHOWN), "portal": _portal(customer),
     }, status=status)
+
+
+RULE_TEXT = {
+    "requested": "only the requests they asked for",
+    "requested_or_following": "the requests they asked for or follow",
+    "organization": "their requests, the ones they follow, and every request of their organization",
+}
+
+
+def _portal(customer: Customer) -> dict[str, Any]:
+    account = account_of_customer(customer)
+    rule = portal_rule(PortalViewer(customer, verified=account is not None and account.verified_at is not None))
+    return {"account": account, "rule_text": RULE_TEXT[rule]}
+
+
+@require_POST
+@agent_required
+def invite(request: AgentRequest, customer_id: int) -> HttpResponse:
+    """*Invite to the portal*: a mail with a link to set a password."""
+    customer = get_customer_or_404(customer_id)
+    try:
+        invite_customer(customer, actor=actor(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Invitation sent to {customer.email}.")
+    return redirect("web:customer-detail", customer_id=customer.pk)
 
 
 @require_http_methods(["GET", "POST"])
