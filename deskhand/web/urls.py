@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from deskhand.web.views import (
     admin,
+    admin_apps,
     admin_automations,
     admin_mail,
     admin_teams,
@@ -39,6 +40,7 @@ urlpatterns = [
     path("organizations/options", customers.organization_options, name="organization-options"),
     path("organizations/<id:organization_id>", organizations.organization_detail, name="organization-detail"),
     path("organizations/<id:organization_id>/routing", organizations.save_routing, name="organization-routing"),
+    path("organizations/<id:organization_id>/portal", organizations.save_portal, name="organization-portal"),
     path("organizations/<id:organization_id>/domains", organizations.add_domain, name="organization-domain-add"),
     path("organizations/<id:organization_id>/domains/<str:domain>/delete", organizations.remove_domain,
          name="organization-domain-remove"),
@@ -117,6 +119,8 @@ urlpatterns = [
     path("admin/automations/<id:automation_id>/toggle", admin_automations.toggle, name="admin-automation-toggle"),
     path("admin/automations/<id:automation_id>/move", admin_automations.move, name="admin-automation-move"),
     path("admin/automations/<id:automation_id>/delete", admin_automations.delete, name="admin-automation-delete"),
+    path("admin/apps", admin_apps.customer_apps, name="admin-apps"),
+    path("admin/apps/visibility", admin_apps.save_visibility, name="admin-apps-visibility"),
     path("admin/email", admin_mail.email_settings, name="admin-email"),
     path("admin/email/mailboxes", admin_mail.add_mailbox, name="admin-mailbox-add"),
     path("admin/email/mailboxes/<id:mailbox_id>", admin_mail.edit_mailbox, name="admin-mailbox"),

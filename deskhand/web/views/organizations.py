@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from deskhand.audit.queries import history
 from deskhand.automations.queries import routing_of
 from deskhand.automations.services import set_routing
+from deskhand.config.queries import get_setting
 from deskhand.core.emailaddr import display_domain
 from deskhand.core.errors import DomainError
 from deskhand.customers import queries, services
@@ -40,7 +41,8 @@ from deskhand.web.forms_automations import (
     read_actions,
 )
 from deskhand.web.http import AgentRequest
-from deskhand.web.views.customers import REQUESTS_SHOWN, get_organization_or_404
+from deskhand.web.views.admin_apps import VISIBILITY
+from deskhand.web.views.customers import REQUESTS_SHOWN, RULE_TEXT, get_organization_or_404
 from deskhand.work.queries import items_of_organization, project_list
 
 MEMBERS_PAGE = 50
@@ -102,7 +104,30 @@ def _detail(request: AgentRequest, organization: Organization, *, form: Organiza
         "requests": items_of_organization(organization, limit=REQUESTS_SHOWN),
         "projects": list(project_list(organization=str(organization.pk))),
         "routing": routing or _routing(organization, editable=request.user.is_admin),
+        "portal": _portal(organization),
     }, status=status)
+
+
+def _portal(organization: Organization) -> dict[str, Any]:
+    setting = str(get_setting("portal_visibility"))
+    rule = organization.portal_visibility or setting
+    labels = {value: label for value, label, _text in VISIBILITY}
+    return {"text": RULE_TEXT.get(rule, ""), "choices": VISIBILITY, "global_label": labels.get(setting, setting)}
+
+
+@require_POST
+@admin_required
+def save_portal(request: AgentRequest, organization_id: int) -> HttpResponse:
+    """The organization's own portal visibility rule, or the global setting."""
+    organization = get_organization_or_404(organization_id)
+    try:
+        services.update_organization(organization, changes=OrganizationChanges(
+            portal_visibility=request.POST.get("portal_visibility", "")[:40] or None), actor=actor(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Portal visibility saved.")
+    return redirect("web:organization-detail", organization_id=organization.pk)
 
 
 @require_POST

@@ -1,0 +1,42 @@
+"""Administration → Customer apps and an organization's own portal rule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+
+from deskhand.config.queries import get_setting
+from deskhand.core.actors import SYSTEM
+from deskhand.customers.models import Organization
+from deskhand.customers.services import create_organization
+
+
+def test_the_three_choices_are_explained_and_saved(admin_client: Client, db: Any) -> None:
+    page = admin_client.get("/admin/apps").content.decode()
+    assert "/portal/" in page and "Requested only" in page and "Requested or following" in page
+    assert "every request of their organization" in page
+    assert 'value="requested_or_following" checked' in page
+    assert admin_client.post("/admin/apps/visibility", {"portal_visibility": "organization"}).status_code == 302
+    assert get_setting("portal_visibility") == "organization"
+    admin_client.post("/admin/apps/visibility", {"portal_visibility": "everyone"})
+    assert get_setting("portal_visibility") == "organization"
+
+
+def test_agents_cannot_change_it(agent_client: Client, db: Any) -> None:
+    assert agent_client.get("/admin/apps").status_code == 403
+    assert agent_client.post("/admin/apps/visibility", {"portal_visibility": "requested"}).status_code == 403
+
+
+def test_an_organization_overrides_the_setting(admin_client: Client, agent_client: Client, db: Any) -> None:
+    acme = create_organization("Acme", actor=SYSTEM)
+    page = admin_client.get(f"/organizations/{acme.pk}").content.decode()
+    assert "Members of Acme see the requests they asked for or follow" in page and "(the setting for everyone)" in page
+    admin_client.post(f"/organizations/{acme.pk}/portal", {"portal_visibility": "organization"})
+    assert Organization.objects.get(pk=acme.pk).portal_visibility == "organization"
+    page = admin_client.get(f"/organizations/{acme.pk}").content.decode()
+    assert "every request of their organization" in page and "(the setting for everyone)" not in page
+    assert "Acme</a>: Their organization" in admin_client.get("/admin/apps").content.decode()
+    assert agent_client.post(f"/organizations/{acme.pk}/portal", {"portal_visibility": ""}).status_code == 403
+    admin_client.post(f"/organizations/{acme.pk}/portal", {"portal_visibility": ""})
+    assert Organization.objects.get(pk=acme.pk).portal_visibility == ""
