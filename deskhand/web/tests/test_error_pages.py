@@ -47,7 +47,7 @@ def raising_urls(settings: Any) -> None:
     settings.ROOT_URLCONF = __name__
 
 
-@pytest.mark.parametrize("url", ["/admin", "/portal", "/nope/x", "/customers/abc", "/tickets/99999",
+@pytest.mark.parametrize("url", ["/admin", "/portal/nope", "/nope/x", "/customers/abc", "/tickets/99999",
                                  "/customers/99999999999999999999999"])
 @pytest.mark.parametrize("who", ["anonymous", "agent"])
 def test_a_missing_page_is_a_short_404(url: str, who: str, agent: Agent) -> None:
