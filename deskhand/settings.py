@@ -140,6 +140,12 @@ DATABASE_VENDOR = "sqlite" if "sqlite" in str(DATABASES["default"]["ENGINE"]) el
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "agents.Agent"
+PASSWORD_HASHERS = [
+    "deskhand.core.passwords.Argon2idHasher",
+    # Hashes made before Argon2id verify, and are redone at the next sign-in.
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

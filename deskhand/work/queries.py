@@ -347,7 +347,8 @@ def portal_tabs(viewer: PortalViewer) -> list[PortalTab]:
     return tabs
 
 
-def _portal_scope(viewer: PortalViewer, tab: PortalTab) -> Q:
+def _portal_branches(viewer: PortalViewer, tab: PortalTab) -> list[Q]:
+    """The parts of the customer's view this tab shows (none when the rule does not allow it)."""
     customer = viewer.customer
     rule = portal_rule(viewer)
     mine = Q(requester=customer)
@@ -357,24 +358,50 @@ def _portal_scope(viewer: PortalViewer, tab: PortalTab) -> Q:
                "organization": [mine, followed, organization]}[rule]
     wanted = {PortalTab.MINE: [mine], PortalTab.FOLLOWED: [followed], PortalTab.ORGANIZATION: [organization],
               PortalTab.ALL: allowed}[tab]
-    if any(part not in allowed for part in wanted):
-        return Q(pk__in=[])
+    return [] if any(part not in allowed for part in wanted) else wanted
+
+
+def _portal_filtered(parts: list[Q], search: str, status: str) -> QuerySet[Item]:
+    """The tickets of these parts of a customer's view, filtered."""
+    if not parts:
+        return Item.objects.none()
     scope = Q()
-    for part in wanted:
+    for part in parts:
         scope |= part
-    return scope
+    queryset = Item.objects.filter(scope, kind=Kind.TICKET)
+    if status:
+        queryset = queryset.filter(status__category=status) if status in Category.values else queryset.none()
+    if search.strip():
+        queryset = queryset.filter(_title_matches(search.strip()[:200]))
+    return queryset
 
 
 def portal_items(viewer: PortalViewer, *, tab: PortalTab = PortalTab.ALL, search: str = "",
                  status: str = "") -> QuerySet[Item]:
     """The one way the portal reads requests: tickets within the visibility rule (DESIGN §2.13),
-    newest activity first."""
-    queryset = Item.objects.filter(_portal_scope(viewer, tab), kind=Kind.TICKET)
-    if status:
-        queryset = queryset.filter(status__category=status) if status in Category.values else queryset.none()
-    if search.strip():
-        queryset = queryset.filter(_title_matches(search.strip()[:200]))
-    return queryset.select_related("status", "requester").order_by("-updated_at", "-id")
+    latest activity first."""
+    return _portal_filtered(_portal_branches(viewer, tab), search, status).select_related(
+        "status", "requester").order_by("-updated_at", "-id")
+
+
+MAX_PORTAL_PAGE = 400
+
+
+def portal_page(viewer: PortalViewer, *, tab: PortalTab = PortalTab.ALL, search: str = "", status: str = "",
+                page: int = 1, per_page: int = 25) -> tuple[list[Item], bool]:
+    """One page of `portal_items` and whether more follow. Each part of the view (requested,
+    followed, the organization's) is read in order through its own index and the parts are merged:
+    one query with their OR would sort all of an organization's 50 000 tickets for every page."""
+    page = max(1, min(page, MAX_PORTAL_PAGE))
+    limit = page * per_page + 1
+    keys: set[tuple[Any, int]] = set()
+    for part in _portal_branches(viewer, tab):
+        keys.update(_portal_filtered([part], search, status).order_by("-updated_at", "-id")
+                    .values_list("updated_at", "id")[:limit])
+    ids = [pk for _updated, pk in sorted(keys, reverse=True)[(page - 1) * per_page:limit]]
+    found = Item.objects.select_related("status", "requester").in_bulk(ids)
+    rows = [found[pk] for pk in ids if pk in found]
+    return rows[:per_page], len(rows) > per_page
 
 
 def portal_item(viewer: PortalViewer, item_id: int) -> Item:

@@ -162,3 +162,30 @@ def test_the_bad_organization_visibility_is_a_422(api: Any, acme: Organization) 
     assert api.patch(f"/organizations/{acme.pk}", {"portal_visibility": "organization"}).json()[
         "portal_visibility"] == "organization"
     assert api.patch(f"/organizations/{acme.pk}", {"portal_visibility": None}).json()["portal_visibility"] is None
+
+
+def test_pages_cost_the_same_statements_however_many_requests(
+        people: Accounts, admin_actor: Actor, portal_client: Callable[[CustomerAccount], Client]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    update_settings({"portal_visibility": "organization"}, actor=admin_actor)
+    client = portal_client(people["zoe"])
+
+    def statements(path: str) -> int:
+        client.get(path)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(path).status_code == 200
+        return len(queries)
+
+    def add(count: int) -> Item:
+        for number in range(count):
+            item = submit_request(ItemDraft(title=f"T{number}", requester=people["ann"].customer), body="x",
+                                  channel="portal", actor=SYSTEM)
+        return item
+
+    first = add(1)
+    few = [statements(path) for path in ("/portal/", "/portal/?tab=organization", f"/portal/requests/{first.pk}")]
+    add(40)
+    many = [statements(path) for path in ("/portal/", "/portal/?tab=organization", f"/portal/requests/{first.pk}")]
+    assert few == many

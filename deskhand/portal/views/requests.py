@@ -72,10 +72,9 @@ def home_context(request: HttpRequest, viewer: PortalViewer) -> dict[str, Any]:
     search = request.GET.get("q", "")[:200]
     status = request.GET.get("status", "")
     status = status if status in STATUS_LABELS else ""
-    page = max(1, min(id_or_none(request.GET.get("page", "1")) or 1, 10_000))
-    items = queries.portal_items(viewer, tab=tab, search=search, status=status)
-    rows = list(items[(page - 1) * PAGE:page * PAGE + 1])
-    return {"customer": viewer.customer, "rows": rows[:PAGE], "more": len(rows) > PAGE, "page": page, "tab": tab,
+    page = max(1, min(id_or_none(request.GET.get("page", "1")) or 1, queries.MAX_PORTAL_PAGE))
+    rows, more = queries.portal_page(viewer, tab=tab, search=search, status=status, page=page, per_page=PAGE)
+    return {"customer": viewer.customer, "rows": rows, "more": more, "page": page, "tab": tab,
             "tabs": [(t, TAB_LABELS[t]) for t in tabs], "search": search, "status": status,
             "statuses": STATUS_LABELS.items(), "status_labels": STATUS_LABELS, "rule": queries.portal_rule(viewer)}
 

@@ -117,6 +117,9 @@ class Item(models.Model):
             models.Index(fields=["requester", "-id"], name="item_requester_idx"),
             models.Index(fields=["kind", "priority", "-id"], name="item_priority_idx"),
             models.Index(fields=["kind", "-updated_at"], name="item_updated_idx"),
+            # Index: the customer portal lists a customer's requests and their organization's by activity.
+            models.Index(fields=["requester", "-updated_at"], name="item_requester_updated_idx"),
+            models.Index(fields=["organization", "-updated_at"], name="item_org_updated_idx"),
             # Index: the time-based automations' sweep, one per moment it counts from.
             models.Index(fields=["kind", "status_changed_at"], name="item_status_changed_idx"),
             models.Index(fields=["kind", "last_customer_message_at"], name="item_customer_message_idx"),
