@@ -86,3 +86,34 @@ def test_register_submit_reply_and_solve(browser: Browser, live_server: Any, wid
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to Support")).to_be_visible()
     shot(page, f"portal-login-{width}")
+
+
+def test_an_agent_previews_the_portal_and_sets_the_rule(browser: Browser, live_server: Any) -> None:
+    from deskhand.agents.services import create_agent
+    from deskhand.customers.models import Customer
+    from deskhand.testing.browsing import signed_in_page
+
+    create_agent("ada@deskhand.test", name="Ada Admin", password="correct-horse-9", is_admin=True, actor=SYSTEM)
+    create_organization("Acme", domains=["acme.example"], actor=SYSTEM)
+    page = _page(browser, live_server, "desktop")
+    _register(page, "zoe@acme.example", "Zoë Example", "desktop", shots=False)
+    page.get_by_role("link", name="New request").first.click()
+    page.get_by_label("Title").fill("VPN drops every hour")
+    page.get_by_label("Description").fill("Since Monday.")
+    page.get_by_role("button", name="Submit request").click()
+    zoe = Customer.objects.get(email_key="zoe@acme.example")
+    for agent_page in signed_in_page(browser, live_server, email="ada@deskhand.test",
+                                     viewport={"width": 1280, "height": 860}):
+        agent_page.goto(f"/customers/{zoe.pk}")
+        expect(agent_page.get_by_role("heading", name="Customer portal")).to_be_visible()
+        agent_page.get_by_role("link", name="Preview as customer").click()
+        expect(agent_page.get_by_role("status")).to_contain_text("Preview: the portal as zoe@acme.example sees it")
+        agent_page.get_by_role("link", name="VPN drops every hour").click()
+        expect(agent_page.locator(".portal-conversation")).to_contain_text("Since Monday.")
+        expect(agent_page.get_by_role("button", name="Send reply")).to_have_count(0)
+        shot(agent_page, "portal-preview")
+        agent_page.goto("/admin/apps")
+        agent_page.get_by_label("Their organization's").check()
+        agent_page.get_by_role("button", name="Save visibility").click()
+        expect(agent_page.get_by_label("Their organization's")).to_be_checked()
+        shot(agent_page, "admin-customer-apps")
