@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "deskhand.portal.context.branding",
             ],
             # The agents' app is an interface package, not an installed app: its tags by name.
             "libraries": {"rows": "deskhand.web.templatetags.rows"},

@@ -27,7 +27,9 @@ DEFAULTS: dict[str, Any] = {
     # Email: "we got your request" for new tickets by email, the display name on our mail, and at
     # most this many automatic mails (acknowledgements, rejections) to one address a day.
     "email_acknowledgement": True,
-    "email_sender_name": "Support",
+    "email_sender_name": "Support",  # also the help desk's name on the customer portal
+    # The portal's accent colour (links, buttons, its top bar), #rrggbb.
+    "brand_color": "#2563eb",
     "auto_reply_cap": 10,
     # The SMTP listener takes mail for the ticket addresses only; at these domains it takes any
     # local part as well (a catch-all), for those who want one.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -117,6 +118,12 @@ def _sender_name(name: str, value: Any) -> str:
     return clean_text(value, field=name, max_length=100, required=True, label="sender name")
 
 
+def _color(name: str, value: Any) -> str:
+    if not isinstance(value, str) or re.fullmatch(r"#[0-9a-fA-F]{6}", value.strip()) is None:
+        raise Invalid("invalid_setting", f"{name} is a colour written #rrggbb, such as #2563eb.", field=name)
+    return value.strip().lower()
+
+
 def _auto_reply_cap(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
         raise Invalid("invalid_setting", f"{name} is a number from 0 to 1000.", field=name)
@@ -143,6 +150,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "blocked_attachment_extensions": _extensions,
     "email_acknowledgement": _bool,
     "email_sender_name": _sender_name,
+    "brand_color": _color,
     "auto_reply_cap": _auto_reply_cap,
     "sla_at_risk_percent": _percent,
     # An address here would quietly open its whole domain: refused.

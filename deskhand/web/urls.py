@@ -121,6 +121,7 @@ urlpatterns = [
     path("admin/automations/<id:automation_id>/delete", admin_automations.delete, name="admin-automation-delete"),
     path("admin/apps", admin_apps.customer_apps, name="admin-apps"),
     path("admin/apps/visibility", admin_apps.save_visibility, name="admin-apps-visibility"),
+    path("admin/apps/branding", admin_apps.save_branding, name="admin-apps-branding"),
     path("admin/email", admin_mail.email_settings, name="admin-email"),
     path("admin/email/mailboxes", admin_mail.add_mailbox, name="admin-mailbox-add"),
     path("admin/email/mailboxes/<id:mailbox_id>", admin_mail.edit_mailbox, name="admin-mailbox"),

@@ -40,3 +40,16 @@ def test_an_organization_overrides_the_setting(admin_client: Client, agent_clien
     assert agent_client.post(f"/organizations/{acme.pk}/portal", {"portal_visibility": ""}).status_code == 403
     admin_client.post(f"/organizations/{acme.pk}/portal", {"portal_visibility": ""})
     assert Organization.objects.get(pk=acme.pk).portal_visibility == ""
+
+
+def test_branding_names_and_colours_the_portal(admin_client: Client, db: Any) -> None:
+    response = admin_client.post("/admin/apps/branding", {"helpdesk_name": "Acme IT", "brand_color": "#0F766E"})
+    assert response.status_code == 302
+    assert (get_setting("email_sender_name"), get_setting("brand_color")) == ("Acme IT", "#0f766e")
+    css = Client().get("/portal/brand.css")
+    assert css.status_code == 200 and css["Content-Type"].startswith("text/css")
+    assert "--brand: #0f766e;" in css.content.decode()
+    login = Client().get("/portal/login").content.decode()
+    assert "<title>Sign in · Acme IT</title>" in login and "/portal/brand.css" in login
+    admin_client.post("/admin/apps/branding", {"helpdesk_name": "Acme IT", "brand_color": "red; } body { x"})
+    assert get_setting("brand_color") == "#0f766e"

@@ -36,6 +36,7 @@ def customer_apps(request: AgentRequest) -> HttpResponse:
         "portal_url": f"{settings.PUBLIC_ORIGIN}{reverse('portal:home')}",
         "register_url": f"{settings.PUBLIC_ORIGIN}{reverse('portal:register')}",
         "visibility": VISIBILITY, "current": get_setting("portal_visibility"),
+        "helpdesk_name": get_setting("email_sender_name"), "brand_color": get_setting("brand_color"),
         "overrides": [(organization, labels.get(organization.portal_visibility, "")) for organization in overrides],
     })
 
@@ -49,4 +50,18 @@ def save_visibility(request: AgentRequest) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "Portal visibility saved. It applies from the customers' next page.")
+    return redirect("web:admin-apps")
+
+
+@require_POST
+@admin_required
+def save_branding(request: AgentRequest) -> HttpResponse:
+    """The help desk's name (the portal's title and the sender of customer mail) and colour."""
+    try:
+        update_settings({"email_sender_name": request.POST.get("helpdesk_name", "")[:200],
+                         "brand_color": request.POST.get("brand_color", "")[:20]}, actor=actor(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Branding saved.")
     return redirect("web:admin-apps")

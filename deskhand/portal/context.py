@@ -1,0 +1,20 @@
+"""What every portal page shows of the help desk's branding: its name and accent colour, read
+only when a template asks (agents' pages never do)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from deskhand.config.queries import get_settings
+
+
+def _brand() -> dict[str, str]:
+    values = get_settings()
+    return {"name": str(values["email_sender_name"]), "color": str(values["brand_color"])}
+
+
+def branding(request: HttpRequest) -> dict[str, Any]:
+    return {"brand": SimpleLazyObject(_brand)}
