@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "deskhand.sla",
     "deskhand.surveys",
     "deskhand.accounts",
+    "deskhand.webforms",
     "deskhand.mail",
     "deskhand.imports",
     "deskhand.system",

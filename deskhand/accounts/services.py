@@ -106,8 +106,10 @@ def make_link(account: CustomerAccount, purpose: Purpose) -> str:
     return f"{settings.PUBLIC_ORIGIN}{reverse(LINK_VIEW[purpose], kwargs={'token': token})}"
 
 
-def read_link(token: str, purpose: Purpose) -> CustomerAccount:
-    """The account a link is for; NotFound (tampered, unknown) or LinkExpired (old, or used)."""
+def read_link(token: str, purpose: Purpose, *, lock: bool = False) -> CustomerAccount:
+    """The account a link is for; NotFound (tampered, unknown) or LinkExpired (old, or used).
+    `lock`: the row is locked until the caller's transaction ends, so a link used twice at the
+    same moment works once."""
     try:
         data = signing.loads(token[:2000], salt=f"{SALT}.{purpose}", max_age=LINK_AGE[purpose])
     except signing.SignatureExpired:
@@ -115,8 +117,8 @@ def read_link(token: str, purpose: Purpose) -> CustomerAccount:
     except signing.BadSignature:
         raise NotFound("link_invalid", "This link is not valid. Copy the whole link from the mail.") from None
     pk = data.get("a") if isinstance(data, dict) else None
-    account = CustomerAccount.objects.select_related("customer").filter(pk=pk).first() \
-        if isinstance(pk, int) else None
+    rows = CustomerAccount.objects.select_for_update(of=("self",)) if lock else CustomerAccount.objects
+    account = rows.select_related("customer").filter(pk=pk).first() if isinstance(pk, int) else None
     if account is None or not constant_time_compare(str(data.get("f", "")), _fingerprint(account, purpose)):
         raise LinkExpired("link_used", "This link has been used already. Ask for a new one.")
     return account
@@ -125,9 +127,7 @@ def read_link(token: str, purpose: Purpose) -> CustomerAccount:
 def _mail(account: CustomerAccount, kind: str, purpose: Purpose | None = None, **context: object) -> bool:
     """Queue one portal mail to the account's address, unless the address had its hourly share."""
     address = account.customer.email
-    since = timezone.now() - datetime.timedelta(hours=1)
-    if OutboundMessage.objects.filter(recipient_key=address.lower()[:254], auto_submitted=True, kind__in=MAIL_KINDS,
-                                      created_at__gte=since).count() >= MAILS_PER_HOUR:
+    if _capped(account):
         return False
     links = {"link": make_link(account, purpose)} if purpose else {}
     queue_outbound([NewOutbound(kind=kind, to=[address], auto=True, context={
@@ -136,12 +136,32 @@ def _mail(account: CustomerAccount, kind: str, purpose: Purpose | None = None, *
     return True
 
 
+@dataclass(frozen=True)
+class Registered:
+    """What registering did: `mail` is the mail's kind (for tests: the page says the same either
+    way); `mark` identifies this registration, for the browser that made it to keep (`verify`)."""
+
+    mail: str
+    mark: str = ""
+
+
+def verify_mark(account: CustomerAccount) -> str:
+    """The registration a verification link belongs to (its pending password's fingerprint)."""
+    return _fingerprint(account, Purpose.VERIFY) if account.pending_password else ""
+
+
+def _capped(account: CustomerAccount) -> bool:
+    since = timezone.now() - datetime.timedelta(hours=1)
+    return OutboundMessage.objects.filter(recipient_key=account.customer.email.lower()[:254], auto_submitted=True,
+                                          kind__in=MAIL_KINDS, created_at__gte=since).count() >= MAILS_PER_HOUR
+
+
 @transaction.atomic
-def register(registration: Registration) -> str:
+def register(registration: Registration) -> Registered:
     """A customer registers: found or created by the customer rules, with the password pending
     until the link in the mail is opened. An address with a working account gets a mail saying
-    so (with a sign-in link) and nothing changes. Returns the mail's kind, for tests only: the
-    page says the same in both cases."""
+    so (with a sign-in link) and nothing changes; so does an address that had its share of mail
+    this hour (a new registration would kill the link already sent)."""
     try:
         email = parse_email(registration.email[:1000]).address
     except AddressError as exc:
@@ -151,25 +171,31 @@ def register(registration: Registration) -> str:
     customer, _created = find_or_create_customer(email, name=name, language=registration.language[:16],
                                                  source=Source.PORTAL, actor=Actor.customer(email))
     account, _new = CustomerAccount.objects.select_for_update().get_or_create(customer=customer)
+    hashed = make_password(registration.password)  # on every path: the time says nothing either
     if account.verified_at is not None and account.password:
         _mail(account, "portal_known", Purpose.SIGN_IN)
         _record(customer, "register_known", _actor(customer))
-        return "portal_known"
-    account.pending_password = make_password(registration.password)
+        return Registered("portal_known")
+    if _capped(account):
+        _record(customer, "register_capped", _actor(customer))
+        return Registered("")
+    account.pending_password = hashed
     account.save(update_fields=["pending_password", "updated_at"])
     _mail(account, "portal_verify", Purpose.VERIFY)
     _record(customer, "registered", _actor(customer))
-    return "portal_verify"
+    return Registered("portal_verify", verify_mark(account))
 
 
 @transaction.atomic
-def verify(token: str, *, same_browser: bool) -> CustomerAccount:
+def verify(token: str, *, mark: str) -> CustomerAccount:
     """The verification link: the address is the customer's. The password chosen when
-    registering becomes the account's only when the link is opened in the browser that registered
-    (`same_browser`); elsewhere the customer is signed in and asked to choose one, so that a
-    stranger who registered someone else's address never holds a working password for it."""
-    account = read_link(token, Purpose.VERIFY)
+    registering becomes the account's only when the link is opened in the browser that made this
+    very registration (`mark`, from `Registered`); elsewhere the customer is signed in and asked
+    to choose one, so that a stranger who registered someone else's address (before or after its
+    owner) never holds a working password for it."""
+    account = read_link(token, Purpose.VERIFY, lock=True)
     now = timezone.now()
+    same_browser = bool(mark) and constant_time_compare(mark, verify_mark(account))
     if same_browser and account.pending_password:
         account.password = account.pending_password
     account.pending_password = ""
@@ -184,7 +210,7 @@ def verify(token: str, *, same_browser: bool) -> CustomerAccount:
 def use_link(token: str, purpose: Purpose) -> CustomerAccount:
     """A sign-in, reset or invitation link, once: it proves the address (verified from now on)
     and signs the customer in."""
-    account = read_link(token, purpose)
+    account = read_link(token, purpose, lock=True)
     now = timezone.now()
     account.verified_at = account.verified_at or now
     account.last_login_at = now

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -59,6 +60,7 @@ def current_account(request: HttpRequest) -> CustomerAccount | None:
 def sign_in(request: HttpRequest, account: CustomerAccount) -> None:
     store = _store(request)
     store.cycle_key()  # a new key at sign-in: no session fixation
+    rotate_token(request)
     store[ACCOUNT_KEY] = account.pk
     store[HASH_KEY] = _hash(account)
     request.portal_account = account  # type: ignore[attr-defined]
@@ -69,12 +71,14 @@ def sign_out(request: HttpRequest) -> None:
     request.portal_account = None  # type: ignore[attr-defined]
 
 
-def remember_registration(request: HttpRequest, account: CustomerAccount) -> None:
-    _store(request)[REGISTERED_KEY] = account.pk
+def remember_registration(request: HttpRequest, mark: str) -> None:
+    """This browser made the registration `mark` names (accounts.services.Registered)."""
+    _store(request)[REGISTERED_KEY] = mark
 
 
-def registered_here(request: HttpRequest, account: CustomerAccount) -> bool:
-    return bool(_store(request).get(REGISTERED_KEY) == account.pk)
+def registration_mark(request: HttpRequest) -> str:
+    """The registration this browser made, once: it is forgotten as it is read."""
+    return str(_store(request).pop(REGISTERED_KEY, "") or "")
 
 
 def save(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:

@@ -9,9 +9,7 @@ from django import forms
 from deskhand.core.errors import DomainError, Invalid
 from deskhand.core.numbers import MAX_ID, parse_int
 from deskhand.customers.models import CustomerType
-from deskhand.fields.models import CustomField, FieldType
-
-CF_PREFIX = "cf_"
+from deskhand.fields.formfields import CF_PREFIX, custom_form_fields
 
 
 class WholeNumberField(forms.IntegerField):
@@ -32,34 +30,6 @@ class WholeNumberField(forms.IntegerField):
             return parse_int(text, field="number", minimum=self.minimum, maximum=self.maximum)
         except Invalid:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
-
-
-def custom_form_fields(applies_to: str, values: dict[str, Any] | None = None) -> dict[str, forms.Field]:
-    """One form field per custom field definition, labelled as the admin named it."""
-    result: dict[str, forms.Field] = {}
-    values = values or {}
-    for definition in CustomField.objects.filter(applies_to=applies_to):
-        current = values.get(definition.key)
-        common: dict[str, Any] = {"label": definition.label, "required": False, "help_text": definition.help_text}
-        field: forms.Field
-        if definition.type == FieldType.BOOLEAN:
-            field = forms.BooleanField(initial=bool(current), **common)
-        elif definition.type == FieldType.CHOICE:
-            field = forms.ChoiceField(choices=[("", "—")] + [(c, c) for c in definition.choices], initial=current,
-                                      **common)
-        elif definition.type == FieldType.MULTI_CHOICE:
-            field = forms.MultipleChoiceField(choices=[(c, c) for c in definition.choices], initial=current or [],
-                                              widget=forms.CheckboxSelectMultiple, **common)
-        else:
-            input_type = {FieldType.NUMBER: "number", FieldType.DATE: "date", FieldType.URL: "url",
-                          FieldType.EMAIL: "email"}.get(FieldType(definition.type), "text")
-            widget = forms.TextInput(attrs={"type": input_type, "step": "any"} if input_type == "number"
-                                     else {"type": input_type})
-            field = forms.CharField(initial="" if current is None else current, widget=widget, **common)
-        if definition.required:
-            field.label = f"{definition.label} *"
-        result[CF_PREFIX + definition.key] = field
-    return result
 
 
 def custom_values(form: forms.Form) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from deskhand.agents.models import Agent, Team
 from deskhand.agents.queries import agent_list, team_list
 from deskhand.core.errors import Invalid
 from deskhand.core.numbers import parse_id, parse_int
-from deskhand.web.forms import custom_form_fields
+from deskhand.fields.formfields import custom_form_fields
 from deskhand.work.inputs import AssigneeRef
 from deskhand.work.models import Folder, Priority, Project, Status
 from deskhand.work.queries import folder_list, project_list, status_list

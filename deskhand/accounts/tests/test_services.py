@@ -30,12 +30,13 @@ def _token(mail: OutboundMessage) -> str:
     return found.group(1)
 
 
-def _register(email: str = "zoe@acme.example", password: str = PASSWORD) -> str:
+def _register(email: str = "zoe@acme.example", password: str = PASSWORD) -> services.Registered:
     return services.register(Registration(email=email, name="Zoë Example", password=password))
 
 
 def test_registering_files_the_customer_and_mails_a_verification_link(db: Any, acme: Organization) -> None:
-    assert _register() == "portal_verify"
+    registered = _register()
+    assert registered.mail == "portal_verify" and registered.mark
     customer = Customer.objects.get(email_key="zoe@acme.example")
     assert customer.organization == acme and customer.source == "portal" and customer.name == "Zoë Example"
     account = CustomerAccount.objects.get(customer=customer)
@@ -43,28 +44,40 @@ def test_registering_files_the_customer_and_mails_a_verification_link(db: Any, a
     assert services.authenticate("zoe@acme.example", PASSWORD) is None  # not before the link is opened
     [mail] = _mails("zoe@acme.example")
     assert mail.kind == "portal_verify" and "Confirm" in mail.subject and "/portal/verify/" in mail.body_text
-    verified = services.verify(_token(mail), same_browser=True)
+    verified = services.verify(_token(mail), mark=registered.mark)
     assert verified.verified_at is not None and verified.password
     assert services.authenticate("ZOE@acme.example", PASSWORD) == verified
     assert services.authenticate("zoe@acme.example", "wrong-password-1") is None
     with pytest.raises(NotFound) as used:
-        services.verify(_token(mail), same_browser=True)
+        services.verify(_token(mail), mark=registered.mark)
     assert used.value.status == 410
 
 
 def test_a_link_opened_elsewhere_verifies_but_keeps_no_stranger_password(db: Any) -> None:
     _register()  # perhaps by someone who does not own the address
-    account = services.verify(_token(_mails("zoe@acme.example")[0]), same_browser=False)
+    account = services.verify(_token(_mails("zoe@acme.example")[0]), mark="")
     assert account.verified_at is not None and account.password == "" and account.pending_password == ""
     assert services.authenticate("zoe@acme.example", PASSWORD) is None
     services.set_password(account, "another-harbour-42")
     assert services.authenticate("zoe@acme.example", "another-harbour-42") == account
 
 
+def test_registering_again_never_hands_the_account_to_the_second_password(db: Any) -> None:
+    """The owner registers; a stranger registers the same address with their own password; the
+    owner opens the newer mail in their browser: signed in, but neither password is kept."""
+    owner = _register()
+    _register(password="attacker-choice-77")
+    with pytest.raises(NotFound):  # the owner's first link died with the second registration
+        services.verify(_token(_mails("zoe@acme.example")[0]), mark=owner.mark)
+    account = services.verify(_token(_mails("zoe@acme.example")[-1]), mark=owner.mark)
+    assert account.verified_at is not None and account.password == ""
+    assert services.authenticate("zoe@acme.example", "attacker-choice-77") is None
+
+
 def test_a_known_address_gets_a_mail_not_a_different_answer(db: Any) -> None:
-    _register()
-    services.verify(_token(_mails("zoe@acme.example")[0]), same_browser=True)
-    assert _register(password="attacker-choice-77") == "portal_known"
+    registered = _register()
+    services.verify(_token(_mails("zoe@acme.example")[0]), mark=registered.mark)
+    assert _register(password="attacker-choice-77").mail == "portal_known"
     assert services.authenticate("zoe@acme.example", PASSWORD) is not None  # nothing changed
     assert services.authenticate("zoe@acme.example", "attacker-choice-77") is None
     known = _mails("zoe@acme.example")[-1]
@@ -108,25 +121,28 @@ def test_tampered_and_expired_links_are_refused(db: Any, settings: Any) -> None:
     _register()
     token = _token(_mails("zoe@acme.example")[0])
     with pytest.raises(NotFound) as bad:
-        services.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"), same_browser=True)
+        services.verify(token[:-2] + ("AA" if not token.endswith("AA") else "BB"), mark="")
     assert bad.value.status == 404
     forged = signing.dumps({"a": 1, "f": "x"}, salt="deskhand.accounts.verify", compress=True)
     with pytest.raises(NotFound):
-        services.verify(forged, same_browser=True)
+        services.verify(forged, mark="")
     services.LINK_AGE[Purpose.VERIFY], old = services.LINK_AGE[Purpose.VERIFY] * -1, services.LINK_AGE[Purpose.VERIFY]
     try:
         with pytest.raises(NotFound) as expired:
-            services.verify(token, same_browser=True)
+            services.verify(token, mark="")
         assert expired.value.status == 410 and "expired" in expired.value.message
     finally:
         services.LINK_AGE[Purpose.VERIFY] = old
 
 
 def test_an_address_gets_at_most_five_portal_mails_an_hour(db: Any) -> None:
-    _register()
+    registered = _register()
     for _ in range(8):
         services.send_link("zoe@acme.example", Purpose.SIGN_IN)
     assert len(_mails("zoe@acme.example")) == services.MAILS_PER_HOUR
+    assert _register(password="attacker-choice-77").mail == ""  # capped: the pending password stays
+    account = services.verify(_token(_mails("zoe@acme.example")[0]), mark=registered.mark)
+    assert services.authenticate("zoe@acme.example", PASSWORD) == account
 
 
 def test_an_agent_invites_a_customer_to_set_a_password(db: Any, admin_actor: Actor) -> None:

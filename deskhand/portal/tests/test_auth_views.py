@@ -98,3 +98,22 @@ def test_next_never_leaves_the_portal(client: Client, make_customer: Callable[..
         response = client.post("/portal/login", {"email": "zoe@acme.example", "password": PASSWORD, "next": target})
         assert response["Location"] == "/portal/", target
         client.post("/portal/logout")
+
+
+def test_a_second_registration_of_the_address_gets_no_password_in(db: Any) -> None:
+    owner, stranger = Client(), Client(REMOTE_ADDR="10.9.9.9")
+    owner.post("/portal/register", {"email": "vic@acme.example", "name": "Vic", "password": PASSWORD})
+    first = last_link("vic@acme.example")
+    stranger.post("/portal/register", {"email": "vic@acme.example", "name": "Vic", "password": "stranger-pass-99"})
+    assert owner.get(first).status_code == 410
+    assert owner.get(last_link("vic@acme.example"))["Location"] == "/portal/password"  # signed in, no password
+    for password in (PASSWORD, "stranger-pass-99"):
+        assert Client().post("/portal/login", {"email": "vic@acme.example", "password": password}).status_code == 400
+
+
+def test_one_client_cannot_send_portal_mail_to_many_addresses(client: Client, db: Any) -> None:
+    statuses = [client.post("/portal/register", {"email": f"p{n}@acme.example", "name": "P",
+                                                 "password": PASSWORD}).status_code for n in range(7)]
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
+    assert client.post("/portal/send/reset", {"email": "p1@acme.example"}).status_code == 429
+    assert Client(REMOTE_ADDR="10.1.1.1").post("/portal/send/reset", {"email": "p1@acme.example"}).status_code == 200

@@ -9,6 +9,7 @@ from typing import Any
 from django.test import Client
 
 from deskhand.accounts.models import CustomerAccount
+from deskhand.agents.models import Agent
 from deskhand.audit.models import AuditEvent
 from deskhand.config.services import update_settings
 from deskhand.core.actors import SYSTEM, Actor
@@ -23,7 +24,8 @@ def _ticket(account: CustomerAccount, title: str) -> Item:
                           channel="portal", actor=Actor.customer(account.customer.email))
 
 
-def test_an_agent_previews_what_the_customer_sees(agent_client: Client, make_customer: Callable[..., CustomerAccount],
+def test_an_agent_previews_what_the_customer_sees(agent_client: Client, agent: Agent,
+                                                   make_customer: Callable[..., CustomerAccount],
                                                    acme: Organization, globex: Organization) -> None:
     update_settings({"portal_visibility": "requested"}, actor=SYSTEM)
     zoe, ann, max_ = (make_customer(e) for e in ("zoe@acme.example", "ann@acme.example", "max@globex.example"))
@@ -38,7 +40,12 @@ def test_an_agent_previews_what_the_customer_sees(agent_client: Client, make_cus
     assert agent_client.get(f"/portal/preview/{zoe.customer.pk}/requests/{colleague.pk}").status_code == 404
     assert agent_client.get(f"/portal/preview/{zoe.customer.pk}/requests/{other.pk}").status_code == 404
     assert agent_client.post(f"/portal/preview/{zoe.customer.pk}/").status_code == 405
-    [seen] = AuditEvent.objects.filter(action="portal.previewed", object_id=zoe.customer.pk)
+    agent_client.get(f"/portal/preview/{zoe.customer.pk}/?q=Own")
+    [seen] = AuditEvent.objects.filter(action="portal.previewed", object_id=zoe.customer.pk)  # once a session
+    other_session = Client()
+    other_session.force_login(agent)
+    other_session.get(f"/portal/preview/{zoe.customer.pk}/requests/{own.pk}?q=x")
+    assert AuditEvent.objects.filter(action="portal.previewed", object_id=zoe.customer.pk).count() == 2
     assert seen.actor_kind == "agent" and seen.actor_label == "ana@deskhand.test"
 
 

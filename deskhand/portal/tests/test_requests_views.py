@@ -150,6 +150,8 @@ def test_submit_reply_follow_and_solve(people: Accounts, tickets: dict[str, Item
     assert f"/portal/requests/{colleague.pk}" in client.get("/portal/?tab=followed").content.decode()
     client.post(f"/portal/requests/{colleague.pk}/follow", {"follow": "off"})
     assert not Follower.objects.filter(item=colleague, customer=people["zoe"].customer).exists()
+    assert client.post(f"/portal/requests/{colleague.pk}/solve").status_code == 404  # only the requester
+    assert "Mark as solved" not in client.get(f"/portal/requests/{colleague.pk}").content.decode()
     client.post(f"/portal/requests/{item.pk}/solve")
     item.refresh_from_db()
     assert item.status.category == "done"

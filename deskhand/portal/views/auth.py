@@ -20,6 +20,13 @@ from deskhand.portal import sessions
 from deskhand.portal.sessions import with_portal_session
 
 LIMIT_PREFIX = "portal:"  # customers' failures are counted apart from agents'
+CLIENT_PREFIX = "portal-mail:"  # registrations and link requests, counted per client
+
+
+def _too_many(client: str) -> bool:
+    """A client that asked for more than a few portal mails lately (registering, links) waits:
+    the per-address cap alone would let one client write to thousands of addresses."""
+    return ratelimit.wait_seconds(CLIENT_PREFIX + client, client) > 0
 
 
 class RegisterForm(forms.Form):
@@ -70,16 +77,20 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        client = request.META.get("REMOTE_ADDR", "")
+        if _too_many(client):
+            form.add_error(None, _("Too many requests from here. Try again in a few minutes."))
+            return render(request, "portal/register.html", {"form": form}, status=429)
         try:
-            services.register(Registration(email=data["email"], name=data["name"], password=data["password"],
-                                           language=request.LANGUAGE_CODE if hasattr(request, "LANGUAGE_CODE")
-                                           else ""))
+            registered = services.register(Registration(
+                email=data["email"], name=data["name"], password=data["password"],
+                language=getattr(request, "LANGUAGE_CODE", "")))
         except DomainError as exc:
             _field_error(form, exc)
         else:
-            account = services.account_of(data["email"])
-            if account is not None:
-                sessions.remember_registration(request, account)
+            ratelimit.record_failure(CLIENT_PREFIX + client, client)  # counts registrations per client
+            if registered.mark:
+                sessions.remember_registration(request, registered.mark)
             return _notice(request, _("Check your mail"), _(
                 "We sent a mail to %(email)s. Open the link in it to finish; it works for three days.")
                 % {"email": data["email"]})
@@ -91,8 +102,7 @@ def register(request: HttpRequest) -> HttpResponse:
 @with_portal_session
 def verify(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        account = services.read_link(token, Purpose.VERIFY)
-        account = services.verify(token, same_browser=sessions.registered_here(request, account))
+        account = services.verify(token, mark=sessions.registration_mark(request))
     except DomainError as exc:
         return _notice(request, _("This link does not work"), exc.message, status=exc.status)
     sessions.sign_in(request, account)
@@ -146,13 +156,18 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 def send_link(request: HttpRequest, purpose: str) -> HttpResponse:
     """"Email me a sign-in link" (purpose sign_in) and "Forgot your password?" (reset)."""
     kind = Purpose.SIGN_IN if purpose == "sign-in" else Purpose.RESET
+    title = _("Email me a sign-in link") if kind == Purpose.SIGN_IN else _("Forgot your password?")
     form = EmailForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        client = request.META.get("REMOTE_ADDR", "")
+        if _too_many(client):
+            form.add_error(None, _("Too many requests from here. Try again in a few minutes."))
+            return render(request, "portal/send_link.html", {"form": form, "title": title}, status=429)
+        ratelimit.record_failure(CLIENT_PREFIX + client, client)
         services.send_link(form.cleaned_data["email"], kind)
         return _notice(request, _("Check your mail"), _(
             "If %(email)s belongs to a customer of ours, a link is on its way. It works once.")
             % {"email": form.cleaned_data["email"]})
-    title = _("Email me a sign-in link") if kind == Purpose.SIGN_IN else _("Forgot your password?")
     return render(request, "portal/send_link.html", {"form": form, "title": title},
                   status=422 if request.method == "POST" else 200)
 

@@ -30,13 +30,20 @@ def _viewer(request: HttpRequest, customer_id: int) -> PortalViewer | HttpRespon
     return PortalViewer(customer, verified=account is not None and account.verified_at is not None)
 
 
+def _record_once(request: HttpRequest, viewer: PortalViewer) -> None:
+    """The customer's history says an agent looked, once per agent session and customer."""
+    key = f"portal_previewed_{viewer.customer.pk}"
+    if not request.session.get(key):
+        record_preview(viewer.customer, actor=Actor.agent(request.user))  # type: ignore[arg-type]
+        request.session[key] = True
+
+
 @require_GET
 def preview_home(request: HttpRequest, customer_id: int) -> HttpResponse:
     viewer = _viewer(request, customer_id)
     if isinstance(viewer, HttpResponse):
         return viewer
-    if "page" not in request.GET and "tab" not in request.GET and "q" not in request.GET:
-        record_preview(viewer.customer, actor=Actor.agent(request.user))  # type: ignore[arg-type]
+    _record_once(request, viewer)
     return render(request, "portal/home.html", {"preview": viewer.customer, **home_context(request, viewer)})
 
 
@@ -45,5 +52,6 @@ def preview_request(request: HttpRequest, customer_id: int, item_id: int) -> Htt
     viewer = _viewer(request, customer_id)
     if isinstance(viewer, HttpResponse):
         return viewer
+    _record_once(request, viewer)
     item = request_or_404(viewer, item_id)
     return render(request, "portal/request.html", {"preview": viewer.customer, **request_context(viewer, item)})

@@ -164,6 +164,8 @@ def follow(request: HttpRequest, item_id: int) -> HttpResponse:
 def solve(request: HttpRequest, item_id: int) -> HttpResponse:
     account, viewer = _viewer(request)
     item = request_or_404(viewer, item_id)
+    if item.requester_id != account.customer_id:
+        raise Http404(_("Only the requester marks a request solved."))
     mark_solved(item, actor=_actor(account))
     return redirect("portal:request", item_id=item.pk)
 

@@ -275,9 +275,10 @@ def submit_ticket(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor,
     return _create_item(Kind.TICKET, draft, channel=channel, actor=actor, defer_automations=defer_automations)
 
 
-def create_task(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor) -> Item:
+def create_task(draft: ItemDraft, *, channel: str = Channel.WEB, actor: Actor,
+                defer_automations: bool = False) -> Item:
     """A task the team creates; a requester is optional (a requester name is not asked for)."""
-    return _create_item(Kind.TASK, draft, channel=channel, actor=actor)
+    return _create_item(Kind.TASK, draft, channel=channel, actor=actor, defer_automations=defer_automations)
 
 
 @transaction.atomic

@@ -23,10 +23,10 @@ from deskhand.core.text import clean_text, has_control_characters
 from deskhand.customers.models import Customer
 from deskhand.mail.outbound import queue_reply
 from deskhand.work.inputs import ItemDraft
-from deskhand.work.models import Attachment, Follower, Item, Message, MessageKind
+from deskhand.work.models import Attachment, Follower, Item, Kind, Message, MessageKind
 from deskhand.work.models.messages import attachment_storage
 from deskhand.work.services._common import automate, item_event
-from deskhand.work.services.items import submit_ticket
+from deskhand.work.services.items import create_task, submit_ticket
 
 MAX_BODY = 200_000
 MAX_ATTACHMENTS = 20
@@ -345,10 +345,12 @@ def add_message(
 
 @transaction.atomic
 def submit_request(draft: ItemDraft, *, body: str, attachments: Sequence[NewAttachment] = (), channel: str,
-                   actor: Actor) -> Item:
-    """A customer's new request from the portal or a web form: the ticket and its first message
-    (the text and the files), then the automations once, as for a mail."""
-    item = submit_ticket(replace(draft, description=body), channel=channel, actor=actor, defer_automations=True)
+                   actor: Actor, kind: str = Kind.TICKET) -> Item:
+    """A customer's new request from the portal or a web form: the ticket (or a task, for a form
+    that makes tasks) and its first message (the text and the files), then the automations once,
+    as for a mail."""
+    create = submit_ticket if kind == Kind.TICKET else create_task
+    item = create(replace(draft, description=body), channel=channel, actor=actor, defer_automations=True)
     add_messages([NewMessage(item=item, kind=MessageKind.CUSTOMER, body=body, actor=actor,
                              attachments=attachments, author_customer=item.requester, channel=channel)])
     automate([ItemEvent(item.pk, "created", actor=actor, kind=item.kind, organization_id=item.organization_id)])
