@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from deskhand.portal.views import auth, preview, requests
 from deskhand.portal.views.brand import brand_css
+from deskhand.portal.views.forms import web_form
 from deskhand.portal.views.surveys import survey
 
 portal = ([
@@ -27,5 +28,6 @@ portal = ([
 
 urlpatterns = [
     path("surveys/<str:token>", survey, name="survey"),
+    path("forms/<slug:slug>", web_form, name="web-form"),
     path("portal/", include(portal)),
 ]

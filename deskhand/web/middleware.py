@@ -5,6 +5,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from deskhand.core.csp import policy_header
+
 
 class SecureCookiesOverHttpsMiddleware:
     """Session and CSRF cookies are marked Secure whenever the request came over HTTPS, so one
@@ -20,28 +22,6 @@ class SecureCookiesOverHttpsMiddleware:
                 if name in response.cookies:
                     response.cookies[name]["secure"] = True
         return response
-
-
-# Every page: our own scripts, styles, images (mail's inline images are served by us; data: for
-# small icons) and nothing else; never framed. No inline script or style attribute anywhere:
-# behaviour lives in static/deskhand.js, looks in static/deskhand.css.
-CONTENT_SECURITY_POLICY: dict[str, tuple[str, ...]] = {
-    "default-src": ("'self'",),
-    "img-src": ("'self'", "data:"),
-    "style-src": ("'self'",),
-    "script-src": ("'self'",),
-    "frame-ancestors": ("'none'",),
-    "base-uri": ("'self'",),
-    "form-action": ("'self'",),
-    "object-src": ("'none'",),
-}
-
-
-def policy_header(extra: dict[str, tuple[str, ...]] | None = None) -> str:
-    directives = {name: list(sources) for name, sources in CONTENT_SECURITY_POLICY.items()}
-    for name, sources in (extra or {}).items():
-        directives.setdefault(name, []).extend(source for source in sources if source not in directives[name])
-    return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
 class ContentSecurityPolicyMiddleware:

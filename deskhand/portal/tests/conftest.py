@@ -69,3 +69,10 @@ def agent_client(agent: Any) -> Client:
     client = Client()
     client.force_login(agent)
     return client
+
+
+@pytest.fixture
+def admin_client(admin: Any) -> Client:
+    client = Client()
+    client.force_login(admin)
+    return client

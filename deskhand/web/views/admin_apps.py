@@ -5,17 +5,23 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.config.queries import get_setting
 from deskhand.config.services import update_settings
 from deskhand.core.errors import DomainError
+from deskhand.core.numbers import id_or_none
 from deskhand.customers.models import Organization
+from deskhand.fields.models import CustomField
 from deskhand.web.access import actor, admin_required
 from deskhand.web.http import AgentRequest
+from deskhand.webforms.inputs import FormChanges, FormField, FormInput
+from deskhand.webforms.models import WebForm
+from deskhand.webforms.services import create_form, delete_form, update_form
+from deskhand.work.models import Project
 
 VISIBILITY = [
     ("requested", "Requested only", "Each customer sees the requests they asked for, nothing else."),
@@ -38,6 +44,8 @@ def customer_apps(request: AgentRequest) -> HttpResponse:
         "visibility": VISIBILITY, "current": get_setting("portal_visibility"),
         "helpdesk_name": get_setting("email_sender_name"), "brand_color": get_setting("brand_color"),
         "overrides": [(organization, labels.get(organization.portal_visibility, "")) for organization in overrides],
+        "webforms": [{"form": form, "url": f"{settings.PUBLIC_ORIGIN}{reverse('web-form', args=[form.slug])}"}
+                     for form in WebForm.objects.order_by("title")[:200]],
     })
 
 
@@ -64,4 +72,70 @@ def save_branding(request: AgentRequest) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, "Branding saved.")
+    return redirect("web:admin-apps")
+
+
+# -- web forms -------------------------------------------------------------------------------------
+
+
+def _form_or_404(form_id: int) -> WebForm:
+    form = WebForm.objects.filter(pk=form_id).first()
+    if form is None:
+        raise Http404("There is no such form.")
+    return form
+
+
+def _form_values(data: QueryDict) -> FormInput:
+    """The editor's fields as a typed form; the service checks them."""
+    kind = data.get("item_kind", "ticket")
+    keys = [key for key in data.getlist("fields")[:100] if key]
+    required = set(data.getlist("required")[:100])
+    return FormInput(slug=data.get("slug", "")[:100], title=data.get("title", "")[:2000],
+                     intro=data.get("intro", "")[:10_000], item_kind=kind[:20],
+                     fields=[FormField(key[:60], key in required) for key in keys],
+                     project=id_or_none(data.get("project", "")), enabled=data.get("enabled") == "on",
+                     require_sign_in=data.get("require_sign_in") == "on")
+
+
+def _editor(request: AgentRequest, form: WebForm | None, values: FormInput, *, error: DomainError | None = None,
+            status: int = 200) -> HttpResponse:
+    chosen = {entry.key: entry.required for entry in values.fields}
+    fields = [{"kind": field.applies_to, "key": field.key, "label": field.label, "chosen": field.key in chosen,
+               "required": chosen.get(field.key, False)}
+              for field in CustomField.objects.filter(applies_to__in=("ticket", "task")).order_by("applies_to",
+                                                                                                  "position")]
+    return render(request, "web/admin/webform.html", {
+        "webform": form, "values": values, "fields": fields, "error": error,
+        "projects": Project.objects.order_by("name").only("id", "name")[:1000],
+    }, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def edit_form(request: AgentRequest, form_id: int | None = None) -> HttpResponse:
+    form = _form_or_404(form_id) if form_id is not None else None
+    if request.method == "GET":
+        values = FormInput(slug="", title="") if form is None else FormInput(
+            slug=form.slug, title=form.title, intro=form.intro, item_kind=form.item_kind, project=form.project_id,
+            fields=[FormField(entry["key"], bool(entry.get("required"))) for entry in form.fields],
+            enabled=form.enabled, require_sign_in=form.require_sign_in)
+        return _editor(request, form, values)
+    values = _form_values(request.POST)
+    try:
+        if form is None:
+            form = create_form(values, actor=actor(request))
+        else:
+            update_form(form, changes=FormChanges(**vars(values)), actor=actor(request))
+    except DomainError as exc:
+        return _editor(request, form, values, error=exc, status=exc.status if exc.status != 400 else 422)
+    messages.success(request, f"Form {form.title} saved.")
+    return redirect("web:admin-apps")
+
+
+@require_POST
+@admin_required
+def remove_form(request: AgentRequest, form_id: int) -> HttpResponse:
+    form = _form_or_404(form_id)
+    delete_form(form, actor=actor(request))
+    messages.success(request, f"Form {form.title} deleted.")
     return redirect("web:admin-apps")
