@@ -23,6 +23,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from deskhand.accounts.models import CustomerAccount
 from deskhand.audit.services import record
@@ -82,7 +83,8 @@ def _record(customer: Customer, action: str, actor: Actor, **changes: object) ->
 def check_new_password(password: str, *, email: str = "", name: str = "") -> None:
     """Django's validators (length, common, like the address or name, all digits), as a 422."""
     if len(password) > MAX_PASSWORD:
-        raise Invalid("invalid_password", f"A password has at most {MAX_PASSWORD} characters.", field="password")
+        raise Invalid("invalid_password", _("A password has at most %(count)s characters.") % {"count": MAX_PASSWORD},
+                      field="password")
 
     class _Person:  # what UserAttributeSimilarityValidator compares with
         def __init__(self) -> None:
@@ -113,14 +115,14 @@ def read_link(token: str, purpose: Purpose, *, lock: bool = False) -> CustomerAc
     try:
         data = signing.loads(token[:2000], salt=f"{SALT}.{purpose}", max_age=LINK_AGE[purpose])
     except signing.SignatureExpired:
-        raise LinkExpired("link_expired", "This link has expired. Ask for a new one.") from None
+        raise LinkExpired("link_expired", _("This link has expired. Ask for a new one.")) from None
     except signing.BadSignature:
-        raise NotFound("link_invalid", "This link is not valid. Copy the whole link from the mail.") from None
+        raise NotFound("link_invalid", _("This link is not valid. Copy the whole link from the mail.")) from None
     pk = data.get("a") if isinstance(data, dict) else None
     rows = CustomerAccount.objects.select_for_update(of=("self",)) if lock else CustomerAccount.objects
     account = rows.select_related("customer").filter(pk=pk).first() if isinstance(pk, int) else None
     if account is None or not constant_time_compare(str(data.get("f", "")), _fingerprint(account, purpose)):
-        raise LinkExpired("link_used", "This link has been used already. Ask for a new one.")
+        raise LinkExpired("link_used", _("This link has been used already. Ask for a new one."))
     return account
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from deskhand.audit.services import diff, record
 from deskhand.core.actors import Actor
@@ -142,12 +143,12 @@ def _check_timing(opened: str, now: float) -> None:
     try:
         served = signing.loads(opened[:200], salt=SALT)
     except signing.BadSignature:
-        raise Invalid("form_expired", "This form has expired. Reload the page and send it again.",
+        raise Invalid("form_expired", _("This form has expired. Reload the page and send it again."),
                       field="form") from None
     if not isinstance(served, int) or now - served > MAX_AGE:
-        raise Invalid("form_expired", "This form has expired. Reload the page and send it again.", field="form")
+        raise Invalid("form_expired", _("This form has expired. Reload the page and send it again."), field="form")
     if now - served < MIN_SECONDS:
-        raise Invalid("too_fast", "That was quicker than a person can type. Wait a moment and send it again.",
+        raise Invalid("too_fast", _("That was quicker than a person can type. Wait a moment and send it again."),
                       field="form")
 
 
@@ -155,7 +156,7 @@ def _check_rate(client: str) -> None:
     since = timezone.now() - WINDOW
     FormSubmission.objects.filter(created_at__lt=timezone.now() - datetime.timedelta(hours=1)).delete()
     if FormSubmission.objects.filter(client=client[:64], created_at__gte=since).count() >= PER_CLIENT:
-        raise TooMany("too_many_submissions", "Too many requests from here. Try again in a few minutes.",
+        raise TooMany("too_many_submissions", _("Too many requests from here. Try again in a few minutes."),
                       field="form")
 
 
@@ -164,19 +165,19 @@ def submit(form: WebForm, submission: Submission, *, now: float | None = None) -
     """File a visitor's request. None when the hidden trap field was filled: nothing is filed, and
     the page thanks the sender as usual."""
     if not form.enabled:
-        raise Invalid("form_disabled", "This form is closed.", field="form")
+        raise Invalid("form_disabled", _("This form is closed."), field="form")
     _check_timing(submission.opened, now if now is not None else time.time())
     _check_rate(submission.client)
     FormSubmission.objects.create(form=form, client=submission.client[:64])
     if submission.trap.strip():
         return None
     if form.require_sign_in and submission.customer_id is None:
-        raise Forbidden("sign_in_required", "Sign in to send this form.")
+        raise Forbidden("sign_in_required", _("Sign in to send this form."))
     wanted = [entry["key"] for entry in form.fields]
     values = {key: value for key, value in submission.custom_fields.items() if key in wanted}
     for entry in form.fields:
         if entry.get("required") and values.get(entry["key"]) in (None, "", [], False):
-            raise Invalid("field_required", "This field is required.", field=f"custom_fields.{entry['key']}")
+            raise Invalid("field_required", _("This field is required."), field=f"custom_fields.{entry['key']}")
     cleaned = clean_values(form.item_kind, values, enforce_required=False)
     if submission.customer_id is not None:
         customer = Customer.objects.get(pk=submission.customer_id)
