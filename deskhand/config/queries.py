@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "email_sender_name": "Support",  # also the help desk's name on the customer portal
     # The portal's accent colour (links, buttons, its top bar), #rrggbb.
     "brand_color": "#2563eb",
+    # The portal's logo: its type when one is uploaded (config.services.set_logo), else "".
+    "brand_logo_type": "",
     "auto_reply_cap": 10,
     # The SMTP listener takes mail for the ticket addresses only; at these domains it takes any
     # local part as well (a catch-all), for those who want one.

@@ -6,6 +6,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 
 from deskhand.audit.services import diff, record
@@ -124,6 +126,18 @@ def _color(name: str, value: Any) -> str:
     return value.strip().lower()
 
 
+LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF87a": "image/gif",
+              b"GIF89a": "image/gif"}
+MAX_LOGO_BYTES = 256 * 1024
+LOGO_PATH = "branding/logo"
+
+
+def _logo_type(name: str, value: Any) -> str:
+    if value not in ("", *LOGO_TYPES.values()):
+        raise Invalid("invalid_setting", f"{name} is set by uploading a logo.", field=name)
+    return str(value)
+
+
 def _auto_reply_cap(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
         raise Invalid("invalid_setting", f"{name} is a number from 0 to 1000.", field=name)
@@ -151,6 +165,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "email_acknowledgement": _bool,
     "email_sender_name": _sender_name,
     "brand_color": _color,
+    "brand_logo_type": _logo_type,
     "auto_reply_cap": _auto_reply_cap,
     "sla_at_risk_percent": _percent,
     # An address here would quietly open its whole domain: refused.
@@ -183,3 +198,25 @@ def update_settings(changes: dict[str, Any], *, actor: Actor) -> dict[str, Any]:
     if changed:
         record(actor=actor, action="settings.updated", object_type="settings", object_id=None, changes=changed)
     return get_settings()
+
+
+@transaction.atomic
+def set_logo(content: bytes | None, *, actor: Actor) -> str:
+    """The portal's logo: a PNG, JPEG or GIF of at most 256 KB, recognised by its first bytes (not
+    its name), stored in the default storage; None removes it. Returns its type ("" for none)."""
+    if not actor.is_admin:
+        raise Forbidden("admin_required", "Only an administrator can change settings.")
+    kind = ""
+    if content is not None:
+        if len(content) > MAX_LOGO_BYTES:
+            raise Invalid("logo_too_large", f"A logo has at most {MAX_LOGO_BYTES // 1024} KB.", field="logo")
+        kind = next((value for magic, value in LOGO_TYPES.items() if content.startswith(magic)), "")
+        if not kind:
+            raise Invalid("invalid_logo", "A logo is a PNG, JPEG or GIF image.", field="logo")
+        if default_storage.exists(LOGO_PATH):
+            default_storage.delete(LOGO_PATH)
+        default_storage.save(LOGO_PATH, ContentFile(content))
+    elif default_storage.exists(LOGO_PATH):
+        default_storage.delete(LOGO_PATH)
+    update_settings({"brand_logo_type": kind}, actor=actor)
+    return kind

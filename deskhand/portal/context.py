@@ -11,9 +11,10 @@ from django.utils.functional import SimpleLazyObject
 from deskhand.config.queries import get_settings
 
 
-def _brand() -> dict[str, str]:
+def _brand() -> dict[str, Any]:
     values = get_settings()
-    return {"name": str(values["email_sender_name"]), "color": str(values["brand_color"])}
+    return {"name": str(values["email_sender_name"]), "color": str(values["brand_color"]),
+            "logo": bool(values["brand_logo_type"])}
 
 
 def branding(request: HttpRequest) -> dict[str, Any]:

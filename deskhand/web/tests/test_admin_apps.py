@@ -53,3 +53,29 @@ def test_branding_names_and_colours_the_portal(admin_client: Client, db: Any) ->
     assert "<title>Sign in · Acme IT</title>" in login and "/portal/brand.css" in login
     admin_client.post("/admin/apps/branding", {"helpdesk_name": "Acme IT", "brand_color": "red; } body { x"})
     assert get_setting("brand_color") == "#0f766e"
+
+
+def test_a_logo_is_checked_by_its_bytes_served_and_removed(admin_client: Client, db: Any, settings: Any,
+                                                           tmp_path: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": tmp_path}}}
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    fake = SimpleUploadedFile("logo.png", b"<svg onload=alert(1)>", content_type="image/png")
+    admin_client.post("/admin/apps/branding", {"helpdesk_name": "Acme IT", "brand_color": "#2563eb", "logo": fake})
+    assert get_setting("brand_logo_type") == "" and Client().get("/portal/logo").status_code == 404
+    big = SimpleUploadedFile("logo.png", png + b"\x00" * 300_000, content_type="image/png")
+    admin_client.post("/admin/apps/branding", {"helpdesk_name": "Acme IT", "brand_color": "#2563eb", "logo": big})
+    assert get_setting("brand_logo_type") == ""
+    good = SimpleUploadedFile("anything.gif", png, content_type="image/gif")
+    admin_client.post("/admin/apps/branding", {"helpdesk_name": "Acme IT", "brand_color": "#2563eb", "logo": good})
+    served = Client().get("/portal/logo")
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert b"".join(served.streaming_content) == png  # type: ignore[attr-defined]
+    assert 'class="portal-logo"' in Client().get("/portal/login").content.decode()
+    admin_client.post("/admin/apps/branding", {"helpdesk_name": "Acme IT", "brand_color": "#2563eb",
+                                               "remove_logo": "on"})
+    assert Client().get("/portal/logo").status_code == 404
+    assert admin_client.patch("/api/v1/settings", {"brand_logo_type": "text/html"},
+                              content_type="application/json").status_code in (401, 403, 422)

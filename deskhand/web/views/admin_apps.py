@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.config.queries import get_setting
-from deskhand.config.services import update_settings
+from deskhand.config.services import MAX_LOGO_BYTES, set_logo, update_settings
 from deskhand.core.errors import DomainError
 from deskhand.core.numbers import id_or_none
 from deskhand.customers.models import Organization
@@ -43,6 +43,7 @@ def customer_apps(request: AgentRequest) -> HttpResponse:
         "register_url": f"{settings.PUBLIC_ORIGIN}{reverse('portal:register')}",
         "visibility": VISIBILITY, "current": get_setting("portal_visibility"),
         "helpdesk_name": get_setting("email_sender_name"), "brand_color": get_setting("brand_color"),
+        "has_logo": bool(get_setting("brand_logo_type")),
         "overrides": [(organization, labels.get(organization.portal_visibility, "")) for organization in overrides],
         "webforms": [{"form": form, "url": f"{settings.PUBLIC_ORIGIN}{reverse('web-form', args=[form.slug])}"}
                      for form in WebForm.objects.order_by("title")[:200]],
@@ -65,9 +66,14 @@ def save_visibility(request: AgentRequest) -> HttpResponse:
 @admin_required
 def save_branding(request: AgentRequest) -> HttpResponse:
     """The help desk's name (the portal's title and the sender of customer mail) and colour."""
+    upload = request.FILES.get("logo")
     try:
         update_settings({"email_sender_name": request.POST.get("helpdesk_name", "")[:200],
                          "brand_color": request.POST.get("brand_color", "")[:20]}, actor=actor(request))
+        if upload is not None:
+            set_logo(upload.read(MAX_LOGO_BYTES + 1), actor=actor(request))
+        elif request.POST.get("remove_logo") == "on":
+            set_logo(None, actor=actor(request))
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
