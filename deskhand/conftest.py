@@ -98,6 +98,21 @@ class ApiClient:
 
 
 @pytest.fixture
+def admin_client(admin: Agent) -> Client:
+    """A browser signed in to the agents' app as the admin."""
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def agent_client(agent: Agent) -> Client:
+    client = Client()
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
 def api(admin: Agent) -> ApiClient:
     """An API client acting as the admin."""
     _token, plain = issue_token(admin, name="tests", actor=SYSTEM)

@@ -62,17 +62,3 @@ def portal_client(db: Any) -> Callable[[CustomerAccount], Client]:
 
     return signed_in
 
-
-@pytest.fixture
-def agent_client(agent: Any) -> Client:
-    """An agent signed in to the agents' app (for the preview)."""
-    client = Client()
-    client.force_login(agent)
-    return client
-
-
-@pytest.fixture
-def admin_client(admin: Any) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
