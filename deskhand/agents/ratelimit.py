@@ -64,3 +64,9 @@ def clear(email: str, client: str) -> None:
     """A successful sign-in: the account starts afresh (the client's count across accounts stays)."""
     SignInFailure.objects.filter(account=_account(email)).delete()
 
+
+
+def recent(account: str) -> int:
+    """How many times `account` was recorded in the window (a count-based cap, beside the delay)."""
+    since = timezone.now() - timedelta(seconds=WINDOW_SECONDS)
+    return SignInFailure.objects.filter(account=_account(account), created_at__gt=since).count()

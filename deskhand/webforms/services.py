@@ -36,7 +36,7 @@ SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,58}[a-z0-9])?$")
 MAX_FIELDS = 30
 MIN_SECONDS = 2  # a person takes longer than this to fill a form
 MAX_AGE = 24 * 3600  # a page older than this is reloaded
-PER_CLIENT = 5  # submissions from one client in WINDOW
+PER_CLIENT = 10  # requests filed from one client in WINDOW (refused ones do not count)
 WINDOW = datetime.timedelta(minutes=10)
 SALT = "deskhand.webforms.opened"
 
@@ -168,8 +168,8 @@ def submit(form: WebForm, submission: Submission, *, now: float | None = None) -
         raise Invalid("form_disabled", _("This form is closed."), field="form")
     _check_timing(submission.opened, now if now is not None else time.time())
     _check_rate(submission.client)
-    FormSubmission.objects.create(form=form, client=submission.client[:64])
     if submission.trap.strip():
+        FormSubmission.objects.create(form=form, client=submission.client[:64])
         return None
     if form.require_sign_in and submission.customer_id is None:
         raise Forbidden("sign_in_required", _("Sign in to send this form."))
@@ -190,4 +190,5 @@ def submit(form: WebForm, submission: Submission, *, now: float | None = None) -
     item = submit_request(ItemDraft(title=title, requester=customer, project=form.project_id,
                                     custom_fields=cleaned), body=body, channel=Channel.FORM,
                           actor=Actor.customer(customer.email), kind=form.item_kind)
+    FormSubmission.objects.create(form=form, client=submission.client[:64])
     return item

@@ -21,12 +21,13 @@ from deskhand.portal.sessions import with_portal_session
 
 LIMIT_PREFIX = "portal:"  # customers' failures are counted apart from agents'
 CLIENT_PREFIX = "portal-mail:"  # registrations and link requests, counted per client
+MAILS_PER_CLIENT = 30  # in the limiter's window (15 minutes): an office behind one address signs up fine
 
 
 def _too_many(client: str) -> bool:
-    """A client that asked for more than a few portal mails lately (registering, links) waits:
-    the per-address cap alone would let one client write to thousands of addresses."""
-    return ratelimit.wait_seconds(CLIENT_PREFIX + client, client) > 0
+    """A client that asked for many portal mails lately (registering, links) waits: the
+    per-address cap alone would let one client write to thousands of addresses."""
+    return ratelimit.recent(CLIENT_PREFIX + client) >= MAILS_PER_CLIENT
 
 
 class RegisterForm(forms.Form):
