@@ -25,6 +25,7 @@ class FormInput:
     project: int | None = None
     enabled: bool = True
     require_sign_in: bool = False
+    in_portal: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class FormChanges:
     project: Maybe[int | None] = UNSET
     enabled: Maybe[bool] = UNSET
     require_sign_in: Maybe[bool] = UNSET
+    in_portal: Maybe[bool] = UNSET
 
 
 @dataclass(frozen=True)

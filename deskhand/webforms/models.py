@@ -15,6 +15,7 @@ class WebForm(models.Model):
     project = models.ForeignKey("work.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     enabled = models.BooleanField(default=True)
     require_sign_in = models.BooleanField(default=False)
+    in_portal = models.BooleanField(default=False)  # offered on the portal's new-request page
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -53,7 +53,7 @@ def _require_admin(actor: Actor) -> None:
 def _state(form: WebForm) -> dict[str, object]:
     return {"slug": form.slug, "title": form.title, "intro": form.intro, "fields": form.fields,
             "item_kind": form.item_kind, "project": form.project_id, "enabled": form.enabled,
-            "require_sign_in": form.require_sign_in}
+            "require_sign_in": form.require_sign_in, "in_portal": form.in_portal}
 
 
 def _apply(form: WebForm, values: FormInput) -> None:
@@ -81,7 +81,7 @@ def _apply(form: WebForm, values: FormInput) -> None:
     form.fields = [{"key": entry.key, "required": entry.required} for entry in values.fields]
     form.item_kind = values.item_kind
     form.project_id = values.project
-    form.enabled, form.require_sign_in = values.enabled, values.require_sign_in
+    form.enabled, form.require_sign_in, form.in_portal = values.enabled, values.require_sign_in, values.in_portal
 
 
 def _save(form: WebForm) -> None:
@@ -111,7 +111,7 @@ def _as_input(form: WebForm) -> FormInput:
     return FormInput(slug=form.slug, title=form.title, intro=form.intro,
                      fields=[FormField(entry["key"], bool(entry.get("required"))) for entry in form.fields],
                      item_kind=form.item_kind, project=form.project_id, enabled=form.enabled,
-                     require_sign_in=form.require_sign_in)
+                     require_sign_in=form.require_sign_in, in_portal=form.in_portal)
 
 
 @transaction.atomic
@@ -192,3 +192,8 @@ def submit(form: WebForm, submission: Submission, *, now: float | None = None) -
                           actor=Actor.customer(customer.email), kind=form.item_kind)
     FormSubmission.objects.create(form=form, client=submission.client[:64])
     return item
+
+
+def portal_forms() -> list[WebForm]:
+    """The open forms the portal's new-request page offers."""
+    return list(WebForm.objects.filter(enabled=True, in_portal=True).order_by("title")[:50])

@@ -93,3 +93,15 @@ def test_admins_build_forms_with_the_fields_they_choose(admin_client: Client, ag
     assert agent_client.get("/admin/apps/forms/new").status_code == 403
     admin_client.post(f"/admin/apps/forms/{form.pk}/delete")
     assert not WebForm.objects.exists()
+
+
+def test_forms_offered_in_the_portal(admin_actor: Actor, make_customer: Callable[..., CustomerAccount],
+                                     portal_client: Callable[[CustomerAccount], Client], webform: WebForm) -> None:
+    from deskhand.webforms.inputs import FormChanges
+
+    zoe = portal_client(make_customer("zoe@acme.example"))
+    assert "/forms/it-help" not in zoe.get("/portal/requests/new").content.decode()
+    services.update_form(webform, changes=FormChanges(in_portal=True), actor=admin_actor)
+    assert "/forms/it-help" in zoe.get("/portal/requests/new").content.decode()
+    services.update_form(webform, changes=FormChanges(enabled=False), actor=admin_actor)
+    assert "/forms/it-help" not in zoe.get("/portal/requests/new").content.decode()

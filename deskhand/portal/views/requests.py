@@ -20,6 +20,7 @@ from deskhand.core.actors import Actor
 from deskhand.core.errors import DomainError, NotFound
 from deskhand.core.numbers import id_or_none
 from deskhand.portal.sessions import current_account, customer_required
+from deskhand.webforms.services import portal_forms
 from deskhand.work import queries
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Category, Channel, Item, MessageKind
@@ -101,7 +102,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
             return redirect("portal:request", item_id=item.pk)
-    return render(request, "portal/new_request.html", {"form": form, "account": account},
+    return render(request, "portal/new_request.html", {"form": form, "account": account, "forms": portal_forms()},
                   status=422 if request.method == "POST" else 200)
 
 

@@ -100,7 +100,7 @@ def _form_values(data: QueryDict) -> FormInput:
                      intro=data.get("intro", "")[:10_000], item_kind=kind[:20],
                      fields=[FormField(key[:60], key in required) for key in keys],
                      project=id_or_none(data.get("project", "")), enabled=data.get("enabled") == "on",
-                     require_sign_in=data.get("require_sign_in") == "on")
+                     require_sign_in=data.get("require_sign_in") == "on", in_portal=data.get("in_portal") == "on")
 
 
 def _editor(request: AgentRequest, form: WebForm | None, values: FormInput, *, error: DomainError | None = None,
@@ -124,7 +124,7 @@ def edit_form(request: AgentRequest, form_id: int | None = None) -> HttpResponse
         values = FormInput(slug="", title="") if form is None else FormInput(
             slug=form.slug, title=form.title, intro=form.intro, item_kind=form.item_kind, project=form.project_id,
             fields=[FormField(entry["key"], bool(entry.get("required"))) for entry in form.fields],
-            enabled=form.enabled, require_sign_in=form.require_sign_in)
+            enabled=form.enabled, require_sign_in=form.require_sign_in, in_portal=form.in_portal)
         return _editor(request, form, values)
     values = _form_values(request.POST)
     try:
