@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> None:
     from django.utils import timezone
 
     from deskhand.accounts import services as accounts
-    from deskhand.accounts.services import Registration
+    from deskhand.accounts.inputs import Registration
     from deskhand.config.services import update_settings
     from deskhand.core.actors import SYSTEM
     from deskhand.customers.models import Customer, Organization, OrganizationDomain, Source

@@ -25,12 +25,14 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from deskhand.accounts.inputs import Registration
 from deskhand.accounts.models import CustomerAccount
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.customers.models import Customer, Source
+from deskhand.customers.queries import find_customer_by_email
 from deskhand.customers.services import find_or_create_customer
 from deskhand.mail.models import OutboundMessage
 from deskhand.mail.outbound import NewOutbound, queue_outbound
@@ -61,14 +63,6 @@ MAIL_KINDS = ("portal_verify", "portal_known", "portal_sign_in", "portal_reset",
 
 class LinkExpired(NotFound):
     status = 410
-
-
-@dataclass(frozen=True)
-class Registration:
-    email: str
-    name: str
-    password: str
-    language: str = ""
 
 
 def _actor(customer: Customer) -> Actor:
@@ -226,19 +220,7 @@ def _live_customer(email: str) -> Customer | None:
         key = parse_email(email[:1000]).key
     except AddressError:
         return None
-    customer = Customer.objects.filter(email_key=key).first()
-    while customer is not None and customer.merged_into_id is not None:
-        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
-    return customer
-
-
-def account_of_customer(customer: Customer) -> CustomerAccount | None:
-    return CustomerAccount.objects.filter(customer=customer).first()
-
-
-def account_of(email: str) -> CustomerAccount | None:
-    customer = _live_customer(email)
-    return CustomerAccount.objects.filter(customer=customer).first() if customer is not None else None
+    return find_customer_by_email(key)
 
 
 @functools.cache

@@ -100,16 +100,14 @@ def run(events: Sequence[ItemEvent], *, rules: Sequence[LoadedRule] | None = Non
                     planned.append(each)
         if not planned:
             break
-        # Only rules that change properties can make the next round's events: their items are
-        # read in full before and after (the first read may have held only what was tested).
-        changing = {p.item_id for p in planned if any(action.type not in UNCHANGING for action in p.actions)}
-        before = read_facts(changing, messages=_need_messages(rules)) if tested is not None else {
-            item_id: facts[item_id] for item_id in changing}
+        # Only rules that change properties can make the next round's events. Their items' facts
+        # are whole: a first read narrowed to the tested properties has no changing rule (_tested).
+        before = {p.item_id: facts[p.item_id] for p in planned
+                  if any(action.type not in UNCHANGING for action in p.actions)}
         fired |= seen
         outcomes += _apply_all(planned)
-        after = read_facts(changing, messages=_need_messages(rules))
+        after = read_facts(before, messages=_need_messages(rules))
         events = []
-        tested = None  # from here on, the facts of changed items are whole
         for item_id, old in before.items():
             facts[item_id] = after.get(item_id, old)
             changes = changes_between(old, facts[item_id])

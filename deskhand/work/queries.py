@@ -4,6 +4,7 @@ project trees of the two views, and timesheets."""
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -325,16 +326,21 @@ class PortalViewer:
     customer: Customer
     verified: bool
 
+    @functools.cached_property
+    def rule(self) -> str:
+        """The visibility rule that applies to this customer: their organization's override, or
+        the global setting; `organization` only for a verified member of one. Read once per
+        request (the list, its tabs and its parts all ask)."""
+        organization = self.customer.organization
+        rule = (organization.portal_visibility if organization is not None else "") or str(
+            get_setting("portal_visibility"))
+        if rule == "organization" and (organization is None or not self.verified):
+            return "requested_or_following"
+        return rule
+
 
 def portal_rule(viewer: PortalViewer) -> str:
-    """The visibility rule that applies to this customer: their organization's override, or the
-    global setting; `organization` only for a verified member of one."""
-    organization = viewer.customer.organization
-    rule = (organization.portal_visibility if organization is not None else "") or str(
-        get_setting("portal_visibility"))
-    if rule == "organization" and (organization is None or not viewer.verified):
-        return "requested_or_following"
-    return rule
+    return viewer.rule
 
 
 def portal_tabs(viewer: PortalViewer) -> list[PortalTab]:

@@ -10,8 +10,9 @@ import pytest
 from django.core import signing
 
 from deskhand.accounts import services
+from deskhand.accounts.inputs import Registration
 from deskhand.accounts.models import CustomerAccount
-from deskhand.accounts.services import Purpose, Registration
+from deskhand.accounts.services import Purpose
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.customers.models import Customer, Organization

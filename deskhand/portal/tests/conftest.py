@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 
 from deskhand.accounts import services
+from deskhand.accounts.inputs import Registration
 from deskhand.accounts.models import CustomerAccount
-from deskhand.accounts.services import Registration
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Organization
 from deskhand.customers.services import create_organization

@@ -60,6 +60,8 @@ def test_build_a_form_and_send_it_from_another_site(browser: Browser, live_serve
         page.get_by_label("Title").fill("IT help")
         page.get_by_label("Address").fill("it-help")
         page.get_by_label("Introduction").fill("Tell us what broke; we answer by mail.")
+        page.get_by_label("Offer it on the portal's new-request page").check()
+        shot(page, "admin-web-form-editor")
         page.get_by_role("button", name="Save form").click()
         expect(page.get_by_label("Embed on your site")).to_have_value(  # at the address customers reach
             f'<iframe src="{settings.PUBLIC_ORIGIN}/forms/it-help" title="IT help" '

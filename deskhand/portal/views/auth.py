@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deskhand.accounts import services
-from deskhand.accounts.services import Purpose, Registration
+from deskhand.accounts.inputs import Registration
+from deskhand.accounts.services import Purpose
 from deskhand.agents import ratelimit
 from deskhand.core.errors import DomainError
 from deskhand.portal import sessions

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
-from deskhand.accounts.services import account_of_customer, record_preview
+from deskhand.accounts.queries import account_of_customer
+from deskhand.accounts.services import record_preview
 from deskhand.core.actors import Actor
 from deskhand.core.errors import NotFound
 from deskhand.customers.models import Customer

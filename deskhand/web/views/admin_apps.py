@@ -32,6 +32,13 @@ VISIBILITY = [
      "Each customer also sees every request of their organization, once their address is verified."),
 ]
 
+# What a customer sees under each rule, as a profile says it ("Sees in the portal: …").
+RULE_TEXT = {
+    "requested": "only the requests they asked for",
+    "requested_or_following": "the requests they asked for or follow",
+    "organization": "their requests, the ones they follow, and every request of their organization",
+}
+
 
 @require_GET
 @admin_required

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from deskhand.accounts.services import account_of_customer
+from deskhand.accounts.queries import account_of_customer
 from deskhand.accounts.services import invite as invite_customer
 from deskhand.audit.queries import history
 from deskhand.core.emailaddr import AddressError, parse_email
@@ -32,6 +32,7 @@ from deskhand.web.forms import (
 )
 from deskhand.web.forms_items import optional_id
 from deskhand.web.http import AgentRequest
+from deskhand.web.views.admin_apps import RULE_TEXT
 from deskhand.work.queries import PortalViewer, items_of_customer, portal_rule
 
 GROUP_PAGE = 50
@@ -208,13 +209,6 @@ def customer_detail(request: AgentRequest, customer_id: int) -> HttpResponse:
         "merge_form": MergeCustomerForm(), "events": history("customer", customer.pk, limit=50),
         "requests": items_of_customer(customer, limit=REQUESTS_SHOWN), "portal": _portal(customer),
     }, status=status)
-
-
-RULE_TEXT = {
-    "requested": "only the requests they asked for",
-    "requested_or_following": "the requests they asked for or follow",
-    "organization": "their requests, the ones they follow, and every request of their organization",
-}
 
 
 def _portal(customer: Customer) -> dict[str, Any]:

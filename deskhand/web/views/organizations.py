@@ -41,8 +41,8 @@ from deskhand.web.forms_automations import (
     read_actions,
 )
 from deskhand.web.http import AgentRequest
-from deskhand.web.views.admin_apps import VISIBILITY
-from deskhand.web.views.customers import REQUESTS_SHOWN, RULE_TEXT, get_organization_or_404
+from deskhand.web.views.admin_apps import RULE_TEXT, VISIBILITY
+from deskhand.web.views.customers import REQUESTS_SHOWN, get_organization_or_404
 from deskhand.work.queries import items_of_organization, project_list
 
 MEMBERS_PAGE = 50
