@@ -21,6 +21,13 @@ class Agent(AbstractBaseUser):
     is_admin = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Profile (set by the agent on /profile). The signature is plain text / Markdown that the reply
+    # box appends; its length is bounded by the service (SIGNATURE_MAX_CHARS in agents.services).
+    signature = models.TextField(blank=True)
+    # A code from settings.LANGUAGES; "" = the browser's language.
+    language = models.CharField(max_length=16, blank=True)
+    # A zoneinfo name; "" = the help desk's time zone (settings.TIME_ZONE).
+    time_zone = models.CharField(max_length=64, blank=True)
 
     objects = AgentManager()
 

@@ -22,6 +22,8 @@ from deskhand.core.text import clean_text
 TOKEN_PREFIX = "dh_"
 # Writing last_used_at on every request would turn each read into a write.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# The signature an agent keeps on their profile (plain text / Markdown, appended by the reply box).
+SIGNATURE_MAX_CHARS = 2000
 
 
 def _require_admin(actor: Actor) -> None:
