@@ -1,0 +1,397 @@
+"""The reports (reads only): tickets created and solved per day, first-response and resolution
+times (median and p90), the backlog by status; each for a period of local days and optionally per
+organization, agent or channel. Aggregated in the database, the same answers on SQLite and
+PostgreSQL.
+
+What the figures mean:
+- created: a ticket's `created_at`;
+- solved: a ticket now in a done-category status, at the moment it reached that status
+  (`status_changed_at`, kept by work.services.change_item): a reopened and solved again ticket
+  counts once, on its latest solve;
+- first response: the first agent reply (a public `reply` message, not a note) after creation;
+- resolution: from creation to the solve above; both for the tickets created in the period;
+- per agent: the agents a ticket is assigned to (a ticket of two agents counts for each), tickets
+  with no agent under "Unassigned".
+"""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from deskhand.agents.models import Agent
+from deskhand.customers.models import Organization
+from deskhand.reports.inputs import GroupBy, Preset, ReportPeriod, preset_period
+from deskhand.reports.sql import as_date, epoch_seconds, local_day, percentiles_sql, read_percentiles
+from deskhand.work.models import Assignee, Category, Channel, Item, Kind, Message, MessageKind, Status
+from deskhand.work.queries import ItemFilters, item_list
+
+CHANNEL_LABELS = {Channel.EMAIL: "Email", Channel.PORTAL: "Portal", Channel.FORM: "Web form",
+                  Channel.API: "API", Channel.WEB: "Created by an agent", Channel.CHAT: "Chat"}
+NO_GROUP = {GroupBy.ORGANIZATION: "No organization", GroupBy.AGENT: "Unassigned", GroupBy.CHANNEL: "Unknown",
+            GroupBy.NONE: "All tickets"}
+OPEN_CATEGORIES = (Category.NEW, Category.OPEN, Category.PENDING)
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Day:
+    day: datetime.date
+    created: int
+    solved: int
+    open: int  # open tickets at the end of the day
+
+
+@dataclass(frozen=True)
+class VolumeRow:
+    key: str
+    label: str
+    created: int
+    solved: int
+
+
+@dataclass(frozen=True)
+class Volume:
+    period: ReportPeriod
+    group_by: GroupBy
+    days: list[Day]
+    groups: list[VolumeRow]
+    created: int
+    solved: int
+    open_before: int  # open when the period started
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Seconds: how many tickets have the figure, its median and 90th percentile."""
+
+    count: int = 0
+    median: float | None = None
+    p90: float | None = None
+
+
+@dataclass(frozen=True)
+class TimesRow:
+    key: str
+    label: str
+    tickets: int
+    first_response: Durations
+    resolution: Durations
+
+
+@dataclass(frozen=True)
+class ResponseTimes:
+    period: ReportPeriod
+    group_by: GroupBy
+    total: TimesRow
+    groups: list[TimesRow]
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    key: str
+    label: str
+    category: str
+    count: int
+
+
+@dataclass(frozen=True)
+class BacklogRow:
+    key: str
+    label: str
+    counts: dict[str, int]
+    total: int
+
+
+@dataclass(frozen=True)
+class Backlog:
+    period: ReportPeriod
+    group_by: GroupBy
+    statuses: list[StatusCount]  # now, every open status of the ticket workflow
+    groups: list[BacklogRow]
+    days: list[Day]  # open tickets at the end of each day of the period
+    total: int
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The dashboard's numbers for one agent, each matching a ticket list filter."""
+
+    open: int
+    unassigned: int
+    mine: int
+    breaching_soon: int
+    created_7d: int
+    solved_7d: int
+    first_response_median_7d: float | None
+    days: list[Day] = field(default_factory=list)
+
+
+# -- building blocks -------------------------------------------------------------------------------
+
+
+_ITEM = Item._meta.db_table
+_ASSIGNEE = Assignee._meta.db_table
+_MESSAGE = Message._meta.db_table
+
+
+def _group_sql(group_by: GroupBy) -> tuple[str, str]:
+    """The group expression over items `i`, and the join it needs."""
+    if group_by == GroupBy.ORGANIZATION:
+        return "i.organization_id", ""
+    if group_by == GroupBy.CHANNEL:
+        return "i.channel", ""
+    if group_by == GroupBy.AGENT:
+        return "a.agent_id", f" LEFT JOIN {_ASSIGNEE} a ON a.item_id = i.id AND a.agent_id IS NOT NULL"
+    return "0", ""
+
+
+def _done_ids(kind: str) -> list[int]:
+    return list(Status.objects.filter(kind=kind, category=Category.DONE).values_list("pk", flat=True))
+
+
+def _in(ids: Sequence[int]) -> tuple[str, list[Any]]:
+    """`IN (…)` for a short list of status ids; an empty list matches nothing."""
+    if not ids:
+        return "IN (NULL)", []
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _key(value: Any) -> str:
+    return "none" if value is None else str(value)
+
+
+def group_labels(group_by: GroupBy, keys: Sequence[str]) -> dict[str, str]:
+    """The names the groups are shown under: organization names, agent names, channel names."""
+    ids = [int(key) for key in keys if key.isdigit()]
+    labels = {"none": NO_GROUP[group_by]}
+    if group_by == GroupBy.ORGANIZATION and ids:
+        labels |= {str(pk): name for pk, name in Organization.objects.filter(pk__in=ids).values_list("pk", "name")}
+    elif group_by == GroupBy.AGENT and ids:
+        labels |= {str(agent.pk): agent.display_name for agent in Agent.objects.filter(pk__in=ids)}
+    elif group_by == GroupBy.CHANNEL:
+        labels |= {str(channel): label for channel, label in CHANNEL_LABELS.items()}
+    elif group_by == GroupBy.NONE:
+        labels["0"] = NO_GROUP[group_by]
+    return labels
+
+
+def _per_day(period: ReportPeriod, kind: str, done: Sequence[int]) -> tuple[dict[datetime.date, int],
+                                                                          dict[datetime.date, int]]:
+    start, end = period.bounds()
+    created_day, created_params = local_day("i.created_at", period.zone, start, end)
+    solved_day, solved_params = local_day("i.status_changed_at", period.zone, start, end)
+    done_in, done_params = _in(done)
+    created = _fetch(
+        f"SELECT {created_day} AS day, COUNT(*) FROM {_ITEM} i "
+        f"WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s GROUP BY day",
+        [*created_params, kind, start, end])
+    solved = _fetch(
+        f"SELECT {solved_day} AS day, COUNT(*) FROM {_ITEM} i "
+        f"WHERE i.kind = %s AND i.status_id {done_in} AND i.status_changed_at >= %s AND i.status_changed_at < %s "
+        f"GROUP BY day", [*solved_params, kind, *done_params, start, end])
+    return ({as_date(day): count for day, count in created}, {as_date(day): count for day, count in solved})
+
+
+def _open_before(moment: datetime.datetime, kind: str, done: Sequence[int]) -> int:
+    """Tickets created before `moment` and not solved by then."""
+    done_in, done_params = _in(done)
+    [(count,)] = _fetch(
+        f"SELECT COUNT(*) FROM {_ITEM} i WHERE i.kind = %s AND i.created_at < %s "
+        f"AND NOT (i.status_id {done_in} AND i.status_changed_at < %s)", [kind, moment, *done_params, moment])
+    return int(count)
+
+
+def _days(period: ReportPeriod, kind: str, done: Sequence[int]) -> tuple[list[Day], int]:
+    created, solved = _per_day(period, kind, done)
+    open_before = _open_before(period.bounds()[0], kind, done)
+    days, open_now = [], open_before
+    for day in period.days:
+        open_now += created.get(day, 0) - solved.get(day, 0)
+        days.append(Day(day, created.get(day, 0), solved.get(day, 0), open_now))
+    return days, open_before
+
+
+# -- the reports -----------------------------------------------------------------------------------
+
+
+def volume(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE, *, kind: str = Kind.TICKET) -> Volume:
+    """Tickets created and solved per local day of the period, the open ones at each day's end, and
+    (grouped) the totals per organization, agent or channel, largest first."""
+    done = _done_ids(kind)
+    days, open_before = _days(period, kind, done)
+    groups: list[VolumeRow] = []
+    if group_by != GroupBy.NONE:
+        start, end = period.bounds()
+        grp, join = _group_sql(group_by)
+        done_in, done_params = _in(done)
+        created = _fetch(
+            f"SELECT {grp} AS grp, COUNT(*) FROM {_ITEM} i{join} "
+            f"WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s GROUP BY grp", [kind, start, end])
+        solved = _fetch(
+            f"SELECT {grp} AS grp, COUNT(*) FROM {_ITEM} i{join} WHERE i.kind = %s AND i.status_id {done_in} "
+            f"AND i.status_changed_at >= %s AND i.status_changed_at < %s GROUP BY grp",
+            [kind, *done_params, start, end])
+        counts: dict[str, list[int]] = {}
+        for index, rows in enumerate((created, solved)):
+            for value, count in rows:
+                counts.setdefault(_key(value), [0, 0])[index] = int(count)
+        labels = group_labels(group_by, list(counts))
+        groups = sorted((VolumeRow(key, labels.get(key, key), c, s) for key, (c, s) in counts.items()),
+                        key=lambda row: (-row.created, -row.solved, row.label.lower()))
+    return Volume(period, group_by, days, groups, sum(d.created for d in days), sum(d.solved for d in days),
+                  open_before)
+
+
+def _durations(figures: dict[tuple[Any, str], tuple[int, float, float]], group: Any, metric: str) -> Durations:
+    found = figures.get((group, metric))
+    if found is None:
+        return Durations()
+    count, median, p90 = found
+    return Durations(count, round(median, 1), round(p90, 1))
+
+
+def response_times(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE) -> ResponseTimes:
+    """Of the tickets created in the period: the time to the first agent reply and to the solve,
+    in seconds, median and 90th percentile (percentile_cont's interpolation), overall and per
+    group."""
+    start, end = period.bounds()
+    done_in, done_params = _in(_done_ids(Kind.TICKET))
+    grp, join = _group_sql(group_by)
+    created = epoch_seconds("i.created_at")
+    first_reply = (f"(SELECT MIN(m.created_at) FROM {_MESSAGE} m "
+                   f"WHERE m.item_id = i.id AND m.kind = '{MessageKind.REPLY.value}')")
+    tickets = (
+        f"SELECT i.id, CAST({grp} AS TEXT) AS grp, {epoch_seconds(first_reply)} - {created} AS first_s, "
+        f"CASE WHEN i.status_id {done_in} THEN {epoch_seconds('i.status_changed_at')} - {created} END AS resolution_s "
+        f"FROM {_ITEM} i{join} WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s")
+    params = [*done_params, Kind.TICKET.value, start, end]
+    # One pass over the period's tickets (materialised), then the figures overall and per group.
+    overall = "(SELECT DISTINCT id, '0' AS grp, first_s, resolution_s FROM t) AS total" if join else \
+        "(SELECT '0' AS grp, first_s, resolution_s FROM t) AS total"
+    sources = [overall] + (["t"] if group_by != GroupBy.NONE else [])
+    sql = (f"WITH t AS MATERIALIZED ({tickets}) "
+           + " UNION ALL ".join(f"SELECT {index} AS part, * FROM ({percentiles_sql(source, ['first_s', 'resolution_s'])}) "
+                                f"AS p{index}" for index, source in enumerate(sources)))
+    counting = (f"WITH t AS MATERIALIZED ({tickets}) SELECT 0 AS part, '0' AS grp, COUNT(DISTINCT id) FROM t"
+                + (" UNION ALL SELECT 1, grp, COUNT(*) FROM t GROUP BY grp" if group_by != GroupBy.NONE else ""))
+    rows = _fetch(sql, params)
+    figures = [read_percentiles([row[1:] for row in rows if row[0] == part]) for part in range(len(sources))]
+    counts = _fetch(counting, params)
+    total_count = next((int(n) for part, _grp, n in counts if part == 0), 0)
+    total = TimesRow("all", NO_GROUP[GroupBy.NONE], total_count, _durations(figures[0], "0", "first_s"),
+                     _durations(figures[0], "0", "resolution_s"))
+    groups: list[TimesRow] = []
+    if group_by != GroupBy.NONE:
+        per_group = {row[1]: int(row[2]) for row in counts if row[0] == 1}
+        labels = group_labels(group_by, [_key(value) for value in per_group])
+        groups = sorted((TimesRow(_key(value), labels.get(_key(value), _key(value)), n,
+                                  _durations(figures[1], value, "first_s"), _durations(figures[1], value, "resolution_s"))
+                         for value, n in per_group.items()), key=lambda row: (-row.tickets, row.label.lower()))
+    return ResponseTimes(period, group_by, total, groups)
+
+
+def backlog(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE, *, kind: str = Kind.TICKET) -> Backlog:
+    """The open tickets now by status (overall and per group), and the open tickets at the end of
+    each day of the period."""
+    statuses = list(Status.objects.filter(kind=kind).exclude(category=Category.DONE))
+    grp, join = _group_sql(group_by)
+    status_in, status_params = _in([status.pk for status in statuses])
+    rows = _fetch(f"SELECT i.status_id, {grp} AS grp, COUNT(*) FROM {_ITEM} i{join} "
+                  f"WHERE i.kind = %s AND i.status_id {status_in} GROUP BY i.status_id, grp", [kind, *status_params])
+    by_id = {status.pk: status for status in statuses}
+    totals: dict[int, int] = {}
+    per_group: dict[str, dict[str, int]] = {}
+    for status_id, value, count in rows:
+        per_group.setdefault(_key(value), {})[by_id[status_id].key] = int(count)
+        totals[status_id] = totals.get(status_id, 0) + int(count)
+    if group_by == GroupBy.AGENT:  # a ticket of two agents is one ticket of the backlog
+        totals = {int(status_id): int(count) for status_id, count in _fetch(
+            f"SELECT i.status_id, COUNT(*) FROM {_ITEM} i WHERE i.kind = %s AND i.status_id {status_in} "
+            f"GROUP BY i.status_id", [kind, *status_params])}
+    counts = [StatusCount(s.key, s.label, s.category, totals.get(s.pk, 0)) for s in statuses]
+    groups: list[BacklogRow] = []
+    if group_by != GroupBy.NONE:
+        labels = group_labels(group_by, list(per_group))
+        groups = sorted((BacklogRow(key, labels.get(key, key), values, sum(values.values()))
+                         for key, values in per_group.items()), key=lambda row: (-row.total, row.label.lower()))
+    days, _open_before = _days(period, kind, _done_ids(kind))
+    return Backlog(period, group_by, counts, groups, days, sum(c.count for c in counts))
+
+
+def headline(agent: Agent, *, time_zone: str, now: datetime.datetime | None = None) -> Headline:
+    """The dashboard: open, unassigned and the agent's own open tickets, the SLA clocks at risk,
+    and the last 7 days' created, solved and first-response median; each count is the count of a
+    ticket list filter, so that its link shows exactly those tickets."""
+    moment = now or timezone.now()
+    week = preset_period(Preset.LAST_7, today=moment.astimezone(zoneinfo.ZoneInfo(time_zone)).date(),
+                         time_zone=time_zone)
+    counts = {name: item_list(Kind.TICKET, filters, followers=False).order_by().count()
+              for name, filters in headline_filters(agent).items()}
+    week_volume = volume(week)
+    times = response_times(week)
+    return Headline(open=counts["open"], unassigned=counts["unassigned"], mine=counts["mine"],
+                    breaching_soon=counts["breaching_soon"], created_7d=week_volume.created,
+                    solved_7d=week_volume.solved, first_response_median_7d=times.total.first_response.median,
+                    days=week_volume.days)
+
+
+def headline_filters(agent: Agent) -> dict[str, ItemFilters]:
+    """The ticket list filters behind the dashboard's counts (the links pass them on)."""
+    open_ = "category:" + ",".join(OPEN_CATEGORIES)
+    return {"open": ItemFilters(status=open_), "unassigned": ItemFilters(status=open_, assignee="none"),
+            "mine": ItemFilters(status=open_, assignee=str(agent.pk)), "breaching_soon": ItemFilters(sla="at_risk")}
+
+
+# -- CSV ---------------------------------------------------------------------------------------------
+
+
+def _hours(seconds: float | None) -> float | str:
+    return "" if seconds is None else round(seconds / 3600, 2)
+
+
+def volume_rows(report: Volume) -> Iterator[list[Any]]:
+    """The volume report as CSV rows: one per day, then (grouped) one per group."""
+    yield ["day", "created", "solved", "open_at_end_of_day"]
+    for day in report.days:
+        yield [day.day.isoformat(), day.created, day.solved, day.open]
+    if report.groups:
+        yield []
+        yield [report.group_by.value, "created", "solved"]
+        for row in report.groups:
+            yield [row.label, row.created, row.solved]
+
+
+def response_time_rows(report: ResponseTimes) -> Iterator[list[Any]]:
+    yield ["group", "tickets_created", "first_responses", "first_response_median_hours",
+           "first_response_p90_hours", "solved", "resolution_median_hours", "resolution_p90_hours"]
+    for row in [report.total, *report.groups]:
+        yield [row.label, row.tickets, row.first_response.count, _hours(row.first_response.median),
+               _hours(row.first_response.p90), row.resolution.count, _hours(row.resolution.median),
+               _hours(row.resolution.p90)]
+
+
+def backlog_rows(report: Backlog) -> Iterator[list[Any]]:
+    keys = [status.key for status in report.statuses]
+    yield ["group", *keys, "total"]
+    yield [NO_GROUP[GroupBy.NONE], *[status.count for status in report.statuses], report.total]
+    for row in report.groups:
+        yield [row.label, *[row.counts.get(key, 0) for key in keys], row.total]
+    yield []
+    yield ["day", "open_at_end_of_day"]
+    for day in report.days:
+        yield [day.day.isoformat(), day.open]
