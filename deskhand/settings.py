@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "deskhand.customers",
     "deskhand.work",
     "deskhand.automations",
+    "deskhand.replies",
     "deskhand.sla",
     "deskhand.surveys",
     "deskhand.accounts",

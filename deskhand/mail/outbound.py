@@ -128,6 +128,8 @@ class NewOutbound:
     attachments: list[Attachment] = field(default_factory=list)
     answering: str = ""
     address: str = ""
+    cc: list[str] = field(default_factory=list)
+    bcc: list[str] = field(default_factory=list)
 
 
 def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
@@ -149,9 +151,15 @@ def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
             {"In-Reply-To": mail.answering, "References": mail.answering} if mail.answering else {})
         headers: dict[str, Any] = {
             "From": formataddr((sender_name, sender)), "Reply-To": sender, **thread,
-            "attachments": [{"name": a.name, "content_type": a.content_type, "path": a.file.name}
+            "attachments": [{"name": a.name, "content_type": a.content_type, "path": a.file.name,
+                             **({"cid": a.content_id} if a.inline and a.content_id else {})}
                             for a in mail.attachments],
         }
+        if mail.cc:
+            headers["Cc"] = ", ".join(mail.cc)
+        if mail.bcc:
+            # Not a header: `build_mail` never writes it; only the envelope carries these addresses.
+            headers["bcc"] = list(mail.bcc)
         if mail.auto:
             headers["Auto-Submitted"] = "auto-replied"
         rows.append(OutboundMessage(
@@ -166,9 +174,24 @@ def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
     return saved
 
 
-def queue_reply(*, item: Item, message: Message, to: list[str], attachments: list[Attachment]) -> OutboundMessage:
+def queue_reply(*, item: Item, message: Message, to: list[str], attachments: list[Attachment],
+                cc: list[str] | None = None, bcc: list[str] | None = None) -> OutboundMessage:
     """An agent's reply as an outbox row; call inside the transaction that wrote the message."""
-    return queue_outbound([NewOutbound(kind="reply", item=item, message=message, to=to, attachments=attachments)])[0]
+    return queue_outbound([NewOutbound(kind="reply", item=item, message=message, to=to, attachments=attachments,
+                                       cc=list(cc or ()), bcc=list(bcc or ()))])[0]
+
+
+def envelope_recipients(outbound: OutboundMessage) -> list[str]:
+    """Everyone a mail is delivered to: To, Cc and the Bcc that no header names, each once."""
+    headers: dict[str, Any] = outbound.headers or {}
+    cc = [address.strip() for address in str(headers.get("Cc") or "").split(",") if address.strip()]
+    seen: set[str] = set()
+    every = []
+    for address in (*outbound.to, *cc, *headers.get("bcc", [])):
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            every.append(address)
+    return every
 
 
 def _auto_allowed(addresses: list[str]) -> list[bool]:
@@ -250,7 +273,7 @@ def build_mail(outbound: OutboundMessage) -> EmailMessage:
     mail["Subject"] = outbound.subject
     mail["Message-ID"] = outbound.rfc_message_id
     mail["Date"] = format_datetime(outbound.created_at or timezone.now())
-    for name in ("Reply-To", "In-Reply-To", "References", "Auto-Submitted"):
+    for name in ("Cc", "Reply-To", "In-Reply-To", "References", "Auto-Submitted"):
         if headers.get(name):
             mail[name] = headers[name]
     mail[LOOP_HEADER] = outbound.rfc_message_id.strip("<>").rpartition("@")[2] or "deskhand"
@@ -261,10 +284,18 @@ def build_mail(outbound: OutboundMessage) -> EmailMessage:
     if outbound.body_html:
         mail.add_alternative(outbound.body_html, subtype="html")
     storage = storages["attachments"]
-    for attachment in headers.get("attachments", []):
+    attachments = headers.get("attachments", [])
+    # Images the HTML shows (`cid:`) go with it in a multipart/related part; the rest are attachments.
+    html_part = mail.get_body(("html",)) if outbound.body_html else None
+    for attachment in attachments:
         maintype, _, subtype = attachment["content_type"].partition("/")
         with storage.open(attachment["path"], "rb") as handle:
-            mail.add_attachment(handle.read(), maintype=maintype or "application",
+            data = handle.read()
+        if attachment.get("cid") and html_part is not None:
+            html_part.add_related(data, maintype=maintype or "application", subtype=subtype or "octet-stream",
+                                  cid=f"<{attachment['cid']}>", filename=attachment["name"])
+        else:
+            mail.add_attachment(data, maintype=maintype or "application",
                                 subtype=subtype or "octet-stream", filename=attachment["name"])
     return mail
 
@@ -376,7 +407,7 @@ def deliver(ids: list[int]) -> dict[int, str]:
                             waiting.next_attempt_at = outbound.next_attempt_at or timezone.now() + LEASE
                         _save([outbound, *rest], statuses)
                         return statuses
-                client.send_message(build_mail(outbound))
+                client.send_message(build_mail(outbound), to_addrs=envelope_recipients(outbound))
             except Exception as exc:  # noqa: BLE001 - recorded on the row; the others go on
                 _failed(outbound, exc)
                 if not isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused) \

@@ -18,7 +18,9 @@ from deskhand.audit.services import record_many
 from deskhand.automations.events import ItemEvent
 from deskhand.config.queries import get_settings
 from deskhand.core.actors import Actor, ActorKind
+from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import Invalid
+from deskhand.core.html import sanitize_html
 from deskhand.core.text import clean_text, has_control_characters
 from deskhand.customers.models import Customer
 from deskhand.mail.outbound import queue_reply
@@ -31,6 +33,8 @@ from deskhand.work.services.items import create_task, submit_ticket
 MAX_BODY = 200_000
 MAX_ATTACHMENTS = 20
 MAX_NAME = 200
+# Copies of one reply: Cc and Bcc addresses each (a reply is not a mailing list).
+MAX_COPIES = 10
 # What a stored file name keeps: letters, digits, dot, dash and underscore (Unicode letters too).
 _UNSAFE_NAME = re.compile(r"[^\w.-]+")
 _SAFE_EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}")
@@ -215,6 +219,9 @@ class NewMessage:
     author_customer: Customer | None = None
     channel: str = "web"
     opening: bool = False  # the mail that opened its ticket: not a customer's reply
+    # A reply's copies: Cc (in the mail's headers, shown on the message) and Bcc (envelope only).
+    cc: Sequence[str] = ()
+    bcc: Sequence[str] = ()
 
 
 @dataclass
@@ -223,6 +230,27 @@ class _Checked:
     text: str
     files: list[tuple[NewAttachment, bytes | IO[bytes], int, str]]
     author_customer: Customer | None
+    cc: list[str]
+    bcc: list[str]
+    html: str
+
+
+def copy_addresses(values: Sequence[str], *, field: str, skip: Sequence[str] = ()) -> list[str]:
+    """Cc or Bcc addresses as sent: each one checked and normalised, duplicates and those in
+    `skip` (already a recipient) dropped, at most MAX_COPIES."""
+    seen = {address.lower() for address in skip}
+    addresses: list[str] = []
+    for raw in values:
+        try:
+            address = parse_email(raw).address
+        except AddressError as exc:
+            raise Invalid("invalid_address", f"“{str(raw)[:100]}” is not an email address: {exc}", field=field) from None
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            addresses.append(address)
+    if len(addresses) > MAX_COPIES:
+        raise Invalid("too_many_copies", f"Send a copy to at most {MAX_COPIES} addresses.", field=field)
+    return addresses
 
 
 def _check(new: NewMessage, settings: dict[str, Any] | None) -> _Checked:
@@ -239,7 +267,14 @@ def _check(new: NewMessage, settings: dict[str, Any] | None) -> _Checked:
             raise Invalid("author_required", "A customer message needs its customer.", field="author")
     elif new.actor.kind == ActorKind.CUSTOMER:
         raise Invalid("agent_required", "Replies and notes are written by the team.", field="kind")
-    return _Checked(new, text, files, author_customer)
+    if (new.cc or new.bcc) and new.kind != MessageKind.REPLY:
+        raise Invalid("copies_on_reply", "Only a reply is sent, so only a reply has Cc and Bcc.", field="cc")
+    cc = copy_addresses(new.cc, field="cc")
+    bcc = copy_addresses(new.bcc, field="bcc", skip=cc)
+    # The team's HTML (the reply box's Markdown) goes out in mail as it is stored: sanitized here,
+    # whoever rendered it. A customer's mail keeps its HTML as received and is sanitized for display.
+    html = new.body_html if new.kind == MessageKind.CUSTOMER else sanitize_html(new.body_html)
+    return _Checked(new, text, files, author_customer, cc, bcc, html)
 
 
 def check_attachments(files: Sequence[NewAttachment], settings: dict[str, Any] | None = None) -> None:
@@ -267,7 +302,7 @@ def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
                 customer = entry.author_customer if new.kind == MessageKind.CUSTOMER else None
                 agent = agents.get(new.actor.agent_id) if new.actor.agent_id else None
                 messages.append(Message(
-                    item=new.item, kind=new.kind, body=text, body_html=new.body_html, channel=new.channel,
+                    item=new.item, kind=new.kind, body=text, body_html=entry.html, channel=new.channel,
                     full_body=new.full_body if new.full_body.strip() != text else "",
                     author_agent=agent if new.kind != MessageKind.CUSTOMER else None, author_customer=customer,
                     author_email=(customer.email if customer else agent.email if agent else new.actor.label)[:254],
@@ -285,12 +320,18 @@ def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
                     recipients = customer_recipients(new.item)
                     message.recipients = [customer.email for customer in recipients]
                     message.save(update_fields=["recipients"])
-                    if recipients:
-                        queue_reply(item=new.item, message=message, to=message.recipients, attachments=saved)
+                    to = {address.lower() for address in message.recipients}
+                    # A copy to someone the reply goes to anyway would be a second copy.
+                    entry.cc = [address for address in entry.cc if address.lower() not in to]
+                    entry.bcc = [address for address in entry.bcc if address.lower() not in to]
+                    if recipients or entry.cc or entry.bcc:
+                        queue_reply(item=new.item, message=message, to=message.recipients, attachments=saved,
+                                    cc=entry.cc, bcc=entry.bcc)
                 latest[new.item.pk] = max(latest.get(new.item.pk, message.created_at), message.created_at)
                 events.append(item_event(new.item, f"message.{new.kind}", actor=new.actor, changes={
                     "message": message.pk, "attachments": [a.name for a in saved],
                     **({"to": message.recipients} if new.kind == MessageKind.REPLY else {}),
+                    **({"cc": entry.cc} if entry.cc else {}), **({"bcc": entry.bcc} if entry.bcc else {}),
                 }))
             if latest:  # one statement for the batch: its items all changed just now
                 Item.objects.filter(pk__in=list(latest)).update(updated_at=max(latest.values()))
@@ -334,12 +375,14 @@ def add_message(
     attachments: list[NewAttachment] | None = None,
     author_customer: Customer | None = None,
     channel: str = "web",
+    cc: Sequence[str] = (),
+    bcc: Sequence[str] = (),
     actor: Actor,
 ) -> Message:
     """`add_messages` for one entry."""
     [message] = add_messages([NewMessage(
         item=item, kind=kind, body=body, actor=actor, body_html=body_html, full_body=full_body,
-        attachments=attachments or (), author_customer=author_customer, channel=channel)])
+        attachments=attachments or (), author_customer=author_customer, channel=channel, cc=cc, bcc=bcc)])
     return message
 
 
