@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "deskhand.replies",
     "deskhand.sla",
     "deskhand.surveys",
+    "deskhand.notifications",
     "deskhand.accounts",
     "deskhand.webforms",
     "deskhand.mail",

@@ -33,3 +33,24 @@ def get_agent_by_email(email: str) -> Agent:
 def token_list(*, agent: Agent | None = None) -> QuerySet[ApiToken]:
     tokens = ApiToken.objects.select_related("agent").order_by("id")
     return tokens.filter(agent=agent) if agent else tokens
+
+
+def agent_admin_list() -> QuerySet[Agent]:
+    """Administration → Agents: everyone, the active first, with their teams' names."""
+    return Agent.objects.prefetch_related(Prefetch("teams", queryset=Team.objects.only("id", "name").order_by(
+        "name"))).order_by("-is_active", "name", "email")
+
+
+def get_agent(agent_id: int) -> Agent:
+    agent = Agent.objects.filter(pk=agent_id).first()
+    if agent is None:
+        raise NotFound("agent_not_found", f"No agent with id {agent_id}.", field="agent")
+    return agent
+
+
+def get_token_for_agent(agent: Agent, token_id: int) -> ApiToken:
+    """One of `agent`'s own API tokens (nobody else's, admin or not: the profile shows one's own)."""
+    token = ApiToken.objects.filter(pk=token_id, agent=agent).first()
+    if token is None:
+        raise NotFound("token_not_found", "There is no such API token of yours.", field="token")
+    return token

@@ -29,8 +29,12 @@ def automate(events: Sequence[ItemEvent]) -> None:
     if not events:
         return
     from deskhand.automations.engine import run
+    from deskhand.notifications.services import NOTE_ADDED, notify_item_events
     from deskhand.sla.services import on_item_events
 
+    # The agents concerned hear of it (a note only for its mentions: no rule or clock looks at notes).
+    notify_item_events(events)
+    events = [event for event in events if event.type != NOTE_ADDED]
     on_item_events(events)
     if any(event.actor.kind != ActorKind.RULE for event in events):
         run(events)

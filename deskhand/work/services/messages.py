@@ -362,6 +362,10 @@ def _reply_events(checked: Sequence[_Checked]) -> list[ItemEvent]:
         elif new.kind == MessageKind.REPLY:
             events.append(ItemEvent(new.item.pk, "agent_replied", actor=new.actor, kind=kind,
                                     organization_id=organization))
+        elif new.kind == MessageKind.NOTE and "@" in entry.text:
+            # For the mentions in it (deskhand.notifications); no rule or clock sees notes.
+            events.append(ItemEvent(new.item.pk, "note_added", actor=new.actor, kind=kind,
+                                    organization_id=organization, changes={"text": (None, entry.text)}))
     return events
 
 

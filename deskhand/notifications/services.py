@@ -1,0 +1,287 @@
+"""Notifications for agents: the fan-out from item events to the agents who should hear of them,
+in the app (the bell) and by mail, and what agents do with them (read them, choose what they get).
+
+`notify_item_events` runs inside the work services' transaction, beside the SLA clocks and the
+automations (`work.services._common.automate`): a handful of reads for the whole batch, one insert
+of the in-app rows and one of the outbox rows. Nobody hears of their own change."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from deskhand.agents.models import Agent, Team
+from deskhand.audit.services import record
+from deskhand.automations.events import ItemEvent
+from deskhand.core.actors import Actor
+from deskhand.core.errors import Forbidden, Invalid, NotFound
+from deskhand.mail.models import Mailbox, OutboundMessage
+from deskhand.mail.outbound import NewOutbound, queue_outbound
+from deskhand.notifications.mentions import agent_handles, excerpt, mentioned_handles
+from deskhand.notifications.models import DEFAULTS, Channel, Event, Notification, NotificationSwitch
+from deskhand.work.models import Assignee, Follower, Item
+
+# What the work services hand over for an internal note (its text in changes["text"]).
+NOTE_ADDED = "note_added"
+MAIL_KIND = "notification"
+# Notification mails to one agent in an hour; past it the bell still rings. The last guard
+# against a loop nobody foresaw (an auto-responder that answers into a ticket, say).
+EMAILS_PER_HOUR = 30
+_PEOPLE_EVENTS = ("customer_replied", "sla_at_risk")
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One agent to tell about one event on one item."""
+
+    agent_id: int
+    item_id: int
+    event: str
+    actor: Actor
+    excerpt: str = ""
+
+
+def _wanted(event: ItemEvent) -> bool:
+    if event.type == "updated":
+        return "assignees" in event.changes
+    return event.type in ("created", NOTE_ADDED, *_PEOPLE_EVENTS)
+
+
+def notify_item_events(events: Sequence[ItemEvent]) -> list[Notification]:
+    """Tell the agents concerned about what happened, in the caller's transaction: assigned to
+    them or their team, a customer replied or an SLA is at risk on an item they are assigned to or
+    follow (an item assigned to a team only: its members), a mention in a note. Each agent's
+    switches decide the channels; the agent who made the change hears nothing. Returns the in-app
+    notifications written."""
+    wanted = [event for event in events if _wanted(event)]
+    if not wanted:
+        return []
+    return deliver(plan_notifications(wanted))
+
+
+def _refs(values: Any) -> set[str]:
+    return {str(value) for value in values or ()}
+
+
+def plan_notifications(events: Sequence[ItemEvent]) -> list[Planned]:
+    """Who hears of what (before their switches), read in a few queries for the whole batch."""
+    assigned_items = [e.item_id for e in events if e.type in ("created", *_PEOPLE_EVENTS)]
+    agent_assignees: dict[int, list[int]] = defaultdict(list)
+    team_assignees: dict[int, list[int]] = defaultdict(list)
+    if assigned_items:
+        for item_id, agent_id, team_id in Assignee.objects.filter(item_id__in=assigned_items).values_list(
+                "item_id", "agent_id", "team_id"):
+            if agent_id is not None:
+                agent_assignees[item_id].append(agent_id)
+            else:
+                team_assignees[item_id].append(team_id)
+    people_items = [e.item_id for e in events if e.type in _PEOPLE_EVENTS]
+    followers: dict[int, list[int]] = defaultdict(list)
+    if people_items:
+        for item_id, agent_id in Follower.objects.filter(item_id__in=people_items, agent__isnull=False).values_list(
+                "item_id", "agent_id"):
+            followers[item_id].append(agent_id)
+
+    # The teams whose members are needed: newly assigned ones, and those of items no agent has.
+    added: dict[int, tuple[set[int], set[int]]] = {}
+    for event in events:
+        if event.type == "updated":
+            old, new = event.changes["assignees"]
+            refs = _refs(new) - _refs(old)
+            added[id(event)] = ({int(r[6:]) for r in refs if r.startswith("agent:")},
+                                {int(r[5:]) for r in refs if r.startswith("team:")})
+        elif event.type == "created":
+            added[id(event)] = (set(agent_assignees.get(event.item_id, ())), set(team_assignees.get(event.item_id, ())))
+    team_ids = {team for _agents, teams in added.values() for team in teams}
+    team_ids |= {team for item_id in people_items if not agent_assignees.get(item_id)
+                 for team in team_assignees.get(item_id, ())}
+    members: dict[int, list[int]] = defaultdict(list)
+    team_names: dict[int, str] = {}
+    if team_ids:
+        for team_id, agent_id, name in Team.members.through.objects.filter(team_id__in=team_ids).values_list(
+                "team_id", "agent_id", "team__name"):
+            members[team_id].append(agent_id)
+            team_names[team_id] = name
+
+    handles = _handles([e for e in events if e.type == NOTE_ADDED])
+    planned: list[Planned] = []
+    for event in events:
+        def tell(agent_id: int, kind: str, text: str = "", event: ItemEvent = event) -> None:
+            if agent_id != event.actor.agent_id:
+                planned.append(Planned(agent_id, event.item_id, kind, event.actor, text))
+
+        if event.type in ("created", "updated"):
+            agents, teams = added[id(event)]
+            for agent_id in sorted(agents):
+                tell(agent_id, Event.ASSIGNED)
+            for team_id in sorted(teams):
+                for agent_id in members.get(team_id, ()):
+                    if agent_id not in agents:
+                        tell(agent_id, Event.TEAM_ASSIGNED, team_names.get(team_id, ""))
+        elif event.type in _PEOPLE_EVENTS:
+            kind = Event.CUSTOMER_REPLIED if event.type == "customer_replied" else Event.SLA_AT_RISK
+            people = list(agent_assignees.get(event.item_id, ()))
+            if not people:
+                people = [a for team_id in team_assignees.get(event.item_id, ()) for a in members.get(team_id, ())]
+            for agent_id in dict.fromkeys([*people, *followers.get(event.item_id, ())]):
+                tell(agent_id, kind)
+        else:
+            text = str((event.changes.get("text") or (None, ""))[1] or "")
+            for agent_id in sorted({a for handle in mentioned_handles(text) for a in handles.get(handle, ())}):
+                tell(agent_id, Event.MENTIONED, excerpt(text))
+    return _deduplicated(planned)
+
+
+def _handles(notes: Sequence[ItemEvent]) -> dict[str, list[int]]:
+    """Handle → active agents, read only when a note mentions someone."""
+    if not any(mentioned_handles(str((e.changes.get("text") or (None, ""))[1] or "")) for e in notes):
+        return {}
+    found: dict[str, list[int]] = defaultdict(list)
+    for pk, email, name in Agent.objects.filter(is_active=True).values_list("pk", "email", "name"):
+        for handle in agent_handles(email, name):
+            found[handle].append(pk)
+    return found
+
+
+def _deduplicated(planned: list[Planned]) -> list[Planned]:
+    """Each agent hears of an event on an item once; assigned to them beats assigned to their team."""
+    seen: set[tuple[int, int, str]] = set()
+    direct = {(p.agent_id, p.item_id) for p in planned if p.event == Event.ASSIGNED}
+    kept = []
+    for each in planned:
+        key = (each.agent_id, each.item_id, each.event)
+        if key in seen or (each.event == Event.TEAM_ASSIGNED and key[:2] in direct):
+            continue
+        seen.add(key)
+        kept.append(each)
+    return kept
+
+
+def deliver(planned: Sequence[Planned]) -> list[Notification]:
+    """Write the in-app notifications and queue the mails that the recipients' switches ask for;
+    inactive agents get neither."""
+    if not planned:
+        return []
+    recipients = {p.agent_id for p in planned}
+    people = {row[0]: row for row in Agent.objects.filter(
+        pk__in=recipients | {p.actor.agent_id for p in planned if p.actor.agent_id}).values_list(
+        "pk", "email", "name", "language", "is_active")}
+    switches = {(agent_id, event, channel): enabled for agent_id, event, channel, enabled in
+                NotificationSwitch.objects.filter(agent_id__in=recipients).values_list(
+                    "agent_id", "event", "channel", "enabled")}
+
+    def on(each: Planned, channel: str) -> bool:
+        return switches.get((each.agent_id, each.event, channel), DEFAULTS[(each.event, channel)])
+
+    live = [p for p in planned if p.agent_id in people and people[p.agent_id][4]]
+    now = timezone.now()
+    rows = [Notification(agent_id=p.agent_id, item_id=p.item_id, event=p.event, actor_label=_who(p.actor, people),
+                         excerpt=p.excerpt[:300], created_at=now) for p in live if on(p, Channel.IN_APP)]
+    Notification.objects.bulk_create(rows)
+    mails = [p for p in live if on(p, Channel.EMAIL)]
+    if mails:
+        _queue_mails(mails, people)
+    return rows
+
+
+def _who(actor: Actor, people: Mapping[int, tuple[Any, ...]]) -> str:
+    """The actor as a person reads them: an agent's name, else the label (a customer's address)."""
+    if actor.agent_id and actor.agent_id in people:
+        _pk, email, name, *_rest = people[actor.agent_id]
+        return str(name or email)[:300]
+    return actor.label[:300]
+
+
+def thread_id(item_id: int, agent_id: int) -> str:
+    """The Message-ID every notification mail about one item to one agent answers: never sent
+    itself, it makes mail clients group them (as GitHub's notifications do)."""
+    host = urlsplit(settings.PUBLIC_ORIGIN).hostname or "deskhand.localhost"
+    return f"<notifications.item-{item_id}.agent-{agent_id}@{host}>"
+
+
+def _hourly_counts(keys: Iterable[str]) -> dict[str, int]:
+    since = timezone.now() - datetime.timedelta(hours=1)
+    return dict(OutboundMessage.objects.filter(
+        kind=MAIL_KIND, auto_submitted=True, recipient_key__in=set(keys), created_at__gte=since)
+        .values("recipient_key").annotate(count=Count("id")).values_list("recipient_key", "count"))
+
+
+def _queue_mails(mails: Sequence[Planned], people: Mapping[int, tuple[Any, ...]]) -> None:
+    """One mail per notification, threaded per item and agent, marked automatic (RFC 3834), never
+    to the address the event came from nor to a ticket address of ours, at most EMAILS_PER_HOUR
+    an hour to one agent."""
+    own = {address.lower() for address in Mailbox.objects.values_list("address", flat=True)}
+    sent = _hourly_counts(str(people[p.agent_id][1]).lower() for p in mails)
+    items = Item.objects.only("id", "kind", "title").in_bulk({p.item_id for p in mails})
+    by_language: dict[str, list[NewOutbound]] = defaultdict(list)
+    for each in mails:
+        _pk, email, name, language, _active = people[each.agent_id]
+        key = str(email).lower()
+        item = items.get(each.item_id)
+        if item is None or key in own or key == each.actor.label.lower() or sent.get(key, 0) >= EMAILS_PER_HOUR:
+            continue
+        sent[key] = sent.get(key, 0) + 1
+        url = f"{settings.PUBLIC_ORIGIN}{reverse('web:item-detail', kwargs={'plural': f'{item.kind}s', 'item_id': item.pk})}"
+        by_language[str(language or settings.LANGUAGE_CODE)].append(NewOutbound(
+            kind=MAIL_KIND, to=[str(email)], auto=True, answering=thread_id(item.pk, each.agent_id), context={
+                "item": item, "event": each.event, "who": _who(each.actor, people), "excerpt": each.excerpt,
+                "recipient_name": name or email, "url": url,
+                "settings_url": f"{settings.PUBLIC_ORIGIN}{reverse('web:profile')}#notifications",
+            }))
+    for language, batch in by_language.items():
+        with translation.override(language):
+            queue_outbound(batch)
+
+
+# --- What an agent does with their notifications -------------------------------------------------
+
+def mark_read(agent: Agent, notification_id: int) -> Notification:
+    """One of the agent's own notifications is read (opening it does this)."""
+    notification = Notification.objects.filter(pk=notification_id, agent=agent).first()
+    if notification is None:
+        raise NotFound("notification_not_found", "There is no such notification.", field="notification")
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def mark_all_read(agent: Agent) -> int:
+    """All the agent's notifications are read; how many were not."""
+    return Notification.objects.filter(agent=agent, read_at__isnull=True).update(read_at=timezone.now())
+
+
+@transaction.atomic
+def set_switches(agent: Agent, *, switches: Mapping[tuple[str, str], bool], actor: Actor) -> dict[tuple[str, str], bool]:
+    """Which events reach the agent on which channel: every (event, channel) not given keeps its
+    default. Stored only where it differs from the default. Agents choose their own."""
+    if actor.agent_id != agent.pk and not actor.is_admin:
+        raise Forbidden("own_notifications", "Agents choose only their own notifications.")
+    for key in switches:
+        if key not in DEFAULTS:
+            raise Invalid("unknown_notification", f"There is no notification {key[0]} by {key[1]}.",
+                          field="notifications")
+    chosen = {key: bool(switches.get(key, default)) for key, default in DEFAULTS.items()}
+    before = {(event, channel): enabled for event, channel, enabled in
+              NotificationSwitch.objects.filter(agent=agent).values_list("event", "channel", "enabled")}
+    NotificationSwitch.objects.filter(agent=agent).delete()
+    NotificationSwitch.objects.bulk_create([
+        NotificationSwitch(agent=agent, event=event, channel=channel, enabled=enabled)
+        for (event, channel), enabled in chosen.items() if enabled != DEFAULTS[(event, channel)]])
+    changed = {f"{event}.{channel}": {"old": before.get((event, channel), DEFAULTS[(event, channel)]), "new": value}
+               for (event, channel), value in chosen.items()
+               if before.get((event, channel), DEFAULTS[(event, channel)]) != value}
+    if changed:
+        record(actor=actor, action="agent.notifications_changed", object_type="agent", object_id=agent.pk,
+               object_label=agent.email, changes=changed)
+    return chosen
