@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from deskhand.api.auth import BearerToken
 from deskhand.api.routers import admin, automations, customers, mail, organizations, projects, sla, surveys, work
+from deskhand.api.routers import replies
 from deskhand.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ api.add_router("", work.router)
 api.add_router("", projects.router)
 api.add_router("", mail.router)
 api.add_router("", automations.router)
+api.add_router("", replies.router)
 api.add_router("", sla.router)
 api.add_router("", surveys.router)
 
