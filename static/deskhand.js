@@ -242,3 +242,16 @@
     });
   });
 })();
+
+// --- Notifications (issue 15, item 3): the bell's panel closes on Escape or a click elsewhere.
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (evt) {
+    var bell = document.getElementById("bell");
+    if (evt.key === "Escape" && bell && bell.open) { bell.open = false; bell.querySelector("summary").focus(); }
+  });
+  document.addEventListener("click", function (evt) {
+    var bell = document.getElementById("bell");
+    if (bell && bell.open && evt.target.closest && !evt.target.closest("#bell")) { bell.open = false; }
+  });
+})();

@@ -3,6 +3,7 @@ from django.views.generic import RedirectView
 
 from deskhand.web.views import (
     admin,
+    admin_agents,
     admin_apps,
     admin_automations,
     admin_mail,
@@ -11,7 +12,9 @@ from deskhand.web.views import (
     auth,
     customers,
     items,
+    notifications,
     organizations,
+    profile,
     projects,
     reports,
     timesheets,
@@ -138,4 +141,19 @@ urlpatterns = [
     path("admin/email/inbound/<id:inbound_id>/retry", admin_mail.retry_inbound, name="admin-inbound-retry"),
     path("admin/email/inbound/<id:inbound_id>/original", admin_mail.inbound_original, name="admin-inbound-original"),
     path("admin/email/inbound/<id:inbound_id>/original.eml", admin_mail.inbound_eml, name="admin-inbound-eml"),
+    # People: Administration → Agents, each agent's profile, an invited agent's welcome page, the bell.
+    path("admin/agents", admin_agents.agents, name="admin-agents"),
+    path("admin/agents/invite", admin_agents.invite, name="admin-agent-invite"),
+    path("admin/agents/<id:agent_id>", admin_agents.change, name="admin-agent"),
+    path("profile", profile.profile, name="profile"),
+    path("profile/save", profile.save_profile, name="profile-save"),
+    path("profile/notifications", profile.save_notifications, name="profile-notifications"),
+    path("profile/password", profile.save_password, name="profile-password"),
+    path("profile/tokens", profile.create_token, name="profile-tokens"),
+    path("profile/tokens/<id:token_id>/revoke", profile.revoke_own_token, name="profile-token-revoke"),
+    re_path(r"^welcome/(?P<token>[A-Za-z0-9_:.-]{1,2000})$", profile.welcome, name="welcome"),
+    path("notifications", notifications.panel, name="notifications"),
+    path("notifications/count", notifications.count, name="notification-count"),
+    path("notifications/read", notifications.read_all, name="notifications-read-all"),
+    path("notifications/<id:notification_id>", notifications.open_notification, name="notification-open"),
 ]

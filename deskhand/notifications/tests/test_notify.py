@@ -157,8 +157,8 @@ def test_an_sla_at_risk_tells_the_assignee(ticket: Item, agent: Agent, admin: Ag
 
     from django.utils import timezone
 
-    from deskhand.sla.models import ItemSla
     from deskhand.sla.inputs import PolicyInput, TargetInput
+    from deskhand.sla.models import ItemSla
     from deskhand.sla.services import apply_sla, clock_start, create_policy
 
     policy = create_policy(PolicyInput(name="Standard", targets=[TargetInput(
