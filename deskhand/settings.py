@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The agent's or the customer's language, else the browser's (deskhand/core/i18n.py).
+    "deskhand.core.i18n.LanguageMiddleware",
     # The agent's time zone for the dates on their pages (deskhand/agents/middleware.py).
     "deskhand.agents.middleware.AgentTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -98,12 +100,16 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "deskhand.portal.context.branding",
             ],
             # The agents' app is an interface package, not an installed app: its tags by name.
-            "libraries": {"rows": "deskhand.web.templatetags.rows"},
+            "libraries": {"rows": "deskhand.web.templatetags.rows", "history": "deskhand.web.templatetags.history",
+                          "workspace": "deskhand.web.templatetags.workspace"},
+            # `|idn`: stored ASCII domains shown in Unicode (bücher.de), in every template.
+            "builtins": ["deskhand.core.templatetags.idn"],
         },
     },
 ]
@@ -128,8 +134,9 @@ def _databases() -> dict[str, dict[str, object]]:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
         }
-        # A file, not memory, so that tests with several threads share one database.
-        database["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+        # A file, not memory, so that tests with several threads share one database; one per test
+        # run (its process id), so that two runs on one checkout never write into each other's.
+        database["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
     else:
         # Each web request runs on a thread of its own and closes its connections when it ends:
         # a pool makes that close a return instead of a new PostgreSQL session (3–10 ms each).
@@ -165,10 +172,26 @@ SESSION_COOKIE_AGE = 14 * 24 * 3600
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MESSAGE_TAGS = {40: "error"}
 
+# --- Languages (issue 15, item 7) ----------------------------------------------------------------
+# Customers read all of these (mails, portal, survey page, forms); the agents' app is translated
+# into deskhand.core.i18n.AGENT_LANGUAGES. Catalogues: locale/<code>/LC_MESSAGES/django.po, with
+# the compiled .mo committed beside them (docs/decisions.md, "Translations").
 LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("hr", "Croatian"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("nb", "Norwegian Bokmål"),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# -----------------------------------------------------------------------------------------------
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"

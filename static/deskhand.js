@@ -243,6 +243,66 @@
   });
 })();
 
+// Workspace (lead): who else is on an item, the views beside the lists, the search box's results.
+(function () {
+  "use strict";
+  function csrf() {
+    try { return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (e) { return ""; }
+  }
+
+  // Typing in the reply or note box tells the others (at most every 4 s); 6 s idle and it stops.
+  var lastTold = 0, idle = null;
+  document.addEventListener("input", function (evt) {
+    var beat = document.getElementById("presence-beat");
+    if (!beat || !evt.target.closest || !evt.target.closest("form.compose")) { return; }
+    var flag = document.getElementById("presence-typing");
+    flag.value = "1";
+    clearTimeout(idle);
+    idle = setTimeout(function () { flag.value = "0"; htmx.trigger(beat, "deskhand:typing"); }, 6000);
+    if (Date.now() - lastTold > 4000) { lastTold = Date.now(); htmx.trigger(beat, "deskhand:typing"); }
+  });
+  // Leaving the page ends the presence at once rather than after the missed beats.
+  window.addEventListener("pagehide", function () {
+    var beat = document.getElementById("presence-beat");
+    if (!beat || !navigator.sendBeacon) { return; }
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", csrf());
+    navigator.sendBeacon(beat.dataset.leave, data);
+  });
+
+  // The view matching the list's filters stays marked as they change in place.
+  function markView() {
+    var nav = document.querySelector("[data-views-nav]");
+    if (!nav) { return; }
+    var here = new URLSearchParams(window.location.search);
+    ["view", "page"].forEach(function (key) { here.delete(key); });
+    if (here.get("sort") === "-id") { here.delete("sort"); }
+    var wanted = Array.from(here.entries()).filter(function (pair) { return pair[1] !== ""; })
+      .map(function (pair) { return pair.join("="); }).sort().join("&");
+    nav.querySelectorAll("a[href]").forEach(function (link) {
+      if (link.classList.contains("views-manage")) { return; }
+      var query = new URL(link.href, window.location.href).searchParams;
+      var own = Array.from(query.entries()).map(function (pair) { return pair.join("="); }).sort().join("&");
+      var current = window.location.pathname === new URL(link.href, window.location.href).pathname && own === wanted;
+      if (current) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
+    });
+  }
+  document.addEventListener("htmx:pushedIntoHistory", markView);
+
+  // The search box's results under it: Escape or a click elsewhere closes them.
+  function closeSearch() {
+    var popup = document.getElementById("search-popup");
+    if (popup) { popup.innerHTML = ""; }
+  }
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key === "Escape" && evt.target.id === "global-search") { closeSearch(); }
+  });
+  document.addEventListener("click", function (evt) {
+    if (!evt.target.closest || !evt.target.closest(".global-search")) { closeSearch(); }
+  });
+})();
+
 // --- Notifications (issue 15, item 3): the bell's panel closes on Escape or a click elsewhere.
 (function () {
   "use strict";
@@ -254,4 +314,43 @@
     var bell = document.getElementById("bell");
     if (bell && bell.open && evt.target.closest && !evt.target.closest("#bell")) { bell.open = false; }
   });
+})();
+
+// --- Email set-up guide (issue 15, item 8): tabs ([data-tabs]) with arrow keys; without script
+// every panel shows, one under the other.
+(function () {
+  "use strict";
+  function select(tab, focus) {
+    var list = tab.closest("[role=tablist]");
+    var root = tab.closest("[data-tabs]");
+    list.querySelectorAll("[role=tab]").forEach(function (other) {
+      var on = other === tab;
+      other.setAttribute("aria-selected", on ? "true" : "false");
+      other.tabIndex = on ? 0 : -1;
+      var panel = root.querySelector("#" + other.getAttribute("aria-controls"));
+      if (panel) { panel.hidden = !on; }
+    });
+    if (focus) { tab.focus(); }
+  }
+  function init(scope) {
+    scope.querySelectorAll("[data-tabs] [role=tab][aria-selected=true]").forEach(function (tab) { select(tab, false); });
+  }
+  document.addEventListener("click", function (evt) {
+    var tab = evt.target.closest && evt.target.closest("[data-tabs] [role=tab]");
+    if (tab) { select(tab, false); }
+  });
+  document.addEventListener("keydown", function (evt) {
+    var tab = evt.target.closest && evt.target.closest("[data-tabs] [role=tab]");
+    if (!tab) { return; }
+    var tabs = Array.from(tab.closest("[role=tablist]").querySelectorAll("[role=tab]"));
+    var at = tabs.indexOf(tab);
+    var next = {ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1}[evt.key];
+    if (next === undefined) { return; }
+    evt.preventDefault();
+    select(tabs[(next + tabs.length) % tabs.length], true);
+  });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { init(document); });
+  } else { init(document); }
+  document.addEventListener("htmx:afterSwap", function (evt) { init(evt.target); });
 })();

@@ -47,3 +47,12 @@ def search_term(value: str | None, *, max_length: int = 200) -> str:
 
 def has_control_characters(value: str) -> bool:
     return bool(_CONTROL.search(value))
+
+
+def first_line(text: str | None, *, max_length: int = 160) -> str:
+    """The first line of a message that says something (not blank, not a quote), shortened."""
+    for line in (text or "").splitlines():
+        line = " ".join(line.split())
+        if line and not line.startswith(">"):
+            return line if len(line) <= max_length else line[: max_length - 1].rstrip() + "…"
+    return ""

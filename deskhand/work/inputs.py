@@ -113,3 +113,21 @@ class TimeChanges:
     date: Maybe[str | datetime.date | None] = UNSET  # None: today
     note: Maybe[str] = UNSET
     billable: Maybe[bool] = UNSET
+
+
+@dataclass(frozen=True)
+class ViewDraft:
+    """A list's filters and sort to keep under a name. `query` holds ItemFilters' field names and
+    `sort`, as the list's query string has them; `assignee` may say `me` (whoever looks)."""
+
+    kind: str
+    name: str
+    query: Mapping[str, str]
+    shared: bool = False
+
+
+@dataclass(frozen=True)
+class ViewChanges:
+    name: Maybe[str] = UNSET
+    shared: Maybe[bool] = UNSET
+    query: Maybe[Mapping[str, str]] = UNSET

@@ -51,7 +51,11 @@ SORTS = {
     "title": ("title", "-id"), "-title": ("-title", "-id"),
     "priority": ("priority", "-id"), "-priority": ("-priority", "-id"),
     "status": ("status__position", "-id"), "-status": ("-status__position", "-id"),
+    # Customers' latest words first (the view "Recently updated by customers").
+    "-customer_at": ("-last_customer_message_at", "-id"),
 }
+# How far back "recently updated by customers" looks.
+CUSTOMER_RECENT = datetime.timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class ItemFilters:
     folder: str = ""          # a folder id or "none"
     search: str = ""          # title, reference (#123) or requester email
     sla: str = ""             # breached, at_risk, paused, running, met or none
+    updated_by: str = ""      # "customer": a customer wrote in the last 7 days
 
     @classmethod
     def from_mapping(cls, data: Any) -> ItemFilters:
@@ -201,7 +206,16 @@ def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-
     queryset = _by_id_or_none(queryset, filters.folder, field="folder")
     queryset = _search(queryset, filters.search)
     queryset = _sla(queryset, filters.sla)
+    queryset = _updated_by(queryset, filters.updated_by)
     return with_row_data(queryset, names=names, followers=followers).order_by(*SORTS[sort])
+
+
+def _updated_by(queryset: _Items, value: str) -> _Items:
+    if not value:
+        return queryset
+    if value != "customer":
+        raise Invalid("invalid_updated_by", "updated_by is customer.", field="updated_by")
+    return queryset.filter(last_customer_message_at__gte=timezone.now() - CUSTOMER_RECENT)
 
 
 SLA_STATES = ("breached", "at_risk", "paused", "running", "met", NONE)

@@ -69,15 +69,46 @@ def project_tree(nodes: list[ProjectNode], tree_query: str, project: str, folder
     return mark_safe("".join(items))  # noqa: S308 - each part is built by format_html
 
 
+def _short(delta: datetime.timedelta) -> str:
+    """A wait as an agent reads it at a glance: 25 min, 3 h 10 min, 2 d 4 h."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def _next_due(clock: ItemSla) -> tuple[str, datetime.datetime | None]:
+    if clock.first_response_due is not None and clock.first_responded_at is None:
+        return "first response", clock.first_response_due
+    if clock.resolution_due is not None and clock.resolved_at is None:
+        return "resolution", clock.resolution_due
+    return "", None
+
+
 @register.simple_tag
 def sla_badge(item: Item) -> SafeString:
-    """A small badge on a row whose SLA is at risk or breached (the states that call for action)."""
+    """On a row with an SLA: the time left to its next target (at risk and breached stand out)."""
     try:
         clock = item.sla_clock
     except ItemSla.DoesNotExist:
         return mark_safe("")
-    state = sla_state(clock)
-    if state not in ("at_risk", "breached"):
+    now = timezone.now()
+    state = sla_state(clock, now=now)
+    if state == "met":
         return mark_safe("")
-    return format_html('<span class="sla-badge sla-{}" title="SLA {}">SLA {}</span>', state, clock.policy.name,
-                       "breached" if state == "breached" else "at risk")
+    if state == "paused":
+        return format_html('<span class="sla-badge sla-paused" title="SLA {}: paused">SLA paused</span>', clock.policy.name)
+    target, due = _next_due(clock)
+    if state == "breached":
+        late = f", {_short(now - due)} over" if due is not None and due < now else ""
+        return format_html('<span class="sla-badge sla-breached" title="SLA {}: breached{}">SLA breached</span>',
+                           clock.policy.name, late)
+    if due is None:
+        return mark_safe("")
+    return format_html('<span class="sla-badge sla-{}" title="SLA {}: {} due {}">{} left</span>', state,
+                       clock.policy.name, target, f"{timezone.localtime(due):%Y-%m-%d %H:%M}",
+                       _short(due - now))

@@ -25,6 +25,9 @@ from deskhand.core.text import search_term
 from deskhand.customers import queries as customer_queries
 from deskhand.mail import queries as mail_queries
 from deskhand.mail.models import InboundEmail
+from deskhand.replies.inputs import Reply
+from deskhand.replies.queries import copies_for_messages, reply_box
+from deskhand.replies.services import send_reply, split_addresses
 from deskhand.sla.queries import item_sla
 from deskhand.surveys.queries import latest_answer
 from deskhand.web.access import actor, agent_required
@@ -39,19 +42,22 @@ from deskhand.web.forms_items import (
     optional_id,
     priority_choices,
 )
+from deskhand.web.history import Line, item_history
 from deskhand.web.http import AgentRequest
 from deskhand.web.views.admin_mail import eml_response, original_context
-from deskhand.work import queries
+from deskhand.work import queries, workspace
 from deskhand.work.inputs import BulkChanges, FollowerRef, ItemChanges, ItemDraft
-from deskhand.work.models import Attachment, Channel, Item, Kind, Message, MessageKind, Priority
+from deskhand.work.models import Attachment, Channel, Item, Kind, Message, MessageKind
 from deskhand.work.services.items import bulk_change, change_item, create_task, create_task_from, submit_ticket
-from deskhand.work.services.messages import NewAttachment, add_message, customer_recipients
+from deskhand.work.services.messages import NewAttachment, customer_recipients
 from deskhand.work.services.timesheets import log_time
+from deskhand.work.services.workspace import open_item, resolve_me
 
 KINDS = {"tickets": Kind.TICKET, "tasks": Kind.TASK}
 PLURALS = {Kind.TICKET: "tickets", Kind.TASK: "tasks"}
 PAGE_SIZE = 50
-FILTERS = ("status", "priority", "assignee", "organization", "requester", "project", "folder", "search", "sla")
+FILTERS = ("status", "priority", "assignee", "organization", "requester", "project", "folder", "search", "sla",
+           "updated_by")
 VIEW_LABELS = {"list": "List", "by_portfolio": "By portfolio", "by_customer": "By customer"}
 # Column, header, and the direction a first click sorts by (newest, most urgent first).
 COLUMNS = (("id", "Ref", "-id"), ("title", "Title", "title"), ("status", "Status", "status"),
@@ -59,13 +65,6 @@ COLUMNS = (("id", "Ref", "-id"), ("title", "Title", "title"), ("status", "Status
 SLA_CHOICES = [("", "Any"), ("at_risk", "At risk"), ("breached", "Breached"), ("running", "Running"),
                ("paused", "Paused"), ("met", "Met"), ("none", "No SLA")]
 PROPERTIES = ("status", "priority", "assignees", "project", "folder", "requester", "followers", "fields", "text")
-ACTIONS = {"created": "created", "updated": "changed", "follower_added": "added a follower",
-           "message.customer": "customer wrote", "message.reply": "replied", "message.note": "added a note",
-           "time.logged": "logged time", "time.updated": "changed logged time", "time.deleted": "removed logged time",
-           "automation.ran": "ran", "automation.failed": "failed", "automation.stopped": "stopped itself",
-           "sla.applied": "started the SLA", "sla.breached": "SLA breached", "sla.at_risk": "SLA at risk",
-           "survey.sent": "sent a satisfaction survey", "survey.answered": "answered the survey",
-           "task_created": "made a task"}
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -148,7 +147,7 @@ def _tree(kind: str, view: str, data: QueryDict, settings: dict[str, Any], choic
 
 
 def _assignee_filter(choices: Choices, me: int) -> list[tuple[str, list[tuple[str, str]]]]:
-    return [("", [("", "Anyone"), (str(me), "Me"), (NONE, "Nobody")]),
+    return [("", [("", "Anyone"), ("me", "Me"), (NONE, "Nobody")]),
             ("Agents", [(str(a.pk), a.display_name) for a in choices.agents if a.pk != me]),
             ("Teams", [(f"team:{t.pk}", t.name) for t in choices.teams])]
 
@@ -162,6 +161,7 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
     raw = {name: search_term(data.get(name)) for name in FILTERS}
     errors: dict[str, str] = {}
     values, shown = _resolve_people(raw, errors)
+    values["assignee"] = resolve_me(values["assignee"], me=me)
     sort = data.get("sort", "")
     sort = sort if sort in queries.SORTS else "-id"
     page = _number(data.get("page"))
@@ -174,6 +174,11 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
             errors[exc.field if exc.field in FILTERS else "search"] = exc.message
     kept = {name: value for name, value in raw.items() if value}
     query = {"view": view, **kept, **({"sort": sort} if sort != "-id" else {})}
+    named_views = workspace.views_for(me, kind)
+    current_view = workspace.matching_view(named_views, query)
+    marks = workspace.attention(rows[:PAGE_SIZE], agent_id=me)
+    for row in rows[:PAGE_SIZE]:
+        row.attention = marks[row.pk]  # type: ignore[attr-defined]
     tree_query = {"view": view, **{k: v for k, v in kept.items() if k not in ("organization", "project", "folder")},
                   **({"sort": sort} if sort != "-id" else {})}
     plural = PLURALS[Kind(kind)]
@@ -185,7 +190,8 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
         columns.append({"label": label, "url": "?" + urlencode({**query, "sort": target}),
                         "aria_sort": ("descending" if sort.startswith("-") else "ascending") if current else ""})
     context = {
-        "kind": kind, "plural": plural, "title": plural.capitalize(), "view": view,
+        "kind": kind, "plural": plural, "title": current_view.name if current_view else plural.capitalize(),
+        "view": view, "current_view": current_view, "saved_query": urlencode({k: v for k, v in query.items() if k != "view"}),
         "views": [(name, VIEW_LABELS[name], "?" + urlencode({**kept, "view": name})) for name in views],
         "items": rows[:PAGE_SIZE], "page": page, "errors": errors, "filters": raw, "shown": shown,
         "values": values, "sort": sort, "columns": columns, "choices": choices,
@@ -313,58 +319,9 @@ def duration(minutes: int) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
-def _readable(value: Any, names: dict[str, str]) -> str:
-    if value is None or value == "" or value == []:
-        return "—"
-    if isinstance(value, list):
-        return ", ".join(_readable(entry, names) for entry in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{key}: {_readable(entry, names)}" for key, entry in value.items())
-    if value is True or value is False:
-        return "yes" if value else "no"
-    return names.get(str(value), str(value))
-
-
-def _history(item: Item, choices: Choices) -> list[dict[str, Any]]:
-    """The item's events as sentences: who, what, and old → new with names instead of ids."""
-    names: dict[str, str] = {f"agent:{a.pk}": a.display_name for a in choices.agents}
-    names.update({f"team:{t.pk}": t.name for t in choices.teams})
-    for follower in item.follower_rows:
-        if follower.customer is not None:
-            names[f"customer:{follower.customer_id}"] = follower.customer.email
-    if item.requester is not None:
-        names[f"customer:{item.requester_id}"] = item.requester.email
-    statuses = {status.key: status.label for status in choices.statuses}
-    priorities = {priority.key: priority.label for priority in Priority}
-    rows = []
-    for event in queries.item_events(item):
-        action = event.action.split(".", 1)[1] if event.action.startswith(f"{item.kind}.") else event.action
-        details = []
-        changes = event.changes or {}
-        if action == "time.logged":
-            billable = "" if changes.get("billable", True) else ", not billable"
-            details.append({"label": "Time", "text": f"{changes.get('minutes')} min on {changes.get('date')}{billable}"})
-            changes = {}
-        if action == "automation.ran":  # "why is this assigned to Ana?"
-            details = [{"label": "Because", "text": "; ".join(changes.get("matched", []))},
-                       {"label": "It", "text": "; ".join(changes.get("did", []))}]
-            changes = {}
-        elif action.startswith("automation."):
-            changes = {key: value for key, value in changes.items() if key not in ("automation", "name")}
-        for key, value in changes.items():
-            if key in ("message", "entry") or (action == "created" and key in ("title", "channel", "custom_fields")):
-                continue
-            label = key.replace("_", " ").capitalize()
-            local = {**names, **(statuses if key == "status" else priorities if key == "priority" else {})}
-            if isinstance(value, dict) and ("old" in value or "new" in value):
-                details.append({"label": label, "old": _readable(value.get("old"), local),
-                                "new": _readable(value.get("new"), local)})
-            elif isinstance(value, dict) and value.get("changed"):
-                details.append({"label": label, "text": "changed"})
-            elif value not in (None, "", [], {}):
-                details.append({"label": label, "text": _readable(value, local)})
-        rows.append({"event": event, "verb": ACTIONS.get(action, action), "details": details})
-    return rows
+def _history(item: Item) -> list[Line]:
+    """The item's events as sentences with names (`deskhand.web.history`)."""
+    return item_history(queries.item_events(item), kind=item.kind)
 
 
 # nh3 writes every attribute as name="value", so inline images are found without parsing again.
@@ -454,7 +411,7 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
         context["total_text"], context["billable_text"] = duration(context["total"]), duration(billable)
         context["time_form"] = TimeForm(initial={"date": timezone.localdate().isoformat(), "billable": True})
     if everything or "history" in parts:
-        context["history"] = _history(item, choices)
+        context["history"] = _history(item)
     if everything:
         context["conversation"] = _with_mail(list(queries.conversation(item)), remote_images=remote_images)
         first = context["conversation"][0] if context["conversation"] else None
@@ -463,6 +420,9 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
             first is not None and first.channel == "email" and item.description
             and first.body.strip() == item.description.strip())
         context["recipients"] = customer_recipients(item)
+        copies = copies_for_messages([m.pk for m in context["conversation"] if m.kind == MessageKind.REPLY])
+        for message in context["conversation"]:
+            message.copies = copies.get(message.pk)  # type: ignore[attr-defined]  # a reply's Cc and Bcc
     context.update(extra)
     return context
 
@@ -473,6 +433,7 @@ REMOTE_IMAGES_CSP = {"img-src": ("https:", "http:")}
 
 
 def _detail(request: AgentRequest, item: Item, *, status: int = 200, **extra: Any) -> HttpResponse:
+    extra.setdefault("reply_box", reply_box(request.user, item))  # canned responses, macros, draft, signature
     response = render(request, "web/items/detail.html", _detail_context(item, **extra), status=status)
     response.csp_extra = REMOTE_IMAGES_CSP  # type: ignore[attr-defined]
     return response
@@ -488,7 +449,10 @@ def item_detail(request: AgentRequest, plural: str, item_id: str) -> HttpRespons
         raise Http404(exc.message) from None
     if item.kind != KINDS[plural]:
         return redirect(item_url(item))
-    return _detail(request, item, menu=request.GET.get("menu") == "project")
+    # Opening the page reads what customers wrote (for this agent) and tells the others who is here.
+    open_item(item, agent_id=request.user.pk)
+    return _detail(request, item, menu=request.GET.get("menu") == "project",
+                   present=workspace.present(item, agent_id=request.user.pk))
 
 
 @require_GET
@@ -579,18 +543,26 @@ def edit_property(request: AgentRequest, plural: str, item_id: str, name: str) -
 def post_message(request: AgentRequest, plural: str, item_id: str, kind: str) -> HttpResponse:
     """A reply (to the requester and customer followers) or an internal note, with files."""
     item = _get_item_or_404(plural, item_id)
-    body = request.POST.get("body", "")
+    data = request.POST
+    body, cc, bcc = data.get("body", ""), data.get("cc", "")[:2000], data.get("bcc", "")[:2000]
     files = [NewAttachment(name=upload.name or "", content=upload, content_type=upload.content_type or "")
              for upload in request.FILES.getlist("attachments")]
+    # Markdown, Cc/Bcc, the signature and "Send and set": deskhand/replies/services.py.
+    reply = Reply(body=body, cc=split_addresses(cc), bcc=split_addresses(bcc), then=data.get("then", "")[:20],
+                  signature=data.get("signature") == "1", attachments=files)
     try:
-        message = add_message(item, kind=kind, body=body, attachments=files, actor=actor(request))
+        message = send_reply(item, reply=reply, kind=kind, actor=actor(request))
     except DomainError as exc:
-        error = {"field": "attachments" if exc.field == "attachments" else "body", "message": exc.message}
-        return _detail(request, item, status=exc.status,
-                       message_error={kind: error}, message_input={kind: body})
+        field = exc.field if exc.field in ("attachments", "cc", "bcc", "then") else "body"
+        return _detail(request, item, status=exc.status, message_error={kind: {"field": field, "message": exc.message}},
+                       message_input={kind: body, "cc": cc, "bcc": bcc})
     if kind == MessageKind.REPLY:
         sent = ", ".join(message.recipients) or "nobody (no requester or customer followers)"
-        messages.success(request, f"Reply sent to {sent}.")
+        copies = split_addresses(cc)
+        if reply.then:
+            item.refresh_from_db()
+        then = f" The {item.kind} is now {item.status.label}." if reply.then else ""
+        messages.success(request, f"Reply sent to {sent}{' (Cc ' + ', '.join(copies) + ')' if copies else ''}.{then}")
     else:
         messages.success(request, "Note added.")
     return redirect(f"{item_url(item)}#message-{message.pk}")
