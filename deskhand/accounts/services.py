@@ -31,6 +31,7 @@ from deskhand.audit.services import record
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import Invalid, NotFound
+from deskhand.core.i18n import supported_language
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.queries import find_customer_by_email
 from deskhand.customers.services import find_or_create_customer
@@ -126,7 +127,7 @@ def _mail(account: CustomerAccount, kind: str, purpose: Purpose | None = None, *
     if _capped(account):
         return False
     links = {"link": make_link(account, purpose)} if purpose else {}
-    queue_outbound([NewOutbound(kind=kind, to=[address], auto=True, context={
+    queue_outbound([NewOutbound(kind=kind, to=[address], auto=True, language=account.customer.language, context={
         "customer": account.customer, "hours": int(LINK_AGE[purpose].total_seconds() // 3600) if purpose else 0,
         "minutes": int(LINK_AGE[purpose].total_seconds() // 60) if purpose else 0, **links, **context})])
     return True
@@ -160,8 +161,8 @@ def register(registration: Registration) -> Registered:
     this hour (a new registration would kill the link already sent)."""
     try:
         email = parse_email(registration.email[:1000]).address
-    except AddressError as exc:
-        raise Invalid("invalid_email", str(exc), field="email") from None
+    except AddressError:  # said in the customer's language, not the address parser's
+        raise Invalid("invalid_email", _("Enter a valid email address."), field="email") from None
     name = registration.name.strip()[:200]
     check_new_password(registration.password, email=email, name=name)
     customer, _created = find_or_create_customer(email, name=name, language=registration.language[:16],
@@ -286,3 +287,31 @@ def invite(customer: Customer, *, actor: Actor) -> CustomerAccount:
 def record_preview(customer: Customer, *, actor: Actor) -> None:
     """An agent opened the portal as this customer sees it (read-only): the customer's history says so."""
     _record(customer, "previewed", actor)
+
+
+def learn_language(customer: Customer, language: str) -> bool:
+    """A customer without a language takes the one their browser asked for (registering, or a
+    first visit to the portal); a language they have is never replaced. True when it was set."""
+    language = supported_language(language)
+    if customer.language or not language:
+        return False
+    # Conditional: a language set meanwhile (by an agent, by a mail) wins.
+    learnt = bool(Customer.objects.filter(pk=customer.pk, language="").update(language=language))
+    if learnt:
+        customer.language = language
+        _record(customer, "language_learnt", _actor(customer), language=language)
+    return learnt
+
+
+@transaction.atomic
+def set_language(customer: Customer, language: str, *, actor: Actor) -> Customer:
+    """The customer picked the language of their portal and mails (the portal's switcher)."""
+    chosen = supported_language(language)
+    if not chosen or chosen != language.strip().lower():
+        raise Invalid("invalid_language", _("Choose one of the languages offered."), field="language")
+    if customer.language != chosen:
+        old = customer.language
+        Customer.objects.filter(pk=customer.pk).update(language=chosen, updated_at=timezone.now())
+        customer.language = chosen
+        _record(customer, "language_set", actor, language=[old, chosen])
+    return customer

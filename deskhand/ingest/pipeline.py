@@ -26,6 +26,7 @@ from deskhand.core.actors import Actor, ActorKind
 from deskhand.core.bulk import insert_rows, update_rows
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import DomainError
+from deskhand.core.i18n import first_supported
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.queries import People, lookup_keys, organization_for_domain, read_people
 from deskhand.customers.services import Person, find_or_create_customers
@@ -396,7 +397,7 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
     for plan in filing:
         if not plan.is_note:
             people.append(Person(address=parse_email(plan.sender), source=Source.EMAIL, actor=plan.actor,
-                                 name=plan.name))
+                                 name=plan.name, language=_mail_language(plan)))
         people += [Person(address=parse_email(key), source=Source.EMAIL, actor=plan.actor, name=name)
                    for key, name in plan.wanted.items() if key not in addresses.agents]
     found = iter(find_or_create_customers(people, lookups=lookups))
@@ -408,6 +409,7 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
             plan.author = next(found)[0]
         plan.followers = [agents[addresses.agents[key]] if key in addresses.agents else next(found)[0]
                           for key in plan.wanted]
+    _learn_languages(filing)
     new = [plan for plan in filing if plan.creates]
     batch = [NewItem(
         kind=Kind.TICKET, title=_title(plan), description=plan.body, requester=plan.author, actor=plan.actor,
@@ -452,6 +454,26 @@ def _write(plans: list[_Plan], addresses: MailAddresses, lookups: People) -> Non
     queue_acknowledgements([Acknowledgement(
         item=_item_of(plan), message=message, to=plan.sender, answering=plan.mail.message_id if plan.mail else "",
         address=plan.row.mailbox.address if plan.row.mailbox else "") for plan, message in acknowledging])
+
+
+def _mail_language(plan: _Plan) -> str:
+    """The language the mail says it is written in (Content-Language), if we ship it."""
+    return first_supported(plan.mail.language) if plan.mail is not None and plan.mail.language else ""
+
+
+def _learn_languages(plans: list[_Plan]) -> None:
+    """A sender without a language takes the one their mail says it is in (their first mail's,
+    for a new customer); a language they have is never replaced. One UPDATE per language."""
+    learnt: dict[int, str] = {}
+    for plan in plans:
+        if plan.author is not None and not plan.author.language and _mail_language(plan):
+            learnt.setdefault(plan.author.pk, _mail_language(plan))
+    for language in set(learnt.values()):
+        Customer.objects.filter(pk__in=[pk for pk, code in learnt.items() if code == language],
+                                language="").update(language=language)
+    for plan in plans:
+        if plan.author is not None and plan.author.pk in learnt:
+            plan.author.language = learnt[plan.author.pk]
 
 
 def _item_of(plan: _Plan) -> Item:
@@ -666,7 +688,8 @@ def _file_batch(todo: list[tuple[InboundEmail, ParsedMail]], addresses: MailAddr
         for to, subject, reason in plan.outcome.notify:
             with transaction.atomic():
                 queue_rejection(to=to, subject=subject, reason=reason, answering=plan.mail.message_id if plan.mail else "",
-                                address=plan.row.mailbox.address if plan.row.mailbox else "")
+                                address=plan.row.mailbox.address if plan.row.mailbox else "",
+                                language=_mail_language(plan))
         _outcome(plan.row, plan.outcome)
     update_rows([plan.row for plan in plans], _FINISHED)
 

@@ -25,12 +25,14 @@ from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import Count
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from deskhand.conf import conf
 from deskhand.config.queries import get_setting
 from deskhand.core.bulk import update_rows
+from deskhand.core.i18n import supported_language
 from deskhand.core.tasks import task
+from deskhand.customers.models import Customer
 from deskhand.mail.loops import LOOP_HEADER
 from deskhand.mail.models import InboundEmail, Mailbox, OutboundMessage, OutboundStatus
 
@@ -107,11 +109,32 @@ def thread_headers(item: Item, *, answering: str = "") -> dict[str, str]:
     return _thread_headers_many([item], [answering])[0]
 
 
-def _render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
-    subject = " ".join(render_to_string(f"emails/{kind}.subject.txt", context).split())
-    text = render_to_string(f"emails/{kind}.txt", context).strip() + "\n"
-    html = render_to_string(f"emails/{kind}.html", context)
+def _render(kind: str, context: dict[str, Any], language: str = "") -> tuple[str, str, str]:
+    """Subject, text and HTML of a mail, in `language` (a customer's; unsupported or "" is the
+    default language). Activating a language is a dictionary lookup once its catalogue is loaded,
+    so a batch switches per mail."""
+    with translation.override(supported_language(language) or settings.LANGUAGE_CODE):
+        subject = " ".join(render_to_string(f"emails/{kind}.subject.txt", context).split())
+        text = render_to_string(f"emails/{kind}.txt", context).strip() + "\n"
+        html = render_to_string(f"emails/{kind}.html", context)
     return subject[:998], text, html
+
+
+def requester_languages(items: list[Item]) -> dict[int, str]:
+    """Each item's requester's language: from the requesters already loaded, the rest in one query."""
+    found: dict[int, str] = {}
+    missing: dict[int, int] = {}
+    for item in items:
+        if item.requester_id is None:
+            found[item.pk] = ""
+        elif type(item).requester.is_cached(item):
+            found[item.pk] = item.requester.language if item.requester is not None else ""
+        else:
+            missing[item.pk] = item.requester_id
+    if missing:
+        languages = dict(Customer.objects.filter(pk__in=set(missing.values())).values_list("pk", "language"))
+        found.update({pk: languages.get(requester, "") for pk, requester in missing.items()})
+    return found
 
 
 @dataclass(frozen=True)
@@ -128,6 +151,8 @@ class NewOutbound:
     attachments: list[Attachment] = field(default_factory=list)
     answering: str = ""
     address: str = ""
+    # The language to write in: the recipient's (a customer's `language`); "" for the default.
+    language: str = ""
     cc: list[str] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)
 
@@ -146,7 +171,7 @@ def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
     for mail in mails:
         sender = mail.address or (first_mailbox.get(mail.item.pk, "") if mail.item is not None else "") or default
         subject, text, html = _render(mail.kind, {"item": mail.item, "message": mail.message, "sender": sender,
-                                                  **mail.context})
+                                                  **mail.context}, mail.language)
         thread = next(threaded) if mail.item is not None else (
             {"In-Reply-To": mail.answering, "References": mail.answering} if mail.answering else {})
         headers: dict[str, Any] = {
@@ -178,7 +203,8 @@ def queue_reply(*, item: Item, message: Message, to: list[str], attachments: lis
                 cc: list[str] | None = None, bcc: list[str] | None = None) -> OutboundMessage:
     """An agent's reply as an outbox row; call inside the transaction that wrote the message."""
     return queue_outbound([NewOutbound(kind="reply", item=item, message=message, to=to, attachments=attachments,
-                                       cc=list(cc or ()), bcc=list(bcc or ()))])[0]
+                                       cc=list(cc or ()), bcc=list(bcc or ()),
+                                       language=requester_languages([item])[item.pk])])[0]
 
 
 def envelope_recipients(outbound: OutboundMessage) -> list[str]:
@@ -232,9 +258,10 @@ def queue_acknowledgements(acks: list[Acknowledgement]) -> list[OutboundMessage 
     if not acks or not get_setting("email_acknowledgement"):
         return [None] * len(acks)
     allowed = _auto_allowed([ack.to for ack in acks])
+    languages = requester_languages([ack.item for ack, ok in zip(acks, allowed, strict=True) if ok])
     queued = iter(queue_outbound([
         NewOutbound(kind="acknowledgement", item=ack.item, message=ack.message, to=[ack.to], auto=True,
-                    answering=ack.answering, address=ack.address)
+                    answering=ack.answering, address=ack.address, language=languages[ack.item.pk])
         for ack, ok in zip(acks, allowed, strict=True) if ok]))
     return [next(queued) if ok else None for ok in allowed]
 
@@ -244,13 +271,14 @@ def queue_acknowledgement(*, item: Item, message: Message | None, to: str, answe
     return queue_acknowledgements([Acknowledgement(item, message, to, answering, address)])[0]
 
 
-def queue_rejection(*, to: str, subject: str, reason: str, answering: str = "", address: str = ""
-                    ) -> OutboundMessage | None:
-    """Tell a sender that their mail could not be filed (too large, say), within the cap."""
+def queue_rejection(*, to: str, subject: str, reason: str, answering: str = "", address: str = "",
+                    language: str = "") -> OutboundMessage | None:
+    """Tell a sender that their mail could not be filed (too large, say), within the cap; in
+    `language`, the one their mail was written in."""
     if not auto_reply_allowed(to):
         return None
     return queue_outbound([NewOutbound(kind="rejected", to=[to], context={"original_subject": subject, "reason": reason},
-                                       auto=True, answering=answering, address=address)])[0]
+                                       auto=True, answering=answering, address=address, language=language)])[0]
 
 
 def _smtp(url: str) -> smtplib.SMTP:

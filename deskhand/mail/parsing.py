@@ -8,6 +8,7 @@ it decodes as well as it can and records what it had to guess in `problems`.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -77,6 +78,8 @@ class ParsedMail:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "text/plain"
     report_type: str = ""
+    # Content-Language as sent (`de-AT`, `fr-CA, en`): of the mail, else of its first part saying one.
+    language: str = ""
     text: str = ""
     html: str = ""
     attachments: list[MailAttachment] = field(default_factory=list)
@@ -374,6 +377,16 @@ def parse_mail(raw: bytes) -> ParsedMail:
     return _parse(raw, None)
 
 
+def _content_language(message: Message) -> str:
+    """The Content-Language of the mail, or of its first part with one (Thunderbird puts it on
+    the text part); the header as sent, at most 100 characters."""
+    for part in itertools.islice(message.walk(), 20):
+        value = header(part, "Content-Language").strip()
+        if value:
+            return value[:100]
+    return ""
+
+
 def _parse(raw: bytes, skeleton: Skeleton | None) -> ParsedMail:
     mail = ParsedMail()
     # The MIME tree is read with the light compat32 classes (6 times faster on real mail than
@@ -404,6 +417,7 @@ def _parse(raw: bytes, skeleton: Skeleton | None) -> ParsedMail:
     present = {key.lower() for key in message}
     mail.headers = {name: header(message, name)[:500] for name in _LOOP_HEADERS if name in present}
     mail.content_type = message.get_content_type()
+    mail.language = _content_language(message)
     report_type = message.get_param("report-type") if mail.content_type == "multipart/report" else ""
     mail.report_type = str(report_type[2]) if isinstance(report_type, tuple) else (report_type or "")
     texts: list[str] = []

@@ -20,6 +20,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.http import urlencode
 
 from deskhand.accounts.models import CustomerAccount
+from deskhand.portal.language import apply_portal_language
 
 COOKIE = "deskhand_portal"
 AGE = 30 * 24 * 3600
@@ -103,10 +104,13 @@ View = Callable[..., HttpResponseBase]
 
 
 def with_portal_session(view: View) -> View:
-    """The customer session is read on demand and written after the view."""
+    """The customer session is read (for the signed-in customer's language) and written after
+    the view."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if COOKIE in request.COOKIES:
+            apply_portal_language(request, current_account(request))
         return save(request, view(request, *args, **kwargs))
 
     return wrapped
@@ -117,8 +121,10 @@ def customer_required(view: View) -> View:
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if current_account(request) is None:
+        account = current_account(request)
+        if account is None:
             return save(request, redirect(f"{reverse('portal:login')}?{urlencode({'next': request.get_full_path()})}"))
+        apply_portal_language(request, account)
         return save(request, view(request, *args, **kwargs))
 
     return wrapped

@@ -3,12 +3,14 @@ from django.urls import include, path
 from deskhand.portal.views import auth, preview, requests
 from deskhand.portal.views.brand import brand_css, logo
 from deskhand.portal.views.forms import web_form
+from deskhand.portal.views.language import choose_language
 from deskhand.portal.views.surveys import survey
 
 portal = ([
     path("", requests.home, name="home"),
     path("brand.css", brand_css, name="brand-css"),
     path("logo", logo, name="logo"),
+    path("language", choose_language, name="language"),
     path("register", auth.register, name="register"),
     path("verify/<str:token>", auth.verify, name="verify"),
     path("login", auth.sign_in, name="login"),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Rating(models.TextChoices):
-    GOOD = "good", "Good"
-    OKAY = "okay", "Okay"
-    BAD = "bad", "Bad"
+    GOOD = "good", _("Good")
+    OKAY = "okay", _("Okay")
+    BAD = "bad", _("Bad")
 
 
 class SurveyRequest(models.Model):

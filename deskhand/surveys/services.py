@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from deskhand.audit.services import record_many
 from deskhand.core.actors import Actor
@@ -48,6 +49,7 @@ def send_surveys(items: Sequence[Item], *, actor: Actor) -> list[SurveyRequest]:
         SurveyRequest(item=item, customer_id=item.requester_id, organization_id=item.organization_id,
                       agent_id=agents.get(item.pk), expires_at=expires) for item in items])
     queue_outbound([NewOutbound(kind="survey", item=survey.item, to=[survey.item.requester.email], auto=True,
+                                language=survey.item.requester.language,
                                 context={"links": [(rating.label, survey_url(survey, rating.value))
                                                    for rating in Rating], "page": survey_url(survey),
                                          "days": VALID_DAYS})
@@ -62,13 +64,13 @@ def open_survey(token: str, *, now: datetime.datetime | None = None) -> SurveyRe
     try:
         survey_id = signing.loads(token[:500], salt=SALT)
     except signing.BadSignature:
-        raise Invalid("bad_link", "This survey link is not valid. Use the link from the mail as it came.",
+        raise Invalid("bad_link", _("This survey link is not valid. Use the link from the mail as it came."),
                       field="token") from None
     survey = SurveyRequest.objects.select_related("item", "item__requester").filter(pk=survey_id).first()
     if survey is None:
-        raise NotFound("survey_gone", "This survey no longer exists.")
+        raise NotFound("survey_gone", _("This survey no longer exists."))
     if (now or timezone.now()) >= survey.expires_at:
-        raise LinkExpired("survey_expired", "This survey has closed; thank you all the same.")
+        raise LinkExpired("survey_expired", _("This survey has closed; thank you all the same."))
     return survey
 
 
@@ -76,10 +78,10 @@ def answer_survey(survey: SurveyRequest, *, rating: str, comment: str | None = N
                   now: datetime.datetime | None = None) -> SurveyRequest:
     """Record (or change) the answer; the comment stays unless a new one is given."""
     if rating not in Rating.values:
-        raise Invalid("invalid_rating", "Choose good, okay or bad.", field="rating")
+        raise Invalid("invalid_rating", _("Choose one of the ratings."), field="rating")
     now = now or timezone.now()
     if now >= survey.expires_at:
-        raise Conflict("survey_expired", "This survey has closed.", field="rating")
+        raise Conflict("survey_expired", _("This survey has closed."), field="rating")
     changed = survey.rating != rating or (comment is not None and comment.strip() != survey.comment)
     survey.rating = rating
     if comment is not None:

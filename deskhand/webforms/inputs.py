@@ -55,3 +55,4 @@ class Submission:
     customer_id: int | None = None
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
     trap: str = ""
+    language: str = ""  # the visitor's browser's, for a customer this creates

@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 
 from deskhand.audit.services import diff, record
 from deskhand.core.actors import Actor
+from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import Conflict, DomainError, Forbidden, Invalid
+from deskhand.core.i18n import supported_language
 from deskhand.core.inputs import UNSET
 from deskhand.core.text import clean_text
 from deskhand.customers.models import Customer, Source
@@ -182,7 +184,12 @@ def submit(form: WebForm, submission: Submission, *, now: float | None = None) -
     if submission.customer_id is not None:
         customer = Customer.objects.get(pk=submission.customer_id)
     else:
+        try:
+            parse_email(submission.email[:1000])
+        except AddressError:  # said in the visitor's language, not the address parser's
+            raise Invalid("invalid_email", _("Enter a valid email address."), field="email") from None
         customer, _created = find_or_create_customer(submission.email[:1000], name=submission.name.strip()[:200],
+                                                     language=supported_language(submission.language),
                                                      source=Source.FORM, actor=Actor.customer(submission.email[:254]))
     title = clean_text(submission.title, field="title", max_length=300, required=True)
     body = clean_text(submission.description, field="description", max_length=100_000, required=True,

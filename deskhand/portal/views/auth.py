@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deskhand.accounts import services
@@ -17,6 +17,7 @@ from deskhand.accounts.inputs import Registration
 from deskhand.accounts.services import Purpose
 from deskhand.agents import ratelimit
 from deskhand.core.errors import DomainError
+from deskhand.core.i18n import browser_language, chosen_language
 from deskhand.portal import sessions
 from deskhand.portal.sessions import with_portal_session
 
@@ -86,7 +87,7 @@ def register(request: HttpRequest) -> HttpResponse:
         try:
             registered = services.register(Registration(
                 email=data["email"], name=data["name"], password=data["password"],
-                language=getattr(request, "LANGUAGE_CODE", "")))
+                language=chosen_language(request) or browser_language(request)))
         except DomainError as exc:
             _field_error(form, exc)
         else:
@@ -125,7 +126,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         client = request.META.get("REMOTE_ADDR", "")
         wait = ratelimit.wait_seconds(LIMIT_PREFIX + email, client)
         if wait:
-            form.add_error(None, _("Too many failed sign-ins. Wait %(seconds)s seconds and try again.")
+            form.add_error(None, ngettext("Too many failed sign-ins. Wait %(seconds)s second and try again.",
+                                          "Too many failed sign-ins. Wait %(seconds)s seconds and try again.", wait)
                            % {"seconds": wait})
             status = 429
         else:

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from deskhand.core.csp import policy_header
 from deskhand.core.errors import DomainError
+from deskhand.core.i18n import browser_language, chosen_language
 from deskhand.fields.formfields import CF_PREFIX, custom_form_fields
 from deskhand.portal.sessions import current_account, with_portal_session
 from deskhand.webforms.inputs import Submission
@@ -87,7 +88,7 @@ def web_form(request: HttpRequest, slug: str) -> HttpResponse:
                     customer_id=account.customer_id if account is not None else None,
                     custom_fields={name.removeprefix(CF_PREFIX): value for name, value in data.items()
                                    if name.startswith(CF_PREFIX)},
-                    trap=request.POST.get(TRAP, "")))
+                    trap=request.POST.get(TRAP, ""), language=chosen_language(request) or browser_language(request)))
             except DomainError as exc:
                 field = exc.field or ""
                 field = CF_PREFIX + field.removeprefix("custom_fields.") if field.startswith("custom_fields.") else field

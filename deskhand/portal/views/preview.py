@@ -16,6 +16,7 @@ from deskhand.core.actors import Actor
 from deskhand.core.errors import NotFound
 from deskhand.customers.models import Customer
 from deskhand.customers.queries import get_customer
+from deskhand.portal.language import apply_customer_language
 from deskhand.portal.views.requests import home_context, request_context, request_or_404
 from deskhand.work.queries import PortalViewer
 
@@ -28,6 +29,7 @@ def _viewer(request: HttpRequest, customer_id: int) -> PortalViewer | HttpRespon
     except NotFound:
         raise Http404("There is no such customer.") from None
     account = account_of_customer(customer)
+    apply_customer_language(request, customer)  # the pages exactly as the customer sees them
     return PortalViewer(customer, verified=account is not None and account.verified_at is not None)
 
 

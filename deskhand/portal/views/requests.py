@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.accounts.models import CustomerAccount
@@ -32,8 +32,10 @@ PAGE = 25
 MAX_FILES = 10
 TAB_LABELS = {PortalTab.MINE: gettext_lazy("My requests"), PortalTab.FOLLOWED: gettext_lazy("Followed"),
               PortalTab.ORGANIZATION: gettext_lazy("My organization")}
-STATUS_LABELS = {Category.NEW: gettext_lazy("New"), Category.OPEN: gettext_lazy("Open"),
-                 Category.PENDING: gettext_lazy("Waiting for you"), Category.DONE: gettext_lazy("Solved")}
+STATUS_LABELS = {Category.NEW: pgettext_lazy("request status", "New"),
+                 Category.OPEN: pgettext_lazy("request status", "Open"),
+                 Category.PENDING: pgettext_lazy("request status", "Waiting for you"),
+                 Category.DONE: pgettext_lazy("request status", "Solved")}
 
 
 class RequestForm(forms.Form):

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from deskhand.core.errors import DomainError
+from deskhand.portal.language import survey_language
 from deskhand.surveys.models import Rating
 from deskhand.surveys.services import answer_survey, open_survey
 
@@ -23,6 +24,7 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         found = open_survey(token)
     except DomainError as exc:
         return _refused(request, exc)
+    survey_language(request, found.item.requester)
     error = ""
     saved = False
     rating = request.POST.get("rating", "") if request.method == "POST" else request.GET.get("rating", "")

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.urls import Resolver404
 
+from deskhand.core.i18n import is_customer_page
+
 MAX_MESSAGE = 200
 
 
@@ -22,28 +24,30 @@ def _message(exception: Exception | None) -> str:
     return text if isinstance(text, str) and len(text) <= MAX_MESSAGE else ""
 
 
-def _page(template: str, status: int, message: str = "") -> HttpResponse:
+def _page(template: str, status: int, message: str = "", request: HttpRequest | None = None) -> HttpResponse:
     # No request context: a broken context processor or session must not break the error page too.
-    return HttpResponse(render_to_string(template, {"message": message}), status=status)
+    # A customer's page (portal, form, survey) leads back to the portal, not to the agents' app.
+    portal = request is not None and is_customer_page(request)
+    return HttpResponse(render_to_string(template, {"message": message, "portal": portal}), status=status)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     # The text of a SuspiciousOperation is for the log (Django writes it to django.security).
-    return _page("400.html", 400)
+    return _page("400.html", 400, request=request)
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _page("403.html", 403, _message(exception))
+    return _page("403.html", 403, _message(exception), request)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return _page("404.html", 404, _message(exception))
+    return _page("404.html", 404, _message(exception), request)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return _page("500.html", 500)
+    return _page("500.html", 500, request=request)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """CSRF_FAILURE_VIEW: an expired form, said plainly (Django's page explains CSRF to developers)."""
-    return _page("403_csrf.html", 403)
+    return _page("403_csrf.html", 403, request=request)
