@@ -108,13 +108,10 @@ def attention(items: Sequence[Item], *, agent_id: int, now: datetime.datetime | 
     seen = dict(ItemSeen.objects.filter(agent_id=agent_id, item_id__in=ids).values_list("item_id", "seen_at"))
     latest = (Message.objects.filter(item_id__in=ids).values("item_id").annotate(last=Max("id"))
               .values_list("last", flat=True))
-    messages = {
-        message.item_id: message for message in
-        Message.objects.filter(pk__in=latest).select_related("author_agent", "author_customer")
-        .annotate(start=Substr("body", 1, 300)).only("item_id", "kind", "author_name", "author_email",
-                                                     "author_agent__name", "author_agent__email",
-                                                     "author_customer__name", "author_customer__email")
-    }
+    # Tuples, not models: a page's 50 messages with two joined authors would be 150 instances.
+    messages = {row[0]: row[1:] for row in Message.objects.filter(pk__in=latest).values_list(
+        "item_id", "kind", Substr("body", 1, 300), "author_name", "author_email", "author_agent__name",
+        "author_agent__email", "author_customer__name", "author_customer__email")}
     viewers: dict[int, list[str]] = {}
     for presence in (ItemPresence.objects.filter(item_id__in=ids, seen_at__gte=now - PRESENT_FOR)
                      .exclude(agent_id=agent_id).select_related("agent").order_by("agent__name")):
@@ -128,19 +125,12 @@ def attention(items: Sequence[Item], *, agent_id: int, now: datetime.datetime | 
             row.unread = answered is None or wrote > answered
         message = messages.get(item.pk)
         if message is not None:
-            row.last_line = first_line(message.start)
-            row.last_kind = message.kind
-            row.last_by = _author(message)
+            kind, start, name, email, agent_name, agent_email, customer_name, customer_email = message
+            row.last_line, row.last_kind = first_line(start), kind
+            row.last_by = (agent_name or agent_email or customer_name or customer_email or name or email
+                           or ("Note" if kind == MessageKind.NOTE else ""))
         rows[item.pk] = row
     return rows
-
-
-def _author(message: Message) -> str:
-    if message.author_agent is not None:
-        return message.author_agent.display_name
-    if message.author_customer is not None:
-        return message.author_customer.display_name
-    return message.author_name or message.author_email or ("Note" if message.kind == MessageKind.NOTE else "")
 
 
 @dataclass(frozen=True)
