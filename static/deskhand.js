@@ -354,3 +354,156 @@
   } else { init(document); }
   document.addEventListener("htmx:afterSwap", function (evt) { init(evt.target); });
 })();
+
+// == Replies (helper "replies"): the reply box on the item page. =====================================
+// Markdown toolbar and keys (Ctrl/Cmd+B, I, K; Ctrl/Cmd+Enter sends), canned responses from the menu
+// or typed after ";" (a picker filtering as you type: arrows, Enter, Esc), images pasted as Markdown
+// (uploaded first, kept until the reply is sent). The draft is saved by htmx attributes in the page.
+(function () {
+  "use strict";
+
+  function box() { return document.querySelector("[data-reply-box]"); }
+
+  function insert(area, before, after, placeholder) {
+    var start = area.selectionStart, end = area.selectionEnd;
+    var chosen = area.value.slice(start, end) || placeholder || "";
+    area.setRangeText(before + chosen + (after || ""), start, end, "end");
+    if (!area.value.slice(start, end) && placeholder) {
+      area.setSelectionRange(start + before.length, start + before.length + chosen.length);
+    }
+    area.focus();
+    area.dispatchEvent(new Event("input", {bubbles: true}));  // the draft keeps up
+  }
+
+  function format(area, what) {
+    if (what === "bold") { insert(area, "**", "**", "bold text"); }
+    else if (what === "italic") { insert(area, "*", "*", "italic text"); }
+    else if (what === "link") { insert(area, "[", "](https://)", "link text"); }
+    else if (what === "list") {
+      var start = area.value.lastIndexOf("\n", area.selectionStart - 1) + 1;
+      area.setSelectionRange(start, start);
+      insert(area, "- ", "", "");
+    }
+  }
+
+  function cannedList() {
+    var data = document.getElementById("canned-responses");
+    return data ? JSON.parse(data.textContent) : [];
+  }
+
+  function fetchCanned(form, id) {
+    var url = form.dataset.cannedUrl.replace(/\/0$/, "/" + id);
+    return fetch(url, {credentials: "same-origin"}).then(function (response) {
+      if (!response.ok) { throw new Error("The canned response could not be loaded."); }
+      return response.text();
+    });
+  }
+
+  // The ";" picker: from the ";" before the caret to the caret is the filter.
+  var picker = {open: false, start: -1, at: 0, rows: []};
+
+  function closePicker() {
+    var list = document.getElementById("canned-picker");
+    if (list) { list.hidden = true; list.innerHTML = ""; }
+    picker.open = false; picker.start = -1;
+  }
+
+  function renderPicker(area) {
+    var list = document.getElementById("canned-picker");
+    var typed = area.value.slice(picker.start + 1, area.selectionStart).toLowerCase();
+    picker.rows = cannedList().filter(function (row) {
+      return row.title.toLowerCase().indexOf(typed) !== -1 || (row.shortcut || "").indexOf(typed) === 0;
+    }).slice(0, 8);
+    if (!picker.rows.length) { closePicker(); return; }
+    picker.at = Math.min(picker.at, picker.rows.length - 1);
+    list.innerHTML = "";
+    picker.rows.forEach(function (row, index) {
+      var option = document.createElement("li");
+      option.setAttribute("role", "option");
+      option.id = "canned-option-" + row.id;
+      option.setAttribute("aria-selected", index === picker.at ? "true" : "false");
+      option.textContent = row.title + (row.shortcut ? "  ;" + row.shortcut : "");
+      option.addEventListener("mousedown", function (evt) { evt.preventDefault(); choose(area, index); });
+      list.appendChild(option);
+    });
+    list.hidden = false;
+    area.setAttribute("aria-activedescendant", "canned-option-" + picker.rows[picker.at].id);
+  }
+
+  function choose(area, index) {
+    var row = picker.rows[index], start = picker.start, end = area.selectionStart;
+    closePicker();
+    fetchCanned(area.form, row.id).then(function (text) {
+      area.setRangeText(text, start, end, "end");
+      area.focus();
+      area.dispatchEvent(new Event("input", {bubbles: true}));
+    }).catch(function (error) { window.alert(error.message); });
+  }
+
+  document.addEventListener("input", function (evt) {
+    var area = evt.target;
+    if (area.id !== "reply-body") { return; }
+    var caret = area.selectionStart, text = area.value;
+    var semi = text.lastIndexOf(";", caret - 1);
+    // A ";" at the start or after a space opens the picker; a space typed after it closes it.
+    if (semi !== -1 && (semi === 0 || /\s/.test(text[semi - 1])) && !/\s/.test(text.slice(semi + 1, caret))) {
+      if (!picker.open || picker.start !== semi) { picker.at = 0; }
+      picker.open = true; picker.start = semi;
+      renderPicker(area);
+    } else if (picker.open) { closePicker(); }
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    var area = evt.target;
+    if (area.id !== "reply-body") { return; }
+    if (picker.open) {
+      if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
+        evt.preventDefault();
+        picker.at = (picker.at + (evt.key === "ArrowDown" ? 1 : -1) + picker.rows.length) % picker.rows.length;
+        renderPicker(area);
+        return;
+      }
+      if (evt.key === "Enter" || evt.key === "Tab") { evt.preventDefault(); choose(area, picker.at); return; }
+      if (evt.key === "Escape") { evt.preventDefault(); closePicker(); return; }
+    }
+    if (!(evt.ctrlKey || evt.metaKey)) { return; }
+    var key = evt.key.toLowerCase();
+    if (key === "enter") { evt.preventDefault(); area.form.requestSubmit(); }
+    else if (key === "b") { evt.preventDefault(); format(area, "bold"); }
+    else if (key === "i") { evt.preventDefault(); format(area, "italic"); }
+    else if (key === "k") { evt.preventDefault(); format(area, "link"); }
+  });
+
+  document.addEventListener("click", function (evt) {
+    var form = box();
+    if (!form || !form.contains(evt.target)) { return; }
+    var area = document.getElementById("reply-body");
+    var tool = evt.target.closest("[data-md]");
+    if (tool && tool.dataset.md !== "preview") { format(area, tool.dataset.md); return; }
+    var canned = evt.target.closest("[data-canned]");
+    if (canned) {
+      var menu = canned.closest("details");
+      fetchCanned(form, canned.dataset.canned).then(function (text) {
+        insert(area, text, "", "");
+        if (menu) { menu.open = false; }
+      }).catch(function (error) { window.alert(error.message); });
+    }
+  });
+
+  document.addEventListener("paste", function (evt) {
+    var area = evt.target, form = box();
+    if (!form || area.id !== "reply-body" || !evt.clipboardData) { return; }
+    var file = Array.from(evt.clipboardData.files || []).find(function (f) { return /^image\//.test(f.type); });
+    if (!file) { return; }
+    evt.preventDefault();
+    var data = new FormData();
+    data.append("image", file, file.name || "pasted-image.png");
+    data.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+    fetch(form.dataset.pasteUrl, {method: "POST", body: data, credentials: "same-origin"})
+      .then(function (response) { return response.json(); })
+      .then(function (answer) {
+        if (answer.error) { window.alert(answer.error); return; }
+        insert(area, answer.markdown + "\n", "", "");
+      });
+  });
+})();

@@ -3,14 +3,16 @@ the draft on an item, the statuses "Send and set" sets, and the copies a reply w
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from deskhand.agents.models import Agent
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.mail.models import OutboundMessage
 from deskhand.replies.models import CannedResponse, Macro, PastedImage, ReplyDraft
-from deskhand.work.models import Category, Status
+from deskhand.work.models import Category, Item, Kind, Status
 
 THEN_CATEGORIES = (Category.PENDING, Category.DONE)
 
@@ -81,3 +83,25 @@ def copies_for_messages(message_ids: list[int]) -> dict[int, dict[str, Any]]:
         if message_id is not None and (cc or headers.get("bcc")):
             copies[message_id] = {"cc": cc, "bcc": list(headers.get("bcc") or [])}
     return copies
+
+
+MAX_LISTED = 500  # canned responses and macros offered in one reply box
+
+
+@dataclass(frozen=True)
+class ReplyBox:
+    """What the item page's reply box offers this agent on this item."""
+
+    canned: list[dict[str, Any]]
+    macros: list[Macro]
+    draft: ReplyDraft | None
+    then: dict[str, Status]
+    signature: str
+
+
+def reply_box(agent: Agent, item: Item) -> ReplyBox:
+    canned = [{"id": pk, "title": title, "shortcut": shortcut} for pk, title, shortcut in
+              canned_list(agent.pk).values_list("id", "title", "shortcut")[:MAX_LISTED]]
+    macros = list(macro_list(agent.pk)[:MAX_LISTED]) if item.kind == Kind.TICKET else []
+    return ReplyBox(canned=canned, macros=macros, draft=draft_for(agent.pk, item.pk), then=then_statuses(item.kind),
+                    signature=agent.signature.strip())

@@ -283,8 +283,11 @@ def _pasted(agent: Agent, item: Item, body: str) -> tuple[list[NewAttachment], d
     return files, sources
 
 
-def _forget_pasted(agent: Agent, item: Item) -> None:
-    rows = list(PastedImage.objects.filter(agent=agent, item=item))
+def _forget_pasted(agent: Agent, item: Item, *, tokens: Sequence[str] | None = None) -> None:
+    """The agent's pasted images on `item` (only `tokens`, when given) are gone, their files after commit."""
+    rows = PastedImage.objects.filter(agent=agent, item=item)
+    if tokens is not None:
+        rows = rows.filter(token__in=list(tokens))
     names = [str(row.file.name) for row in rows]
     PastedImage.objects.filter(pk__in=[row.pk for row in rows]).delete()
     if names:
@@ -320,10 +323,11 @@ def send_reply(item: Item, *, reply: Reply, actor: Actor, kind: str = MessageKin
                           bcc=reply.bcc if kind == MessageKind.REPLY else (), actor=actor)
     if status is not None and status.pk != Item.objects.filter(pk=item.pk).values_list("status_id", flat=True)[0]:
         change_item(item, changes=ItemChanges(status=status.key), actor=actor)
-    if inline or draft:
-        _forget_pasted(agent, item)
-    if draft and kind == MessageKind.REPLY:
+    if draft and kind == MessageKind.REPLY:  # the reply box is empty again
         ReplyDraft.objects.filter(agent=agent, item=item).delete()
+        _forget_pasted(agent, item)
+    elif inline:
+        _forget_pasted(agent, item, tokens=[url.removeprefix(PASTED_PREFIX) for url in sources])
     return message
 
 
