@@ -13,6 +13,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from deskhand.api.auth import BearerToken
 from deskhand.api.routers import admin, automations, customers, mail, organizations, projects, sla, surveys, work
+from deskhand.api.routers import reports as report_routes
 from deskhand.api.routers import replies
 from deskhand.core.errors import DomainError
 
@@ -38,6 +39,7 @@ api.add_router("", automations.router)
 api.add_router("", replies.router)
 api.add_router("", sla.router)
 api.add_router("", surveys.router)
+api.add_router("", report_routes.router)
 
 
 def _error(request: HttpRequest, status: int, detail: str, field: str | None = None) -> HttpResponse:

@@ -123,8 +123,9 @@ def parse_period(*, start: str | None, end: str | None, time_zone: str | None, p
             raise Invalid("invalid_preset", "The period is 7d, 30d, 90d, year or custom.", field="preset") from None
     if not (start or "").strip() and not (end or "").strip():
         return preset_period(Preset.LAST_30, today=today, time_zone=zone)
+    given = _date(start, field="from") if start and start.strip() else None
     last = _date(end, field="to") if end and end.strip() else today
-    first = _date(start, field="from") if start and start.strip() else last - datetime.timedelta(days=29)
+    first = given or last - datetime.timedelta(days=29)
     if first > last:
         raise Invalid("from_after_to", "The period's start is on or before its end.", field="from")
     if (last - first).days + 1 > MAX_DAYS:

@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from deskhand.agents.models import Agent
 from deskhand.customers.models import Organization
-from deskhand.reports.inputs import GroupBy, Preset, ReportPeriod, preset_period
-from deskhand.reports.sql import as_date, epoch_seconds, local_day, percentiles_sql, read_percentiles
+from deskhand.reports.inputs import GroupBy, Preset, ReportPeriod, local_midnight, preset_period
+from deskhand.reports.sql import epoch_seconds, percentiles_sql, read_percentiles
 from deskhand.work.models import Assignee, Category, Channel, Item, Kind, Message, MessageKind, Status
 from deskhand.work.queries import ItemFilters, item_list
 
@@ -192,28 +192,37 @@ def group_labels(group_by: GroupBy, keys: Sequence[str]) -> dict[str, str]:
 
 def _per_day(period: ReportPeriod, kind: str, done: Sequence[int]) -> tuple[dict[datetime.date, int],
                                                                           dict[datetime.date, int]]:
-    start, end = period.bounds()
-    created_day, created_params = local_day("i.created_at", period.zone, start, end)
-    solved_day, solved_params = local_day("i.status_changed_at", period.zone, start, end)
+    """Created and solved per local day: each day's bounds are computed here (zoneinfo knows the
+    daylight-saving changes), and each day is two index range counts. A GROUP BY over the local date
+    sorted 200 000 rows (200 ms on SQLite); counting in ranges reads the same index entries, in order."""
+    zone = period.zone
+    days = period.days
+    moments = [local_midnight(day, zone) for day in [*days, period.end + datetime.timedelta(days=1)]]
     done_in, done_params = _in(done)
-    created = _fetch(
-        f"SELECT {created_day} AS day, COUNT(*) FROM {_ITEM} i "
-        f"WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s GROUP BY day",
-        [*created_params, kind, start, end])
-    solved = _fetch(
-        f"SELECT {solved_day} AS day, COUNT(*) FROM {_ITEM} i "
-        f"WHERE i.kind = %s AND i.status_id {done_in} AND i.status_changed_at >= %s AND i.status_changed_at < %s "
-        f"GROUP BY day", [*solved_params, kind, *done_params, start, end])
-    return ({as_date(day): count for day, count in created}, {as_date(day): count for day, count in solved})
+    values = ", ".join(["(%s, %s, %s)"] * len(days))
+    params: list[Any] = []
+    for index in range(len(days)):
+        params += [index, moments[index], moments[index + 1]]
+    rows = _fetch(
+        f"WITH days (n, s, e) AS (VALUES {values}) SELECT n, "
+        f"(SELECT COUNT(*) FROM {_ITEM} i WHERE i.kind = %s AND i.created_at >= days.s AND i.created_at < days.e), "
+        f"(SELECT COUNT(*) FROM {_ITEM} i WHERE i.kind = %s AND i.status_id {done_in} "
+        f"AND i.status_changed_at >= days.s AND i.status_changed_at < days.e) FROM days",
+        [*params, kind, kind, *done_params])
+    created = {days[int(n)]: int(c) for n, c, _s in rows}
+    solved = {days[int(n)]: int(s) for n, _c, s in rows}
+    return created, solved
 
 
 def _open_before(moment: datetime.datetime, kind: str, done: Sequence[int]) -> int:
-    """Tickets created before `moment` and not solved by then."""
+    """Tickets created before `moment` and not solved by then: two counts that indexes answer alone
+    (a solve is never before its ticket's creation)."""
     done_in, done_params = _in(done)
-    [(count,)] = _fetch(
-        f"SELECT COUNT(*) FROM {_ITEM} i WHERE i.kind = %s AND i.created_at < %s "
-        f"AND NOT (i.status_id {done_in} AND i.status_changed_at < %s)", [kind, moment, *done_params, moment])
-    return int(count)
+    [(created, solved)] = _fetch(
+        f"SELECT (SELECT COUNT(*) FROM {_ITEM} i WHERE i.kind = %s AND i.created_at < %s), "
+        f"(SELECT COUNT(*) FROM {_ITEM} i WHERE i.kind = %s AND i.status_id {done_in} AND i.status_changed_at < %s)",
+        [kind, moment, kind, *done_params, moment])
+    return int(created) - int(solved)
 
 
 def _days(period: ReportPeriod, kind: str, done: Sequence[int]) -> tuple[list[Day], int]:

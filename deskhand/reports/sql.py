@@ -1,11 +1,9 @@
 """The SQL the reports share, written once for SQLite and PostgreSQL so that both give the same
-answers: a moment's local day in a time zone, a moment as whole epoch seconds, and percentiles
+answers: a moment as whole epoch seconds, and percentiles
 (percentile_cont on PostgreSQL; on SQLite the same interpolation over a window-numbered sort)."""
 
 from __future__ import annotations
 
-import datetime
-import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,65 +12,6 @@ from django.db import connection
 
 def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
-
-
-def _offset(moment: datetime.datetime, zone: zoneinfo.ZoneInfo) -> int:
-    offset = moment.astimezone(zone).utcoffset()
-    return int(offset.total_seconds()) if offset is not None else 0
-
-
-def offset_segments(zone: zoneinfo.ZoneInfo, start: datetime.datetime,
-                    end: datetime.datetime) -> list[tuple[datetime.datetime | None, int]]:
-    """The zone's UTC offsets over [start, end): (until, seconds) pairs, the last one open-ended.
-    A two-year period has at most four daylight-saving changes; each is found to the second."""
-    segments: list[tuple[datetime.datetime | None, int]] = []
-    current = _offset(start, zone)
-    day = start
-    while day < end:
-        following = min(day + datetime.timedelta(days=1), end)
-        if _offset(following, zone) != current:
-            low, high = day, following  # the offset changes in (low, high]
-            while high - low > datetime.timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                middle = middle.replace(microsecond=0)
-                if middle <= low:
-                    break
-                if _offset(middle, zone) == current:
-                    low = middle
-                else:
-                    high = middle
-            segments.append((high, current))
-            current = _offset(high, zone)
-        day = following
-    segments.append((None, current))
-    return segments
-
-
-def local_day(column: str, zone: zoneinfo.ZoneInfo, start: datetime.datetime,
-              end: datetime.datetime) -> tuple[str, list[Any]]:
-    """SQL for the local date of `column` (a moment within [start, end)) and its parameters.
-    PostgreSQL converts natively; SQLite shifts the stored UTC text by the offset in force (a CASE
-    over the period's daylight-saving changes), with its built-in date() rather than Django's
-    per-row Python function, which costs a second for 200 000 rows."""
-    if is_postgresql():
-        return f"(({column}) AT TIME ZONE %s)::date", [zone.key]
-    segments = offset_segments(zone, start, end)
-    if len(segments) == 1:
-        return f"date({column}, %s)", [f"{segments[0][1]:+d} seconds"]
-    sql, params = ["CASE"], []
-    for until, seconds in segments:
-        if until is None:
-            sql.append(f"ELSE date({column}, %s) END")
-            params.append(f"{seconds:+d} seconds")
-        else:
-            sql.append(f"WHEN {column} < %s THEN date({column}, %s)")
-            params += [str(connection.ops.adapt_datetimefield_value(until)), f"{seconds:+d} seconds"]
-    return " ".join(sql), params
-
-
-def as_date(value: Any) -> datetime.date:
-    """A local day as the database returns it (a date on PostgreSQL, text on SQLite)."""
-    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value))
 
 
 def epoch_seconds(column: str) -> str:

@@ -63,6 +63,11 @@ def _ticket(title: str, email: str, *, channel: str, created: datetime.datetime,
 
 @pytest.fixture
 def desk(db: Any, admin: Agent, admin_actor: Actor) -> Desk:
+    return build_desk(admin_actor)
+
+
+def build_desk(admin_actor: Actor) -> Desk:
+    """The data set (the `desk` fixture of this app; other apps' tests call it from their own)."""
     ana = create_agent("ana@deskhand.test", name="Ana Agent", actor=admin_actor)
     bob = create_agent("bob@deskhand.test", name="Bob Agent", actor=admin_actor)
     acme = create_organization("Acme", domains=["acme.example"], actor=admin_actor)
