@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     # The SMTP listener takes mail for the ticket addresses only; at these domains it takes any
     # local part as well (a catch-all), for those who want one.
     "smtp_catch_all_domains": [],
+    # The help desk's own address that forwards its mail to Deskhand (support@yourcompany.com), ""
+    # until an admin declares it in Administration → Email: never added as a follower.
+    "forwarding_address": "",
     # An SLA target is "at risk" once this share of its time is used (in percent).
     "sla_at_risk_percent": 80,
     # Executables and scripts: a help desk must never pass these on to colleagues or customers.

@@ -21,7 +21,7 @@ from deskhand.config.queries import (
     get_settings,
 )
 from deskhand.core.actors import Actor
-from deskhand.core.emailaddr import AddressError, normalize_domain
+from deskhand.core.emailaddr import AddressError, normalize_domain, parse_email
 from deskhand.core.errors import Forbidden, Invalid
 from deskhand.core.text import clean_text
 from deskhand.fields.models import CustomField
@@ -120,6 +120,18 @@ def _sender_name(name: str, value: Any) -> str:
     return clean_text(value, field=name, max_length=100, required=True, label="sender name")
 
 
+def _optional_address(name: str, value: Any) -> str:
+    """An email address, normalised, or "" for none."""
+    if not isinstance(value, str):
+        raise Invalid("invalid_setting", f"{name} is an email address, or empty.", field=name)
+    if not value.strip():
+        return ""
+    try:
+        return parse_email(value.strip()).address
+    except AddressError as exc:
+        raise Invalid("invalid_address", str(exc), field=name) from None
+
+
 def _color(name: str, value: Any) -> str:
     if not isinstance(value, str) or re.fullmatch(r"#[0-9a-fA-F]{6}", value.strip()) is None:
         raise Invalid("invalid_setting", f"{name} is a colour written #rrggbb, such as #2563eb.", field=name)
@@ -171,6 +183,7 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     # An address here would quietly open its whole domain: refused.
     "smtp_catch_all_domains": _domain_list(maximum=MAX_CATCH_ALL_DOMAINS, what="catch-all domains",
                                            addresses=False),
+    "forwarding_address": _optional_address,
 }
 assert set(VALIDATORS) == set(DEFAULTS)
 

@@ -30,8 +30,9 @@ from deskhand.core.i18n import first_supported
 from deskhand.customers.models import Customer, Source
 from deskhand.customers.queries import People, lookup_keys, organization_for_domain, read_people
 from deskhand.customers.services import Person, find_or_create_customers
+from deskhand.mail.forwarding import Confirmation, came_through, forwarding_confirmation
 from deskhand.mail.loops import robot_reason
-from deskhand.mail.models import EarlyReply, InboundEmail, InboundRaw, InboundStatus, Transport
+from deskhand.mail.models import EarlyReply, ForwardedArrival, InboundEmail, InboundRaw, InboundStatus, Transport
 from deskhand.mail.outbound import Acknowledgement, queue_acknowledgements, queue_rejection
 from deskhand.mail.parsing import STREAM_ABOVE, ParsedMail, parse_mail, parse_mail_file
 from deskhand.mail.queries import (
@@ -42,6 +43,7 @@ from deskhand.mail.queries import (
     open_raw,
     spool_dir,
 )
+from deskhand.mail.services import keep_forwarding_confirmations, note_forwarded_arrival
 from deskhand.work.models import Channel, Follower, Item, Kind, Message, MessageKind
 from deskhand.work.services._common import automate
 from deskhand.work.services.items import (
@@ -277,6 +279,7 @@ class _Plan:
     mail: ParsedMail | None
     live: bool
     outcome: Outcome | None = None
+    confirmation: Confirmation | None = None
     sender: str = ""
     name: str = ""
     agent_id: int | None = None
@@ -332,6 +335,12 @@ def _plan(row: InboundEmail, mail: ParsedMail, addresses: MailAddresses, *, live
             plan.outcome = Outcome(InboundStatus.IGNORED, f"duplicate: the same Message-ID arrived as mail {first}")
             return plan
     envelope_from = row.envelope_from if row.transport == "smtp" else None
+    # Gmail's or Microsoft's "confirm forwarding" mail: for the admin, never a ticket or a customer.
+    plan.confirmation = forwarding_confirmation(mail, envelope_from=envelope_from)
+    if plan.confirmation is not None:
+        plan.outcome = Outcome(InboundStatus.IGNORED, f"forwarding confirmation from {plan.confirmation.provider_name}"
+                               ": shown in Administration → Email")
+        return plan
     robot = robot_reason(mail, envelope_from=envelope_from, own_addresses=addresses.own)
     if robot:
         plan.outcome = Outcome(InboundStatus.IGNORED, robot)
@@ -692,6 +701,21 @@ def _file_batch(todo: list[tuple[InboundEmail, ParsedMail]], addresses: MailAddr
                                 language=_mail_language(plan))
         _outcome(plan.row, plan.outcome)
     update_rows([plan.row for plan in plans], _FINISHED)
+    _forwarding(plans, str(settings.get("forwarding_address") or ""))
+
+
+def _forwarding(plans: list[_Plan], address: str) -> None:
+    """Keep the forwarding confirmations of the batch, and note the first mail that came in
+    through the address the help desk forwards from (one indexed read a batch until it came)."""
+    confirmations = [(plan.row, plan.confirmation) for plan in plans if plan.confirmation is not None]
+    if confirmations:
+        keep_forwarding_confirmations(confirmations)
+    if not address or ForwardedArrival.objects.filter(address=address.lower()).exists():
+        return
+    first = next((plan.row for plan in plans if plan.mail is not None and plan.confirmation is None
+                  and came_through(plan.mail, address)), None)
+    if first is not None:
+        note_forwarded_arrival(address=address, inbound=first)
 
 
 # A batch holds its mails' raw bytes and parsed trees at once: a few large mails go one by one,

@@ -187,3 +187,47 @@ class EarlyReply(models.Model):
 
     def __str__(self) -> str:
         return f"item {self.item_id} awaits {self.awaits}"
+
+
+class ForwardingConfirmation(models.Model):
+    """A confirmation mail Gmail or Outlook / Microsoft 365 sent to a ticket address when someone
+    set up forwarding to it: kept for the admin (Administration → Email), never filed as a ticket."""
+
+    inbound = models.OneToOneField(InboundEmail, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=16)
+    requested_by = models.CharField(max_length=254, blank=True)
+    # Only an https link to the provider's own hosts is kept (mail.forwarding.safe_link).
+    link = models.CharField(max_length=2000, blank=True)
+    code = models.CharField(max_length=40, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} forwarding confirmation for {self.requested_by or 'an address'}"
+
+
+class ForwardedArrival(models.Model):
+    """The first mail that came in through the address the help desk forwards from: the proof
+    that forwarding works, shown in Administration → Email. One row per address."""
+
+    address = models.CharField(max_length=254, unique=True)  # lower-cased: the ingest looks it up per batch
+    inbound = models.ForeignKey(InboundEmail, null=True, on_delete=models.SET_NULL, related_name="+")
+    arrived_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"first mail through {self.address}"
+
+
+class ForwardingTest(models.Model):
+    """A test mail sent to the forwarding address: when forwarding works it comes back in, and the
+    inbound log has a mail with its Message-ID."""
+
+    outbound = models.ForeignKey(OutboundMessage, null=True, on_delete=models.SET_NULL, related_name="+")
+    to = models.CharField(max_length=254)
+    rfc_message_id = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"forwarding test to {self.to}"

@@ -22,6 +22,9 @@ from deskhand.core.emailaddr import AddressError, normalize_domain
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.mail.models import (
     EarlyReply,
+    ForwardedArrival,
+    ForwardingConfirmation,
+    ForwardingTest,
     InboundEmail,
     InboundRaw,
     InboundStatus,
@@ -256,3 +259,33 @@ def raw_copy(inbound_id: int) -> IO[bytes]:
         raise
     target.seek(0)
     return target
+
+
+# -- forwarding set-up -----------------------------------------------------------------------------
+
+CONFIRMATIONS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class ForwardingStatus:
+    """What Administration → Email says about forwarding: the declared address, the first mail
+    that came through it, the last test mail (its outbox row and the mail it came back as) and the
+    newest confirmation mails of Gmail or Microsoft."""
+
+    address: str
+    first_arrival: ForwardedArrival | None
+    last_test: ForwardingTest | None
+    test_outbound: OutboundMessage | None
+    test_arrival: InboundEmail | None
+    confirmations: list[ForwardingConfirmation]
+
+
+def forwarding_status() -> ForwardingStatus:
+    address = str(get_setting("forwarding_address"))
+    first = ForwardedArrival.objects.filter(address=address.lower()).first() if address else None
+    test = ForwardingTest.objects.select_related("outbound").order_by("-id").first()
+    arrival = (InboundEmail.objects.filter(rfc_message_id=test.rfc_message_id).order_by("id").first()
+               if test is not None and test.rfc_message_id else None)
+    return ForwardingStatus(
+        address=address, first_arrival=first, last_test=test, test_outbound=test.outbound if test else None,
+        test_arrival=arrival, confirmations=list(ForwardingConfirmation.objects.order_by("-id")[:CONFIRMATIONS_SHOWN]))

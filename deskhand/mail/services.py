@@ -12,13 +12,25 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from deskhand.audit.services import diff, record
+from deskhand.config.queries import get_setting
+from deskhand.config.services import update_settings
 from deskhand.core.actors import Actor
 from deskhand.core.emailaddr import AddressError, normalize_domain, parse_email
 from deskhand.core.errors import Conflict, Forbidden, Invalid
 from deskhand.core.inputs import UNSET, Maybe, given
 from deskhand.core.text import clean_text
+from deskhand.mail.forwarding import Confirmation
 from deskhand.mail.inputs import ImapSettings, MailboxChanges
-from deskhand.mail.models import ImapSecurity, Mailbox, NeverFollow
+from deskhand.mail.models import (
+    ForwardedArrival,
+    ForwardingConfirmation,
+    ForwardingTest,
+    ImapSecurity,
+    InboundEmail,
+    Mailbox,
+    NeverFollow,
+)
+from deskhand.mail.outbound import NewOutbound, queue_outbound
 
 T = TypeVar("T")
 MIN_POLL_SECONDS = 10
@@ -199,3 +211,58 @@ def remove_never_follow(entry: NeverFollow, *, actor: Actor) -> None:
     record(actor=actor, action="never_follow.removed", object_type="never_follow", object_id=entry.pk,
            object_label=entry.address)
     entry.delete()
+
+
+# -- forwarding set-up -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def declare_forwarding_address(*, address: str, actor: Actor) -> str:
+    """The help desk's own address that forwards its mail to Deskhand (support@yourcompany.com):
+    a setting, and on the never-add-as-follower list from now on (Deskhand must not copy its
+    own forwarder on a reply). "" clears the setting; the list keeps the address until removed."""
+    _admin(actor)
+    cleaned = _address(address) if address.strip() else ""
+    if cleaned and Mailbox.objects.filter(address__iexact=cleaned).exists():
+        raise Invalid("forwarding_is_ticket_address", f"{cleaned} is a ticket address: forward from the address "
+                      "your customers write to, to a ticket address.", field="address")
+    saved: str = update_settings({"forwarding_address": cleaned}, actor=actor)["forwarding_address"]
+    if saved and not NeverFollow.objects.filter(address__iexact=saved).exists():
+        add_never_follow(address=saved, actor=actor)
+    return saved
+
+
+@transaction.atomic
+def send_forwarding_test(*, actor: Actor) -> ForwardingTest:
+    """A test mail to the forwarding address, through the outbox, from the first ticket address:
+    when forwarding works it comes back in (and is ignored there as our own mail)."""
+    _admin(actor)
+    to = str(get_setting("forwarding_address"))
+    if not to:
+        raise Invalid("no_forwarding_address", "Enter the address you forward from first.", field="address")
+    mailbox = Mailbox.objects.order_by("id").first()
+    if mailbox is None:
+        raise Invalid("no_ticket_address", "Add a ticket address first: the test mail comes back to it.",
+                      field="address")
+    [outbound] = queue_outbound([NewOutbound(kind="forwarding_test", to=[to], address=mailbox.address,
+                                             context={"forwarding_address": to, "ticket_address": mailbox.address})])
+    test = ForwardingTest.objects.create(outbound=outbound, to=to, rfc_message_id=outbound.rfc_message_id)
+    record(actor=actor, action="forwarding.test_sent", object_type="settings", object_id=None,
+           object_label=to, changes={"to": to})
+    return test
+
+
+def keep_forwarding_confirmations(found: list[tuple[InboundEmail, Confirmation]]) -> None:
+    """Keep the forwarding confirmations a batch of mail held, for the admin; a mail processed
+    again keeps one row."""
+    for inbound, confirmation in found:
+        ForwardingConfirmation.objects.update_or_create(inbound=inbound, defaults={
+            "provider": confirmation.provider, "requested_by": confirmation.requested_by,
+            "link": confirmation.link, "code": confirmation.code})
+
+
+def note_forwarded_arrival(*, address: str, inbound: InboundEmail) -> None:
+    """The first mail through the forwarding address, once (a concurrent batch may have been first)."""
+    ForwardedArrival.objects.bulk_create([ForwardedArrival(address=address.lower(), inbound=inbound,
+                                                           arrived_at=inbound.received_at or timezone.now())],
+                                         ignore_conflicts=True)

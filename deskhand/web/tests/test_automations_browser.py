@@ -78,7 +78,7 @@ def test_a_project_rule_files_new_customer_projects(page: Page, agent: Agent, ad
     page.goto(f"/projects/{project.pk}")
     expect(page.get_by_label("Portfolio")).to_have_value(str(clients.pk))
     expect(page.locator(".folders")).to_contain_text("Support")
-    expect(page.locator("#history-title").locator("..")).to_contain_text("Automation “Customer projects”")
+    expect(page.locator("#history-title").locator("..")).to_contain_text("Rule “Customer projects”")
     shot(page, "project-why")
 
 
@@ -98,7 +98,7 @@ def test_the_ticket_page_answers_why(page: Page, agent: Agent, admin: Agent) -> 
                            actor=Actor.agent(agent))
     page.goto(f"/tickets/{ticket.pk}")
     history = page.locator("#history")
-    expect(history).to_contain_text("Automation “Printers to Ana”")
+    expect(history).to_contain_text("Rule “Printers to Ana”")
     expect(history).to_contain_text("title contains printer")
     expect(history).to_contain_text("assigned to Ana Agent")
     expect(page.locator(".sla-badge")).to_contain_text("SLA running")

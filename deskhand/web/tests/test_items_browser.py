@@ -67,9 +67,9 @@ def test_create_a_ticket_then_reply_note_status_and_time(page: Page, tmp_path: P
 
     page.evaluate("window.stillHere = true")  # in-place edits must not reload the page
     page.get_by_label("Status", exact=True).select_option("open")
-    expect(page.locator("#history")).to_contain_text("Status New → Open")
+    expect(page.locator("#history")).to_contain_text("changed the status from New to Open")
     page.get_by_label("Priority", exact=True).select_option("urgent")
-    expect(page.locator("#history")).to_contain_text("Priority High → Urgent")
+    expect(page.locator("#history")).to_contain_text("changed the priority from High to Urgent")
     assert page.evaluate("window.stillHere") is True
     item.refresh_from_db()
     assert item.status.key == "open" and item.priority_key == "urgent"
@@ -84,7 +84,7 @@ def test_create_a_ticket_then_reply_note_status_and_time(page: Page, tmp_path: P
     page.get_by_label("Note", exact=True).fill("On site")
     page.get_by_role("button", name="Log time").click()
     expect(page.locator("#time")).to_contain_text("45 min")
-    expect(page.locator("#history")).to_contain_text("logged time")
+    expect(page.locator("#history")).to_contain_text("logged 45 min")
     assert TimeEntry.objects.get().minutes == 45 and page.evaluate("window.stillHere") is True
     shot(page, "ticket")
 

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
+from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from deskhand.conf import conf, split_addr
 from deskhand.config.queries import get_setting
 from deskhand.config.services import update_settings
 from deskhand.core.emailaddr import display_domain
@@ -23,6 +25,7 @@ from deskhand.core.numbers import int_or_default
 from deskhand.ingest.imap import test_connection
 from deskhand.ingest.receive import retry
 from deskhand.mail import queries, services
+from deskhand.mail.forwarding import PROVIDER_NAMES, safe_link
 from deskhand.mail.inputs import MailboxChanges
 from deskhand.mail.models import InboundEmail, InboundStatus, Mailbox
 from deskhand.mail.queries import raw_copy, raw_head
@@ -80,12 +83,47 @@ def _log(data: QueryDict) -> dict[str, Any]:
             "next_url": url(page + 1) if len(rows) > LOG_PAGE_SIZE else ""}
 
 
+class ForwardingForm(forms.Form):
+    address = forms.CharField(label="Address you forward from", max_length=254, required=False,
+                              help_text="The address your customers write to, such as support@yourcompany.com.",
+                              widget=forms.EmailInput(attrs={"autocomplete": "off",
+                                                             "placeholder": "support@yourcompany.com"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "forwarding_%s")
+        super().__init__(*args, **kwargs)
+
+
+def _listener() -> dict[str, Any]:
+    """Where Deskhand's SMTP listener takes mail: the host mail servers reach (the public host
+    name when it listens on every interface) and its port."""
+    host, port = split_addr(conf.smtp_addr)
+    public = urlsplit(conf.public_origin).hostname or ""
+    if host in ("0.0.0.0", "::", "") and public:  # noqa: S104 - reading the setting, not binding
+        host = public
+    return {"host": host, "port": port, "local": host in ("127.0.0.1", "::1", "localhost")}
+
+
+def _forwarding(form: ForwardingForm | None) -> dict[str, Any]:
+    status = queries.forwarding_status()
+    mailboxes = list(queries.mailbox_list()[:1])
+    ticket_address = mailboxes[0].address if mailboxes else (conf.support_address_list or [""])[0]
+    confirmations = [{"row": row, "provider": PROVIDER_NAMES.get(row.provider, row.provider),
+                      "link": row.link if row.link and safe_link(row.link, row.provider) else ""}
+                     for row in status.confirmations]
+    return {"status": status, "ticket_address": ticket_address, "listener": _listener(),
+            "confirmations": confirmations,
+            "form": form or ForwardingForm(initial={"address": status.address})}
+
+
 def _render(request: AgentRequest, *, mailbox_form: MailboxForm | None = None, editing: Mailbox | None = None,
             never_form: NeverFollowForm | None = None, never_error: str = "", deleting: Mailbox | None = None,
-            catch_all_form: CatchAllForm | None = None, catch_all_error: str = "", status: int = 200) -> HttpResponse:
+            catch_all_form: CatchAllForm | None = None, catch_all_error: str = "",
+            forwarding_form: ForwardingForm | None = None, status: int = 200) -> HttpResponse:
     log = _log(request.GET)
     catch_all: list[str] = get_setting(CATCH_ALL)
     return render(request, "web/admin/email.html", {
+        "forwarding": _forwarding(forwarding_form),
         "mailboxes": list(queries.mailbox_list()),
         "mailbox_form": mailbox_form or MailboxForm(mailbox=editing),
         "editing": editing, "deleting": deleting,
@@ -221,6 +259,41 @@ def remove_catch_all(request: AgentRequest, domain: str) -> HttpResponse:
         return _render(request, catch_all_error=exc.message, status=exc.status)
     messages.success(request, f"{display_domain(domain)} is no longer a catch-all domain.")
     return redirect(f"{PAGE}#catch-all")
+
+
+# -- forwarding set-up -----------------------------------------------------------------------------
+
+
+@require_POST
+@admin_required
+def save_forwarding(request: AgentRequest) -> HttpResponse:
+    """Declare the address the help desk forwards from (it goes on the never-follow list)."""
+    form = ForwardingForm(request.POST)
+    if form.is_valid():
+        try:
+            saved = services.declare_forwarding_address(address=form.cleaned_data["address"], actor=actor(request))
+        except DomainError as exc:
+            add_domain_error(form, exc, aliases={"forwarding_address": "address"})
+            return _render(request, forwarding_form=form, status=exc.status)
+        messages.success(request, f"Mail forwarded from {saved} is expected; {saved} is never added as a follower."
+                         if saved else "No forwarding address is declared any more.")
+        return redirect(f"{PAGE}#forwarding")
+    return _render(request, forwarding_form=form, status=422)
+
+
+@require_POST
+@admin_required
+def send_forwarding_test(request: AgentRequest) -> HttpResponse:
+    """Send a mail to the forwarding address: when forwarding works it comes back in."""
+    try:
+        test = services.send_forwarding_test(actor=actor(request))
+    except DomainError as exc:
+        form = ForwardingForm({"address": get_setting("forwarding_address")})
+        form.is_valid()
+        form.add_error("address", exc.message)
+        return _render(request, forwarding_form=form, status=exc.status)
+    messages.success(request, f"A test mail to {test.to} is on its way; this page shows when it comes back.")
+    return redirect(f"{PAGE}#forwarding")
 
 
 # -- never add as follower -------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from deskhand.web.forms_items import (
     optional_id,
     priority_choices,
 )
-from deskhand.web.history import Line, item_history
+from deskhand.web.history import Line, Names, item_history
 from deskhand.web.http import AgentRequest
 from deskhand.web.views.admin_mail import eml_response, original_context
 from deskhand.work import queries, workspace
@@ -319,9 +319,13 @@ def duration(minutes: int) -> str:
     return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
-def _history(item: Item) -> list[Line]:
-    """The item's events as sentences with names (`deskhand.web.history`)."""
-    return item_history(queries.item_events(item), kind=item.kind)
+def _history(item: Item, choices: Choices) -> list[Line]:
+    """The item's events as sentences with names (`deskhand.web.history`); the people and
+    statuses the page loaded already are not read again."""
+    customers = [row.customer for row in item.follower_rows if row.customer is not None]
+    names = Names().know(agents=choices.agents, teams=choices.teams, statuses=choices.statuses,
+                         customers=[*customers, *([item.requester] if item.requester else [])])
+    return item_history(queries.item_events(item), kind=item.kind, names=names)
 
 
 # nh3 writes every attribute as name="value", so inline images are found without parsing again.
@@ -411,7 +415,7 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
         context["total_text"], context["billable_text"] = duration(context["total"]), duration(billable)
         context["time_form"] = TimeForm(initial={"date": timezone.localdate().isoformat(), "billable": True})
     if everything or "history" in parts:
-        context["history"] = _history(item)
+        context["history"] = _history(item, choices)
     if everything:
         context["conversation"] = _with_mail(list(queries.conversation(item)), remote_images=remote_images)
         first = context["conversation"][0] if context["conversation"] else None
