@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from deskhand.agents.models import Agent
@@ -98,3 +99,26 @@ def test_other_agents_personal_ones_are_not_found(client: Client, agent_client: 
     client.force_login(admin)
     assert client.get(f"/tickets/{ticket.pk}/canned/{canned.pk}").status_code == 404
     assert "Mine" not in client.get("/replies").content.decode()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
+
+
+def test_a_pasted_image_is_kept_for_its_author_and_previewed(agent_client: Client, client: Client, ticket: Item,
+                                                              admin: Agent) -> None:
+    pasted = agent_client.post(f"/tickets/{ticket.pk}/paste",
+                               {"image": SimpleUploadedFile("clip.png", PNG, content_type="image/png")})
+    assert pasted.status_code == 200
+    markdown = pasted.json()["markdown"]
+    assert markdown.startswith("![clip.png](/replies/images/")
+    url = markdown[markdown.index("(") + 1:-1]
+    served = agent_client.get(url)
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    client.force_login(admin)
+    assert client.get(url).status_code == 404  # another agent's paste
+    refused = agent_client.post(f"/tickets/{ticket.pk}/paste",
+                                {"image": SimpleUploadedFile("x.svg", b"<svg onload=alert(1)>")})
+    assert refused.status_code == 422
+    preview = agent_client.post(f"/tickets/{ticket.pk}/preview",
+                                {"body": f"**Look** {markdown} <script>alert(1)</script>"}).content.decode()
+    assert "<strong>Look</strong>" in preview and f'<img src="{url}"' in preview and "<script" not in preview
