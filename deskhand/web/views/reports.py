@@ -82,10 +82,12 @@ def line_chart(days: Sequence[datetime.date], series: Sequence[tuple[str, str, S
                                                   for i, v in enumerate(values)]}
              for name, css, values in series]
     marks = sorted({0, len(days) // 2, len(days) - 1}) if days else []
+    anchors = {0: "start", len(days) - 1: "end"}
     return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": PAD_LEFT, "right": CHART_WIDTH - 8,
-            "bottom": PAD_TOP + inner_h, "top_y": PAD_TOP, "top": top, "mid": top // 2,
+            "bottom": PAD_TOP + inner_h, "top_y": PAD_TOP, "top": top, "mid": top // 2 if top >= 2 else None,
             "mid_y": PAD_TOP + inner_h / 2, "lines": lines,
-            "x_labels": [{"x": f"{PAD_LEFT + i * step:.1f}", "label": days[i].strftime("%-d %b")} for i in marks],
+            "x_labels": [{"x": f"{PAD_LEFT + i * step:.1f}", "label": days[i].strftime("%-d %b"),
+                          "anchor": anchors.get(i, "middle") if len(days) > 1 else "middle"} for i in marks],
             "label_y": CHART_HEIGHT - 6}
 
 
@@ -145,8 +147,8 @@ def overview(request: AgentRequest) -> HttpResponse:
         "volume_groups": bars([(row.label, row.created) for row in volume.groups[:SHOWN_GROUPS]]),
         "volume_rows": volume.groups[:SHOWN_GROUPS], "more_groups": max(0, len(volume.groups) - SHOWN_GROUPS),
         "time_rows": [_time_row(row) for row in [times.total, *times.groups[:SHOWN_GROUPS]]],
-        "backlog_rows": backlog.groups[:SHOWN_GROUPS],
-        "status_keys": [s.key for s in backlog.statuses],
+        "backlog_rows": [{"label": row.label, "counts": [row.counts.get(s.key, 0) for s in backlog.statuses],
+                          "total": row.total} for row in backlog.groups[:SHOWN_GROUPS]],
         "group_label": group_by.label,
     }, status=status)
 
