@@ -7,7 +7,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint
+.PHONY: install run test lint messages
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,3 +27,11 @@ lint: install
 
 test: lint
 	$(VENV)/bin/pytest
+
+# Translations (docs/decisions.md, "Translations"): refresh the catalogues from the code and
+# templates, translate in locale/<code>/LC_MESSAGES/django.po, then run this again to compile
+# the .mo files, which are committed (a test fails while a .mo and its .po disagree). Needs gettext.
+messages: install
+	$(VENV)/bin/deskhand makemessages -l de -l hr -l fr -l es -l nb --add-location=file --no-obsolete \
+		-i '.venv/*' -i '.tools/*' -i 'var/*' -i 'bench/*' -i 'docs/*' -i '*/tests/*'
+	for po in locale/*/LC_MESSAGES/django.po; do msgfmt --check -o "$${po%.po}.mo" "$$po" || exit 1; done

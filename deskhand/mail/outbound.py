@@ -10,6 +10,7 @@ our loop header; automatic mail also says `Auto-Submitted: auto-replied` (RFC 38
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from deskhand.work.models import Attachment, Item, Message
 
 log = logging.getLogger(__name__)
+_ASCII_SPACE = re.compile(r"[ \t\r\n]+")
 
 MAX_ATTEMPTS = 6
 FIRST_RETRY_SECONDS = 30
@@ -109,15 +111,25 @@ def thread_headers(item: Item, *, answering: str = "") -> dict[str, str]:
     return _thread_headers_many([item], [answering])[0]
 
 
+def _one_line(text: str) -> str:
+    return " ".join(_ASCII_SPACE.split(text.strip(" \t\r\n")))
+
+
 def _render(kind: str, context: dict[str, Any], language: str = "") -> tuple[str, str, str]:
     """Subject, text and HTML of a mail, in `language` (a customer's; unsupported or "" is the
     default language). Activating a language is a dictionary lookup once its catalogue is loaded,
     so a batch switches per mail."""
     with translation.override(supported_language(language) or settings.LANGUAGE_CODE):
-        subject = " ".join(render_to_string(f"emails/{kind}.subject.txt", context).split())
+        # On one line; only ASCII whitespace folds (French keeps its no-break space before a colon).
+        subject = _one_line(render_to_string(f"emails/{kind}.subject.txt", context))
         text = render_to_string(f"emails/{kind}.txt", context).strip() + "\n"
         html = render_to_string(f"emails/{kind}.html", context)
     return subject[:998], text, html
+
+
+def render_mail(kind: str, context: dict[str, Any], *, language: str = "") -> tuple[str, str, str]:
+    """Subject, text and HTML of a mail of `kind` in `language`, for `NewOutbound.rendered`."""
+    return _render(kind, context, language)
 
 
 def requester_languages(items: list[Item]) -> dict[int, str]:
@@ -155,6 +167,9 @@ class NewOutbound:
     language: str = ""
     cc: list[str] = field(default_factory=list)
     bcc: list[str] = field(default_factory=list)
+    # Subject, text and HTML already rendered (`render_mail`): a batch of mails that say the same
+    # (a notification to a team of ten) renders them once; `context` is then not used.
+    rendered: tuple[str, str, str] | None = None
 
 
 def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
@@ -170,8 +185,8 @@ def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
     rows = []
     for mail in mails:
         sender = mail.address or (first_mailbox.get(mail.item.pk, "") if mail.item is not None else "") or default
-        subject, text, html = _render(mail.kind, {"item": mail.item, "message": mail.message, "sender": sender,
-                                                  **mail.context}, mail.language)
+        subject, text, html = mail.rendered or _render(
+            mail.kind, {"item": mail.item, "message": mail.message, "sender": sender, **mail.context}, mail.language)
         thread = next(threaded) if mail.item is not None else (
             {"In-Reply-To": mail.answering, "References": mail.answering} if mail.answering else {})
         headers: dict[str, Any] = {

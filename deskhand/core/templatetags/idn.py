@@ -15,7 +15,9 @@ def display_address(value: str) -> str:
     if "xn--" not in value:
         return value
     local, at, domain = value.rpartition("@")
-    return f"{local}{at}{display_domain(domain.lower())}" if domain else value
+    if not domain or " " in domain:  # a name, a sentence: not an address or a domain
+        return value
+    return f"{local}{at}{display_domain(domain.lower())}"
 
 
 @register.filter(is_safe=True)
