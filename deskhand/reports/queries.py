@@ -28,7 +28,7 @@ from django.utils import timezone
 from deskhand.agents.models import Agent
 from deskhand.customers.models import Organization
 from deskhand.reports.inputs import GroupBy, Preset, ReportPeriod, local_midnight, preset_period
-from deskhand.reports.sql import epoch_seconds, percentiles_sql, read_percentiles
+from deskhand.reports.sql import is_postgresql, percentiles, seconds_between
 from deskhand.work.models import Assignee, Category, Channel, Item, Kind, Message, MessageKind, Status
 from deskhand.work.queries import ItemFilters, item_list
 
@@ -266,12 +266,57 @@ def volume(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE, *, kind: str 
                   open_before)
 
 
-def _durations(figures: dict[tuple[Any, str], tuple[int, float, float]], group: Any, metric: str) -> Durations:
-    found = figures.get((group, metric))
-    if found is None:
+def _durations(count: int, median: float | None, p90: float | None) -> Durations:
+    if not count:
         return Durations()
-    count, median, p90 = found
-    return Durations(count, round(median, 1), round(p90, 1))
+    return Durations(count, None if median is None else round(median, 1), None if p90 is None else round(p90, 1))
+
+
+Figures = dict[str, tuple[int, Durations, Durations]]  # group key → tickets, first response, resolution
+
+
+def _times_postgresql(tickets: str, params: list[Any], grouped: bool) -> tuple[Figures, Figures]:
+    """percentile_cont in the database, overall and per group in one statement (one pass)."""
+    figures = ("COUNT(*), COUNT(first_s), percentile_cont(0.5) WITHIN GROUP (ORDER BY first_s), "
+               "percentile_cont(0.9) WITHIN GROUP (ORDER BY first_s), COUNT(resolution_s), "
+               "percentile_cont(0.5) WITHIN GROUP (ORDER BY resolution_s), "
+               "percentile_cont(0.9) WITHIN GROUP (ORDER BY resolution_s)")
+    sql = (f"WITH t AS MATERIALIZED ({tickets}) "
+           f"SELECT 0, NULL, {figures} FROM (SELECT DISTINCT id, first_s, resolution_s FROM t) AS total"
+           + (f" UNION ALL SELECT 1, grp, {figures} FROM t GROUP BY grp" if grouped else ""))
+    result: tuple[Figures, Figures] = ({}, {})
+    for part, grp, n, first_n, first_median, first_p90, done_n, done_median, done_p90 in _fetch(sql, params):
+        result[part][_key(grp)] = (int(n), _durations(first_n, first_median, first_p90),
+                                   _durations(done_n, done_median, done_p90))
+    return result
+
+
+def _times_sqlite(tickets: str, params: list[Any], grouped: bool) -> tuple[Figures, Figures]:
+    """SQLite has no percentile aggregate: its window-numbered sort of 200 000 values took 260 ms
+    where fetching the two columns and sorting them here takes a third of that."""
+    rows = _fetch(tickets, params)
+    seen: set[int] = set()
+    first_all: list[int] = []
+    done_all: list[int] = []
+    per_group: dict[str, tuple[list[int], list[int], list[int]]] = {}
+    for item_id, grp, first_s, resolution_s in rows:
+        if item_id not in seen:  # a ticket of two agents is one ticket overall
+            seen.add(item_id)
+            if first_s is not None:
+                first_all.append(first_s)
+            if resolution_s is not None:
+                done_all.append(resolution_s)
+        if grouped:
+            lists = per_group.setdefault(_key(grp), ([], [], []))
+            lists[0].append(item_id)
+            if first_s is not None:
+                lists[1].append(first_s)
+            if resolution_s is not None:
+                lists[2].append(resolution_s)
+    overall: Figures = {"none": (len(seen), _durations(*percentiles(first_all)), _durations(*percentiles(done_all)))}
+    groups: Figures = {key: (len(ids), _durations(*percentiles(first)), _durations(*percentiles(done)))
+                       for key, (ids, first, done) in per_group.items()}
+    return overall, groups
 
 
 def response_times(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE) -> ResponseTimes:
@@ -281,36 +326,32 @@ def response_times(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE) -> Re
     start, end = period.bounds()
     done_in, done_params = _in(_done_ids(Kind.TICKET))
     grp, join = _group_sql(group_by)
-    created = epoch_seconds("i.created_at")
-    first_reply = (f"(SELECT MIN(m.created_at) FROM {_MESSAGE} m "
-                   f"WHERE m.item_id = i.id AND m.kind = '{MessageKind.REPLY.value}')")
+    reply = MessageKind.REPLY.value
+    if is_postgresql():
+        # Each ticket's first reply from one aggregate over the period's replies (a reply is never
+        # before its ticket): hashed and joined, where a subquery per ticket took 1.7 times as long.
+        first_reply = "r.first_at"
+        join = (f" LEFT JOIN (SELECT m.item_id, MIN(m.created_at) AS first_at FROM {_MESSAGE} m "
+                f"WHERE m.kind = '{reply}' AND m.created_at >= %s GROUP BY m.item_id) r ON r.item_id = i.id" + join)
+        join_params: list[Any] = [start]
+    else:
+        # SQLite: the first reply of each ticket through message_first_reply_idx; the aggregate and
+        # join above took a third longer there.
+        first_reply = f"(SELECT MIN(m.created_at) FROM {_MESSAGE} m WHERE m.item_id = i.id AND m.kind = '{reply}')"
+        join_params = []
     tickets = (
-        f"SELECT i.id, CAST({grp} AS TEXT) AS grp, {epoch_seconds(first_reply)} - {created} AS first_s, "
-        f"CASE WHEN i.status_id {done_in} THEN {epoch_seconds('i.status_changed_at')} - {created} END AS resolution_s "
-        f"FROM {_ITEM} i{join} WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s")
-    params = [*done_params, Kind.TICKET.value, start, end]
-    # One pass over the period's tickets (materialised), then the figures overall and per group.
-    overall = "(SELECT DISTINCT id, '0' AS grp, first_s, resolution_s FROM t) AS total" if join else \
-        "(SELECT '0' AS grp, first_s, resolution_s FROM t) AS total"
-    sources = [overall] + (["t"] if group_by != GroupBy.NONE else [])
-    sql = (f"WITH t AS MATERIALIZED ({tickets}) "
-           + " UNION ALL ".join(f"SELECT {index} AS part, * FROM ({percentiles_sql(source, ['first_s', 'resolution_s'])}) "
-                                f"AS p{index}" for index, source in enumerate(sources)))
-    counting = (f"WITH t AS MATERIALIZED ({tickets}) SELECT 0 AS part, '0' AS grp, COUNT(DISTINCT id) FROM t"
-                + (" UNION ALL SELECT 1, grp, COUNT(*) FROM t GROUP BY grp" if group_by != GroupBy.NONE else ""))
-    rows = _fetch(sql, params)
-    figures = [read_percentiles([row[1:] for row in rows if row[0] == part]) for part in range(len(sources))]
-    counts = _fetch(counting, params)
-    total_count = next((int(n) for part, _grp, n in counts if part == 0), 0)
-    total = TimesRow("all", NO_GROUP[GroupBy.NONE], total_count, _durations(figures[0], "0", "first_s"),
-                     _durations(figures[0], "0", "resolution_s"))
-    groups: list[TimesRow] = []
-    if group_by != GroupBy.NONE:
-        per_group = {row[1]: int(row[2]) for row in counts if row[0] == 1}
-        labels = group_labels(group_by, [_key(value) for value in per_group])
-        groups = sorted((TimesRow(_key(value), labels.get(_key(value), _key(value)), n,
-                                  _durations(figures[1], value, "first_s"), _durations(figures[1], value, "resolution_s"))
-                         for value, n in per_group.items()), key=lambda row: (-row.tickets, row.label.lower()))
+        f"SELECT i.id, {grp} AS grp, {seconds_between(first_reply, 'i.created_at')} AS first_s, "
+        f"CASE WHEN i.status_id {done_in} THEN {seconds_between('i.status_changed_at', 'i.created_at')} END "
+        f"AS resolution_s FROM {_ITEM} i{join} WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s")
+    params = [*done_params, *join_params, Kind.TICKET.value, start, end]
+    grouped = group_by != GroupBy.NONE
+    overall, per_group = (_times_postgresql if is_postgresql() else _times_sqlite)(tickets, params, grouped)
+    tickets_total, first, done = next(iter(overall.values()), (0, Durations(), Durations()))
+    total = TimesRow("all", NO_GROUP[GroupBy.NONE], tickets_total, first, done)
+    labels = group_labels(group_by, list(per_group))
+    groups = sorted((TimesRow(key, labels.get(key, key), n, first_response, resolution)
+                     for key, (n, first_response, resolution) in per_group.items()),
+                    key=lambda row: (-row.tickets, row.label.lower()))
     return ResponseTimes(period, group_by, total, groups)
 
 
