@@ -109,7 +109,7 @@ TEMPLATES = [
             "libraries": {"rows": "deskhand.web.templatetags.rows", "history": "deskhand.web.templatetags.history",
                           "workspace": "deskhand.web.templatetags.workspace"},
             # `|idn`: stored ASCII domains shown in Unicode (bücher.de), in every template.
-            "builtins": ["deskhand.core.templatetags.idn"],
+            "builtins": ["deskhand.core.templatetags.idn", "deskhand.core.templatetags.bidi"],
         },
     },
 ]

@@ -2,9 +2,11 @@ from django.urls import include, path
 
 from deskhand.api.api import api
 from deskhand.system.views import healthz
+from deskhand.web.views.favicon import favicon
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", api.urls),
     path("", include("deskhand.portal.urls")),
     path("", include("deskhand.web.urls")),

@@ -507,3 +507,15 @@
       });
   });
 })();
+
+// --- Organization groups on the customers page (issue 15, item 9): the summary says whether its
+// group is open (aria-expanded), kept in step however the group opens (mouse, Enter, Space).
+(function () {
+  "use strict";
+  document.addEventListener("toggle", function (evt) {
+    var details = evt.target;
+    if (!details.matches || !details.matches("details.group")) { return; }
+    var summary = details.querySelector(":scope > summary");
+    if (summary) { summary.setAttribute("aria-expanded", details.open ? "true" : "false"); }
+  }, true);
+})();

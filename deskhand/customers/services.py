@@ -20,7 +20,13 @@ from deskhand.core.emailaddr import AddressError, EmailAddress, display_domain, 
 from deskhand.core.errors import Conflict, Forbidden, Invalid, NotFound
 from deskhand.core.inputs import UNSET, given
 from deskhand.core.text import clean_text
-from deskhand.customers.domains import candidate_domains, is_free_mail, is_public_suffix, registrable_domain
+from deskhand.customers.domains import (
+    candidate_domains,
+    domain_from_pasted,
+    is_free_mail,
+    is_public_suffix,
+    registrable_domain,
+)
 from deskhand.customers.inputs import CustomerChanges, CustomerTypeChanges, CustomerTypeRef, OrganizationChanges
 from deskhand.customers.models import Customer, CustomerType, Organization, OrganizationDomain, Source
 from deskhand.customers.queries import (
@@ -101,7 +107,7 @@ def resolve_customer_type(value: CustomerTypeRef) -> CustomerType | None:
 def check_domain(raw: str, *, field: str = "domain", extra_free_mail: list[str] | None = None) -> str:
     """A domain an organization may own, normalised; free mail and public suffixes are refused."""
     try:
-        domain = normalize_domain(raw)
+        domain = normalize_domain(domain_from_pasted(raw) if isinstance(raw, str) else raw)
     except AddressError as exc:
         raise Invalid("invalid_domain", str(exc), field=field) from None
     if is_public_suffix(domain) or registrable_domain(domain) is None:
@@ -295,7 +301,7 @@ def add_domain(
 def remove_domain(organization: Organization, domain: str, *, actor: Actor) -> None:
     """The organization stops owning `domain`; its customers stay where they are."""
     try:
-        clean = normalize_domain(domain)
+        clean = normalize_domain(domain_from_pasted(domain))
     except AddressError:
         clean = ""
     deleted, _ = OrganizationDomain.objects.filter(organization=organization, domain=clean).delete() if clean else (0, {})

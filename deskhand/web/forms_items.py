@@ -3,6 +3,7 @@ they collect text; the work services decide what is valid and name the field at 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,10 +13,10 @@ from django import forms
 from deskhand.agents.models import Agent, Team
 from deskhand.agents.queries import agent_list, team_list
 from deskhand.core.errors import Invalid
-from deskhand.core.numbers import parse_id, parse_int
+from deskhand.core.numbers import parse_id
 from deskhand.fields.formfields import custom_form_fields
 from deskhand.work.inputs import AssigneeRef
-from deskhand.work.models import Folder, Priority, Project, Status
+from deskhand.work.models import Folder, Item, Priority, Project, Status
 from deskhand.work.queries import folder_list, project_list, status_list
 
 NONE = "none"
@@ -113,9 +114,14 @@ def select(choices: list[tuple[str, Any]], **attrs: Any) -> forms.Select:
     return forms.Select(choices=choices, attrs=attrs)
 
 
+# The longest title the service stores (its column): the field's maxlength says it before sending.
+TITLE_MAX = Item._meta.get_field("title").max_length or 300
+
+
 class NewItemForm(forms.Form):
     # Not required here: the service says what is missing, in the same words as the API.
-    title = forms.CharField(label="Title", required=False, max_length=2000,
+    title = forms.CharField(label="Title", required=False, max_length=TITLE_MAX,
+                            error_messages={"max_length": f"Title has at most {TITLE_MAX} characters."},
                             widget=forms.TextInput(attrs={"autofocus": True}))
     description = forms.CharField(label="Description", required=False, max_length=200_000,
                                   widget=forms.Textarea(attrs={"rows": 6}))
@@ -152,15 +158,55 @@ class CustomFieldsForm(forms.Form):
         self.fields.update(custom_form_fields(kind, values))
 
 
+# "1h 30m", "1 h", "45 min", "2 hours 5 minutes": hours and minutes, each optional, in that order.
+_HOURS_MINUTES = re.compile(r"(?:(\d{1,3})\s*(?:h|hr|hrs|hour|hours))?\s*(?:(\d{1,4})\s*(?:m|min|mins|minute|minutes)?)?",
+                            re.ASCII)
+MINUTES_HELP = "Such as 90, 1:30, 1h 30m or 1.5h."
+
+
+def parse_minutes(text: str) -> int | None:
+    """Time spent as people type it: 90, 1:30, 1h 30m, 1h, 45m, 1.5h (or 1,5h). None when it is
+    none of these; how many minutes an entry may have is the service's rule."""
+    text = " ".join(text.strip().lower().split())
+    if not text or len(text) > 20:
+        return None
+    if re.fullmatch(r"[0-9]{1,6}", text):
+        return int(text)
+    if match := re.fullmatch(r"(\d{1,3}):([0-5]\d)", text, re.ASCII):
+        return int(match.group(1)) * 60 + int(match.group(2))
+    if match := re.fullmatch(r"(\d{0,3}[.,]\d{1,2})\s*(?:h|hr|hrs|hour|hours)", text, re.ASCII):
+        return round(float(match.group(1).replace(",", ".")) * 60)
+    match = _HOURS_MINUTES.fullmatch(text)
+    if match and (match.group(1) or match.group(2)):
+        return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+    return None
+
+
+class MinutesField(forms.CharField):
+    """The time spent, in any of `parse_minutes`'s forms: the item page and /timesheets alike."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", MINUTES_HELP)
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off",
+                                                           "placeholder": "30"}))
+        super().__init__(label="Minutes", max_length=20, **kwargs)
+
+    def clean(self, value: Any) -> Any:
+        text = super().clean(value)
+        minutes = parse_minutes(text)
+        if minutes is None:
+            raise forms.ValidationError("Enter the time spent, such as 90, 1:30, 1h 30m or 1.5h.")
+        return minutes
+
+
 class TimeForm(forms.Form):
-    minutes = forms.CharField(label="Minutes", max_length=20,
-                              widget=forms.TextInput(attrs={"inputmode": "numeric", "class": "narrow"}))
+    minutes = MinutesField(widget=forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off",
+                                                         "placeholder": "30", "class": "narrow"}))
     date = forms.CharField(label="Date", required=False, max_length=20,
                            widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label="Note", required=False, max_length=2000)
     billable = forms.BooleanField(label="Billable", required=False, initial=True)
 
     def minutes_value(self) -> int:
-        """A whole number; how many the service allows is its rule."""
-        return parse_int(self.cleaned_data["minutes"].strip(), field="minutes",
-                         message="Minutes are a whole number, such as 30.")
+        """Minutes, parsed by `MinutesField`; how many the service allows is its rule."""
+        return int(self.cleaned_data["minutes"])

@@ -260,9 +260,14 @@ def test_a_mail_ticket_shows_its_text_once(agent_client: Client) -> None:
     item, message, _inbound = _mail_ticket()
     assert item.description.strip() == message.body.strip()
     page = agent_client.get(f"/tickets/{item.pk}").content.decode()
-    description = page.split('id="description-title"', 1)[1].split("</section>", 1)[0]
-    assert "The text of the first mail, in the conversation below." in description
-    assert message.body.splitlines()[0] not in description.split("<details", 1)[0]
+    # No card says "the text is below": the conversation shows it once, and the text stays editable.
+    assert 'id="description-title"' not in page and "in the conversation below" not in page
+    assert page.count(message.body.splitlines()[0]) == page.count("<textarea id=\"edit-description\"") + 1
+    assert '<details class="edit-text bare">' in page and 'id="edit-title" name="title" maxlength="300"' in page
+    manual = submit_ticket(ItemDraft(title="Call back", description="Phoned about the printer.",
+                                     requester_email="zoe@acme.example"), actor=SYSTEM)
+    page = agent_client.get(f"/tickets/{manual.pk}").content.decode()
+    assert 'id="description-title"' in page and "Phoned about the printer." in page
 
 
 TRACKED = ('<p>Spring offers!</p><img src="https://tracker.example/open.gif?who=zoe" alt="pixel" width="1">'

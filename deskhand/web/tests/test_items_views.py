@@ -558,7 +558,8 @@ def test_log_time_on_the_item(agent_client: Client, agent: Agent) -> None:
 
 def test_bad_time_is_refused_at_the_field(agent_client: Client) -> None:
     ticket = _ticket()
-    for data, reason in [({"minutes": "lots"}, "Minutes are a whole number"),
+    for data, reason in [({"minutes": "lots"}, "Enter the time spent, such as 90, 1:30, 1h 30m or 1.5h."),
+                         ({"minutes": "25h"}, "Minutes are a whole number from 1 to 1440."),
                          ({"minutes": "0"}, "Minutes are a whole number"),
                          ({"minutes": "30", "date": "yesterday"}, "A date is written YYYY-MM-DD"),
                          ({"minutes": "30", "date": "2999-01-01"}, "future day")]:
@@ -630,3 +631,19 @@ def test_create_a_task_from_the_ticket_page(agent_client: Client) -> None:
     refused = agent_client.post(f"/tickets/{ticket.pk}/tasks", {"title": "  "})
     assert refused.status_code == 422 and "Title" in refused.content.decode()
     assert agent_client.post(f"/tickets/{task.pk}/tasks", {"title": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize(("typed", "minutes"), [("90", 90), ("1:30", 90), ("1h 30m", 90), ("1h", 60), ("45m", 45),
+                                                ("1.5h", 90)])
+def test_the_item_page_takes_time_as_the_timesheets_do(agent_client: Client, typed: str, minutes: int) -> None:
+    ticket = _ticket()
+    response = agent_client.post(f"/tickets/{ticket.pk}/time", {"minutes": typed}, headers=HX)
+    assert response.status_code == 200 and TimeEntry.objects.get().minutes == minutes
+
+
+def test_the_new_item_titles_maxlength_is_the_servers_limit(agent_client: Client) -> None:
+    page = agent_client.get("/tickets/new").content.decode()
+    assert re.search(r"<input type=\"text\" name=\"title\"[^>]* maxlength=\"300\"", page)
+    response = agent_client.post("/tickets/new", {"title": "x" * 301, "requester_email": "bob@acme.example"})
+    assert response.status_code == 422 and "Title has at most 300 characters." in response.content.decode()
+    assert not Item.objects.exists()

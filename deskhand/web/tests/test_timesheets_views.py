@@ -14,7 +14,8 @@ from django.utils import timezone
 from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.customers.services import create_organization
-from deskhand.web.views.timesheets import duration, parse_minutes
+from deskhand.web.forms_items import parse_minutes
+from deskhand.web.views.timesheets import duration
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Item, TimeEntry
 from deskhand.work.services.items import create_task, submit_ticket
@@ -46,9 +47,11 @@ def work(agent: Agent, admin: Agent) -> dict[str, Any]:
 
 
 def test_durations_read_and_print_like_people_write_them() -> None:
-    assert [parse_minutes(text) for text in ("90", "1:30", "1h 30m", "1h30", "45m", "2h", "1.5h", "1,25h")] == [
-        90, 90, 90, 90, 45, 120, 90, 75]
-    assert parse_minutes("soon") is None and parse_minutes("") is None and parse_minutes("h") is None
+    assert [parse_minutes(text) for text in ("90", "1:30", "1h 30m", "1h30", "45m", "2h", "1.5h", "1,25h", ".5h",
+                                             " 1 H 30 MIN ", "2 hours", "1 hour 5 minutes", "45 min")] == [
+        90, 90, 90, 90, 45, 120, 90, 75, 30, 90, 120, 65, 45]
+    for text in ("soon", "", "h", "1:75", "1h 30m 10s", "9" * 7, "1" * 30 + "h", "-5", "1.5", "1h30h"):
+        assert parse_minutes(text) is None, text
     assert [duration(n) for n in (0, 45, 60, 90, 600)] == ["0m", "45m", "1h", "1h 30m", "10h"]
 
 

@@ -4,7 +4,6 @@ one's own entries, and the CSV export of what the filters select."""
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +25,7 @@ from deskhand.core.numbers import id_or_none
 from deskhand.customers import queries as customer_queries
 from deskhand.web.access import actor, agent_required, safe_next
 from deskhand.web.forms import add_domain_error, choice_field
+from deskhand.web.forms_items import MinutesField
 from deskhand.web.http import AgentRequest
 from deskhand.work import queries
 from deskhand.work.inputs import TimeChanges
@@ -37,7 +37,6 @@ TOTAL_ROWS = 25
 ORGANIZATION_PICKER = {"list": "organization-names", "autocomplete": "off", "hx-get": reverse_lazy("web:organization-options"),
                        "hx-trigger": "input changed delay:200ms, focus once", "hx-target": "#organization-names"}
 # ASCII: `\d` alone also matches Arabic-Indic and other digits.
-HOURS = re.compile(r"(?:(\d{1,3})\s*h)?\s*(?:(\d{1,4})\s*(?:m|min)?)?", re.ASCII)
 
 
 def duration(minutes: int) -> str:
@@ -46,36 +45,6 @@ def duration(minutes: int) -> str:
     if hours and rest:
         return f"{hours}h {rest}m"
     return f"{hours}h" if hours else f"{rest}m"
-
-
-def parse_minutes(text: str) -> int | None:
-    """Minutes as typed: 90, 1:30, 1h 30m, 45m, 1.5h. None when it is none of these."""
-    text = text.strip().lower()
-    if re.fullmatch(r"[0-9]{1,6}", text):
-        return int(text)
-    if match := re.fullmatch(r"(\d{1,3}):([0-5]\d)", text, re.ASCII):
-        return int(match.group(1)) * 60 + int(match.group(2))
-    if match := re.fullmatch(r"(\d{1,3}[.,]\d{1,2})\s*h", text, re.ASCII):
-        return round(float(match.group(1).replace(",", ".")) * 60)
-    match = HOURS.fullmatch(text)
-    if match and (match.group(1) or match.group(2)):
-        return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
-    return None
-
-
-class MinutesField(forms.CharField):
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "Such as 90, 1:30 or 1h 30m.")
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off",
-                                                           "placeholder": "30"}))
-        super().__init__(label="Minutes", max_length=20, **kwargs)
-
-    def clean(self, value: Any) -> Any:
-        text = super().clean(value)
-        minutes = parse_minutes(text)
-        if minutes is None:
-            raise forms.ValidationError("Enter the time spent, such as 90, 1:30 or 1h 30m.")
-        return minutes
 
 
 class DateInput(forms.DateInput):
