@@ -11,6 +11,7 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record
@@ -26,7 +27,7 @@ from deskhand.automations.events import ItemEvent
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Forbidden, Invalid, NotFound
 from deskhand.mail.models import Mailbox, OutboundMessage
-from deskhand.mail.outbound import NewOutbound, queue_outbound
+from deskhand.mail.outbound import NewOutbound, queue_outbound, render_mail
 from deskhand.notifications.mentions import agent_handles, excerpt, mentioned_handles
 from deskhand.notifications.models import DEFAULTS, Channel, Event, Notification, NotificationSwitch
 from deskhand.work.models import Assignee, Follower, Item
@@ -37,6 +38,8 @@ MAIL_KIND = "notification"
 # Notification mails to one agent in an hour; past it the bell still rings. The last guard
 # against a loop nobody foresaw (an auto-responder that answers into a ticket, say).
 EMAILS_PER_HOUR = 30
+# Notification mails one task writes (a rule assigning a thousand tickets to a team queues several).
+MAILS_PER_TASK = 200
 _PEOPLE_EVENTS = ("customer_replied", "sla_at_risk")
 
 
@@ -49,6 +52,37 @@ class Planned:
     event: str
     actor: Actor
     excerpt: str = ""
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the fan-out needs of an agent: where to mail them, how to name them, in which language."""
+
+    email: str
+    name: str
+    language: str
+    active: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who hears of what (before their switches), and the agents the reads met on the way."""
+
+    planned: list[Planned]
+    people: dict[int, Person]
+
+
+# An agent's columns as each read of recipients takes them along (saves a read of the agents).
+_PERSON = ("email", "name", "language", "is_active")
+
+
+def _person(row: Sequence[Any]) -> Person:
+    email, name, language, active = row
+    return Person(str(email), str(name or ""), str(language or ""), bool(active))
 
 
 def _wanted(event: ItemEvent) -> bool:
@@ -73,24 +107,29 @@ def _refs(values: Any) -> set[str]:
     return {str(value) for value in values or ()}
 
 
-def plan_notifications(events: Sequence[ItemEvent]) -> list[Planned]:
-    """Who hears of what (before their switches), read in a few queries for the whole batch."""
+def plan_notifications(events: Sequence[ItemEvent]) -> Plan:
+    """Who hears of what (before their switches), read in a few queries for the whole batch; each
+    read brings the recipients' addresses, names and languages along."""
+    people: dict[int, Person] = {}
     assigned_items = [e.item_id for e in events if e.type in ("created", *_PEOPLE_EVENTS)]
     agent_assignees: dict[int, list[int]] = defaultdict(list)
     team_assignees: dict[int, list[int]] = defaultdict(list)
     if assigned_items:
-        for item_id, agent_id, team_id in Assignee.objects.filter(item_id__in=assigned_items).values_list(
-                "item_id", "agent_id", "team_id"):
+        for item_id, agent_id, team_id, *person in Assignee.objects.filter(item_id__in=assigned_items).values_list(
+                "item_id", "agent_id", "team_id", *(f"agent__{column}" for column in _PERSON)):
             if agent_id is not None:
                 agent_assignees[item_id].append(agent_id)
+                people[agent_id] = _person(person)
             else:
                 team_assignees[item_id].append(team_id)
     people_items = [e.item_id for e in events if e.type in _PEOPLE_EVENTS]
     followers: dict[int, list[int]] = defaultdict(list)
     if people_items:
-        for item_id, agent_id in Follower.objects.filter(item_id__in=people_items, agent__isnull=False).values_list(
-                "item_id", "agent_id"):
+        for item_id, agent_id, *person in Follower.objects.filter(
+                item_id__in=people_items, agent__isnull=False).values_list(
+                "item_id", "agent_id", *(f"agent__{column}" for column in _PERSON)):
             followers[item_id].append(agent_id)
+            people[agent_id] = _person(person)
 
     # The teams whose members are needed: newly assigned ones, and those of items no agent has.
     added: dict[int, tuple[set[int], set[int]]] = {}
@@ -108,12 +147,13 @@ def plan_notifications(events: Sequence[ItemEvent]) -> list[Planned]:
     members: dict[int, list[int]] = defaultdict(list)
     team_names: dict[int, str] = {}
     if team_ids:
-        for team_id, agent_id, name in Team.members.through.objects.filter(team_id__in=team_ids).values_list(
-                "team_id", "agent_id", "team__name"):
+        for team_id, agent_id, name, *person in Team.members.through.objects.filter(team_id__in=team_ids).values_list(
+                "team_id", "agent_id", "team__name", *(f"agent__{column}" for column in _PERSON)):
             members[team_id].append(agent_id)
             team_names[team_id] = name
+            people[agent_id] = _person(person)
 
-    handles = _handles([e for e in events if e.type == NOTE_ADDED])
+    handles = _handles([e for e in events if e.type == NOTE_ADDED], people)
     planned: list[Planned] = []
     for event in events:
         def tell(agent_id: int, kind: str, text: str = "", event: ItemEvent = event) -> None:
@@ -130,25 +170,26 @@ def plan_notifications(events: Sequence[ItemEvent]) -> list[Planned]:
                         tell(agent_id, Event.TEAM_ASSIGNED, team_names.get(team_id, ""))
         elif event.type in _PEOPLE_EVENTS:
             kind = Event.CUSTOMER_REPLIED if event.type == "customer_replied" else Event.SLA_AT_RISK
-            people = list(agent_assignees.get(event.item_id, ()))
-            if not people:
-                people = [a for team_id in team_assignees.get(event.item_id, ()) for a in members.get(team_id, ())]
-            for agent_id in dict.fromkeys([*people, *followers.get(event.item_id, ())]):
+            people_ids = list(agent_assignees.get(event.item_id, ()))
+            if not people_ids:
+                people_ids = [a for team_id in team_assignees.get(event.item_id, ()) for a in members.get(team_id, ())]
+            for agent_id in dict.fromkeys([*people_ids, *followers.get(event.item_id, ())]):
                 tell(agent_id, kind)
         else:
             text = str((event.changes.get("text") or (None, ""))[1] or "")
             for agent_id in sorted({a for handle in mentioned_handles(text) for a in handles.get(handle, ())}):
                 tell(agent_id, Event.MENTIONED, excerpt(text))
-    return _deduplicated(planned)
+    return Plan(_deduplicated(planned), people)
 
 
-def _handles(notes: Sequence[ItemEvent]) -> dict[str, list[int]]:
-    """Handle → active agents, read only when a note mentions someone."""
+def _handles(notes: Sequence[ItemEvent], people: dict[int, Person]) -> dict[str, list[int]]:
+    """Handle → active agents, read only when a note mentions someone (the agents join `people`)."""
     if not any(mentioned_handles(str((e.changes.get("text") or (None, ""))[1] or "")) for e in notes):
         return {}
     found: dict[str, list[int]] = defaultdict(list)
-    for pk, email, name in Agent.objects.filter(is_active=True).values_list("pk", "email", "name"):
-        for handle in agent_handles(email, name):
+    for pk, *person in Agent.objects.filter(is_active=True).values_list("pk", *_PERSON):
+        people[pk] = each = _person(person)
+        for handle in agent_handles(each.email, each.name):
             found[handle].append(pk)
     return found
 
@@ -167,15 +208,18 @@ def _deduplicated(planned: list[Planned]) -> list[Planned]:
     return kept
 
 
-def deliver(planned: Sequence[Planned]) -> list[Notification]:
-    """Write the in-app notifications and queue the mails that the recipients' switches ask for;
-    inactive agents get neither."""
+def deliver(plan: Plan) -> list[Notification]:
+    """Write the in-app notifications (one insert) and queue the mails that the recipients'
+    switches ask for; inactive agents get neither."""
+    planned, people = plan.planned, dict(plan.people)
     if not planned:
         return []
     recipients = {p.agent_id for p in planned}
-    people = {row[0]: row for row in Agent.objects.filter(
-        pk__in=recipients | {p.actor.agent_id for p in planned if p.actor.agent_id}).values_list(
-        "pk", "email", "name", "language", "is_active")}
+    # Agents no read of recipients met: those assigned by a change, and the agents who acted.
+    missing = (recipients | {p.actor.agent_id for p in planned if p.actor.agent_id}) - people.keys()
+    if missing:
+        people.update((pk, _person(person)) for pk, *person in
+                      Agent.objects.filter(pk__in=missing).values_list("pk", *_PERSON))
     switches = {(agent_id, event, channel): enabled for agent_id, event, channel, enabled in
                 NotificationSwitch.objects.filter(agent_id__in=recipients).values_list(
                     "agent_id", "event", "channel", "enabled")}
@@ -183,30 +227,42 @@ def deliver(planned: Sequence[Planned]) -> list[Notification]:
     def on(each: Planned, channel: str) -> bool:
         return switches.get((each.agent_id, each.event, channel), DEFAULTS[(each.event, channel)])
 
-    live = [p for p in planned if p.agent_id in people and people[p.agent_id][4]]
+    live = [p for p in planned if p.agent_id in people and people[p.agent_id].active]
     now = timezone.now()
     rows = [Notification(agent_id=p.agent_id, item_id=p.item_id, event=p.event, actor_label=_who(p.actor, people),
                          excerpt=p.excerpt[:300], created_at=now) for p in live if on(p, Channel.IN_APP)]
     Notification.objects.bulk_create(rows)
-    mails = [p for p in live if on(p, Channel.EMAIL)]
-    if mails:
-        _queue_mails(mails, people)
+    # The mails are written by a task after the commit: rendering and writing fifteen outbox rows
+    # would hold the reply's transaction (and SQLite's one writer) for longer than all the rest.
+    mails = [MailNotice(p.agent_id, p.item_id, p.event, _who(p.actor, people), p.actor.label, p.excerpt[:300])
+             for p in live if on(p, Channel.EMAIL)]
+    for start in range(0, len(mails), MAILS_PER_TASK):
+        chunk = [mail.as_args() for mail in mails[start:start + MAILS_PER_TASK]]
+        transaction.on_commit(partial(_enqueue_mails, chunk))
     return rows
 
 
-def _who(actor: Actor, people: Mapping[int, tuple[Any, ...]]) -> str:
+def _enqueue_mails(mails: list[list[Any]]) -> None:
+    from deskhand.notifications.tasks import mail_notifications  # the task module imports this one
+
+    mail_notifications.enqueue(mails=mails)
+
+
+def _who(actor: Actor, people: Mapping[int, Person]) -> str:
     """The actor as a person reads them: an agent's name, else the label (a customer's address)."""
     if actor.agent_id and actor.agent_id in people:
-        _pk, email, name, *_rest = people[actor.agent_id]
-        return str(name or email)[:300]
+        return people[actor.agent_id].display_name[:300]
     return actor.label[:300]
 
 
-def thread_id(item_id: int, agent_id: int) -> str:
+def _thread_host() -> str:
+    return urlsplit(settings.PUBLIC_ORIGIN).hostname or "deskhand.localhost"
+
+
+def thread_id(item_id: int, agent_id: int, *, host: str = "") -> str:
     """The Message-ID every notification mail about one item to one agent answers: never sent
     itself, it makes mail clients group them (as GitHub's notifications do)."""
-    host = urlsplit(settings.PUBLIC_ORIGIN).hostname or "deskhand.localhost"
-    return f"<notifications.item-{item_id}.agent-{agent_id}@{host}>"
+    return f"<notifications.item-{item_id}.agent-{agent_id}@{host or _thread_host()}>"
 
 
 def _hourly_counts(keys: Iterable[str]) -> dict[str, int]:
@@ -216,31 +272,71 @@ def _hourly_counts(keys: Iterable[str]) -> dict[str, int]:
         .values("recipient_key").annotate(count=Count("id")).values_list("recipient_key", "count"))
 
 
-def _queue_mails(mails: Sequence[Planned], people: Mapping[int, tuple[Any, ...]]) -> None:
-    """One mail per notification, threaded per item and agent, marked automatic (RFC 3834), never
-    to the address the event came from nor to a ticket address of ours, at most EMAILS_PER_HOUR
-    an hour to one agent."""
-    own = {address.lower() for address in Mailbox.objects.values_list("address", flat=True)}
-    sent = _hourly_counts(str(people[p.agent_id][1]).lower() for p in mails)
-    items = Item.objects.only("id", "kind", "title").in_bulk({p.item_id for p in mails})
-    by_language: dict[str, list[NewOutbound]] = defaultdict(list)
+@dataclass(frozen=True)
+class MailNotice:
+    """A notification mail to write (after the event's commit): to whom, about what, said as the
+    bell says it; `source` is the address the event came from, which is never mailed."""
+
+    agent_id: int
+    item_id: int
+    event: str
+    who: str
+    source: str
+    excerpt: str = ""
+
+    def as_args(self) -> list[Any]:
+        """The notice as a task's JSON argument."""
+        return [self.agent_id, self.item_id, self.event, self.who, self.source, self.excerpt]
+
+    @classmethod
+    def from_args(cls, args: Sequence[Any]) -> MailNotice:
+        agent_id, item_id, event, who, source, text = args
+        if event not in Event.values:
+            raise Invalid("unknown_notification", f"There is no notification {event}.", field="event")
+        return cls(int(agent_id), int(item_id), str(event), str(who)[:300], str(source), str(text)[:300])
+
+
+@transaction.atomic
+def queue_notification_mails(mails: Sequence[MailNotice]) -> list[OutboundMessage]:
+    """One mail per notice, threaded per item and agent, marked automatic (RFC 3834), in the
+    agent's language; never to an agent deactivated meanwhile, to the address the event came from
+    or to a ticket address of ours, and at most EMAILS_PER_HOUR an hour to one agent. Mails that
+    say the same (one item, event, actor and language: a customer's reply to a team of ten) are
+    rendered once and share the text."""
+    if not mails:
+        return []
+    people = {pk: (str(email), str(language or "")) for pk, email, language in Agent.objects.filter(
+        pk__in={m.agent_id for m in mails}, is_active=True).values_list("pk", "email", "language")}
+    # Our ticket addresses; the first one sends (what `queue_outbound` would otherwise read again).
+    mailboxes = list(Mailbox.objects.order_by("id").values_list("address", flat=True))
+    own = {address.lower() for address in mailboxes}
+    sender = mailboxes[0] if mailboxes else ""
+    sent = _hourly_counts(email.lower() for email, _language in people.values())
+    items = Item.objects.only("id", "kind", "title").in_bulk({m.item_id for m in mails})
+    host = _thread_host()
+    settings_url = f"{settings.PUBLIC_ORIGIN}{reverse('web:profile')}#notifications"
+    urls: dict[int, str] = {}
+    rendered: dict[tuple[int, str, str, str, str], tuple[str, str, str]] = {}
+    batch: list[NewOutbound] = []
     for each in mails:
-        _pk, email, name, language, _active = people[each.agent_id]
-        key = str(email).lower()
+        email, language = people.get(each.agent_id, ("", ""))
+        key = email.lower()
         item = items.get(each.item_id)
-        if item is None or key in own or key == each.actor.label.lower() or sent.get(key, 0) >= EMAILS_PER_HOUR:
+        if not key or item is None or key in own or key == each.source.lower() \
+                or sent.get(key, 0) >= EMAILS_PER_HOUR:
             continue
         sent[key] = sent.get(key, 0) + 1
-        url = f"{settings.PUBLIC_ORIGIN}{reverse('web:item-detail', kwargs={'plural': f'{item.kind}s', 'item_id': item.pk})}"
-        by_language[str(language or settings.LANGUAGE_CODE)].append(NewOutbound(
-            kind=MAIL_KIND, to=[str(email)], auto=True, answering=thread_id(item.pk, each.agent_id), context={
-                "item": item, "event": each.event, "who": _who(each.actor, people), "excerpt": each.excerpt,
-                "recipient_name": name or email, "url": url,
-                "settings_url": f"{settings.PUBLIC_ORIGIN}{reverse('web:profile')}#notifications",
-            }))
-    for language, batch in by_language.items():
-        with translation.override(language):
-            queue_outbound(batch)
+        text_key = (item.pk, each.event, each.who, each.excerpt, language)
+        if text_key not in rendered:
+            if item.pk not in urls:
+                path = reverse("web:item-detail", kwargs={"plural": f"{item.kind}s", "item_id": item.pk})
+                urls[item.pk] = f"{settings.PUBLIC_ORIGIN}{path}"
+            rendered[text_key] = render_mail(MAIL_KIND, {
+                "item": item, "event": each.event, "who": each.who, "excerpt": each.excerpt, "url": urls[item.pk],
+                "settings_url": settings_url}, language=language)
+        batch.append(NewOutbound(kind=MAIL_KIND, to=[email], auto=True, address=sender, language=language,
+                                 answering=thread_id(item.pk, each.agent_id, host=host), rendered=rendered[text_key]))
+    return queue_outbound(batch)
 
 
 # --- What an agent does with their notifications -------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
@@ -49,6 +51,17 @@ def ticket(db: Any) -> Item:
                          actor=Actor.customer("bob@acme.example"))
 
 
+Committed = Callable[[], AbstractContextManager[Any]]
+
+
+@pytest.fixture
+def committed(settings: Any, django_capture_on_commit_callbacks: Any) -> Committed:
+    """What waits for the commit (the notification mails' task, then their delivery) runs at the
+    end of the block, as after a real commit."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
 def _who(event: str | None = None) -> list[str]:
     rows = Notification.objects.select_related("agent").order_by("agent__email")
     return [n.agent.email for n in (rows.filter(event=event) if event else rows)]
@@ -58,9 +71,11 @@ def _mailed() -> list[str]:
     return sorted(to for row in OutboundMessage.objects.filter(kind="notification") for to in row.to)
 
 
-def test_assigning_an_agent_tells_them_and_not_the_one_who_assigned(ticket: Item, agent: Agent, bea: Agent) -> None:
-    change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk), AssigneeRef("agent", agent.pk)]),
-                actor=Actor.agent(agent))
+def test_assigning_an_agent_tells_them_and_not_the_one_who_assigned(ticket: Item, agent: Agent, bea: Agent,
+                                                                     committed: Committed) -> None:
+    with committed():
+        change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk),
+                                                           AssigneeRef("agent", agent.pk)]), actor=Actor.agent(agent))
     assert _who() == ["bea@deskhand.test"]
     notification = Notification.objects.get()
     assert notification.event == "assigned" and notification.actor_label == "Ana Agent"
@@ -92,12 +107,13 @@ def test_a_new_ticket_assigned_at_creation_tells_the_assignees(agent: Agent, bea
 
 
 def test_a_customer_reply_tells_assignees_and_agent_followers(ticket: Item, admin: Agent, agent: Agent, bea: Agent,
-                                                              cid: Agent) -> None:
+                                                              cid: Agent, committed: Committed) -> None:
     change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", agent.pk)],
                                             followers=[FollowerRef("agent", bea.pk)]), actor=Actor.agent(admin))
     Notification.objects.all().delete()
     OutboundMessage.objects.all().delete()
-    add_message(ticket, kind="customer", body="Still burning.", actor=Actor.customer("bob@acme.example"))
+    with committed():
+        add_message(ticket, kind="customer", body="Still burning.", actor=Actor.customer("bob@acme.example"))
     assert _who("customer_replied") == ["ana@deskhand.test", "bea@deskhand.test"]
     assert _mailed() == ["ana@deskhand.test", "bea@deskhand.test"]
     assert Notification.objects.filter(event="customer_replied").first().actor_label == "bob@acme.example"
@@ -118,9 +134,10 @@ def test_replies_and_plain_notes_notify_nobody(ticket: Item, admin: Agent, agent
 
 
 def test_a_mention_in_a_note_tells_the_agent_by_address_or_name(ticket: Item, agent: Agent, bea: Agent,
-                                                                cid: Agent) -> None:
-    add_message(ticket, kind="note", body="@bea can you look? Also @CidCole. Not mail@ana.example nor @ana self.",
-                actor=Actor.agent(agent))
+                                                                cid: Agent, committed: Committed) -> None:
+    with committed():
+        add_message(ticket, kind="note", body="@bea can you look? Also @CidCole. Not mail@ana.example nor @ana self.",
+                    actor=Actor.agent(agent))
     assert _who("mentioned") == ["bea@deskhand.test", "cid@deskhand.test"]
     assert Notification.objects.filter(event="mentioned").first().excerpt.startswith("@bea can you look?")
     assert _mailed() == []  # mentions are in-app by default
@@ -132,12 +149,14 @@ def test_a_mention_of_an_inactive_agent_tells_nobody(ticket: Item, admin: Agent,
     assert not Notification.objects.exists()
 
 
-def test_switches_decide_the_channels(ticket: Item, agent: Agent, bea: Agent) -> None:
+def test_switches_decide_the_channels(ticket: Item, agent: Agent, bea: Agent, committed: Committed) -> None:
     set_switches(bea, switches={("assigned", "in_app"): False, ("assigned", "email"): True,
                                 ("mentioned", "email"): True}, actor=Actor.agent(bea))
-    change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk)]), actor=Actor.agent(agent))
+    with committed():
+        change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk)]), actor=Actor.agent(agent))
     assert not Notification.objects.exists() and _mailed() == ["bea@deskhand.test"]
-    add_message(ticket, kind="note", body="@bea thanks", actor=Actor.agent(agent))
+    with committed():
+        add_message(ticket, kind="note", body="@bea thanks", actor=Actor.agent(agent))
     assert _who("mentioned") == ["bea@deskhand.test"] and len(_mailed()) == 2
     assert switches_of(bea)[("assigned", "in_app")] is False
     assert switches_of(bea)[("customer_replied", "email")] is True
@@ -171,10 +190,12 @@ def test_an_sla_at_risk_tells_the_assignee(ticket: Item, agent: Agent, admin: Ag
     assert _who("sla_at_risk") == ["ana@deskhand.test"]
 
 
-def test_mail_is_threaded_per_item_and_agent_and_marked_automatic(ticket: Item, agent: Agent, bea: Agent) -> None:
+def test_mail_is_threaded_per_item_and_agent_and_marked_automatic(ticket: Item, agent: Agent, bea: Agent,
+                                                                  committed: Committed) -> None:
     actor = Actor.agent(agent)
-    change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk)]), actor=actor)
-    add_message(ticket, kind="customer", body="More smoke.", actor=Actor.customer("bob@acme.example"))
+    with committed():
+        change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk)]), actor=actor)
+        add_message(ticket, kind="customer", body="More smoke.", actor=Actor.customer("bob@acme.example"))
     first, second = OutboundMessage.objects.filter(kind="notification").order_by("id")
     root = thread_id(ticket.pk, bea.pk)
     for mail in (first, second):
@@ -186,34 +207,41 @@ def test_mail_is_threaded_per_item_and_agent_and_marked_automatic(ticket: Item, 
     assert "Ana Agent assigned #" in first.body_text and "bob@acme.example replied on" in second.body_text
     assert f"/tickets/{ticket.pk}" in first.body_text and "internal note" in first.body_text
     # The customer's thread does not name the agents' mails.
-    reply = add_message(ticket, kind="reply", body="Answer.", actor=actor)
+    with committed():
+        reply = add_message(ticket, kind="reply", body="Answer.", actor=actor)
     customer_mail = OutboundMessage.objects.get(message=reply)
     assert first.rfc_message_id not in customer_mail.headers.get("References", "")
 
 
-def test_no_mail_to_the_address_the_event_came_from_or_to_our_own(ticket: Item, admin: Agent, agent: Agent) -> None:
+def test_no_mail_to_the_address_the_event_came_from_or_to_our_own(ticket: Item, admin: Agent, agent: Agent,
+                                                                   committed: Committed) -> None:
     Mailbox.objects.create(address="support@deskhand.test")
     own = create_agent("support@deskhand.test", name="Shared inbox", password="correct-horse-9",
                        actor=Actor.agent(admin))
-    change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", own.pk), AssigneeRef("agent", agent.pk)]),
-                actor=Actor.agent(admin))
+    with committed():
+        change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", own.pk),
+                                                           AssigneeRef("agent", agent.pk)]), actor=Actor.agent(admin))
     assert _mailed() == ["ana@deskhand.test"]
     OutboundMessage.objects.all().delete()
-    add_message(ticket, kind="customer", body="I am Ana, writing as a customer.", actor=Actor.customer("ana@deskhand.test"))
+    with committed():
+        add_message(ticket, kind="customer", body="I am Ana, writing as a customer.",
+                    actor=Actor.customer("ana@deskhand.test"))
     assert _mailed() == [] and "ana@deskhand.test" in _who("customer_replied")
 
 
-def test_mails_to_one_agent_are_capped_per_hour(admin: Agent, bea: Agent) -> None:
-    for number in range(EMAILS_PER_HOUR + 3):
-        submit_ticket(ItemDraft(title=f"T{number}", requester_email="bob@acme.example",
-                                assignees=[AssigneeRef("agent", bea.pk)]), actor=Actor.agent(admin))
+def test_mails_to_one_agent_are_capped_per_hour(admin: Agent, bea: Agent, committed: Committed) -> None:
+    with committed():
+        for number in range(EMAILS_PER_HOUR + 3):
+            submit_ticket(ItemDraft(title=f"T{number}", requester_email="bob@acme.example",
+                                    assignees=[AssigneeRef("agent", bea.pk)]), actor=Actor.agent(admin))
     assert len(_mailed()) == EMAILS_PER_HOUR
     assert Notification.objects.filter(agent=bea).count() == EMAILS_PER_HOUR + 3  # the bell still rings
 
 
-def test_inactive_agents_hear_nothing(ticket: Item, admin: Agent, bea: Agent, team: Team) -> None:
+def test_inactive_agents_hear_nothing(ticket: Item, admin: Agent, bea: Agent, team: Team, committed: Committed) -> None:
     set_active(bea, active=False, actor=Actor.agent(admin))
-    change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("team", team.pk)]), actor=Actor.agent(admin))
+    with committed():
+        change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("team", team.pk)]), actor=Actor.agent(admin))
     assert "bea@deskhand.test" not in _who() + _mailed()
 
 
@@ -229,3 +257,44 @@ def test_the_bell_counts_and_marks_read(ticket: Item, agent: Agent, bea: Agent) 
     with pytest.raises(NotFound):
         mark_read(agent, first.pk)  # not Ana's
     assert mark_all_read(bea) == 2 and unread_count(bea) == 0
+
+
+def test_mails_that_say_the_same_are_rendered_once_per_language(ticket: Item, admin: Agent, agent: Agent, bea: Agent,
+                                                                cid: Agent, team: Team, committed: Committed,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    import deskhand.notifications.services as services
+    from deskhand.agents.services import update_profile
+
+    update_profile(cid, name=cid.name, signature="", language="de", time_zone="", actor=Actor.agent(cid))
+    languages: list[str] = []
+    real = services.render_mail
+
+    def spy(kind: str, context: dict[str, Any], *, language: str = "") -> tuple[str, str, str]:
+        languages.append(language)
+        return real(kind, context, language=language)
+
+    monkeypatch.setattr(services, "render_mail", spy)
+    with committed():
+        change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("team", team.pk)]), actor=Actor.agent(admin))
+    assert sorted(languages) == ["", "de"]
+    mails = {row.to[0]: row for row in OutboundMessage.objects.filter(kind="notification")}
+    assert sorted(mails) == ["ana@deskhand.test", "bea@deskhand.test", "cid@deskhand.test"]
+    ana, bea_mail = mails["ana@deskhand.test"], mails["bea@deskhand.test"]
+    assert ana.body_text == bea_mail.body_text and "Admin" in ana.body_text and "First line" in ana.body_text
+    assert ana.headers["In-Reply-To"] == thread_id(ticket.pk, agent.pk) != bea_mail.headers["In-Reply-To"]
+    assert ana.rfc_message_id != bea_mail.rfc_message_id
+
+
+def test_the_mails_wait_for_the_commit_and_skip_an_agent_deactivated_meanwhile(
+        ticket: Item, admin: Agent, agent: Agent, bea: Agent, settings: Any,
+        django_capture_on_commit_callbacks: Any) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with django_capture_on_commit_callbacks() as callbacks:
+        change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk),
+                                                           AssigneeRef("agent", agent.pk)]), actor=Actor.agent(admin))
+    assert _who() == ["ana@deskhand.test", "bea@deskhand.test"] and _mailed() == []  # the bell at once
+    set_active(bea, active=False, actor=Actor.agent(admin))
+    with django_capture_on_commit_callbacks(execute=True):
+        for callback in callbacks:
+            callback()
+    assert _mailed() == ["ana@deskhand.test"]
