@@ -352,6 +352,13 @@ def mark_read(agent: Agent, notification_id: int) -> Notification:
     return notification
 
 
+def mark_item_read(item_id: int, *, agent_id: int) -> int:
+    """The agent opened the item: their unread notifications about it are read (one UPDATE, on the
+    partial index of the agent's unread ones); how many were not."""
+    return Notification.objects.filter(agent_id=agent_id, read_at__isnull=True, item_id=item_id).update(
+        read_at=timezone.now())
+
+
 def mark_all_read(agent: Agent) -> int:
     """All the agent's notifications are read; how many were not."""
     return Notification.objects.filter(agent=agent, read_at__isnull=True).update(read_at=timezone.now())

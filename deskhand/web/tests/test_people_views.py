@@ -82,6 +82,17 @@ def test_the_bell_counts_lists_and_opens(admin: Agent, agent: Agent, agent_clien
     assert other.get(f"/notifications/{notification.pk}").status_code == 404
 
 
+def test_opening_an_item_reads_its_notifications_only(admin: Agent, agent: Agent, agent_client: Client) -> None:
+    first = submit_ticket(ItemDraft(title="Printer", requester_email="bob@acme.example"), actor=Actor.agent(admin))
+    second = submit_ticket(ItemDraft(title="Scanner", requester_email="bob@acme.example"), actor=Actor.agent(admin))
+    for ticket in (first, first, second):
+        add_message(ticket, kind="note", body="@ana have a look", actor=Actor.agent(admin))
+    add_message(first, kind="note", body="@admin and you", actor=Actor.agent(agent))
+    assert agent_client.get(f"/tickets/{first.pk}").status_code == 200
+    unread = Notification.objects.filter(read_at__isnull=True)
+    assert sorted((n.agent_id, n.item_id) for n in unread) == [(admin.pk, first.pk), (agent.pk, second.pk)]
+
+
 def test_mark_all_read(admin: Agent, agent: Agent, agent_client: Client) -> None:
     ticket = submit_ticket(ItemDraft(title="Printer", requester_email="bob@acme.example"), actor=Actor.agent(admin))
     for body in ("@ana one", "@ana two"):

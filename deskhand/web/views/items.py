@@ -25,6 +25,7 @@ from deskhand.core.text import search_term
 from deskhand.customers import queries as customer_queries
 from deskhand.mail import queries as mail_queries
 from deskhand.mail.models import InboundEmail
+from deskhand.notifications.services import mark_item_read
 from deskhand.replies.inputs import Reply
 from deskhand.replies.queries import copies_for_messages, reply_box
 from deskhand.replies.services import send_reply, split_addresses
@@ -455,6 +456,8 @@ def item_detail(request: AgentRequest, plural: str, item_id: str) -> HttpRespons
         return redirect(item_url(item))
     # Opening the page reads what customers wrote (for this agent) and tells the others who is here.
     open_item(item, agent_id=request.user.pk)
+    # And the bell's notifications about this item are read: the agent is looking at it.
+    mark_item_read(item.pk, agent_id=request.user.pk)
     return _detail(request, item, menu=request.GET.get("menu") == "project",
                    present=workspace.present(item, agent_id=request.user.pk))
 
