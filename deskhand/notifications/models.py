@@ -49,6 +49,9 @@ class Notification(models.Model):
             models.Index(fields=["agent", "-id"], name="notification_recent_idx"),
             # Index: the bell counts an agent's unread notifications every 20 seconds.
             models.Index(fields=["agent"], condition=Q(read_at__isnull=True), name="notification_unread_idx"),
+            # Index: the retention sweep finds read notifications past their age, then unread ones.
+            models.Index(fields=["created_at"], condition=Q(read_at__isnull=False), name="notification_read_age_idx"),
+            models.Index(fields=["created_at"], condition=Q(read_at__isnull=True), name="notification_unread_age_idx"),
         ]
 
     def __str__(self) -> str:

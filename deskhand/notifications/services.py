@@ -41,6 +41,12 @@ EMAILS_PER_HOUR = 30
 # Notification mails one task writes (a rule assigning a thousand tickets to a team queues several).
 MAILS_PER_TASK = 200
 _PEOPLE_EVENTS = ("customer_replied", "sla_at_risk")
+# How long the bell keeps a notification: read ones a quarter, unread ones a year (the item itself
+# stays; an unread notice that old tells nobody anything). The sweep deletes at most this many a
+# round, so a first run on a large table never holds the database long.
+KEEP_READ = datetime.timedelta(days=90)
+KEEP_UNREAD = datetime.timedelta(days=365)
+FORGET_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -362,6 +368,20 @@ def mark_item_read(item_id: int, *, agent_id: int) -> int:
 def mark_all_read(agent: Agent) -> int:
     """All the agent's notifications are read; how many were not."""
     return Notification.objects.filter(agent=agent, read_at__isnull=True).update(read_at=timezone.now())
+
+
+def forget_old_notifications(*, now: datetime.datetime | None = None, limit: int = FORGET_BATCH) -> int:
+    """The scheduler's retention sweep: delete the oldest notifications read and older than
+    KEEP_READ, then unread and older than KEEP_UNREAD, at most `limit` in all; how many went."""
+    now = now or timezone.now()
+    doomed = list(Notification.objects.filter(read_at__isnull=False, created_at__lt=now - KEEP_READ)
+                  .order_by("created_at").values_list("id", flat=True)[:limit])
+    if len(doomed) < limit:
+        doomed += Notification.objects.filter(read_at__isnull=True, created_at__lt=now - KEEP_UNREAD).order_by(
+            "created_at").values_list("id", flat=True)[:limit - len(doomed)]
+    if doomed:
+        Notification.objects.filter(pk__in=doomed).delete()
+    return len(doomed)
 
 
 @transaction.atomic

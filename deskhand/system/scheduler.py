@@ -16,6 +16,7 @@ from deskhand.ingest.pipeline import forget_early_replies
 from deskhand.ingest.tasks import process_pending
 from deskhand.mail.models import InboundEmail, InboundStatus
 from deskhand.mail.outbound import DELIVERY_BATCH, deliver_outbox, due_outbound
+from deskhand.notifications.services import forget_old_notifications
 from deskhand.sla.services import sweep_and_automate
 
 log = logging.getLogger("deskhand.scheduler")
@@ -26,8 +27,8 @@ STALE_INBOUND = timedelta(seconds=60)
 
 def tick() -> None:
     """One round: mail left unprocessed, outbound mail due again, IMAP mailboxes due a poll,
-    replies that waited for their parent long enough, SLA targets at risk or breached, and the
-    time-based automations."""
+    replies that waited for their parent long enough, SLA targets at risk or breached, the
+    time-based automations, and notifications past their age."""
     if InboundEmail.objects.filter(status=InboundStatus.RECEIVED,
                                    received_at__lte=timezone.now() - STALE_INBOUND).exists():
         process_pending.enqueue()
@@ -39,6 +40,7 @@ def tick() -> None:
     forget_early_replies()
     sweep_and_automate()
     sweep_elapsed()
+    forget_old_notifications()
 
 
 class Scheduler(threading.Thread):

@@ -298,3 +298,25 @@ def test_the_mails_wait_for_the_commit_and_skip_an_agent_deactivated_meanwhile(
         for callback in callbacks:
             callback()
     assert _mailed() == ["ana@deskhand.test"]
+
+
+def test_the_sweep_forgets_read_notifications_after_a_quarter_and_unread_ones_after_a_year(
+        ticket: Item, agent: Agent) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    from deskhand.notifications.services import forget_old_notifications
+
+    now = timezone.now()
+    ages = {"read, 100 days": (100, True), "read, 80 days": (80, True), "unread, 200 days": (200, False),
+            "unread, 400 days": (400, False), "read, 91 days": (91, True)}
+    Notification.objects.bulk_create([
+        Notification(agent=agent, item=ticket, event="mentioned", excerpt=label,
+                     created_at=now - datetime.timedelta(days=days), read_at=now if read else None)
+        for label, (days, read) in ages.items()])
+    assert forget_old_notifications(now=now, limit=1) == 1  # bounded; the oldest read one first
+    assert not Notification.objects.filter(excerpt="read, 100 days").exists()
+    assert forget_old_notifications(now=now) == 2
+    assert sorted(Notification.objects.values_list("excerpt", flat=True)) == ["read, 80 days", "unread, 200 days"]
+    assert forget_old_notifications(now=now) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -26,3 +27,17 @@ def test_a_round_forgets_replies_whose_parent_has_not_come_in_a_week() -> None:
     EarlyReply.objects.filter(inbound_id=rows[0].pk).update(created_at=timezone.now() - timedelta(days=8))
     tick()
     assert list(EarlyReply.objects.values_list("awaits", flat=True)) == ["<parent-1@acme-corp.example>"]
+
+
+def test_a_round_forgets_read_notifications_past_their_age(agent: Any) -> None:
+    from deskhand.notifications.models import Notification
+    from deskhand.work.inputs import ItemDraft
+    from deskhand.work.services.items import submit_ticket
+
+    ticket = submit_ticket(ItemDraft(title="Old", requester_email="bob@acme.example"), actor=SYSTEM)
+    now = timezone.now()
+    Notification.objects.bulk_create([
+        Notification(agent=agent, item=ticket, event="mentioned", excerpt=f"{days} days",
+                     created_at=now - timedelta(days=days), read_at=now) for days in (120, 10)])
+    tick()
+    assert list(Notification.objects.values_list("excerpt", flat=True)) == ["10 days"]
