@@ -202,6 +202,8 @@ def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
             headers["bcc"] = list(mail.bcc)
         if mail.auto:
             headers["Auto-Submitted"] = "auto-replied"
+        if supported_language(mail.language):  # what it is written in (a reply may keep it)
+            headers["Content-Language"] = supported_language(mail.language)
         rows.append(OutboundMessage(
             kind=mail.kind, item=mail.item, message=mail.message, to=mail.to,
             recipient_key=(mail.to[0] if mail.to else "").lower()[:254], auto_submitted=mail.auto, subject=subject,
@@ -340,6 +342,8 @@ def build_mail(outbound: OutboundMessage) -> EmailMessage:
         else:
             mail.add_attachment(data, maintype=maintype or "application",
                                 subtype=subtype or "octet-stream", filename=attachment["name"])
+    if headers.get("Content-Language"):  # last: setting the body moves or drops the Content-* headers
+        mail["Content-Language"] = headers["Content-Language"]
     return mail
 
 

@@ -16,7 +16,7 @@ from deskhand.customers.services import find_or_create_customer
 from deskhand.ingest.pipeline import process_ids
 from deskhand.ingest.receive import receive_raw
 from deskhand.mail.models import OutboundMessage
-from deskhand.mail.outbound import requester_languages
+from deskhand.mail.outbound import build_mail, requester_languages
 from deskhand.mail.services import create_mailbox
 from deskhand.mail.tests.mails import make_mail
 from deskhand.surveys.services import send_surveys
@@ -65,6 +65,7 @@ def test_a_german_customer_gets_the_acknowledgement_the_reply_and_the_survey_in_
     assert "noch 14 Tage lang ändern" in survey.body_text and ">Okay</a>" in survey.body_html
     for row in (ack, reply, survey):
         assert "Hello" not in row.body_text and "This is an automatic message" not in row.body_text
+        assert build_mail(row)["Content-Language"] == "de"
 
 
 def test_no_language_or_an_unknown_one_is_english(agent_actor: Actor) -> None:
@@ -72,6 +73,7 @@ def test_no_language_or_an_unknown_one_is_english(agent_actor: Actor) -> None:
         item = submit_ticket(ItemDraft(title="Login", requester=customer(email, language)), actor=agent_actor)
         add_message(item, kind=MessageKind.REPLY, body="Try again now.", actor=agent_actor)
         assert f"Reply to this mail to add to request #{item.pk}." in mail("reply").body_text
+        assert build_mail(mail("reply"))["Content-Language"] is None
 
 
 def test_a_batch_of_surveys_is_written_per_customer(agent_actor: Actor) -> None:
