@@ -105,3 +105,17 @@ def test_forms_offered_in_the_portal(admin_actor: Actor, make_customer: Callable
     assert "/forms/it-help" in zoe.get("/portal/requests/new").content.decode()
     services.update_form(webform, changes=FormChanges(enabled=False), actor=admin_actor)
     assert "/forms/it-help" not in zoe.get("/portal/requests/new").content.decode()
+
+
+def test_a_visitor_reads_the_form_in_their_language_and_becomes_a_customer_of_it(client: Client,
+                                                                                 webform: WebForm) -> None:
+    page = client.get("/forms/it-help", HTTP_ACCEPT_LANGUAGE="es-MX,es;q=0.9")
+    text = page.content.decode()
+    assert '<html lang="es">' in text and "Correo electrónico" in text and "Enviar solicitud" in text
+    refused = client.post("/forms/it-help", _data(email="no es una dirección", title=""), HTTP_ACCEPT_LANGUAGE="es")
+    assert refused.status_code == 422 and "Este campo es obligatorio." in refused.content.decode()
+    bad = client.post("/forms/it-help", _data(email="no es una dirección"), HTTP_ACCEPT_LANGUAGE="es")
+    assert "Introduzca una dirección de correo electrónico válida." in bad.content.decode()
+    sent = client.post("/forms/it-help", _data(), HTTP_ACCEPT_LANGUAGE="es")
+    assert "Hemos recibido su solicitud" in sent.content.decode()
+    assert Item.objects.get().requester.language == "es"
