@@ -397,5 +397,20 @@ def change_password(agent: Agent, *, current: str, new: str, actor: Actor) -> Ag
 @transaction.atomic
 def update_agent(agent: Agent, *, is_admin: bool, teams: Iterable[int], actor: Actor) -> Agent:
     """Administration → Agents saves a row: the role and the teams, all or nothing."""
-    agent = change_role(agent, is_admin=is_admin, actor=actor)
-    return set_agent_teams(agent, teams=teams, actor=actor)
+    return change_agent(agent, is_admin=is_admin, teams=teams, actor=actor)
+
+
+@transaction.atomic
+def change_agent(agent: Agent, *, is_admin: bool | None = None, is_active: bool | None = None,
+                 teams: Iterable[int] | None = None, actor: Actor) -> Agent:
+    """What an admin changes on an agent at once (None: left as it is): the role, active or not,
+    the teams; all or nothing, each under its own rule (`change_role`, `set_active`,
+    `set_agent_teams`)."""
+    _require_admin(actor)
+    if is_admin is not None:
+        agent = change_role(agent, is_admin=is_admin, actor=actor)
+    if is_active is not None:
+        agent = set_active(agent, active=is_active, actor=actor)
+    if teams is not None:
+        agent = set_agent_teams(agent, teams=teams, actor=actor)
+    return agent

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Body, Query, Router, Schema, Status
+from ninja import Body, Field, Query, Router, Schema, Status
+from pydantic import StrictBool, StrictStr
 
 from deskhand.agents import queries as agent_queries
 from deskhand.agents import services as agent_services
@@ -21,6 +22,7 @@ from deskhand.api.schemas import (
     CustomFieldIn,
     CustomFieldOut,
     CustomFieldPatch,
+    Id,
     TeamIn,
     TeamOut,
 )
@@ -33,6 +35,7 @@ from deskhand.customers.models import CustomerType
 from deskhand.fields import queries as field_queries
 from deskhand.fields import services as field_services
 from deskhand.fields.models import CustomField
+from deskhand.notifications import invitations
 
 router = Router()
 
@@ -137,6 +140,52 @@ def create_agent(request: HttpRequest, payload: AgentIn) -> Status[Agent]:
     agent = agent_services.create_agent(payload.email, name=payload.name, password=payload.password,
                                         is_admin=payload.is_admin, actor=actor_of(request))
     return Status(201, agent)
+
+
+class AgentInviteIn(Schema):
+    email: StrictStr = Field(max_length=2000)
+    name: StrictStr = Field("", max_length=2000)
+    is_admin: StrictBool = False
+    teams: list[Id] = Field([], max_length=agent_services.MAX_TEAMS)
+
+
+class AgentPatch(Schema):
+    """What an admin changes on an agent; a field left out (or null) stays as it is."""
+
+    is_admin: StrictBool | None = None
+    is_active: StrictBool | None = Field(None, description="false deactivates: no sign-in, no API token; "
+                                                            "their name stays on everything they did.")
+    teams: list[Id] | None = Field(None, max_length=agent_services.MAX_TEAMS,
+                                   description="The teams the agent is in, all of them (replaces the list).")
+
+
+@router.post("/agents/invite", response={202: AgentOut}, tags=["agents"],
+             summary="Invite an agent: a new agent and a mail with a link to set their password")
+def invite_agent(request: HttpRequest, payload: AgentInviteIn) -> Status[Agent]:
+    agent = invitations.invite_agent(
+        invitations.Invitation(email=payload.email, name=payload.name, is_admin=payload.is_admin,
+                               teams=payload.teams), actor=require_admin(request))
+    return Status(202, agent)
+
+
+@router.post("/agents/{id:agent_id}/invite", response={202: AgentOut}, tags=["agents"],
+             summary="Send an invited agent a new invitation (until they have chosen a password)")
+def resend_invitation(request: HttpRequest, agent_id: int) -> Status[Agent]:
+    actor = require_admin(request)
+    return Status(202, invitations.resend_invitation(agent_queries.get_agent(agent_id), actor=actor))
+
+
+@router.get("/agents/{id:agent_id}", response=AgentOut, tags=["agents"])
+def read_agent(request: HttpRequest, agent_id: int) -> Agent:
+    return agent_queries.get_agent(agent_id)
+
+
+@router.patch("/agents/{id:agent_id}", response=AgentOut, tags=["agents"],
+              summary="Change an agent's role, deactivate or activate them, set their teams")
+def change_agent(request: HttpRequest, agent_id: int, payload: AgentPatch) -> Agent:
+    actor = require_admin(request)
+    return agent_services.change_agent(agent_queries.get_agent(agent_id), is_admin=payload.is_admin,
+                                       is_active=payload.is_active, teams=payload.teams, actor=actor)
 
 
 @router.get("/teams", response=TeamListOut, tags=["agents"])
