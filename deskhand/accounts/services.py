@@ -127,9 +127,11 @@ def _mail(account: CustomerAccount, kind: str, purpose: Purpose | None = None, *
     if _capped(account):
         return False
     links = {"link": make_link(account, purpose)} if purpose else {}
+    seconds = int(LINK_AGE[purpose].total_seconds()) if purpose else 0
     queue_outbound([NewOutbound(kind=kind, to=[address], auto=True, language=account.customer.language, context={
-        "customer": account.customer, "hours": int(LINK_AGE[purpose].total_seconds() // 3600) if purpose else 0,
-        "minutes": int(LINK_AGE[purpose].total_seconds() // 60) if purpose else 0, **links, **context})])
+        "customer": account.customer, "hours": seconds // 3600, "minutes": seconds // 60,
+        # Whole days, when the age is some (two days and more): "14 days" rather than "336 hours".
+        "days": seconds // 86400 if seconds >= 2 * 86400 and not seconds % 86400 else 0, **links, **context})])
     return True
 
 

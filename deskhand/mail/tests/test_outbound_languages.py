@@ -110,8 +110,12 @@ def test_the_portals_mails_are_in_the_customers_language() -> None:
     accounts.register(Registration(email="ivo@acme.example", name="Ivo", password="quiet-harbour-41", language="hr"))
     verify = mail("portal_verify")
     assert verify.subject == "Potvrdite svoju adresu"
-    assert "Poveznica se može upotrijebiti jednom i vrijedi 72 sata." in verify.body_text
+    assert "Poveznica se može upotrijebiti jednom i vrijedi 3 dana." in verify.body_text
     accounts.send_link("ivo@acme.example", accounts.Purpose.SIGN_IN)
     sign_in = mail("portal_sign_in")
     assert sign_in.subject == "Vaša poveznica za prijavu"
     assert "vrijedi 30 minuta. Ako je niste zatražili, zanemarite ovu poruku." in sign_in.body_text
+    accounts.send_link("ivo@acme.example", accounts.Purpose.RESET)
+    assert "vrijedi 2 sata. Ako je niste zatražili" in mail("portal_reset").body_text  # hours under two days
+    accounts.invite(Customer.objects.get(email="ivo@acme.example"), actor=SYSTEM)
+    assert "Poveznica se može upotrijebiti jednom i vrijedi 14 dana." in mail("portal_invite").body_text

@@ -45,7 +45,7 @@ def test_a_german_customer_registers_and_reads_german(browser: Browser, live_ser
     mail = OutboundMessage.objects.get(kind="portal_verify")
     assert mail.subject == "Bestätigen Sie Ihre Adresse"
     assert mail.body_text.startswith("Guten Tag,\n\nbitte bestätigen Sie, dass dies Ihre Adresse ist")
-    assert "Der Link funktioniert einmal und 72 Stunden lang." in mail.body_text
+    assert "Der Link funktioniert einmal und 3 Tage lang." in mail.body_text
     assert "Adresse bestätigen</a>" in mail.body_html
 
     page.goto(last_link("lena@beispiel.example"))

@@ -146,7 +146,7 @@ def test_registering_with_a_german_browser_makes_a_german_customer_and_mail(clie
     assert Customer.objects.get(email="jan@acme.example").language == "de"
     mail = OutboundMessage.objects.get(kind="portal_verify")
     assert mail.subject == "Bestätigen Sie Ihre Adresse"
-    assert "Der Link funktioniert einmal und 72 Stunden lang." in mail.body_text
+    assert "Der Link funktioniert einmal und 3 Tage lang." in mail.body_text
 
 
 def test_dates_read_as_the_language_writes_them(make_customer: Callable[..., CustomerAccount],
