@@ -4,6 +4,7 @@ agents' languages), and addresses and domains shown in Unicode."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -71,3 +72,19 @@ def test_addresses_and_domains_are_shown_in_unicode(stored: str, shown: str) -> 
 def test_the_filter_is_in_every_template() -> None:
     rendered = Template("{{ email|idn }} {{ missing|idn|default:'—' }}").render(Context({"email": "a@xn--bcher-kva.de"}))
     assert rendered == "a@bücher.de —"
+
+
+def test_a_german_agents_charts_keep_numbers_the_browser_reads(agent: Agent, agent_client: Client) -> None:
+    """Localised pages write 94,5 for people; an SVG coordinate must stay 94.5."""
+    from deskhand.core.actors import Actor
+    from deskhand.work.inputs import ItemDraft
+    from deskhand.work.services.items import submit_ticket
+
+    for number in range(7):
+        submit_ticket(ItemDraft(title=f"T{number}", requester_email=f"c{number}@acme.example"), actor=Actor.agent(agent))
+    agent.language = "de"
+    agent.save(update_fields=["language"])
+    for url in ("/dashboard", "/reports", "/reports/satisfaction"):
+        response = agent_client.get(url)
+        assert response.status_code == 200 and response["Content-Language"] == "de", url
+        assert not re.search(r'\b(?:width|height|x|y|cx|cy|x1|y1|x2|y2|viewBox)="[^"]*\d,\d', response.content.decode()), url
