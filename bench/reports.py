@@ -1,7 +1,7 @@
 """Issue 15's report figures: each report for a one-year period over 200 000 tickets, p50/p95.
 
     .venv/bin/python bench/reports.py [--tickets 200000] [--database-url URL] [--runs 20]
-        [--indexes] [--data-dir DIR --reuse] [--keep]
+        [--indexes | --no-indexes] [--data-dir DIR --reuse] [--keep]
 
 1. Load (bulk, seeded; the builders of bench/customers.py and bench/work.py): 20 agents through the
    services, 2 000 organizations and 20 000 customers, then the tickets spread evenly over the year
@@ -10,7 +10,8 @@
    for done tickets), one agent assigned to 85 %, the opening customer message, the first reply
    (90 % of the tickets, after 5 minutes to 3 days), a second customer message and reply for a
    third of them. Then ANALYZE.
-2. With --indexes, the report indexes proposed for work (see REPORT_INDEXES) are created first.
+2. With --indexes, the report indexes proposed for work (see REPORT_INDEXES) are created first
+   (--no-indexes drops them again).
 3. In-process, through deskhand.reports.queries (what the web page, CSV and API call): volume,
    response times and backlog for the last 365 days, each without grouping and per organization,
    agent and channel; one warm-up call, then --runs calls; p50/p95 in milliseconds.
@@ -152,6 +153,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20261204)
     parser.add_argument("--indexes", action="store_true", help="create REPORT_INDEXES before measuring")
+    parser.add_argument("--no-indexes", action="store_true",
+                        help="drop REPORT_INDEXES before measuring (a database measured with --indexes before)")
     parser.add_argument("--data-dir", type=Path, help="use this data directory (kept)")
     parser.add_argument("--reuse", action="store_true", help="skip the load (a database loaded before)")
     parser.add_argument("--keep", action="store_true")
@@ -171,6 +174,11 @@ def main() -> None:
                 for statement in REPORT_INDEXES:
                     cursor.execute(statement)
             print(f"  report indexes: {time.perf_counter() - started:.1f} s; {analyze(vacuum=True)}", flush=True)
+        if args.no_indexes:
+            with connection.cursor() as cursor:
+                for statement in REPORT_INDEXES:
+                    cursor.execute("DROP INDEX IF EXISTS " + statement.split(" IF NOT EXISTS ")[1].split()[0])
+            print(f"  report indexes dropped; {analyze(vacuum=True)}", flush=True)
         results = measure(args.runs)
         worst = max(r["p95_ms"] for r in results)
         print(f"worst p95 {worst:.1f} ms (median of the p95s {statistics.median(r['p95_ms'] for r in results):.1f}), "

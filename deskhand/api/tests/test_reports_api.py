@@ -76,3 +76,10 @@ def test_defaults_are_the_last_30_days(api: ApiClient, db: Any) -> None:
 def test_a_token_is_required(db: Any, report: str) -> None:
     assert Client().get(f"/api/v1/reports/{report}").status_code == 401
     assert Client().get(f"/api/v1/reports/{report}", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_documented_in_the_openapi_schema(api: ApiClient, db: Any) -> None:
+    paths = api.client.get("/api/v1/openapi.json").json()["paths"]
+    parameters = {p["name"] for p in paths["/api/v1/reports/volume"]["get"]["parameters"]}
+    assert {"from", "to", "group_by", "tz"} <= parameters
+    assert "/api/v1/reports/response-times" in paths and "/api/v1/reports/backlog" in paths

@@ -84,3 +84,9 @@ def test_agents_only(db: Any, path: str) -> None:
 def test_sidebar_reports_goes_to_the_overview(admin_client: Client, db: Any) -> None:
     page = admin_client.get("/reports/sla").content.decode()
     assert 'href="/reports" aria-current="page">Reports' in page and 'href="/dashboard"' in page
+
+
+def test_reports_page_query_budget(admin_client: Client, desk: Desk, django_assert_max_num_queries: Any) -> None:
+    """The page's statements do not grow with the days or the groups."""
+    with django_assert_max_num_queries(25):
+        assert admin_client.get(f"/reports?{PERIOD}&group_by=organization").status_code == 200
