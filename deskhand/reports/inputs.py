@@ -89,6 +89,14 @@ def parse_group_by(value: str | None, *, field: str = "group_by") -> GroupBy:
         raise Invalid("invalid_group_by", "Group by organization, agent, channel or none.", field=field) from None
 
 
+def parse_kind(value: str | None, *, field: str = "kind") -> str:
+    """Reports are of tickets (the default) or of tasks."""
+    kind = (value or "ticket").strip()
+    if kind not in ("ticket", "task"):
+        raise Invalid("invalid_kind", "Report on tickets or tasks.", field=field)
+    return kind
+
+
 def _date(value: str, *, field: str) -> datetime.date:
     try:
         day = datetime.date.fromisoformat(value.strip()[:10]) if len(value.strip()) == 10 else None

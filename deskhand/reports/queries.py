@@ -36,6 +36,7 @@ CHANNEL_LABELS = {Channel.EMAIL: "Email", Channel.PORTAL: "Portal", Channel.FORM
                   Channel.API: "API", Channel.WEB: "Created by an agent", Channel.CHAT: "Chat"}
 NO_GROUP = {GroupBy.ORGANIZATION: "No organization", GroupBy.AGENT: "Unassigned", GroupBy.CHANNEL: "Unknown",
             GroupBy.NONE: "All tickets"}
+ALL: dict[str, str] = {Kind.TICKET: "All tickets", Kind.TASK: "All tasks"}
 OPEN_CATEGORIES = (Category.NEW, Category.OPEN, Category.PENDING)
 
 
@@ -119,6 +120,7 @@ class Backlog:
     groups: list[BacklogRow]
     days: list[Day]  # open tickets at the end of each day of the period
     total: int
+    kind: str = Kind.TICKET
 
 
 @dataclass(frozen=True)
@@ -319,12 +321,13 @@ def _times_sqlite(tickets: str, params: list[Any], grouped: bool) -> tuple[Figur
     return overall, groups
 
 
-def response_times(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE) -> ResponseTimes:
+def response_times(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE, *,
+                   kind: str = Kind.TICKET) -> ResponseTimes:
     """Of the tickets created in the period: the time to the first agent reply and to the solve,
     in seconds, median and 90th percentile (percentile_cont's interpolation), overall and per
     group."""
     start, end = period.bounds()
-    done_in, done_params = _in(_done_ids(Kind.TICKET))
+    done_in, done_params = _in(_done_ids(kind))
     grp, join = _group_sql(group_by)
     reply = MessageKind.REPLY.value
     if is_postgresql():
@@ -343,11 +346,11 @@ def response_times(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE) -> Re
         f"SELECT i.id, {grp} AS grp, {seconds_between(first_reply, 'i.created_at')} AS first_s, "
         f"CASE WHEN i.status_id {done_in} THEN {seconds_between('i.status_changed_at', 'i.created_at')} END "
         f"AS resolution_s FROM {_ITEM} i{join} WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s")
-    params = [*done_params, *join_params, Kind.TICKET.value, start, end]
+    params = [*done_params, *join_params, str(kind), start, end]
     grouped = group_by != GroupBy.NONE
     overall, per_group = (_times_postgresql if is_postgresql() else _times_sqlite)(tickets, params, grouped)
     tickets_total, first, done = next(iter(overall.values()), (0, Durations(), Durations()))
-    total = TimesRow("all", NO_GROUP[GroupBy.NONE], tickets_total, first, done)
+    total = TimesRow("all", ALL[kind], tickets_total, first, done)
     labels = group_labels(group_by, list(per_group))
     groups = sorted((TimesRow(key, labels.get(key, key), n, first_response, resolution)
                      for key, (n, first_response, resolution) in per_group.items()),
@@ -380,7 +383,7 @@ def backlog(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE, *, kind: str
         groups = sorted((BacklogRow(key, labels.get(key, key), values, sum(values.values()))
                          for key, values in per_group.items()), key=lambda row: (-row.total, row.label.lower()))
     days, _open_before = _days(period, kind, _done_ids(kind))
-    return Backlog(period, group_by, counts, groups, days, sum(c.count for c in counts))
+    return Backlog(period, group_by, counts, groups, days, sum(c.count for c in counts), kind)
 
 
 def headline(agent: Agent, *, time_zone: str, now: datetime.datetime | None = None) -> Headline:
@@ -438,7 +441,7 @@ def response_time_rows(report: ResponseTimes) -> Iterator[list[Any]]:
 def backlog_rows(report: Backlog) -> Iterator[list[Any]]:
     keys = [status.key for status in report.statuses]
     yield ["group", *keys, "total"]
-    yield [NO_GROUP[GroupBy.NONE], *[status.count for status in report.statuses], report.total]
+    yield [ALL[report.kind], *[status.count for status in report.statuses], report.total]
     for row in report.groups:
         yield [row.label, *[row.counts.get(key, 0) for key in keys], row.total]
     yield []

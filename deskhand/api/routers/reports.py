@@ -13,7 +13,7 @@ from ninja import Query, Router, Schema
 from pydantic import ConfigDict, Field
 
 from deskhand.reports import queries
-from deskhand.reports.inputs import ReportPeriod, parse_group_by, parse_period
+from deskhand.reports.inputs import ReportPeriod, parse_group_by, parse_kind, parse_period
 
 router = Router(tags=["reports"])
 
@@ -25,6 +25,7 @@ class ReportParams(Schema):
                               description="First day, YYYY-MM-DD (default: 29 days before `to`).")
     end: str | None = Field(None, alias="to", max_length=32, description="Last day, YYYY-MM-DD (default: today).")
     group_by: str = Field("none", max_length=16, description="organization, agent, channel or none.")
+    kind: str = Field("ticket", max_length=8, description="ticket or task.")
     tz: str | None = Field(None, max_length=64,
                            description="IANA time zone of the days (default: the token's agent's, else UTC).")
 
@@ -130,10 +131,10 @@ def _times_row(row: queries.TimesRow) -> dict[str, Any]:
 
 @router.get("/reports/volume", response=VolumeOut, by_alias=True)
 def volume(request: HttpRequest, params: Query[ReportParams]) -> dict[str, Any]:
-    """Tickets created and solved per day of the period and open at each day's end; grouped, the
+    """Tickets (or tasks) created and solved per day of the period and open at each day's end; grouped, the
     totals per organization, agent (assignee) or channel."""
     group_by = parse_group_by(params.group_by)
-    report = queries.volume(_period(request, params), group_by)
+    report = queries.volume(_period(request, params), group_by, kind=parse_kind(params.kind))
     return {"period": _period_out(report.period), "group_by": group_by.value, "created": report.created,
             "solved": report.solved, "open_before": report.open_before,
             "days": [vars(day) for day in report.days], "groups": [vars(row) for row in report.groups]}
@@ -144,7 +145,7 @@ def response_times(request: HttpRequest, params: Query[ReportParams]) -> dict[st
     """Of the tickets created in the period: seconds to the first agent reply and to the solve,
     median and 90th percentile, overall and per group."""
     group_by = parse_group_by(params.group_by)
-    report = queries.response_times(_period(request, params), group_by)
+    report = queries.response_times(_period(request, params), group_by, kind=parse_kind(params.kind))
     return {"period": _period_out(report.period), "group_by": group_by.value, "total": _times_row(report.total),
             "groups": [_times_row(row) for row in report.groups]}
 
@@ -154,7 +155,7 @@ def backlog(request: HttpRequest, params: Query[ReportParams]) -> dict[str, Any]
     """The open tickets now by status (overall and per group) and at the end of each day of the
     period."""
     group_by = parse_group_by(params.group_by)
-    report = queries.backlog(_period(request, params), group_by)
+    report = queries.backlog(_period(request, params), group_by, kind=parse_kind(params.kind))
     return {"period": _period_out(report.period), "group_by": group_by.value, "total": report.total,
             "statuses": [vars(status) for status in report.statuses],
             "groups": [vars(row) for row in report.groups],

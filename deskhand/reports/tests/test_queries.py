@@ -149,3 +149,20 @@ def test_csv_neutralises_formulas_in_names(desk: Desk) -> None:
 def test_each_ticket_is_on_exactly_one_day(desk: Desk, zone: str) -> None:
     period = ReportPeriod(datetime.date(2026, 3, 20), datetime.date(2026, 4, 5), zone)
     assert volume(period).created == 6
+
+
+def test_tasks_are_reported_apart(desk: Desk, admin_actor: Any) -> None:
+    from deskhand.work.inputs import ItemChanges, ItemDraft
+    from deskhand.work.models import Item
+    from deskhand.work.services.items import change_item, create_task
+
+    task = create_task(ItemDraft(title="Order toner"), actor=admin_actor)
+    Item.objects.filter(pk=task.pk).update(created_at=at(30, 8), status_changed_at=at(30, 8))
+    change_item(task, changes=ItemChanges(status="done"), actor=admin_actor)
+    Item.objects.filter(pk=task.pk).update(status_changed_at=at(30, 10))
+    report = volume(BERLIN, kind="task")
+    assert [(day.created, day.solved) for day in report.days] == [(0, 0), (0, 0), (1, 1), (0, 0)]
+    assert response_times(BERLIN, kind="task").total.resolution.median == 7200
+    assert response_times(BERLIN, kind="task").total.label == "All tasks"
+    assert backlog(BERLIN, kind="task").total == 0
+    assert volume(BERLIN).created == 4  # the task is no ticket

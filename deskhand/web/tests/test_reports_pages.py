@@ -90,3 +90,10 @@ def test_reports_page_query_budget(admin_client: Client, desk: Desk, django_asse
     """The page's statements do not grow with the days or the groups."""
     with django_assert_max_num_queries(25):
         assert admin_client.get(f"/reports?{PERIOD}&group_by=organization").status_code == 200
+
+
+def test_tasks_on_the_page_and_in_the_csv(admin_client: Client, desk: Desk) -> None:
+    page = admin_client.get(f"/reports?{PERIOD}&kind=task").content.decode()
+    assert "<h1>Tasks: 28 Mar 2026 – 31 Mar 2026</h1>" in page and "All tasks" in page
+    response = admin_client.get(f"/reports/backlog.csv?{PERIOD}&kind=task")
+    assert 'filename="tasks-backlog-2026-03-28-2026-03-31.csv"' in response["Content-Disposition"]

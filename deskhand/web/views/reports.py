@@ -25,6 +25,7 @@ from deskhand.reports.inputs import (
     Preset,
     ReportPeriod,
     parse_group_by,
+    parse_kind,
     parse_period,
     period_preset,
     preset_period,
@@ -102,12 +103,12 @@ def bars(rows: Sequence[tuple[str, int]]) -> dict[str, Any]:
                       "width": round(BAR_SPAN * value / longest, 1)} for index, (label, value) in enumerate(rows)]}
 
 
-def _query(period: ReportPeriod, group_by: GroupBy) -> str:
+def _query(period: ReportPeriod, group_by: GroupBy, kind: str = "ticket") -> str:
     return urlencode({"from": period.start.isoformat(), "to": period.end.isoformat(), "tz": period.time_zone,
-                      "group_by": group_by.value})
+                      "group_by": group_by.value, "kind": kind})
 
 
-def _inputs(request: AgentRequest) -> tuple[ReportPeriod, GroupBy, dict[str, str]]:
+def _inputs(request: AgentRequest) -> tuple[ReportPeriod, GroupBy, str, dict[str, str]]:
     """The period and grouping the page asks for; a bad value falls back to the default, with the
     message shown next to its field."""
     errors: dict[str, str] = {}
@@ -118,26 +119,39 @@ def _inputs(request: AgentRequest) -> tuple[ReportPeriod, GroupBy, dict[str, str
         errors[exc.field or "group_by"] = exc.message
         group_by = GroupBy.NONE
     try:
+        kind = parse_kind(data.get("kind"))
+    except DomainError as exc:
+        errors[exc.field or "kind"] = exc.message
+        kind = "ticket"
+    try:
         period = parse_period(start=data.get("from"), end=data.get("to"), time_zone=data.get("tz"),
                               preset=data.get("preset"), now=timezone.now(), default_zone=_zone(request))
     except DomainError as exc:
         errors[exc.field or "from"] = exc.message
         period = parse_period(start=None, end=None, time_zone=None, now=timezone.now(), default_zone=_zone(request))
-    return period, group_by, errors
+    return period, group_by, kind, errors
+
+
+def _items(kind: str) -> str:
+    return "tasks" if kind == "task" else "tickets"
 
 
 @require_GET
 @agent_required
 def overview(request: AgentRequest) -> HttpResponse:
     """/reports: the period and grouping pickers, then volume, response times and backlog."""
-    period, group_by, errors = _inputs(request)
-    volume = report_queries.volume(period, group_by)
-    times = report_queries.response_times(period, group_by)
-    backlog = report_queries.backlog(period, group_by)
+    period, group_by, kind, errors = _inputs(request)
+    volume = report_queries.volume(period, group_by, kind=kind)
+    times = report_queries.response_times(period, group_by, kind=kind)
+    backlog = report_queries.backlog(period, group_by, kind=kind)
     days = [day.day for day in volume.days]
     status = 422 if errors else 200
     return render(request, "web/reports/overview.html", {
-        "period": period, "group_by": group_by, "errors": errors, "query": _query(period, group_by),
+        "period": period, "group_by": group_by, "errors": errors, "query": _query(period, group_by, kind),
+        "kind": kind, "kinds": {"ticket": "Tickets", "task": "Tasks"}, "items": _items(kind),
+        "volume_title": f"{_items(kind).capitalize()} created and solved per day",
+        "volume_desc": f"Two lines over the days of the period: {_items(kind)} created and solved each day. "
+                       "The table below has the numbers.",
         "preset": period_preset(period, now=timezone.now()), "presets": list(Preset),
         "groupings": list(GroupBy), "volume": volume, "times": times, "backlog": backlog,
         "volume_chart": line_chart(days, [("Created", "line-created", [d.created for d in volume.days]),
@@ -160,11 +174,13 @@ def _time_row(row: report_queries.TimesRow) -> dict[str, Any]:
             "resolution_p90": duration(row.resolution.p90)}
 
 
-CSV_REPORTS: dict[str, Callable[[ReportPeriod, GroupBy], Iterator[list[Any]]]] = {
-    "volume": lambda period, group_by: report_queries.volume_rows(report_queries.volume(period, group_by)),
-    "response-times": lambda period, group_by: report_queries.response_time_rows(
-        report_queries.response_times(period, group_by)),
-    "backlog": lambda period, group_by: report_queries.backlog_rows(report_queries.backlog(period, group_by)),
+CSV_REPORTS: dict[str, Callable[[ReportPeriod, GroupBy, str], Iterator[list[Any]]]] = {
+    "volume": lambda period, group_by, kind: report_queries.volume_rows(
+        report_queries.volume(period, group_by, kind=kind)),
+    "response-times": lambda period, group_by, kind: report_queries.response_time_rows(
+        report_queries.response_times(period, group_by, kind=kind)),
+    "backlog": lambda period, group_by, kind: report_queries.backlog_rows(
+        report_queries.backlog(period, group_by, kind=kind)),
 }
 
 
@@ -172,13 +188,13 @@ CSV_REPORTS: dict[str, Callable[[ReportPeriod, GroupBy], Iterator[list[Any]]]] =
 @agent_required
 def report_csv(request: AgentRequest, report: str) -> HttpResponse | StreamingHttpResponse:
     """One report as a CSV file, spreadsheet-safe (csvsafe), for the page's period and grouping."""
-    period, group_by, errors = _inputs(request)
+    period, group_by, kind, errors = _inputs(request)
     if errors or report not in CSV_REPORTS:
         return HttpResponse("; ".join(f"{field}: {message}" for field, message in errors.items())
                             or "No such report.", status=422 if errors else 404, content_type="text/plain")
-    response = StreamingHttpResponse(csv_lines(CSV_REPORTS[report](period, group_by)),
+    response = StreamingHttpResponse(csv_lines(CSV_REPORTS[report](period, group_by, kind)),
                                      content_type="text/csv; charset=utf-8")
-    name = f"{report}-{period.start.isoformat()}-{period.end.isoformat()}" + (
+    name = ("tasks-" if kind == "task" else "") + f"{report}-{period.start.isoformat()}-{period.end.isoformat()}" + (
         f"-by-{group_by.value}" if group_by != GroupBy.NONE else "")
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return response
