@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
@@ -76,19 +76,97 @@ class Person:
 
 @dataclass(frozen=True)
 class Plan:
-    """Who hears of what (before their switches), and the agents the reads met on the way."""
+    """Who hears of what (before their switches), with what the read met on the way: the agents
+    (addresses, names, languages) and the switches of `switched` agents."""
 
     planned: list[Planned]
     people: dict[int, Person]
+    switches: dict[tuple[int, str, str], bool] = field(default_factory=dict)
+    switched: frozenset[int] = frozenset()
 
 
 # An agent's columns as each read of recipients takes them along (saves a read of the agents).
 _PERSON = ("email", "name", "language", "is_active")
-
-
 def _person(row: Sequence[Any]) -> Person:
     email, name, language, active = row
     return Person(str(email), str(name or ""), str(language or ""), bool(active))
+
+
+@dataclass
+class _Read:
+    agent_assignees: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    team_assignees: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    followers: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    members: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    team_names: dict[int, str] = field(default_factory=dict)
+    people: dict[int, Person] = field(default_factory=dict)
+    switches: dict[tuple[int, str, str], bool] = field(default_factory=dict)
+
+
+def _marks(values: Collection[int]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _read(*, assigned_items: list[int], people_items: list[int], teams: set[int], agents: set[int]) -> _Read:
+    """Everything the fan-out needs, in one statement: the items' assignees, the agent followers
+    of `people_items`, the members of `teams` and of the teams assigned to `assigned_items`, the
+    `agents` themselves, each with their address, name and language, and the switches of all of
+    them. Written as SQL (plain enough for SQLite and PostgreSQL alike): the ORM takes longer to
+    compile this union than the database takes to answer it, and a reply waits for both."""
+    read = _Read()
+    assignee, follower = Assignee._meta.db_table, Follower._meta.db_table
+    member, team, agent = Team.members.through._meta.db_table, Team._meta.db_table, Agent._meta.db_table
+    parts: list[str] = []
+    params: list[Any] = []
+    if assigned_items:
+        parts.append(f"SELECT 'assignee', item_id, agent_id, team_id, '' FROM {assignee} "
+                     f"WHERE item_id IN ({_marks(assigned_items)})")
+        params += assigned_items
+    if people_items:
+        parts.append(f"SELECT 'follower', item_id, agent_id, NULL, '' FROM {follower} "
+                     f"WHERE item_id IN ({_marks(people_items)}) AND agent_id IS NOT NULL")
+        params += people_items
+    of_teams = []
+    if teams:
+        of_teams.append(f"m.team_id IN ({_marks(teams)})")
+        params += sorted(teams)
+    if assigned_items:
+        of_teams.append(f"m.team_id IN (SELECT team_id FROM {assignee} WHERE item_id IN ({_marks(assigned_items)}) "
+                        "AND team_id IS NOT NULL)")
+        params += assigned_items
+    if of_teams:
+        parts.append(f"SELECT 'member', m.team_id, m.agent_id, m.team_id, t.name FROM {member} m "
+                     f"JOIN {team} t ON t.id = m.team_id WHERE {' OR '.join(of_teams)}")
+    if agents:
+        parts.append(f"SELECT 'agent', NULL, id, NULL, '' FROM {agent} WHERE id IN ({_marks(agents)})")
+        params += sorted(agents)
+    if not parts:
+        return read
+    sql = (f"WITH found (k, ref, ag, tm, tx) AS ({' UNION ALL '.join(parts)}) "
+           f"SELECT found.k, found.ref, found.ag, found.tm, found.tx, a.email, a.name, a.language, a.is_active "
+           f"FROM found LEFT JOIN {agent} a ON a.id = found.ag "
+           f"UNION ALL SELECT 'switch', NULL, s.agent_id, NULL, s.event, s.channel, '', '', s.enabled "
+           f"FROM {NotificationSwitch._meta.db_table} s WHERE s.agent_id IN (SELECT ag FROM found)")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for kind, ref, agent_id, team_id, text, *person in rows:
+        if kind == "switch":
+            read.switches[(agent_id, text, person[0])] = bool(person[3])
+            continue
+        if agent_id is not None and person[0] is not None:
+            read.people[agent_id] = _person(person)
+        if kind == "assignee":
+            if agent_id is not None:
+                read.agent_assignees[ref].append(agent_id)
+            else:
+                read.team_assignees[ref].append(team_id)
+        elif kind == "follower":
+            read.followers[ref].append(agent_id)
+        elif kind == "member":
+            read.members[team_id].append(agent_id)
+            read.team_names[team_id] = text
+    return read
 
 
 def _wanted(event: ItemEvent) -> bool:
@@ -114,30 +192,9 @@ def _refs(values: Any) -> set[str]:
 
 
 def plan_notifications(events: Sequence[ItemEvent]) -> Plan:
-    """Who hears of what (before their switches), read in a few queries for the whole batch; each
-    read brings the recipients' addresses, names and languages along."""
-    people: dict[int, Person] = {}
-    assigned_items = [e.item_id for e in events if e.type in ("created", *_PEOPLE_EVENTS)]
-    agent_assignees: dict[int, list[int]] = defaultdict(list)
-    team_assignees: dict[int, list[int]] = defaultdict(list)
-    if assigned_items:
-        for item_id, agent_id, team_id, *person in Assignee.objects.filter(item_id__in=assigned_items).values_list(
-                "item_id", "agent_id", "team_id", *(f"agent__{column}" for column in _PERSON)):
-            if agent_id is not None:
-                agent_assignees[item_id].append(agent_id)
-                people[agent_id] = _person(person)
-            else:
-                team_assignees[item_id].append(team_id)
-    people_items = [e.item_id for e in events if e.type in _PEOPLE_EVENTS]
-    followers: dict[int, list[int]] = defaultdict(list)
-    if people_items:
-        for item_id, agent_id, *person in Follower.objects.filter(
-                item_id__in=people_items, agent__isnull=False).values_list(
-                "item_id", "agent_id", *(f"agent__{column}" for column in _PERSON)):
-            followers[item_id].append(agent_id)
-            people[agent_id] = _person(person)
-
-    # The teams whose members are needed: newly assigned ones, and those of items no agent has.
+    """Who hears of what (before their switches), read in one statement for the whole batch (and
+    one more for the handles when a note mentions someone)."""
+    # What an assignment changed: the agents and teams it added.
     added: dict[int, tuple[set[int], set[int]]] = {}
     for event in events:
         if event.type == "updated":
@@ -145,21 +202,21 @@ def plan_notifications(events: Sequence[ItemEvent]) -> Plan:
             refs = _refs(new) - _refs(old)
             added[id(event)] = ({int(r[6:]) for r in refs if r.startswith("agent:")},
                                 {int(r[5:]) for r in refs if r.startswith("team:")})
-        elif event.type == "created":
-            added[id(event)] = (set(agent_assignees.get(event.item_id, ())), set(team_assignees.get(event.item_id, ())))
-    team_ids = {team for _agents, teams in added.values() for team in teams}
-    team_ids |= {team for item_id in people_items if not agent_assignees.get(item_id)
-                 for team in team_assignees.get(item_id, ())}
-    members: dict[int, list[int]] = defaultdict(list)
-    team_names: dict[int, str] = {}
-    if team_ids:
-        for team_id, agent_id, name, *person in Team.members.through.objects.filter(team_id__in=team_ids).values_list(
-                "team_id", "agent_id", "team__name", *(f"agent__{column}" for column in _PERSON)):
-            members[team_id].append(agent_id)
-            team_names[team_id] = name
-            people[agent_id] = _person(person)
+    people_items = [e.item_id for e in events if e.type in _PEOPLE_EVENTS]
+    read = _read(
+        assigned_items=[e.item_id for e in events if e.type in ("created", *_PEOPLE_EVENTS)],
+        people_items=people_items,
+        teams={team for _agents, teams in added.values() for team in teams},
+        # The agents an update assigned and the agents who acted (the mails name them).
+        agents={agent for agents, _teams in added.values() for agent in agents}
+        | {e.actor.agent_id for e in events if e.actor.agent_id})
+    for event in events:
+        if event.type == "created":
+            added[id(event)] = (set(read.agent_assignees.get(event.item_id, ())),
+                                set(read.team_assignees.get(event.item_id, ())))
 
-    handles = _handles([e for e in events if e.type == NOTE_ADDED], people)
+    switched = frozenset(read.people)  # the read brought the switches of every agent it met
+    handles = _handles([e for e in events if e.type == NOTE_ADDED], read.people)
     planned: list[Planned] = []
     for event in events:
         def tell(agent_id: int, kind: str, text: str = "", event: ItemEvent = event) -> None:
@@ -171,21 +228,22 @@ def plan_notifications(events: Sequence[ItemEvent]) -> Plan:
             for agent_id in sorted(agents):
                 tell(agent_id, Event.ASSIGNED)
             for team_id in sorted(teams):
-                for agent_id in members.get(team_id, ()):
+                for agent_id in read.members.get(team_id, ()):
                     if agent_id not in agents:
-                        tell(agent_id, Event.TEAM_ASSIGNED, team_names.get(team_id, ""))
+                        tell(agent_id, Event.TEAM_ASSIGNED, read.team_names.get(team_id, ""))
         elif event.type in _PEOPLE_EVENTS:
             kind = Event.CUSTOMER_REPLIED if event.type == "customer_replied" else Event.SLA_AT_RISK
-            people_ids = list(agent_assignees.get(event.item_id, ()))
-            if not people_ids:
-                people_ids = [a for team_id in team_assignees.get(event.item_id, ()) for a in members.get(team_id, ())]
-            for agent_id in dict.fromkeys([*people_ids, *followers.get(event.item_id, ())]):
+            people_ids = list(read.agent_assignees.get(event.item_id, ()))
+            if not people_ids:  # an item assigned to teams only: their members
+                people_ids = [a for team_id in read.team_assignees.get(event.item_id, ())
+                              for a in read.members.get(team_id, ())]
+            for agent_id in dict.fromkeys([*people_ids, *read.followers.get(event.item_id, ())]):
                 tell(agent_id, kind)
         else:
             text = str((event.changes.get("text") or (None, ""))[1] or "")
             for agent_id in sorted({a for handle in mentioned_handles(text) for a in handles.get(handle, ())}):
                 tell(agent_id, Event.MENTIONED, excerpt(text))
-    return Plan(_deduplicated(planned), people)
+    return Plan(_deduplicated(planned), read.people, read.switches, switched)
 
 
 def _handles(notes: Sequence[ItemEvent], people: dict[int, Person]) -> dict[str, list[int]]:
@@ -217,18 +275,20 @@ def _deduplicated(planned: list[Planned]) -> list[Planned]:
 def deliver(plan: Plan) -> list[Notification]:
     """Write the in-app notifications (one insert) and queue the mails that the recipients'
     switches ask for; inactive agents get neither."""
-    planned, people = plan.planned, dict(plan.people)
+    planned, people, switches = plan.planned, dict(plan.people), dict(plan.switches)
     if not planned:
         return []
     recipients = {p.agent_id for p in planned}
-    # Agents no read of recipients met: those assigned by a change, and the agents who acted.
+    # Whom the plan's read did not meet (the agents a note mentions): read here.
     missing = (recipients | {p.actor.agent_id for p in planned if p.actor.agent_id}) - people.keys()
     if missing:
         people.update((pk, _person(person)) for pk, *person in
                       Agent.objects.filter(pk__in=missing).values_list("pk", *_PERSON))
-    switches = {(agent_id, event, channel): enabled for agent_id, event, channel, enabled in
-                NotificationSwitch.objects.filter(agent_id__in=recipients).values_list(
-                    "agent_id", "event", "channel", "enabled")}
+    unswitched = recipients - plan.switched
+    if unswitched:
+        switches.update(((agent_id, event, channel), enabled) for agent_id, event, channel, enabled in
+                        NotificationSwitch.objects.filter(agent_id__in=unswitched).values_list(
+                            "agent_id", "event", "channel", "enabled"))
 
     def on(each: Planned, channel: str) -> bool:
         return switches.get((each.agent_id, each.event, channel), DEFAULTS[(each.event, channel)])

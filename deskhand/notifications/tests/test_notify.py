@@ -320,3 +320,21 @@ def test_the_sweep_forgets_read_notifications_after_a_quarter_and_unread_ones_af
     assert forget_old_notifications(now=now) == 2
     assert sorted(Notification.objects.values_list("excerpt", flat=True)) == ["read, 80 days", "unread, 200 days"]
     assert forget_old_notifications(now=now) == 0
+
+
+def test_the_fan_out_is_one_read_and_one_insert(ticket: Item, admin: Agent, agent: Agent, bea: Agent, cid: Agent,
+                                                team: Team, django_assert_num_queries: Any) -> None:
+    from deskhand.automations.events import ItemEvent
+    from deskhand.notifications.services import notify_item_events
+
+    set_switches(cid, switches={("customer_replied", "in_app"): False}, actor=Actor.agent(cid))
+    change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("team", team.pk)],
+                                            followers=[FollowerRef("agent", admin.pk)]), actor=Actor.agent(admin))
+    with django_assert_num_queries(2):
+        written = notify_item_events([ItemEvent(item_id=ticket.pk, type="customer_replied",
+                                                actor=Actor.customer("bob@acme.example"))])
+    assert sorted(n.agent_id for n in written) == sorted([admin.pk, agent.pk, bea.pk])  # Cid switched it off
+    with django_assert_num_queries(2):
+        notify_item_events([ItemEvent(item_id=ticket.pk, type="updated", actor=Actor.agent(admin), changes={
+            "assignees": ([f"team:{team.pk}"], [f"team:{team.pk}", f"agent:{bea.pk}"])})])
+    assert Notification.objects.filter(agent=bea, event="assigned").exists()
