@@ -12,9 +12,19 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from deskhand.api.auth import BearerToken
-from deskhand.api.routers import admin, automations, customers, mail, organizations, projects, sla, surveys, work
+from deskhand.api.routers import (
+    admin,
+    automations,
+    customers,
+    mail,
+    organizations,
+    projects,
+    replies,
+    sla,
+    surveys,
+    work,
+)
 from deskhand.api.routers import reports as report_routes
-from deskhand.api.routers import replies
 from deskhand.core.errors import DomainError
 
 logger = logging.getLogger(__name__)
