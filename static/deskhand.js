@@ -519,3 +519,96 @@
     if (summary) { summary.setAttribute("aria-expanded", details.open ? "true" : "false"); }
   }, true);
 })();
+
+// --- Mentions (issue 15, item 3): typing @ in the internal-note box offers colleagues (active
+// agents, asked from data-mentions-url as you type); arrows move, Enter or Tab writes the handle,
+// Esc or a space closes. Without script, @handle typed by hand works the same.
+(function () {
+  "use strict";
+
+  var state = {open: false, start: -1, at: 0, rows: [], asked: 0};
+
+  function list() { return document.getElementById("mention-picker"); }
+
+  function close(area) {
+    var picker = list();
+    if (picker) { picker.hidden = true; picker.innerHTML = ""; }
+    if (area) { area.removeAttribute("aria-activedescendant"); }
+    state.open = false; state.start = -1; state.rows = [];
+  }
+
+  function render(area) {
+    var picker = list();
+    if (!picker || !state.rows.length) { close(area); return; }
+    state.at = Math.min(state.at, state.rows.length - 1);
+    picker.innerHTML = "";
+    state.rows.forEach(function (row, index) {
+      var option = document.createElement("li");
+      option.setAttribute("role", "option");
+      option.id = "mention-option-" + index;
+      option.setAttribute("aria-selected", index === state.at ? "true" : "false");
+      option.textContent = row.name + "  @" + row.handle;
+      option.addEventListener("mousedown", function (evt) { evt.preventDefault(); choose(area, index); });
+      picker.appendChild(option);
+    });
+    picker.hidden = false;
+    picker.style.top = (area.offsetTop + area.offsetHeight) + "px";  // under the box, not over its label
+    state.open = true;
+    area.setAttribute("aria-activedescendant", "mention-option-" + state.at);
+  }
+
+  function choose(area, index) {
+    var row = state.rows[index], start = state.start, end = area.selectionStart;
+    close(area);
+    area.setRangeText("@" + row.handle + " ", start, end, "end");
+    area.focus();
+  }
+
+  // The "@" before the caret that starts a mention: at the start or after a character that is not
+  // part of an address (as the server reads mentions), with no space typed since.
+  function mentionStart(area) {
+    var caret = area.selectionStart, text = area.value;
+    var at = text.lastIndexOf("@", caret - 1);
+    if (at === -1 || (at > 0 && /[\w.@+-]/.test(text[at - 1]))) { return -1; }
+    return /^[\w.+-]{0,63}$/.test(text.slice(at + 1, caret)) ? at : -1;
+  }
+
+  document.addEventListener("input", function (evt) {
+    var area = evt.target;
+    if (area.id !== "note-body" || !area.dataset.mentionsUrl) { return; }
+    var start = mentionStart(area);
+    if (start === -1) { close(area); return; }
+    if (start !== state.start) { state.at = 0; }
+    state.start = start;
+    var asked = ++state.asked;
+    var typed = area.value.slice(start + 1, area.selectionStart);
+    fetch(area.dataset.mentionsUrl + "?q=" + encodeURIComponent(typed), {credentials: "same-origin"})
+      .then(function (response) { return response.ok ? response.json() : {agents: []}; })
+      .then(function (answer) {
+        if (asked !== state.asked || state.start !== start) { return; }  // typed on meanwhile
+        state.rows = answer.agents || [];
+        render(area);
+      })
+      .catch(function () { close(area); });
+  });
+
+  document.addEventListener("keydown", function (evt) {
+    var area = evt.target;
+    if (area.id !== "note-body" || !state.open) { return; }
+    if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
+      evt.preventDefault();
+      state.at = (state.at + (evt.key === "ArrowDown" ? 1 : -1) + state.rows.length) % state.rows.length;
+      render(area);
+    } else if ((evt.key === "Enter" && !(evt.ctrlKey || evt.metaKey)) || evt.key === "Tab") {
+      evt.preventDefault();
+      choose(area, state.at);
+    } else if (evt.key === "Escape") {
+      evt.preventDefault();
+      close(area);
+    }
+  });
+
+  document.addEventListener("focusout", function (evt) {
+    if (evt.target.id === "note-body") { close(evt.target); }
+  });
+})();

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Lower, Replace
 
 from deskhand.agents.models import Agent, ApiToken, Team
 from deskhand.core.errors import NotFound
@@ -54,3 +55,23 @@ def get_token_for_agent(agent: Agent, token_id: int) -> ApiToken:
     if token is None:
         raise NotFound("token_not_found", "There is no such API token of yours.", field="token")
     return token
+
+
+# The @ picker of the note box offers this many agents at a time.
+MENTION_CHOICES = 8
+
+
+def mention_candidates(typed: str, *, exclude: int | None = None, limit: int = MENTION_CHOICES) -> list[Agent]:
+    """Active agents (but `exclude`, the one typing) someone typing `@typed` may mean: their
+    address, their name or a word of it, or their name without spaces (the handles of
+    `notifications.mentions`) starts with it."""
+    term = search_term(typed, max_length=64).lstrip("@")
+    agents = Agent.objects.filter(is_active=True)
+    if exclude is not None:
+        agents = agents.exclude(pk=exclude)
+    if term:
+        compact = Replace(Lower("name"), Value(" "), Value(""))
+        agents = agents.annotate(compact=compact).filter(
+            Q(email__istartswith=term) | Q(name__istartswith=term) | Q(name__icontains=f" {term}")
+            | Q(compact__startswith=term.lower()))
+    return list(agents.only("id", "email", "name").order_by("name", "email")[:limit])

@@ -32,6 +32,18 @@ def agent_handles(email: str, name: str) -> set[str]:
     return handles
 
 
+_HANDLE = re.compile(r"\w(?:[\w.+-]{0,62}\w)?")
+
+
+def mention_handle(email: str, name: str) -> str:
+    """The handle to write for an agent: the part of their address before the @, else their name
+    without spaces, whichever MENTION reads whole ("" when neither does)."""
+    for handle in (email.partition("@")[0], "".join(name.split())):
+        if handle and _HANDLE.fullmatch(handle):
+            return handle.lower()
+    return ""
+
+
 def excerpt(text: str, *, limit: int = 200) -> str:
     """The note in one line, cut at `limit` characters."""
     line = " ".join(text.split())

@@ -203,4 +203,5 @@ urlpatterns = [
     path("notifications/count", notifications.count, name="notification-count"),
     path("notifications/read", notifications.read_all, name="notifications-read-all"),
     path("notifications/<id:notification_id>", notifications.open_notification, name="notification-open"),
+    path("mentions", notifications.mention_agents, name="mention-agents"),
 ]

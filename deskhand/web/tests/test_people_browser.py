@@ -97,3 +97,39 @@ def test_the_bell_rings_without_a_reload(page: Page, browser: Browser, live_serv
     expect(bea_page).to_have_url(re.compile(rf"/tickets/{ticket.pk}$"))
     expect(bea_page.locator("#bell-count .badge")).to_have_count(0)
     next(pages, None)
+
+
+def test_mentioning_a_colleague_from_the_note_box(page: Page, admin: Agent, agent: Agent) -> None:
+    from deskhand.notifications.models import Notification
+
+    create_agent("bea@deskhand.test", name="Bea Berg", actor=SYSTEM)
+    ticket = submit_ticket(ItemDraft(title="Printer on fire", requester_email="bob@acme.example"),
+                           actor=Actor.agent(admin))
+    page.goto(f"/tickets/{ticket.pk}")
+    note = page.get_by_label("Internal note")
+    note.click()
+    note.press_sequentially("Could @")
+    picker = page.get_by_role("listbox", name="Colleagues to mention")
+    expect(picker.get_by_role("option")).to_have_count(2)  # Ana and Bea; Ada does not mention herself
+    note.press_sequentially("b")
+    expect(picker.get_by_role("option")).to_have_count(1)
+    note.press("Backspace")
+    expect(picker.get_by_role("option")).to_have_count(2)
+    note.press("ArrowDown")
+    expect(picker.get_by_role("option", name=re.compile("Bea Berg"))).to_have_attribute("aria-selected", "true")
+    note.press("ArrowUp")
+    expect(picker.get_by_role("option", name=re.compile("Ana Agent"))).to_have_attribute("aria-selected", "true")
+    shot(page, "note-mention-picker")
+    note.press("Enter")
+    expect(picker).to_be_hidden()
+    expect(note).to_have_value("Could @ana ")
+    note.press_sequentially("look, and @")
+    expect(picker).to_be_visible()
+    note.press("Escape")
+    expect(picker).to_be_hidden()
+    expect(note).to_have_value("Could @ana look, and @")  # Esc closes; the text stays
+    note.press_sequentially("bea?")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_text("Could @ana look, and @bea?")).to_be_visible()
+    assert sorted(Notification.objects.filter(event="mentioned").values_list("agent__email", flat=True)) == [
+        "ana@deskhand.test", "bea@deskhand.test"]

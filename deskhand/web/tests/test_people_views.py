@@ -93,6 +93,26 @@ def test_opening_an_item_reads_its_notifications_only(admin: Agent, agent: Agent
     assert sorted((n.agent_id, n.item_id) for n in unread) == [(admin.pk, first.pk), (agent.pk, second.pk)]
 
 
+def test_the_mention_picker_offers_active_agents_by_handle(admin: Agent, agent: Agent, agent_client: Client) -> None:
+    from deskhand.agents.services import create_agent, set_active
+
+    gone = create_agent("anton@deskhand.test", name="Anton Gone", actor=Actor.agent(admin))
+    set_active(gone, active=False, actor=Actor.agent(admin))
+    create_agent("o'neil@deskhand.test", name="Olga O Neil", actor=Actor.agent(admin))
+
+    def offered(typed: str) -> list[tuple[str, str]]:
+        response = agent_client.get("/mentions", {"q": typed})
+        assert response.status_code == 200 and response["Cache-Control"] == "no-store"
+        return [(row["handle"], row["name"]) for row in response.json()["agents"]]
+
+    assert offered("a") == [("admin", "Ada Admin")]  # Anton is deactivated; Ana does not mention herself
+    assert offered("NEIL") == [("olgaoneil", "Olga O Neil")]  # a word of the name
+    assert offered("adaad") == [("admin", "Ada Admin")]  # the name without spaces
+    assert offered("o") == [("olgaoneil", "Olga O Neil")]  # an address no mention reads: the name's handle
+    assert len(offered("")) == 2 and offered("zz") == [] and offered("x" * 5000) == []
+    assert Client().get("/mentions", {"q": "a"}).status_code == 302  # signed-in agents only
+
+
 def test_mark_all_read(admin: Agent, agent: Agent, agent_client: Client) -> None:
     ticket = submit_ticket(ItemDraft(title="Printer", requester_email="bob@acme.example"), actor=Actor.agent(admin))
     for body in ("@ana one", "@ana two"):

@@ -1,13 +1,15 @@
 """The bell: the unread count (polled), the panel of recent notifications, opening one, marking
-all read."""
+all read; and the agents the note box's @ picker offers."""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from deskhand.agents.queries import mention_candidates
 from deskhand.core.errors import NotFound
+from deskhand.notifications.mentions import mention_handle
 from deskhand.notifications.queries import COUNT_CAP, recent_notifications, unread_count
 from deskhand.notifications.services import mark_all_read, mark_read
 from deskhand.web.access import agent_required
@@ -61,3 +63,15 @@ def read_all(request: AgentRequest) -> HttpResponse:
         context = {"notifications": list(recent_notifications(request.user)), **_count_context(request)}
         return render(request, "web/notifications/panel.html#panel", {**context, "oob_count": True})
     return redirect("web:notifications")
+
+
+@require_GET
+@agent_required
+def mention_agents(request: AgentRequest) -> JsonResponse:
+    """The colleagues `?q=` may mean (active, at most 8), each with the handle that mentions them."""
+    agents = [{"handle": handle, "name": agent.display_name, "email": agent.email}
+              for agent in mention_candidates(request.GET.get("q", "")[:200], exclude=request.user.pk)
+              if (handle := mention_handle(agent.email, agent.name))]
+    response = JsonResponse({"agents": agents})
+    response["Cache-Control"] = "no-store"
+    return response
