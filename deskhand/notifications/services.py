@@ -202,9 +202,9 @@ def plan_notifications(events: Sequence[ItemEvent]) -> Plan:
             refs = _refs(new) - _refs(old)
             added[id(event)] = ({int(r[6:]) for r in refs if r.startswith("agent:")},
                                 {int(r[5:]) for r in refs if r.startswith("team:")})
-    people_items = [e.item_id for e in events if e.type in _PEOPLE_EVENTS]
+    people_items = list(dict.fromkeys(e.item_id for e in events if e.type in _PEOPLE_EVENTS))
     read = _read(
-        assigned_items=[e.item_id for e in events if e.type in ("created", *_PEOPLE_EVENTS)],
+        assigned_items=list(dict.fromkeys(e.item_id for e in events if e.type in ("created", *_PEOPLE_EVENTS))),
         people_items=people_items,
         teams={team for _agents, teams in added.values() for team in teams},
         # The agents an update assigned and the agents who acted (the mails name them).
