@@ -2,8 +2,9 @@
 in the app (the bell) and by mail, and what agents do with them (read them, choose what they get).
 
 `notify_item_events` runs inside the work services' transaction, beside the SLA clocks and the
-automations (`work.services._common.automate`): a handful of reads for the whole batch, one insert
-of the in-app rows and one of the outbox rows. Nobody hears of their own change."""
+automations (`work.services._common.automate`): one read for the whole batch and one insert of the
+in-app rows; the mails are written by a task after the commit (`queue_notification_mails`).
+Nobody hears of their own change."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record
 from deskhand.automations.events import ItemEvent
 from deskhand.core.actors import Actor
+from deskhand.core.bidi import without_direction_controls
 from deskhand.core.errors import Forbidden, Invalid, NotFound
 from deskhand.mail.models import Mailbox, OutboundMessage
 from deskhand.mail.outbound import NewOutbound, queue_outbound, render_mail
@@ -71,7 +73,8 @@ class Person:
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email
+        """As `Agent.display_name`: without direction controls (the bell and the mails show it)."""
+        return without_direction_controls(self.name) or self.email
 
 
 @dataclass(frozen=True)
