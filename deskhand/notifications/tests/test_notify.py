@@ -338,3 +338,11 @@ def test_the_fan_out_is_one_read_and_one_insert(ticket: Item, admin: Agent, agen
         notify_item_events([ItemEvent(item_id=ticket.pk, type="updated", actor=Actor.agent(admin), changes={
             "assignees": ([f"team:{team.pk}"], [f"team:{team.pk}", f"agent:{bea.pk}"])})])
     assert Notification.objects.filter(agent=bea, event="assigned").exists()
+
+
+def test_the_bell_names_an_agent_without_direction_controls(ticket: Item, admin: Agent, bea: Agent) -> None:
+    from deskhand.agents.services import update_profile
+
+    update_profile(admin, name="Ada \u202eAdmin", signature="", language="", time_zone="", actor=Actor.agent(admin))
+    change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk)]), actor=Actor.agent(admin))
+    assert Notification.objects.get().actor_label == "Ada Admin"
