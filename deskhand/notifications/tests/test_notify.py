@@ -346,3 +346,16 @@ def test_the_bell_names_an_agent_without_direction_controls(ticket: Item, admin:
     update_profile(admin, name="Ada \u202eAdmin", signature="", language="", time_zone="", actor=Actor.agent(admin))
     change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", bea.pk)]), actor=Actor.agent(admin))
     assert Notification.objects.get().actor_label == "Ada Admin"
+
+
+def test_each_agent_is_mailed_in_their_own_language(ticket: Item, admin: Agent, agent: Agent, bea: Agent,
+                                                    committed: Committed) -> None:
+    from deskhand.agents.services import update_profile
+
+    update_profile(bea, name=bea.name, signature="", language="de", time_zone="", actor=Actor.agent(bea))
+    with committed():
+        change_item(ticket, changes=ItemChanges(assignees=[AssigneeRef("agent", agent.pk),
+                                                           AssigneeRef("agent", bea.pk)]), actor=Actor.agent(admin))
+    mails = {row.to[0]: row.body_text for row in OutboundMessage.objects.filter(kind="notification")}
+    assert f"Ada Admin hat Ihnen {ticket.reference} zugewiesen." in mails["bea@deskhand.test"]
+    assert f"Ada Admin assigned {ticket.reference} to you." in mails["ana@deskhand.test"]
