@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,15 +40,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--data-dir", type=Path, help="keep the data here; with --reuse, measure it again")
+    parser.add_argument("--reuse", action="store_true", help="skip loading: the data directory holds it")
     parser.add_argument("--profile", action="store_true", help="print where one view's page spends its time")
     args = parser.parse_args()
-    data = Path(tempfile.mkdtemp(prefix="bench-views-"))
+    data = args.data_dir or Path(tempfile.mkdtemp(prefix="bench-views-"))
+    data.mkdir(parents=True, exist_ok=True)
+    args.keep = args.keep or bool(args.data_dir)
     os.environ["DESKHAND_DATA_DIR"] = str(data)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "deskhand.settings")
-    if args.database_url:
+    if args.database_url and not args.reuse:
         base, _, name = args.database_url.rpartition("/")
         for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
             subprocess.run(["psql", f"{base}/postgres", "-qc", sql], check=True)
+    if args.database_url:
         os.environ["DATABASE_URL"] = args.database_url
     sys.path.insert(0, str(ROOT))
     import django
@@ -77,7 +83,7 @@ def timed(call: Callable[[], object], count: int) -> tuple[float, float]:
     return statistics.median(times), percentile(times, 0.95)
 
 
-def load(items: int) -> tuple[object, list[object]]:
+def load(items: int) -> tuple[Any, list[Any]]:
     """The tickets, in bulk (the rows the services would have written), seeded: every run the same."""
     from django.db import connection, transaction
     from django.utils import timezone
@@ -145,25 +151,35 @@ def load(items: int) -> tuple[object, list[object]]:
     return agents[3], agents
 
 
-def run(args: argparse.Namespace) -> None:
-    from django.db import connection
-    from django.test import Client
-
+def make_views(me: Any, agents: list[Any]) -> None:
     from deskhand.core.actors import Actor
-    from deskhand.work import workspace
     from deskhand.work.inputs import ViewDraft
     from deskhand.work.services.workspace import save_view
 
-    started = time.perf_counter()
-    me, agents = load(args.items)
-    print(f"{args.items} tickets loaded in {time.perf_counter() - started:.1f} s "
-          f"({connection.vendor}, {os.cpu_count()} cores)")
     save_view(ViewDraft(kind="ticket", name="My urgent", query={"assignee": "me", "priority": "urgent,high",
                                                                 "status": "category:new,open,pending"}),
               actor=Actor.agent(me))
     save_view(ViewDraft(kind="ticket", name="Org 7 open", query={"organization": "8", "status": "category:new,open",
                                                                  "sort": "-updated_at"}, shared=True),
               actor=Actor.agent(agents[0]))
+
+
+def run(args: argparse.Namespace) -> None:
+    from django.db import connection
+    from django.test import Client
+
+    from deskhand.agents.models import Agent
+    from deskhand.work import workspace
+
+    if args.reuse:
+        agents: list[Any] = list(Agent.objects.filter(email__startswith="agent").order_by("id"))
+        me: Any = agents[3]
+    else:
+        started = time.perf_counter()
+        me, agents = load(args.items)
+        print(f"{args.items} tickets loaded in {time.perf_counter() - started:.1f} s")
+        make_views(me, agents)
+    print(f"{connection.vendor}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     client = Client()
     assert client.post("/login", {"email": me.email, "password": "quiet-harbour-41"}).status_code == 302  # type: ignore[attr-defined]
     views = workspace.views_for(me.pk, "ticket")  # type: ignore[attr-defined]

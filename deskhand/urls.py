@@ -1,8 +1,7 @@
 from django.urls import include, path
 
 from deskhand.api.api import api
-from deskhand.system.views import healthz
-from deskhand.web.views.favicon import favicon
+from deskhand.system.views import favicon, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),

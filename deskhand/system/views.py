@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 
@@ -17,3 +18,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"status": "error", "database": settings.DATABASE_VENDOR, "detail": str(exc)},
                             status=503)
     return JsonResponse({"status": "ok", "database": settings.DATABASE_VENDOR})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponsePermanentRedirect:
+    """/favicon.ico: browsers and feed readers ask for it whatever the pages link; it answers with
+    the SVG icon the pages name (`static/favicon.svg`) instead of a 404 in every log."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

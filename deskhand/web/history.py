@@ -284,7 +284,10 @@ def actor_name(event: AuditEvent, names: Names) -> str:
     kind, label = event.actor_kind, event.actor_label
     if kind in ("agent", "token") and event.actor_agent_id:
         name = names.agent(event.actor_agent_id)
-        return f"{name} (through the API)" if kind == "token" and name else name
+        name = f"{name} (through the API)" if kind == "token" and name else name
+        # A macro's changes are the agent's, "ana@… via macro “Refund”" (replies.services.via_macro).
+        _, via, macro = label.partition(" via macro ")
+        return f"{name} via macro {without_direction_controls(macro)}" if via else name
     if kind == "rule":
         matched = _RULE_LABEL.match(label)
         return f"Rule “{without_direction_controls(matched.group('name') if matched else label)}”"
@@ -432,6 +435,11 @@ def _time(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeStrin
         elif key == "billable":
             clauses.append(format_html("marked logged time {}", "billable" if new else "not billable"))
     return _clauses(ctx, clauses, otherwise="changed logged time")
+
+
+def _macro(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> Said:
+    did = [_value(text) for text in changes.get("did") or []] or ["nothing to change"]
+    return format_html("{} applied: {}", ctx.actor, mark_safe("; ".join(str(conditional_escape(d)) for d in did))), []  # noqa: S308
 
 
 def _automation(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> Said:
@@ -626,6 +634,7 @@ SENTENCES: dict[str, Sentence] = {
     "task_created": _task_created,
     "message.customer": _message, "message.reply": _message, "message.note": _message,
     "time.logged": _time, "time.updated": _time, "time.deleted": _time,
+    "macro.applied": _macro,
     "automation.ran": _automation, "automation.failed": _automation, "automation.stopped": _automation,
     "sla.applied": _sla, "sla.breached": _sla, "sla.at_risk": _sla,
     "survey.sent": _survey, "survey.answered": _survey,

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,18 +12,10 @@ from deskhand.accounts.models import CustomerAccount
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Organization
 from deskhand.customers.services import create_organization
-from deskhand.mail.models import OutboundMessage
+from deskhand.testing.mail import last_link
 
 PASSWORD = "quiet-harbour-41"
-
-
-def last_link(address: str) -> str:
-    """The portal path in the newest mail to `address`."""
-    mail = OutboundMessage.objects.filter(recipient_key=address.lower()).order_by("-id").first()
-    assert mail is not None, f"no mail to {address}"
-    found = re.search(r"https?://[^/\s]+(/portal/[^\s]+)", mail.body_text)
-    assert found, mail.body_text
-    return found.group(1)
+__all__ = ["PASSWORD", "last_link"]
 
 
 @pytest.fixture

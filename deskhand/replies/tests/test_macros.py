@@ -92,3 +92,11 @@ def test_macro_actions_are_checked_by_the_automations_parser(agent_actor: Actor,
     with pytest.raises(Invalid) as refused:
         create_macro(new, actor=agent_actor)
     assert (refused.value.field, refused.value.code) == (field, code)
+
+
+def test_the_item_history_says_which_macro_did_it(ticket: Item, agent_actor: Actor, agent_client: object) -> None:
+    apply_macro(ticket, _macro(agent_actor), actor=agent_actor)
+    page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()  # type: ignore[attr-defined]
+    assert ("Ana Agent via macro “Waiting on customer” applied: replied; status set to pending; "
+            "priority set to high; assigned to Ana Agent") in page
+    assert "Ana Agent via macro “Waiting on customer” set" in page

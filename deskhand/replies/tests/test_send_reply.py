@@ -12,13 +12,13 @@ from deskhand.agents.models import Agent
 from deskhand.audit.models import AuditEvent
 from deskhand.core.actors import Actor
 from deskhand.core.errors import Invalid
-from deskhand.ingest.tests.conftest import Capture, smtp_server  # noqa: F401 - the fixture
 from deskhand.mail.models import OutboundMessage
 from deskhand.mail.outbound import deliver_outbound
 from deskhand.replies.inputs import Draft, Reply
 from deskhand.replies.models import PastedImage, ReplyDraft
 from deskhand.replies.queries import copies_for_messages, draft_for
 from deskhand.replies.services import paste_image, save_draft, send_reply
+from deskhand.testing.smtp import Capture, smtp_server  # noqa: F401 - the fixture
 from deskhand.work.models import Item, Message
 
 pytestmark = pytest.mark.django_db

@@ -50,7 +50,7 @@ def test_lists_and_pages_show_the_unicode_domain(agent_client: Client, books: tu
 def test_the_portal_shows_the_customer_their_own_address_in_unicode(books: tuple[Organization, Customer]) -> None:
     from deskhand.accounts import services
     from deskhand.accounts.inputs import Registration
-    from deskhand.portal.tests.conftest import last_link
+    from deskhand.testing.mail import last_link
 
     registered = services.register(Registration(email="ana@bücher.de", name="Ana", password="quiet-harbour-41"))
     services.verify(last_link("ana@xn--bcher-kva.de").rsplit("/", 1)[1], mark=registered.mark)
