@@ -107,7 +107,8 @@ TEMPLATES = [
             ],
             # The agents' app is an interface package, not an installed app: its tags by name.
             "libraries": {"rows": "deskhand.web.templatetags.rows", "history": "deskhand.web.templatetags.history",
-                          "workspace": "deskhand.web.templatetags.workspace"},
+                          "workspace": "deskhand.web.templatetags.workspace",
+                          "words": "deskhand.web.templatetags.words"},
             # `|idn`: stored ASCII domains shown in Unicode (bücher.de), in every template.
             "builtins": ["deskhand.core.templatetags.idn", "deskhand.core.templatetags.bidi"],
         },

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from deskhand.agents.models import Agent, Team
 from deskhand.agents.queries import agent_list, team_list
@@ -58,18 +60,18 @@ class Choices:
 
     def assignee_choices(self, *, empty: str) -> list[tuple[str, Any]]:
         return [("", empty),
-                ("Agents", [(f"agent:{a.pk}", a.display_name) for a in self.agents]),
-                ("Teams", [(f"team:{t.pk}", t.name) for t in self.teams])]
+                (gettext("Agents"), [(f"agent:{a.pk}", a.display_name) for a in self.agents]),
+                (gettext("Teams"), [(f"team:{t.pk}", t.name) for t in self.teams])]
 
     def project_choices(self, *, empty: str) -> list[tuple[str, str]]:
         return [("", empty)] + [(str(p.pk), p.name) for p in self.projects]
 
-    def folder_choices(self, project_id: Any, *, empty: str = "No folder") -> list[tuple[str, str]]:
-        return [("", empty)] + [(str(f.pk), f.name) for f in self.folders if str(f.project_id) == str(project_id)]
+    def folder_choices(self, project_id: Any, *, empty: str = "") -> list[tuple[str, str]]:
+        return [("", empty or gettext("No folder"))] + [(str(f.pk), f.name) for f in self.folders if str(f.project_id) == str(project_id)]
 
     def move_choices(self) -> list[tuple[str, Any]]:
         """One select for "move to": a project, or a folder inside it."""
-        choices: list[tuple[str, Any]] = [("", "—"), (NONE, "No project")]
+        choices: list[tuple[str, Any]] = [("", "—"), (NONE, gettext("No project"))]
         for project in self.projects:
             folders = [(f"folder:{f.pk}", f"{project.name} / {f.name}") for f in self.folders
                        if f.project_id == project.pk]
@@ -99,7 +101,7 @@ def assignee_refs(value: str | Sequence[str], *, field: str = "assignees") -> li
             continue
         kind, _, number = part.partition(":")
         if kind not in ("agent", "team"):
-            raise Invalid("invalid_assignees", "Choose an agent or a team.", field=field)
+            raise Invalid("invalid_assignees", gettext("Choose an agent or a team."), field=field)
         refs.append(AssigneeRef(kind="agent" if kind == "agent" else "team",
                                 id=parse_id(number, field=field, what=kind.capitalize())))
     return refs
@@ -120,30 +122,30 @@ TITLE_MAX = Item._meta.get_field("title").max_length or 300
 
 class NewItemForm(forms.Form):
     # Not required here: the service says what is missing, in the same words as the API.
-    title = forms.CharField(label="Title", required=False, max_length=TITLE_MAX,
-                            error_messages={"max_length": f"Title has at most {TITLE_MAX} characters."},
+    title = forms.CharField(label=gettext_lazy("Title"), required=False, max_length=TITLE_MAX,
+                            error_messages={"max_length": format_lazy(gettext_lazy("Title has at most {max} characters."), max=TITLE_MAX)},
                             widget=forms.TextInput(attrs={"autofocus": True}))
-    description = forms.CharField(label="Description", required=False, max_length=200_000,
+    description = forms.CharField(label=gettext_lazy("Description"), required=False, max_length=200_000,
                                   widget=forms.Textarea(attrs={"rows": 6}))
-    requester_email = forms.CharField(label="Requester email", required=False, max_length=2000,
+    requester_email = forms.CharField(label=gettext_lazy("Requester email"), required=False, max_length=2000,
                                       widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    priority = forms.CharField(label="Priority", required=False, max_length=20)
-    assignee = forms.CharField(label="Assignee", required=False, max_length=40)
-    project = forms.CharField(label="Project", required=False, max_length=40)
-    folder = forms.CharField(label="Folder", required=False, max_length=40)
+    priority = forms.CharField(label=gettext_lazy("Priority"), required=False, max_length=20)
+    assignee = forms.CharField(label=gettext_lazy("Assignee"), required=False, max_length=40)
+    project = forms.CharField(label=gettext_lazy("Project"), required=False, max_length=40)
+    folder = forms.CharField(label=gettext_lazy("Folder"), required=False, max_length=40)
 
     def __init__(self, *args: Any, kind: str, choices: Choices, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if kind == "ticket":
-            self.fields["requester_email"].help_text = (
+            self.fields["requester_email"].help_text = gettext(
                 "Found among the customers, or a new customer is created and filed by their domain.")
         else:
-            self.fields["requester_email"].help_text = "Optional: the customer this task is for."
+            self.fields["requester_email"].help_text = gettext("Optional: the customer this task is for.")
         self.fields["priority"].initial = Priority.NORMAL.key
         self.fields["priority"].widget = select(priority_choices())
-        self.fields["assignee"].widget = select(choices.assignee_choices(empty="Nobody"))
+        self.fields["assignee"].widget = select(choices.assignee_choices(empty=gettext("Nobody")))
         self.fields["project"].widget = select(
-            choices.project_choices(empty="No project"),
+            choices.project_choices(empty=gettext("No project")),
             **{"hx-get": "/items/folder-options", "hx-target": "#id_folder", "hx-trigger": "change"})
         project = self.data.get("project") if self.is_bound else ""
         self.fields["folder"].widget = select(choices.folder_choices(project))
@@ -161,7 +163,7 @@ class CustomFieldsForm(forms.Form):
 # "1h 30m", "1 h", "45 min", "2 hours 5 minutes": hours and minutes, each optional, in that order.
 _HOURS_MINUTES = re.compile(r"(?:(\d{1,3})\s*(?:h|hr|hrs|hour|hours))?\s*(?:(\d{1,4})\s*(?:m|min|mins|minute|minutes)?)?",
                             re.ASCII)
-MINUTES_HELP = "Such as 90, 1:30, 1h 30m or 1.5h."
+MINUTES_HELP = gettext_lazy("Such as 90, 1:30, 1h 30m or 1.5h.")
 
 
 def parse_minutes(text: str) -> int | None:
@@ -189,23 +191,23 @@ class MinutesField(forms.CharField):
         kwargs.setdefault("help_text", MINUTES_HELP)
         kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off",
                                                            "placeholder": "30"}))
-        super().__init__(label="Minutes", max_length=20, **kwargs)
+        super().__init__(label=gettext_lazy("Minutes"), max_length=20, **kwargs)
 
     def clean(self, value: Any) -> Any:
         text = super().clean(value)
         minutes = parse_minutes(text)
         if minutes is None:
-            raise forms.ValidationError("Enter the time spent, such as 90, 1:30, 1h 30m or 1.5h.")
+            raise forms.ValidationError(gettext("Enter the time spent, such as 90, 1:30, 1h 30m or 1.5h."))
         return minutes
 
 
 class TimeForm(forms.Form):
     minutes = MinutesField(widget=forms.TextInput(attrs={"inputmode": "text", "autocomplete": "off",
                                                          "placeholder": "30", "class": "narrow"}))
-    date = forms.CharField(label="Date", required=False, max_length=20,
+    date = forms.CharField(label=gettext_lazy("Date"), required=False, max_length=20,
                            widget=forms.DateInput(attrs={"type": "date"}))
-    note = forms.CharField(label="Note", required=False, max_length=2000)
-    billable = forms.BooleanField(label="Billable", required=False, initial=True)
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=2000)
+    billable = forms.BooleanField(label=gettext_lazy("Billable"), required=False, initial=True)
 
     def minutes_value(self) -> int:
         """Minutes, parsed by `MinutesField`; how many the service allows is its rule."""

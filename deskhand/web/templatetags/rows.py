@@ -10,6 +10,7 @@ from django import template
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 from deskhand.sla.models import ItemSla
 from deskhand.sla.services import sla_state
@@ -54,7 +55,7 @@ def project_tree(nodes: list[ProjectNode], tree_query: str, project: str, folder
     """The projects of a portfolio with their folders and open counts, as nested links (the By
     portfolio tree shows every project and folder: hundreds of links)."""
     if not nodes:
-        return format_html('<li class="muted">{}</li>', "No projects")
+        return format_html('<li class="muted">{}</li>', gettext("No projects"))
     items = []
     for node in nodes:
         pk = str(node.project.pk)
@@ -83,9 +84,9 @@ def _short(delta: datetime.timedelta) -> str:
 
 def _next_due(clock: ItemSla) -> tuple[str, datetime.datetime | None]:
     if clock.first_response_due is not None and clock.first_responded_at is None:
-        return "first response", clock.first_response_due
+        return gettext("first response"), clock.first_response_due
     if clock.resolution_due is not None and clock.resolved_at is None:
-        return "resolution", clock.resolution_due
+        return gettext("resolution"), clock.resolution_due
     return "", None
 
 
@@ -101,14 +102,18 @@ def sla_badge(item: Item) -> SafeString:
     if state == "met":
         return mark_safe("")
     if state == "paused":
-        return format_html('<span class="sla-badge sla-paused" title="SLA {}: paused">SLA paused</span>', clock.policy.name)
+        return format_html('<span class="sla-badge sla-paused" title="{}">{}</span>',
+                           gettext("SLA %(name)s: paused") % {"name": clock.policy.name}, gettext("SLA paused"))
     target, due = _next_due(clock)
     if state == "breached":
-        late = f", {_short(now - due)} over" if due is not None and due < now else ""
-        return format_html('<span class="sla-badge sla-breached" title="SLA {}: breached{}">SLA breached</span>',
-                           clock.policy.name, late)
+        title = (gettext("SLA %(name)s: breached, %(late)s over") if due is not None and due < now
+                 else gettext("SLA %(name)s: breached"))
+        return format_html('<span class="sla-badge sla-breached" title="{}">{}</span>',
+                           title % {"name": clock.policy.name, "late": _short(now - due) if due else ""},
+                           gettext("SLA breached"))
     if due is None:
         return mark_safe("")
-    return format_html('<span class="sla-badge sla-{}" title="SLA {}: {} due {}">{} left</span>', state,
-                       clock.policy.name, target, f"{timezone.localtime(due):%Y-%m-%d %H:%M}",
-                       _short(due - now))
+    title = gettext("SLA %(name)s: %(target)s due %(due)s") % {
+        "name": clock.policy.name, "target": target, "due": f"{timezone.localtime(due):%Y-%m-%d %H:%M}"}
+    return format_html('<span class="sla-badge sla-{}" title="{}">{}</span>', state, title,
+                       gettext("%(time)s left") % {"time": _short(due - now)})

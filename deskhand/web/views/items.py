@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.config.queries import VIEWS, get_settings
@@ -59,12 +60,14 @@ PLURALS = {Kind.TICKET: "tickets", Kind.TASK: "tasks"}
 PAGE_SIZE = 50
 FILTERS = ("status", "priority", "assignee", "organization", "requester", "project", "folder", "search", "sla",
            "updated_by")
-VIEW_LABELS = {"list": "List", "by_portfolio": "By portfolio", "by_customer": "By customer"}
+VIEW_LABELS = {"list": gettext_lazy("List"), "by_portfolio": gettext_lazy("By portfolio"),
+               "by_customer": gettext_lazy("By customer")}
 # Column, header, and the direction a first click sorts by (newest, most urgent first).
 COLUMNS = (("id", "Ref", "-id"), ("title", "Title", "title"), ("status", "Status", "status"),
            ("priority", "Priority", "-priority"), ("updated_at", "Updated", "-updated_at"))
-SLA_CHOICES = [("", "Any"), ("at_risk", "At risk"), ("breached", "Breached"), ("running", "Running"),
-               ("paused", "Paused"), ("met", "Met"), ("none", "No SLA")]
+SLA_CHOICES = [("", gettext_lazy("Any")), ("at_risk", gettext_lazy("At risk")), ("breached", gettext_lazy("Breached")),
+               ("running", gettext_lazy("Running")), ("paused", gettext_lazy("Paused")), ("met", gettext_lazy("Met")),
+               ("none", gettext_lazy("No SLA"))]
 PROPERTIES = ("status", "priority", "assignees", "project", "folder", "requester", "followers", "fields", "text")
 
 
@@ -92,7 +95,9 @@ def _get_item_or_404(plural: str, item_id: str) -> Item:
 
 
 def _nouns(kind: str, count: int = 1) -> str:
-    return f"{kind}{'' if count == 1 else 's'}"
+    if kind == Kind.TASK:
+        return ngettext("task", "tasks", count)
+    return ngettext("ticket", "tickets", count)
 
 
 # -- lists -----------------------------------------------------------------------------------------
@@ -107,11 +112,11 @@ def _resolve_people(raw: dict[str, str], errors: dict[str, str]) -> tuple[dict[s
         try:
             shown["organization"] = customer_queries.get_organization(organization_id).name
         except NotFound:
-            errors["organization"] = "That organization no longer exists."
+            errors["organization"] = gettext("That organization no longer exists.")
     elif organization and organization != NONE:
         found = customer_queries.organization_by_name(organization)
         if found is None:
-            errors["organization"] = f"There is no organization named “{organization}”."
+            errors["organization"] = gettext("There is no organization named “%(name)s”.") % {"name": organization}
         else:
             values["organization"] = str(found.pk)
     requester = raw["requester"]
@@ -119,14 +124,14 @@ def _resolve_people(raw: dict[str, str], errors: dict[str, str]) -> tuple[dict[s
         try:
             shown["requester"] = customer_queries.get_customer(requester_id).email
         except NotFound:
-            errors["requester"] = "That customer no longer exists."
+            errors["requester"] = gettext("That customer no longer exists.")
     elif requester:
         try:
             customer = customer_queries.find_customer_by_email(parse_email(requester).key)
         except AddressError:
             customer = None
         if customer is None:
-            errors["requester"] = f"No customer has the address “{requester}”."
+            errors["requester"] = gettext("No customer has the address “%(email)s”.") % {"email": requester}
         else:
             values["requester"] = str(customer.pk)
     return values, shown
@@ -148,9 +153,9 @@ def _tree(kind: str, view: str, data: QueryDict, settings: dict[str, Any], choic
 
 
 def _assignee_filter(choices: Choices, me: int) -> list[tuple[str, list[tuple[str, str]]]]:
-    return [("", [("", "Anyone"), ("me", "Me"), (NONE, "Nobody")]),
-            ("Agents", [(str(a.pk), a.display_name) for a in choices.agents if a.pk != me]),
-            ("Teams", [(f"team:{t.pk}", t.name) for t in choices.teams])]
+    return [("", [("", gettext("Anyone")), ("me", gettext("Me")), (NONE, gettext("Nobody"))]),
+            (gettext("Agents"), [(str(a.pk), a.display_name) for a in choices.agents if a.pk != me]),
+            (gettext("Teams"), [(f"team:{t.pk}", t.name) for t in choices.teams])]
 
 
 def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True, **extra: Any) -> dict[str, Any]:
@@ -191,12 +196,12 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
         columns.append({"label": label, "url": "?" + urlencode({**query, "sort": target}),
                         "aria_sort": ("descending" if sort.startswith("-") else "ascending") if current else ""})
     context = {
-        "kind": kind, "plural": plural, "title": current_view.name if current_view else plural.capitalize(),
+        "kind": kind, "plural": plural, "title": current_view.name if current_view else gettext(plural.capitalize()),
         "view": view, "current_view": current_view, "saved_query": urlencode({k: v for k, v in query.items() if k != "view"}),
         "views": [(name, VIEW_LABELS[name], "?" + urlencode({**kept, "view": name})) for name in views],
         "items": rows[:PAGE_SIZE], "page": page, "errors": errors, "filters": raw, "shown": shown,
         "values": values, "sort": sort, "columns": columns, "choices": choices,
-        "priorities": priority_choices(), "folders": choices.folder_choices(raw["project"], empty="Any folder"),
+        "priorities": priority_choices(), "folders": choices.folder_choices(raw["project"], empty=gettext("Any folder")),
         "query": urlencode(query), "tree_query": urlencode(tree_query),
         "prev_url": "?" + urlencode({**query, "page": page - 1}) if page > 1 else "",
         "next_url": "?" + urlencode({**query, "page": page + 1}) if len(rows) > PAGE_SIZE else "",
@@ -224,30 +229,30 @@ def _bulk_changes(data: QueryDict, choices: Choices) -> tuple[BulkChanges, str]:
     if action == "assign":
         value = data.get("assign_to", "")
         if not value:
-            raise Invalid("assignee_required", "Choose who to assign them to.", field="assign_to")
+            raise Invalid("assignee_required", gettext("Choose who to assign them to."), field="assign_to")
         if value == NONE:
-            return BulkChanges(assignees=[]), "unassigned"
-        return BulkChanges(assignees=assignee_refs(value, field="assign_to")), f"assigned to {choices.agent_name(value)}"
+            return BulkChanges(assignees=[]), gettext("unassigned")
+        return BulkChanges(assignees=assignee_refs(value, field="assign_to")), gettext("assigned to %(name)s") % {"name": choices.agent_name(value)}
     if action == "status":
         key = data.get("status_to", "")
         if not key:
-            raise Invalid("status_required", "Choose a status.", field="status_to")
+            raise Invalid("status_required", gettext("Choose a status."), field="status_to")
         label = next((status.label for status in choices.statuses if status.key == key), key)
-        return BulkChanges(status=key), f"set to {label}"
+        return BulkChanges(status=key), gettext("set to %(status)s") % {"status": label}
     if action == "move":
         target = data.get("move_to", "")
         kind, _, number = target.partition(":")
         if target == NONE:
-            return BulkChanges(project=None, folder=None), "moved out of their project"
+            return BulkChanges(project=None, folder=None), gettext("moved out of their project")
         if kind == "project" and number:
             project = queries.get_project(_id(number))
-            return BulkChanges(project=project.pk, folder=None), f"moved to {project.name}"
+            return BulkChanges(project=project.pk, folder=None), gettext("moved to %(target)s") % {"target": project.name}
         if kind == "folder" and number:
             folder = queries.get_folder(_id(number))
             return (BulkChanges(project=folder.project_id, folder=folder.pk),
-                    f"moved to {folder.project.name} / {folder.name}")
-        raise Invalid("target_required", "Choose a project or folder to move them to.", field="move_to")
-    raise Invalid("unknown_action", "Choose an action: assign, set status or move.", field="action")
+                    gettext("moved to %(target)s") % {"target": f"{folder.project.name} / {folder.name}"})
+        raise Invalid("target_required", gettext("Choose a project or folder to move them to."), field="move_to")
+    raise Invalid("unknown_action", gettext("Choose an action: assign, set status or move."), field="action")
 
 
 @require_POST
@@ -265,7 +270,7 @@ def bulk_edit(request: AgentRequest, kind: str) -> HttpResponse:
                                 bulk_error=exc.message, checked=ids)
         template = "web/items/list.html#results" if request.htmx else "web/items/list.html"
         return render(request, template, context, status=exc.status)
-    message = f"{count} {_nouns(kind, count)} {done}."
+    message = gettext("%(count)s %(noun)s %(done)s.") % {"count": count, "noun": _nouns(kind, count), "done": done}
     if request.htmx:
         return render(request, "web/items/list.html#results",
                       _list_context(kind, query, me=request.user.pk, with_tree=False, bulk_message=message))
@@ -280,7 +285,7 @@ def folder_options(request: AgentRequest) -> HttpResponse:
     project = request.GET.get("project", "")
     folders = list(queries.folder_list(project=project)) if id_or_none(project) is not None else []
     return render(request, "web/items/new.html#folder-options",
-                  {"folders": folders, "empty": request.GET.get("empty") or "No folder"})
+                  {"folders": folders, "empty": request.GET.get("empty") or gettext("No folder")})
 
 
 # -- create ----------------------------------------------------------------------------------------
@@ -303,7 +308,8 @@ def new_item(request: AgentRequest, kind: str) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc, aliases={"requester": "requester_email", "assignees": "assignee"})
         else:
-            messages.success(request, f"{kind.capitalize()} {item.reference} created.")
+            messages.success(request, (gettext("Task %(reference)s created.") if kind == Kind.TASK
+                                      else gettext("Ticket %(reference)s created.")) % {"reference": item.reference})
             return redirect(item_url(item))
     return render(request, "web/items/new.html", {"form": form, "kind": kind, "plural": PLURALS[Kind(kind)]},
                   status=422 if request.method == "POST" else 200)
@@ -331,7 +337,7 @@ def _history(item: Item, choices: Choices) -> list[Line]:
 
 # nh3 writes every attribute as name="value", so inline images are found without parsing again.
 _CID_SOURCE = re.compile(r'src="cid:([^"]*)"', re.IGNORECASE)
-_UNDELIVERED = {"reply": "Not delivered", "acknowledgement": "Acknowledgement not delivered"}
+_UNDELIVERED = {"reply": gettext_lazy("Not delivered"), "acknowledgement": gettext_lazy("Acknowledgement not delivered")}
 
 
 def _mail_html(message: Message, attachments: list[Attachment], *, remote_images: bool = False
@@ -380,8 +386,8 @@ def _with_mail(conversation: list[Message], *, remote_images: int | None = None)
         message.files = [a for a in attachments if a.pk not in inline]  # type: ignore[attr-defined]
         message.original = originals.get(message.pk)  # type: ignore[attr-defined]
         message.not_delivered = [  # type: ignore[attr-defined]
-            {"what": _UNDELIVERED.get(row.kind, f"{row.kind.capitalize()} mail not delivered"), "to": row.to,
-             "error": row.last_error or "refused"} for row in undelivered.get(message.pk, [])]
+            {"what": _UNDELIVERED.get(row.kind, gettext("%(kind)s mail not delivered") % {"kind": row.kind.capitalize()}), "to": row.to,
+             "error": row.last_error or gettext("refused")} for row in undelivered.get(message.pk, [])]
     return conversation
 
 
@@ -427,7 +433,7 @@ def _detail_context(item: Item, *, parts: tuple[str, ...] = ("all",), remote_ima
         context["recipients"] = customer_recipients(item)
         copies = copies_for_messages([m.pk for m in context["conversation"] if m.kind == MessageKind.REPLY])
         for message in context["conversation"]:
-            message.copies = copies.get(message.pk)  # type: ignore[attr-defined]  # a reply's Cc and Bcc
+            message.copies = copies.get(message.pk)  # a reply's Cc and Bcc
     context.update(extra)
     return context
 
@@ -495,7 +501,7 @@ def _property_changes(request: AgentRequest, item: Item, name: str, fields_form:
         return ItemChanges(title=data.get("title", ""), description=data.get("description", ""))
     if name == "fields":
         if not fields_form.is_valid():
-            raise Invalid("invalid_custom_fields", "Check the fields.", field="fields")
+            raise Invalid("invalid_custom_fields", gettext("Check the fields."), field="fields")
         return ItemChanges(custom_fields=custom_values(fields_form))
     # Followers: add a customer by address or an agent, or remove one; the service sees the whole list.
     current = [FollowerRef(kind="customer", id=f.customer_id) if f.customer_id
@@ -541,7 +547,7 @@ def edit_property(request: AgentRequest, plural: str, item_id: str, name: str) -
         return render(request, "web/items/detail.html#property-update", context, status=422 if failed else 200)
     if failed:
         return _detail(request, item, status=422, **extra)
-    messages.success(request, "Saved.")
+    messages.success(request, gettext("Saved."))
     return redirect(item_url(item))
 
 
@@ -564,14 +570,18 @@ def post_message(request: AgentRequest, plural: str, item_id: str, kind: str) ->
         return _detail(request, item, status=exc.status, message_error={kind: {"field": field, "message": exc.message}},
                        message_input={kind: body, "cc": cc, "bcc": bcc})
     if kind == MessageKind.REPLY:
-        sent = ", ".join(message.recipients) or "nobody (no requester or customer followers)"
+        sent = ", ".join(message.recipients) or gettext("nobody (no requester or customer followers)")
         copies = split_addresses(cc)
         if reply.then:
             item.refresh_from_db()
-        then = f" The {item.kind} is now {item.status.label}." if reply.then else ""
-        messages.success(request, f"Reply sent to {sent}{' (Cc ' + ', '.join(copies) + ')' if copies else ''}.{then}")
+        text = (gettext("Reply sent to %(to)s (Cc %(cc)s).") if copies else gettext("Reply sent to %(to)s.")) % {
+            "to": sent, "cc": ", ".join(copies)}
+        if reply.then:
+            text += " " + (gettext("The task is now %(status)s.") if item.kind == Kind.TASK
+                           else gettext("The ticket is now %(status)s.")) % {"status": item.status.label}
+        messages.success(request, text)
     else:
-        messages.success(request, "Note added.")
+        messages.success(request, gettext("Note added."))
     return redirect(f"{item_url(item)}#message-{message.pk}")
 
 
@@ -593,7 +603,7 @@ def log_item_time(request: AgentRequest, plural: str, item_id: str) -> HttpRespo
         return render(request, "web/items/detail.html#time-update", context, status=422 if failed else 200)
     if failed:
         return _detail(request, item, status=422, **extra)
-    messages.success(request, "Time logged.")
+    messages.success(request, gettext("Time logged."))
     return redirect(f"{item_url(item)}#time")
 
 
@@ -673,5 +683,5 @@ def new_task_from_ticket(request: AgentRequest, item_id: str) -> HttpResponse:
     except DomainError as exc:
         return _detail(request, queries.get_item(ticket.pk), status=exc.status, task_error=exc.message,
                        task_title=title)
-    messages.success(request, f"Task {task.reference} created from {ticket.reference}.")
+    messages.success(request, gettext("Task %(task)s created from %(ticket)s.") % {"task": task.reference, "ticket": ticket.reference})
     return redirect(item_url(task))

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.core.errors import DomainError, NotFound
@@ -80,9 +81,10 @@ def views_page(request: AgentRequest, plural: str) -> HttpResponse:
         view = save_view(ViewDraft(kind=kind, name=request.POST.get("name", ""), query=query,
                                    shared=request.POST.get("shared") == "on"), actor=actor(request))
     except DomainError as exc:
-        messages.error(request, f"The view was not saved: {exc.message}")
+        messages.error(request, gettext("The view was not saved: %(error)s") % {"error": exc.message})
         return redirect(list_url(kind, query))
-    messages.success(request, f"View “{view.name}” saved{' and shared with the team' if view.shared else ''}.")
+    messages.success(request, (gettext("View “%(name)s” saved and shared with the team.") if view.shared
+                              else gettext("View “%(name)s” saved.")) % {"name": view.name})
     return redirect(list_url(kind, dict(view.query)))
 
 
@@ -103,7 +105,7 @@ def change_saved_view(request: AgentRequest, plural: str, view_id: str) -> HttpR
                                               shared=request.POST.get("shared") == "on"), actor=actor(request))
     except DomainError as exc:
         return _manage(request, kind, status=exc.status, errors={view.pk: exc.message})
-    messages.success(request, f"View “{view.name}” saved.")
+    messages.success(request, gettext("View “%(name)s” saved.") % {"name": view.name})
     return redirect("web:views", plural=plural)
 
 
@@ -116,7 +118,7 @@ def delete_saved_view(request: AgentRequest, plural: str, view_id: str) -> HttpR
         delete_view(view, actor=actor(request))
     except DomainError as exc:
         return _manage(request, kind, status=exc.status, errors={view.pk: exc.message})
-    messages.success(request, f"View “{view.name}” deleted.")
+    messages.success(request, gettext("View “%(name)s” deleted.") % {"name": view.name})
     return redirect("web:views", plural=plural)
 
 
@@ -171,14 +173,14 @@ def search(request: AgentRequest) -> HttpResponse:
                 rows = list(queries.item_list(kind, filters, sort="-updated_at", followers=False)[:SEARCH_GROUP + 1])
             except DomainError:
                 rows = []
-            groups.append({"name": PLURALS[kind].capitalize(), "kind": kind, "rows": rows[:SEARCH_GROUP],
+            groups.append({"name": gettext(PLURALS[kind].capitalize()), "plural": gettext(PLURALS[kind]), "kind": kind, "rows": rows[:SEARCH_GROUP],
                            "more": list_url(kind, {"search": q}) if len(rows) > SEARCH_GROUP else ""})
         customers = list(customer_queries.customer_list(search=q)[:SEARCH_GROUP + 1])
-        groups.append({"name": "Customers", "kind": "customer", "rows": customers[:SEARCH_GROUP],
+        groups.append({"name": gettext("Customers"), "plural": gettext("customers"), "kind": "customer", "rows": customers[:SEARCH_GROUP],
                        "more": f"{reverse('web:customers')}?{urlencode({'q': q})}" if len(customers) > SEARCH_GROUP
                        else ""})
         organizations = list(customer_queries.organization_list(search=q)[:SEARCH_GROUP + 1])
-        groups.append({"name": "Organizations", "kind": "organization", "rows": organizations[:SEARCH_GROUP],
+        groups.append({"name": gettext("Organizations"), "plural": gettext("organizations"), "kind": "organization", "rows": organizations[:SEARCH_GROUP],
                        "more": f"{reverse('web:customers')}?{urlencode({'q': q})}"
                        if len(organizations) > SEARCH_GROUP else ""})
     context = {"q": q, "groups": groups, "found": any(group["rows"] for group in groups),
