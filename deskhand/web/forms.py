@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from deskhand.core.errors import DomainError, Invalid
 from deskhand.core.numbers import MAX_ID, parse_int
@@ -63,13 +64,13 @@ def type_choices() -> list[tuple[str, str]]:
 
 
 class CustomerForm(forms.Form):
-    email = forms.CharField(label="Email", max_length=2000, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    name = forms.CharField(label="Name", required=False, max_length=2000)
-    phone = forms.CharField(label="Phone", required=False, max_length=2000)
-    language = forms.CharField(label="Language", required=False, max_length=2000,
+    email = forms.CharField(label=gettext_lazy("Email"), max_length=2000, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    name = forms.CharField(label=gettext_lazy("Name"), required=False, max_length=2000)
+    phone = forms.CharField(label=gettext_lazy("Phone"), required=False, max_length=2000)
+    language = forms.CharField(label=gettext_lazy("Language"), required=False, max_length=2000,
                                widget=forms.TextInput(attrs={"placeholder": "en, de, pt-BR"}))
-    customer_type = forms.ChoiceField(label="Customer type", required=False)
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    customer_type = forms.ChoiceField(label=gettext_lazy("Customer type"), required=False)
+    notes = forms.CharField(label=gettext_lazy("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, custom: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -79,15 +80,15 @@ class CustomerForm(forms.Form):
 
 class NewCustomerForm(CustomerForm):
     organization = forms.CharField(
-        label="Organization", required=False, max_length=2000,
-        help_text="Leave empty to file by the email domain; type “No organization” to place nowhere.",
+        label=gettext_lazy("Organization"), required=False, max_length=2000,
+        help_text=gettext_lazy("Leave empty to file by the email domain; type “No organization” to place nowhere."),
         widget=forms.TextInput(attrs={"list": "organization-names", "autocomplete": "off"}),
     )
 
 
 class OrganizationForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=2000)
-    notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=2000)
+    notes = forms.CharField(label=gettext_lazy("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, custom: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -95,26 +96,26 @@ class OrganizationForm(forms.Form):
 
 
 class NewOrganizationForm(OrganizationForm):
-    domains = forms.CharField(label="Email domains", required=False, max_length=10_000,
-                              help_text="One or more, separated by commas or spaces, such as acme.com.")
+    domains = forms.CharField(label=gettext_lazy("Email domains"), required=False, max_length=10_000,
+                              help_text=gettext_lazy("One or more, separated by commas or spaces, such as acme.com."))
 
 
 class DomainForm(forms.Form):
-    domain = forms.CharField(label="Add a domain", max_length=2000,
+    domain = forms.CharField(label=gettext_lazy("Add a domain"), max_length=2000,
                              widget=forms.TextInput(attrs={"placeholder": "acme.com"}))
-    apply_to_existing = forms.BooleanField(label="Also move them", required=False)
+    apply_to_existing = forms.BooleanField(label=gettext_lazy("Also move them"), required=False)
 
 
 class MoveForm(forms.Form):
-    organization = forms.CharField(label="Move to organization", required=False, max_length=2000,
+    organization = forms.CharField(label=gettext_lazy("Move to organization"), required=False, max_length=2000,
                                    widget=forms.TextInput(attrs={"list": "organization-names",
                                                                  "autocomplete": "off"}))
 
 
 class MergeCustomerForm(forms.Form):
-    into = forms.CharField(label="Merge into customer (email)", max_length=2000)
+    into = forms.CharField(label=gettext_lazy("Merge into customer (email)"), max_length=2000)
 
 
 class MergeOrganizationForm(forms.Form):
-    into = forms.CharField(label="Merge into organization", max_length=2000,
+    into = forms.CharField(label=gettext_lazy("Merge into organization"), max_length=2000,
                            widget=forms.TextInput(attrs={"list": "organization-names", "autocomplete": "off"}))

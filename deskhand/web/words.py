@@ -8,4 +8,6 @@ from django.utils.translation import gettext_noop
 
 WORDS = (
     gettext_noop("tickets"), gettext_noop("tasks"), gettext_noop("Tickets"), gettext_noop("Tasks"),
+    # What became of a row of a customer import (deskhand.imports).
+    gettext_noop("created"), gettext_noop("matched"), gettext_noop("error"),
 )

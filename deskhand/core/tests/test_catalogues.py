@@ -27,11 +27,11 @@ AGENT_TEMPLATES = ["templates/base.html", "templates/web/**/*.html"]
 AGENT_PYTHON = ["deskhand/web/**/*.py"]
 PLURALS = {"hr": 3}
 # Longer texts that read the same in German (the check for texts left in English skips them).
-SAME = {"de": {"Administration", "SLA %(state)s", "%(count)s %(noun)s %(done)s.", "Envelope-Absender"}}
+SAME = {"de": {"Administration", "SLA %(state)s", "%(count)s %(noun)s %(done)s.", "Import %(id)s", "%(name)s: %(status)s"}}
 
 CALL = re.compile(r"\b(npgettext|pgettext|ngettext|gettext)\(")
 LITERAL = re.compile(r"""\s*u?('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*,?""")
-FUNCTIONS = {"_", "gettext", "gettext_lazy", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
+FUNCTIONS = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy",
              "npgettext", "npgettext_lazy"}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
 
@@ -59,7 +59,7 @@ def _from_python(text: str) -> list[Message]:
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
             continue
         args = [arg.value for arg in node.args if isinstance(arg, ast.Constant) and isinstance(arg.value, str)]
-        name = node.func.id.removesuffix("_lazy")
+        name = node.func.id.removesuffix("_lazy").removesuffix("_noop")
         if name.startswith("np"):
             found.append((args[0], args[1], args[2]))
         elif name.startswith("p"):

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.accounts.queries import account_of_customer
@@ -58,11 +59,12 @@ def get_organization_or_404(organization_id: int) -> Organization:
 def resolve_organization_name(text: str) -> Organization | None:
     """A typed organization name; "No organization" (or empty) means none. Unknown names raise."""
     clean = search_term(text)
-    if not clean or clean.lower() in NO_ORGANIZATION_LABELS:
+    if not clean or clean.lower() in NO_ORGANIZATION_LABELS or clean.lower() == gettext("No organization").lower():
         return None
     organization = queries.organization_by_name(clean)
     if organization is None:
-        raise NotFound("organization_not_found", f"There is no organization named “{clean}”.", field="organization")
+        raise NotFound("organization_not_found", gettext("There is no organization named “%(name)s”.") % {"name": clean},
+                       field="organization")
     return organization
 
 
@@ -127,22 +129,22 @@ def move(request: AgentRequest, customer_id: int) -> HttpResponse:
             elif (number := id_or_none(value)) is not None:
                 target = queries.get_organization(number)
             else:
-                raise NotFound("organization_not_found", "Choose an organization.", field="organization")
+                raise NotFound("organization_not_found", gettext("Choose an organization."), field="organization")
         else:
             target = resolve_organization_name(request.POST.get("organization", ""))
         services.move_customer(customer, to=target, actor=actor(request))
     except DomainError as exc:
         message = exc.message
         if exc.code == "organization_not_found":
-            message = "That organization no longer exists; the customer stayed where they were."
+            message = gettext("That organization no longer exists; the customer stayed where they were.")
         if request.htmx:
             response = HttpResponse(status=409 if isinstance(exc, NotFound) else exc.status)
             response["HX-Trigger"] = json.dumps({"deskhand:move-failed": {"message": message}})
             return response
         messages.error(request, message)
         return redirect(safe_next(request, reverse("web:customers")))
-    where = target.name if target else "No organization"
-    message = f"{customer.email} moved to {where}."
+    where = target.name if target else gettext("No organization")
+    message = gettext("%(email)s moved to %(where)s.") % {"email": customer.email, "where": where}
     if request.htmx:
         response = HttpResponse(status=200)
         response["HX-Trigger"] = json.dumps({"deskhand:moved": {
@@ -174,8 +176,8 @@ def new_customer(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            where = customer.organization.name if customer.organization else "No organization"
-            messages.success(request, f"Customer {customer.email} created in {where}.")
+            where = customer.organization.name if customer.organization else gettext("No organization")
+            messages.success(request, gettext("Customer %(email)s created in %(where)s.") % {"email": customer.email, "where": where})
             return redirect("web:customer-detail", customer_id=customer.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "web/customers/new_customer.html", {"form": form}, status=status)
@@ -201,7 +203,7 @@ def customer_detail(request: AgentRequest, customer_id: int) -> HttpResponse:
             add_domain_error(form, exc)
             customer = get_customer_or_404(customer_id)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
             return redirect("web:customer-detail", customer_id=customer.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "web/customers/customer.html", {
@@ -227,7 +229,7 @@ def invite(request: AgentRequest, customer_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Invitation sent to {customer.email}.")
+        messages.success(request, gettext("Invitation sent to %(email)s.") % {"email": customer.email})
     return redirect("web:customer-detail", customer_id=customer.pk)
 
 
@@ -245,9 +247,9 @@ def merge_customer(request: AgentRequest, customer_id: int) -> HttpResponse:
             form.add_error("into", str(exc))
         else:
             if survivor is None:
-                form.add_error("into", "No customer has this address.")
+                form.add_error("into", gettext("No customer has this address."))
             elif survivor.pk == customer.pk:
-                form.add_error("into", "Choose another customer.")
+                form.add_error("into", gettext("Choose another customer."))
                 survivor = None
     if request.method == "POST" and survivor and request.POST.get("confirm") == "yes":
         try:
@@ -255,7 +257,7 @@ def merge_customer(request: AgentRequest, customer_id: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"{customer.email} was merged into {survivor.email}.")
+            messages.success(request, gettext("%(merged)s was merged into %(survivor)s.") % {"merged": customer.email, "survivor": survivor.email})
             return redirect("web:customer-detail", customer_id=survivor.pk)
     return render(request, "web/customers/merge_customer.html",
                   {"customer": customer, "form": form, "survivor": survivor},

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deskhand.audit.queries import history
@@ -63,7 +64,7 @@ def new_organization(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc, aliases={"domain": "domains"})
         else:
-            messages.success(request, f"Organization {organization.name} created.")
+            messages.success(request, gettext("Organization %(name)s created.") % {"name": organization.name})
             return redirect("web:organization-detail", organization_id=organization.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "web/customers/new_organization.html", {"form": form}, status=status)
@@ -126,7 +127,7 @@ def save_portal(request: AgentRequest, organization_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Portal visibility saved.")
+        messages.success(request, gettext("Portal visibility saved."))
     return redirect("web:organization-detail", organization_id=organization.pk)
 
 
@@ -140,7 +141,7 @@ def save_routing(request: AgentRequest, organization_id: int) -> HttpResponse:
     except DomainError as exc:
         routing = _routing(organization, editable=True, typed=posted_action_rows(request.POST), error=exc)
         return _detail(request, organization, routing=routing, status=exc.status)
-    messages.success(request, "Routing saved.")
+    messages.success(request, gettext("Routing saved."))
     return redirect(f"{reverse('web:organization-detail', kwargs={'organization_id': organization.pk})}#routing")
 
 
@@ -159,7 +160,7 @@ def organization_detail(request: AgentRequest, organization_id: int) -> HttpResp
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, gettext("Saved."))
             return redirect("web:organization-detail", organization_id=organization.pk)
     return _detail(request, get_organization_or_404(organization_id), form=form, status=422)
 
@@ -185,8 +186,9 @@ def add_domain(request: AgentRequest, organization_id: int) -> HttpResponse:
     except DomainError as exc:
         add_domain_error(form, exc)
         return _detail(request, organization, domain_form=form, status=exc.status)
-    note = f" and moved {moved} customers here" if moved else ""
-    messages.success(request, f"Added {display_domain(domain)}{note}.")
+    text = (ngettext("Added %(domain)s and moved %(count)s customers here.", "Added %(domain)s and moved %(count)s customers here.", moved)
+            if moved else gettext("Added %(domain)s."))
+    messages.success(request, text % {"domain": display_domain(domain), "count": moved})
     return redirect("web:organization-detail", organization_id=organization.pk)
 
 
@@ -199,7 +201,7 @@ def remove_domain(request: AgentRequest, organization_id: int, domain: str) -> H
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Removed {display_domain(domain)}. Its customers stay here.")
+        messages.success(request, gettext("Removed %(domain)s. Its customers stay here.") % {"domain": display_domain(domain)})
     return redirect("web:organization-detail", organization_id=organization.pk)
 
 
@@ -212,9 +214,9 @@ def merge_organization(request: AgentRequest, organization_id: int) -> HttpRespo
     if form.is_bound and form.is_valid():
         survivor = queries.organization_by_name(form.cleaned_data["into"])
         if survivor is None:
-            form.add_error("into", "There is no organization with this name.")
+            form.add_error("into", gettext("There is no organization with this name."))
         elif survivor.pk == organization.pk:
-            form.add_error("into", "Choose another organization.")
+            form.add_error("into", gettext("Choose another organization."))
             survivor = None
     if request.method == "POST" and survivor and request.POST.get("confirm") == "yes":
         try:
@@ -222,7 +224,7 @@ def merge_organization(request: AgentRequest, organization_id: int) -> HttpRespo
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"{organization.name} was merged into {survivor.name}.")
+            messages.success(request, gettext("%(merged)s was merged into %(survivor)s.") % {"merged": organization.name, "survivor": survivor.name})
             return redirect("web:organization-detail", organization_id=survivor.pk)
     return render(request, "web/customers/merge_organization.html", {
         "organization": organization, "form": form, "survivor": survivor,
@@ -236,7 +238,7 @@ def delete_organization(request: AgentRequest, organization_id: int) -> HttpResp
     organization = get_organization_or_404(organization_id)
     if request.method == "POST":
         services.delete_organization(organization, actor=actor(request))
-        messages.success(request, f"{organization.name} was deleted; its customers are in No organization.")
+        messages.success(request, gettext("%(name)s was deleted; its customers are in No organization.") % {"name": organization.name})
         return redirect("web:customers")
     return render(request, "web/customers/delete_organization.html", {
         "organization": organization, "domains": [display_domain(d.domain) for d in organization.domains.all()],

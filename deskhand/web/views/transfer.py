@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.core.errors import DomainError, Invalid
@@ -29,8 +30,9 @@ from deskhand.web.access import actor, agent_required
 from deskhand.web.http import AgentRequest
 
 UPLOADS = "uploads"
-FIELD_LABELS = {"email": "Email", "name": "Name", "phone": "Phone", "organization": "Organization (name)",
-                "customer_type": "Customer type", "language": "Language", "notes": "Notes"}
+FIELD_LABELS = {"email": gettext_lazy("Email"), "name": gettext_lazy("Name"), "phone": gettext_lazy("Phone"),
+                "organization": gettext_lazy("Organization (name)"), "customer_type": gettext_lazy("Customer type"),
+                "language": gettext_lazy("Language"), "notes": gettext_lazy("Notes")}
 
 
 def _upload_dir() -> Path:
@@ -41,16 +43,17 @@ def _upload_dir() -> Path:
 
 def _upload_path(token: str) -> Path:
     if not token or not token.isalnum() or len(token) > 64:
-        raise Invalid("upload_expired", "The uploaded file is gone; upload it again.", field="file")
+        raise Invalid("upload_expired", gettext("The uploaded file is gone; upload it again."), field="file")
     path = _upload_dir() / f"{token}.csv"
     if not path.exists():
-        raise Invalid("upload_expired", "The uploaded file is gone; upload it again.", field="file")
+        raise Invalid("upload_expired", gettext("The uploaded file is gone; upload it again."), field="file")
     return path
 
 
 def _targets() -> list[tuple[str, str]]:
-    fields = [(key, FIELD_LABELS[key]) for key in BUILT_IN_COLUMNS]
-    fields += [(f.key, f"{f.label} (custom)") for f in custom_field_list(applies_to="customer")]
+    fields = [(key, str(FIELD_LABELS[key])) for key in BUILT_IN_COLUMNS]
+    fields += [(f.key, gettext("%(label)s (custom)") % {"label": f.label})
+               for f in custom_field_list(applies_to="customer")]
     return fields
 
 
@@ -63,9 +66,9 @@ def import_customers_page(request: AgentRequest) -> HttpResponse:
         if step == "upload":
             upload = request.FILES.get("file")
             if upload is None:
-                raise Invalid("file_required", "Choose a CSV file.", field="file")
+                raise Invalid("file_required", gettext("Choose a CSV file."), field="file")
             if upload.size and upload.size > MAX_FILE_BYTES:
-                raise Invalid("file_too_large", "A CSV file has at most 50 MB.", field="file")
+                raise Invalid("file_too_large", gettext("A CSV file has at most 50 MB."), field="file")
             data = upload.read()
             header = read_header(data)
             token = secrets.token_hex(16)
@@ -94,8 +97,8 @@ def import_customers_page(request: AgentRequest) -> HttpResponse:
             if not dry_run:
                 path.unlink(missing_ok=True)
                 summary = report.as_dict()
-                messages.success(request, f"Imported: {summary['created']} created, {summary['matched']} matched, "
-                                          f"{summary['errors']} errors.")
+                messages.success(request, gettext("Imported: %(created)s created, %(matched)s matched, %(errors)s errors.")
+                                 % summary)
             context.update(step="preview" if dry_run else "done", token=token, report=report.as_dict(),
                            update_existing=update_existing, filename=request.POST.get("filename", ""),
                            mapping=mapping, columns=[(index, column, mapping[index])
