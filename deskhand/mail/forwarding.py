@@ -5,8 +5,8 @@ forwards from.
 A confirmation is trusted by its sender only when everything agrees: the exact no-reply address
 of the provider, an envelope sender (or Return-Path) in the provider's domains when one is known,
 and the provider's wording. Anything else (a look-alike) is ordinary mail and is filed. Even a
-trusted one only ever shows an https link to the provider's own hosts: a forged mail can at worst
-show a Google or Microsoft page."""
+trusted one only ever shows an https link to the provider's forwarding confirmation pages (host
+and path): a forged mail can at worst show the provider's own confirmation page."""
 
 from __future__ import annotations
 
@@ -30,9 +30,13 @@ _MICROSOFT_SENDERS = {
 _ENVELOPE_DOMAINS = {GMAIL: ("google.com", "gmail.com"),
                      MICROSOFT: ("microsoft.com", "outlook.com", "microsoftonline.com", "office365.com",
                                  "exchangelabs.com", "hotmail.com")}
-# Hosts a confirmation link may point at: the provider's own.
-_LINK_DOMAINS = {GMAIL: ("google.com",), MICROSOFT: ("microsoft.com", "outlook.com")}
-_LINK_HOSTS = {MICROSOFT: ("outlook.live.com", "outlook.office.com", "outlook.office365.com")}
+# Where a confirmation link may point: the provider's mail settings, host and path, nothing else
+# of the provider. A whole domain would let a forged mail show docs.google.com/forms or
+# sites.google.com pages that anyone can build (the sender is not authenticated here).
+_LINK_PLACES = {GMAIL: (("mail-settings.google.com", "/mail/vf-"), ("mail.google.com", "/mail/vf-")),
+                # Outlook on the web and the account pages host nothing a stranger can write.
+                MICROSOFT: (("outlook.live.com", "/"), ("outlook.office.com", "/"), ("outlook.office365.com", "/"),
+                            ("account.microsoft.com", "/"), ("account.live.com", "/"))}
 
 _GMAIL_SUBJECT = re.compile(r"Gmail Forwarding Confirmation\s*-\s*Receive (?:Mail|Email) from\s+(?P<address>\S+@\S+)",
                             re.IGNORECASE)
@@ -84,7 +88,7 @@ def safe_link(url: str, provider: str) -> bool:
     host = (parts.hostname or "").lower()
     if parts.scheme != "https" or parts.username or parts.password or port not in (None, 443) or not host:
         return False
-    return _under(host, _LINK_DOMAINS.get(provider, ())) or host in _LINK_HOSTS.get(provider, ())
+    return any(host == place and parts.path.startswith(path) for place, path in _LINK_PLACES.get(provider, ()))
 
 
 def _links(mail: ParsedMail) -> list[str]:

@@ -5,6 +5,8 @@ Filled in by the automations' `render_template`: text substitution, never a temp
 
 from __future__ import annotations
 
+import re
+
 from deskhand.agents.models import Agent
 from deskhand.automations.engine import template_values
 from deskhand.automations.rules import PLACEHOLDERS, Placeholder, render_template, template_names
@@ -43,6 +45,16 @@ def reply_values(item: Item, agent: Agent) -> dict[str, str]:
     return values
 
 
+# What makes Markdown a link, an image or HTML. A title or a name comes from the customer: filled
+# into a reply as it is, `[Reset your password](https://evil…)` would go out as our own link.
+_MARKUP = re.compile(r"([\\`\[\]<>])")
+
+
+def as_text(value: str) -> str:
+    """`value` shown as itself in Markdown: the characters that would make markup escaped."""
+    return _MARKUP.sub(r"\\\1", value)
+
+
 def fill(body: str, item: Item, agent: Agent) -> str:
-    """`body` with the item's and the agent's values in place of its placeholders."""
-    return render_template(body, reply_values(item, agent))
+    """`body` with the item's and the agent's values in place of its placeholders, as plain text."""
+    return render_template(body, {name: as_text(value) for name, value in reply_values(item, agent).items()})

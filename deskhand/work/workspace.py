@@ -11,6 +11,7 @@ from django.db.models import Max, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from deskhand.core.bidi import without_direction_controls
 from deskhand.core.text import first_line
 from deskhand.work.models import Item, ItemPresence, ItemSeen, Kind, Message, MessageKind, SavedView
 from deskhand.work.queries import ItemFilters, item_count, item_list
@@ -126,9 +127,10 @@ def attention(items: Sequence[Item], *, agent_id: int, now: datetime.datetime | 
         message = messages.get(item.pk)
         if message is not None:
             kind, start, name, email, agent_name, agent_email, customer_name, customer_email = message
-            row.last_line, row.last_kind = first_line(start), kind
-            row.last_by = (agent_name or agent_email or customer_name or customer_email or name or email
-                           or ("Note" if kind == MessageKind.NOTE else ""))
+            row.last_line, row.last_kind = without_direction_controls(first_line(start)), kind
+            row.last_by = without_direction_controls(
+                agent_name or agent_email or customer_name or customer_email or name or email
+                or ("Note" if kind == MessageKind.NOTE else ""))
         rows[item.pk] = row
     return rows
 

@@ -73,6 +73,10 @@ def test_a_confirmation_only_keeps_links_to_the_providers_hosts() -> None:
     ("https://account.microsoft.com/verify", MICROSOFT, True),
     ("https://outlook.office365.com/verify", MICROSOFT, True),
     ("https://live.com/verify", MICROSOFT, False),
+    ("https://docs.google.com/forms/d/e/ATTACKER/viewform?confirm-forwarding=1", GMAIL, False),
+    ("https://sites.google.com/view/confirm", GMAIL, False),
+    ("https://mail-settings.google.com/settings/other", GMAIL, False),
+    ("https://forms.office.com/r/ATTACKER", MICROSOFT, False),
     ("https://mail.google.com/mail/vf-abc", MICROSOFT, False),
     ("https://mail.google.com/x\"onmouseover=1", GMAIL, False),
 ])

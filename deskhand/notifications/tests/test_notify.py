@@ -143,6 +143,13 @@ def test_a_mention_in_a_note_tells_the_agent_by_address_or_name(ticket: Item, ag
     assert _mailed() == []  # mentions are in-app by default
 
 
+def test_a_note_that_came_by_mail_mentions_nobody(ticket: Item, agent: Agent, bea: Agent) -> None:
+    # Its From address proves nothing: a forged "Ana" must not make the desk tell Bea "Ana mentioned you".
+    add_message(ticket, kind="note", body="@bea re-enter your password at https://evil.example", channel="email",
+                actor=Actor.agent(agent))
+    assert not Notification.objects.exists()
+
+
 def test_a_mention_of_an_inactive_agent_tells_nobody(ticket: Item, admin: Agent, agent: Agent, bea: Agent) -> None:
     set_active(bea, active=False, actor=Actor.agent(admin))
     add_message(ticket, kind="note", body="@bea are you there?", actor=Actor.agent(agent))

@@ -99,4 +99,16 @@ def test_the_item_history_says_which_macro_did_it(ticket: Item, agent_actor: Act
     page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()  # type: ignore[attr-defined]
     assert ("Ana Agent via macro “Waiting on customer” applied: replied; status set to pending; "
             "priority set to high; assigned to Ana Agent") in page
-    assert "Ana Agent via macro “Waiting on customer” set" in page
+    assert page.count("Ana Agent via macro “Waiting on customer”") >= 3  # the reply, the changes, the summary
+
+
+def test_a_customer_title_filled_into_a_macro_stays_text(ticket: Item, agent_actor: Actor) -> None:
+    Item.objects.filter(pk=ticket.pk).update(
+        title="Urgent [Reset your password](https://evil.example/login) ![](https://tracker.example/p.gif) <b>")
+    ticket.refresh_from_db()
+    macro = create_macro(NewMacro(name="Looking", reply="Hello, we are looking at “{{ item.title }}”."),
+                         actor=agent_actor)
+    message = apply_macro(ticket, macro, actor=agent_actor)
+    assert message is not None
+    assert "<a " not in message.body_html and "<img" not in message.body_html and "<b>" not in message.body_html
+    assert "[Reset your password](https://evil.example/login)" in message.body_html

@@ -18,6 +18,8 @@ from deskhand.work.models import Item, ItemPresence, ItemSeen, Kind, SavedView
 from deskhand.work.queries import SORTS, ItemFilters, item_list
 
 MAX_VIEWS_PER_AGENT = 100
+# Every agent's sidebar counts every shared view each minute: one agent cannot make that unbounded.
+MAX_SHARED_PER_AGENT = 20
 QUERY_KEYS = frozenset({*ItemFilters.__dataclass_fields__, "sort"})
 # Presence rows older than this are gone for good (the pages renew theirs every few seconds).
 PRESENCE_KEPT = datetime.timedelta(hours=1)
@@ -69,6 +71,9 @@ def save_view(draft: ViewDraft, *, actor: Actor) -> SavedView:
         if SavedView.objects.filter(owner_id=owner).count() >= MAX_VIEWS_PER_AGENT:
             raise Conflict("too_many_views", f"You keep at most {MAX_VIEWS_PER_AGENT} views; delete one first.",
                            field="name")
+        if view.shared and SavedView.objects.filter(owner_id=owner, shared=True).count() >= MAX_SHARED_PER_AGENT:
+            raise Conflict("too_many_shared_views",
+                           f"You share at most {MAX_SHARED_PER_AGENT} views; keep this one for yourself.", field="shared")
         try:
             with transaction.atomic():
                 view.save()
@@ -85,6 +90,10 @@ def change_view(view: SavedView, *, changes: ViewChanges, actor: Actor) -> Saved
     if changes.name is not UNSET:
         view.name = _name(changes.name)
     if changes.shared is not UNSET:
+        if changes.shared and not view.shared and SavedView.objects.filter(
+                owner_id=view.owner_id, shared=True).count() >= MAX_SHARED_PER_AGENT:
+            raise Conflict("too_many_shared_views", f"One agent shares at most {MAX_SHARED_PER_AGENT} views.",
+                           field="shared")
         view.shared = bool(changes.shared)
     if changes.query is not UNSET:
         view.query = _query(view.kind, changes.query, me=view.owner_id)

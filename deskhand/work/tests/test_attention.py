@@ -91,3 +91,14 @@ def test_a_page_of_rows_costs_three_queries(agent: Agent, django_assert_num_quer
     with django_assert_num_queries(3):  # type: ignore[operator]
         rows = workspace.attention(items, agent_id=agent.pk)
     assert all(row.unread and row.last_line == "Hi" for row in rows.values())
+
+
+def test_direction_controls_in_a_name_or_line_are_dropped(agent: Agent) -> None:
+    item = _ticket()
+    add_message(item, kind="customer", body="Open invoice\u202efdp.exe", actor=CUSTOMER)
+    Item.objects.filter(pk=item.pk).update()
+    from deskhand.work.models import Message
+
+    Message.objects.filter(item=item).update(author_name="Bob \u202egnp.exe")
+    row = _row(item, agent)
+    assert "\u202e" not in row.last_line and "\u202e" not in row.last_by

@@ -140,3 +140,16 @@ def test_matching_view_finds_the_view_of_the_current_filters(agent: Agent) -> No
                                             "page": "2"})
     assert found is not None and found.key == "my-open"
     assert workspace.matching_view(views, {"assignee": "me"}) is None
+
+
+def test_an_agent_shares_a_bounded_number_of_views(agent: Agent, agent_actor: Actor) -> None:
+    from deskhand.work.services.workspace import MAX_SHARED_PER_AGENT
+
+    SavedView.objects.bulk_create(SavedView(kind=Kind.TICKET, name=f"S{n}", owner=agent, shared=True,
+                                            query={"priority": "high"}) for n in range(MAX_SHARED_PER_AGENT))
+    with pytest.raises(Conflict):
+        save_view(ViewDraft(kind=Kind.TICKET, name="One more", query={"priority": "high"}, shared=True),
+                  actor=agent_actor)
+    mine = save_view(ViewDraft(kind=Kind.TICKET, name="Mine", query={"priority": "high"}), actor=agent_actor)
+    with pytest.raises(Conflict):
+        change_view(mine, changes=ViewChanges(shared=True), actor=agent_actor)
