@@ -1,18 +1,16 @@
 """Issue 15's report figures: each report for a one-year period over 200 000 tickets, p50/p95.
 
     .venv/bin/python bench/reports.py [--tickets 200000] [--database-url URL] [--runs 20]
-        [--indexes | --no-indexes] [--data-dir DIR --reuse] [--keep]
+        [--data-dir DIR --reuse] [--keep]
 
 1. Load (bulk, seeded; the builders of bench/customers.py and bench/work.py): 20 agents through the
    services, 2 000 organizations and 20 000 customers, then the tickets spread evenly over the year
    before --now (2026-12-04) with the rows the work services would have written: the item (status
    of the seeded workflow, channel, organization = the requester's, `status_changed_at` = the solve
-   for done tickets), one agent assigned to 85 %, the opening customer message, the first reply
-   (90 % of the tickets, after 5 minutes to 3 days), a second customer message and reply for a
-   third of them. Then ANALYZE.
-2. With --indexes, the report indexes proposed for work (see REPORT_INDEXES) are created first
-   (--no-indexes drops them again).
-3. In-process, through deskhand.reports.queries (what the web page, CSV and API call): volume,
+   for done tickets, and `first_response_at` / `solved_at` as the services set them), one agent
+   assigned to 85 %, the opening customer message, the first reply (90 % of the tickets, after 5
+   minutes to 3 days), a second customer message and reply for a third of them. Then ANALYZE.
+2. In-process, through deskhand.reports.queries (what the web page, CSV and API call): volume,
    response times and backlog for the last 365 days, each without grouping and per organization,
    agent and channel; one warm-up call, then --runs calls; p50/p95 in milliseconds.
 
@@ -42,18 +40,6 @@ AGENTS = 20
 ORGANIZATIONS = 2_000
 CUSTOMERS = 20_000
 TICKETS_PER_BATCH = 5_000
-
-# The indexes the reports read through (for work's next migration; the bench creates them with
-# --indexes). Names and columns as Django would write them for these Meta.indexes:
-#   models.Index(fields=["kind", "created_at"], name="item_created_idx")
-#   models.Index(fields=["kind", "status", "status_changed_at"], name="item_status_moment_idx")
-#   models.Index(fields=["item", "created_at"], condition=Q(kind="reply"), name="message_first_reply_idx")
-REPORT_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS item_created_idx ON work_item (kind, created_at)",
-    "CREATE INDEX IF NOT EXISTS item_status_moment_idx ON work_item (kind, status_id, status_changed_at)",
-    "CREATE INDEX IF NOT EXISTS message_first_reply_idx ON work_message (item_id, created_at) WHERE kind = 'reply'",
-)
-
 
 def load(tickets: int, rng: random.Random) -> None:
     from django.db import transaction
@@ -99,7 +85,8 @@ def load(tickets: int, rng: random.Random) -> None:
             item = Item(kind="ticket", title="Printer on fire", description="It is on fire.",
                         status_id=statuses[status], requester_id=requester, organization_id=org, channel=channel,
                         created_by_id=agent.pk if channel == "web" else None, created_at=created,
-                        updated_at=solved or reply_at, status_changed_at=solved or created, custom_fields={})
+                        updated_at=solved or reply_at, status_changed_at=solved or created, solved_at=solved,
+                        first_response_at=reply_at if replied and reply_at <= NOW else None, custom_fields={})
             items.append(item)
             if rng.random() < 0.85 or status in ("open", "pending", "done"):
                 assignees.append((item, agent))
@@ -150,11 +137,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=200_000)
     parser.add_argument("--database-url", default="", help="default: SQLite in the data directory")
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=20, help="0: load only")
     parser.add_argument("--seed", type=int, default=20261204)
-    parser.add_argument("--indexes", action="store_true", help="create REPORT_INDEXES before measuring")
-    parser.add_argument("--no-indexes", action="store_true",
-                        help="drop REPORT_INDEXES before measuring (a database measured with --indexes before)")
     parser.add_argument("--data-dir", type=Path, help="use this data directory (kept)")
     parser.add_argument("--reuse", action="store_true", help="skip the load (a database loaded before)")
     parser.add_argument("--keep", action="store_true")
@@ -163,22 +147,11 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         configure(data_dir, args.database_url or f"sqlite:///{data_dir / 'deskhand.sqlite3'}")
-        from django.db import connection
-
         print(f"{database_vendor()}, {args.tickets} tickets, load average {os.getloadavg()[0]:.1f}", flush=True)
         if not args.reuse:
             load(args.tickets, random.Random(args.seed))
-        if args.indexes:
-            started = time.perf_counter()
-            with connection.cursor() as cursor:
-                for statement in REPORT_INDEXES:
-                    cursor.execute(statement)
-            print(f"  report indexes: {time.perf_counter() - started:.1f} s; {analyze(vacuum=True)}", flush=True)
-        if args.no_indexes:
-            with connection.cursor() as cursor:
-                for statement in REPORT_INDEXES:
-                    cursor.execute("DROP INDEX IF EXISTS " + statement.split(" IF NOT EXISTS ")[1].split()[0])
-            print(f"  report indexes dropped; {analyze(vacuum=True)}", flush=True)
+        if args.runs < 1:  # --runs 0: only load (with --data-dir, for later runs with --reuse)
+            return
         results = measure(args.runs)
         worst = max(r["p95_ms"] for r in results)
         print(f"worst p95 {worst:.1f} ms (median of the p95s {statistics.median(r['p95_ms'] for r in results):.1f}), "

@@ -159,7 +159,7 @@ def test_tasks_are_reported_apart(desk: Desk, admin_actor: Any) -> None:
     task = create_task(ItemDraft(title="Order toner"), actor=admin_actor)
     Item.objects.filter(pk=task.pk).update(created_at=at(30, 8), status_changed_at=at(30, 8))
     change_item(task, changes=ItemChanges(status="done"), actor=admin_actor)
-    Item.objects.filter(pk=task.pk).update(status_changed_at=at(30, 10))
+    Item.objects.filter(pk=task.pk).update(status_changed_at=at(30, 10), solved_at=at(30, 10))
     report = volume(BERLIN, kind="task")
     assert [(day.created, day.solved) for day in report.days] == [(0, 0), (0, 0), (1, 1), (0, 0)]
     assert response_times(BERLIN, kind="task").total.resolution.median == 7200

@@ -95,6 +95,11 @@ class Item(models.Model):
     status_changed_at = models.DateTimeField(null=True, blank=True)
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     last_agent_reply_at = models.DateTimeField(null=True, blank=True)
+    # What the reports measure from `created_at`, each set once by the work services and never
+    # cleared: the first agent reply (a `reply` message, not a note) and the first time the status
+    # reached the done category (a reopened item keeps it: resolution is the first solve).
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
 
     # The rows of a list or page: filled by work.queries.with_row_data (a prefetch to a list).
     assignee_rows: list[Assignee]
@@ -124,6 +129,14 @@ class Item(models.Model):
             models.Index(fields=["kind", "status_changed_at"], name="item_status_changed_idx"),
             models.Index(fields=["kind", "last_customer_message_at"], name="item_customer_message_idx"),
             models.Index(fields=["kind", "last_agent_reply_at"], name="item_agent_reply_idx"),
+            # Index: the reports read a period from these two alone (index-only): the created per day
+            # and per organization or channel and the response times of the tickets created in it;
+            # the solved (done now, by the moment they got there) per day, per organization or
+            # channel, and the open count at any moment.
+            models.Index(fields=["kind", "created_at", "organization", "channel", "first_response_at", "solved_at"],
+                         name="item_report_idx"),
+            models.Index(fields=["kind", "status", "status_changed_at", "organization", "channel"],
+                         name="item_solved_idx"),
         ]
 
     def __str__(self) -> str:

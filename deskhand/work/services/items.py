@@ -218,6 +218,7 @@ def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -
                 new.requester.organization if new.requester else None), origin=new.origin, project=new.project,
             folder=new.folder, channel=_channel(new.channel), custom_fields=new.custom_fields, mailbox=new.mailbox,
             created_by_id=new.actor.agent_id if new.actor.kind != ActorKind.CUSTOMER else None, status_changed_at=now,
+            solved_at=now if status.category == Category.DONE else None,
         ))
     with transaction.atomic():
         Item.objects.bulk_create(items)
@@ -313,6 +314,8 @@ def change_item(item: Item, *, changes: ItemChanges, actor: Actor) -> Item:
         status = resolve_status(item.kind, changes.status)
         if status != item.status:
             item.status_changed_at = timezone.now()
+            if status.category == Category.DONE and item.solved_at is None:  # the first solve, kept
+                item.solved_at = item.status_changed_at
         item.status = status
     if changes.priority is not UNSET:
         item.priority = resolve_priority(changes.priority)

@@ -25,7 +25,7 @@ from deskhand.core.text import clean_text, has_control_characters
 from deskhand.customers.models import Customer
 from deskhand.mail.outbound import queue_reply
 from deskhand.work.inputs import ItemDraft
-from deskhand.work.models import Attachment, Follower, Item, Kind, Message, MessageKind
+from deskhand.work.models import Attachment, Channel, Follower, Item, Kind, Message, MessageKind
 from deskhand.work.models.messages import attachment_storage
 from deskhand.work.services._common import automate, item_event
 from deskhand.work.services.items import create_task, submit_ticket
@@ -340,6 +340,11 @@ def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
                 written = {e.new.item.pk for e in checked if e.new.kind == kind}
                 if written:
                     Item.objects.filter(pk__in=written).update(**{column: max(latest.values())})
+            replies = [message for message in messages if message.kind == MessageKind.REPLY]
+            if replies:  # an item's first reply is its first response, set once (the reports measure it)
+                Item.objects.filter(pk__in={message.item_id for message in replies},
+                                    first_response_at__isnull=True).update(
+                    first_response_at=min(message.created_at for message in replies))
             record_many(events)
             automate(_reply_events(checked))
     except BaseException:
@@ -362,8 +367,10 @@ def _reply_events(checked: Sequence[_Checked]) -> list[ItemEvent]:
         elif new.kind == MessageKind.REPLY:
             events.append(ItemEvent(new.item.pk, "agent_replied", actor=new.actor, kind=kind,
                                     organization_id=organization))
-        elif new.kind == MessageKind.NOTE and "@" in entry.text:
-            # For the mentions in it (deskhand.notifications); no rule or clock sees notes.
+        elif new.kind == MessageKind.NOTE and "@" in entry.text and new.channel != Channel.EMAIL:
+            # For the mentions in it (deskhand.notifications); no rule or clock sees notes. Not for
+            # a note that came by mail: its From address is not proof that the agent wrote it, and
+            # a forged one must not make the help desk tell colleagues "Ana mentioned you".
             events.append(ItemEvent(new.item.pk, "note_added", actor=new.actor, kind=kind,
                                     organization_id=organization, changes={"text": (None, entry.text)}))
     return events
