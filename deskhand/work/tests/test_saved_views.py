@@ -153,3 +153,13 @@ def test_an_agent_shares_a_bounded_number_of_views(agent: Agent, agent_actor: Ac
     mine = save_view(ViewDraft(kind=Kind.TICKET, name="Mine", query={"priority": "high"}), actor=agent_actor)
     with pytest.raises(Conflict):
         change_view(mine, changes=ViewChanges(shared=True), actor=agent_actor)
+
+
+def test_counts_are_kept_half_a_minute_and_shared_by_equal_filters(agent: Agent, admin: Agent,
+                                                                   django_assert_num_queries: Any) -> None:
+    _ticket("Nobody's")
+    views = [v for v in workspace.views_for(agent.pk, Kind.TICKET) if v.key == "unassigned"]
+    assert workspace.view_counts(views, Kind.TICKET, me=agent.pk) == {"unassigned": 1}
+    _ticket("Another")
+    with django_assert_num_queries(0):  # the admin's Unassigned is the same count
+        assert workspace.view_counts(views, Kind.TICKET, me=admin.pk) == {"unassigned": 1}
