@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.http import QueryDict
+from django.utils.translation import gettext, gettext_noop
 
 from deskhand.agents.models import Agent, Team
 from deskhand.automations.rules import (
@@ -36,49 +37,55 @@ from deskhand.fields.models import CustomField
 from deskhand.sla.models import SlaPolicy
 from deskhand.work.models import Folder, Portfolio, Priority, Project, Status
 
+
+def _label(text: str) -> str:
+    """A label marked with gettext_noop, in the active language ("" stays "": gettext("") is the header)."""
+    return gettext(text) if text else ""
+
+
 MAX_ROWS = 20
 TRIGGER_LABELS = {
-    "created": "Created", "updated": "Any update", "changed": "A property changed",
-    "elapsed": "Time passed", "customer_replied": "The customer replied", "agent_replied": "An agent replied",
-    "sla_breached": "SLA breached", "sla_at_risk": "SLA at risk",
+    "created": gettext_noop("Created"), "updated": gettext_noop("Any update"), "changed": gettext_noop("A property changed"),
+    "elapsed": gettext_noop("Time passed"), "customer_replied": gettext_noop("The customer replied"), "agent_replied": gettext_noop("An agent replied"),
+    "sla_breached": gettext_noop("SLA breached"), "sla_at_risk": gettext_noop("SLA at risk"),
 }
-SINCE_LABELS = {"created": "it was created", "last_customer_message": "the last customer message",
-                "last_agent_reply": "the last agent reply", "status_changed": "its status changed"}
-OP_LABELS = {"is": "is", "is_not": "is not", "contains": "contains", "not_contains": "does not contain",
-             "in": "is one of", "gt": "is more than", "lt": "is less than", "is_empty": "is empty",
-             "changed": "changed"}
+SINCE_LABELS = {"created": gettext_noop("it was created"), "last_customer_message": gettext_noop("the last customer message"),
+                "last_agent_reply": gettext_noop("the last agent reply"), "status_changed": gettext_noop("its status changed")}
+OP_LABELS = {"is": gettext_noop("is"), "is_not": gettext_noop("is not"), "contains": gettext_noop("contains"), "not_contains": gettext_noop("does not contain"),
+             "in": gettext_noop("is one of"), "gt": gettext_noop("is more than"), "lt": gettext_noop("is less than"), "is_empty": gettext_noop("is empty"),
+             "changed": gettext_noop("changed")}
 ACTION_LABELS = {
-    "assign": "Assign to", "set_status": "Set status", "set_priority": "Set priority", "set_field": "Set field",
-    "move_to_project": "Move to project", "customer_project": "Move to the customer's project",
-    "add_follower": "Add follower", "apply_sla": "Apply SLA", "send_survey": "Send a satisfaction survey",
-    "reply": "Reply to the customer", "note": "Add an internal note", "add_folder": "Add a folder",
+    "assign": gettext_noop("Assign to"), "set_status": gettext_noop("Set status"), "set_priority": gettext_noop("Set priority"), "set_field": gettext_noop("Set field"),
+    "move_to_project": gettext_noop("Move to project"), "customer_project": gettext_noop("Move to the customer's project"),
+    "add_follower": gettext_noop("Add follower"), "apply_sla": gettext_noop("Apply SLA"), "send_survey": gettext_noop("Send a satisfaction survey"),
+    "reply": gettext_noop("Reply to the customer"), "note": gettext_noop("Add an internal note"), "add_folder": gettext_noop("Add a folder"),
 }
-SET_LABELS = {"project": "Put in portfolio", "timesheet": "Set billable"}
+SET_LABELS = {"project": gettext_noop("Put in portfolio"), "timesheet": gettext_noop("Set billable")}
 FIELD_LABELS = {
-    "title": "Title", "description": "Description", "text": "Title, description or last message",
-    "message": "Last message", "status": "Status", "status_category": "Status category", "priority": "Priority",
-    "channel": "Channel", "mailbox": "Ticket address", "project": "Project (id)", "folder": "Folder (id)",
-    "assignees": "Assignees (agent:3, team:2)", "requester": "Requester (id)", "requester.email": "Requester email",
-    "requester.domain": "Requester domain", "requester.name": "Requester name",
-    "requester.customer_type": "Requester type", "requester.language": "Requester language",
-    "organization": "Organization (id)", "organization.name": "Organization name",
+    "title": gettext_noop("Title"), "description": gettext_noop("Description"), "text": gettext_noop("Title, description or last message"),
+    "message": gettext_noop("Last message"), "status": gettext_noop("Status"), "status_category": gettext_noop("Status category"), "priority": gettext_noop("Priority"),
+    "channel": gettext_noop("Channel"), "mailbox": gettext_noop("Ticket address"), "project": gettext_noop("Project (id)"), "folder": gettext_noop("Folder (id)"),
+    "assignees": gettext_noop("Assignees (agent:3, team:2)"), "requester": gettext_noop("Requester (id)"), "requester.email": gettext_noop("Requester email"),
+    "requester.domain": gettext_noop("Requester domain"), "requester.name": gettext_noop("Requester name"),
+    "requester.customer_type": gettext_noop("Requester type"), "requester.language": gettext_noop("Requester language"),
+    "organization": gettext_noop("Organization (id)"), "organization.name": gettext_noop("Organization name"),
     # projects
-    "name": "Project name", "portfolio": "Portfolio (id)",
+    "name": gettext_noop("Project name"), "portfolio": gettext_noop("Portfolio (id)"),
     # time entries
-    "minutes": "Minutes", "billable": "Billable (yes or no)", "note": "Note", "agent": "Agent (id)",
-    "item.kind": "Logged on a (ticket or task)",
+    "minutes": gettext_noop("Minutes"), "billable": gettext_noop("Billable (yes or no)"), "note": gettext_noop("Note"), "agent": gettext_noop("Agent (id)"),
+    "item.kind": gettext_noop("Logged on a (ticket or task)"),
 }
 
 
 def _kind_fields(kind: str) -> list[tuple[str, str]]:
     """The properties a rule of `kind` tests, with their labels (custom fields come after)."""
     if kind == ItemKind.PROJECT:
-        return [(name, FIELD_LABELS.get(name, name)) for name in PROJECT_FIELDS]
+        return [(name, _label(FIELD_LABELS.get(name, name))) for name in PROJECT_FIELDS]
     if kind == ItemKind.TIMESHEET:
-        return [(name, FIELD_LABELS.get(name, name)) for name in TIME_FIELDS] + [
-            (f"item.{name}", f"Item: {FIELD_LABELS.get(name, name)}") for name in FIELDS
+        return [(name, _label(FIELD_LABELS.get(name, name))) for name in TIME_FIELDS] + [
+            (f"item.{name}", gettext("Item: %(field)s") % {"field": _label(FIELD_LABELS.get(name, name))}) for name in FIELDS
             if name not in ("text", "message")]
-    return [(name, FIELD_LABELS.get(name, name)) for name in FIELDS]
+    return [(name, _label(FIELD_LABELS.get(name, name))) for name in FIELDS]
 
 
 @dataclass
@@ -113,9 +120,9 @@ class Pickers:
         if item_kind != ItemKind.PROJECT:
             fields += [(f"{prefix}custom_fields.{f.key}", f"{f.applies_to.capitalize()}: {f.label}") for f in custom
                        if f.applies_to == kind or (prefix and f.applies_to in (ItemKind.TICKET, ItemKind.TASK))]
-            fields += [(f"{prefix}requester.custom_fields.{f.key}", f"Requester: {f.label}") for f in custom
+            fields += [(f"{prefix}requester.custom_fields.{f.key}", gettext("Requester: %(field)s") % {"field": f.label}) for f in custom
                        if f.applies_to == "customer"]
-        fields += [(f"{prefix}organization.custom_fields.{f.key}", f"Organization: {f.label}") for f in custom
+        fields += [(f"{prefix}organization.custom_fields.{f.key}", gettext("Organization: %(field)s") % {"field": f.label}) for f in custom
                    if f.applies_to == "organization"]
         items = item_kind in (ItemKind.TICKET, ItemKind.TASK)
         return cls(kind=kind, fields=fields, agents=list(Agent.objects.filter(is_active=True).order_by("name", "email")),
@@ -127,8 +134,8 @@ class Pickers:
                    item_fields=[f for f in custom if f.applies_to == kind],
                    policies=list(SlaPolicy.objects.order_by("name")) if items else [],
                    portfolios=list(Portfolio.objects.order_by("name")) if item_kind == ItemKind.PROJECT else [],
-                   triggers=[(k, label) for k, label in TRIGGER_LABELS.items() if k in TRIGGERS[item_kind]],
-                   actions=[(k, SET_LABELS.get(kind, label) if k == ActionType.SET_FIELD else label)
+                   triggers=[(k, _label(label)) for k, label in TRIGGER_LABELS.items() if k in TRIGGERS[item_kind]],
+                   actions=[(k, _label(SET_LABELS.get(kind, label)) if k == ActionType.SET_FIELD else _label(label))
                             for k, label in ACTION_LABELS.items() if k in ACTIONS[item_kind]])
 
 
@@ -152,7 +159,7 @@ def _bool(text: str, at: str) -> bool:
         return True
     if text.strip().lower() in NO:
         return False
-    raise Invalid("invalid_value", "Give yes or no.", field=at)
+    raise Invalid("invalid_value", gettext("Give yes or no."), field=at)
 
 
 def _value(text: str, name: str, op: Op, at: str, item_kind: ItemKind) -> Any:
@@ -169,12 +176,12 @@ def _value(text: str, name: str, op: Op, at: str, item_kind: ItemKind) -> Any:
         parts = [part.strip() for part in text.split(",") if part.strip()]
         return [parse_id(p, field=at) if kind == FieldKind.ID else _scalar(p) for p in parts]
     if kind == FieldKind.ID:
-        return parse_id(text, field=at, what=FIELD_LABELS.get(name, name))
+        return parse_id(text, field=at, what=_label(FIELD_LABELS.get(name, name)))
     if op in (Op.GT, Op.LT) or kind == FieldKind.NUMBER:
         try:
             return float(text) if "." in text else parse_int(text, field=at, minimum=-(2**53), maximum=2**53)
         except (ValueError, Invalid):
-            raise Invalid("invalid_value", "Give a number.", field=at) from None
+            raise Invalid("invalid_value", gettext("Give a number."), field=at) from None
     return _scalar(text) if kind == FieldKind.ANY else text
 
 
@@ -192,7 +199,7 @@ def _conditions(data: QueryDict, prefix: str, item_kind: ItemKind) -> tuple[Cond
         at = f"conditions.{prefix}.{number}"
         op_text = data.get(f"{prefix}-{index}-op", "")
         if op_text not in Op.__members__.values():
-            raise Invalid("invalid_op", "Choose how to compare.", field=f"{at}.op")
+            raise Invalid("invalid_op", gettext("Choose how to compare."), field=f"{at}.op")
         op = Op(op_text)
         conditions.append(Condition(name, op, _value(data.get(f"{prefix}-{index}-value", ""), name, op,
                                                      f"{at}.value", item_kind)))
@@ -224,12 +231,12 @@ def read_actions(data: QueryDict, item_kind: ItemKind = ItemKind.TICKET) -> tupl
             continue
         at = f"actions.{number}"
         if kind not in ActionType.__members__.values():
-            raise Invalid("unknown_action", "Choose what to do.", field=f"{at}.type")
+            raise Invalid("unknown_action", gettext("Choose what to do."), field=f"{at}.type")
         action_type = ActionType(kind)
         assignee, _, assignee_id = get("assignee").partition(":")
         mode = get("mode") or AssignMode.TEAM
         if mode not in AssignMode.__members__.values():
-            raise Invalid("invalid_mode", "Choose how to pick the agent.", field=f"{at}.mode")
+            raise Invalid("invalid_mode", gettext("Choose how to pick the agent."), field=f"{at}.mode")
         value: Any = {ActionType.SET_STATUS: get("status"), ActionType.SET_PRIORITY: get("priority")}.get(action_type)
         if action_type == ActionType.SET_FIELD:
             value = _set_value(get("value"), item_kind, f"{at}.value")
@@ -250,7 +257,7 @@ def read_actions(data: QueryDict, item_kind: ItemKind = ItemKind.TICKET) -> tupl
 def _trigger(data: QueryDict) -> Trigger:
     kind = data.get("trigger", "")
     if kind not in TriggerType.__members__.values():
-        raise Invalid("invalid_trigger", "Choose when the rule runs.", field="trigger")
+        raise Invalid("invalid_trigger", gettext("Choose when the rule runs."), field="trigger")
     trigger_type = TriggerType(kind)
     if trigger_type == TriggerType.CHANGED:
         return Trigger(trigger_type, field=data.get("trigger_field", ""),
@@ -259,7 +266,7 @@ def _trigger(data: QueryDict) -> Trigger:
     if trigger_type == TriggerType.ELAPSED:
         since = data.get("since", "")
         minutes = parse_int(data.get("minutes", "").strip() or "0", field="trigger.minutes",
-                            message="Minutes are a whole number.")
+                            message=gettext("Minutes are a whole number."))
         return Trigger(trigger_type, since=Since(since) if since in Since.__members__.values() else None,
                        minutes=minutes)
     return Trigger(trigger_type)
@@ -268,7 +275,7 @@ def _trigger(data: QueryDict) -> Trigger:
 def read_rule(data: QueryDict, kind: str) -> Rule:
     """The editor's rows as a Rule; Invalid names the row at fault."""
     if kind not in ItemKind.__members__.values():
-        raise Invalid("invalid_kind", "Rules are for tickets, tasks, projects or timesheets.", field="item_kind")
+        raise Invalid("invalid_kind", gettext("Rules are for tickets, tasks, projects or timesheets."), field="item_kind")
     item_kind = ItemKind(kind)
     return Rule(name=data.get("name", ""), item_kind=item_kind, trigger=_trigger(data),
                 all=_conditions(data, "all", item_kind), any=_conditions(data, "any", item_kind),
@@ -278,15 +285,19 @@ def read_rule(data: QueryDict, kind: str) -> Rule:
 def describe_trigger(trigger: dict[str, Any]) -> str:
     """A stored trigger in words, for the list."""
     kind = str(trigger.get("type", ""))
-    text = TRIGGER_LABELS.get(kind, kind)
+    text = _label(TRIGGER_LABELS.get(kind, kind))
     if kind == "changed":
-        text = f"{FIELD_LABELS.get(trigger.get('field') or '', trigger.get('field') or 'Anything')} changed"
+        changed = trigger.get("field") or ""
+        text = gettext("%(field)s changed") % {"field": _label(FIELD_LABELS.get(changed, changed)) if changed
+                                                else gettext("Anything")}
         if trigger.get("from") is not None:
             text += f" from {trigger['from']}"
         if trigger.get("to") is not None:
             text += f" to {trigger['to']}"
     if kind == "elapsed":
-        text = f"{trigger.get('minutes')} minutes after {SINCE_LABELS.get(trigger.get('since') or '', '')}"
+        since = SINCE_LABELS.get(trigger.get("since") or "")
+        text = gettext("%(minutes)s minutes after %(since)s") % {"minutes": trigger.get("minutes"),
+                                                                 "since": _label(since) if since else ""}
     return text
 
 
@@ -309,36 +320,39 @@ class Names:
                    portfolios=dict(Portfolio.objects.values_list("pk", "name")))
 
 
-MODE_WORDS = {"round_robin": "agents in turn", "least_busy": "the least busy agent"}
+MODE_WORDS = {"round_robin": gettext_noop("agents in turn"), "least_busy": gettext_noop("the least busy agent")}
 
 
 def describe_action(action: dict[str, Any], names: Names | None = None) -> str:
     """An action in words, with names for its ids where `names` has them."""
     kind = str(action.get("type", ""))
-    label = ACTION_LABELS.get(kind, kind)
+    label = _label(ACTION_LABELS.get(kind, kind))
     n = names or Names({}, {}, {}, {})
     if kind == "assign":
         agent = action.get("agent")
         if agent:
-            return f"{label} {n.agents.get(agent, f'agent {agent}')}"
-        team = n.teams.get(action.get("team") or 0, f"team {action.get('team')}")
-        mode = MODE_WORDS.get(action.get("mode") or "")
+            who = n.agents.get(agent) or gettext("agent %(id)s") % {"id": agent}
+            return f"{label} {who}"
+        team = n.teams.get(action.get("team") or 0, gettext("team %(id)s") % {"id": action.get("team")})
+        mode_word = MODE_WORDS.get(action.get("mode") or "")
+        mode = _label(mode_word) if mode_word else None
         return f"{label} {team}" + (f" ({mode})" if mode else "")
     if kind in ("set_status", "set_priority"):
-        return f"{label} to {action.get('value')}"
+        return gettext("%(action)s to %(value)s") % {"action": label, "value": action.get("value")}
     if kind == "set_field":
         value = action.get("value")
         if action.get("field") == "portfolio":
-            return f"Move to portfolio {n.portfolios.get(value or 0, value)}" if value else "Take out of its portfolio"
+            return (gettext("Move to portfolio %(name)s") % {"name": n.portfolios.get(value or 0, value)} if value
+                    else gettext("Take out of its portfolio"))
         if isinstance(value, bool):
-            return f"Mark {'billable' if value else 'not billable'}"
-        return f"{label} {action.get('field')} to {value}"
+            return gettext("Mark billable") if value else gettext("Mark not billable")
+        return gettext("%(action)s %(field)s to %(value)s") % {"action": label, "field": action.get("field"), "value": value}
     if kind == "add_folder":
         return f"{label} {action.get('name')}"
     if kind == "move_to_project":
         return f"{label} {n.projects.get(action.get('project') or 0, action.get('project'))}"
     if kind == "add_follower":
-        person = n.agents.get(action.get("agent") or 0) or f"customer {action.get('customer')}"
+        person = n.agents.get(action.get("agent") or 0) or gettext("customer %(id)s") % {"id": action.get("customer")}
         return f"{label} {person}"
     if kind == "apply_sla":
         return f"{label} {n.policies.get(action.get('sla') or 0, action.get('sla'))}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from deskhand.core.inputs import UNSET, Maybe
 from deskhand.mail.inputs import ImapSettings
@@ -16,31 +17,31 @@ from deskhand.web.forms import WholeNumberField
 IMAP_ALIASES = {"imap.host": "imap_host", "imap.port": "imap_port", "imap.security": "imap_security",
                 "imap.username": "imap_username", "imap.password": "imap_password", "imap.folder": "imap_folder",
                 "imap.poll_seconds": "poll_seconds", "imap": "imap_host"}
-STATUS_CHOICES = [("", "All"), *InboundStatus.choices]
+STATUS_CHOICES = [("", gettext_lazy("All")), *InboundStatus.choices]
 
 
 class MailboxForm(forms.Form):
     """A ticket address, and the IMAP account it is read from when it has one."""
 
-    address = forms.CharField(label="Ticket address", max_length=2000,
+    address = forms.CharField(label=gettext_lazy("Ticket address"), max_length=2000,
                               widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-                              help_text="Mail to this address becomes tickets and replies.")
-    name = forms.CharField(label="Display name", required=False, max_length=2000,
-                           help_text="Shown to customers as the sender of replies.")
-    imap_host = forms.CharField(label="IMAP server", required=False, max_length=2000,
+                              help_text=gettext_lazy("Mail to this address becomes tickets and replies."))
+    name = forms.CharField(label=gettext_lazy("Display name"), required=False, max_length=2000,
+                           help_text=gettext_lazy("Shown to customers as the sender of replies."))
+    imap_host = forms.CharField(label=gettext_lazy("IMAP server"), required=False, max_length=2000,
                                 widget=forms.TextInput(attrs={"placeholder": "imap.example.com", "autocomplete": "off"}),
-                                help_text="Empty: nothing is polled.")
-    imap_port = WholeNumberField(label="IMAP port", required=False,
+                                help_text=gettext_lazy("Empty: nothing is polled."))
+    imap_port = WholeNumberField(label=gettext_lazy("IMAP port"), required=False,
                                    widget=forms.TextInput(attrs={"inputmode": "numeric"}),
-                                   help_text="Empty: 993 for SSL/TLS, 143 otherwise.")
-    imap_security = forms.ChoiceField(label="Security", choices=ImapSecurity.choices, initial=ImapSecurity.SSL)
-    imap_username = forms.CharField(label="IMAP user name", required=False, max_length=2000,
+                                   help_text=gettext_lazy("Empty: 993 for SSL/TLS, 143 otherwise."))
+    imap_security = forms.ChoiceField(label=gettext_lazy("Security"), choices=ImapSecurity.choices, initial=ImapSecurity.SSL)
+    imap_username = forms.CharField(label=gettext_lazy("IMAP user name"), required=False, max_length=2000,
                                     widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    imap_password = forms.CharField(label="IMAP password", required=False, max_length=2000, strip=False,
+    imap_password = forms.CharField(label=gettext_lazy("IMAP password"), required=False, max_length=2000, strip=False,
                                     widget=forms.PasswordInput(render_value=False,
                                                                attrs={"autocomplete": "new-password"}))
-    imap_folder = forms.CharField(label="IMAP folder", required=False, max_length=2000, initial="INBOX")
-    poll_seconds = WholeNumberField(label="Poll every (seconds)", required=False, initial=60,
+    imap_folder = forms.CharField(label=gettext_lazy("IMAP folder"), required=False, max_length=2000, initial="INBOX")
+    poll_seconds = WholeNumberField(label=gettext_lazy("Poll every (seconds)"), required=False, initial=60,
                                       widget=forms.TextInput(attrs={"inputmode": "numeric"}))
 
     def __init__(self, *args: Any, mailbox: Mailbox | None = None, **kwargs: Any) -> None:
@@ -55,7 +56,7 @@ class MailboxForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.mailbox = mailbox
         if mailbox is not None and mailbox.imap_password:
-            self.fields["imap_password"].help_text = "Leave empty to keep the current password."
+            self.fields["imap_password"].help_text = gettext("Leave empty to keep the current password.")
 
     def imap(self) -> ImapSettings | None:
         """The IMAP part for the service. No server turns polling off, unless other IMAP details were
@@ -78,7 +79,7 @@ class MailboxForm(forms.Form):
 
 
 class NeverFollowForm(forms.Form):
-    address = forms.CharField(label="Address never to add as follower", max_length=2000,
+    address = forms.CharField(label=gettext_lazy("Address never to add as follower"), max_length=2000,
                               widget=forms.EmailInput(attrs={"autocomplete": "off",
                                                              "placeholder": "list@example.com"}))
 
@@ -91,7 +92,7 @@ class CatchAllForm(forms.Form):
     """A domain for the catch-all list. Not required here: the settings service says what an empty,
     malformed or overlong domain is, for the API and this form alike."""
 
-    domain = forms.CharField(label="Catch-all domain", required=False, max_length=2000,
+    domain = forms.CharField(label=gettext_lazy("Catch-all domain"), required=False, max_length=2000,
                              widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "example.com",
                                                            "spellcheck": "false", "autocapitalize": "none"}))
 

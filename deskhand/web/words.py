@@ -4,10 +4,16 @@ finds them."""
 
 from __future__ import annotations
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_noop, pgettext_lazy
 
 WORDS = (
     gettext_noop("tickets"), gettext_noop("tasks"), gettext_noop("Tickets"), gettext_noop("Tasks"),
     # What became of a row of a customer import (deskhand.imports).
     gettext_noop("created"), gettext_noop("matched"), gettext_noop("error"),
+)
+
+# A kind of thing in a sentence ("New ticket automation", "Save customer panel"): `|kind_word`.
+KIND_WORDS = (
+    pgettext_lazy("kind", "ticket"), pgettext_lazy("kind", "task"), pgettext_lazy("kind", "project"),
+    pgettext_lazy("kind", "timesheet"), pgettext_lazy("kind", "customer"), pgettext_lazy("kind", "organization"),
 )

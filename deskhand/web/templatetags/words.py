@@ -5,7 +5,7 @@ The words themselves are marked in `deskhand.web.words`."""
 from __future__ import annotations
 
 from django import template
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 register = template.Library()
 
@@ -13,3 +13,9 @@ register = template.Library()
 @register.filter
 def translated(value: object) -> str:
     return gettext(str(value)) if value else ""
+
+
+@register.filter
+def kind_word(value: object) -> str:
+    """`ticket`, `task`, `customer`... as a word inside a sentence, in the page's language."""
+    return pgettext("kind", str(value)) if value else ""

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy, gettext_noop, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskhand.config.queries import CUSTOMER_PROPERTIES, ORGANIZATION_PROPERTIES, get_settings
@@ -26,42 +27,44 @@ from deskhand.web.access import actor, admin_required
 from deskhand.web.http import AgentRequest
 
 PROPERTY_LABELS = {
-    "email": "Email", "name": "Name", "phone": "Phone", "organization": "Organization",
-    "customer_type": "Customer type", "language": "Language", "notes": "Notes", "source": "Source",
-    "created_at": "Created", "updated_at": "Updated", "domains": "Domains", "customer_count": "Customers",
+    "email": gettext_noop("Email"), "name": gettext_noop("Name"), "phone": gettext_noop("Phone"),
+    "organization": gettext_noop("Organization"), "customer_type": gettext_noop("Customer type"),
+    "language": gettext_noop("Language"), "notes": gettext_noop("Notes"), "source": gettext_noop("Source"),
+    "created_at": gettext_noop("Created"), "updated_at": gettext_noop("Updated"), "domains": gettext_noop("Domains"),
+    "customer_count": gettext_noop("Customers"),
 }
 
 
 class FilingForm(forms.Form):
     auto_create_organizations = forms.BooleanField(
-        label="Automatically create customer organizations", required=False,
-        help_text="A new customer whose company domain no organization owns gets a new organization.")
+        label=gettext_lazy("Automatically create customer organizations"), required=False,
+        help_text=gettext_lazy("A new customer whose company domain no organization owns gets a new organization."))
     extra_free_mail_domains = forms.CharField(
-        label="Extra free-mail domains", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One per line. Their users are never grouped into an organization (gmail.com and "
-                  "thousands of others are built in).")
+        label=gettext_lazy("Extra free-mail domains"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("One per line. Their users are never grouped into an organization (gmail.com and "
+                  "thousands of others are built in)."))
 
 
 class CustomerTypeForm(forms.Form):
-    name = forms.CharField(label="Type name", max_length=2000)
-    color = forms.CharField(label="Colour", initial="#6b7280", widget=forms.TextInput(attrs={"type": "color"}))
-    visible = forms.BooleanField(label="Visible", required=False, initial=True)
+    name = forms.CharField(label=gettext_lazy("Type name"), max_length=2000)
+    color = forms.CharField(label=gettext_lazy("Colour"), initial="#6b7280", widget=forms.TextInput(attrs={"type": "color"}))
+    visible = forms.BooleanField(label=gettext_lazy("Visible"), required=False, initial=True)
 
 
 class CustomFieldForm(forms.Form):
-    applies_to = forms.ChoiceField(label="For", choices=[(AppliesTo.CUSTOMER, "Customers"),
-                                                         (AppliesTo.ORGANIZATION, "Organizations")])
-    label = forms.CharField(label="Field label", max_length=2000)
-    type = forms.ChoiceField(label="Field type", choices=FieldType.choices)
-    required = forms.BooleanField(label="Required", required=False)
-    choices = forms.CharField(label="Choices", required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                              help_text="For one-of and many-of fields: one per line.")
+    applies_to = forms.ChoiceField(label=gettext_lazy("For"), choices=[(AppliesTo.CUSTOMER, gettext_lazy("Customers")),
+                                                         (AppliesTo.ORGANIZATION, gettext_lazy("Organizations"))])
+    label = forms.CharField(label=gettext_lazy("Field label"), max_length=2000)
+    type = forms.ChoiceField(label=gettext_lazy("Field type"), choices=FieldType.choices)
+    required = forms.BooleanField(label=gettext_lazy("Required"), required=False)
+    choices = forms.CharField(label=gettext_lazy("Choices"), required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                              help_text=gettext_lazy("For one-of and many-of fields: one per line."))
 
 
 def _panel_rows(panel: list[str], properties: tuple[str, ...], applies_to: str) -> list[dict[str, Any]]:
     """Every property that can be shown, the chosen ones first in their order."""
-    options = [(name, PROPERTY_LABELS.get(name, name)) for name in properties]
-    options += [(f"custom_fields.{f.key}", f"{f.label} (custom)")
+    options = [(name, gettext(PROPERTY_LABELS.get(name, name))) for name in properties]
+    options += [(f"custom_fields.{f.key}", gettext("%(label)s (custom)") % {"label": f.label})
                 for f in field_queries.custom_field_list(applies_to=applies_to)]
     order = {entry: index for index, entry in enumerate(panel)}
     rows = [{"key": key, "label": label, "shown": key in order, "position": order.get(key, len(order) + i) + 1}
@@ -106,7 +109,7 @@ def save_filing(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, "Customer settings saved.")
+            messages.success(request, gettext("Customer settings saved."))
             return redirect("web:admin-customers")
     return _render(request, filing=form, status=422)
 
@@ -122,7 +125,7 @@ def add_customer_type(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"Customer type {form.cleaned_data['name']} added.")
+            messages.success(request, gettext("Customer type %(name)s added.") % {"name": form.cleaned_data["name"]})
             return redirect("web:admin-customers")
     return _render(request, type_form=form, status=422)
 
@@ -134,12 +137,12 @@ def change_customer_type(request: AgentRequest, type_id: int) -> HttpResponse:
         customer_type = customer_queries.get_customer_type(type_id)
         if request.POST.get("action") == "delete":
             customer_services.delete_customer_type(customer_type, actor=actor(request))
-            messages.success(request, f"Customer type {customer_type.name} deleted.")
+            messages.success(request, gettext("Customer type %(name)s deleted.") % {"name": customer_type.name})
         else:
             customer_services.update_customer_type(customer_type, changes=CustomerTypeChanges(
                 name=request.POST.get("name", ""), color=request.POST.get("color", ""),
                 visible=request.POST.get("visible") == "on"), actor=actor(request))
-            messages.success(request, f"Customer type {customer_type.name} saved.")
+            messages.success(request, gettext("Customer type %(name)s saved.") % {"name": customer_type.name})
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("web:admin-customers")
@@ -158,7 +161,7 @@ def add_custom_field(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, exc.message)
         else:
-            messages.success(request, f"Custom field {data['label']} added.")
+            messages.success(request, gettext("Custom field %(label)s added.") % {"label": data["label"]})
             return redirect("web:admin-customers")
     return _render(request, field_form=form, status=422)
 
@@ -169,7 +172,7 @@ def delete_custom_field(request: AgentRequest, field_id: int) -> HttpResponse:
     try:
         field = field_queries.get_custom_field(field_id)
         field_services.delete_custom_field(field, actor=actor(request))
-        messages.success(request, f"Custom field {field.label} deleted.")
+        messages.success(request, gettext("Custom field %(label)s deleted.") % {"label": field.label})
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("web:admin-customers")
@@ -181,7 +184,7 @@ def save_panel(request: AgentRequest, which: str) -> HttpResponse:
     """The detail-panel designer: the ticked properties, ordered by their position numbers."""
     setting = {"customer": "customer_panel", "organization": "organization_panel"}.get(which)
     if setting is None:
-        messages.error(request, "Unknown panel.")
+        messages.error(request, gettext("Unknown panel."))
         return redirect("web:admin-customers")
     chosen = []
     for index, key in enumerate(request.POST.getlist("property")):
@@ -192,5 +195,5 @@ def save_panel(request: AgentRequest, which: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"The {which} detail panel was saved.")
+        messages.success(request, gettext("The %(which)s detail panel was saved.") % {"which": pgettext("kind", which)})
     return redirect("web:admin-customers")

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskhand.agents.models import Agent, Team
@@ -50,7 +51,7 @@ def invite(request: AgentRequest) -> HttpResponse:
     except DomainError as exc:
         return _page(request, status=exc.status, invite_error={"field": exc.field, "message": exc.message},
                      typed=request.POST, typed_teams=set(invitation.teams))
-    messages.success(request, f"Invitation sent to {agent.email}.")
+    messages.success(request, gettext("Invitation sent to %(email)s.") % {"email": agent.email})
     return redirect("web:admin-agents")
 
 
@@ -65,18 +66,18 @@ def change(request: AgentRequest, agent_id: int) -> HttpResponse:
     try:
         if action == "deactivate":
             set_active(agent, active=False, actor=actor(request))
-            messages.success(request, f"{agent.display_name} is deactivated: they cannot sign in, and their "
-                                      "API tokens do not work.")
+            messages.success(request, gettext("%(name)s is deactivated: they cannot sign in, and their "
+                                              "API tokens do not work.") % {"name": agent.display_name})
         elif action == "activate":
             set_active(agent, active=True, actor=actor(request))
-            messages.success(request, f"{agent.display_name} is active again.")
+            messages.success(request, gettext("%(name)s is active again.") % {"name": agent.display_name})
         elif action == "resend":
             resend_invitation(agent, actor=actor(request))
-            messages.success(request, f"A new invitation went to {agent.email}.")
+            messages.success(request, gettext("A new invitation went to %(email)s.") % {"email": agent.email})
         else:
             update_agent(agent, is_admin=request.POST.get("role") == "admin", teams=_teams(request),
                          actor=actor(request))
-            messages.success(request, f"{agent.display_name} saved.")
+            messages.success(request, gettext("%(name)s saved.") % {"name": agent.display_name})
     except DomainError as exc:
         return _page(request, status=exc.status, row_error={"id": agent.pk, "message": exc.message})
     return redirect("web:admin-agents")

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.config.queries import get_setting
@@ -24,12 +25,12 @@ from deskhand.webforms.services import create_form, delete_form, update_form
 from deskhand.work.models import Project
 
 VISIBILITY = [
-    ("requested", "Requested only", "Each customer sees the requests they asked for, nothing else."),
-    ("requested_or_following", "Requested or following",
-     "Each customer sees the requests they asked for and those they follow (someone put them in Cc, or they chose "
-     "to follow)."),
-    ("organization", "Their organization's",
-     "Each customer also sees every request of their organization, once their address is verified."),
+    ("requested", gettext_lazy("Requested only"), gettext_lazy("Each customer sees the requests they asked for, nothing else.")),
+    ("requested_or_following", gettext_lazy("Requested or following"),
+     gettext_lazy("Each customer sees the requests they asked for and those they follow (someone put them in Cc, or "
+                  "they chose to follow).")),
+    ("organization", gettext_lazy("Their organization's"),
+     gettext_lazy("Each customer also sees every request of their organization, once their address is verified.")),
 ]
 
 # What a customer sees under each rule, as a profile says it ("Sees in the portal: …").
@@ -65,7 +66,7 @@ def save_visibility(request: AgentRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Portal visibility saved. It applies from the customers' next page.")
+        messages.success(request, gettext("Portal visibility saved. It applies from the customers' next page."))
     return redirect("web:admin-apps")
 
 
@@ -84,7 +85,7 @@ def save_branding(request: AgentRequest) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "Branding saved.")
+        messages.success(request, gettext("Branding saved."))
     return redirect("web:admin-apps")
 
 
@@ -141,7 +142,7 @@ def edit_form(request: AgentRequest, form_id: int | None = None) -> HttpResponse
             update_form(form, changes=FormChanges(**vars(values)), actor=actor(request))
     except DomainError as exc:
         return _editor(request, form, values, error=exc, status=exc.status if exc.status != 400 else 422)
-    messages.success(request, f"Form {form.title} saved.")
+    messages.success(request, gettext("Form %(title)s saved.") % {"title": form.title})
     return redirect("web:admin-apps")
 
 
@@ -150,5 +151,5 @@ def edit_form(request: AgentRequest, form_id: int | None = None) -> HttpResponse
 def remove_form(request: AgentRequest, form_id: int) -> HttpResponse:
     form = _form_or_404(form_id)
     delete_form(form, actor=actor(request))
-    messages.success(request, f"Form {form.title} deleted.")
+    messages.success(request, gettext("Form %(title)s deleted.") % {"title": form.title})
     return redirect("web:admin-apps")

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.automations import library, presets, queries, services
@@ -36,9 +37,11 @@ from deskhand.web.forms_automations import (
 from deskhand.web.http import AgentRequest
 from deskhand.work import queries as work_queries
 
-KINDS = {"ticket": "Tickets", "task": "Tasks", "project": "Projects", "timesheet": "Timesheets"}
+KINDS = {"ticket": gettext_lazy("Tickets"), "task": gettext_lazy("Tasks"), "project": gettext_lazy("Projects"),
+         "timesheet": gettext_lazy("Timesheets")}
 # What "Test against" asks for, per kind.
-TEST_SUBJECT = {"ticket": "Ticket", "task": "Task", "project": "Project", "timesheet": "Time entry"}
+TEST_SUBJECT = {"ticket": gettext_lazy("Ticket"), "task": gettext_lazy("Task"), "project": gettext_lazy("Project"),
+                "timesheet": gettext_lazy("Time entry")}
 
 
 def _kind(value: str | None) -> str:
@@ -74,7 +77,7 @@ def toggle(request: AgentRequest, automation_id: int) -> HttpResponse:
     row = _automation(automation_id)
     try:
         services.update_automation(row, changes=AutomationChanges(enabled=not row.enabled), actor=actor(request))
-        messages.success(request, f"{row.name} is {'on' if row.enabled else 'off'}.")
+        messages.success(request, (gettext("%(name)s is on.") if row.enabled else gettext("%(name)s is off.")) % {"name": row.name})
     except DomainError as exc:
         messages.error(request, exc.message)
     return _back(row.item_kind)
@@ -112,7 +115,7 @@ def reorder(request: AgentRequest) -> HttpResponse:
 def delete(request: AgentRequest, automation_id: int) -> HttpResponse:
     row = _automation(automation_id)
     services.delete_automation(row, actor=actor(request))
-    messages.success(request, f"{row.name} deleted.")
+    messages.success(request, gettext("%(name)s deleted.") % {"name": row.name})
     return _back(row.item_kind)
 
 
@@ -158,7 +161,8 @@ def _editor(request: AgentRequest, *, kind: str, values: dict[str, Any], row: Au
     pickers = Pickers.load(kind)
     context = {
         "kind": kind, "kinds": KINDS, "values": values, "automation": row, "pickers": pickers,
-        "triggers": pickers.triggers, "since_choices": SINCE_LABELS.items(), "ops": OP_LABELS.items(),
+        "triggers": pickers.triggers, "since_choices": [(key, gettext(label)) for key, label in SINCE_LABELS.items()],
+        "ops": [(key, gettext(label)) for key, label in OP_LABELS.items()],
         "action_types": pickers.actions, "placeholders": placeholders(ItemKind(kind)) if kind != ItemKind.PROJECT else (), "error": error,
         "test_subject": TEST_SUBJECT[kind],
         "error_at": error.field if error else "", **extra,
@@ -189,7 +193,7 @@ def edit(request: AgentRequest, automation_id: int | None = None) -> HttpRespons
                 enabled=rule.enabled), actor=actor(request))
     except DomainError as exc:
         return _editor(request, kind=kind, values=values, row=row, error=exc, status=exc.status)
-    messages.success(request, f"Automation {row.name} saved.")
+    messages.success(request, gettext("Automation %(name)s saved.") % {"name": row.name})
     return _back(kind)
 
 
@@ -202,14 +206,14 @@ def test(request: AgentRequest) -> HttpResponse:
     try:
         number = id_or_none(request.POST.get("test_item", "").strip().lstrip("#"))
         if number is None:
-            raise Invalid("item_required", f"Give a {TEST_SUBJECT[kind].lower()}'s number, such as #123.",
+            raise Invalid("item_required", gettext("Give a %(lower)s's number, such as #123.") % {"lower": TEST_SUBJECT[kind].lower()},
                           field="test_item")
         rule = read_rule(request.POST, kind)
         if rule.item_kind in ITEM_KINDS:
             try:
                 item = work_queries.get_item(number)
             except NotFound:
-                raise Invalid("unknown_item", f"There is no item #{number}.", field="test_item") from None
+                raise Invalid("unknown_item", gettext("There is no item #%(number)s.") % {"number": number}, field="test_item") from None
             result = services.test_against_item(rule, item)
             subject = {"title": f"{item.reference} {item.title}", "kind": item.kind}
         else:
@@ -235,8 +239,8 @@ def preset(request: AgentRequest, name: str) -> HttpResponse:
         raise Http404("There is no such preset.")
     if request.method == "POST":
         changes = presets.apply_preset(name, actor=actor(request))
-        messages.success(request, f"Set up for {presets.PRESETS[name]}: {len(changes)} change"
-                                  f"{'' if len(changes) == 1 else 's'}.")
+        messages.success(request, ngettext("Set up for %(name)s: %(count)s change.", "Set up for %(name)s: %(count)s changes.",
+                                           len(changes)) % {"name": presets.PRESETS[name], "count": len(changes)})
         return redirect("web:admin-automations")
     return render(request, "web/admin/preset.html", {"name": name, "title": presets.PRESETS[name],
                                                      "changes": presets.preview(name)})
@@ -251,5 +255,5 @@ def add_library_rule(request: AgentRequest, key: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("web:admin-automations")
-    messages.success(request, f"Automation {row.name} added from the library and switched on.")
+    messages.success(request, gettext("Automation %(name)s added from the library and switched on.") % {"name": row.name})
     return redirect("web:admin-automation", automation_id=row.pk)

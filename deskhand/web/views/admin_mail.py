@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.conf import conf, split_addr
@@ -84,8 +85,8 @@ def _log(data: QueryDict) -> dict[str, Any]:
 
 
 class ForwardingForm(forms.Form):
-    address = forms.CharField(label="Address you forward from", max_length=254, required=False,
-                              help_text="The address your customers write to, such as support@yourcompany.com.",
+    address = forms.CharField(label=gettext_lazy("Address you forward from"), max_length=254, required=False,
+                              help_text=gettext_lazy("The address your customers write to, such as support@yourcompany.com."),
                               widget=forms.EmailInput(attrs={"autocomplete": "off",
                                                              "placeholder": "support@yourcompany.com"}))
 
@@ -167,7 +168,8 @@ def _save_mailbox(request: AgentRequest, mailbox: Mailbox | None) -> HttpRespons
             if mailbox is not None:
                 mailbox.refresh_from_db()  # the service may have set fields before it refused
             return _render(request, mailbox_form=form, editing=mailbox, status=exc.status)
-        messages.success(request, f"Ticket address {saved.address} {'added' if mailbox is None else 'saved'}.")
+        messages.success(request, (gettext("Ticket address %(address)s added.") if mailbox is None
+                                  else gettext("Ticket address %(address)s saved.")) % {"address": saved.address})
         return redirect(f"{PAGE}#mailboxes")
     return _render(request, mailbox_form=form, editing=mailbox, status=422)
 
@@ -198,7 +200,7 @@ def delete_mailbox(request: AgentRequest, mailbox_id: int) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Ticket address {mailbox.address} deleted; the mail it received is kept.")
+            messages.success(request, gettext("Ticket address %(address)s deleted; the mail it received is kept.") % {"address": mailbox.address})
         return redirect(f"{PAGE}#mailboxes")
     return _render(request, deleting=mailbox)
 
@@ -209,13 +211,13 @@ def test_mailbox(request: AgentRequest, mailbox_id: int) -> HttpResponse:
     """Log in to the IMAP account and open its folder. Always answers 200: the outcome is the result."""
     mailbox = _or_404(queries.get_mailbox, mailbox_id)
     if not mailbox.is_imap:
-        ok, message = False, "This ticket address has no IMAP account to test."
+        ok, message = False, gettext("This ticket address has no IMAP account to test.")
     else:
         try:
             ok, message = test_connection(mailbox)
         except Exception as exc:  # noqa: BLE001 - a test that breaks says why instead of a 500 page
             logger.exception("IMAP test of mailbox %s failed", mailbox.pk)
-            ok, message = False, f"The test could not run: {type(exc).__name__}: {exc}"[:500]
+            ok, message = False, (gettext("The test could not run: %(error)s") % {"error": f"{type(exc).__name__}: {exc}"})[:500]
     if request.htmx:
         return render(request, "web/admin/email.html#test-result",
                       {"mailbox": mailbox, "result": {"ok": ok, "message": message}})
@@ -241,8 +243,8 @@ def add_catch_all(request: AgentRequest) -> HttpResponse:
             add_domain_error(form, exc, aliases={CATCH_ALL: "domain"})
             return _render(request, catch_all_form=form, status=exc.status)
         added = ", ".join(display_domain(domain) for domain in after if domain not in before)
-        messages.success(request, f"Mail to any address at {added} is now taken." if added
-                         else "That domain is already a catch-all domain.")
+        messages.success(request, gettext("Mail to any address at %(domain)s is now taken.") % {"domain": added} if added
+                         else gettext("That domain is already a catch-all domain."))
         return redirect(f"{PAGE}#catch-all")
     return _render(request, catch_all_form=form, status=422)
 
@@ -257,7 +259,7 @@ def remove_catch_all(request: AgentRequest, domain: str) -> HttpResponse:
         update_settings({CATCH_ALL: [entry for entry in before if entry != domain]}, actor=actor(request))
     except DomainError as exc:
         return _render(request, catch_all_error=exc.message, status=exc.status)
-    messages.success(request, f"{display_domain(domain)} is no longer a catch-all domain.")
+    messages.success(request, gettext("%(domain)s is no longer a catch-all domain.") % {"domain": display_domain(domain)})
     return redirect(f"{PAGE}#catch-all")
 
 
@@ -275,8 +277,9 @@ def save_forwarding(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc, aliases={"forwarding_address": "address"})
             return _render(request, forwarding_form=form, status=exc.status)
-        messages.success(request, f"Mail forwarded from {saved} is expected; {saved} is never added as a follower."
-                         if saved else "No forwarding address is declared any more.")
+        messages.success(request, gettext("Mail forwarded from %(address)s is expected; %(address)s is never added as a "
+                                          "follower.") % {"address": saved}
+                         if saved else gettext("No forwarding address is declared any more."))
         return redirect(f"{PAGE}#forwarding")
     return _render(request, forwarding_form=form, status=422)
 
@@ -292,7 +295,7 @@ def send_forwarding_test(request: AgentRequest) -> HttpResponse:
         form.is_valid()
         form.add_error("address", exc.message)
         return _render(request, forwarding_form=form, status=exc.status)
-    messages.success(request, f"A test mail to {test.to} is on its way; this page shows when it comes back.")
+    messages.success(request, gettext("A test mail to %(to)s is on its way; this page shows when it comes back.") % {"to": test.to})
     return redirect(f"{PAGE}#forwarding")
 
 
@@ -309,7 +312,7 @@ def add_never_follow(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
             return _render(request, never_form=form, status=exc.status)
-        messages.success(request, f"{entry.address} will never be added as a follower.")
+        messages.success(request, gettext("%(address)s will never be added as a follower.") % {"address": entry.address})
         return redirect(f"{PAGE}#never-follow")
     return _render(request, never_form=form, status=422)
 
@@ -322,7 +325,7 @@ def remove_never_follow(request: AgentRequest, entry_id: int) -> HttpResponse:
         services.remove_never_follow(entry, actor=actor(request))
     except DomainError as exc:
         return _render(request, never_error=exc.message, status=exc.status)
-    messages.success(request, f"{entry.address} removed from the list.")
+    messages.success(request, gettext("%(address)s removed from the list.") % {"address": entry.address})
     return redirect(f"{PAGE}#never-follow")
 
 
@@ -340,7 +343,8 @@ def retry_inbound(request: AgentRequest, inbound_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Mail {inbound.pk} ({inbound.subject or 'no subject'}) is processed again.")
+        messages.success(request, gettext("Mail %(id)s (%(subject)s) is processed again.") % {
+            "id": inbound.pk, "subject": inbound.subject or gettext("no subject")})
     return redirect(back)
 
 

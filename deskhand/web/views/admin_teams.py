@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskhand.agents.models import Agent, Team
@@ -43,7 +44,7 @@ def add_team(request: AgentRequest) -> HttpResponse:
                            members=_members(request), actor=actor(request))
     except DomainError as exc:
         return _page(request, status=exc.status, new_error=exc.message, typed=request.POST)
-    messages.success(request, f"Team {team.name} added.")
+    messages.success(request, gettext("Team %(name)s added.") % {"name": team.name})
     return redirect("web:admin-teams")
 
 
@@ -61,11 +62,11 @@ def change_team(request: AgentRequest, team_id: int) -> HttpResponse:
     try:
         if request.POST.get("action") == "delete":
             delete_team(team, actor=actor(request))
-            messages.success(request, f"Team {team.name} removed.")
+            messages.success(request, gettext("Team %(name)s removed.") % {"name": team.name})
         else:
             update_team(team, name=request.POST.get("name", ""), email=request.POST.get("email", ""),
                         members=_members(request), actor=actor(request))
-            messages.success(request, f"Team {team.name} saved.")
+            messages.success(request, gettext("Team %(name)s saved.") % {"name": team.name})
     except DomainError as exc:
         return _page(request, status=exc.status, team_error={"id": team_id, "message": exc.message})
     return redirect("web:admin-teams")

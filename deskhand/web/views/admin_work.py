@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy, pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskhand.config.queries import VIEWS, get_settings
@@ -28,23 +29,23 @@ from deskhand.work.models import Category, Kind, Status
 from deskhand.work.services import statuses as services
 
 MB = 1024 * 1024
-VIEW_LABELS = {"by_portfolio": "By portfolio", "by_customer": "By customer"}
+VIEW_LABELS = {"by_portfolio": gettext_lazy("By portfolio"), "by_customer": gettext_lazy("By customer")}
 VIEW_CHOICES = [(view, VIEW_LABELS.get(view, view)) for view in VIEWS]
 BUILT_IN = set(services.BUILT_IN)
 
 
 class StatusForm(forms.Form):
-    label = forms.CharField(label="Status name", max_length=60)
-    key = forms.CharField(label="Key", required=False, max_length=40,
-                          help_text="Used by the API and rules; made from the name when empty.")
-    category = forms.ChoiceField(label="Category", choices=Category.choices, initial=Category.OPEN,
-                                 help_text="What the status means to reports, SLA clocks and the portal.")
+    label = forms.CharField(label=gettext_lazy("Status name"), max_length=60)
+    key = forms.CharField(label=gettext_lazy("Key"), required=False, max_length=40,
+                          help_text=gettext_lazy("Used by the API and rules; made from the name when empty."))
+    category = forms.ChoiceField(label=gettext_lazy("Category"), choices=Category.choices, initial=Category.OPEN,
+                                 help_text=gettext_lazy("What the status means to reports, SLA clocks and the portal."))
 
     def __init__(self, *args: Any, kind: str, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{kind}_status_%s")
         super().__init__(*args, **kwargs)
         self.kind = kind
-        self.fields["label"].label = f"New {kind} status"
+        self.fields["label"].label = gettext("New %(kind)s status") % {"kind": pgettext("kind", kind)}
 
     def clean_key(self) -> str:
         key: str = self.cleaned_data["key"].strip()
@@ -53,28 +54,28 @@ class StatusForm(forms.Form):
 
 class ViewsForm(forms.Form):
     enabled_views = forms.MultipleChoiceField(
-        label="Views of the Tickets and Tasks lists", choices=VIEW_CHOICES, widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Keep at least one view."})
-    default_view = forms.ChoiceField(label="Default view", choices=VIEW_CHOICES)
+        label=gettext_lazy("Views of the Tickets and Tasks lists"), choices=VIEW_CHOICES, widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": gettext_lazy("Keep at least one view.")})
+    default_view = forms.ChoiceField(label=gettext_lazy("Default view"), choices=VIEW_CHOICES)
     portfolios_enabled = forms.BooleanField(
-        label="Use portfolios", required=False,
-        help_text="Off: projects stand on their own, without the portfolio level above them.")
+        label=gettext_lazy("Use portfolios"), required=False,
+        help_text=gettext_lazy("Off: projects stand on their own, without the portfolio level above them."))
 
 
 class AttachmentsForm(forms.Form):
-    max_mb = forms.DecimalField(label="Largest attachment (MB)", min_value=Decimal("0.01"),
+    max_mb = forms.DecimalField(label=gettext_lazy("Largest attachment (MB)"), min_value=Decimal("0.01"),
                                 max_value=Decimal(1024), decimal_places=2)
     blocked = forms.CharField(
-        label="Blocked file types", required=False, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="File extensions, separated by spaces or commas, such as exe bat js. Files of these types "
-                  "are refused.")
+        label=gettext_lazy("Blocked file types"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("File extensions, separated by spaces or commas, such as exe bat js. Files of these types "
+                  "are refused."))
 
 
 def _workflows(*, status_forms: dict[str, StatusForm] | None = None) -> list[dict[str, Any]]:
     by_kind: dict[str, list[Status]] = {}
     for status in queries.status_list():
         by_kind.setdefault(status.kind, []).append(status)
-    return [{"kind": kind, "title": f"{label} workflow", "statuses": by_kind.get(kind, []),
+    return [{"kind": kind, "title": gettext("%(kind)s workflow") % {"kind": label}, "statuses": by_kind.get(kind, []),
              "form": (status_forms or {}).get(kind) or StatusForm(kind=kind)}
             for kind, label in Kind.choices]
 
@@ -115,7 +116,7 @@ def add_status(request: AgentRequest, kind: str) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
             return _render(request, status_forms={kind: form}, status=exc.status)
-        messages.success(request, f"Status {created.label} added to the {kind} workflow.")
+        messages.success(request, gettext("Status %(label)s added to the %(kind)s workflow.") % {"label": created.label, "kind": kind})
         return redirect("web:admin-work")
     return _render(request, status_forms={kind: form}, status=422)
 
@@ -150,14 +151,14 @@ def change_status(request: AgentRequest, status_id: int) -> HttpResponse:
     try:
         if action == "delete":
             services.delete_status(status, actor=actor(request))
-            messages.success(request, f"Status {status.label} removed from the {status.kind} workflow.")
+            messages.success(request, gettext("Status %(label)s removed from the %(kind)s workflow.") % {"label": status.label, "kind": status.kind})
         elif action in ("up", "down"):
             _move(status, -1 if action == "up" else 1, request)
         else:
             category = request.POST.get("category", UNSET)
             changes = StatusChanges(label=request.POST.get("label", ""), category=category)
             services.update_status(status, changes=changes, actor=actor(request))
-            messages.success(request, f"Status {status.label} saved.")
+            messages.success(request, gettext("Status %(label)s saved.") % {"label": status.label})
     except DomainError as exc:
         return _render(request, status_error={"id": status.pk, "message": exc.message,
                                               "label": request.POST.get("label")}, status=exc.status)
@@ -174,7 +175,7 @@ def save_views(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "View settings saved.")
+            messages.success(request, gettext("View settings saved."))
             return redirect("web:admin-work")
     return _render(request, views_form=form, status=422)
 
@@ -192,6 +193,6 @@ def save_attachments(request: AgentRequest) -> HttpResponse:
             add_domain_error(form, exc, aliases={"attachment_max_bytes": "max_mb",
                                                  "blocked_attachment_extensions": "blocked"})
         else:
-            messages.success(request, "Attachment settings saved.")
+            messages.success(request, gettext("Attachment settings saved."))
             return redirect("web:admin-work")
     return _render(request, attachments_form=form, status=422)

@@ -6,15 +6,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from deskhand.agents import ratelimit
 
 
 class SignInForm(forms.Form):
-    email = forms.CharField(label="Email", max_length=254, widget=forms.EmailInput(attrs={"autofocus": True,
+    email = forms.CharField(label=gettext_lazy("Email"), max_length=254, widget=forms.EmailInput(attrs={"autofocus": True,
                                                                                          "autocomplete": "email"}))
-    password = forms.CharField(label="Password", max_length=200,
+    password = forms.CharField(label=gettext_lazy("Password"), max_length=200,
                                widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
 
 
@@ -36,13 +37,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         client = request.META.get("REMOTE_ADDR", "")
         wait = ratelimit.wait_seconds(email, client)
         if wait:
-            form.add_error(None, f"Too many failed sign-ins. Wait {_duration(wait)} and try again.")
+            form.add_error(None, gettext("Too many failed sign-ins. Wait %(wait)s and try again.") % {"wait": _duration(wait)})
             status = 429
         else:
             agent = auth.authenticate(request, username=email, password=form.cleaned_data["password"])
             if agent is None:
                 ratelimit.record_failure(email, client)
-                form.add_error(None, "That email and password do not match an active agent.")
+                form.add_error(None, gettext("That email and password do not match an active agent."))
                 status = 400
             else:
                 ratelimit.clear(email, client)
@@ -58,13 +59,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
 
 def _duration(seconds: int) -> str:
     if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
+        return ngettext("%(count)s second", "%(count)s seconds", seconds) % {"count": seconds}
     minutes = (seconds + 59) // 60
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": minutes}
 
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     auth.logout(request)
-    messages.info(request, "You are signed out.")
+    messages.info(request, gettext("You are signed out."))
     return redirect("web:login")

@@ -81,7 +81,7 @@ def _routing(organization: Organization, *, editable: bool, typed: list[dict[str
     names = Names.load() if stored else None
     return {"automation": row, "described": [describe_action(action, names) for action in stored], "rows": rows,
             # Every agent, team, project and policy: read only for an admin, who gets the editor.
-            "pickers": Pickers.load("ticket") if editable else None, "action_types": ACTION_LABELS.items(),
+            "pickers": Pickers.load("ticket") if editable else None, "action_types": [(key, gettext(label)) for key, label in ACTION_LABELS.items()],
             "error": error,
             "error_at": error.field if error else ""}
 
