@@ -1,7 +1,7 @@
 """Issue 15's report figures: each report for a one-year period over 200 000 tickets, p50/p95.
 
     .venv/bin/python bench/reports.py [--tickets 200000] [--database-url URL] [--runs 20]
-        [--data-dir DIR --reuse] [--keep]
+        [--data-dir DIR --reuse] [--keep] [--only NAME]
 
 1. Load (bulk, seeded; the builders of bench/customers.py and bench/work.py): 20 agents through the
    services, 2 000 organizations and 20 000 customers, then the tickets spread evenly over the year
@@ -112,7 +112,7 @@ def load(tickets: int, rng: random.Random) -> None:
     print(f"  {analyze(vacuum=True)}: {time.perf_counter() - started:.1f} s in all", flush=True)
 
 
-def measure(runs: int) -> list[dict[str, Any]]:
+def measure(runs: int, only: str = "") -> list[dict[str, Any]]:
     from deskhand.reports.inputs import GroupBy, ReportPeriod
     from deskhand.reports.queries import backlog, response_times, volume
 
@@ -120,6 +120,8 @@ def measure(runs: int) -> list[dict[str, Any]]:
     results = []
     for name, report in (("volume", volume), ("response-times", response_times), ("backlog", backlog)):
         for group_by in GroupBy:
+            if only and only not in f"{name} group_by={group_by.value}":
+                continue
             latency = Latency(f"{name} group_by={group_by.value}")
             report(period, group_by)  # warm-up
             for _ in range(runs):
@@ -139,6 +141,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="default: SQLite in the data directory")
     parser.add_argument("--runs", type=int, default=20, help="0: load only")
     parser.add_argument("--seed", type=int, default=20261204)
+    parser.add_argument("--only", default="", help="the reports whose name contains this, e.g. `volume group_by=agent`")
     parser.add_argument("--data-dir", type=Path, help="use this data directory (kept)")
     parser.add_argument("--reuse", action="store_true", help="skip the load (a database loaded before)")
     parser.add_argument("--keep", action="store_true")
@@ -152,7 +155,7 @@ def main() -> None:
             load(args.tickets, random.Random(args.seed))
         if args.runs < 1:  # --runs 0: only load (with --data-dir, for later runs with --reuse)
             return
-        results = measure(args.runs)
+        results = measure(args.runs, args.only)
         worst = max(r["p95_ms"] for r in results)
         print(f"worst p95 {worst:.1f} ms (median of the p95s {statistics.median(r['p95_ms'] for r in results):.1f}), "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from django.db import connection
@@ -31,7 +33,7 @@ from django.utils import timezone
 from deskhand.agents.models import Agent
 from deskhand.customers.models import Organization
 from deskhand.reports.inputs import GroupBy, Preset, ReportPeriod, local_midnight, preset_period
-from deskhand.reports.sql import is_postgresql, percentiles, seconds_between
+from deskhand.reports.sql import is_postgresql, percentiles, seconds_between, sorts_in_memory
 from deskhand.work.models import Assignee, Category, Channel, Item, Kind, Status
 from deskhand.work.queries import ItemFilters, item_list
 
@@ -239,6 +241,17 @@ def _days(period: ReportPeriod, kind: str, done: Sequence[int]) -> tuple[list[Da
     return days, open_before
 
 
+def _count_by(grp: str, join: str, where: str, params: list[Any]) -> dict[str, int]:
+    """COUNT(*) per group of the items `where` says. SQLite sorts every row for a GROUP BY (200 000
+    for a year): fetching each row's group in one comma-separated string and counting here takes
+    half as long."""
+    if is_postgresql():
+        return {_key(value): int(count) for value, count in _fetch(
+            f"SELECT {grp} AS grp, COUNT(*) FROM {_ITEM} i{join} WHERE {where} GROUP BY grp", params)}
+    [(text,)] = _fetch(f"SELECT group_concat(COALESCE({grp}, 'none')) FROM {_ITEM} i{join} WHERE {where}", params)
+    return dict(Counter(text.split(","))) if text else {}
+
+
 # -- the reports -----------------------------------------------------------------------------------
 
 
@@ -252,17 +265,10 @@ def volume(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE, *, kind: str 
         start, end = period.bounds()
         grp, join = _group_sql(group_by)
         done_in, done_params = _in(done)
-        created = _fetch(
-            f"SELECT {grp} AS grp, COUNT(*) FROM {_ITEM} i{join} "
-            f"WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s GROUP BY grp", [kind, start, end])
-        solved = _fetch(
-            f"SELECT {grp} AS grp, COUNT(*) FROM {_ITEM} i{join} WHERE i.kind = %s AND i.status_id {done_in} "
-            f"AND i.status_changed_at >= %s AND i.status_changed_at < %s GROUP BY grp",
-            [kind, *done_params, start, end])
-        counts: dict[str, list[int]] = {}
-        for index, rows in enumerate((created, solved)):
-            for value, count in rows:
-                counts.setdefault(_key(value), [0, 0])[index] = int(count)
+        created = _count_by(grp, join, "i.kind = %s AND i.created_at >= %s AND i.created_at < %s", [kind, start, end])
+        solved = _count_by(grp, join, f"i.kind = %s AND i.status_id {done_in} AND i.status_changed_at >= %s "
+                           "AND i.status_changed_at < %s", [kind, *done_params, start, end])
+        counts = {key: [created.get(key, 0), solved.get(key, 0)] for key in created | solved}
         labels = group_labels(group_by, list(counts))
         groups = sorted((VolumeRow(key, labels.get(key, key), c, s) for key, (c, s) in counts.items()),
                         key=lambda row: (-row.created, -row.solved, row.label.lower()))
@@ -294,14 +300,19 @@ def _times_postgresql(tickets: str, params: list[Any], grouped: str | None, *,
         sql = f"SELECT 1, NULL, {_FIGURES} FROM ({tickets}) AS t"
         args = params
     elif not repeats:
-        sql = f"SELECT GROUPING(grp), grp, {_FIGURES} FROM ({grouped}) AS t GROUP BY GROUPING SETS ((), (grp))"
+        # Materialized: sorted by group, where the planner would walk an index in group order and
+        # read every row from the table (3 times as long).
+        sql = (f"WITH t AS MATERIALIZED ({grouped}) SELECT GROUPING(grp), grp, {_FIGURES} FROM t "
+               "GROUP BY GROUPING SETS ((), (grp))")
         args = params
     else:
         sql = (f"SELECT 1, NULL, {_FIGURES} FROM ({tickets}) AS t "
                f"UNION ALL SELECT 0, grp, {_FIGURES} FROM ({grouped}) AS t GROUP BY grp")
         args = [*params, *params]
+    with sorts_in_memory():
+        rows = _fetch(sql, args)
     result: tuple[Figures, Figures] = ({}, {})
-    for overall, grp, n, first_n, first_median, first_p90, done_n, done_median, done_p90 in _fetch(sql, args):
+    for overall, grp, n, first_n, first_median, first_p90, done_n, done_median, done_p90 in rows:
         result[0 if overall else 1][_key(grp)] = (int(n), _durations(first_n, first_median, first_p90),
                                                   _durations(done_n, done_median, done_p90))
     return result
@@ -327,9 +338,9 @@ def _times_sqlite(tickets: str, params: list[Any], grouped: str | None, *, repea
     per_group = fetch(grouped, "grp") if grouped is not None else {}
     if grouped is None or repeats:
         total = fetch(tickets, "NULL")["none"]
-    else:  # sorted runs: merging them is cheap
-        total = (sum(n for n, _f, _d in per_group.values()), sorted(v for _n, f, _d in per_group.values() for v in f),
-                 sorted(v for _n, _f, d in per_group.values() for v in d))
+    else:  # the groups' sorted runs: merging them is cheap
+        total = (sum(n for n, _f, _d in per_group.values()), sorted(chain.from_iterable(f for _n, f, _d in per_group.values())),
+                 sorted(chain.from_iterable(d for _n, _f, d in per_group.values())))
     return {"none": figures(*total)}, {key: figures(*values) for key, values in per_group.items()}
 
 

@@ -4,13 +4,27 @@ them (in the database there; on SQLite, which has no such aggregate, over the fe
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 
 
 def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
+
+
+@contextmanager
+def sorts_in_memory() -> Iterator[None]:
+    """PostgreSQL: the statements inside sort a year of tickets in memory (32 MB instead of the
+    default 4 MB, for this transaction only), where they would spill to disk and take half as long
+    again. Nothing on SQLite."""
+    if not is_postgresql():
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '32MB'")
+        yield
 
 
 def seconds_between(later: str, earlier: str) -> str:
