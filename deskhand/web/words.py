@@ -12,6 +12,15 @@ WORDS = (
     gettext_noop("created"), gettext_noop("matched"), gettext_noop("error"),
 )
 
+# The reports' pickers (deskhand.reports.inputs: GroupBy, Preset) and the SLA report's groupings.
+REPORT_WORDS = (
+    gettext_noop("No grouping"), gettext_noop("Organization"), gettext_noop("Agent"), gettext_noop("Channel"),
+    gettext_noop("Month"), gettext_noop("Last 7 days"), gettext_noop("Last 30 days"), gettext_noop("Last 90 days"),
+    gettext_noop("This year"), gettext_noop("Custom"),
+    # A survey's answer in the satisfaction chart.
+    gettext_noop("good"), gettext_noop("okay"), gettext_noop("bad"),
+)
+
 # A kind of thing in a sentence ("New ticket automation", "Save customer panel"): `|kind_word`.
 KIND_WORDS = (
     pgettext_lazy("kind", "ticket"), pgettext_lazy("kind", "task"), pgettext_lazy("kind", "project"),

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext, gettext_lazy, pgettext
 from django.views.decorators.http import require_GET
 
 from deskhand.core.csvsafe import csv_lines
@@ -87,7 +88,7 @@ def line_chart(days: Sequence[datetime.date], series: Sequence[tuple[str, str, S
     return {"width": CHART_WIDTH, "height": CHART_HEIGHT, "left": PAD_LEFT, "right": CHART_WIDTH - 8,
             "bottom": PAD_TOP + inner_h, "top_y": PAD_TOP, "top": top, "mid": top // 2 if top >= 2 else None,
             "mid_y": PAD_TOP + inner_h / 2, "lines": lines,
-            "x_labels": [{"x": f"{PAD_LEFT + i * step:.1f}", "label": days[i].strftime("%-d %b"),
+            "x_labels": [{"x": f"{PAD_LEFT + i * step:.1f}", "label": dateformat.format(days[i], "j M"),
                           "anchor": anchors.get(i, "middle") if len(days) > 1 else "middle"} for i in marks],
             "label_y": CHART_HEIGHT - 6}
 
@@ -133,7 +134,7 @@ def _inputs(request: AgentRequest) -> tuple[ReportPeriod, GroupBy, str, dict[str
 
 
 def _items(kind: str) -> str:
-    return "tasks" if kind == "task" else "tickets"
+    return gettext("tasks") if kind == "task" else gettext("tickets")
 
 
 @require_GET
@@ -148,15 +149,16 @@ def overview(request: AgentRequest) -> HttpResponse:
     status = 422 if errors else 200
     return render(request, "web/reports/overview.html", {
         "period": period, "group_by": group_by, "errors": errors, "query": _query(period, group_by, kind),
-        "kind": kind, "kinds": {"ticket": "Tickets", "task": "Tasks"}, "items": _items(kind),
-        "volume_title": f"{_items(kind).capitalize()} created and solved per day",
-        "volume_desc": f"Two lines over the days of the period: {_items(kind)} created and solved each day. "
-                       "The table below has the numbers.",
+        "kind": kind, "kinds": {"ticket": gettext("Tickets"), "task": gettext("Tasks")}, "items": _items(kind),
+        "volume_title": gettext("Tasks created and solved per day") if kind == "task"
+        else gettext("Tickets created and solved per day"),
+        "volume_desc": gettext("Two lines over the days of the period: %(items)s created and solved each day. "
+                               "The table below has the numbers.") % {"items": _items(kind)},
         "preset": period_preset(period, now=timezone.now()), "presets": list(Preset),
         "groupings": list(GroupBy), "volume": volume, "times": times, "backlog": backlog,
-        "volume_chart": line_chart(days, [("Created", "line-created", [d.created for d in volume.days]),
-                                          ("Solved", "line-solved", [d.solved for d in volume.days])]),
-        "open_chart": line_chart(days, [("Open", "line-open", [d.open for d in backlog.days])]),
+        "volume_chart": line_chart(days, [(gettext("Created"), "line-created", [d.created for d in volume.days]),
+                                          (gettext("Solved"), "line-solved", [d.solved for d in volume.days])]),
+        "open_chart": line_chart(days, [(pgettext("open tickets", "Open"), "line-open", [d.open for d in backlog.days])]),
         "status_bars": bars([(s.label, s.count) for s in backlog.statuses]),
         "volume_groups": bars([(row.label, row.created) for row in volume.groups[:SHOWN_GROUPS]]),
         "volume_rows": volume.groups[:SHOWN_GROUPS], "more_groups": max(0, len(volume.groups) - SHOWN_GROUPS),
@@ -219,7 +221,7 @@ def dashboard(request: AgentRequest) -> HttpResponse:
                                         ("Solved", "line-solved", [d.solved for d in numbers.days])]),
     })
 
-BY_LABELS = {"organization": "Organization", "agent": "Agent", "month": "Month"}
+BY_LABELS = {"organization": gettext_lazy("Organization"), "agent": gettext_lazy("Agent"), "month": gettext_lazy("Month")}
 
 
 def _by(request: AgentRequest) -> str:
@@ -231,7 +233,7 @@ def _by(request: AgentRequest) -> str:
 @agent_required
 def sla(request: AgentRequest) -> HttpResponse:
     by = _by(request)
-    return render(request, "web/reports/sla.html", {"by": by, "by_labels": BY_LABELS, "by_label": BY_LABELS[by].lower(),
+    return render(request, "web/reports/sla.html", {"by": by, "by_labels": BY_LABELS, "by_label": BY_LABELS[by],
                                                     "by_header": BY_LABELS[by],
                                                     "rows": sla_report(by)})
 
