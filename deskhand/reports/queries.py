@@ -20,6 +20,7 @@ What the figures mean:
 from __future__ import annotations
 
 import datetime
+import json
 import zoneinfo
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -319,7 +320,8 @@ def _times_postgresql(tickets: str, params: list[Any], grouped: str | None, *,
 
 
 def _numbers(text: str | None) -> list[int]:
-    return list(map(int, text.split(","))) if text else []
+    """The whole numbers of a group_concat (json's scanner reads them twice as fast as int())."""
+    return list(json.loads(f"[{text}]")) if text else []
 
 
 def _times_sqlite(tickets: str, params: list[Any], grouped: str | None, *, repeats: bool) -> tuple[Figures, Figures]:
