@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 
 from deskhand.core.actors import Actor
 from deskhand.web.http import AgentRequest
@@ -30,7 +31,7 @@ def admin_required(
     @wraps(view)
     def wrapper(request: AgentRequest, /, *args: _Params.args, **kwargs: _Params.kwargs) -> _Response:
         if not request.user.is_admin:
-            raise PermissionDenied("Only administrators can open this page.")
+            raise PermissionDenied(gettext("Only administrators can open this page."))
         return view(request, *args, **kwargs)
 
     return agent_required(wrapper)

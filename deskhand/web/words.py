@@ -25,4 +25,5 @@ REPORT_WORDS = (
 KIND_WORDS = (
     pgettext_lazy("kind", "ticket"), pgettext_lazy("kind", "task"), pgettext_lazy("kind", "project"),
     pgettext_lazy("kind", "timesheet"), pgettext_lazy("kind", "customer"), pgettext_lazy("kind", "organization"),
+    pgettext_lazy("kind", "portfolio"), pgettext_lazy("kind", "folder"),
 )

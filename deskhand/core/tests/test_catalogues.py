@@ -28,7 +28,7 @@ AGENT_PYTHON = ["deskhand/web/**/*.py"]
 PLURALS = {"hr": 3}
 # Longer texts that read the same in German (the check for texts left in English skips them).
 SAME = {"de": {"Administration", "SLA %(state)s", "%(count)s %(noun)s %(done)s.", "Import %(id)s", "%(name)s: %(status)s",
-              "Gmail / Google Workspace", "Outlook / Microsoft 365"}}
+              "Gmail / Google Workspace", "Outlook / Microsoft 365", "Status: %(value)s"}}
 
 CALL = re.compile(r"\b(npgettext|pgettext|ngettext|gettext)\(")
 LITERAL = re.compile(r"""\s*u?('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*,?""")

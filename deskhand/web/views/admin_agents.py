@@ -61,7 +61,7 @@ def change(request: AgentRequest, agent_id: int) -> HttpResponse:
     try:
         agent: Agent = get_agent(agent_id)
     except NotFound:
-        raise Http404("There is no such agent.") from None
+        raise Http404(gettext("There is no such agent.")) from None
     action = request.POST.get("action", "save")
     try:
         if action == "deactivate":

@@ -95,7 +95,7 @@ def save_branding(request: AgentRequest) -> HttpResponse:
 def _form_or_404(form_id: int) -> WebForm:
     form = WebForm.objects.filter(pk=form_id).first()
     if form is None:
-        raise Http404("There is no such form.")
+        raise Http404(gettext("There is no such form."))
     return form
 
 

@@ -236,7 +236,7 @@ def test(request: AgentRequest) -> HttpResponse:
 def preset(request: AgentRequest, name: str) -> HttpResponse:
     """*Set up for internal / external end users*: what will change, then the change."""
     if name not in presets.PRESETS:
-        raise Http404("There is no such preset.")
+        raise Http404(gettext("There is no such preset."))
     if request.method == "POST":
         changes = presets.apply_preset(name, actor=actor(request))
         messages.success(request, ngettext("Set up for %(name)s: %(count)s change.", "Set up for %(name)s: %(count)s changes.",

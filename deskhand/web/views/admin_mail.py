@@ -254,7 +254,7 @@ def add_catch_all(request: AgentRequest) -> HttpResponse:
 def remove_catch_all(request: AgentRequest, domain: str) -> HttpResponse:
     before: list[str] = get_setting(CATCH_ALL)
     if domain not in before:
-        raise Http404("That domain is not a catch-all domain.")
+        raise Http404(gettext("That domain is not a catch-all domain."))
     try:
         update_settings({CATCH_ALL: [entry for entry in before if entry != domain]}, actor=actor(request))
     except DomainError as exc:

@@ -51,7 +51,7 @@ def add_team(request: AgentRequest) -> HttpResponse:
 def _team(team_id: int) -> Team:
     team = Team.objects.filter(pk=team_id).first()
     if team is None:
-        raise Http404("There is no such team.")
+        raise Http404(gettext("There is no such team."))
     return team
 
 

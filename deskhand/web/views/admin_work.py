@@ -106,7 +106,7 @@ def work_settings(request: AgentRequest) -> HttpResponse:
 @admin_required
 def add_status(request: AgentRequest, kind: str) -> HttpResponse:
     if kind not in Kind.values:
-        raise Http404("No such workflow.")
+        raise Http404(gettext("No such workflow."))
     form = StatusForm(request.POST, kind=kind)
     if form.is_valid():
         data = form.cleaned_data
@@ -124,7 +124,7 @@ def add_status(request: AgentRequest, kind: str) -> HttpResponse:
 def _get_status(status_id: int) -> Status:
     status = queries.status_list().filter(pk=status_id).first()
     if status is None:
-        raise Http404("No such status.")
+        raise Http404(gettext("No such status."))
     return status
 
 

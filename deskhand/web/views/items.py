@@ -612,7 +612,7 @@ def _original(plural: str, item_id: str, message_id: str) -> tuple[Item, Message
     message = queries.conversation(item).filter(pk=int(message_id)).first()
     inbound = mail_queries.inbound_for_messages([message.pk]).get(message.pk) if message else None
     if message is None or inbound is None:
-        raise Http404("This message did not come by email.")
+        raise Http404(gettext("This message did not come by email."))
     return item, message, mail_queries.get_inbound(inbound.pk)
 
 
@@ -635,7 +635,7 @@ def message_remote_images(request: AgentRequest, plural: str, item_id: str, mess
     item = _get_item_or_404(plural, item_id)
     message = queries.conversation(item).filter(pk=int(message_id)).first()
     if message is None:
-        raise Http404("No such message on this item.")
+        raise Http404(gettext("No such message on this item."))
     if not request.htmx:
         return _detail(request, item, remote_images=message.pk)
     conversation = _with_mail([message], remote_images=message.pk)
@@ -657,7 +657,7 @@ def download_attachment(request: AgentRequest, attachment_id: str) -> FileRespon
         attachment = queries.get_attachment(int(attachment_id))
     except NotFound as exc:
         raise Http404(exc.message) from None
-    missing = Http404("The file of this attachment is missing.")
+    missing = Http404(gettext("The file of this attachment is missing."))
     if not attachment.file:  # a row without its file: FieldFile.open would raise ValueError (a 500)
         raise missing
     try:

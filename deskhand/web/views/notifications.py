@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskhand.agents.queries import mention_candidates
@@ -50,7 +51,7 @@ def open_notification(request: AgentRequest, notification_id: int) -> HttpRespon
     try:
         notification = mark_read(request.user, notification_id)
     except NotFound:
-        raise Http404("There is no such notification.") from None
+        raise Http404(gettext("There is no such notification.")) from None
     item = notification.item
     return redirect("web:item-detail", plural=f"{item.kind}s", item_id=item.pk)
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.agents.queries import get_token_for_agent, token_list
@@ -72,7 +73,7 @@ def save_profile(request: AgentRequest) -> HttpResponse:
     except DomainError as exc:
         return _page(request, status=exc.status, profile_error={"field": exc.field, "message": exc.message},
                      typed=data)
-    messages.success(request, "Your profile is saved.")
+    messages.success(request, gettext("Your profile is saved."))
     return redirect("web:profile")
 
 
@@ -82,7 +83,7 @@ def save_notifications(request: AgentRequest) -> HttpResponse:
     chosen = set(request.POST.getlist("switch")[:100])
     switches = {(event, channel): f"{event}.{channel}" in chosen for event in Event.values for channel in Channel.values}
     set_switches(request.user, switches=switches, actor=actor(request))
-    messages.success(request, "Your notifications are saved.")
+    messages.success(request, gettext("Your notifications are saved."))
     return redirect("/profile#notifications")
 
 
@@ -97,7 +98,7 @@ def save_password(request: AgentRequest) -> HttpResponse:
         return _page(request, status=exc.status, password_error={"field": exc.field, "message": exc.message})
     # This browser stays signed in; every other session of the agent ends (its hash no longer matches).
     auth.update_session_auth_hash(request, agent)
-    messages.success(request, "Your password is changed; you were signed out everywhere else.")
+    messages.success(request, gettext("Your password is changed; you were signed out everywhere else."))
     return redirect("web:profile")
 
 
@@ -119,7 +120,7 @@ def revoke_own_token(request: AgentRequest, token_id: int) -> HttpResponse:
         revoke_token(token.pk, actor=actor(request))
     except DomainError as exc:
         return _page(request, status=exc.status, token_error=exc.message)
-    messages.success(request, f"Token {token.prefix}… is revoked.")
+    messages.success(request, gettext("Token %(prefix)s… is revoked.") % {"prefix": token.prefix})
     return redirect("/profile#tokens")
 
 
@@ -137,6 +138,6 @@ def welcome(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "web/profile/welcome.html", {"agent": agent, "error": exc.message},
                           status=exc.status)
         auth.login(request, agent, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, f"Welcome, {agent.display_name}. Your password is set.")
+        messages.success(request, gettext("Welcome, %(name)s. Your password is set.") % {"name": agent.display_name})
         return redirect("web:ticket-list")
     return render(request, "web/profile/welcome.html", {"agent": agent, "password_max": MAX_PASSWORD})

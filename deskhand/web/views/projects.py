@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deskhand.audit.queries import history
@@ -32,15 +33,15 @@ RECENT_ITEMS = 10
 
 
 class PortfolioForm(forms.Form):
-    name = forms.CharField(label="Portfolio name", max_length=200)
+    name = forms.CharField(label=gettext_lazy("Portfolio name"), max_length=200)
 
 
 class ProjectForm(forms.Form):
-    name = forms.CharField(label="Project name", max_length=200)
-    portfolio = forms.ChoiceField(label="Portfolio", required=False)
+    name = forms.CharField(label=gettext_lazy("Project name"), max_length=200)
+    portfolio = forms.ChoiceField(label=gettext_lazy("Portfolio"), required=False)
     organization = forms.CharField(
-        label="Customer organization", required=False, max_length=2000,
-        help_text="Optional: the customer organization this project is for.",
+        label=gettext_lazy("Customer organization"), required=False, max_length=2000,
+        help_text=gettext_lazy("Optional: the customer organization this project is for."),
         widget=forms.TextInput(attrs=ORGANIZATION_PICKER))
 
     def __init__(self, *args: Any, portfolios: list[Portfolio] | None, **kwargs: Any) -> None:
@@ -49,7 +50,7 @@ class ProjectForm(forms.Form):
         if portfolios is None:
             del self.fields["portfolio"]
         else:
-            choices = [("", "No portfolio")] + [(str(p.pk), p.name) for p in portfolios]
+            choices = [("", gettext("No portfolio"))] + [(str(p.pk), p.name) for p in portfolios]
             choice_field(self, "portfolio").choices = choices
 
     def organization_record(self) -> Organization | None:
@@ -65,8 +66,8 @@ class ProjectForm(forms.Form):
 
 
 class FolderForm(forms.Form):
-    name = forms.CharField(label="Folder name", max_length=200)
-    project = forms.ChoiceField(label="In project")
+    name = forms.CharField(label=gettext_lazy("Folder name"), max_length=200)
+    project = forms.ChoiceField(label=gettext_lazy("In project"))
 
     def __init__(self, *args: Any, projects: list[Project] | None = None, **kwargs: Any) -> None:
         """Without `projects` the folder's project is fixed by the page, and the field is not shown."""
@@ -139,7 +140,7 @@ def new_portfolio(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Portfolio {portfolio.name} added.")
+            messages.success(request, gettext("Portfolio %(name)s added.") % {"name": portfolio.name})
             return redirect("web:projects")
     return _index(request, portfolio_form=form, status=422)
 
@@ -157,7 +158,7 @@ def new_project(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Project {project.name} added.")
+            messages.success(request, gettext("Project %(name)s added.") % {"name": project.name})
             return redirect("web:project-detail", project_id=project.pk)
     return _index(request, project_form=form, status=422)
 
@@ -174,7 +175,7 @@ def new_folder(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Folder {folder.name} added to {folder.project.name}.")
+            messages.success(request, gettext("Folder %(name)s added to %(project)s.") % {"name": folder.name, "project": folder.project.name})
             return redirect("web:projects")
     return _index(request, folder_form=form, status=422)
 
@@ -189,7 +190,7 @@ def rename_portfolio(request: AgentRequest, portfolio_id: int) -> HttpResponse:
     except DomainError as exc:
         return _index(request, rename={"kind": "portfolio", "id": portfolio_id, "value": name, "error": exc.message},
                       status=exc.status)
-    messages.success(request, f"Portfolio renamed to {portfolio.name}.")
+    messages.success(request, gettext("Portfolio renamed to %(name)s.") % {"name": portfolio.name})
     return redirect("web:projects")
 
 
@@ -203,7 +204,7 @@ def rename_project(request: AgentRequest, project_id: int) -> HttpResponse:
     except DomainError as exc:
         return _index(request, rename={"kind": "project", "id": project_id, "value": name, "error": exc.message},
                       status=exc.status)
-    messages.success(request, f"Project renamed to {project.name}.")
+    messages.success(request, gettext("Project renamed to %(name)s.") % {"name": project.name})
     return redirect("web:projects")
 
 
@@ -221,7 +222,7 @@ def rename_folder(request: AgentRequest, folder_id: int) -> HttpResponse:
             return _detail(request, _or_404(queries.get_project, folder.project_id), rename=rename,
                            status=exc.status)
         return _index(request, rename=rename, status=exc.status)
-    messages.success(request, f"Folder renamed to {folder.name}.")
+    messages.success(request, gettext("Folder renamed to %(name)s.") % {"name": folder.name})
     if request.POST.get("from") == "project":
         return redirect("web:project-detail", project_id=folder.project_id)
     return redirect("web:projects")
@@ -240,12 +241,13 @@ def delete_portfolio(request: AgentRequest, portfolio_id: int) -> HttpResponse:
     portfolio = _or_404(queries.get_portfolio, portfolio_id)
     if request.method == "POST":
         services.delete_portfolio(portfolio, actor=actor(request))
-        messages.success(request, f"Portfolio {portfolio.name} deleted; its projects are kept.")
+        messages.success(request, gettext("Portfolio %(name)s deleted; its projects are kept.") % {"name": portfolio.name})
         return redirect("web:projects")
     count = queries.project_list(portfolio=str(portfolio.pk)).count()
     return _confirm_delete(
         request, what="portfolio", name=portfolio.name, action=reverse("web:portfolio-delete", args=[portfolio.pk]),
-        cancel=reverse("web:projects"), consequence=f"Its {count} project{'s' if count != 1 else ''} will stay, in no portfolio.")
+        cancel=reverse("web:projects"), consequence=ngettext("Its %(count)s project will stay, in no portfolio.",
+                                                     "Its %(count)s projects will stay, in no portfolio.", count) % {"count": count})
 
 
 @require_http_methods(["GET", "POST"])
@@ -255,12 +257,12 @@ def delete_folder(request: AgentRequest, folder_id: int) -> HttpResponse:
     back = safe_next(request, reverse("web:projects"))
     if request.method == "POST":
         services.delete_folder(folder, actor=actor(request))
-        messages.success(request, f"Folder {folder.name} deleted; its items stay in {folder.project.name}.")
+        messages.success(request, gettext("Folder %(name)s deleted; its items stay in %(project)s.") % {"name": folder.name, "project": folder.project.name})
         return redirect(back)
     return _confirm_delete(
         request, what="folder", name=folder.name, action=reverse("web:folder-delete", args=[folder.pk]),
-        cancel=back, next_url=back, consequence=f"Its tickets and tasks will stay in the project {folder.project.name}, "
-                                 "outside any folder.")
+        cancel=back, next_url=back, consequence=gettext("Its tickets and tasks will stay in the project %(project)s, "
+                                                     "outside any folder.") % {"project": folder.project.name})
 
 
 @require_http_methods(["GET", "POST"])
@@ -269,14 +271,16 @@ def delete_project(request: AgentRequest, project_id: int) -> HttpResponse:
     project = _or_404(queries.get_project, project_id)
     if request.method == "POST":
         services.delete_project(project, actor=actor(request))
-        messages.success(request, f"Project {project.name} deleted; its tickets and tasks are kept.")
+        messages.success(request, gettext("Project %(name)s deleted; its tickets and tasks are kept.") % {"name": project.name})
         return redirect("web:projects")
     folders = queries.folder_list(project=str(project.pk)).count()
     return _confirm_delete(
         request, what="project", name=project.name, action=reverse("web:project-delete", args=[project.pk]),
         cancel=reverse("web:project-detail", args=[project.pk]),
-        consequence=f"Its {folders} folder{'s' if folders != 1 else ''} will be deleted too. Its tickets, tasks "
-                    "and their time entries stay, outside any project.")
+        consequence=ngettext("Its %(count)s folder will be deleted too. Its tickets, tasks "
+                             "and their time entries stay, outside any project.",
+                             "Its %(count)s folders will be deleted too. Its tickets, tasks "
+                             "and their time entries stay, outside any project.", folders) % {"count": folders})
 
 
 def _detail(request: AgentRequest, project: Project, *, form: ProjectForm | None = None,
@@ -317,7 +321,7 @@ def project_detail(request: AgentRequest, project_id: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, "Project saved.")
+            messages.success(request, gettext("Project saved."))
             return redirect("web:project-detail", project_id=project.pk)
     return _detail(request, _or_404(queries.get_project, project_id), form=form, status=422)
 
@@ -334,6 +338,6 @@ def new_project_folder(request: AgentRequest, project_id: int) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Folder {folder.name} added.")
+            messages.success(request, gettext("Folder %(name)s added.") % {"name": folder.name})
             return redirect("web:project-detail", project_id=project.pk)
     return _detail(request, project, folder_form=form, status=422)

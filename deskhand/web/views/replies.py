@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from deskhand.agents.models import Agent, Team
@@ -60,12 +61,12 @@ def _summary(actions: tuple[Action, ...]) -> list[str]:
     words = []
     for action in actions:
         if action.type == ActionType.SET_STATUS:
-            words.append(f"Status: {statuses.get(str(action.value), action.value)}")
+            words.append(gettext("Status: %(value)s") % {"value": statuses.get(str(action.value), action.value)})
         elif action.type == ActionType.SET_PRIORITY:
-            words.append(f"Priority: {priorities.get(str(action.value), action.value)}")
+            words.append(gettext("Priority: %(value)s") % {"value": priorities.get(str(action.value), action.value)})
         elif action.type == ActionType.ASSIGN:
             who = agents.get(action.agent or 0) or teams.get(action.team or 0) or "?"
-            words.append(f"Assign: {who}")
+            words.append(gettext("Assign: %(who)s") % {"who": who})
         else:
             words.append(str(action.type).replace("_", " ").capitalize())
     return words
@@ -118,7 +119,7 @@ def add_canned(request: AgentRequest) -> HttpResponse:
             shared=data.get("shared") == "1"), actor=actor(request))
     except DomainError as exc:
         return _error(request, "canned-new", exc)
-    messages.success(request, f"Canned response “{row.title}” added.")
+    messages.success(request, gettext("Canned response “%(title)s” added.") % {"title": row.title})
     return redirect(reverse("web:replies") + "#canned")
 
 
@@ -129,12 +130,12 @@ def change_canned(request: AgentRequest, canned_id: int) -> HttpResponse:
     try:
         if data.get("action") == "delete":
             services.delete_canned_response(row, actor=actor(request))
-            messages.success(request, f"Canned response “{row.title}” removed.")
+            messages.success(request, gettext("Canned response “%(title)s” removed.") % {"title": row.title})
         else:
             services.update_canned_response(row, changes=CannedChanges(
                 title=data.get("title", ""), body=data.get("body", ""), shortcut=data.get("shortcut", ""),
                 shared=data.get("shared") == "1"), actor=actor(request))
-            messages.success(request, f"Canned response “{row.title}” saved.")
+            messages.success(request, gettext("Canned response “%(title)s” saved.") % {"title": row.title})
     except DomainError as exc:
         return _error(request, f"canned-{canned_id}", exc)
     return redirect(reverse("web:replies") + "#canned")
@@ -164,7 +165,7 @@ def add_macro(request: AgentRequest) -> HttpResponse:
                                     actor=actor(request))
     except DomainError as exc:
         return _error(request, "macro-new", exc)
-    messages.success(request, f"Macro “{row.name}” added.")
+    messages.success(request, gettext("Macro “%(name)s” added.") % {"name": row.name})
     return redirect(reverse("web:replies") + "#macros")
 
 
@@ -175,13 +176,13 @@ def change_macro(request: AgentRequest, macro_id: int) -> HttpResponse:
     try:
         if data.get("action") == "delete":
             services.delete_macro(row, actor=actor(request))
-            messages.success(request, f"Macro “{row.name}” removed.")
+            messages.success(request, gettext("Macro “%(name)s” removed.") % {"name": row.name})
         else:
             kept = tuple(a for a in services.macro_actions(row) if a.type not in FORM_ACTIONS)
             services.update_macro(row, changes=MacroChanges(
                 name=data.get("name", ""), reply=data.get("reply", ""), actions=_form_actions(request, kept),
                 shared=data.get("shared") == "1"), actor=actor(request))
-            messages.success(request, f"Macro “{row.name}” saved.")
+            messages.success(request, gettext("Macro “%(name)s” saved.") % {"name": row.name})
     except DomainError as exc:
         return _error(request, f"macro-{macro_id}", exc)
     return redirect(reverse("web:replies") + "#macros")
@@ -207,9 +208,9 @@ def apply_macro(request: AgentRequest, plural: str, item_id: str, macro_id: str)
     try:
         message = services.apply_macro(item, macro, actor=actor(request))
     except DomainError as exc:
-        messages.error(request, f"Macro “{macro.name}” was not applied: {exc.message}")
+        messages.error(request, gettext("Macro “%(name)s” was not applied: %(message)s") % {"name": macro.name, "message": exc.message})
         return redirect(item_url(item))
-    messages.success(request, f"Macro “{macro.name}” applied.")
+    messages.success(request, gettext("Macro “%(name)s” applied.") % {"name": macro.name})
     return redirect(f"{item_url(item)}#message-{message.pk}" if message else item_url(item))
 
 
@@ -222,8 +223,8 @@ def save_draft(request: AgentRequest, plural: str, item_id: str) -> HttpResponse
         draft = services.save_draft(item, draft=Draft(body=data.get("body", ""), cc=data.get("cc", ""),
                                                       bcc=data.get("bcc", "")), actor=actor(request))
     except DomainError as exc:
-        return HttpResponse(f"Draft not saved: {exc.message}", status=200)
-    return HttpResponse("Draft saved" if draft else "")
+        return HttpResponse(gettext("Draft not saved: %(error)s") % {"error": exc.message}, status=200)
+    return HttpResponse(gettext("Draft saved") if draft else "")
 
 
 @require_POST
@@ -233,7 +234,7 @@ def paste_image(request: AgentRequest, plural: str, item_id: str) -> HttpRespons
     item = _get_item_or_404(plural, item_id)
     upload = request.FILES.get("image")
     if upload is None:
-        return JsonResponse({"error": "Paste an image."}, status=422)
+        return JsonResponse({"error": gettext("Paste an image.")}, status=422)
     try:
         image = services.paste_image(item, name=upload.name or "", content=upload.read(services.MAX_IMAGE_BYTES + 1),
                                      actor=actor(request))

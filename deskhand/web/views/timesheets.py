@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deskhand.agents.queries import agent_list
@@ -56,20 +57,20 @@ class DateInput(forms.DateInput):
 
 class EntryForm(forms.Form):
     minutes = MinutesField()
-    date = forms.DateField(label="Date", widget=DateInput(), input_formats=["%Y-%m-%d"])
-    note = forms.CharField(label="Note", required=False, max_length=500)
-    billable = forms.BooleanField(label="Billable", required=False, initial=True)
+    date = forms.DateField(label=gettext_lazy("Date"), widget=DateInput(), input_formats=["%Y-%m-%d"])
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=500)
+    billable = forms.BooleanField(label=gettext_lazy("Billable"), required=False, initial=True)
 
 
 class LogTimeForm(EntryForm):
-    item = forms.CharField(label="Item", max_length=40, help_text="Its reference, such as #12.",
+    item = forms.CharField(label=gettext_lazy("Item"), max_length=40, help_text=gettext_lazy("Its reference, such as #12."),
                            widget=forms.TextInput(attrs={"placeholder": "#12", "autocomplete": "off"}))
     field_order = ["item", "minutes", "date", "note", "billable"]
 
     def clean_item(self) -> Item:
         match = queries.REFERENCE.match(self.cleaned_data["item"].strip())
         if not match:
-            raise forms.ValidationError("Enter an item reference, such as #12.")
+            raise forms.ValidationError(gettext("Enter an item reference, such as #12."))
         try:
             return queries.get_item(int(match.group(1)))
         except NotFound:
@@ -78,21 +79,21 @@ class LogTimeForm(EntryForm):
 
 class TimeFilterForm(forms.Form):
     data: QueryDict  # always a query string: the timesheet's filters
-    agent = forms.ChoiceField(label="Agent", required=False)
-    date_from = forms.DateField(label="From", required=False, widget=DateInput(), input_formats=["%Y-%m-%d"])
-    date_to = forms.DateField(label="To", required=False, widget=DateInput(), input_formats=["%Y-%m-%d"])
-    project = forms.ChoiceField(label="Project", required=False)
-    organization = forms.CharField(label="Organization", required=False, max_length=2000,
+    agent = forms.ChoiceField(label=gettext_lazy("Agent"), required=False)
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=DateInput(), input_formats=["%Y-%m-%d"])
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=DateInput(), input_formats=["%Y-%m-%d"])
+    project = forms.ChoiceField(label=gettext_lazy("Project"), required=False)
+    organization = forms.CharField(label=gettext_lazy("Organization"), required=False, max_length=2000,
                                    widget=forms.TextInput(attrs=ORGANIZATION_PICKER))
-    item = forms.CharField(label="Item", required=False, max_length=40,
+    item = forms.CharField(label=gettext_lazy("Item"), required=False, max_length=40,
                            widget=forms.TextInput(attrs={"placeholder": "#12", "size": 6}))
-    billable = forms.ChoiceField(label="Billable", required=False, choices=[
-        ("", "Billable or not"), ("yes", "Billable"), ("no", "Not billable")])
+    billable = forms.ChoiceField(label=gettext_lazy("Billable"), required=False, choices=[
+        ("", gettext("Billable or not")), ("yes", gettext("Billable")), ("no", gettext("Not billable"))])
 
     def __init__(self, data: QueryDict) -> None:
         super().__init__(data, auto_id="filter_%s")
-        choice_field(self, "agent").choices = [("", "Everyone")] + [(str(a.pk), a.display_name) for a in agent_list()]
-        choice_field(self, "project").choices = [("", "Any project"), (queries.NONE, "No project")] + [
+        choice_field(self, "agent").choices = [("", gettext("Everyone"))] + [(str(a.pk), a.display_name) for a in agent_list()]
+        choice_field(self, "project").choices = [("", gettext("Any project")), (queries.NONE, gettext("No project"))] + [
             (str(p.pk), p.name) for p in queries.project_list()]
 
     def clean_organization(self) -> str:
@@ -106,7 +107,7 @@ class TimeFilterForm(forms.Form):
             return queries.NONE
         organization = customer_queries.organization_by_name(text)
         if organization is None:
-            raise forms.ValidationError(f"There is no organization named “{text}”.")
+            raise forms.ValidationError(gettext("There is no organization named “%(name)s”.") % {"name": text})
         return str(organization.pk)
 
     def time_filters(self) -> queries.TimeFilters:
@@ -145,7 +146,8 @@ def may_change(request: AgentRequest, entry: TimeEntry) -> bool:
     return entry.agent_id == request.user.pk or request.user.is_admin
 
 
-TOTALS = (("By item", "item"), ("By project", "project"), ("By organization", "organization"))
+TOTALS = ((gettext_lazy("By item"), "item"), (gettext_lazy("By project"), "project"),
+          (gettext_lazy("By organization"), "organization"))
 
 
 def _totals(title: str, entries: QuerySet[TimeEntry], by: str) -> dict[str, Any]:
@@ -174,7 +176,7 @@ def _render(request: AgentRequest, *, log_form: LogTimeForm | None = None, statu
             entry.editable = may_change(request, entry)  # type: ignore[attr-defined]
         minutes, billable = queries.total_minutes(entries)
         context.update(page=page, total=duration(minutes), billable_total=duration(billable),
-                       totals=[_totals(title, entries, by) for title, by in TOTALS])
+                       totals=[_totals(str(title), entries, by) for title, by in TOTALS])
         pages = request.GET.copy()
         pages.pop("page", None)
         context["page_query"] = pages.urlencode()
@@ -197,8 +199,8 @@ def timesheet(request: AgentRequest) -> HttpResponse:
         except DomainError as exc:
             add_domain_error(form, exc)
         else:
-            messages.success(request, f"Logged {duration(entry.minutes)} on {entry.item.reference} "
-                                      f"{entry.item.title}.")
+            messages.success(request, gettext("Logged %(time)s on %(reference)s %(title)s.") % {
+                "time": duration(entry.minutes), "reference": entry.item.reference, "title": entry.item.title})
             return redirect(safe_next(request, reverse("web:timesheets")))
     return _render(request, log_form=form, status=422)
 
@@ -227,7 +229,7 @@ def _entry_or_404(entry_id: int) -> TimeEntry:
 
 def _check(request: AgentRequest, entry: TimeEntry) -> None:
     if not may_change(request, entry):
-        raise PermissionDenied("Only the agent who logged this time, or an admin, can change it.")
+        raise PermissionDenied(gettext("Only the agent who logged this time, or an admin, can change it."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -250,7 +252,7 @@ def time_entry(request: AgentRequest, entry_id: int) -> HttpResponse:
             add_domain_error(form, exc)
             entry = _entry_or_404(entry_id)
         else:
-            messages.success(request, f"Time entry on {entry.item.reference} saved.")
+            messages.success(request, gettext("Time entry on %(reference)s saved.") % {"reference": entry.item.reference})
             return redirect(safe_next(request, reverse("web:timesheets")))
     template = "web/timesheets/entry.html#edit-row" if request.htmx else "web/timesheets/entry.html"
     return render(request, template, {
@@ -268,7 +270,7 @@ def delete_entry(request: AgentRequest, entry_id: int) -> HttpResponse:
             services.delete_time_entry(entry, actor=actor(request))
         except Forbidden as exc:
             raise PermissionDenied(exc.message) from None
-        messages.success(request, f"Deleted {duration(entry.minutes)} on {entry.item.reference}.")
+        messages.success(request, gettext("Deleted %(minutes)s on %(reference)s.") % {"minutes": duration(entry.minutes), "reference": entry.item.reference})
         return redirect(safe_next(request, reverse("web:timesheets")))
     return render(request, "web/timesheets/delete.html", {
         "entry": entry, "duration": duration(entry.minutes), "next": safe_next(request, reverse("web:timesheets"))})

@@ -91,7 +91,7 @@ def views_page(request: AgentRequest, plural: str) -> HttpResponse:
 def _saved(request: AgentRequest, kind: str, view_id: str) -> SavedView:
     view = workspace.saved_view_list(request.user.pk, kind).filter(pk=id_or_none(view_id) or 0).first()
     if view is None:
-        raise Http404("No such view.")
+        raise Http404(gettext("No such view."))
     return view
 
 
