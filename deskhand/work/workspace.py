@@ -85,18 +85,26 @@ def _count_key(view: View, kind: str, me: int) -> str:
     return "viewcount:" + hashlib.sha256(repr((kind, sorted(filters.items()))).encode()).hexdigest()[:32]
 
 
+def _personal(view: View) -> bool:
+    return "me" in view.query.get("assignee", "").split(",")
+
+
 def view_counts(views: Sequence[View], kind: str, *, me: int) -> dict[str, int]:
     """The sidebar's counts. Each is kept for COUNT_FRESH seconds under its resolved filters, so the
     views every agent shares (Unassigned, Waiting on customer, a shared view) are counted once for
     the whole team, and an agent's minute-by-minute refresh costs a cache read, not a count over
-    200 000 tickets. A count up to half a minute old is what a sidebar can afford to show."""
-    keys = {view.key: _count_key(view, kind, me) for view in views}
+    200 000 tickets. A count up to half a minute old is what a sidebar can afford to show; the
+    agent's own views (assigned to me) are always counted afresh."""
+    # An agent's own views ("me") are counted every time: a ticket just assigned shows at once.
+    keys = {view.key: _count_key(view, kind, me) for view in views if not _personal(view)}
     known = cache.get_many(list(keys.values()))
     counts = {}
     fresh = {}
     for view in views:
-        key = keys[view.key]
-        if key in known:
+        key = keys.get(view.key)
+        if key is None:
+            counts[view.key] = view_count(view, kind, me=me)
+        elif key in known:
             counts[view.key] = int(known[key])
         else:
             counts[view.key] = fresh[key] = view_count(view, kind, me=me)

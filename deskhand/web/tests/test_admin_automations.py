@@ -107,7 +107,7 @@ def test_the_item_page_says_why(agent_client: Client, admin_actor: Actor, agent_
                            actions=(Action(ActionType.ASSIGN, agent=agent.pk),)), actor=admin_actor)
     ticket = submit_ticket(ItemDraft(title="Printer jam", requester_email="zoe@acme.example"), actor=agent_actor)
     page = agent_client.get(f"/tickets/{ticket.pk}").content.decode()
-    assert "Automation “Printers to Ana”" in page and "no conditions" in page and "assigned to Ana Agent" in page
+    assert "Rule “Printers to Ana” ran: assigned to Ana Agent." in page and "no conditions" in page
 
 
 def test_the_preset_page_shows_then_applies(admin_client: Client) -> None:

@@ -253,7 +253,8 @@ def test_item_page_queries_do_not_grow_with_mail(agent_client: Client, agent: Ag
     add(8)
     many = count()
     assert Message.objects.filter(item=item).count() == 19
-    assert many == few and many <= 22
+    # 22 before issue 15's workspace (4), notifications read (1), reply box (4) and reply copies (1).
+    assert many == few and many <= 32
 
 
 def test_a_mail_ticket_shows_its_text_once(agent_client: Client) -> None:

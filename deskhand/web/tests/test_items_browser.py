@@ -142,7 +142,7 @@ def test_by_customer_and_by_portfolio_views(page: Page, admin: Agent) -> None:
     add_message(first, kind="note", body="Budget approved.", actor=Actor.agent(admin))
 
     page.goto("/tickets")
-    page.get_by_role("link", name="By customer").click()
+    page.get_by_role("link", name="By customer", exact=True).click()
     tree = page.get_by_role("navigation", name="Tickets by customer")
     expect(tree).to_contain_text("acme.example")
     expect(tree).to_contain_text("globex.example")

@@ -616,8 +616,10 @@ def test_item_page_queries_do_not_grow_with_messages(agent_client: Client, agent
     add(18)
     many = _count_queries(agent_client, f"/tickets/{ticket.pk}")
     # The project menu is not loaded (18, 19: the survey answer, the tasks); 4 for the workspace: seen,
-    # here, who else is, the views beside the page; 1 marks the agent's notifications about it read.
-    assert many == few and many <= 26
+    # here, who else is, the views beside the page; 1 marks the agent's notifications about it read;
+    # 4 for the reply box (canned responses, macros, the draft, the statuses to send and set) and
+    # 1 for the copies of the replies shown. A constant: none grows with the conversation.
+    assert many == few and many <= 29
 
 
 def test_create_a_task_from_the_ticket_page(agent_client: Client) -> None:
