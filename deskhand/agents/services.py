@@ -211,7 +211,10 @@ def record_agent(agent: Agent, action: str, actor: Actor, **changes: object) -> 
 
 
 def _other_active_admins(agent: Agent) -> bool:
-    return Agent.objects.filter(is_admin=True, is_active=True).exclude(pk=agent.pk).exists()
+    """Locks every active admin's row: two admins demoting each other at once take turns, and the
+    second sees the first's change (on PostgreSQL; SQLite runs one writer at a time anyway)."""
+    admins = Agent.objects.select_for_update().filter(is_admin=True, is_active=True).order_by("pk")
+    return any(pk != agent.pk for pk in admins.values_list("pk", flat=True))
 
 
 @transaction.atomic
