@@ -89,7 +89,7 @@ class Choices:
 
 
 def priority_choices() -> list[tuple[str, str]]:
-    return [(priority.key, priority.label) for priority in Priority]
+    return [(priority.key, gettext(priority.label)) for priority in Priority]
 
 
 def assignee_refs(value: str | Sequence[str], *, field: str = "assignees") -> list[AssigneeRef]:

@@ -12,6 +12,26 @@ WORDS = (
     gettext_noop("created"), gettext_noop("matched"), gettext_noop("error"),
 )
 
+# The built-in views (deskhand.work.workspace.BUILT_IN): shown with `|view_name`; saved views keep the
+# names agents gave them.
+VIEW_NAMES = (
+    gettext_noop("My open"), gettext_noop("Unassigned"), gettext_noop("Waiting on customer"),
+    gettext_noop("Breaching soon"), gettext_noop("Recently updated by customers"),
+)
+
+# Priorities (deskhand.work.models.Priority) and channels, shown with `|translated`.
+CHOICE_WORDS = (
+    gettext_noop("Low"), gettext_noop("Normal"), gettext_noop("High"), gettext_noop("Urgent"),
+    gettext_noop("Web"), gettext_noop("API"), gettext_noop("Email"), gettext_noop("Ticket"), gettext_noop("Task"),
+)
+
+# The default workflow's statuses (deskhand.work.services.statuses.DEFAULT_WORKFLOW), shown with
+# `|status_label` while an admin has not renamed them.
+STATUS_WORDS = (
+    pgettext_lazy("status", "New"), pgettext_lazy("status", "Open"), pgettext_lazy("status", "Pending"),
+    pgettext_lazy("status", "Done"),
+)
+
 # The reports' pickers (deskhand.reports.inputs: GroupBy, Preset) and the SLA report's groupings.
 REPORT_WORDS = (
     gettext_noop("No grouping"), gettext_noop("Organization"), gettext_noop("Agent"), gettext_noop("Channel"),

@@ -46,6 +46,7 @@ from deskhand.web.forms_items import (
 )
 from deskhand.web.history import Line, Names, item_history
 from deskhand.web.http import AgentRequest
+from deskhand.web.templatetags.words import status_label
 from deskhand.web.views.admin_mail import eml_response, original_context
 from deskhand.work import queries, workspace
 from deskhand.work.inputs import BulkChanges, FollowerRef, ItemChanges, ItemDraft
@@ -63,8 +64,9 @@ FILTERS = ("status", "priority", "assignee", "organization", "requester", "proje
 VIEW_LABELS = {"list": gettext_lazy("List"), "by_portfolio": gettext_lazy("By portfolio"),
                "by_customer": gettext_lazy("By customer")}
 # Column, header, and the direction a first click sorts by (newest, most urgent first).
-COLUMNS = (("id", "Ref", "-id"), ("title", "Title", "title"), ("status", "Status", "status"),
-           ("priority", "Priority", "-priority"), ("updated_at", "Updated", "-updated_at"))
+COLUMNS = (("id", gettext_lazy("Ref"), "-id"), ("title", gettext_lazy("Title"), "title"),
+           ("status", gettext_lazy("Status"), "status"), ("priority", gettext_lazy("Priority"), "-priority"),
+           ("updated_at", gettext_lazy("Updated"), "-updated_at"))
 SLA_CHOICES = [("", gettext_lazy("Any")), ("at_risk", gettext_lazy("At risk")), ("breached", gettext_lazy("Breached")),
                ("running", gettext_lazy("Running")), ("paused", gettext_lazy("Paused")), ("met", gettext_lazy("Met")),
                ("none", gettext_lazy("No SLA"))]
@@ -196,7 +198,8 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
         columns.append({"label": label, "url": "?" + urlencode({**query, "sort": target}),
                         "aria_sort": ("descending" if sort.startswith("-") else "ascending") if current else ""})
     context = {
-        "kind": kind, "plural": plural, "title": current_view.name if current_view else gettext(plural.capitalize()),
+        "kind": kind, "plural": plural, "title": (current_view.name if current_view.saved else gettext(current_view.name)) if current_view
+        else gettext(plural.capitalize()),
         "view": view, "current_view": current_view, "saved_query": urlencode({k: v for k, v in query.items() if k != "view"}),
         "views": [(name, VIEW_LABELS[name], "?" + urlencode({**kept, "view": name})) for name in views],
         "items": rows[:PAGE_SIZE], "page": page, "errors": errors, "filters": raw, "shown": shown,
@@ -237,7 +240,7 @@ def _bulk_changes(data: QueryDict, choices: Choices) -> tuple[BulkChanges, str]:
         key = data.get("status_to", "")
         if not key:
             raise Invalid("status_required", gettext("Choose a status."), field="status_to")
-        label = next((status.label for status in choices.statuses if status.key == key), key)
+        label = next((status_label(status) for status in choices.statuses if status.key == key), key)
         return BulkChanges(status=key), gettext("set to %(status)s") % {"status": label}
     if action == "move":
         target = data.get("move_to", "")
@@ -578,7 +581,7 @@ def post_message(request: AgentRequest, plural: str, item_id: str, kind: str) ->
             "to": sent, "cc": ", ".join(copies)}
         if reply.then:
             text += " " + (gettext("The task is now %(status)s.") if item.kind == Kind.TASK
-                           else gettext("The ticket is now %(status)s.")) % {"status": item.status.label}
+                           else gettext("The ticket is now %(status)s.")) % {"status": status_label(item.status)}
         messages.success(request, text)
     else:
         messages.success(request, gettext("Note added."))

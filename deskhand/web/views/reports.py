@@ -35,6 +35,7 @@ from deskhand.sla.queries import REPORT_BY, report_rows, sla_report
 from deskhand.surveys import queries as survey_queries
 from deskhand.web.access import agent_required
 from deskhand.web.http import AgentRequest
+from deskhand.web.templatetags.words import status_label
 
 # How many groups a page shows (largest first); the CSV and the API have all of them.
 SHOWN_GROUPS = 20
@@ -159,7 +160,7 @@ def overview(request: AgentRequest) -> HttpResponse:
         "volume_chart": line_chart(days, [(gettext("Created"), "line-created", [d.created for d in volume.days]),
                                           (gettext("Solved"), "line-solved", [d.solved for d in volume.days])]),
         "open_chart": line_chart(days, [(pgettext("open tickets", "Open"), "line-open", [d.open for d in backlog.days])]),
-        "status_bars": bars([(s.label, s.count) for s in backlog.statuses]),
+        "status_bars": bars([(status_label(s), s.count) for s in backlog.statuses]),
         "volume_groups": bars([(row.label, row.created) for row in volume.groups[:SHOWN_GROUPS]]),
         "volume_rows": volume.groups[:SHOWN_GROUPS], "more_groups": max(0, len(volume.groups) - SHOWN_GROUPS),
         "time_rows": [_time_row(row) for row in [times.total, *times.groups[:SHOWN_GROUPS]]],
