@@ -675,6 +675,9 @@ class MessageListOut(Schema):
 
 class MessageIn(Schema):
     body: StrictStr
+    # A reply's copies (the service checks each address and allows 10 of each).
+    cc: list[StrictStr] = Field(default_factory=list, max_length=50)
+    bcc: list[StrictStr] = Field(default_factory=list, max_length=50)
 
 
 # -- projects, timesheets, statuses ---------------------------------------------------------------

@@ -44,10 +44,14 @@ MESSAGE_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"type": "object", "required": ["body"],
-                                            "properties": {"body": {"type": "string"}}}},
+            "application/json": {"schema": {"type": "object", "required": ["body"], "properties": {
+                "body": {"type": "string"},
+                "cc": {"type": "array", "items": {"type": "string", "format": "email"}, "maxItems": 10},
+                "bcc": {"type": "array", "items": {"type": "string", "format": "email"}, "maxItems": 10}}}},
             "multipart/form-data": {"schema": {"type": "object", "properties": {
                 "body": {"type": "string"},
+                "cc": {"type": "array", "items": {"type": "string"}},
+                "bcc": {"type": "array", "items": {"type": "string"}},
                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
             }}},
         },
@@ -88,8 +92,9 @@ def _page(queryset: Any, params: PageParams) -> dict[str, Any]:
     return paginate(queryset, ListParams(page=params.page, page_size=params.page_size))
 
 
-def _message_input(request: HttpRequest) -> tuple[Any, list[NewAttachment]]:
-    """`{"body"}` as JSON, or multipart/form-data with `body` and any number of `files`. A JSON body
+def _message_input(request: HttpRequest) -> tuple[Any, list[NewAttachment], list[str], list[str]]:
+    """`{"body", "cc", "bcc"}` as JSON, or multipart/form-data with `body`, any number of `files` and
+    of `cc` / `bcc`. A JSON body
     sent as a form (curl -d without a Content-Type) is read as JSON, as every other route reads it."""
     if request.content_type == "multipart/form-data" or (
             request.content_type == "application/x-www-form-urlencoded" and "body" in request.POST):
@@ -101,7 +106,8 @@ def _message_input(request: HttpRequest) -> tuple[Any, list[NewAttachment]]:
             raise Invalid("invalid_form", f"The form data could not be read: {exc}", field=None) from None
         files = [NewAttachment(name=upload.name or "", content=upload, content_type=upload.content_type or "")
                  for upload in uploads]
-        return request.POST.get("body", ""), files
+        return (request.POST.get("body", ""), files, request.POST.getlist("cc")[:50],
+                request.POST.getlist("bcc")[:50])
     try:
         data = json.loads(request.body or b"null")
     except ValueError:
@@ -111,7 +117,7 @@ def _message_input(request: HttpRequest) -> tuple[Any, list[NewAttachment]]:
     except PydanticValidationError as exc:
         raise ValidationError([{**error, "loc": ("body", "payload", *error["loc"])}
                                for error in exc.errors(include_url=False, include_context=False)]) from None
-    return payload.body, []
+    return payload.body, [], payload.cc, payload.bcc
 
 
 def _add_routes(kind: str) -> None:
@@ -165,9 +171,9 @@ def _add_routes(kind: str) -> None:
 
     def post_message(request: HttpRequest, item_id: int, message_kind: str) -> Status[Message]:
         item = queries.get_item(item_id, kind=kind)
-        body, files = _message_input(request)
+        body, files, cc, bcc = _message_input(request)
         message = add_message(item, kind=message_kind, body=body, attachments=files, channel=Channel.API,
-                              actor=actor_of(request))
+                              cc=cc, bcc=bcc, actor=actor_of(request))
         return Status(201, message)
 
     @router.post(f"/{plural}/{{id:item_id}}/replies", response={201: MessageOut}, tags=[plural],

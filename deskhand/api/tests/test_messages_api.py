@@ -64,6 +64,34 @@ def test_reply_goes_to_the_requester_and_customer_followers(api: ApiClient, tick
     assert event["action"] == "message.reply" and event["detail"]["to"] == reply["recipients"]
 
 
+def test_a_reply_with_cc_and_bcc(api: ApiClient, ticket: Any) -> None:
+    response = api.post(f"/tickets/{ticket['id']}/replies", {"body": "Copying your manager.",
+                                                             "cc": ["Carl@Acme.com"], "bcc": ["audit@acme.com"]})
+    assert response.status_code == 201, response.content
+    outbound = OutboundMessage.objects.get()
+    from deskhand.mail.outbound import build_mail, envelope_recipients
+
+    assert [a.lower() for a in envelope_recipients(outbound)][2:] == ["carl@acme.com", "audit@acme.com"]
+    mail = build_mail(outbound)
+    assert "carl@acme.com" in str(mail["Cc"]).lower() and "audit@acme.com" not in mail.as_string()
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"body": "x", "cc": ["not an address"]}, "cc"),
+    ({"body": "x", "bcc": [f"a{n}@b.example" for n in range(11)]}, "bcc"),
+    ({"body": "x", "cc": "carl@acme.com"}, "cc"),
+])
+def test_bad_copies_are_422s_and_send_nothing(api: ApiClient, ticket: Any, body: dict[str, Any], field: str) -> None:
+    response = api.post(f"/tickets/{ticket['id']}/replies", body)
+    assert response.status_code == 422 and response.json()["field"] == field, response.content
+    assert not OutboundMessage.objects.exists()
+
+
+def test_a_note_has_no_copies(api: ApiClient, ticket: Any) -> None:
+    response = api.post(f"/tickets/{ticket['id']}/notes", {"body": "x", "cc": ["carl@acme.com"]})
+    assert response.status_code == 422 and response.json()["field"] == "cc"
+
+
 def test_a_note_stays_inside_the_team(api: ApiClient, ticket: Any) -> None:
     response = api.post(f"/tickets/{ticket['id']}/notes", {"body": "Call the vendor."})
     assert response.status_code == 201
