@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Prefetch, Q, QuerySet, Value
 from django.db.models.functions import Lower, Replace
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent, ApiToken, Team
 from deskhand.core.errors import NotFound
@@ -27,7 +28,7 @@ def team_list(*, search: str = "") -> QuerySet[Team]:
 def get_agent_by_email(email: str) -> Agent:
     agent = Agent.objects.filter(email__iexact=search_term(email, max_length=254)).first()
     if agent is None:
-        raise NotFound("agent_not_found", f"No agent with email {email.strip()}.", field="email")
+        raise NotFound("agent_not_found", gettext("No agent with email %(strip)s.") % {"strip": email.strip()}, field="email")
     return agent
 
 
@@ -45,7 +46,7 @@ def agent_admin_list() -> QuerySet[Agent]:
 def get_agent(agent_id: int) -> Agent:
     agent = Agent.objects.filter(pk=agent_id).first()
     if agent is None:
-        raise NotFound("agent_not_found", f"No agent with id {agent_id}.", field="agent")
+        raise NotFound("agent_not_found", gettext("No agent with id %(agent_id)s.") % {"agent_id": agent_id}, field="agent")
     return agent
 
 
@@ -53,7 +54,7 @@ def get_token_for_agent(agent: Agent, token_id: int) -> ApiToken:
     """One of `agent`'s own API tokens (nobody else's, admin or not: the profile shows one's own)."""
     token = ApiToken.objects.filter(pk=token_id, agent=agent).first()
     if token is None:
-        raise NotFound("token_not_found", "There is no such API token of yours.", field="token")
+        raise NotFound("token_not_found", gettext("There is no such API token of yours."), field="token")
     return token
 
 

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent, ApiToken, Team
 from deskhand.audit.services import record
@@ -38,7 +39,7 @@ MAX_TEAMS = 200
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can do this.")
+        raise Forbidden("admin_required", gettext("Only an administrator can do this."))
 
 
 def _clean_email(email: str) -> str:
@@ -54,7 +55,7 @@ def _clean_name(name: str, *, field: str = "name", required: bool = False, max_l
 
 def _set_password(agent: Agent, password: str) -> None:
     if len(password) > MAX_PASSWORD:
-        raise Invalid("weak_password", f"A password has at most {MAX_PASSWORD} characters.", field="password")
+        raise Invalid("weak_password", gettext("A password has at most %(value)s characters.") % {"value": MAX_PASSWORD}, field="password")
     try:
         validate_password(password, agent)
     except ValidationError as exc:
@@ -77,7 +78,7 @@ def create_agent(
         with transaction.atomic():
             agent.save()
     except IntegrityError:
-        raise Conflict("agent_exists", "An agent with this email already exists.", field="email") from None
+        raise Conflict("agent_exists", gettext("An agent with this email already exists."), field="email") from None
     record(actor=actor, action="agent.created", object_type="agent", object_id=agent.pk,
            object_label=agent.email, changes={"email": agent.email, "is_admin": agent.is_admin})
     return agent
@@ -106,7 +107,7 @@ def _clean_members(member_ids: Iterable[int]) -> list[Agent]:
     agents = list(Agent.objects.filter(pk__in=ids))
     if len(agents) != len(ids):
         missing = sorted(set(ids) - {agent.pk for agent in agents})
-        raise Invalid("unknown_agent", f"No agent with id {missing[0]}.", field="members")
+        raise Invalid("unknown_agent", gettext("No agent with id %(missing)s.") % {"missing": missing[0]}, field="members")
     return agents
 
 
@@ -123,7 +124,7 @@ def create_team(name: str, *, members: Iterable[int] = (), email: str = "", acto
         with transaction.atomic():
             team.save()
     except IntegrityError:
-        raise Conflict("team_exists", "A team with this name already exists.", field="name") from None
+        raise Conflict("team_exists", gettext("A team with this name already exists."), field="name") from None
     team.members.set(agents)
     record(actor=actor, action="team.created", object_type="team", object_id=team.pk, object_label=team.name,
            changes={"members": [agent.pk for agent in agents]})
@@ -141,7 +142,7 @@ def update_team(team: Team, *, name: str, members: Iterable[int], email: str = "
         with transaction.atomic():
             team.save()
     except IntegrityError:
-        raise Conflict("team_exists", "A team with this name already exists.", field="name") from None
+        raise Conflict("team_exists", gettext("A team with this name already exists."), field="name") from None
     after = {"name": team.name, "email": team.email}
     _set_members(team, agents, actor=actor, extra={
         key: {"old": before[key], "new": value} for key, value in after.items() if before[key] != value})
@@ -176,7 +177,7 @@ def issue_token(agent: Agent, *, name: str = "", actor: Actor) -> tuple[ApiToken
 def revoke_token(token_id: int, *, actor: Actor) -> ApiToken:
     token = ApiToken.objects.select_related("agent").filter(pk=token_id).first()
     if token is None:
-        raise NotFound("token_not_found", f"No API token with id {token_id}.", field="token")
+        raise NotFound("token_not_found", gettext("No API token with id %(token_id)s.") % {"token_id": token_id}, field="token")
     if actor.agent_id != token.agent_id:
         _require_admin(actor)
     if token.revoked_at is None:
@@ -227,9 +228,9 @@ def change_role(agent: Agent, *, is_admin: bool, actor: Actor) -> Agent:
         return agent
     if not is_admin:
         if agent.pk == actor.agent_id:
-            raise Conflict("own_role", "You cannot take away your own admin role; ask another admin.", field="role")
+            raise Conflict("own_role", gettext("You cannot take away your own admin role; ask another admin."), field="role")
         if agent.is_active and not _other_active_admins(agent):
-            raise Conflict("last_admin", "This is the last active admin; make someone else an admin first.",
+            raise Conflict("last_admin", gettext("This is the last active admin; make someone else an admin first."),
                            field="role")
     agent.is_admin = is_admin
     agent.save(update_fields=["is_admin"])
@@ -248,9 +249,9 @@ def set_active(agent: Agent, *, active: bool, actor: Actor) -> Agent:
         return agent
     if not active:
         if agent.pk == actor.agent_id:
-            raise Conflict("own_account", "You cannot deactivate yourself; ask another admin.", field="active")
+            raise Conflict("own_account", gettext("You cannot deactivate yourself; ask another admin."), field="active")
         if agent.is_admin and not _other_active_admins(agent):
-            raise Conflict("last_admin", "This is the last active admin; make someone else an admin first.",
+            raise Conflict("last_admin", gettext("This is the last active admin; make someone else an admin first."),
                            field="active")
     agent.is_active = active
     agent.save(update_fields=["is_active"])
@@ -261,11 +262,11 @@ def set_active(agent: Agent, *, active: bool, actor: Actor) -> Agent:
 def _clean_teams(team_ids: Iterable[int]) -> list[Team]:
     ids = list(dict.fromkeys(team_ids))
     if len(ids) > MAX_TEAMS:
-        raise Invalid("too_many_teams", f"An agent is in at most {MAX_TEAMS} teams.", field="teams")
+        raise Invalid("too_many_teams", gettext("An agent is in at most %(value)s teams.") % {"value": MAX_TEAMS}, field="teams")
     teams = list(Team.objects.filter(pk__in=ids))
     if len(teams) != len(ids):
         missing = sorted(set(ids) - {team.pk for team in teams})
-        raise Invalid("unknown_team", f"No team with id {missing[0]}.", field="teams")
+        raise Invalid("unknown_team", gettext("No team with id %(missing)s.") % {"missing": missing[0]}, field="teams")
     return teams
 
 
@@ -315,14 +316,14 @@ def read_welcome_token(token: str, *, lock: bool = False) -> Agent:
     try:
         data = signing.loads(token[:2000], salt=WELCOME_SALT, max_age=WELCOME_AGE)
     except signing.SignatureExpired:
-        raise Conflict("link_expired", "This invitation has expired. Ask an admin to send a new one.") from None
+        raise Conflict("link_expired", gettext("This invitation has expired. Ask an admin to send a new one.")) from None
     except signing.BadSignature:
-        raise NotFound("link_invalid", "This link is not valid. Copy the whole link from the mail.") from None
+        raise NotFound("link_invalid", gettext("This link is not valid. Copy the whole link from the mail.")) from None
     pk = data.get("a") if isinstance(data, dict) else None
     rows = Agent.objects.select_for_update() if lock else Agent.objects
     agent = rows.filter(pk=pk, is_active=True).first() if isinstance(pk, int) else None
     if agent is None or not constant_time_compare(str(data.get("f", "")), _fingerprint(agent)):
-        raise Conflict("link_used", "This invitation has been used already. Sign in, or ask an admin for a new one.")
+        raise Conflict("link_used", gettext("This invitation has been used already. Sign in, or ask an admin for a new one."))
     return agent
 
 
@@ -351,7 +352,7 @@ def clean_language(value: str) -> str:
     """A language the app offers (settings.LANGUAGES), or "" for the browser's."""
     value = value.strip()
     if value and value not in dict(settings.LANGUAGES):
-        raise Invalid("invalid_language", "Choose one of the languages offered.", field="language")
+        raise Invalid("invalid_language", gettext("Choose one of the languages offered."), field="language")
     return value
 
 
@@ -383,11 +384,11 @@ def change_password(agent: Agent, *, current: str, new: str, actor: Actor) -> Ag
     """An agent changes their own password, proving the current one. Their other sessions end
     (Django's session hash covers the password); the caller keeps this one."""
     if actor.agent_id != agent.pk:
-        raise Forbidden("own_password", "Agents change only their own password.")
+        raise Forbidden("own_password", gettext("Agents change only their own password."))
     if not agent.check_password(current[:MAX_PASSWORD]):
-        raise Invalid("wrong_password", "The current password is not right.", field="current_password")
+        raise Invalid("wrong_password", gettext("The current password is not right."), field="current_password")
     if current == new:
-        raise Invalid("same_password", "Choose a password different from the current one.", field="new_password")
+        raise Invalid("same_password", gettext("Choose a password different from the current one."), field="new_password")
     try:
         _set_password(agent, new)
     except Invalid as exc:

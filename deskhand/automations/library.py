@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 from deskhand.automations.models import Automation
 from deskhand.automations.rules import (
     Action,
@@ -118,5 +120,5 @@ def add_from_library(key: str, *, actor: Actor) -> Automation:
     """The library's rule, as a new automation of its own (switched on, editable)."""
     entry = BY_KEY.get(key)
     if entry is None:
-        raise Invalid("unknown_library_rule", "There is no such rule in the library.", field="key")
+        raise Invalid("unknown_library_rule", gettext("There is no such rule in the library."), field="key")
     return create_automation(entry.rule(), actor=actor)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from deskhand.automations.inputs import AutomationChanges
 from deskhand.automations.models import Automation
@@ -56,7 +57,7 @@ def _rule_rows() -> dict[str, Automation]:
 def preview(name: str) -> list[Change]:
     """What `apply_preset(name)` would change now (nothing is written)."""
     if name not in PRESETS:
-        raise Invalid("unknown_preset", "Choose internal or external.", field="preset")
+        raise Invalid("unknown_preset", gettext("Choose internal or external."), field="preset")
     settings = get_settings()
     changes = [Change(SETTING_LABELS[key], _word(settings[key]), _word(value))
                for key, value in SETTINGS[name].items() if settings[key] != value]

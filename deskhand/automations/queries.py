@@ -6,6 +6,7 @@ import datetime
 from collections.abc import Iterable
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from deskhand.automations.models import Automation
 from deskhand.automations.planner import LoadedRule
@@ -25,7 +26,7 @@ def automation_list(*, item_kind: str = "", search: str = "") -> QuerySet[Automa
 def get_automation(automation_id: int) -> Automation:
     row = Automation.objects.filter(pk=automation_id).first()
     if row is None:
-        raise NotFound("automation_not_found", f"No automation with id {automation_id}.")
+        raise NotFound("automation_not_found", gettext("No automation with id %(automation_id)s.") % {"automation_id": automation_id})
     return row
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskhand.core.errors import Invalid
 
 MAX_CONDITIONS = 50
@@ -275,30 +277,30 @@ def _check_value(condition: Condition, kind: FieldKind, where: str) -> None:
         return  # `is_not null`: "is not empty"
     if condition.op == Op.IN:
         if not isinstance(value, list) or not value or len(value) > 500:
-            raise Invalid("invalid_value", "`in` takes a list of 1 to 500 values.", field=f"{where}.value")
+            raise Invalid("invalid_value", gettext("`in` takes a list of 1 to 500 values."), field=f"{where}.value")
         values = value
     else:
         values = [value]
     for each in values:
         if kind in (FieldKind.ID,) and (isinstance(each, bool) or not isinstance(each, int)):
-            raise Invalid("invalid_value", f"{condition.field} is compared with an id (a number).",
+            raise Invalid("invalid_value", gettext("%(field)s is compared with an id (a number).") % {"field": condition.field},
                           field=f"{where}.value")
         if kind == FieldKind.BOOL and not isinstance(each, bool):
-            raise Invalid("invalid_value", f"{condition.field} is true or false.", field=f"{where}.value")
+            raise Invalid("invalid_value", gettext("%(field)s is true or false.") % {"field": condition.field}, field=f"{where}.value")
         if kind == FieldKind.NUMBER or condition.op in (Op.GT, Op.LT):
             if isinstance(each, bool) or not isinstance(each, int | float):
-                raise Invalid("invalid_value", f"{condition.op} compares with a number.", field=f"{where}.value")
+                raise Invalid("invalid_value", gettext("%(op)s compares with a number.") % {"op": condition.op}, field=f"{where}.value")
         elif kind in (FieldKind.TEXT, FieldKind.KEY, FieldKind.IDS) and not isinstance(each, str):
-            raise Invalid("invalid_value", f"{condition.field} is compared with text.", field=f"{where}.value")
+            raise Invalid("invalid_value", gettext("%(field)s is compared with text.") % {"field": condition.field}, field=f"{where}.value")
         # `is ""` is a value (an empty property); "contains nothing" is not.
         blank = isinstance(each, str) and not each.strip() and condition.op != Op.IS
         if blank or (isinstance(each, str) and len(each) > 1000):
-            raise Invalid("invalid_value", "Give a value of 1 to 1000 characters.", field=f"{where}.value")
+            raise Invalid("invalid_value", gettext("Give a value of 1 to 1000 characters."), field=f"{where}.value")
 
 
 def check_conditions(conditions: Sequence[Condition], where: str, item_kind: ItemKind = ItemKind.TICKET) -> None:
     if len(conditions) > MAX_CONDITIONS:
-        raise Invalid("too_many_conditions", f"At most {MAX_CONDITIONS} conditions.", field=where)
+        raise Invalid("too_many_conditions", gettext("At most %(value)s conditions.") % {"value": MAX_CONDITIONS}, field=where)
     for index, condition in enumerate(conditions):
         at = f"{where}.{index}"
         kind = field_kind(condition.field, item_kind)
@@ -307,7 +309,7 @@ def check_conditions(conditions: Sequence[Condition], where: str, item_kind: Ite
                           field=f"{at}.field")
         if condition.op not in OPS[kind]:
             allowed = ", ".join(sorted(OPS[kind]))
-            raise Invalid("invalid_op", f"{condition.field} takes {allowed}.", field=f"{at}.op")
+            raise Invalid("invalid_op", gettext("%(field)s takes %(allowed)s.") % {"field": condition.field, "allowed": allowed}, field=f"{at}.op")
         _check_value(condition, kind, at)
 
 
@@ -324,11 +326,11 @@ def _changes(action: Action, item_kind: ItemKind) -> set[str]:
 def check_rule(rule: Rule) -> None:
     """Everything about `rule` that needs no records; raises Invalid naming the field."""
     if not rule.name.strip() or len(rule.name) > 200:
-        raise Invalid("invalid_name", "Give the automation a name (200 characters at most).", field="name")
+        raise Invalid("invalid_name", gettext("Give the automation a name (200 characters at most)."), field="name")
     trigger = rule.trigger
     if trigger.type not in TRIGGERS[rule.item_kind]:
         allowed = ", ".join(sorted(TRIGGERS[rule.item_kind]))
-        raise Invalid("invalid_trigger", f"A {rule.item_kind} rule is triggered by {allowed}.", field="trigger.type")
+        raise Invalid("invalid_trigger", gettext("A %(item_kind)s rule is triggered by %(allowed)s.") % {"item_kind": rule.item_kind, "allowed": allowed}, field="trigger.type")
     if trigger.type == TriggerType.CHANGED and trigger.field and (
             field_kind(trigger.field, rule.item_kind) is None or trigger.field in ("text", "message")):
         raise Invalid("unknown_field", f"There is no property “{trigger.field[:60]}” to watch.",
@@ -337,13 +339,13 @@ def check_rule(rule: Rule) -> None:
         if trigger.since is None:
             raise Invalid("since_required", f"Say what time counts from: {', '.join(Since)}.", field="trigger.since")
         if not 1 <= trigger.minutes <= MAX_ELAPSED_MINUTES:
-            raise Invalid("invalid_minutes", f"Minutes are 1 to {MAX_ELAPSED_MINUTES}.", field="trigger.minutes")
+            raise Invalid("invalid_minutes", gettext("Minutes are 1 to %(value)s.") % {"value": MAX_ELAPSED_MINUTES}, field="trigger.minutes")
     check_conditions(rule.all, "conditions.all", rule.item_kind)
     check_conditions(rule.any, "conditions.any", rule.item_kind)
     if not rule.actions:
-        raise Invalid("actions_required", "Add at least one action.", field="actions")
+        raise Invalid("actions_required", gettext("Add at least one action."), field="actions")
     if len(rule.actions) > MAX_ACTIONS:
-        raise Invalid("too_many_actions", f"At most {MAX_ACTIONS} actions.", field="actions")
+        raise Invalid("too_many_actions", gettext("At most %(value)s actions.") % {"value": MAX_ACTIONS}, field="actions")
     for index, action in enumerate(rule.actions):
         _check_action(action, rule.item_kind, f"actions.{index}")
     _check_self_trigger(rule)
@@ -352,38 +354,38 @@ def check_rule(rule: Rule) -> None:
 def _check_action(action: Action, item_kind: ItemKind, at: str) -> None:
     if action.type not in ACTIONS[item_kind]:
         allowed = ", ".join(sorted(ACTIONS[item_kind]))
-        raise Invalid("invalid_action", f"“{action.type}” is not an action for {item_kind}s; they take {allowed}.",
+        raise Invalid("invalid_action", gettext("“%(type)s” is not an action for %(item_kind)ss; they take %(allowed)s.") % {"type": action.type, "item_kind": item_kind, "allowed": allowed},
                       field=f"{at}.type")
     if action.type == ActionType.SET_FIELD and item_kind in SETTABLE:
         _check_settable(action, item_kind, at)
     elif action.type == ActionType.ASSIGN:
         if (action.agent is None) == (action.team is None):
-            raise Invalid("invalid_assign", "Assign to one agent or one team.", field=f"{at}.agent")
+            raise Invalid("invalid_assign", gettext("Assign to one agent or one team."), field=f"{at}.agent")
         if action.agent is not None and action.mode != AssignMode.TEAM:
-            raise Invalid("invalid_mode", "Round robin and least busy pick an agent of a team.", field=f"{at}.mode")
+            raise Invalid("invalid_mode", gettext("Round robin and least busy pick an agent of a team."), field=f"{at}.mode")
     elif action.type in (ActionType.SET_STATUS, ActionType.SET_PRIORITY):
         if not isinstance(action.value, str) or not action.value:
-            raise Invalid("value_required", "Choose the value to set.", field=f"{at}.value")
+            raise Invalid("value_required", gettext("Choose the value to set."), field=f"{at}.value")
     elif action.type == ActionType.SET_FIELD:
         if not action.field or len(action.field) > 50:
-            raise Invalid("field_required", "Choose the custom field to set.", field=f"{at}.field")
+            raise Invalid("field_required", gettext("Choose the custom field to set."), field=f"{at}.field")
     elif action.type == ActionType.MOVE_TO_PROJECT:
         if action.project is None:
-            raise Invalid("project_required", "Choose the project.", field=f"{at}.project")
+            raise Invalid("project_required", gettext("Choose the project."), field=f"{at}.project")
     elif action.type == ActionType.CUSTOMER_PROJECT:
         pass
     elif action.type == ActionType.ADD_FOLLOWER:
         if (action.agent is None) == (action.customer is None):
-            raise Invalid("invalid_follower", "Add one agent or one customer.", field=f"{at}.agent")
+            raise Invalid("invalid_follower", gettext("Add one agent or one customer."), field=f"{at}.agent")
     elif action.type == ActionType.APPLY_SLA:
         if action.sla is None:
-            raise Invalid("sla_required", "Choose the SLA policy.", field=f"{at}.sla")
+            raise Invalid("sla_required", gettext("Choose the SLA policy."), field=f"{at}.sla")
     elif action.type == ActionType.ADD_FOLDER:
         if not action.name.strip() or len(action.name) > 200:
-            raise Invalid("name_required", "Name the folder (200 characters at most).", field=f"{at}.name")
+            raise Invalid("name_required", gettext("Name the folder (200 characters at most)."), field=f"{at}.name")
     elif action.type in (ActionType.REPLY, ActionType.NOTE):
         if not action.body.strip() or len(action.body) > MAX_BODY:
-            raise Invalid("body_required", f"Write the message (at most {MAX_BODY} characters).", field=f"{at}.body")
+            raise Invalid("body_required", gettext("Write the message (at most %(value)s characters).") % {"value": MAX_BODY}, field=f"{at}.body")
         # A task's requester is optional: a reply to a task without one is skipped at run time.
         check_template(action.body, f"{at}.body", item_kind)
 
@@ -392,12 +394,12 @@ def _check_settable(action: Action, item_kind: ItemKind, at: str) -> None:
     """`set_field` on a project (its portfolio, or none) or a time entry (billable or not)."""
     settable = SETTABLE[item_kind]
     if action.field != settable:
-        raise Invalid("unknown_field", f"A {item_kind} rule sets {settable}.", field=f"{at}.field")
+        raise Invalid("unknown_field", gettext("A %(item_kind)s rule sets %(settable)s.") % {"item_kind": item_kind, "settable": settable}, field=f"{at}.field")
     value = action.value
     if item_kind == ItemKind.PROJECT and value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise Invalid("invalid_value", "A portfolio is given by its id (or null for none).", field=f"{at}.value")
+        raise Invalid("invalid_value", gettext("A portfolio is given by its id (or null for none)."), field=f"{at}.value")
     if item_kind == ItemKind.TIMESHEET and not isinstance(value, bool):
-        raise Invalid("invalid_value", "Billable is true or false.", field=f"{at}.value")
+        raise Invalid("invalid_value", gettext("Billable is true or false."), field=f"{at}.value")
 
 
 def _check_self_trigger(rule: Rule) -> None:
@@ -408,8 +410,8 @@ def _check_self_trigger(rule: Rule) -> None:
     if not changed:
         return
     if trigger.type == TriggerType.UPDATED and not rule.all and not rule.any:
-        raise Invalid("self_trigger", "This rule changes the item on every update, its own changes included: "
-                      "add a condition, or trigger it on a change of one property.", field="trigger")
+        raise Invalid("self_trigger", gettext("This rule changes the item on every update, its own changes included: "
+                      "add a condition, or trigger it on a change of one property."), field="trigger")
     if trigger.type == TriggerType.CHANGED and (not trigger.field or trigger.field in changed) \
             and trigger.to_value is None and trigger.from_value is None:
         raise Invalid("self_trigger", f"This rule changes {trigger.field or 'the item'} and reacts to every change "

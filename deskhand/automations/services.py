@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import diff, record
@@ -45,7 +46,7 @@ ROUTING_NAME = "Routing: {name}"
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can change automations.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change automations."))
 
 
 def _exists(model: type, pk: object, *, field: str, what: str, **extra: object) -> None:
@@ -103,7 +104,7 @@ def _check_records(rule: Rule) -> None:
             applies_to = [ItemKind.TICKET, ItemKind.TASK] if kind == ItemKind.TIMESHEET else [kind]
             if name.startswith("custom_fields.") and not CustomField.objects.filter(
                     applies_to__in=applies_to, key=name.removeprefix("custom_fields.")).exists():
-                raise Invalid("unknown_field", f"There is no {kind} field “{condition.field}”.",
+                raise Invalid("unknown_field", gettext("There is no %(kind)s field “%(field)s”.") % {"kind": kind, "field": condition.field},
                               field=f"{where}.{index}.field")
     if rule.trigger.type == TriggerType.CHANGED and rule.trigger.field in ("status", "priority"):
         for value in (rule.trigger.from_value, rule.trigger.to_value):
@@ -140,7 +141,7 @@ def _check_action_records(action: Action, kind: str, at: str) -> None:
         from deskhand.fields.services import clean_values
 
         if not CustomField.objects.filter(applies_to=kind, key=action.field).exists():
-            raise Invalid("unknown_field", f"There is no {kind} field “{action.field}”.", field=f"{at}.field")
+            raise Invalid("unknown_field", gettext("There is no %(kind)s field “%(field)s”.") % {"kind": kind, "field": action.field}, field=f"{at}.field")
         try:
             clean_values(kind, {action.field: action.value}, enforce_required=False)
         except Invalid as exc:
@@ -169,7 +170,7 @@ def _save(row: Automation, rule: Rule) -> None:
         with transaction.atomic():
             row.save()
     except IntegrityError:
-        raise Conflict("routing_exists", "This organization has a routing section already.", field="conditions") from None
+        raise Conflict("routing_exists", gettext("This organization has a routing section already."), field="conditions") from None
 
 
 def _state(row: Automation) -> dict[str, object]:
@@ -210,10 +211,10 @@ def update_automation(row: Automation, *, changes: AutomationChanges, actor: Act
     rule = replace(rule, **given)
     check(rule)
     if row.routing and rule.organization() != row.organization_id:
-        raise Invalid("routing_organization", "A routing section stays with its organization.", field="conditions")
+        raise Invalid("routing_organization", gettext("A routing section stays with its organization."), field="conditions")
     if changes.position is not UNSET:
         if changes.position < 0:
-            raise Invalid("invalid_position", "Position is a whole number from 0.", field="position")
+            raise Invalid("invalid_position", gettext("Position is a whole number from 0."), field="position")
         row.position = changes.position
     _save(row, rule)
     changed = diff(before, _state(row))
@@ -274,7 +275,7 @@ class TestResult:
 def test_against_item(rule: Rule, item: Item, *, rule_id: int = 0) -> TestResult:
     check_rule(rule)
     if str(rule.item_kind) != item.kind:
-        raise Invalid("wrong_kind", f"This rule is for {rule.item_kind}s; {item.reference} is a {item.kind}.",
+        raise Invalid("wrong_kind", gettext("This rule is for %(item_kind)ss; %(reference)s is a %(kind)s.") % {"item_kind": rule.item_kind, "reference": item.reference, "kind": item.kind},
                       field="item")
     return _dry_run(rule, item.pk, read_facts([item.pk])[item.pk], rule_id)
 
@@ -283,12 +284,12 @@ def test_against_record(rule: Rule, record_id: int, *, rule_id: int = 0) -> Test
     """A project rule against the project `record_id`, a timesheet rule against that time entry."""
     check_rule(rule)
     if rule.item_kind not in (ItemKind.PROJECT, ItemKind.TIMESHEET):
-        raise Invalid("wrong_kind", f"A {rule.item_kind} rule is tested against a {rule.item_kind}.", field="item")
+        raise Invalid("wrong_kind", gettext("A %(item_kind)s rule is tested against a %(item_kind)s.") % {"item_kind": rule.item_kind}, field="item")
     read = read_project_facts if rule.item_kind == ItemKind.PROJECT else read_time_facts
     facts = read([record_id]).get(record_id)
     if facts is None:
         what = "project" if rule.item_kind == ItemKind.PROJECT else "time entry"
-        raise Invalid("unknown_item", f"There is no {what} {record_id}.", field="item")
+        raise Invalid("unknown_item", gettext("There is no %(what)s %(record_id)s.") % {"what": what, "record_id": record_id}, field="item")
     return _dry_run(rule, record_id, facts, rule_id)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import gettext
 
 from deskhand.audit.services import diff, record
 from deskhand.config.models import Setting
@@ -33,7 +34,7 @@ MAX_CATCH_ALL_DOMAINS = 100
 
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise Invalid("invalid_setting", f"{name} is true or false.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s is true or false.") % {"name": name}, field=name)
     return value
 
 
@@ -53,20 +54,20 @@ def _domain_list(*, maximum: int, what: str, addresses: bool) -> Callable[[str, 
 
     def check(name: str, value: Any) -> list[str]:
         if not isinstance(value, list):
-            raise Invalid("invalid_setting", f"{name} is a list of domains.", field=name)
+            raise Invalid("invalid_setting", gettext("%(name)s is a list of domains.") % {"name": name}, field=name)
         typed: set[str] = set()  # a repeated entry is normalised once
         cleaned: set[str] = set()
         for raw in value:
             if isinstance(raw, str) and raw in typed:
                 continue
             if not addresses and isinstance(raw, str) and "@" in raw.strip().lstrip("@"):
-                raise Invalid("invalid_domain", "Enter a domain such as acme.com, not an address.", field=name)
+                raise Invalid("invalid_domain", gettext("Enter a domain such as acme.com, not an address."), field=name)
             try:
                 cleaned.add(normalize_domain(raw))
             except AddressError as exc:
                 raise Invalid("invalid_domain", str(exc), field=name) from None
             if len(cleaned) > maximum:
-                raise Invalid("too_many_domains", f"There can be at most {maximum} {what}.", field=name)
+                raise Invalid("too_many_domains", gettext("There can be at most %(maximum)s %(what)s.") % {"maximum": maximum, "what": what}, field=name)
             typed.add(raw)
         return sorted(cleaned)
 
@@ -82,7 +83,7 @@ def _views(name: str, value: Any) -> list[str]:
 def _panel(properties: tuple[str, ...], applies_to: str) -> Callable[[str, Any], list[str]]:
     def check(name: str, value: Any) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
-            raise Invalid("invalid_setting", f"{name} is a list of property names.", field=name)
+            raise Invalid("invalid_setting", gettext("%(name)s is a list of property names.") % {"name": name}, field=name)
         keys = set(CustomField.objects.filter(applies_to=applies_to).values_list("key", flat=True))
         for entry in value:
             custom = entry.removeprefix("custom_fields.")
@@ -103,16 +104,16 @@ MAX_ATTACHMENT_BYTES = 1024 * 1024 * 1024
 
 def _attachment_limit(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ATTACHMENT_BYTES:
-        raise Invalid("invalid_setting", f"{name} is a number of bytes from 1 to {MAX_ATTACHMENT_BYTES}.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s is a number of bytes from 1 to %(value)s.") % {"name": name, "value": MAX_ATTACHMENT_BYTES}, field=name)
     return value
 
 
 def _extensions(name: str, value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(entry, str) for entry in value):
-        raise Invalid("invalid_setting", f"{name} is a list of file extensions such as exe.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s is a list of file extensions such as exe.") % {"name": name}, field=name)
     cleaned = [entry.strip().lower().lstrip(".") for entry in value]
     if any(not entry or len(entry) > 16 or not entry.isalnum() for entry in cleaned):
-        raise Invalid("invalid_setting", f"{name} holds extensions of letters and digits, such as exe.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s holds extensions of letters and digits, such as exe.") % {"name": name}, field=name)
     return sorted(set(cleaned))
 
 
@@ -123,7 +124,7 @@ def _sender_name(name: str, value: Any) -> str:
 def _optional_address(name: str, value: Any) -> str:
     """An email address, normalised, or "" for none."""
     if not isinstance(value, str):
-        raise Invalid("invalid_setting", f"{name} is an email address, or empty.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s is an email address, or empty.") % {"name": name}, field=name)
     if not value.strip():
         return ""
     try:
@@ -134,7 +135,7 @@ def _optional_address(name: str, value: Any) -> str:
 
 def _color(name: str, value: Any) -> str:
     if not isinstance(value, str) or re.fullmatch(r"#[0-9a-fA-F]{6}", value.strip()) is None:
-        raise Invalid("invalid_setting", f"{name} is a colour written #rrggbb, such as #2563eb.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s is a colour written #rrggbb, such as #2563eb.") % {"name": name}, field=name)
     return value.strip().lower()
 
 
@@ -146,19 +147,19 @@ LOGO_PATH = "branding/logo"
 
 def _logo_type(name: str, value: Any) -> str:
     if value not in ("", *LOGO_TYPES.values()):
-        raise Invalid("invalid_setting", f"{name} is set by uploading a logo.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s is set by uploading a logo.") % {"name": name}, field=name)
     return str(value)
 
 
 def _auto_reply_cap(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 1000:
-        raise Invalid("invalid_setting", f"{name} is a number from 0 to 1000.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s is a number from 0 to 1000.") % {"name": name}, field=name)
     return value
 
 
 def _percent(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 99:
-        raise Invalid("invalid_setting", f"{name} is a percentage from 1 to 99.", field=name)
+        raise Invalid("invalid_setting", gettext("%(name)s is a percentage from 1 to 99.") % {"name": name}, field=name)
     return value
 
 
@@ -192,19 +193,19 @@ assert set(VALIDATORS) == set(DEFAULTS)
 def update_settings(changes: dict[str, Any], *, actor: Actor) -> dict[str, Any]:
     """Apply `changes` (a subset of the settings) after checking every value; all or nothing."""
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can change settings.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change settings."))
     if not isinstance(changes, dict):
-        raise Invalid("invalid_settings", "Settings are an object.", field=None)
+        raise Invalid("invalid_settings", gettext("Settings are an object."), field=None)
     cleaned: dict[str, Any] = {}
     for name, value in changes.items():
         validator = VALIDATORS.get(name)
         if validator is None:
-            raise Invalid("unknown_setting", f"There is no setting “{name}”.", field=name)
+            raise Invalid("unknown_setting", gettext("There is no setting “%(name)s”.") % {"name": name}, field=name)
         cleaned[name] = validator(name, value)
     current = get_settings()
     merged = {**current, **cleaned}
     if merged["default_view"] not in merged["enabled_views"]:
-        raise Invalid("invalid_setting", "default_view must be one of enabled_views.", field="default_view")
+        raise Invalid("invalid_setting", gettext("default_view must be one of enabled_views."), field="default_view")
     for name, value in cleaned.items():
         Setting.objects.update_or_create(key=name, defaults={"value": value})
     changed = diff(current, cleaned)
@@ -218,14 +219,14 @@ def set_logo(content: bytes | None, *, actor: Actor) -> str:
     """The portal's logo: a PNG, JPEG or GIF of at most 256 KB, recognised by its first bytes (not
     its name), stored in the default storage; None removes it. Returns its type ("" for none)."""
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can change settings.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change settings."))
     kind = ""
     if content is not None:
         if len(content) > MAX_LOGO_BYTES:
-            raise Invalid("logo_too_large", f"A logo has at most {MAX_LOGO_BYTES // 1024} KB.", field="logo")
+            raise Invalid("logo_too_large", gettext("A logo has at most %(value)s KB.") % {"value": MAX_LOGO_BYTES // 1024}, field="logo")
         kind = next((value for magic, value in LOGO_TYPES.items() if content.startswith(magic)), "")
         if not kind:
-            raise Invalid("invalid_logo", "A logo is a PNG, JPEG or GIF image.", field="logo")
+            raise Invalid("invalid_logo", gettext("A logo is a PNG, JPEG or GIF image."), field="logo")
         if default_storage.exists(LOGO_PATH):
             default_storage.delete(LOGO_PATH)
         default_storage.save(LOGO_PATH, ContentFile(content))

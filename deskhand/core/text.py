@@ -6,6 +6,8 @@ import re
 import unicodedata
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskhand.core.errors import Invalid
 
 # NUL and other control characters: PostgreSQL refuses NUL, and none belongs in a name.
@@ -28,9 +30,9 @@ def clean_text(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise Invalid("invalid_value", f"{name.capitalize()} must be text.", field=field)
+        raise Invalid("invalid_value", gettext("%(capitalize)s must be text.") % {"capitalize": name.capitalize()}, field=field)
     if _CONTROL.search(value):
-        raise Invalid("control_characters", f"{name.capitalize()} contains control characters.", field=field)
+        raise Invalid("control_characters", gettext("%(capitalize)s contains control characters.") % {"capitalize": name.capitalize()}, field=field)
     text = unicodedata.normalize("NFC", value)
     text = text.strip() if multiline else " ".join(text.split())
     if required and not text:

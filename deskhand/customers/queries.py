@@ -9,6 +9,7 @@ from typing import Any
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Lower
+from django.utils.translation import gettext
 
 from deskhand.config.queries import get_setting, get_settings
 from deskhand.core.emailaddr import AddressError, display_domain, parse_email
@@ -154,16 +155,16 @@ def get_customer(customer_id: int) -> Customer:
         .first()
     )
     if customer is None:
-        raise NotFound("customer_not_found", f"No customer with id {customer_id}.")
+        raise NotFound("customer_not_found", gettext("No customer with id %(customer_id)s.") % {"customer_id": customer_id})
     if customer.merged_into_id is not None:
-        raise NotFound("customer_merged", f"Customer {customer_id} was merged into customer {customer.merged_into_id}.")
+        raise NotFound("customer_merged", gettext("Customer %(customer_id)s was merged into customer %(merged_into_id)s.") % {"customer_id": customer_id, "merged_into_id": customer.merged_into_id})
     return customer
 
 
 def get_organization(organization_id: int) -> Organization:
     organization = organization_list().filter(pk=organization_id).first()
     if organization is None:
-        raise NotFound("organization_not_found", f"No organization with id {organization_id}.")
+        raise NotFound("organization_not_found", gettext("No organization with id %(organization_id)s.") % {"organization_id": organization_id})
     return organization
 
 
@@ -178,7 +179,7 @@ def customer_type_list() -> QuerySet[CustomerType]:
 def get_customer_type(type_id: int) -> CustomerType:
     customer_type = CustomerType.objects.filter(pk=type_id).first()
     if customer_type is None:
-        raise NotFound("customer_type_not_found", f"No customer type with id {type_id}.")
+        raise NotFound("customer_type_not_found", gettext("No customer type with id %(type_id)s.") % {"type_id": type_id})
     return customer_type
 
 

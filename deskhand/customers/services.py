@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.audit.models import AuditEvent
 from deskhand.audit.services import diff, event, record, record_many
@@ -70,14 +71,14 @@ def _text(value: str, *, field: str, max_length: int, required: bool = False, si
 def _phone(value: str) -> str:
     phone = _text(value, field="phone", max_length=50)
     if not PHONE_PATTERN.fullmatch(phone):
-        raise Invalid("invalid_phone", "A phone number has digits, spaces and + ( ) - . / only.", field="phone")
+        raise Invalid("invalid_phone", gettext("A phone number has digits, spaces and + ( ) - . / only."), field="phone")
     return phone
 
 
 def _language(value: str) -> str:
     language = _text(value, field="language", max_length=16)
     if language and not LANGUAGE_PATTERN.fullmatch(language):
-        raise Invalid("invalid_language", "A language is a code such as en, de or pt-BR.", field="language")
+        raise Invalid("invalid_language", gettext("A language is a code such as en, de or pt-BR."), field="language")
     return language
 
 
@@ -100,7 +101,7 @@ def resolve_customer_type(value: CustomerTypeRef) -> CustomerType | None:
         name = clean_text(value, field="customer_type", max_length=100)
         found = CustomerType.objects.filter(name__iexact=name).first()
     if found is None:
-        raise Invalid("unknown_customer_type", f"There is no customer type “{value}”.", field="customer_type")
+        raise Invalid("unknown_customer_type", gettext("There is no customer type “%(value)s”.") % {"value": value}, field="customer_type")
     return found
 
 
@@ -111,12 +112,12 @@ def check_domain(raw: str, *, field: str = "domain", extra_free_mail: list[str] 
     except AddressError as exc:
         raise Invalid("invalid_domain", str(exc), field=field) from None
     if is_public_suffix(domain) or registrable_domain(domain) is None:
-        raise Invalid("public_suffix", f"{display_domain(domain)} is a public suffix: anyone can register "
-                      "under it, so no organization can own it.", field=field)
+        raise Invalid("public_suffix", gettext("%(domain)s is a public suffix: anyone can register "
+                      "under it, so no organization can own it.") % {"domain": display_domain(domain)}, field=field)
     extra = get_settings()["extra_free_mail_domains"] if extra_free_mail is None else extra_free_mail
     if is_free_mail(domain, extra):
-        raise Invalid("free_mail_domain", f"{display_domain(domain)} is a free-mail or disposable provider: "
-                      "its users are not one organization.", field=field)
+        raise Invalid("free_mail_domain", gettext("%(domain)s is a free-mail or disposable provider: "
+                      "its users are not one organization.") % {"domain": display_domain(domain)}, field=field)
     return domain
 
 
@@ -184,7 +185,7 @@ def check_domain_free(organization: Organization, domain: str) -> bool:
     already. The add-domain preview asks this before offering the change."""
     owner = domain_owner(domain)
     if owner is not None and owner.pk != organization.pk:
-        raise Conflict("domain_taken", f"{display_domain(domain)} belongs to “{owner.name}”.", field="domain")
+        raise Conflict("domain_taken", gettext("%(domain)s belongs to “%(name)s”.") % {"domain": display_domain(domain), "name": owner.name}, field="domain")
     return owner is not None
 
 
@@ -195,7 +196,7 @@ def _attach_domain(organization: Organization, domain: str, *, apply_to_existing
             with transaction.atomic():
                 OrganizationDomain.objects.create(organization=organization, domain=domain)
         except IntegrityError:
-            raise Conflict("domain_taken", f"{display_domain(domain)} belongs to another organization.",
+            raise Conflict("domain_taken", gettext("%(domain)s belongs to another organization.") % {"domain": display_domain(domain)},
                            field="domain") from None
         _record_organization(organization, "organization.domain_added", actor=actor, changes={"domain": domain})
     if not apply_to_existing:
@@ -233,7 +234,7 @@ def create_organization(
         with transaction.atomic():
             organization = Organization.objects.create(name=name, notes=notes, custom_fields=values, source=source)
     except IntegrityError:
-        raise Conflict("organization_exists", f"An organization named “{name}” already exists.",
+        raise Conflict("organization_exists", gettext("An organization named “%(name)s” already exists.") % {"name": name},
                        field="name") from None
     _record_organization(organization, "organization.created", actor=actor,
                          changes={"name": name, "domains": cleaned_domains, "custom_fields": values})
@@ -277,7 +278,7 @@ def update_organization(organization: Organization, *, changes: OrganizationChan
         with transaction.atomic():
             organization.save()
     except IntegrityError:
-        raise Conflict("organization_exists", f"An organization named “{organization.name}” already exists.",
+        raise Conflict("organization_exists", gettext("An organization named “%(name)s” already exists.") % {"name": organization.name},
                        field="name") from None
     changed = diff(before, _organization_state(organization))
     if changed:
@@ -306,7 +307,7 @@ def remove_domain(organization: Organization, domain: str, *, actor: Actor) -> N
         clean = ""
     deleted, _ = OrganizationDomain.objects.filter(organization=organization, domain=clean).delete() if clean else (0, {})
     if not deleted:
-        raise NotFound("domain_not_found", f"“{organization.name}” does not own {domain}.", field="domain")
+        raise NotFound("domain_not_found", gettext("“%(name)s” does not own %(domain)s.") % {"name": organization.name, "domain": domain}, field="domain")
     _record_organization(organization, "organization.domain_removed", actor=actor, changes={"domain": clean})
 
 
@@ -331,7 +332,7 @@ def merge_organizations(source: Organization, *, into: Organization, actor: Acto
     """Move every domain and customer of `source` to `into`, keep `into`'s values where both have
     one, and delete `source`."""
     if source.pk == into.pk:
-        raise Invalid("merge_into_self", "An organization cannot be merged into itself.", field="into")
+        raise Invalid("merge_into_self", gettext("An organization cannot be merged into itself."), field="into")
     domains = list(source.domains.values_list("domain", flat=True))
     OrganizationDomain.objects.filter(organization=source).update(organization=into)
     ids = list(Customer.objects.filter(organization=source).values_list("pk", flat=True))
@@ -496,7 +497,7 @@ def find_or_create_customers(people: Sequence[Person], *, lookups: People | None
         lookups.customers.update(learnt.customers)
         lookups.owners.update(learnt.owners)
         return found
-    raise Conflict("customer_race", "The customer changed while being created; try again.", field="email")
+    raise Conflict("customer_race", gettext("The customer changed while being created; try again."), field="email")
 
 
 def find_or_create_customer(
@@ -539,7 +540,7 @@ def create_customer(
         email, name=name, phone=phone, language=language, notes=notes, customer_type=customer_type,
         organization=organization, custom_fields=custom_fields, source=source, actor=actor)
     if not created:
-        raise Conflict("customer_exists", f"A customer with the address {_address(email).address} already exists.",
+        raise Conflict("customer_exists", gettext("A customer with the address %(address)s already exists.") % {"address": _address(email).address},
                        field="email")
     return customer
 
@@ -565,7 +566,7 @@ def update_customer(customer: Customer, *, changes: CustomerChanges, actor: Acto
     if changes.email is not UNSET:
         address = _address(changes.email)
         if address.key != customer.email_key and Customer.objects.filter(email_key=address.key).exists():
-            raise Conflict("customer_exists", f"A customer with the address {address.address} already exists.",
+            raise Conflict("customer_exists", gettext("A customer with the address %(address)s already exists.") % {"address": address.address},
                            field="email")
         customer.email, customer.email_key, customer.domain = address.address, address.key, address.domain
     if changes.name is not UNSET:
@@ -589,7 +590,7 @@ def update_customer(customer: Customer, *, changes: CustomerChanges, actor: Acto
         with transaction.atomic():
             customer.save()
     except IntegrityError:
-        raise Conflict("customer_exists", "Another customer has this address.", field="email") from None
+        raise Conflict("customer_exists", gettext("Another customer has this address."), field="email") from None
     changed = diff(before, _customer_state(customer))
     if changed:
         _record_customer(customer, "customer.updated", actor=actor, changes=changed)
@@ -619,7 +620,7 @@ def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Custom
     """`source` becomes an alias of `into`: its address finds `into` from now on, `into` keeps its
     own values and takes `source`'s where it has none."""
     if source.pk == into.pk:
-        raise Invalid("merge_into_self", "A customer cannot be merged into itself.", field="into")
+        raise Invalid("merge_into_self", gettext("A customer cannot be merged into itself."), field="into")
     for name in ("name", "phone", "language", "notes"):
         if not getattr(into, name) and getattr(source, name):
             setattr(into, name, getattr(source, name))
@@ -642,7 +643,7 @@ def merge_customers(source: Customer, *, into: Customer, actor: Actor) -> Custom
 
 def _color(value: str) -> str:
     if not isinstance(value, str) or not COLOR_PATTERN.fullmatch(value.strip()):
-        raise Invalid("invalid_color", "A colour is written #rrggbb, such as #2563eb.", field="color")
+        raise Invalid("invalid_color", gettext("A colour is written #rrggbb, such as #2563eb."), field="color")
     return value.strip().lower()
 
 
@@ -651,13 +652,13 @@ def _check_visible_limit(exclude: CustomerType | None = None) -> None:
     if exclude is not None:
         visible = visible.exclude(pk=exclude.pk)
     if visible.count() >= MAX_VISIBLE_TYPES:
-        raise Invalid("too_many_visible_types", f"At most {MAX_VISIBLE_TYPES} customer types can be visible; "
-                      "hide one first.", field="visible")
+        raise Invalid("too_many_visible_types", gettext("At most %(value)s customer types can be visible; "
+                      "hide one first.") % {"value": MAX_VISIBLE_TYPES}, field="visible")
 
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can change customer types.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change customer types."))
 
 
 @transaction.atomic
@@ -673,7 +674,7 @@ def create_customer_type(name: str, *, color: str = "#6b7280", visible: bool = T
         with transaction.atomic():
             customer_type.save()
     except IntegrityError:
-        raise Conflict("customer_type_exists", f"A customer type named “{customer_type.name}” already exists.",
+        raise Conflict("customer_type_exists", gettext("A customer type named “%(name)s” already exists.") % {"name": customer_type.name},
                        field="name") from None
     record(actor=actor, action="customer_type.created", object_type="customer_type", object_id=customer_type.pk,
            object_label=customer_type.name, changes={"color": customer_type.color, "visible": customer_type.visible})
@@ -695,13 +696,13 @@ def update_customer_type(customer_type: CustomerType, *, changes: CustomerTypeCh
         customer_type.visible = changes.visible
     if changes.position is not UNSET:
         if changes.position < 0:
-            raise Invalid("invalid_position", "position is a whole number, 0 or more.", field="position")
+            raise Invalid("invalid_position", gettext("position is a whole number, 0 or more."), field="position")
         customer_type.position = changes.position
     try:
         with transaction.atomic():
             customer_type.save()
     except IntegrityError:
-        raise Conflict("customer_type_exists", f"A customer type named “{customer_type.name}” already exists.",
+        raise Conflict("customer_type_exists", gettext("A customer type named “%(name)s” already exists.") % {"name": customer_type.name},
                        field="name") from None
     after = {key: getattr(customer_type, key) for key in before}
     record(actor=actor, action="customer_type.updated", object_type="customer_type", object_id=customer_type.pk,

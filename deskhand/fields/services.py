@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from deskhand.audit.services import diff, record
 from deskhand.core.actors import Actor
@@ -34,24 +35,24 @@ _url_validator = URLValidator(schemes=["http", "https"])
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can change custom fields.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change custom fields."))
 
 
 def _clean_choices(field_type: str, choices: Sequence[str]) -> list[str]:
     if field_type not in CHOICE_TYPES:
         if choices:
-            raise Invalid("choices_not_allowed", "Only one-of and many-of fields have choices.", field="choices")
+            raise Invalid("choices_not_allowed", gettext("Only one-of and many-of fields have choices."), field="choices")
         return []
     if not choices:
-        raise Invalid("choices_required", "List at least one choice.", field="choices")
+        raise Invalid("choices_required", gettext("List at least one choice."), field="choices")
     cleaned: list[str] = []
     for choice in choices:
         text = clean_text(choice, field="choices", max_length=100, required=True, label="choice")
         if text.lower() in {c.lower() for c in cleaned}:
-            raise Invalid("duplicate_choice", f"“{text}” is listed twice.", field="choices")
+            raise Invalid("duplicate_choice", gettext("“%(text)s” is listed twice.") % {"text": text}, field="choices")
         cleaned.append(text)
     if len(cleaned) > MAX_CHOICES:
-        raise Invalid("too_many_choices", f"A field has at most {MAX_CHOICES} choices.", field="choices")
+        raise Invalid("too_many_choices", gettext("A field has at most %(value)s choices.") % {"value": MAX_CHOICES}, field="choices")
     return cleaned
 
 
@@ -81,7 +82,7 @@ def create_custom_field(
     label = _clean_label(label)
     key = key if isinstance(key, str) and key else slugify(label).replace("-", "_")
     if not KEY_PATTERN.fullmatch(key):
-        raise Invalid("invalid_key", "A key starts with a letter and has only a-z, 0-9 and _ (50 at most).",
+        raise Invalid("invalid_key", gettext("A key starts with a letter and has only a-z, 0-9 and _ (50 at most)."),
                       field="key")
     field = CustomField(
         applies_to=applies_to, key=key, label=label, type=type, required=bool(required),
@@ -93,7 +94,7 @@ def create_custom_field(
         with transaction.atomic():
             field.save()
     except IntegrityError:
-        raise Conflict("field_exists", f"A {applies_to} field with key “{key}” already exists.",
+        raise Conflict("field_exists", gettext("A %(applies_to)s field with key “%(key)s” already exists.") % {"applies_to": applies_to, "key": key},
                        field="key") from None
     record(actor=actor, action="custom_field.created", object_type="custom_field", object_id=field.pk,
            object_label=str(field), changes={"type": type, "label": label, "required": field.required})
@@ -116,7 +117,7 @@ def update_custom_field(field: CustomField, *, changes: FieldChanges, actor: Act
         field.help_text = clean_text(changes.help_text, field="help_text", max_length=300, multiline=True)
     if changes.position is not UNSET:
         if changes.position < 0:
-            raise Invalid("invalid_position", "position is a whole number, 0 or more.", field="position")
+            raise Invalid("invalid_position", gettext("position is a whole number, 0 or more."), field="position")
         field.position = changes.position
     field.save()
     after = {name: getattr(field, name) for name in names}
@@ -234,7 +235,7 @@ def clean_values(
     if values is None:
         values = {}
     if not isinstance(values, dict):
-        raise Invalid("invalid_custom_fields", "custom_fields is an object of key: value.", field="custom_fields")
+        raise Invalid("invalid_custom_fields", gettext("custom_fields is an object of key: value."), field="custom_fields")
     if not values and not existing and not enforce_required:
         return {}  # nothing to check: the definitions need not be read (each mail makes a customer and a ticket)
     if definitions is None:
@@ -243,7 +244,7 @@ def clean_values(
     for key, value in values.items():
         field = definitions.get(key)
         if field is None:
-            raise Invalid("unknown_custom_field", f"There is no {applies_to} field “{key}”.",
+            raise Invalid("unknown_custom_field", gettext("There is no %(applies_to)s field “%(key)s”.") % {"applies_to": applies_to, "key": key},
                           field=f"custom_fields.{key}")
         if _is_empty(value):
             result.pop(key, None)
@@ -252,6 +253,6 @@ def clean_values(
     if enforce_required:
         for field in definitions.values():
             if field.required and _is_empty(result.get(field.key)):
-                raise Invalid("custom_field_required", f"{field.label} is required.",
+                raise Invalid("custom_field_required", gettext("%(label)s is required.") % {"label": field.label},
                               field=f"custom_fields.{field.key}")
     return result

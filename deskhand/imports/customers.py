@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from deskhand.core.actors import Actor
 from deskhand.core.csvsafe import SafeWriter, restore
@@ -78,7 +79,7 @@ def _decode(data: bytes | str) -> str:
         text = data
     else:
         if len(data) > MAX_FILE_BYTES:
-            raise Invalid("file_too_large", f"A CSV file has at most {MAX_FILE_BYTES // 1024 // 1024} MB.",
+            raise Invalid("file_too_large", gettext("A CSV file has at most %(value)s MB.") % {"value": MAX_FILE_BYTES // 1024 // 1024},
                           field="file")
         if b"\x00" in data:
             raise Invalid("not_text", NOT_TEXT, field="file")
@@ -98,13 +99,13 @@ def _read_header(reader: Any, field_keys: set[str]) -> list[str]:
     try:
         header = next(reader)
     except StopIteration:
-        raise Invalid("empty_file", "The file is empty; it needs a header row with an email column.",
+        raise Invalid("empty_file", gettext("The file is empty; it needs a header row with an email column."),
                       field="file") from None
     except csv.Error as exc:
-        raise Invalid("bad_csv", f"Not a readable CSV file: {exc}.", field="file") from None
+        raise Invalid("bad_csv", gettext("Not a readable CSV file: %(exc)s.") % {"exc": exc}, field="file") from None
     columns = [restore(column).strip().lower().replace(" ", "_") for column in header]
     if "email" not in columns:
-        raise Invalid("missing_email_column", "The header row needs an email column.", field="file")
+        raise Invalid("missing_email_column", gettext("The header row needs an email column."), field="file")
     unknown = [c for c in columns if c and c not in BUILT_IN_COLUMNS and c not in field_keys]
     if unknown:
         raise Invalid("unknown_columns", f"Unknown columns: {', '.join(unknown)}. Use {', '.join(BUILT_IN_COLUMNS)} "
@@ -146,7 +147,7 @@ def _rows(reader: Any, columns: list[str], field_keys: set[str]) -> Iterator[tup
                 continue
             yield reader.line_num, _row(dict(zip(columns, values_list, strict=False)), field_keys)
     except csv.Error as exc:
-        raise Invalid("bad_csv", f"Not a readable CSV file: {exc}.", field="file") from None
+        raise Invalid("bad_csv", gettext("Not a readable CSV file: %(exc)s.") % {"exc": exc}, field="file") from None
 
 
 def _preview_chunk(chunk: list[tuple[int, services.CustomerRow]], planner: services.RowPlanner) -> list[RowReport]:
@@ -255,7 +256,7 @@ def read_header(data: bytes | str) -> list[str]:
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
-        raise Invalid("empty_file", "The file is empty or not CSV; it needs a header row.", field="file") from None
+        raise Invalid("empty_file", gettext("The file is empty or not CSV; it needs a header row."), field="file") from None
     return [column.strip() for column in header]
 
 
@@ -273,7 +274,7 @@ def remap(data: bytes | str, mapping: list[str]) -> str:
     """The file rewritten with the chosen field of each column as its header ("" drops a column)."""
     targets = [target for target in mapping if target]
     if "email" not in targets:
-        raise Invalid("email_not_mapped", "Choose which column holds the email address.", field="mapping")
+        raise Invalid("email_not_mapped", gettext("Choose which column holds the email address."), field="mapping")
     duplicates = sorted({target for target in targets if targets.count(target) > 1})
     if duplicates:
         raise Invalid("mapped_twice", f"Each field can take one column: {', '.join(duplicates)} is chosen twice.",
@@ -288,7 +289,7 @@ def remap(data: bytes | str, mapping: list[str]) -> str:
                 continue
             writer.writerow([cell for cell, target in zip(row, mapping, strict=False) if target])
     except csv.Error as exc:
-        raise Invalid("bad_csv", f"Not a readable CSV file: {exc}.", field="file") from None
+        raise Invalid("bad_csv", gettext("Not a readable CSV file: %(exc)s.") % {"exc": exc}, field="file") from None
     return out.getvalue()
 
 

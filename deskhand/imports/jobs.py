@@ -7,6 +7,7 @@ from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent
 from deskhand.core.actors import Actor
@@ -38,7 +39,7 @@ def start_import(text: str, *, agent: Agent, filename: str, dry_run: bool = Fals
 def get_job_for_agent(agent: Agent, job_id: int) -> ImportJob:
     job = ImportJob.objects.filter(pk=job_id).defer("data").first()
     if job is None or (job.agent_id != agent.pk and not agent.is_admin):
-        raise NotFound("import_not_found", f"No import with id {job_id}.")
+        raise NotFound("import_not_found", gettext("No import with id %(job_id)s.") % {"job_id": job_id})
     return job
 
 
@@ -76,10 +77,10 @@ def run_import_job(*, job_id: int) -> None:
 def import_previewed(preview: ImportJob, *, agent: Agent, update_existing: bool) -> ImportJob:
     """Queue the import of a finished preview's file; the preview lets go of its copy."""
     if not preview.dry_run or preview.status != ImportJob.Status.DONE:
-        raise Conflict("not_a_finished_preview", "Only a finished preview can be imported.", field="job")
+        raise Conflict("not_a_finished_preview", gettext("Only a finished preview can be imported."), field="job")
     text = ImportJob.objects.select_for_update().filter(pk=preview.pk).values_list("data", flat=True).get()
     if not text:
-        raise Conflict("preview_already_imported", "This preview was imported already.", field="job")
+        raise Conflict("preview_already_imported", gettext("This preview was imported already."), field="job")
     job = start_import(text, agent=agent, filename=preview.filename, update_existing=update_existing)
     ImportJob.objects.filter(pk=preview.pk).update(data="")
     return job

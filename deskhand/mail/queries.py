@@ -14,6 +14,7 @@ from typing import IO
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent
 from deskhand.conf import conf
@@ -42,7 +43,7 @@ def mailbox_list() -> QuerySet[Mailbox]:
 def get_mailbox(mailbox_id: int) -> Mailbox:
     mailbox = Mailbox.objects.filter(pk=mailbox_id).first()
     if mailbox is None:
-        raise NotFound("mailbox_not_found", "There is no such mailbox.")
+        raise NotFound("mailbox_not_found", gettext("There is no such mailbox."))
     return mailbox
 
 
@@ -53,7 +54,7 @@ def never_follow_list() -> QuerySet[NeverFollow]:
 def get_never_follow(entry_id: int) -> NeverFollow:
     entry = NeverFollow.objects.filter(pk=entry_id).first()
     if entry is None:
-        raise NotFound("never_follow_not_found", "That address is not on the list.")
+        raise NotFound("never_follow_not_found", gettext("That address is not on the list."))
     return entry
 
 
@@ -117,7 +118,7 @@ def inbound_list(*, status: str | None = None) -> QuerySet[InboundEmail]:
     rows = InboundEmail.objects.select_related("mailbox").order_by("-id")
     if status:
         if status not in InboundStatus.values:
-            raise Invalid("invalid_status", "status is received, processed, ignored or failed.", field="status")
+            raise Invalid("invalid_status", gettext("status is received, processed, ignored or failed."), field="status")
         rows = rows.filter(status=status)
     return rows
 
@@ -125,7 +126,7 @@ def inbound_list(*, status: str | None = None) -> QuerySet[InboundEmail]:
 def get_inbound(inbound_id: int) -> InboundEmail:
     inbound = InboundEmail.objects.filter(pk=inbound_id).first()
     if inbound is None:
-        raise NotFound("inbound_not_found", "There is no such inbound mail.")
+        raise NotFound("inbound_not_found", gettext("There is no such inbound mail."))
     return inbound
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.audit.services import diff, record
 from deskhand.config.queries import get_setting
@@ -39,7 +40,7 @@ MAX_POLL_SECONDS = 86_400
 
 def _admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can change email settings.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change email settings."))
 
 
 def _address(value: str, *, field: str = "address") -> str:
@@ -59,7 +60,7 @@ def _imap(values: ImapSettings | None, current: Mailbox | None) -> dict[str, Any
         return {"imap_host": "", "imap_username": "", "imap_password": "", "imap_port": None}
     host = _or(values.host, current.imap_host if current else "")
     if not host.strip():
-        raise Invalid("imap_host_required", "Enter the IMAP server's host name.", field="imap.host")
+        raise Invalid("imap_host_required", gettext("Enter the IMAP server's host name."), field="imap.host")
     host = host.strip()
     try:
         normalize_domain(host) if not host.replace(".", "").isdigit() and host != "localhost" else None
@@ -67,28 +68,28 @@ def _imap(values: ImapSettings | None, current: Mailbox | None) -> dict[str, Any
         raise Invalid("invalid_imap_host", f"“{host[:100]}” is not a host name.", field="imap.host") from None
     security = _or(values.security, current.imap_security if current else ImapSecurity.SSL)
     if security not in ImapSecurity.values:
-        raise Invalid("invalid_imap_security", "security is ssl, starttls or none.", field="imap.security")
+        raise Invalid("invalid_imap_security", gettext("security is ssl, starttls or none."), field="imap.security")
     port = _or(values.port, current.imap_port if current else None)
     if port is None:
         port = 993 if security == ImapSecurity.SSL else 143
     if not 1 <= port <= 65535:
-        raise Invalid("invalid_imap_port", "port is a number from 1 to 65535.", field="imap.port")
+        raise Invalid("invalid_imap_port", gettext("port is a number from 1 to 65535."), field="imap.port")
     username = _or(values.username, current.imap_username if current else "")
     username = clean_text(username, field="imap.username", max_length=254, label="username")
     if not username:
-        raise Invalid("imap_username_required", "Enter the IMAP user name.", field="imap.username")
+        raise Invalid("imap_username_required", gettext("Enter the IMAP user name."), field="imap.username")
     password = _or(values.password, current.imap_password if current else "")
     if len(password) > 500 or "\n" in password or "\x00" in password:
-        raise Invalid("invalid_imap_password", "The password is text of at most 500 characters.",
+        raise Invalid("invalid_imap_password", gettext("The password is text of at most 500 characters."),
                       field="imap.password")
     if not password:
-        raise Invalid("imap_password_required", "Enter the IMAP password.", field="imap.password")
+        raise Invalid("imap_password_required", gettext("Enter the IMAP password."), field="imap.password")
     folder = _or(values.folder, current.imap_folder if current else "INBOX")
     folder = clean_text(folder, field="imap.folder", max_length=200, label="folder") or "INBOX"
     poll = _or(values.poll_seconds, current.poll_seconds if current else 60)
     if not MIN_POLL_SECONDS <= poll <= MAX_POLL_SECONDS:
         raise Invalid("invalid_poll_seconds",
-                      f"poll_seconds is a number from {MIN_POLL_SECONDS} to {MAX_POLL_SECONDS}.",
+                      gettext("poll_seconds is a number from %(value)s to %(value2)s.") % {"value": MIN_POLL_SECONDS, "value2": MAX_POLL_SECONDS},
                       field="imap.poll_seconds")
     return {"imap_host": host, "imap_port": port, "imap_security": security, "imap_username": username,
             "imap_password": password, "imap_folder": folder, "poll_seconds": poll}
@@ -118,7 +119,7 @@ def create_mailbox(*, address: str, name: str = "", imap: ImapSettings | None = 
     clean_name = clean_text(name, field="name", max_length=200)
     values = _imap(imap, None)
     if Mailbox.objects.filter(address__iexact=clean_address).exists():
-        raise Conflict("mailbox_exists", f"{clean_address} is already a ticket address.", field="address")
+        raise Conflict("mailbox_exists", gettext("%(clean_address)s is already a ticket address.") % {"clean_address": clean_address}, field="address")
     try:
         with transaction.atomic():
             mailbox = Mailbox.objects.create(address=clean_address, name=clean_name, **values)
@@ -126,7 +127,7 @@ def create_mailbox(*, address: str, name: str = "", imap: ImapSettings | None = 
             record(actor=actor, action="mailbox.created", object_type="mailbox", object_id=mailbox.pk,
                    object_label=mailbox.address, changes=_state(mailbox))
     except IntegrityError:
-        raise Conflict("mailbox_exists", f"{clean_address} is already a ticket address.", field="address") from None
+        raise Conflict("mailbox_exists", gettext("%(clean_address)s is already a ticket address.") % {"clean_address": clean_address}, field="address") from None
     return mailbox
 
 
@@ -153,7 +154,7 @@ def update_mailbox(mailbox: Mailbox, *, changes: MailboxChanges, actor: Actor) -
                 record(actor=actor, action="mailbox.updated", object_type="mailbox", object_id=mailbox.pk,
                        object_label=mailbox.address, changes=changed)
     except IntegrityError:
-        raise Conflict("mailbox_exists", "That address is already a ticket address.", field="address") from None
+        raise Conflict("mailbox_exists", gettext("That address is already a ticket address."), field="address") from None
     return mailbox
 
 
@@ -191,14 +192,14 @@ def add_never_follow(*, address: str, actor: Actor) -> NeverFollow:
     _admin(actor)
     clean_address = _address(address)
     if NeverFollow.objects.filter(address__iexact=clean_address).exists():
-        raise Conflict("never_follow_exists", f"{clean_address} is already on the list.", field="address")
+        raise Conflict("never_follow_exists", gettext("%(clean_address)s is already on the list.") % {"clean_address": clean_address}, field="address")
     try:
         with transaction.atomic():
             entry = NeverFollow.objects.create(address=clean_address)
             record(actor=actor, action="never_follow.added", object_type="never_follow", object_id=entry.pk,
                    object_label=entry.address)
     except IntegrityError:
-        raise Conflict("never_follow_exists", f"{clean_address} is already on the list.", field="address") from None
+        raise Conflict("never_follow_exists", gettext("%(clean_address)s is already on the list.") % {"clean_address": clean_address}, field="address") from None
     return entry
 
 
@@ -206,7 +207,7 @@ def add_never_follow(*, address: str, actor: Actor) -> NeverFollow:
 def remove_never_follow(entry: NeverFollow, *, actor: Actor) -> None:
     _admin(actor)
     if entry.mailbox_id is not None:
-        raise Conflict("is_ticket_address", f"{entry.address} is a ticket address; it stays on the list while it is one.",
+        raise Conflict("is_ticket_address", gettext("%(address)s is a ticket address; it stays on the list while it is one.") % {"address": entry.address},
                        field="address")
     record(actor=actor, action="never_follow.removed", object_type="never_follow", object_id=entry.pk,
            object_label=entry.address)
@@ -224,8 +225,8 @@ def declare_forwarding_address(*, address: str, actor: Actor) -> str:
     _admin(actor)
     cleaned = _address(address) if address.strip() else ""
     if cleaned and Mailbox.objects.filter(address__iexact=cleaned).exists():
-        raise Invalid("forwarding_is_ticket_address", f"{cleaned} is a ticket address: forward from the address "
-                      "your customers write to, to a ticket address.", field="address")
+        raise Invalid("forwarding_is_ticket_address", gettext("%(cleaned)s is a ticket address: forward from the address "
+                      "your customers write to, to a ticket address.") % {"cleaned": cleaned}, field="address")
     saved: str = update_settings({"forwarding_address": cleaned}, actor=actor)["forwarding_address"]
     if saved and not NeverFollow.objects.filter(address__iexact=saved).exists():
         add_never_follow(address=saved, actor=actor)
@@ -239,10 +240,10 @@ def send_forwarding_test(*, actor: Actor) -> ForwardingTest:
     _admin(actor)
     to = str(get_setting("forwarding_address"))
     if not to:
-        raise Invalid("no_forwarding_address", "Enter the address you forward from first.", field="address")
+        raise Invalid("no_forwarding_address", gettext("Enter the address you forward from first."), field="address")
     mailbox = Mailbox.objects.order_by("id").first()
     if mailbox is None:
-        raise Invalid("no_ticket_address", "Add a ticket address first: the test mail comes back to it.",
+        raise Invalid("no_ticket_address", gettext("Add a ticket address first: the test mail comes back to it."),
                       field="address")
     [outbound] = queue_outbound([NewOutbound(kind="forwarding_test", to=[to], address=mailbox.address,
                                              context={"forwarding_address": to, "ticket_address": mailbox.address})])

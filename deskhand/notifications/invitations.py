@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent
 from deskhand.agents.services import WELCOME_AGE, create_agent, record_agent, set_agent_teams, welcome_token
@@ -41,8 +42,8 @@ def _send(agent: Agent, *, actor: Actor) -> None:
     since = timezone.now() - datetime.timedelta(hours=1)
     if OutboundMessage.objects.filter(kind=MAIL_KIND, recipient_key=agent.email.lower(),
                                       created_at__gte=since).count() >= INVITES_PER_HOUR:
-        raise Conflict("too_many_invitations", f"{agent.email} was sent {INVITES_PER_HOUR} invitations in the "
-                       "last hour; try again later.", field="email")
+        raise Conflict("too_many_invitations", gettext("%(email)s was sent %(value)s invitations in the "
+                       "last hour; try again later.") % {"email": agent.email, "value": INVITES_PER_HOUR}, field="email")
     queue_outbound([NewOutbound(kind=MAIL_KIND, to=[agent.email], context={
         "agent": agent, "link": welcome_link(agent), "inviter": actor.label,
         "days": WELCOME_AGE.days, "sign_in": f"{settings.PUBLIC_ORIGIN}{reverse('web:login')}"})])
@@ -53,7 +54,7 @@ def invite_agent(invitation: Invitation, *, actor: Actor) -> Agent:
     """A new agent (admin or agent, in these teams) who chooses their password through the link
     in the mail this sends; they cannot sign in before."""
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can do this.")
+        raise Forbidden("admin_required", gettext("Only an administrator can do this."))
     agent = create_agent(invitation.email, name=invitation.name, is_admin=invitation.is_admin, actor=actor)
     if invitation.teams:
         set_agent_teams(agent, teams=invitation.teams, actor=actor)
@@ -67,11 +68,11 @@ def resend_invitation(agent: Agent, *, actor: Actor) -> Agent:
     """A new invitation mail for an agent who has not chosen a password yet (the old link keeps
     working until it expires or one of them is used)."""
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can do this.")
+        raise Forbidden("admin_required", gettext("Only an administrator can do this."))
     if agent.has_usable_password():
-        raise Conflict("already_joined", f"{agent.display_name} has chosen a password already.", field="agent")
+        raise Conflict("already_joined", gettext("%(name)s has chosen a password already.") % {"name": agent.display_name}, field="agent")
     if not agent.is_active:
-        raise Conflict("inactive_agent", f"{agent.display_name} is deactivated; activate them first.", field="agent")
+        raise Conflict("inactive_agent", gettext("%(name)s is deactivated; activate them first.") % {"name": agent.display_name}, field="agent")
     _send(agent, actor=actor)
     record_agent(agent, "invited", actor, again=True)
     return agent

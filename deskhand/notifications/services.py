@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record
@@ -361,7 +362,7 @@ class MailNotice:
     def from_args(cls, args: Sequence[Any]) -> MailNotice:
         agent_id, item_id, event, who, source, text = args
         if event not in Event.values:
-            raise Invalid("unknown_notification", f"There is no notification {event}.", field="event")
+            raise Invalid("unknown_notification", gettext("There is no notification %(event)s.") % {"event": event}, field="event")
         return cls(int(agent_id), int(item_id), str(event), str(who)[:300], str(source), str(text)[:300])
 
 
@@ -414,7 +415,7 @@ def mark_read(agent: Agent, notification_id: int) -> Notification:
     """One of the agent's own notifications is read (opening it does this)."""
     notification = Notification.objects.filter(pk=notification_id, agent=agent).first()
     if notification is None:
-        raise NotFound("notification_not_found", "There is no such notification.", field="notification")
+        raise NotFound("notification_not_found", gettext("There is no such notification."), field="notification")
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
@@ -452,10 +453,10 @@ def set_switches(agent: Agent, *, switches: Mapping[tuple[str, str], bool], acto
     """Which events reach the agent on which channel: every (event, channel) not given keeps its
     default. Stored only where it differs from the default. Agents choose their own."""
     if actor.agent_id != agent.pk and not actor.is_admin:
-        raise Forbidden("own_notifications", "Agents choose only their own notifications.")
+        raise Forbidden("own_notifications", gettext("Agents choose only their own notifications."))
     for key in switches:
         if key not in DEFAULTS:
-            raise Invalid("unknown_notification", f"There is no notification {key[0]} by {key[1]}.",
+            raise Invalid("unknown_notification", gettext("There is no notification %(key)s by %(key2)s.") % {"key": key[0], "key2": key[1]},
                           field="notifications")
     chosen = {key: bool(switches.get(key, default)) for key, default in DEFAULTS.items()}
     before = {(event, channel): enabled for event, channel, enabled in

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent
 from deskhand.core.errors import Invalid, NotFound
@@ -27,7 +28,7 @@ def canned_list(agent_id: int | None, *, search: str = "") -> QuerySet[CannedRes
 def get_canned_for_agent(agent_id: int | None, canned_id: int) -> CannedResponse:
     row = CannedResponse.objects.visible_to(agent_id).filter(pk=canned_id).first()
     if row is None:
-        raise NotFound("canned_response_not_found", f"No canned response with id {canned_id}.")
+        raise NotFound("canned_response_not_found", gettext("No canned response with id %(canned_id)s.") % {"canned_id": canned_id})
     return row
 
 
@@ -41,7 +42,7 @@ def macro_list(agent_id: int | None, *, search: str = "") -> QuerySet[Macro]:
 def get_macro_for_agent(agent_id: int | None, macro_id: int) -> Macro:
     row = Macro.objects.visible_to(agent_id).filter(pk=macro_id).first()
     if row is None:
-        raise NotFound("macro_not_found", f"No macro with id {macro_id}.")
+        raise NotFound("macro_not_found", gettext("No macro with id %(macro_id)s.") % {"macro_id": macro_id})
     return row
 
 
@@ -52,7 +53,7 @@ def draft_for(agent_id: int, item_id: int) -> ReplyDraft | None:
 def pasted_image_for_agent(agent_id: int, token: str) -> PastedImage:
     row = PastedImage.objects.filter(agent_id=agent_id, token=token[:32]).first()
     if row is None:
-        raise NotFound("image_not_found", "No such pasted image.")
+        raise NotFound("image_not_found", gettext("No such pasted image."))
     return row
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent
 from deskhand.audit.services import diff, record
@@ -59,7 +60,7 @@ PASTED_PREFIX = "/replies/images/"
 def _agent(actor: Actor) -> Agent:
     agent = Agent.objects.filter(pk=actor.agent_id, is_active=True).first() if actor.agent_id else None
     if agent is None:
-        raise Forbidden("agent_required", "Only an agent can do this.")
+        raise Forbidden("agent_required", gettext("Only an agent can do this."))
     return agent
 
 
@@ -67,22 +68,22 @@ def _owner(shared: bool, actor: Actor, what: str) -> int | None:
     """Who a canned response or macro belongs to: nobody (shared, which only admins may make), or its author."""
     if shared:
         if not actor.is_admin:
-            raise Forbidden("admin_required", f"Only an administrator can share a {what} with the team.")
+            raise Forbidden("admin_required", gettext("Only an administrator can share a %(what)s with the team.") % {"what": what})
         return None
     return _agent(actor).pk
 
 
 def _may_change(owner_id: int | None, actor: Actor, what: str) -> None:
     if owner_id is None and not actor.is_admin:
-        raise Forbidden("admin_required", f"Only an administrator can change a shared {what}.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change a shared %(what)s.") % {"what": what})
     if owner_id is not None and owner_id != actor.agent_id:
-        raise Forbidden("not_yours", f"This {what} is another agent's.")
+        raise Forbidden("not_yours", gettext("This %(what)s is another agent's.") % {"what": what})
 
 
 def _shortcut(value: str) -> str:
     text = clean_text(value, field="shortcut", max_length=41).lstrip(";").lower()
     if text and not _SHORTCUT.fullmatch(text):
-        raise Invalid("invalid_shortcut", "A shortcut is up to 40 letters, digits, - and _ (typed after ;).",
+        raise Invalid("invalid_shortcut", gettext("A shortcut is up to 40 letters, digits, - and _ (typed after ;)."),
                       field="shortcut")
     return text
 
@@ -117,7 +118,7 @@ def _fill_canned(row: CannedResponse, *, title: str, body: str, shortcut: str) -
 def _save_canned(row: CannedResponse) -> None:
     if row.shortcut and CannedResponse.objects.filter(owner_id=row.owner_id, shortcut__iexact=row.shortcut).exclude(
             pk=row.pk).exists():
-        raise Conflict("shortcut_taken", f"The shortcut ;{row.shortcut} is taken.", field="shortcut")
+        raise Conflict("shortcut_taken", gettext("The shortcut ;%(shortcut)s is taken.") % {"shortcut": row.shortcut}, field="shortcut")
     _save(row, "title", "A canned response with this title exists already.")
 
 
@@ -163,14 +164,14 @@ def macro_rule(name: str, actions: Sequence[Action]) -> Rule:
 
 def _check_actions(name: str, actions: Sequence[Action]) -> None:
     if len(actions) > MAX_ACTIONS:
-        raise Invalid("too_many_actions", f"At most {MAX_ACTIONS} actions.", field="actions")
+        raise Invalid("too_many_actions", gettext("At most %(value)s actions.") % {"value": MAX_ACTIONS}, field="actions")
     for index, action in enumerate(actions):
         if action.type not in MACRO_ACTIONS:
             what = "The macro's reply is its own text" if action.type == ActionType.REPLY else "A macro cannot do that"
             raise Invalid("invalid_action", f"{what} (“{action.type}”).", field=f"actions.{index}.type")
         if action.type == ActionType.ASSIGN and action.mode == AssignMode.ROUND_ROBIN:
-            raise Invalid("invalid_mode", "A macro assigns a team or its least busy agent; taking turns is for "
-                          "automations.", field=f"actions.{index}.mode")
+            raise Invalid("invalid_mode", gettext("A macro assigns a team or its least busy agent; taking turns is for "
+                          "automations."), field=f"actions.{index}.mode")
     if actions:
         # The automations' parser and record checks: one language for what changes an item.
         automation_services.check(macro_rule(name, actions))
@@ -186,7 +187,7 @@ def _fill_macro(row: Macro, *, name: str, reply: str, actions: Sequence[Action])
     check_placeholders(row.reply, field="reply")
     _check_actions(row.name, actions)
     if not row.reply and not actions:
-        raise Invalid("empty_macro", "Give the macro a reply or at least one change.", field="actions")
+        raise Invalid("empty_macro", gettext("Give the macro a reply or at least one change."), field="actions")
     row.actions = [action_json(action) for action in actions]
 
 
@@ -239,9 +240,9 @@ def apply_macro(item: Item, macro: Macro, *, actor: Actor) -> Message | None:
     any part fails, nothing. Returns the reply sent, if the macro has one."""
     agent = _agent(actor)
     if macro.owner_id is not None and macro.owner_id != agent.pk:
-        raise Forbidden("not_yours", "This macro is another agent's.")
+        raise Forbidden("not_yours", gettext("This macro is another agent's."))
     if item.kind != Kind.TICKET:
-        raise Invalid("tickets_only", "Macros apply to tickets.", field="item")
+        raise Invalid("tickets_only", gettext("Macros apply to tickets."), field="item")
     actions = macro_actions(macro)
     _check_actions(macro.name, actions)  # what it names may be gone since it was saved
     via = via_macro(actor, macro)
@@ -309,7 +310,7 @@ def send_reply(item: Item, *, reply: Reply, actor: Actor, kind: str = MessageKin
     on the item is gone. One transaction: a refused address or status sends nothing."""
     agent = _agent(actor)
     if not isinstance(reply.body, str) or (not reply.body.strip() and not reply.attachments):
-        raise Invalid("body_required", "Write a message or attach a file.", field="body")
+        raise Invalid("body_required", gettext("Write a message or attach a file."), field="body")
     if len(reply.body) > MAX_BODY:
         raise Invalid("body_too_long", f"A message has at most {MAX_BODY:,} characters.", field="body")
     body = reply.body.strip()
@@ -356,17 +357,17 @@ def paste_image(item: Item, *, name: str, content: bytes, actor: Actor) -> Paste
     agent = _agent(actor)
     limit = min(MAX_IMAGE_BYTES, int(get_settings()["attachment_max_bytes"]))
     if len(content) > limit:
-        raise Invalid("image_too_large", f"A pasted image has at most {limit // (1024 * 1024)} MB.", field="image")
+        raise Invalid("image_too_large", gettext("A pasted image has at most %(limit)s MB.") % {"limit": limit // (1024 * 1024)}, field="image")
     content_type = _image_type(content[:8])
     if not content_type:
-        raise Invalid("not_an_image", "Paste a PNG, JPEG or GIF image.", field="image")
+        raise Invalid("not_an_image", gettext("Paste a PNG, JPEG or GIF image."), field="image")
     old = PastedImage.objects.filter(agent=agent, created_at__lt=timezone.now() - PASTED_KEPT)
     if old.exists():
         storage, names = PastedImage.file.field.storage, [str(name) for name in old.values_list("file", flat=True)]
         old.delete()
         transaction.on_commit(partial(_delete_files, storage, names))
     if PastedImage.objects.filter(agent=agent, item=item).count() >= MAX_PASTED:
-        raise Invalid("too_many_images", f"Paste at most {MAX_PASTED} images into one reply.", field="image")
+        raise Invalid("too_many_images", gettext("Paste at most %(value)s images into one reply.") % {"value": MAX_PASTED}, field="image")
     extension = content_type.rpartition("/")[2].replace("jpeg", "jpg")
     stem = re.sub(r"[^\w-]+", "-", (name or "").rpartition(".")[0] or name or "").strip("-")[:60] or "pasted-image"
     image = PastedImage(agent=agent, item=item, token=secrets.token_hex(16), name=f"{stem}.{extension}",

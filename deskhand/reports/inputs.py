@@ -8,6 +8,8 @@ import zoneinfo
 from dataclasses import dataclass
 from enum import StrEnum
 
+from django.utils.translation import gettext
+
 from deskhand.core.errors import Invalid
 
 # A report covers at most about two years (731 days, a leap year and one more): every day is a
@@ -73,7 +75,7 @@ def local_midnight(day: datetime.date, zone: zoneinfo.ZoneInfo) -> datetime.date
 def parse_zone(value: str | None, *, default: str = "UTC", field: str = "tz") -> str:
     name = (value or "").strip() or default
     if len(name) > 64 or name.startswith("/") or ".." in name:
-        raise Invalid("unknown_time_zone", "The time zone is an IANA name such as Europe/Berlin.", field=field)
+        raise Invalid("unknown_time_zone", gettext("The time zone is an IANA name such as Europe/Berlin."), field=field)
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -86,14 +88,14 @@ def parse_group_by(value: str | None, *, field: str = "group_by") -> GroupBy:
     try:
         return GroupBy((value or "none").strip())
     except ValueError:
-        raise Invalid("invalid_group_by", "Group by organization, agent, channel or none.", field=field) from None
+        raise Invalid("invalid_group_by", gettext("Group by organization, agent, channel or none."), field=field) from None
 
 
 def parse_kind(value: str | None, *, field: str = "kind") -> str:
     """Reports are of tickets (the default) or of tasks."""
     kind = (value or "ticket").strip()
     if kind not in ("ticket", "task"):
-        raise Invalid("invalid_kind", "Report on tickets or tasks.", field=field)
+        raise Invalid("invalid_kind", gettext("Report on tickets or tasks."), field=field)
     return kind
 
 
@@ -103,9 +105,9 @@ def _date(value: str, *, field: str) -> datetime.date:
     except ValueError:
         day = None
     if day is None:
-        raise Invalid("invalid_date", "A date is written YYYY-MM-DD.", field=field)
+        raise Invalid("invalid_date", gettext("A date is written YYYY-MM-DD."), field=field)
     if not EARLIEST <= day <= LATEST:
-        raise Invalid("date_out_of_range", f"A date lies between {EARLIEST} and {LATEST}.", field=field)
+        raise Invalid("date_out_of_range", gettext("A date lies between %(value)s and %(value2)s.") % {"value": EARLIEST, "value2": LATEST}, field=field)
     return day
 
 
@@ -128,16 +130,16 @@ def parse_period(*, start: str | None, end: str | None, time_zone: str | None, p
         try:
             return preset_period(Preset(chosen), today=today, time_zone=zone)
         except ValueError:
-            raise Invalid("invalid_preset", "The period is 7d, 30d, 90d, year or custom.", field="preset") from None
+            raise Invalid("invalid_preset", gettext("The period is 7d, 30d, 90d, year or custom."), field="preset") from None
     if not (start or "").strip() and not (end or "").strip():
         return preset_period(Preset.LAST_30, today=today, time_zone=zone)
     given = _date(start, field="from") if start and start.strip() else None
     last = _date(end, field="to") if end and end.strip() else today
     first = given or last - datetime.timedelta(days=29)
     if first > last:
-        raise Invalid("from_after_to", "The period's start is on or before its end.", field="from")
+        raise Invalid("from_after_to", gettext("The period's start is on or before its end."), field="from")
     if (last - first).days + 1 > MAX_DAYS:
-        raise Invalid("period_too_long", f"A report covers at most {MAX_DAYS} days.", field="to")
+        raise Invalid("period_too_long", gettext("A report covers at most %(value)s days.") % {"value": MAX_DAYS}, field="to")
     return ReportPeriod(first, last, zone)
 
 

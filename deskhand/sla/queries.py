@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext
 
 from deskhand.core.errors import Invalid
 from deskhand.sla.models import ItemSla
@@ -42,7 +43,7 @@ def sla_report(by: str) -> list[dict[str, Any]]:
     """Breaches and attainment per organization, assigned agent or month (of the item's creation):
     clocks, first-response and resolution breaches, and the share of clocks with no breach."""
     if by not in REPORT_BY:
-        raise Invalid("invalid_by", "Report by organization, agent or month.", field="by")
+        raise Invalid("invalid_by", gettext("Report by organization, agent or month."), field="by")
     clocks = ItemSla.objects.order_by()
     if by == "month":
         clocks = clocks.annotate(month=TruncMonth("item__created_at"))

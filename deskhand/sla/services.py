@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.audit import services as audit
 from deskhand.audit.services import record, record_many
@@ -38,7 +39,7 @@ SWEEP_BATCH = 500
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can change SLA policies.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change SLA policies."))
 
 
 def hours_of(policy: SlaPolicy) -> BusinessHours:
@@ -51,28 +52,28 @@ def _priority(value: str, field: str) -> int:
     for priority in Priority:
         if priority.key == value:
             return int(priority)
-    raise Invalid("unknown_priority", "Priority is low, normal, high or urgent.", field=field)
+    raise Invalid("unknown_priority", gettext("Priority is low, normal, high or urgent."), field=field)
 
 
 def _minutes(value: int | None, field: str) -> int | None:
     if value is not None and not 1 <= value <= MAX_TARGET_MINUTES:
-        raise Invalid("invalid_minutes", f"A target is 1 to {MAX_TARGET_MINUTES} minutes.", field=field)
+        raise Invalid("invalid_minutes", gettext("A target is 1 to %(value)s minutes.") % {"value": MAX_TARGET_MINUTES}, field=field)
     return value
 
 
 def _targets(targets: Sequence[TargetInput]) -> list[SlaTarget]:
     if not targets or len(targets) > 4:
-        raise Invalid("targets_required", "Give a target for one to four priorities.", field="targets")
+        raise Invalid("targets_required", gettext("Give a target for one to four priorities."), field="targets")
     rows: dict[int, SlaTarget] = {}
     for index, target in enumerate(targets):
         at = f"targets.{index}"
         priority = _priority(target.priority, f"{at}.priority")
         if priority in rows:
-            raise Invalid("duplicate_priority", f"{target.priority} has two targets.", field=f"{at}.priority")
+            raise Invalid("duplicate_priority", gettext("%(priority)s has two targets.") % {"priority": target.priority}, field=f"{at}.priority")
         first = _minutes(target.first_response_minutes, f"{at}.first_response_minutes")
         resolution = _minutes(target.resolution_minutes, f"{at}.resolution_minutes")
         if first is None and resolution is None:
-            raise Invalid("target_required", "Give a first-response or a resolution time.", field=at)
+            raise Invalid("target_required", gettext("Give a first-response or a resolution time."), field=at)
         rows[priority] = SlaTarget(priority=priority, first_response_minutes=first, resolution_minutes=resolution)
     return list(rows.values())
 
@@ -83,16 +84,16 @@ def _hours(policy: SlaPolicy, hours: HoursInput | None) -> None:
         return
     days = sorted(set(hours.days))
     if not days or any(not 0 <= day <= 6 for day in days):
-        raise Invalid("invalid_days", "Days are 0 (Monday) to 6 (Sunday), at least one.",
+        raise Invalid("invalid_days", gettext("Days are 0 (Monday) to 6 (Sunday), at least one."),
                       field="business_hours.days")
     times = []
     for name, value in (("start", hours.start), ("end", hours.end)):
         match = TIME.fullmatch(value)
         if match is None:
-            raise Invalid("invalid_time", "A time is HH:MM, such as 09:00.", field=f"business_hours.{name}")
+            raise Invalid("invalid_time", gettext("A time is HH:MM, such as 09:00."), field=f"business_hours.{name}")
         times.append(datetime.time(int(match[1]), int(match[2])))
     if times[0] >= times[1]:
-        raise Invalid("invalid_hours", "The working day ends after it starts.", field="business_hours.end")
+        raise Invalid("invalid_hours", gettext("The working day ends after it starts."), field="business_hours.end")
     try:
         zoneinfo.ZoneInfo(hours.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -104,13 +105,13 @@ def _hours(policy: SlaPolicy, hours: HoursInput | None) -> None:
 
 def _holidays(values: Sequence[str | datetime.date]) -> list[str]:
     if len(values) > 400:
-        raise Invalid("too_many_holidays", "At most 400 holidays.", field="holidays")
+        raise Invalid("too_many_holidays", gettext("At most 400 holidays."), field="holidays")
     days = set()
     for index, value in enumerate(values):
         try:
             days.add(value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value))
         except ValueError:
-            raise Invalid("invalid_date", "A holiday is a date written YYYY-MM-DD.", field=f"holidays.{index}") from None
+            raise Invalid("invalid_date", gettext("A holiday is a date written YYYY-MM-DD."), field=f"holidays.{index}") from None
     return [day.isoformat() for day in sorted(days)]
 
 
@@ -124,7 +125,7 @@ def _save(policy: SlaPolicy, targets: list[SlaTarget] | None) -> None:
                     target.policy = policy
                 SlaTarget.objects.bulk_create(targets)
     except IntegrityError:
-        raise Conflict("policy_exists", f"An SLA policy named “{policy.name}” exists already.", field="name") from None
+        raise Conflict("policy_exists", gettext("An SLA policy named “%(name)s” exists already.") % {"name": policy.name}, field="name") from None
 
 
 def _summary(policy: SlaPolicy) -> dict[str, object]:

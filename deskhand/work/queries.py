@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, Model, OuterRef, Prefetch, Q, QueryS
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.audit.models import AuditEvent
 from deskhand.config.queries import get_setting
@@ -109,7 +110,7 @@ def _status(queryset: _Items, kind: str, value: str) -> _Items:
     if len(statuses) != len(set(keys)):
         known = {status.key for status in statuses}
         unknown = next(key for key in keys if key not in known)
-        raise Invalid("unknown_status", f"“{unknown}” is not a {kind} status.", field="status")
+        raise Invalid("unknown_status", gettext("“%(unknown)s” is not a %(kind)s status.") % {"unknown": unknown, "kind": kind}, field="status")
     return queryset.filter(status__in=statuses)
 
 
@@ -119,7 +120,7 @@ def _priority(queryset: _Items, value: str) -> _Items:
     by_key = {priority.key: int(priority) for priority in Priority}
     keys = [key.strip() for key in value.split(",") if key.strip()]
     if any(key not in by_key for key in keys):
-        raise Invalid("unknown_priority", "Priority is low, normal, high or urgent.", field="priority")
+        raise Invalid("unknown_priority", gettext("Priority is low, normal, high or urgent."), field="priority")
     return queryset.filter(priority__in=[by_key[key] for key in keys])
 
 
@@ -216,7 +217,7 @@ def _updated_by(queryset: _Items, value: str) -> _Items:
     if not value:
         return queryset
     if value != "customer":
-        raise Invalid("invalid_updated_by", "updated_by is customer.", field="updated_by")
+        raise Invalid("invalid_updated_by", gettext("updated_by is customer."), field="updated_by")
     return queryset.filter(last_customer_message_at__gte=timezone.now() - CUSTOMER_RECENT)
 
 
@@ -300,7 +301,7 @@ def conversation(item: Item, *, include_notes: bool = True) -> QuerySet[Message]
 def get_attachment(attachment_id: int) -> Attachment:
     attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
     if attachment is None:
-        raise NotFound("attachment_not_found", f"No attachment with id {attachment_id}.")
+        raise NotFound("attachment_not_found", gettext("No attachment with id %(attachment_id)s.") % {"attachment_id": attachment_id})
     return attachment
 
 
@@ -431,7 +432,7 @@ def portal_item(viewer: PortalViewer, item_id: int) -> Item:
     exist (ids are not enumerable)."""
     item = portal_items(viewer).filter(pk=item_id).first()
     if item is None:
-        raise NotFound("request_not_found", "There is no such request.")
+        raise NotFound("request_not_found", gettext("There is no such request."))
     return item
 
 
@@ -646,7 +647,7 @@ def _day(value: str, field: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise Invalid("invalid_date", "A date is written YYYY-MM-DD.", field=field) from None
+        raise Invalid("invalid_date", gettext("A date is written YYYY-MM-DD."), field=field) from None
 
 
 def time_entry_list(filters: TimeFilters = TimeFilters()) -> QuerySet[TimeEntry]:
@@ -667,7 +668,7 @@ def time_entry_list(filters: TimeFilters = TimeFilters()) -> QuerySet[TimeEntry]
         queryset = queryset.filter(date__lte=_day(filters.date_to, "date_to"))
     if filters.billable:
         if filters.billable not in ("yes", "no"):
-            raise Invalid("invalid_billable", "billable is yes or no.", field="billable")
+            raise Invalid("invalid_billable", gettext("billable is yes or no."), field="billable")
         queryset = queryset.filter(billable=filters.billable == "yes")
     return queryset.order_by("-date", "-id")
 
@@ -704,7 +705,7 @@ def total_minutes(entries: QuerySet[TimeEntry]) -> tuple[int, int]:
 def get_time_entry(entry_id: int) -> TimeEntry:
     entry = TimeEntry.objects.select_related("agent", "item").filter(pk=entry_id).first()
     if entry is None:
-        raise NotFound("time_entry_not_found", f"No time entry with id {entry_id}.")
+        raise NotFound("time_entry_not_found", gettext("No time entry with id %(entry_id)s.") % {"entry_id": entry_id})
     return entry
 
 

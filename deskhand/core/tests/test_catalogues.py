@@ -24,7 +24,11 @@ PYTHON = ["deskhand/portal/**/*.py", "deskhand/accounts/*.py", "deskhand/webform
 # What agents read: their app is translated into German (deskhand.core.i18n.AGENT_LANGUAGES); the
 # other catalogues may leave these empty.
 AGENT_TEMPLATES = ["templates/base.html", "templates/web/**/*.html"]
-AGENT_PYTHON = ["deskhand/web/**/*.py"]
+AGENT_PYTHON = ["deskhand/web/**/*.py",
+                # The services' and queries' errors agents meet in the app and the API (deskhand.core.errors).
+                *[f"deskhand/{app}/**/*.py" for app in ("agents", "automations", "config", "core", "customers", "fields",
+                                                         "imports", "mail", "notifications", "replies", "reports",
+                                                         "sla", "work")]]
 PLURALS = {"hr": 3}
 # Longer texts that read the same in German (the check for texts left in English skips them).
 SAME = {"de": {"Administration", "SLA %(state)s", "%(count)s %(noun)s %(done)s.", "Import %(id)s", "%(name)s: %(status)s",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils.translation import gettext
+
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import Event, event, record
 from deskhand.automations.events import ItemEvent
@@ -81,7 +83,7 @@ def known_id(value: int, *, field: str, what: str) -> int:
 
 def resolve_kind(value: str) -> str:
     if value not in Kind.values:
-        raise Invalid("invalid_kind", "An item is a ticket or a task.", field="kind")
+        raise Invalid("invalid_kind", gettext("An item is a ticket or a task."), field="kind")
     return str(value)
 
 
@@ -89,12 +91,12 @@ def resolve_status(kind: str, value: str | Status, *, field: str = "status") -> 
     """A status of `kind`'s workflow, by key (or the record itself)."""
     if isinstance(value, Status):
         if value.kind != kind:
-            raise Invalid("unknown_status", f"“{value.key}” is not a {kind} status.", field=field)
+            raise Invalid("unknown_status", gettext("“%(key)s” is not a %(kind)s status.") % {"key": value.key, "kind": kind}, field=field)
         return value
     status = Status.objects.filter(kind=kind, key=value).first()
     if status is None:
         keys = ", ".join(Status.objects.filter(kind=kind).values_list("key", flat=True))
-        raise Invalid("unknown_status", f"“{value}” is not a {kind} status; one of {keys}.", field=field)
+        raise Invalid("unknown_status", gettext("“%(value)s” is not a %(kind)s status; one of %(keys)s.") % {"value": value, "kind": kind, "keys": keys}, field=field)
     return status
 
 
@@ -102,7 +104,7 @@ def initial_status(kind: str) -> Status:
     """The first status of the workflow's category "new"."""
     status = Status.objects.filter(kind=kind, category="new").order_by("position", "id").first()
     if status is None:  # pragma: no cover - the migration and the status rules keep one
-        raise Invalid("no_initial_status", f"The {kind} workflow has no status in the category new.", field="status")
+        raise Invalid("no_initial_status", gettext("The %(kind)s workflow has no status in the category new.") % {"kind": kind}, field="status")
     return status
 
 
@@ -112,7 +114,7 @@ def resolve_priority(value: str | Priority, *, field: str = "priority") -> int:
     for priority in Priority:
         if value == priority.key:
             return int(priority)
-    raise Invalid("unknown_priority", "Priority is low, normal, high or urgent.", field=field)
+    raise Invalid("unknown_priority", gettext("Priority is low, normal, high or urgent."), field=field)
 
 
 def resolve_project(value: int | Project | None, *, field: str = "project") -> Project | None:
@@ -120,7 +122,7 @@ def resolve_project(value: int | Project | None, *, field: str = "project") -> P
         return value
     project = Project.objects.filter(pk=known_id(value, field=field, what="Project")).first()
     if project is None:
-        raise Invalid("unknown_project", f"There is no project {value}.", field=field)
+        raise Invalid("unknown_project", gettext("There is no project %(value)s.") % {"value": value}, field=field)
     return project
 
 
@@ -131,9 +133,9 @@ def resolve_folder(value: int | Folder | None, *, project: Project | None, field
     folder = value if isinstance(value, Folder) else Folder.objects.filter(
         pk=known_id(value, field=field, what="Folder")).first()
     if folder is None:
-        raise Invalid("unknown_folder", f"There is no folder {value}.", field=field)
+        raise Invalid("unknown_folder", gettext("There is no folder %(value)s.") % {"value": value}, field=field)
     if project is None or folder.project_id != project.pk:
-        raise Invalid("folder_outside_project", f"Folder “{folder.name}” belongs to another project.", field=field)
+        raise Invalid("folder_outside_project", gettext("Folder “%(name)s” belongs to another project.") % {"name": folder.name}, field=field)
     return folder
 
 
@@ -142,7 +144,7 @@ def resolve_agent(value: int | Agent, *, field: str) -> Agent:
         return value
     agent = Agent.objects.filter(pk=known_id(value, field=field, what="Agent"), is_active=True).first()
     if agent is None:
-        raise Invalid("unknown_agent", f"There is no active agent {value}.", field=field)
+        raise Invalid("unknown_agent", gettext("There is no active agent %(value)s.") % {"value": value}, field=field)
     return agent
 
 
@@ -161,7 +163,7 @@ def resolve_assignees(refs: Sequence[AssigneeRef | Agent | Team], *, field: str 
         else:
             team = Team.objects.filter(pk=known_id(ref.id, field=field, what="Team")).first()
             if team is None:
-                raise Invalid("unknown_team", f"There is no team {ref.id}.", field=field)
+                raise Invalid("unknown_team", gettext("There is no team %(id)s.") % {"id": ref.id}, field=field)
             teams.append(team)
     return list({a.pk: a for a in agents}.values()), list({t.pk: t for t in teams}.values())
 
@@ -172,7 +174,7 @@ def resolve_customer(value: int | Customer, *, field: str) -> Customer:
     customer = Customer.objects.select_related("organization").filter(
         pk=known_id(value, field=field, what="Customer")).first()
     if customer is None:
-        raise Invalid("unknown_customer", f"There is no customer {value}.", field=field)
+        raise Invalid("unknown_customer", gettext("There is no customer %(value)s.") % {"value": value}, field=field)
     # A merged customer's requests go to the customer it was merged into.
     while customer.merged_into_id is not None:
         customer = Customer.objects.select_related("organization").get(pk=customer.merged_into_id)

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from django.utils.translation import gettext
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record_many
 from deskhand.automations.events import ItemEvent
@@ -74,7 +75,7 @@ def _requester(requester: int | Customer | None, requester_email: str | None, *,
                actor: Actor) -> Customer | None:
     """The customer given by id, or the one behind an address, found or created by the customer rules."""
     if requester is not None and requester_email:
-        raise Invalid("requester_twice", "Give the requester as an id or as an email address, not both.",
+        raise Invalid("requester_twice", gettext("Give the requester as an id or as an email address, not both."),
                       field="requester_email")
     if requester is not None:
         return resolve_customer(requester, field="requester")
@@ -102,7 +103,7 @@ def _people(refs: Sequence[FollowerInput], *, field: str, channel: str, actor: A
             agents.append(ref)
         elif ref.kind == "agent":
             if ref.id is None:
-                raise Invalid("invalid_followers", "An agent follower is given by id.", field=field)
+                raise Invalid("invalid_followers", gettext("An agent follower is given by id."), field=field)
             agents.append(resolve_agent(ref.id, field=field))
         elif ref.id is not None:
             customers.append(resolve_customer(ref.id, field=field))
@@ -206,7 +207,7 @@ def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -
     now = timezone.now()
     for new in batch:
         if new.kind == Kind.TICKET and new.requester is None:
-            raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
+            raise Invalid("requester_required", gettext("A ticket needs a requester: a customer id or an email address."),
                           field="requester_email")
         status = new.status
         if status is None:
@@ -256,7 +257,7 @@ def _create_item(kind: str, draft: ItemDraft, *, channel: str, actor: Actor, ori
     customer = _requester(draft.requester, draft.requester_email, name=draft.requester_name, channel=channel,
                           actor=actor)
     if kind == Kind.TICKET and customer is None:
-        raise Invalid("requester_required", "A ticket needs a requester: a customer id or an email address.",
+        raise Invalid("requester_required", gettext("A ticket needs a requester: a customer id or an email address."),
                       field="requester_email")
     follower_customers, follower_agents = _people(draft.followers, field="followers", channel=channel, actor=actor)
     [item] = create_items([NewItem(
@@ -287,9 +288,9 @@ def create_task_from(ticket: Item, draft: ItemDraft, *, channel: str = Channel.W
     """A further step of a ticket: a task with the ticket's requester and organization, linked to
     it (each shows the other). The ticket's history records it."""
     if ticket.kind != Kind.TICKET:
-        raise Invalid("not_a_ticket", "Tasks are made from tickets.", field="ticket")
+        raise Invalid("not_a_ticket", gettext("Tasks are made from tickets."), field="ticket")
     if draft.requester is not None or draft.requester_email:
-        raise Invalid("requester_given", "A task from a ticket has the ticket's requester.", field="requester")
+        raise Invalid("requester_given", gettext("A task from a ticket has the ticket's requester."), field="requester")
     task = _create_item(Kind.TASK, replace(draft, requester=ticket.requester), channel=channel, actor=actor,
                         origin=ticket)
     record_item_event(ticket, "ticket.task_created", actor=actor, changes={"task": task.reference,
@@ -332,7 +333,7 @@ def change_item(item: Item, *, changes: ItemChanges, actor: Actor) -> Item:
                               None if changes.requester_email is UNSET else changes.requester_email,
                               name="", channel=Channel.WEB, actor=actor)
         if item.kind == Kind.TICKET and customer is None:
-            raise Invalid("requester_required", "A ticket needs a requester.", field="requester")
+            raise Invalid("requester_required", gettext("A ticket needs a requester."), field="requester")
         if customer != item.requester:
             item.requester = customer
             # A corrected requester files the item under their organization.
@@ -402,7 +403,7 @@ def add_followers(batch: Sequence[NewFollower]) -> None:
     Who follows already is read in one query; the new ones are inserted with their history rows."""
     for new in batch:
         if (new.customer is None) == (new.agent is None):
-            raise Invalid("invalid_follower", "A follower is one customer or one agent.", field="followers")
+            raise Invalid("invalid_follower", gettext("A follower is one customer or one agent."), field="followers")
     if not batch:
         return
     following = Follower.objects.filter(item__in={new.item.pk for new in batch}).values_list(
@@ -436,7 +437,7 @@ def add_follower(item: Item, *, customer: Customer | None = None, agent: Agent |
 def remove_customer_follower(item: Item, *, customer: Customer, actor: Actor) -> bool:
     """A customer stops following (the requester cannot: their own request). True when they did."""
     if item.requester_id == customer.pk:
-        raise Invalid("requester_follows", "The requester always follows their own request.", field="followers")
+        raise Invalid("requester_follows", gettext("The requester always follows their own request."), field="followers")
     removed, _by_model = Follower.objects.filter(item=item, customer=customer).delete()
     if removed:
         record_item_event(item, f"{item.kind}.follower_removed", actor=actor, changes={"customer": customer.email})
@@ -447,7 +448,7 @@ def mark_solved(item: Item, *, actor: Actor) -> Item:
     """The customer says their request is solved: it moves to the first done status."""
     done = Status.objects.filter(kind=item.kind, category=Category.DONE).order_by("position", "id").first()
     if done is None:
-        raise Invalid("no_done_status", "This workflow has no done status.", field="status")
+        raise Invalid("no_done_status", gettext("This workflow has no done status."), field="status")
     if item.status_id == done.pk or item.status.category == Category.DONE:
         return item
     return change_item(item, changes=ItemChanges(status=done.key), actor=actor)
@@ -458,11 +459,11 @@ def bulk_change(items: Iterable[Item], *, changes: BulkChanges, actor: Actor) ->
     """The same change on many items (assign, set status, move), all or none."""
     items = list(items)
     if not items:
-        raise Invalid("no_items", "Choose at least one item.", field="items")
+        raise Invalid("no_items", gettext("Choose at least one item."), field="items")
     if len(items) > MAX_BULK:
-        raise Invalid("too_many_items", f"Change at most {MAX_BULK} items at once.", field="items")
+        raise Invalid("too_many_items", gettext("Change at most %(value)s items at once.") % {"value": MAX_BULK}, field="items")
     if not given(changes):
-        raise Invalid("no_changes", "Name at least one change: status, priority, assignees, project, folder.",
+        raise Invalid("no_changes", gettext("Name at least one change: status, priority, assignees, project, folder."),
                       field="changes")
     item_changes = changes.as_item_changes()
     for item in items:

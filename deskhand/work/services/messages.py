@@ -148,7 +148,7 @@ def _clean_attachments(files: list[NewAttachment] | None, settings: dict[str, An
     if not files:
         return []
     if len(files) > MAX_ATTACHMENTS:
-        raise Invalid("too_many_attachments", f"Attach at most {MAX_ATTACHMENTS} files.", field="attachments")
+        raise Invalid("too_many_attachments", gettext("Attach at most %(value)s files.") % {"value": MAX_ATTACHMENTS}, field="attachments")
     settings = settings or get_settings()
     limit = int(settings["attachment_max_bytes"])
     blocked = set(settings["blocked_attachment_extensions"])
@@ -161,7 +161,7 @@ def _clean_attachments(files: list[NewAttachment] | None, settings: dict[str, An
         extensions = {part.rsplit(".", 1)[-1].lower() for part in (name, original, storage_name(name)) if "." in part}
         extension = next((extension for extension in sorted(extensions) if extension in blocked), "")
         if extension:
-            raise Invalid("blocked_attachment_type", f"Files of type .{extension} cannot be attached ({name}).",
+            raise Invalid("blocked_attachment_type", gettext("Files of type .%(extension)s cannot be attached (%(name)s).") % {"extension": extension, "name": name},
                           field="attachments")
         content, size = _measure(upload.content, limit)
         if size > limit:
@@ -249,26 +249,26 @@ def copy_addresses(values: Sequence[str], *, field: str, skip: Sequence[str] = (
             seen.add(address.lower())
             addresses.append(address)
     if len(addresses) > MAX_COPIES:
-        raise Invalid("too_many_copies", f"Send a copy to at most {MAX_COPIES} addresses.", field=field)
+        raise Invalid("too_many_copies", gettext("Send a copy to at most %(value)s addresses.") % {"value": MAX_COPIES}, field=field)
     return addresses
 
 
 def _check(new: NewMessage, settings: dict[str, Any] | None) -> _Checked:
     if new.kind not in MessageKind.values:
-        raise Invalid("invalid_message_kind", "A message is a customer message, a reply or a note.", field="kind")
+        raise Invalid("invalid_message_kind", gettext("A message is a customer message, a reply or a note."), field="kind")
     text = clean_text(new.body, field="body", max_length=MAX_BODY, multiline=True)
     files = _clean_attachments(list(new.attachments), settings)
     if not text and not files:
-        raise Invalid("body_required", "Write a message or attach a file.", field="body")
+        raise Invalid("body_required", gettext("Write a message or attach a file."), field="body")
     author_customer = new.author_customer
     if new.kind == MessageKind.CUSTOMER:
         author_customer = author_customer or new.item.requester
         if author_customer is None:
-            raise Invalid("author_required", "A customer message needs its customer.", field="author")
+            raise Invalid("author_required", gettext("A customer message needs its customer."), field="author")
     elif new.actor.kind == ActorKind.CUSTOMER:
-        raise Invalid("agent_required", "Replies and notes are written by the team.", field="kind")
+        raise Invalid("agent_required", gettext("Replies and notes are written by the team."), field="kind")
     if (new.cc or new.bcc) and new.kind != MessageKind.REPLY:
-        raise Invalid("copies_on_reply", "Only a reply is sent, so only a reply has Cc and Bcc.", field="cc")
+        raise Invalid("copies_on_reply", gettext("Only a reply is sent, so only a reply has Cc and Bcc."), field="cc")
     cc = copy_addresses(new.cc, field="cc")
     bcc = copy_addresses(new.bcc, field="bcc", skip=cc)
     # The team's HTML (the reply box's Markdown) goes out in mail as it is stored: sanitized here,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from deskhand.audit.services import record
 from deskhand.automations.events import ItemEvent
@@ -24,7 +25,7 @@ def _portfolio(value: int | Portfolio | None) -> Portfolio | None:
         return value
     portfolio = Portfolio.objects.filter(pk=known_id(value, field="portfolio", what="Portfolio")).first()
     if portfolio is None:
-        raise Invalid("unknown_portfolio", f"There is no portfolio {value}.", field="portfolio")
+        raise Invalid("unknown_portfolio", gettext("There is no portfolio %(value)s.") % {"value": value}, field="portfolio")
     return portfolio
 
 
@@ -33,7 +34,7 @@ def _organization(value: int | Organization | None) -> Organization | None:
         return value
     organization = Organization.objects.filter(pk=known_id(value, field="organization", what="Organization")).first()
     if organization is None:
-        raise Invalid("unknown_organization", f"There is no organization {value}.", field="organization")
+        raise Invalid("unknown_organization", gettext("There is no organization %(value)s.") % {"value": value}, field="organization")
     return organization
 
 
@@ -57,7 +58,7 @@ def _record(instance: Portfolio | Project | Folder, action: str, *, actor: Actor
 @transaction.atomic
 def create_portfolio(name: str, *, actor: Actor) -> Portfolio:
     if not get_setting("portfolios_enabled"):
-        raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="name")
+        raise Invalid("portfolios_disabled", gettext("Portfolios are switched off in the settings."), field="name")
     portfolio = Portfolio(name=clean_name(name))
     _save_unique(portfolio, "portfolio")
     _record(portfolio, "created", actor=actor, changes={"name": portfolio.name})
@@ -91,7 +92,7 @@ def create_project(name: str, *, portfolio: int | Portfolio | None = None,
     """A project, optionally in a portfolio and optionally belonging to a customer organization."""
     portfolio_record = _portfolio(portfolio)
     if portfolio_record is not None and not get_setting("portfolios_enabled"):
-        raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="portfolio")
+        raise Invalid("portfolios_disabled", gettext("Portfolios are switched off in the settings."), field="portfolio")
     project = Project(name=clean_name(name), portfolio=portfolio_record, organization=_organization(organization))
     _save_unique(project, "project")
     _record(project, "created", actor=actor, changes={
@@ -112,7 +113,7 @@ def update_project(project: Project, *, changes: ProjectChanges, actor: Actor) -
     if changes.portfolio is not UNSET:
         project.portfolio = _portfolio(changes.portfolio)
         if project.portfolio is not None and not get_setting("portfolios_enabled"):
-            raise Invalid("portfolios_disabled", "Portfolios are switched off in the settings.", field="portfolio")
+            raise Invalid("portfolios_disabled", gettext("Portfolios are switched off in the settings."), field="portfolio")
     if changes.organization is not UNSET:
         project.organization = _organization(changes.organization)
     _save_unique(project, "project")
@@ -139,7 +140,7 @@ def delete_project(project: Project, *, actor: Actor) -> None:
 def create_folder(name: str, *, project: int | Project, actor: Actor) -> Folder:
     project_record = resolve_project(project)
     if project_record is None:
-        raise Invalid("project_required", "A folder belongs to a project.", field="project")
+        raise Invalid("project_required", gettext("A folder belongs to a project."), field="project")
     folder = Folder(name=clean_name(name), project=project_record)
     _save_unique(folder, "folder")
     _record(folder, "created", actor=actor, changes={"name": folder.name, "project": project_record.name})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
@@ -23,7 +24,7 @@ KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 def _require_admin(actor: Actor) -> None:
     if not actor.is_admin:
-        raise Forbidden("admin_required", "Only an administrator can change the workflow.")
+        raise Forbidden("admin_required", gettext("Only an administrator can change the workflow."))
 
 
 def _category(value: str) -> str:
@@ -53,7 +54,7 @@ def create_status(*, kind: str, key: str, label: str, category: str, actor: Acto
     _require_admin(actor)
     kind = resolve_kind(kind)
     if not KEY_PATTERN.fullmatch(key):
-        raise Invalid("invalid_key", "A status key is lower-case letters, digits and _, starting with a letter.",
+        raise Invalid("invalid_key", gettext("A status key is lower-case letters, digits and _, starting with a letter."),
                       field="key")
     status = Status(kind=kind, key=key, label=clean_text(label, field="label", max_length=60, required=True),
                     category=_category(category), position=_next_position(kind))
@@ -61,7 +62,7 @@ def create_status(*, kind: str, key: str, label: str, category: str, actor: Acto
         with transaction.atomic():
             status.save()
     except IntegrityError:
-        raise Conflict("status_exists", f"The {kind} workflow already has a status “{key}”.", field="key") from None
+        raise Conflict("status_exists", gettext("The %(kind)s workflow already has a status “%(key)s”.") % {"kind": kind, "key": key}, field="key") from None
     record(actor=actor, action="status.created", object_type="status", object_id=status.pk, object_label=str(status),
            changes={"label": status.label, "category": status.category})
     return status
@@ -75,11 +76,11 @@ def update_status(status: Status, *, changes: StatusChanges, actor: Actor) -> St
         status.label = clean_text(changes.label, field="label", max_length=60, required=True)
     if changes.category is not UNSET:
         if status.key in BUILT_IN and changes.category != status.category:
-            raise Invalid("built_in_status", f"“{status.key}” always means {status.category}.", field="category")
+            raise Invalid("built_in_status", gettext("“%(key)s” always means %(category)s.") % {"key": status.key, "category": status.category}, field="category")
         status.category = _category(changes.category)
     if changes.position is not UNSET:
         if changes.position < 0:
-            raise Invalid("invalid_position", "Position is a whole number from 0.", field="position")
+            raise Invalid("invalid_position", gettext("Position is a whole number from 0."), field="position")
         status.position = changes.position
     status.save()
     after = {"label": status.label, "category": status.category, "position": status.position}
@@ -94,10 +95,10 @@ def update_status(status: Status, *, changes: StatusChanges, actor: Actor) -> St
 def delete_status(status: Status, *, actor: Actor) -> None:
     _require_admin(actor)
     if status.key in BUILT_IN:
-        raise Conflict("built_in_status", f"“{status.label}” is part of every workflow and cannot be removed.",
+        raise Conflict("built_in_status", gettext("“%(label)s” is part of every workflow and cannot be removed.") % {"label": status.label},
                        field="key")
     if Item.objects.filter(status=status).exists():
-        raise Conflict("status_in_use", f"Items are in “{status.label}”; move them to another status first.",
+        raise Conflict("status_in_use", gettext("Items are in “%(label)s”; move them to another status first.") % {"label": status.label},
                        field="key")
     record(actor=actor, action="status.deleted", object_type="status", object_id=status.pk, object_label=str(status))
     status.delete()

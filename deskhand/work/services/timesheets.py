@@ -6,6 +6,7 @@ import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent
 from deskhand.automations.events import ItemEvent
@@ -22,7 +23,7 @@ MAX_MINUTES = 24 * 60
 
 def _minutes(value: int) -> int:
     if not 1 <= value <= MAX_MINUTES:
-        raise Invalid("invalid_minutes", f"Minutes are a whole number from 1 to {MAX_MINUTES}.", field="minutes")
+        raise Invalid("invalid_minutes", gettext("Minutes are a whole number from 1 to %(value)s.") % {"value": MAX_MINUTES}, field="minutes")
     return value
 
 
@@ -35,9 +36,9 @@ def _date(value: str | datetime.date | None) -> datetime.date:
         try:
             value = datetime.date.fromisoformat(value)
         except ValueError:
-            raise Invalid("invalid_date", "A date is written YYYY-MM-DD.", field="date") from None
+            raise Invalid("invalid_date", gettext("A date is written YYYY-MM-DD."), field="date") from None
     if value > timezone.localdate() + datetime.timedelta(days=1):
-        raise Invalid("future_date", "Time cannot be logged for a future day.", field="date")
+        raise Invalid("future_date", gettext("Time cannot be logged for a future day."), field="date")
     return value
 
 
@@ -45,7 +46,7 @@ def _agent_for(actor: Actor, agent: int | Agent | None) -> Agent:
     """The agent whose time this is: the actor, unless another agent is named."""
     if agent is None:
         if actor.agent_id is None:
-            raise Invalid("agent_required", "Name the agent whose time this is.", field="agent")
+            raise Invalid("agent_required", gettext("Name the agent whose time this is."), field="agent")
         return resolve_agent(actor.agent_id, field="agent")
     return resolve_agent(agent, field="agent")
 
@@ -76,7 +77,7 @@ def log_time(
 
 def _may_change(entry: TimeEntry, actor: Actor) -> None:
     if not actor.is_admin and actor.agent_id != entry.agent_id:
-        raise Forbidden("not_your_time", "Only the agent who logged this time, or an admin, can change it.")
+        raise Forbidden("not_your_time", gettext("Only the agent who logged this time, or an admin, can change it."))
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
@@ -27,7 +28,7 @@ PRESENCE_KEPT = datetime.timedelta(hours=1)
 
 def _agent_id(actor: Actor) -> int:
     if actor.agent_id is None:
-        raise Forbidden("agents_only", "Only an agent keeps views.")
+        raise Forbidden("agents_only", gettext("Only an agent keeps views."))
     return actor.agent_id
 
 
@@ -43,7 +44,7 @@ def _query(kind: str, query: Mapping[str, str], *, me: int) -> dict[str, str]:
     filters = ItemFilters.from_mapping({**kept, "assignee": resolve_me(kept.get("assignee", ""), me=me)})
     item_list(kind, filters, sort=sort)  # refuses unknown statuses, ids that are not ids, …
     if not kept:
-        raise Invalid("empty_view", "Choose at least one filter to save as a view.", field="query")
+        raise Invalid("empty_view", gettext("Choose at least one filter to save as a view."), field="query")
     return {**kept, **({"sort": sort} if sort != "-id" else {})}
 
 
@@ -58,27 +59,27 @@ def _name(value: str) -> str:
 
 def _may_change(view: SavedView, actor: Actor) -> None:
     if view.owner_id != actor.agent_id and not actor.is_admin:
-        raise Forbidden("not_your_view", "Only its owner or an admin changes a shared view.")
+        raise Forbidden("not_your_view", gettext("Only its owner or an admin changes a shared view."))
 
 
 def save_view(draft: ViewDraft, *, actor: Actor) -> SavedView:
     owner = _agent_id(actor)
     if draft.kind not in Kind.values:
-        raise Invalid("invalid_kind", "Views are of tickets or tasks.", field="kind")
+        raise Invalid("invalid_kind", gettext("Views are of tickets or tasks."), field="kind")
     view = SavedView(kind=draft.kind, name=_name(draft.name), owner_id=owner, shared=bool(draft.shared),
                      query=_query(draft.kind, draft.query, me=owner))
     with transaction.atomic():
         if SavedView.objects.filter(owner_id=owner).count() >= MAX_VIEWS_PER_AGENT:
-            raise Conflict("too_many_views", f"You keep at most {MAX_VIEWS_PER_AGENT} views; delete one first.",
+            raise Conflict("too_many_views", gettext("You keep at most %(value)s views; delete one first.") % {"value": MAX_VIEWS_PER_AGENT},
                            field="name")
         if view.shared and SavedView.objects.filter(owner_id=owner, shared=True).count() >= MAX_SHARED_PER_AGENT:
             raise Conflict("too_many_shared_views",
-                           f"You share at most {MAX_SHARED_PER_AGENT} views; keep this one for yourself.", field="shared")
+                           gettext("You share at most %(value)s views; keep this one for yourself.") % {"value": MAX_SHARED_PER_AGENT}, field="shared")
         try:
             with transaction.atomic():
                 view.save()
         except IntegrityError:
-            raise Conflict("view_exists", f"You already have a view named “{view.name}”.", field="name") from None
+            raise Conflict("view_exists", gettext("You already have a view named “%(name)s”.") % {"name": view.name}, field="name") from None
         record(actor=actor, action="view.created", object_type="view", object_id=view.pk, object_label=view.name,
                changes={"query": view.query, "shared": view.shared})
     return view
@@ -92,7 +93,7 @@ def change_view(view: SavedView, *, changes: ViewChanges, actor: Actor) -> Saved
     if changes.shared is not UNSET:
         if changes.shared and not view.shared and SavedView.objects.filter(
                 owner_id=view.owner_id, shared=True).count() >= MAX_SHARED_PER_AGENT:
-            raise Conflict("too_many_shared_views", f"One agent shares at most {MAX_SHARED_PER_AGENT} views.",
+            raise Conflict("too_many_shared_views", gettext("One agent shares at most %(value)s views.") % {"value": MAX_SHARED_PER_AGENT},
                            field="shared")
         view.shared = bool(changes.shared)
     if changes.query is not UNSET:
@@ -106,7 +107,7 @@ def change_view(view: SavedView, *, changes: ViewChanges, actor: Actor) -> Saved
             with transaction.atomic():
                 view.save()
         except IntegrityError:
-            raise Conflict("view_exists", f"There is already a view named “{view.name}”.", field="name") from None
+            raise Conflict("view_exists", gettext("There is already a view named “%(name)s”.") % {"name": view.name}, field="name") from None
         record(actor=actor, action="view.changed", object_type="view", object_id=view.pk, object_label=view.name,
                changes=diff)
     return view
