@@ -7,7 +7,7 @@
    services, 2 000 organizations and 20 000 customers, then the tickets spread evenly over the year
    before --now (2026-12-04) with the rows the work services would have written: the item (status
    of the seeded workflow, channel, organization = the requester's, `status_changed_at` = the solve
-   for done tickets, and `first_response_at` / `solved_at` as the services set them), one agent
+   for done tickets, and `first_response_at` / `solved_at` and their seconds as the services set them), one agent
    assigned to 85 %, the opening customer message, the first reply (90 % of the tickets, after 5
    minutes to 3 days), a second customer message and reply for a third of them. Then ANALYZE.
 2. In-process, through deskhand.reports.queries (what the web page, CSV and API call): volume,
@@ -48,6 +48,7 @@ def load(tickets: int, rng: random.Random) -> None:
     from deskhand.core.actors import SYSTEM
     from deskhand.customers.models import Customer, Organization, Source
     from deskhand.work.models import Assignee, Item, Message, Status
+    from deskhand.work.services.items import whole_seconds
 
     if Item.objects.exists():
         raise SystemExit("The database holds items already: give an empty one (or --reuse).")
@@ -86,7 +87,10 @@ def load(tickets: int, rng: random.Random) -> None:
                         status_id=statuses[status], requester_id=requester, organization_id=org, channel=channel,
                         created_by_id=agent.pk if channel == "web" else None, created_at=created,
                         updated_at=solved or reply_at, status_changed_at=solved or created, solved_at=solved,
-                        first_response_at=reply_at if replied and reply_at <= NOW else None, custom_fields={})
+                        first_response_at=reply_at if replied and reply_at <= NOW else None, custom_fields={},
+                        resolution_seconds=whole_seconds(solved - created) if solved else None,
+                        first_response_seconds=whole_seconds(reply_at - created) if replied and reply_at <= NOW
+                        else None)
             items.append(item)
             if rng.random() < 0.85 or status in ("open", "pending", "done"):
                 assignees.append((item, agent))

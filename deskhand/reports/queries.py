@@ -11,8 +11,8 @@ What the figures mean:
 - first response: creation to the first agent reply (a public `reply` message, not a note);
 - resolution: creation to the first solve (the first time the ticket reached a done-category
   status, kept when it is reopened: the "first resolution time" of other help desks); both of the
-  tickets created in the period, from the item's `first_response_at` and `solved_at` (set once by
-  the work services);
+  tickets created in the period, from the item's `first_response_seconds` and `resolution_seconds`
+  (set once by the work services with `first_response_at` and `solved_at`);
 - per agent: the agents a ticket is assigned to (a ticket of two agents counts for each), tickets
   with no agent under "Unassigned".
 """
@@ -34,7 +34,7 @@ from django.utils import timezone
 from deskhand.agents.models import Agent
 from deskhand.customers.models import Organization
 from deskhand.reports.inputs import GroupBy, Preset, ReportPeriod, local_midnight, preset_period
-from deskhand.reports.sql import is_postgresql, percentiles, seconds_between, sorts_in_memory
+from deskhand.reports.sql import is_postgresql, percentiles, sorts_in_memory
 from deskhand.work.models import Assignee, Category, Channel, Item, Kind, Status
 from deskhand.work.queries import ItemFilters, item_list
 
@@ -350,12 +350,11 @@ def response_times(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE, *,
                    kind: str = Kind.TICKET) -> ResponseTimes:
     """Of the tickets created in the period: the time to the first agent reply and to the first
     solve, in seconds, median and 90th percentile (percentile_cont's interpolation), overall and
-    per group. Both moments are the item's own columns (kept by the work services), so that the
-    figures are read from item_report_idx alone."""
+    per group. Both are the item's own columns (`first_response_seconds`, `resolution_seconds`,
+    kept by the work services), read from item_report_idx alone."""
     start, end = period.bounds()
     grp, join = _group_sql(group_by)
-    durations = (f"{seconds_between('i.first_response_at', 'i.created_at')} AS first_s, "
-                 f"{seconds_between('i.solved_at', 'i.created_at')} AS resolution_s")
+    durations = "i.first_response_seconds AS first_s, i.resolution_seconds AS resolution_s"
     where = "WHERE i.kind = %s AND i.created_at >= %s AND i.created_at < %s"
     tickets = f"SELECT {durations} FROM {_ITEM} i {where}"
     grouped = None if group_by == GroupBy.NONE else f"SELECT {grp} AS grp, {durations} FROM {_ITEM} i{join} {where}"

@@ -1,6 +1,6 @@
-"""The SQL the reports share, written for SQLite and PostgreSQL so that both give the same answers:
-the whole seconds between two moments, and percentiles as PostgreSQL's percentile_cont computes
-them (in the database there; on SQLite, which has no such aggregate, over the fetched values)."""
+"""What the reports share on SQLite and PostgreSQL, so that both give the same answers: percentiles
+as PostgreSQL's percentile_cont computes them (in the database there; on SQLite, which has no such
+aggregate, over the fetched values)."""
 
 from __future__ import annotations
 
@@ -25,19 +25,6 @@ def sorts_in_memory() -> Iterator[None]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '32MB'")
         yield
-
-
-def seconds_between(later: str, earlier: str) -> str:
-    """SQL for the whole seconds from `earlier` to `later`, rounded half away from zero on both
-    databases (alike to the millisecond). SQLite's julianday() is its cheapest date arithmetic (strftime('%s') cost a third
-    more); on PostgreSQL date_part() is a double where EXTRACT() is a numeric (a year's response
-    times 17 % faster), whose round() would break ties to even, hence trunc(± 0.5)."""
-    if is_postgresql():
-        seconds = f"date_part('epoch', ({later}) - ({earlier}))"
-        return f"trunc({seconds} + sign({seconds}) * 0.5)::bigint"
-    # julianday() is off by up to ~50 µs (a double of days): rounded to the millisecond first, so
-    # that 1.5 s is 1.5 and not 1.49999 (which would round down where PostgreSQL rounds up).
-    return f"CAST(ROUND(ROUND((julianday({later}) - julianday({earlier})) * 86400000) / 1000.0) AS INTEGER)"
 
 
 # The percentiles as exact fractions: the value at position p × (n − 1) of the sorted values,

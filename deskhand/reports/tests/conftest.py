@@ -51,13 +51,15 @@ def _ticket(title: str, email: str, *, channel: str, created: datetime.datetime,
     if reply_after is not None:
         reply = add_message(item, kind="reply", body="On it.", actor=who)
         Message.objects.filter(pk=reply.pk).update(created_at=created + datetime.timedelta(seconds=reply_after))
-        Item.objects.filter(pk=item.pk).update(first_response_at=created + datetime.timedelta(seconds=reply_after))
+        Item.objects.filter(pk=item.pk).update(first_response_at=created + datetime.timedelta(seconds=reply_after),
+                                               first_response_seconds=reply_after)
         # A later reply does not move the first response.
         later = add_message(item, kind="reply", body="Still on it.", actor=who)
         Message.objects.filter(pk=later.pk).update(created_at=created + datetime.timedelta(seconds=reply_after + 999))
     if solved is not None:
         change_item(item, changes=ItemChanges(status="done"), actor=who)
-        Item.objects.filter(pk=item.pk).update(status_changed_at=solved, solved_at=solved)
+        Item.objects.filter(pk=item.pk).update(status_changed_at=solved, solved_at=solved,
+                                               resolution_seconds=(solved - created) // datetime.timedelta(seconds=1))
     item.refresh_from_db()
     return item
 

@@ -100,6 +100,10 @@ class Item(models.Model):
     # reached the done category (a reopened item keeps it: resolution is the first solve).
     first_response_at = models.DateTimeField(null=True, blank=True)
     solved_at = models.DateTimeField(null=True, blank=True)
+    # The same two as whole seconds from `created_at`, set with them: what the response-time report
+    # sorts (on SQLite, parsing two dates per ticket took two thirds of the report's time).
+    first_response_seconds = models.IntegerField(null=True, blank=True)
+    resolution_seconds = models.IntegerField(null=True, blank=True)
 
     # The rows of a list or page: filled by work.queries.with_row_data (a prefetch to a list).
     assignee_rows: list[Assignee]
@@ -133,8 +137,8 @@ class Item(models.Model):
             # and per organization or channel and the response times of the tickets created in it;
             # the solved (done now, by the moment they got there) per day, per organization or
             # channel, and the open count at any moment.
-            models.Index(fields=["kind", "created_at", "organization", "channel", "first_response_at", "solved_at"],
-                         name="item_report_idx"),
+            models.Index(fields=["kind", "created_at", "organization", "channel", "first_response_seconds",
+                                 "resolution_seconds"], name="item_report_idx"),
             models.Index(fields=["kind", "status", "status_changed_at", "organization", "channel"],
                          name="item_solved_idx"),
         ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -191,6 +192,13 @@ class NewItem:
     origin: Item | None = None  # a task made from this ticket: same requester and organization
 
 
+def whole_seconds(delta: datetime.timedelta) -> int:
+    """A duration in whole seconds, half away from zero (as work/0014 rounded the items before it)."""
+    micro = delta // datetime.timedelta(microseconds=1)
+    whole, rest = divmod(abs(micro), 1_000_000)
+    return (whole + (rest >= 500_000)) * (1 if micro >= 0 else -1)
+
+
 def created_events(items: Sequence[Item], batch: Sequence[NewItem]) -> list[ItemEvent]:
     return [ItemEvent(item.pk, "created", actor=new.actor, kind=item.kind, organization_id=item.organization_id)
             for item, new in zip(items, batch, strict=True)]
@@ -220,6 +228,7 @@ def create_items(batch: Sequence[NewItem], *, defer_automations: bool = False) -
             folder=new.folder, channel=_channel(new.channel), custom_fields=new.custom_fields, mailbox=new.mailbox,
             created_by_id=new.actor.agent_id if new.actor.kind != ActorKind.CUSTOMER else None, status_changed_at=now,
             solved_at=now if status.category == Category.DONE else None,
+            resolution_seconds=0 if status.category == Category.DONE else None,
         ))
     with transaction.atomic():
         Item.objects.bulk_create(items)
@@ -317,6 +326,7 @@ def change_item(item: Item, *, changes: ItemChanges, actor: Actor) -> Item:
             item.status_changed_at = timezone.now()
             if status.category == Category.DONE and item.solved_at is None:  # the first solve, kept
                 item.solved_at = item.status_changed_at
+                item.resolution_seconds = whole_seconds(item.solved_at - item.created_at)
         item.status = status
     if changes.priority is not UNSET:
         item.priority = resolve_priority(changes.priority)

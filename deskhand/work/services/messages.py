@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from django.core.files.base import ContentFile, File
 from django.db import transaction
+from django.db.models import Case, IntegerField, Value, When
 
 from deskhand.agents.models import Agent
 from deskhand.audit.services import record_many
@@ -28,7 +29,7 @@ from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Attachment, Channel, Follower, Item, Kind, Message, MessageKind
 from deskhand.work.models.messages import attachment_storage
 from deskhand.work.services._common import automate, item_event
-from deskhand.work.services.items import create_task, submit_ticket
+from deskhand.work.services.items import create_task, submit_ticket, whole_seconds
 
 MAX_BODY = 200_000
 MAX_ATTACHMENTS = 20
@@ -342,9 +343,14 @@ def add_messages(batch: Sequence[NewMessage]) -> list[Message]:
                     Item.objects.filter(pk__in=written).update(**{column: max(latest.values())})
             replies = [message for message in messages if message.kind == MessageKind.REPLY]
             if replies:  # an item's first reply is its first response, set once (the reports measure it)
-                Item.objects.filter(pk__in={message.item_id for message in replies},
-                                    first_response_at__isnull=True).update(
-                    first_response_at=min(message.created_at for message in replies))
+                first = min(message.created_at for message in replies)
+                created = dict(Item.objects.filter(pk__in={message.item_id for message in replies},
+                                                   first_response_at__isnull=True).values_list("pk", "created_at"))
+                if created:
+                    Item.objects.filter(pk__in=list(created), first_response_at__isnull=True).update(
+                        first_response_at=first, first_response_seconds=Case(
+                            *[When(pk=pk, then=Value(whole_seconds(first - at))) for pk, at in created.items()],
+                            output_field=IntegerField()))
             record_many(events)
             automate(_reply_events(checked))
     except BaseException:

@@ -1,5 +1,6 @@
-"""`Item.first_response_at` and `Item.solved_at`: the moments the reports measure from creation, set
-once by the work services on every path and backfilled by work/0013 for the items before it."""
+"""`Item.first_response_at` and `Item.solved_at` (and their seconds from creation): what the reports
+measure, set once by the work services on every path and backfilled by work/0013 and 0014 for the
+items before them."""
 
 from __future__ import annotations
 
@@ -13,12 +14,24 @@ from deskhand.core.actors import Actor
 from deskhand.customers.models import Customer
 from deskhand.work.inputs import BulkChanges, ItemChanges, ItemDraft
 from deskhand.work.models import Item, Message, Status
-from deskhand.work.services.items import NewItem, bulk_change, change_item, create_items, mark_solved, submit_ticket
+from deskhand.work.services.items import (
+    NewItem,
+    bulk_change,
+    change_item,
+    create_items,
+    mark_solved,
+    submit_ticket,
+    whole_seconds,
+)
 from deskhand.work.services.messages import NewMessage, add_message, add_messages
 
 
 def _moments(item: Item) -> tuple[datetime.datetime | None, datetime.datetime | None]:
+    """The two moments, after checking that their seconds from creation go with them."""
     item.refresh_from_db()
+    for moment, seconds in ((item.first_response_at, item.first_response_seconds),
+                            (item.solved_at, item.resolution_seconds)):
+        assert seconds == (None if moment is None else whole_seconds(moment - item.created_at))
     return item.first_response_at, item.solved_at
 
 
@@ -78,7 +91,7 @@ def test_created_done_is_solved_at_creation(db: None, agent_actor: Actor) -> Non
     done = submit_ticket(ItemDraft(title="Fixed on the phone", requester_email="dan@acme.example", status="done"),
                          actor=agent_actor)
     done.refresh_from_db()
-    assert done.solved_at is not None and done.solved_at == done.status_changed_at
+    assert done.solved_at is not None and done.solved_at == done.status_changed_at and done.resolution_seconds == 0
     assert abs(done.solved_at - done.created_at) < datetime.timedelta(seconds=1)
     customer = Customer.objects.get(email="dan@acme.example")
     batch = create_items([
@@ -103,11 +116,36 @@ def test_the_migration_backfills_existing_items(ticket: Item, agent_actor: Actor
     change_item(reopened, changes=ItemChanges(status="done"), actor=agent_actor)
     change_item(reopened, changes=ItemChanges(status="open"), actor=agent_actor)
     Item.objects.filter(pk=replied.pk).update(status_changed_at=at + datetime.timedelta(hours=5))
-    Item.objects.update(first_response_at=None, solved_at=None)  # as the items stood before 0013
+    # As the items stood before 0013.
+    Item.objects.update(first_response_at=None, solved_at=None, first_response_seconds=None, resolution_seconds=None)
 
-    migration = importlib.import_module("deskhand.work.migrations.0013_report_moments")
-    migration.backfill(apps, connection.schema_editor())
+    for name in ("0013_report_moments", "0014_report_seconds"):
+        importlib.import_module(f"deskhand.work.migrations.{name}").backfill(apps, connection.schema_editor())
 
     assert _moments(replied) == (at + datetime.timedelta(minutes=10), at + datetime.timedelta(hours=5))
     assert _moments(ticket) == (None, None)
     assert _moments(reopened) == (None, None)  # open now: its earlier solve is not known
+
+
+def test_whole_seconds_round_half_away_from_zero() -> None:
+    def seconds(value: float) -> int:
+        return whole_seconds(datetime.timedelta(seconds=value))
+
+    assert [seconds(v) for v in (0, 1.4999, 1.5, 2.5, 86399.5, -1.5, -0.4)] == [0, 1, 2, 3, 86400, -2, 0]
+
+
+def test_the_seconds_backfill_rounds_as_the_services_do(db: None, agent_actor: Actor) -> None:
+    """work/0014 on this database: half seconds round away from zero on SQLite (whose julianday() is
+    microseconds off) and PostgreSQL (whose round() of a double would round to even) alike."""
+    created = datetime.datetime(2026, 3, 2, 9, tzinfo=datetime.UTC)
+    items = []
+    for n, (first, solved) in enumerate(((1.5, 2.5), (2.5, 3600.5), (0.4, 86399.5))):
+        item = submit_ticket(ItemDraft(title=f"Tie {n}", requester_email=f"tie{n}@acme.example"), actor=agent_actor)
+        Item.objects.filter(pk=item.pk).update(
+            created_at=created, first_response_at=created + datetime.timedelta(seconds=first),
+            solved_at=created + datetime.timedelta(seconds=solved), first_response_seconds=None,
+            resolution_seconds=None)
+        items.append(item)
+    importlib.import_module("deskhand.work.migrations.0014_report_seconds").backfill(apps, connection.schema_editor())
+    assert [_moments(item) and (item.first_response_seconds, item.resolution_seconds) for item in items] == [
+        (2, 3), (3, 3601), (0, 86400)]
