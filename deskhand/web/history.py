@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.models import AuditEvent
@@ -27,26 +28,31 @@ from deskhand.customers.models import Customer, Organization, Source
 from deskhand.fields.models import CustomField
 from deskhand.work.models import Channel, Portfolio, Priority, Status
 
-DELETED = {"agent": "a deleted agent", "team": "a deleted team", "customer": "a deleted customer",
-           "organization": "a deleted organization", "portfolio": "a deleted portfolio"}
-NO_ORGANIZATION = "No organization"
+DELETED = {"agent": gettext_noop("a deleted agent"), "team": gettext_noop("a deleted team"), "customer": gettext_noop("a deleted customer"),
+           "organization": gettext_noop("a deleted organization"), "portfolio": gettext_noop("a deleted portfolio")}
+NO_ORGANIZATION = gettext_noop("No organization")
 _RULE_LABEL = re.compile(r"^Automation “(?P<name>.*)” \(#\d+\)$")
-_CHANNELS: dict[str, str] = {Channel.EMAIL: " by email", Channel.PORTAL: " on the portal", Channel.API: " through the API",
-             Channel.FORM: " through a web form", Channel.CHAT: " in a chat"}
-_SOURCES: dict[str, str] = {Source.AGENT: "", Source.API: " through the API", Source.CSV: " from a CSV import",
-            Source.CLI: " on the command line", Source.EMAIL: " from an email", Source.PORTAL: " on the portal",
-            Source.FORM: " from a web form", Source.CHAT: " from a chat", Source.AUTO: ""}
-_FILED = {"owned domain": "its domain belongs to the organization",
-          "auto-created organization": "a new organization was made for its domain",
-          "free-mail domain": "a free-mail address belongs to no organization",
-          "no owner and auto-create is off": "no organization owns its domain",
-          "public suffix": "its domain is a public suffix", "chosen by hand": "chosen by hand"}
-_PORTAL_RULES = {"requested": "only the requests they asked for",
-                 "requested_or_following": "the requests they asked for or follow",
-                 "organization": "every request of their organization"}
-_LINKS = {"verify": "the verification link", "sign_in": "a sign-in link", "reset": "a password reset link",
-          "invite": "the invitation link"}
+_CHANNELS: dict[str, str] = {Channel.EMAIL: gettext_noop(" by email"), Channel.PORTAL: gettext_noop(" on the portal"), Channel.API: gettext_noop(" through the API"),
+             Channel.FORM: gettext_noop(" through a web form"), Channel.CHAT: gettext_noop(" in a chat")}
+_SOURCES: dict[str, str] = {Source.AGENT: "", Source.API: gettext_noop(" through the API"), Source.CSV: gettext_noop(" from a CSV import"),
+            Source.CLI: gettext_noop(" on the command line"), Source.EMAIL: gettext_noop(" from an email"), Source.PORTAL: gettext_noop(" on the portal"),
+            Source.FORM: gettext_noop(" from a web form"), Source.CHAT: gettext_noop(" from a chat"), Source.AUTO: ""}
+_FILED = {"owned domain": gettext_noop("its domain belongs to the organization"),
+          "auto-created organization": gettext_noop("a new organization was made for its domain"),
+          "free-mail domain": gettext_noop("a free-mail address belongs to no organization"),
+          "no owner and auto-create is off": gettext_noop("no organization owns its domain"),
+          "public suffix": gettext_noop("its domain is a public suffix"), "chosen by hand": gettext_noop("chosen by hand")}
+_PORTAL_RULES = {"requested": gettext_noop("only the requests they asked for"),
+                 "requested_or_following": gettext_noop("the requests they asked for or follow"),
+                 "organization": gettext_noop("every request of their organization")}
+_LINKS = {"verify": gettext_noop("the verification link"), "sign_in": gettext_noop("a sign-in link"), "reset": gettext_noop("a password reset link"),
+          "invite": gettext_noop("the invitation link")}
 _PRIORITIES = {priority.key: str(priority.label) for priority in Priority}
+def _t(text: str) -> str:
+    """A text marked with gettext_noop, in the active language ("" stays "": gettext("") is the header)."""
+    return gettext(text) if text else ""
+
+
 # Bounds: a row names at most this many people before "and 3 more"; a value shows this many characters.
 MAX_NAMES = 10
 MAX_VALUE = 120
@@ -90,27 +96,27 @@ class Names:
         return self.found.get((kind, key), missing)
 
     def agent(self, pk: Any) -> str:
-        return self._get("agent", pk, DELETED["agent"]) if _int(pk) else DELETED["agent"]
+        return self._get("agent", pk, gettext(DELETED["agent"])) if _int(pk) else gettext(DELETED["agent"])
 
     def team(self, pk: Any) -> str:
-        return self._get("team", pk, DELETED["team"]) if _int(pk) else DELETED["team"]
+        return self._get("team", pk, gettext(DELETED["team"])) if _int(pk) else gettext(DELETED["team"])
 
     def customer(self, pk: Any) -> str:
-        return self._get("customer", pk, DELETED["customer"]) if _int(pk) else DELETED["customer"]
+        return self._get("customer", pk, gettext(DELETED["customer"])) if _int(pk) else gettext(DELETED["customer"])
 
     def organization(self, pk: Any) -> str:
         if pk is None:
-            return NO_ORGANIZATION
-        return self._get("organization", pk, DELETED["organization"]) if _int(pk) else DELETED["organization"]
+            return gettext(NO_ORGANIZATION)
+        return self._get("organization", pk, gettext(DELETED["organization"])) if _int(pk) else gettext(DELETED["organization"])
 
     def portfolio(self, pk: Any) -> str:
-        return self._get("portfolio", pk, DELETED["portfolio"]) if _int(pk) else DELETED["portfolio"]
+        return self._get("portfolio", pk, gettext(DELETED["portfolio"])) if _int(pk) else gettext(DELETED["portfolio"])
 
     def customer_email(self, email: Any) -> str:
         """A customer named by address: their name when they have one, else the address."""
         text = str(email or "")
         if not text:
-            return DELETED["customer"]
+            return gettext(DELETED["customer"])
         if not self.ready:  # the address as written and as stored may differ in case
             self.wanted["customer_email"].update({text, text.lower()})
             return ""
@@ -119,7 +125,7 @@ class Names:
     def agent_email(self, email: Any) -> str:
         text = str(email or "")
         if not text:
-            return DELETED["agent"]
+            return gettext(DELETED["agent"])
         if not self.ready:
             self.wanted["agent_email"].update({text, text.lower()})
             return ""
@@ -144,7 +150,7 @@ class Names:
             return self.team(number)
         if kind == "customer":
             return self.customer(number)
-        return "someone"
+        return gettext("someone")
 
     def status(self, kind: str, key: Any) -> str:
         return self._get("status", (kind, str(key)), str(key)) if key else "none"
@@ -201,18 +207,19 @@ def _and(parts: Sequence[Any]) -> SafeString:
     """"a", "a and b", "a, b and c", each part escaped (unless already safe)."""
     escaped = [str(conditional_escape(part)) for part in parts if part not in ("", None)]
     if len(escaped) > MAX_NAMES:
-        escaped = [*escaped[:MAX_NAMES], f"{len(escaped) - MAX_NAMES} more"]
+        more = len(escaped) - MAX_NAMES
+        escaped = [*escaped[:MAX_NAMES], ngettext("%(count)s more", "%(count)s more", more) % {"count": more}]
     if len(escaped) <= 1:
         return mark_safe("".join(escaped))  # noqa: S308 - escaped just above
-    return mark_safe(f"{', '.join(escaped[:-1])} and {escaped[-1]}")  # noqa: S308 - escaped just above
+    return mark_safe(gettext("%(list)s and %(last)s") % {"list": ", ".join(escaped[:-1]), "last": escaped[-1]})  # noqa: S308 - escaped just above
 
 
 def _value(value: Any) -> str:
     """A stored value as short text: lists joined, booleans as yes/no, long text cut."""
     if value is None or value == "" or value == []:
-        return "nothing"
+        return gettext("nothing")
     if value is True or value is False:
-        return "yes" if value else "no"
+        return gettext("yes") if value else gettext("no")
     if isinstance(value, list):
         return ", ".join(_value(entry) for entry in value[:MAX_NAMES])
     if isinstance(value, dict):
@@ -256,13 +263,14 @@ def _old_new(change: Any) -> tuple[Any, Any]:
     return None, change
 
 
-def _from_to(what: str, old: str, new: str, *, none: str = "nothing") -> SafeString:
+def _from_to(what: str, old: str, new: str, *, none: str = "") -> SafeString:
     """"changed the name from “A” to “B”", or "set …" when it was empty, or "cleared …"."""
+    none = none or gettext("nothing")
     if old in ("", none) and new not in ("", none):
-        return format_html("set {} to {}", what, new)
+        return format_html(gettext("set {} to {}"), what, new)
     if new in ("", none):
-        return format_html("cleared {} (was {})", what, old)
-    return format_html("changed {} from {} to {}", what, old, new)
+        return format_html(gettext("cleared {} (was {})"), what, old)
+    return format_html(gettext("changed {} from {} to {}"), what, old, new)
 
 
 def _refs(value: Any) -> list[str]:
@@ -284,18 +292,19 @@ def actor_name(event: AuditEvent, names: Names) -> str:
     kind, label = event.actor_kind, event.actor_label
     if kind in ("agent", "token") and event.actor_agent_id:
         name = names.agent(event.actor_agent_id)
-        name = f"{name} (through the API)" if kind == "token" and name else name
+        name = gettext("%(name)s (through the API)") % {"name": name} if kind == "token" and name else name
         # A macro's changes are the agent's, "ana@… via macro “Refund”" (replies.services.via_macro).
         _, via, macro = label.partition(" via macro ")
-        return f"{name} via macro {without_direction_controls(macro)}" if via else name
+        return gettext("%(name)s via macro %(macro)s") % {"name": name, "macro": without_direction_controls(macro)} if via \
+            else name
     if kind == "rule":
         matched = _RULE_LABEL.match(label)
-        return f"Rule “{without_direction_controls(matched.group('name') if matched else label)}”"
+        return gettext("Rule “%(name)s”") % {"name": without_direction_controls(matched.group("name") if matched else label)}
     if kind == "customer":
         return names.customer_email(label)
     if kind == "system":
         return "Deskhand"
-    return without_direction_controls(label) or "Someone"
+    return without_direction_controls(label) or gettext("Someone")
 
 
 # -- sentences -------------------------------------------------------------------------------------
@@ -318,17 +327,17 @@ Sentence = Callable[[AuditEvent, dict[str, Any], Context], Said | SafeString]
 def _clauses(ctx: Context, clauses: Iterable[SafeString], *, otherwise: str = "") -> SafeString:
     parts = list(clauses)
     if not parts:
-        return format_html("{} {}", ctx.actor, otherwise or f"changed {ctx.subject}")
+        return format_html("{} {}", ctx.actor, otherwise or gettext("changed %(subject)s") % {"subject": ctx.subject})
     return format_html("{} {}", ctx.actor, mark_safe("; ".join(str(part) for part in parts)))  # noqa: S308 - safe parts
 
 
 def _item_created(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
     requester = changes.get("requester")
-    for_whom = format_html(" for {}", ctx.names.customer_email(requester)) if (
+    for_whom = format_html(gettext(" for {}"), ctx.names.customer_email(requester)) if (
         requester and str(requester).lower() != event.actor_label.lower()) else ""
     assignees = _refs(changes.get("assignees"))
-    assigned = format_html(" and assigned it to {}", _and([ctx.names.ref(r) for r in assignees])) if assignees else ""
-    return format_html("{} created {}{}{}{}", ctx.actor, ctx.subject, _CHANNELS.get(str(changes.get("channel")), ""),
+    assigned = format_html(gettext(" and assigned it to {}"), _and([ctx.names.ref(r) for r in assignees])) if assignees else ""
+    return format_html(gettext("{} created {}{}{}{}"), ctx.actor, ctx.subject, _t(_CHANNELS.get(str(changes.get("channel")), "")),
                        for_whom, assigned)
 
 
@@ -337,43 +346,43 @@ def _item_updated(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> S
     for key, change in changes.items():
         old, new = _old_new(change)
         if key == "title":
-            clauses.append(format_html("renamed it from {} to {}", _quoted(old), _quoted(new)))
+            clauses.append(format_html(gettext("renamed it from {} to {}"), _quoted(old), _quoted(new)))
         elif key == "status":
-            clauses.append(_from_to("the status", names.status(ctx.kind, old), names.status(ctx.kind, new),
+            clauses.append(_from_to(gettext("the status"), names.status(ctx.kind, old), names.status(ctx.kind, new),
                                     none="none"))
         elif key == "priority":
-            clauses.append(_from_to("the priority", _PRIORITIES.get(str(old), _value(old)),
+            clauses.append(_from_to(gettext("the priority"), _PRIORITIES.get(str(old), _value(old)),
                                     _PRIORITIES.get(str(new), _value(new))))
         elif key == "requester":
-            clauses.append(_from_to("the requester", names.customer_email(old) if old else "nothing",
-                                    names.customer_email(new) if new else "nothing"))
+            clauses.append(_from_to(gettext("the requester"), names.customer_email(old) if old else gettext("nothing"),
+                                    names.customer_email(new) if new else gettext("nothing")))
         elif key in ("organization", "project", "folder"):
-            noun = "" if key == "organization" else f"the {key} "
+            noun = "" if key == "organization" else (gettext("the project") if key == "project" else gettext("the folder")) + " "
             if old and new:
-                clauses.append(format_html("moved it from {}{} to {}", noun, _value(old), _value(new)))
+                clauses.append(format_html(gettext("moved it from {}{} to {}"), noun, _value(old), _value(new)))
             elif new:
-                clauses.append(format_html("moved it to {}{}", noun, _value(new)))
+                clauses.append(format_html(gettext("moved it to {}{}"), noun, _value(new)))
             else:
-                clauses.append(format_html("took it out of {}{}", noun, _value(old)))
+                clauses.append(format_html(gettext("took it out of {}{}"), noun, _value(old)))
         elif key == "custom_fields":
             clauses += _custom_fields(old, new, ctx.kind, names)
         elif key == "description":
-            clauses.append(mark_safe("edited the description"))
+            clauses.append(conditional_escape(gettext("edited the description")))
         elif key in ("assignees", "followers"):
             before, after = _refs(old), _refs(new)
             added = [names.ref(r) for r in after if r not in before]
             removed = [names.ref(r) for r in before if r not in after]
             if key == "assignees":
                 if added:
-                    clauses.append(format_html("assigned {} to {}", ctx.subject, _and(added)))
+                    clauses.append(format_html(gettext("assigned {} to {}"), ctx.subject, _and(added)))
                 if removed:
-                    clauses.append(format_html("unassigned {}", _and(removed)))
+                    clauses.append(format_html(gettext("unassigned {}"), _and(removed)))
             else:
                 if added:
-                    clauses.append(format_html("added {} as {}", _and(added),
-                                               "a follower" if len(added) == 1 else "followers"))
+                    clauses.append(format_html(ngettext("added {} as a follower", "added {} as followers", len(added)),
+                                               _and(added)))
                 if removed:
-                    clauses.append(format_html("removed {} from the followers", _and(removed)))
+                    clauses.append(format_html(gettext("removed {} from the followers"), _and(removed)))
     return _clauses(ctx, clauses)
 
 
@@ -384,32 +393,33 @@ def _follower(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeS
     else:
         email, name = changes.get("customer"), ctx.names.customer_email(changes.get("customer"))
     if str(email).lower() == event.actor_label.lower():
-        return format_html("{} {} following {}", ctx.actor, "started" if added else "stopped", ctx.subject)
+        return format_html(gettext("{} started following {}") if added else gettext("{} stopped following {}"), ctx.actor,
+                           ctx.subject)
     if added:
-        return format_html("{} added {} as a follower", ctx.actor, name)
-    return format_html("{} removed {} from the followers", ctx.actor, name)
+        return format_html(gettext("{} added {} as a follower"), ctx.actor, name)
+    return format_html(gettext("{} removed {} from the followers"), ctx.actor, name)
 
 
 def _task_created(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
-    return format_html("{} made the task {} {} from this ticket", ctx.actor, _value(changes.get("task")),
+    return format_html(gettext("{} made the task {} {} from this ticket"), ctx.actor, _value(changes.get("task")),
                        _quoted(changes.get("title")))
 
 
 def _files(changes: dict[str, Any]) -> SafeString:
     files = [_value(name) for name in changes.get("attachments") or [] if name]
-    return format_html(" with {}", _and(files)) if files else mark_safe("")
+    return format_html(gettext(" with {}"), _and(files)) if files else mark_safe("")
 
 
 def _message(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
     kind = event.action.rsplit(".", 1)[1]
     if kind == "customer":
-        return format_html("{} wrote{}", ctx.actor, _files(changes))
+        return format_html(gettext("{} wrote{}"), ctx.actor, _files(changes))
     if kind == "note":
-        return format_html("{} added an internal note{}", ctx.actor, _files(changes))
+        return format_html(gettext("{} added an internal note{}"), ctx.actor, _files(changes))
     to = [ctx.names.customer_email(address) for address in changes.get("to") or []]
     if not to:
-        return format_html("{} replied{} (no customer to send it to)", ctx.actor, _files(changes))
-    return format_html("{} replied to {}{}", ctx.actor, _and(to), _files(changes))
+        return format_html(gettext("{} replied{} (no customer to send it to)"), ctx.actor, _files(changes))
+    return format_html(gettext("{} replied to {}{}"), ctx.actor, _and(to), _files(changes))
 
 
 def _time(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
@@ -417,82 +427,83 @@ def _time(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeStrin
     agent = changes.get("agent")
     for_whom = "" if not agent or str(agent).lower() == event.actor_label.lower() else ctx.names.agent_email(agent)
     if what == "logged":
-        billable = "" if changes.get("billable", True) else " (not billable)"
-        return format_html("{} logged {} on {}{}{}", ctx.actor, _duration(changes.get("minutes")),
-                           _day(changes.get("date")), format_html(" for {}", for_whom) if for_whom else "", billable)
+        billable = "" if changes.get("billable", True) else " " + gettext("(not billable)")
+        return format_html(gettext("{} logged {} on {}{}{}"), ctx.actor, _duration(changes.get("minutes")),
+                           _day(changes.get("date")), format_html(gettext(" for {}"), for_whom) if for_whom else "", billable)
     if what == "deleted":
-        return format_html("{} removed {} logged{} on {}", ctx.actor, _duration(changes.get("minutes")),
-                           format_html(" by {}", for_whom) if for_whom else "", _day(changes.get("date")))
+        return format_html(gettext("{} removed {} logged{} on {}"), ctx.actor, _duration(changes.get("minutes")),
+                           format_html(gettext(" by {}"), for_whom) if for_whom else "", _day(changes.get("date")))
     clauses = []
     for key, change in changes.items():
         old, new = _old_new(change)
         if key == "minutes":
-            clauses.append(format_html("changed logged time from {} to {}", _duration(old), _duration(new)))
+            clauses.append(format_html(gettext("changed logged time from {} to {}"), _duration(old), _duration(new)))
         elif key == "date":
-            clauses.append(format_html("moved logged time from {} to {}", _day(old), _day(new)))
+            clauses.append(format_html(gettext("moved logged time from {} to {}"), _day(old), _day(new)))
         elif key == "note":
-            clauses.append(_from_to("a time entry's note", _value(old), _value(new)))
+            clauses.append(_from_to(gettext("a time entry's note"), _value(old), _value(new)))
         elif key == "billable":
-            clauses.append(format_html("marked logged time {}", "billable" if new else "not billable"))
+            clauses.append(conditional_escape(gettext("marked logged time billable") if new
+                                              else gettext("marked logged time not billable")))
     return _clauses(ctx, clauses, otherwise="changed logged time")
 
 
 def _macro(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> Said:
-    did = [_value(text) for text in changes.get("did") or []] or ["nothing to change"]
-    return format_html("{} applied: {}", ctx.actor, mark_safe("; ".join(str(conditional_escape(d)) for d in did))), []  # noqa: S308
+    did = [_value(text) for text in changes.get("did") or []] or [gettext("nothing to change")]
+    return format_html(gettext("{} applied: {}"), ctx.actor, mark_safe("; ".join(str(conditional_escape(d)) for d in did))), []  # noqa: S308
 
 
 def _automation(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> Said:
     what = event.action.rsplit(".", 1)[1]
     if what == "ran":
-        did = [_value(text) for text in changes.get("did") or []] or ["nothing to change"]
+        did = [_value(text) for text in changes.get("did") or []] or [gettext("nothing to change")]
         matched = [_value(text) for text in changes.get("matched") or []]
-        because = [format_html("Because {}", _and(matched))] if matched else []
-        return format_html("{} ran: {}", ctx.actor, mark_safe("; ".join(str(conditional_escape(d)) for d in did))), because  # noqa: S308
+        because = [format_html(gettext("Because {}"), _and(matched))] if matched else []
+        return format_html(gettext("{} ran: {}"), ctx.actor, mark_safe("; ".join(str(conditional_escape(d)) for d in did))), because  # noqa: S308
     if what == "failed":
         details = [format_html("{}", _value(changes["disabled"]))] if changes.get("disabled") else []
-        return format_html("{} failed: {}", ctx.actor, _value(changes.get("error"))), details
+        return format_html(gettext("{} failed: {}"), ctx.actor, _value(changes.get("error"))), details
     if what == "stopped":
-        return format_html("{} stopped: it would have run again on its own changes, so it ran once", ctx.actor), []
-    return format_html("{} ran", ctx.actor), []
+        return format_html(gettext("{} stopped: it would have run again on its own changes, so it ran once"), ctx.actor), []
+    return format_html(gettext("{} ran"), ctx.actor), []
 
 
-_TARGETS = {"first_response": "first response", "resolution": "resolution"}
+_TARGETS = {"first_response": gettext_noop("first response"), "resolution": gettext_noop("resolution")}
 
 
 def _sla(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> Said | SafeString:
     what, policy = event.action.rsplit(".", 1)[1], _value(changes.get("policy"))
     if what == "applied":
-        due = [format_html("{} due {}", label, _moment(changes[key]))
-               for key, label in (("first_response_due", "First response"), ("resolution_due", "resolution"))
+        due = [format_html(gettext("{} due {}"), label, _moment(changes[key]))
+               for key, label in (("first_response_due", gettext("First response")), ("resolution_due", gettext("resolution")))
                if changes.get(key)]
-        return format_html("{} applied the SLA “{}”", ctx.actor, policy), ([_and(due)] if due else [])
+        return format_html(gettext("{} applied the SLA “{}”"), ctx.actor, policy), ([_and(due)] if due else [])
     if what == "breached":
-        target = _TARGETS.get(str(changes.get("target")), _value(changes.get("target")))
-        return format_html("The {} target of the SLA “{}” was missed", target, policy)
-    return format_html("The SLA “{}” is close to being missed", policy)
+        target = _t(_TARGETS.get(str(changes.get("target")), "")) or _value(changes.get("target"))
+        return format_html(gettext("The {} target of the SLA “{}” was missed"), target, policy)
+    return format_html(gettext("The SLA “{}” is close to being missed"), policy)
 
 
 def _survey(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
     if event.action.endswith("sent"):
-        return format_html("{} sent a satisfaction survey to {}", ctx.actor, ctx.names.customer_email(changes.get("to")))
+        return format_html(gettext("{} sent a satisfaction survey to {}"), ctx.actor, ctx.names.customer_email(changes.get("to")))
     comment = changes.get("comment")
-    return format_html("{} rated {} {}{}", ctx.actor, ctx.subject, _value(changes.get("rating")).capitalize(),
+    return format_html(gettext("{} rated {} {}{}"), ctx.actor, ctx.subject, _value(changes.get("rating")).capitalize(),
                        format_html(": {}", _quoted(comment)) if comment else "")
 
 
 def _customer_created(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> Said:
     organization = changes.get("organization")
-    where = (format_html(" to {}", ctx.names.organization(organization)) if organization is not None
-             else mark_safe(" with no organization"))
-    sentence = format_html("{} added {}{}{}", ctx.actor, ctx.subject, _SOURCES.get(str(changes.get("source")), ""),
+    where = (format_html(gettext(" to {}"), ctx.names.organization(organization)) if organization is not None
+             else conditional_escape(gettext(" with no organization")))
+    sentence = format_html(gettext("{} added {}{}{}"), ctx.actor, ctx.subject, _t(_SOURCES.get(str(changes.get("source")), "")),
                            where)
     filed = changes.get("filed")
-    return sentence, [format_html("Filed there because {}", _FILED[filed])] if filed in _FILED else []
+    return sentence, [format_html(gettext("Filed there because {}"), gettext(_FILED[filed]))] if filed in _FILED else []
 
 
-_CUSTOMER_FIELDS = {"email": "the address", "name": "the name", "phone": "the phone number",
-                    "language": "the language", "customer_type": "the customer type"}
+_CUSTOMER_FIELDS = {"email": gettext_noop("the address"), "name": gettext_noop("the name"), "phone": gettext_noop("the phone number"),
+                    "language": gettext_noop("the language"), "customer_type": gettext_noop("the customer type")}
 
 
 def _person_updated(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
@@ -500,12 +511,12 @@ def _person_updated(event: AuditEvent, changes: dict[str, Any], ctx: Context) ->
     for key, change in changes.items():
         old, new = _old_new(change)
         if key in _CUSTOMER_FIELDS:
-            clauses.append(_from_to(_CUSTOMER_FIELDS[key], _value(old), _value(new)))
+            clauses.append(_from_to(gettext(_CUSTOMER_FIELDS[key]), _value(old), _value(new)))
         elif key == "organization":
-            clauses.append(format_html("moved {} from {} to {}", ctx.subject, ctx.names.organization(old),
+            clauses.append(format_html(gettext("moved {} from {} to {}"), ctx.subject, ctx.names.organization(old),
                                        ctx.names.organization(new)))
         elif key == "notes":
-            clauses.append(mark_safe("edited the notes"))
+            clauses.append(conditional_escape(gettext("edited the notes")))
         elif key == "custom_fields":
             clauses += _custom_fields(old, new, ctx.kind, ctx.names)
     return _clauses(ctx, clauses)
@@ -513,39 +524,40 @@ def _person_updated(event: AuditEvent, changes: dict[str, Any], ctx: Context) ->
 
 def _customer_moved(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> Said:
     old, new = _old_new(changes.get("organization"))
-    sentence = format_html("{} moved {} from {} to {}", ctx.actor, ctx.subject, ctx.names.organization(old),
+    sentence = format_html(gettext("{} moved {} from {} to {}"), ctx.actor, ctx.subject, ctx.names.organization(old),
                            ctx.names.organization(new))
     reason = changes.get("reason")
-    return sentence, [format_html("Because the {}", _value(reason))] if reason and reason != "by hand" else []
+    return sentence, [format_html(gettext("Because the {}"), _value(reason))] if reason and reason != "by hand" else []
 
 
 def _customer_merged(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
     if event.action.endswith("merged_into"):
-        return format_html("{} merged {} into {}", ctx.actor, ctx.subject, ctx.names.customer(changes.get("into")))
-    return format_html("{} merged {} into {}", ctx.actor, _value(changes.get("email")), ctx.subject)
+        return format_html(gettext("{} merged {} into {}"), ctx.actor, ctx.subject, ctx.names.customer(changes.get("into")))
+    return format_html(gettext("{} merged {} into {}"), ctx.actor, _value(changes.get("email")), ctx.subject)
 
 
 def _portal(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
     what = event.action.split(".", 1)[1]
-    simple = {"registered": "registered on the portal",
-              "register_known": "tried to register on the portal again (they have an account; a reminder went out)",
-              "register_capped": "tried to register on the portal too often; no mail was sent",
-              "password_set": "set a portal password",
-              "invited": f"invited {ctx.subject} to the portal",
-              "previewed": f"previewed the portal as {ctx.subject}"}
+    simple = {"registered": gettext("registered on the portal"),
+              "register_known": gettext("tried to register on the portal again (they have an account; a reminder "
+                                        "went out)"),
+              "register_capped": gettext("tried to register on the portal too often; no mail was sent"),
+              "password_set": gettext("set a portal password"),
+              "invited": format_html(gettext("invited {} to the portal"), ctx.subject),
+              "previewed": format_html(gettext("previewed the portal as {}"), ctx.subject)}
     if what in simple:
         return format_html("{} {}", ctx.actor, simple[what])
     if what == "verified":
-        return format_html("{} confirmed their address on the portal", ctx.actor)
+        return format_html(gettext("{} confirmed their address on the portal"), ctx.actor)
     purpose, _sep, outcome = what.partition("_link_")
-    link = _LINKS.get(purpose, "a portal link")
+    link = gettext(_LINKS.get(purpose, gettext_noop("a portal link")))
     if outcome == "used":
-        return format_html("{} used {}", ctx.actor, link)
+        return format_html(gettext("{} used {}"), ctx.actor, link)
     if outcome == "sent":
-        return format_html("{} was sent {}", ctx.subject, link)
+        return format_html(gettext("{} was sent {}"), ctx.subject, link)
     if outcome == "capped":
-        return format_html("{} asked for {} too often; none was sent", ctx.subject, link)
-    return format_html("{} used the portal", ctx.actor)
+        return format_html(gettext("{} asked for {} too often; none was sent"), ctx.subject, link)
+    return format_html(gettext("{} used the portal"), ctx.actor)
 
 
 def _domains(value: Any) -> SafeString:
@@ -557,47 +569,49 @@ def _organization(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> S
     domain = display_domain(str(changes.get("domain") or ""))
     if what == "created":
         if changes.get("triggered_by"):
-            return (format_html("{} created {} for the domain {}", ctx.actor, ctx.subject, domain),
-                    [format_html("The first mail came from {}", ctx.names.person(changes["triggered_by"]))])
+            return (format_html(gettext("{} created {} for the domain {}"), ctx.actor, ctx.subject, domain),
+                    [format_html(gettext("The first mail came from {}"), ctx.names.person(changes["triggered_by"]))])
         domains = changes.get("domains")
-        return format_html("{} created {}{}", ctx.actor, ctx.subject,
-                           format_html(" with the domain{} {}", "s" if len(domains) > 1 else "", _domains(domains))
+        return format_html(gettext("{} created {}{}"), ctx.actor, ctx.subject,
+                           format_html(ngettext(" with the domain {}", " with the domains {}", len(domains)), _domains(domains))
                            if domains else "")
     if what == "domain_added":
-        return format_html("{} added the domain {}", ctx.actor, domain)
+        return format_html(gettext("{} added the domain {}"), ctx.actor, domain)
     if what == "domain_removed":
-        return format_html("{} removed the domain {}", ctx.actor, domain)
+        return format_html(gettext("{} removed the domain {}"), ctx.actor, domain)
     if what == "domain_applied":
         moved = _int(changes.get("moved_customers")) or 0
-        return format_html("{} moved {} customer{} of {} from No organization to {}", ctx.actor, moved,
-                           "" if moved == 1 else "s", domain, ctx.subject)
+        return format_html(ngettext("{} moved {} customer of {} from No organization to {}",
+                                    "{} moved {} customers of {} from No organization to {}", moved),
+                           ctx.actor, moved, domain, ctx.subject)
     if what == "deleted":
         count = _int(changes.get("customers_unassigned")) or 0
-        return format_html("{} deleted {}; {} customer{} went to No organization", ctx.actor, ctx.subject, count,
-                           "" if count == 1 else "s")
+        return format_html(ngettext("{} deleted {}; {} customer went to No organization",
+                                    "{} deleted {}; {} customers went to No organization", count),
+                           ctx.actor, ctx.subject, count)
     if what == "merged":
-        counts = [f"{_int(changes.get(key)) or 0} {noun}" for key, noun in (("customers", "customers"),
-                                                                            ("items", "tickets and tasks"))]
+        counts = [gettext("%(count)s customers") % {"count": _int(changes.get("customers")) or 0},
+                  gettext("%(count)s tickets and tasks") % {"count": _int(changes.get("items")) or 0}]
         domains = changes.get("domains")
-        return (format_html("{} merged {} into {}", ctx.actor, _value(changes.get("name")), ctx.subject),
-                [format_html("Brought {}{}", _and(counts),
-                             format_html(" and the domains {}", _domains(domains)) if domains else "")])
+        return (format_html(gettext("{} merged {} into {}"), ctx.actor, _value(changes.get("name")), ctx.subject),
+                [format_html(gettext("Brought {}{}"), _and(counts),
+                             format_html(gettext(" and the domains {}"), _domains(domains)) if domains else "")])
     if what == "merged_into":
-        return format_html("{} merged {} into {}", ctx.actor, ctx.subject, ctx.names.organization(changes.get("into")))
+        return format_html(gettext("{} merged {} into {}"), ctx.actor, ctx.subject, ctx.names.organization(changes.get("into")))
     if what == "updated":
         clauses = []
         for key, change in changes.items():
             old, new = _old_new(change)
             if key == "name":
-                clauses.append(format_html("renamed it from {} to {}", _quoted(old), _quoted(new)))
+                clauses.append(format_html(gettext("renamed it from {} to {}"), _quoted(old), _quoted(new)))
             elif key == "notes":
-                clauses.append(mark_safe("edited the notes"))
+                clauses.append(conditional_escape(gettext("edited the notes")))
             elif key == "custom_fields":
                 clauses += _custom_fields(old, new, "organization", ctx.names)
             elif key == "portal_visibility":
                 rule = _PORTAL_RULES.get(str(new))
-                clauses.append(format_html("let its customers see {} on the portal", rule) if rule else
-                               mark_safe("set its portal visibility back to the help desk's rule"))
+                clauses.append(format_html(gettext("let its customers see {} on the portal"), gettext(rule)) if rule else
+                               conditional_escape(gettext("set its portal visibility back to the help desk's rule")))
         return _clauses(ctx, clauses)
     return _neutral(event, changes, ctx)
 
@@ -605,28 +619,28 @@ def _organization(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> S
 def _project(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
     what = event.action.split(".", 1)[1]
     if what == "created":
-        where = [format_html(" in the portfolio {}", _value(changes["portfolio"])) if changes.get("portfolio") else "",
-                 format_html(" for {}", _value(changes["organization"])) if changes.get("organization") else ""]
-        return format_html("{} created {}{}{}", ctx.actor, ctx.subject, *where)
+        where = [format_html(gettext(" in the portfolio {}"), _value(changes["portfolio"])) if changes.get("portfolio") else "",
+                 format_html(gettext(" for {}"), _value(changes["organization"])) if changes.get("organization") else ""]
+        return format_html(gettext("{} created {}{}{}"), ctx.actor, ctx.subject, *where)
     if what == "deleted":
-        return format_html("{} deleted {}", ctx.actor, ctx.subject)
+        return format_html(gettext("{} deleted {}"), ctx.actor, ctx.subject)
     clauses = []
     for key, change in changes.items():
         old, new = _old_new(change)
         if key == "name":
-            clauses.append(format_html("renamed it from {} to {}", _quoted(old), _quoted(new)))
+            clauses.append(format_html(gettext("renamed it from {} to {}"), _quoted(old), _quoted(new)))
         elif key == "portfolio":
-            clauses.append(_from_to("the portfolio", ctx.names.portfolio(old) if old else "nothing",
-                                    ctx.names.portfolio(new) if new else "nothing"))
+            clauses.append(_from_to(gettext("the portfolio"), ctx.names.portfolio(old) if old else gettext("nothing"),
+                                    ctx.names.portfolio(new) if new else gettext("nothing")))
         elif key == "organization":
-            clauses.append(_from_to("the organization", ctx.names.organization(old) if old else "nothing",
-                                    ctx.names.organization(new) if new else "nothing"))
+            clauses.append(_from_to(gettext("the organization"), ctx.names.organization(old) if old else gettext("nothing"),
+                                    ctx.names.organization(new) if new else gettext("nothing")))
     return _clauses(ctx, clauses)
 
 
 def _neutral(event: AuditEvent, changes: dict[str, Any], ctx: Context) -> SafeString:
     """An action this module does not know (a newer version wrote it): who, and that it changed."""
-    return format_html("{} changed {}", ctx.actor, ctx.subject)
+    return format_html(gettext("{} changed {}"), ctx.actor, ctx.subject)
 
 
 SENTENCES: dict[str, Sentence] = {
@@ -640,7 +654,7 @@ SENTENCES: dict[str, Sentence] = {
     "survey.sent": _survey, "survey.answered": _survey,
     "customer.created": _customer_created, "customer.updated": _person_updated, "customer.moved": _customer_moved,
     "customer.merged": _customer_merged, "customer.merged_into": _customer_merged,
-    "customer.deleted": lambda event, changes, ctx: format_html("{} deleted {}", ctx.actor, ctx.subject),
+    "customer.deleted": lambda event, changes, ctx: format_html(gettext("{} deleted {}"), ctx.actor, ctx.subject),
     "project.created": _project, "project.updated": _project, "project.deleted": _project,
     "project.renamed": _project,
 }
@@ -688,4 +702,5 @@ def readable(events: Iterable[AuditEvent], *, subject: str, kind: str, names: Na
 
 
 def item_history(events: Iterable[AuditEvent], *, kind: str, names: Names | None = None) -> list[Line]:
-    return readable(events, subject=f"the {kind}", kind=kind, names=names)
+    subject = {"ticket": gettext("the ticket"), "task": gettext("the task")}.get(kind) or f"the {kind}"
+    return readable(events, subject=subject, kind=kind, names=names)
