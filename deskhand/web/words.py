@@ -22,7 +22,8 @@ VIEW_NAMES = (
 # Priorities (deskhand.work.models.Priority) and channels, shown with `|translated`.
 CHOICE_WORDS = (
     gettext_noop("Low"), gettext_noop("Normal"), gettext_noop("High"), gettext_noop("Urgent"),
-    gettext_noop("Web"), gettext_noop("API"), gettext_noop("Email"), gettext_noop("Ticket"), gettext_noop("Task"),
+    gettext_noop("Web"), gettext_noop("API"), gettext_noop("Email"), gettext_noop("Portal"), gettext_noop("Form"),
+    gettext_noop("Chat"), gettext_noop("Ticket"), gettext_noop("Task"),
 )
 
 # The default workflow's statuses (deskhand.work.services.statuses.DEFAULT_WORKFLOW), shown with
