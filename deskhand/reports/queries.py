@@ -242,15 +242,29 @@ def _days(period: ReportPeriod, kind: str, done: Sequence[int]) -> tuple[list[Da
     return days, open_before
 
 
-def _count_by(grp: str, join: str, where: str, params: list[Any]) -> dict[str, int]:
-    """COUNT(*) per group of the items `where` says. SQLite sorts every row for a GROUP BY (200 000
-    for a year): fetching each row's group in one comma-separated string and counting here takes
-    half as long."""
+def _created_and_solved(group_by: GroupBy, kind: str, done: Sequence[int], start: datetime.datetime,
+                        end: datetime.datetime) -> dict[str, list[int]]:
+    """Per group: the tickets created and those solved in [start, end). PostgreSQL counts both in
+    one pass (per agent, one join where two took 1.8 times as long); SQLite would sort every row for
+    a GROUP BY (200 000 for a year), so each row's group comes back in one comma-separated string
+    and is counted here, in half the time."""
+    grp, join = _group_sql(group_by)
+    done_in, done_params = _in(done)
+    created_sql, created_params = "i.created_at >= %s AND i.created_at < %s", [start, end]
+    solved_sql = f"i.status_id {done_in} AND i.status_changed_at >= %s AND i.status_changed_at < %s"
+    solved_params = [*done_params, start, end]
     if is_postgresql():
-        return {_key(value): int(count) for value, count in _fetch(
-            f"SELECT {grp} AS grp, COUNT(*) FROM {_ITEM} i{join} WHERE {where} GROUP BY grp", params)}
-    [(text,)] = _fetch(f"SELECT group_concat(COALESCE({grp}, 'none')) FROM {_ITEM} i{join} WHERE {where}", params)
-    return dict(Counter(text.split(","))) if text else {}
+        return {_key(value): [int(created), int(solved)] for value, created, solved in _fetch(
+            f"SELECT {grp} AS grp, COUNT(*) FILTER (WHERE {created_sql}), COUNT(*) FILTER (WHERE {solved_sql}) "
+            f"FROM {_ITEM} i{join} WHERE i.kind = %s AND (({created_sql}) OR ({solved_sql})) GROUP BY grp",
+            [*created_params, *solved_params, kind, *created_params, *solved_params])}
+    counts: dict[str, list[int]] = {}
+    for index, (where, params) in enumerate(((created_sql, created_params), (solved_sql, solved_params))):
+        [(text,)] = _fetch(f"SELECT group_concat(COALESCE({grp}, 'none')) FROM {_ITEM} i{join} "
+                           f"WHERE i.kind = %s AND {where}", [kind, *params])
+        for key, count in Counter(text.split(",") if text else []).items():
+            counts.setdefault(key, [0, 0])[index] = count
+    return counts
 
 
 # -- the reports -----------------------------------------------------------------------------------
@@ -263,13 +277,7 @@ def volume(period: ReportPeriod, group_by: GroupBy = GroupBy.NONE, *, kind: str 
     days, open_before = _days(period, kind, done)
     groups: list[VolumeRow] = []
     if group_by != GroupBy.NONE:
-        start, end = period.bounds()
-        grp, join = _group_sql(group_by)
-        done_in, done_params = _in(done)
-        created = _count_by(grp, join, "i.kind = %s AND i.created_at >= %s AND i.created_at < %s", [kind, start, end])
-        solved = _count_by(grp, join, f"i.kind = %s AND i.status_id {done_in} AND i.status_changed_at >= %s "
-                           "AND i.status_changed_at < %s", [kind, *done_params, start, end])
-        counts = {key: [created.get(key, 0), solved.get(key, 0)] for key in created | solved}
+        counts = _created_and_solved(group_by, kind, done, *period.bounds())
         labels = group_labels(group_by, list(counts))
         groups = sorted((VolumeRow(key, labels.get(key, key), c, s) for key, (c, s) in counts.items()),
                         key=lambda row: (-row.created, -row.solved, row.label.lower()))
