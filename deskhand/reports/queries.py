@@ -327,9 +327,11 @@ def _times_postgresql(tickets: str, params: list[Any], grouped: str | None, *,
     return result
 
 
-def _numbers(text: str | None) -> list[int]:
-    """The whole numbers of a group_concat (json's scanner reads them twice as fast as int())."""
-    return list(json.loads(f"[{text}]")) if text else []
+def _sorted_numbers(text: str | None) -> list[int]:
+    """The whole numbers of a group_concat, sorted (json's scanner reads them twice as fast as int())."""
+    values: list[int] = json.loads(f"[{text}]") if text else []
+    values.sort()
+    return values
 
 
 def _times_sqlite(tickets: str, params: list[Any], grouped: str | None, *, repeats: bool) -> tuple[Figures, Figures]:
@@ -338,12 +340,12 @@ def _times_sqlite(tickets: str, params: list[Any], grouped: str | None, *, repea
     cost three times as much) and sorted here. The overall figures are the groups' merged, or (per
     agent, where a ticket of two agents has two rows) those of the tickets without the join."""
     def fetch(sql: str, group: str) -> dict[str, tuple[int, list[int], list[int]]]:
-        return {_key(grp): (int(n), sorted(_numbers(first)), sorted(_numbers(done))) for grp, n, first, done in _fetch(
+        return {_key(grp): (int(n), _sorted_numbers(first), _sorted_numbers(done)) for grp, n, first, done in _fetch(
             f"SELECT {group}, COUNT(*), group_concat(first_s), group_concat(resolution_s) FROM ({sql}) AS t"
             + (" GROUP BY grp" if group == "grp" else ""), params)}
 
     def figures(n: int, first: list[int], done: list[int]) -> tuple[int, Durations, Durations]:
-        return n, _durations(*percentiles(first)), _durations(*percentiles(done))
+        return n, _durations(*percentiles(first, ordered=True)), _durations(*percentiles(done, ordered=True))
 
     per_group = fetch(grouped, "grp") if grouped is not None else {}
     if grouped is None or repeats:

@@ -43,7 +43,7 @@ def percentile(ordered: list[int], share: tuple[int, int]) -> float | None:
     return below if rest == 0 else below + (ordered[low + 1] - below) * rest / denominator
 
 
-def percentiles(values: Iterable[int]) -> tuple[int, float | None, float | None]:
-    """How many values, their median and 90th percentile."""
-    ordered = sorted(values)
-    return len(ordered), percentile(ordered, MEDIAN), percentile(ordered, P90)
+def percentiles(values: Iterable[int], *, ordered: bool = False) -> tuple[int, float | None, float | None]:
+    """How many values, their median and 90th percentile (`ordered`: the values are a sorted list)."""
+    in_order = values if ordered and isinstance(values, list) else sorted(values)
+    return len(in_order), percentile(in_order, MEDIAN), percentile(in_order, P90)
