@@ -9,8 +9,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-
 from django.utils.translation import gettext
+
 from deskhand.agents.models import Agent, Team
 from deskhand.audit.services import record_many
 from deskhand.automations.events import ItemEvent

@@ -13,6 +13,7 @@ from typing import IO, Any
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
+from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent
 from deskhand.audit.services import record_many
