@@ -198,6 +198,25 @@ def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-
     assignee rows, and followers with their address only)."""
     if sort not in SORTS:
         raise Invalid("invalid_sort", f"Sort by one of {', '.join(SORTS)}.", field="sort")
+    return with_row_data(_filtered(kind, filters), names=names, followers=followers).order_by(*SORTS[sort])
+
+
+def item_page(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-id", offset: int = 0,
+              limit: int = 50, names: bool = True, followers: bool = True) -> list[Item]:
+    """The rows `offset` to `offset + limit` of item_list, in two steps: the ids, from the filters
+    and the sort alone, then those rows with what a row shows. In one query PostgreSQL planned the
+    row's six joins on every request (27 ms) and joined them for rows the page then dropped."""
+    if sort not in SORTS:
+        raise Invalid("invalid_sort", f"Sort by one of {', '.join(SORTS)}.", field="sort")
+    ids = list(_filtered(kind, filters).order_by(*SORTS[sort]).values_list("pk", flat=True)[offset:offset + limit])
+    if not ids:
+        return []
+    rows = {item.pk: item for item in with_row_data(Item.objects.filter(pk__in=ids), names=names,
+                                                    followers=followers)}
+    return [rows[pk] for pk in ids if pk in rows]
+
+
+def _filtered(kind: str, filters: ItemFilters) -> QuerySet[Item]:
     queryset = Item.objects.filter(kind=kind)
     queryset = _status(queryset, kind, filters.status)
     queryset = _priority(queryset, filters.priority)
@@ -209,8 +228,7 @@ def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-
     queryset = _by_id_or_none(queryset, filters.folder, field="folder")
     queryset = _search(queryset, filters.search)
     queryset = _sla(queryset, filters.sla)
-    queryset = _updated_by(queryset, filters.updated_by)
-    return with_row_data(queryset, names=names, followers=followers).order_by(*SORTS[sort])
+    return _updated_by(queryset, filters.updated_by)
 
 
 def _updated_by(queryset: _Items, value: str) -> _Items:

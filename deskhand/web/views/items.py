@@ -176,8 +176,8 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
     rows: list[Item] = []
     if not errors:
         try:
-            found = queries.item_list(kind, queries.ItemFilters.from_mapping(values), sort=sort, followers=False)
-            rows = list(found[(page - 1) * PAGE_SIZE: page * PAGE_SIZE + 1])
+            rows = queries.item_page(kind, queries.ItemFilters.from_mapping(values), sort=sort,
+                                     offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1, followers=False)
         except DomainError as exc:
             errors[exc.field if exc.field in FILTERS else "search"] = exc.message
     kept = {name: value for name, value in raw.items() if value}

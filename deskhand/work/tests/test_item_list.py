@@ -181,3 +181,23 @@ def test_an_agents_tickets_are_counted_from_the_assignee_index(board: dict[str, 
     with CaptureQueriesContext(connection) as captured:
         assert item_count("ticket", filters, item_list("ticket", filters)) == 1
     assert len(captured) == 1 and "work_item" not in captured[0]["sql"]
+
+
+@pytest.mark.parametrize("sort", ["-id", "id", "title", "-priority", "status", "-updated_at"])
+def test_a_page_in_two_steps_is_the_lists_own_slice(agent: Agent, sort: str) -> None:
+    from deskhand.work.queries import item_page
+
+    actor = Actor.agent(agent)
+    for n in range(7):
+        item = submit_ticket(ItemDraft(title=f"T{n % 3}", requester_email=f"c{n}@acme.example",
+                                       priority=("low", "high", "urgent")[n % 3]), actor=actor)
+        if n % 2:
+            change_item(item, changes=ItemChanges(status="open", assignees=[AssigneeRef("agent", agent.pk)]),
+                        actor=actor)
+    for filters in (ItemFilters(), ItemFilters(assignee=str(agent.pk)), ItemFilters(status="new")):
+        whole = [item.pk for item in item_list("ticket", filters, sort=sort)]
+        assert [item.pk for item in item_page("ticket", filters, sort=sort, offset=2, limit=3)] == whole[2:5]
+        page = item_page("ticket", filters, sort=sort, limit=50)
+        assert [item.pk for item in page] == whole and all(item.assignee_rows is not None for item in page)
+    with pytest.raises(Invalid):
+        item_page("ticket", ItemFilters(), sort="colour")
