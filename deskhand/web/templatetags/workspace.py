@@ -18,9 +18,12 @@ register = template.Library()
 def views_nav(context: dict[str, Any], kind: str) -> dict[str, Any]:
     """The views of `kind`, the current one marked (on a list page); counts arrive after the page."""
     request = context["request"]
-    views = workspace.views_for(request.user.pk, kind)
     on_list = request.resolver_match is not None and request.resolver_match.url_name == f"{kind}-list"
-    current = workspace.matching_view(views, request.GET.dict()) if on_list else None
+    if on_list and "named_views" in context:  # the list page read them already
+        views, current = context["named_views"], context.get("current_view")
+    else:
+        views = workspace.views_for(request.user.pk, kind)
+        current = workspace.matching_view(views, request.GET.dict()) if on_list else None
     base = reverse(f"web:{kind}-list")
     plural = "tickets" if kind == Kind.TICKET else "tasks"
     return {"views": [{"view": view, "url": f"{base}?{urlencode(dict(view.query))}",

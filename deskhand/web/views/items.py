@@ -200,7 +200,7 @@ def _list_context(kind: str, data: QueryDict, *, me: int, with_tree: bool = True
     context = {
         "kind": kind, "plural": plural, "title": (current_view.name if current_view.saved else gettext(current_view.name)) if current_view
         else gettext(plural.capitalize()),
-        "view": view, "current_view": current_view, "saved_query": urlencode({k: v for k, v in query.items() if k != "view"}),
+        "view": view, "current_view": current_view, "named_views": named_views, "saved_query": urlencode({k: v for k, v in query.items() if k != "view"}),
         "views": [(name, VIEW_LABELS[name], "?" + urlencode({**kept, "view": name})) for name in views],
         "items": rows[:PAGE_SIZE], "page": page, "errors": errors, "filters": raw, "shown": shown,
         "values": values, "sort": sort, "columns": columns, "choices": choices,
