@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, sync_playwright
+from django.core.signals import request_finished, request_started
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = os.environ.get("DESKHAND_SCREENSHOTS", "")
@@ -15,6 +18,34 @@ PASSWORD = "correct-horse-9"
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class _InFlight:
+    """Requests the live server is still answering: a page's polling may outlive the test's last step."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def started(self, **_: Any) -> None:
+        with self.lock:
+            self.count += 1
+
+    def finished(self, **_: Any) -> None:
+        with self.lock:
+            self.count = max(0, self.count - 1)
+
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        # The database flush after a transactional test must not race a request still in a transaction
+        # (PostgreSQL reports that as a deadlock).
+        deadline = time.monotonic() + timeout
+        while self.count and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+IN_FLIGHT = _InFlight()
+request_started.connect(IN_FLIGHT.started, dispatch_uid="deskhand-testing-started")
+request_finished.connect(IN_FLIGHT.finished, dispatch_uid="deskhand-testing-finished")
 
 
 def launch_chromium() -> Iterator[Browser]:
@@ -39,7 +70,13 @@ def signed_in_page(browser: Browser, live_server: Any, *, email: str, **context:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)
     yield page
+    close_context(browser_context)
+
+
+def close_context(browser_context: BrowserContext) -> None:
+    """Close a browser context, then let the live server finish what its pages had asked."""
     browser_context.close()
+    IN_FLIGHT.wait_idle()
 
 
 def shot(page: Page, name: str) -> None:

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, expect
 
 from deskhand.agents.services import create_agent
 from deskhand.core.actors import SYSTEM
-from deskhand.testing.browsing import launch_chromium, shot, signed_in_page
+from deskhand.testing.browsing import close_context, launch_chromium, shot, signed_in_page
 from deskhand.work.models import Item
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,4 +81,4 @@ def test_build_a_form_and_send_it_from_another_site(browser: Browser, live_serve
     expect(frame.get_by_role("status")).to_contain_text("has reached us")
     item = Item.objects.get()
     assert item.title == "Laptop will not start" and item.channel == "form"
-    context.close()
+    close_context(context)

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 from deskhand.customers.models import Customer
 from deskhand.mail.models import OutboundMessage
 from deskhand.portal.tests.conftest import PASSWORD, last_link
-from deskhand.testing.browsing import launch_chromium, shot
+from deskhand.testing.browsing import close_context, launch_chromium, shot
 from deskhand.work.models import Item
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,4 +70,4 @@ def test_a_german_customer_registers_and_reads_german(browser: Browser, live_ser
     page.get_by_role("link", name="Demandes").first.click()
     expect(page.get_by_role("heading", name="Demandes")).to_be_visible()
     shot(page, "portal-de-switched-to-french")
-    context.close()
+    close_context(context)

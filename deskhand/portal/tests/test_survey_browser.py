@@ -14,7 +14,7 @@ from deskhand.core.actors import Actor
 from deskhand.mail.models import OutboundMessage
 from deskhand.surveys.models import SurveyRequest
 from deskhand.surveys.services import send_surveys
-from deskhand.testing.browsing import launch_chromium, shot
+from deskhand.testing.browsing import close_context, launch_chromium, shot
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
 
@@ -47,4 +47,4 @@ def test_rate_from_the_mail_then_comment(browser: Browser, live_server: Any, age
     assert (survey.rating, survey.comment) == ("okay", "Took two days, but it works now.")
     page.goto("/surveys/not-a-token")
     expect(page.get_by_role("alert")).to_contain_text("not valid")
-    context.close()
+    close_context(context)

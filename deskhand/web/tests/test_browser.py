@@ -13,7 +13,7 @@ from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Customer, Organization, Source
 from deskhand.customers.services import create_customer, create_organization, delete_organization
-from deskhand.testing.browsing import shot, signed_in_page
+from deskhand.testing.browsing import close_context, shot, signed_in_page
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -141,7 +141,7 @@ def test_phone_width(browser: Browser, live_server: Any, admin: Agent) -> None:
     expect(page.get_by_role("heading", name="Tickets")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     shot(page, "customers-phone")
-    context.close()
+    close_context(context)
     assert width <= 400
 
 

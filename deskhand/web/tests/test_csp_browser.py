@@ -12,7 +12,7 @@ from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM
 from deskhand.customers.models import Source
 from deskhand.customers.services import create_customer, create_customer_type
-from deskhand.testing.browsing import shot, signed_in_page
+from deskhand.testing.browsing import close_context, shot, signed_in_page
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
 from deskhand.work.services.projects import create_folder, create_project
@@ -89,4 +89,4 @@ def test_the_sign_in_page_runs_without_a_violation(browser: Browser, live_server
     assert response.headers["referrer-policy"] == "same-origin"
     page.wait_for_load_state("networkidle")
     assert _violations(page, console) == []
-    context.close()
+    close_context(context)

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 from deskhand.agents.models import Agent
 from deskhand.agents.services import create_agent
 from deskhand.core.actors import SYSTEM, Actor
-from deskhand.testing.browsing import shot, signed_in_page
+from deskhand.testing.browsing import close_context, shot, signed_in_page
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Item, Message, TimeEntry
 from deskhand.work.services.items import submit_ticket
@@ -253,7 +253,7 @@ def test_phone_width(browser: Browser, live_server: Any, admin: Agent) -> None:
     page.goto("/tickets/new")
     widths.append(page.evaluate("document.documentElement.scrollWidth"))
     shot(page, "ticket-new")
-    context.close()
+    close_context(context)
     assert max(widths) <= 400, widths
 
 

@@ -13,7 +13,7 @@ from deskhand.agents.models import Agent
 from deskhand.agents.services import create_agent, create_team
 from deskhand.core.actors import SYSTEM, Actor
 from deskhand.mail.models import OutboundMessage
-from deskhand.testing.browsing import shot, signed_in_page
+from deskhand.testing.browsing import close_context, shot, signed_in_page
 from deskhand.web.views import notifications
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.services.items import submit_ticket
@@ -68,7 +68,7 @@ def test_invite_change_role_and_deactivate(page: Page, admin: Agent, agent: Agen
     nia.get_by_role("button", name="Create token").click()
     expect(nia.get_by_label("New API token")).to_have_value(re.compile("^dh_"))
     shot(nia, "profile")
-    context.close()
+    close_context(context)
     assert Agent.objects.get(email="nia@deskhand.test").time_zone == "Europe/Zagreb"
 
 

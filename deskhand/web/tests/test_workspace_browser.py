@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from deskhand.agents.models import Agent
 from deskhand.core.actors import SYSTEM, Actor
-from deskhand.testing.browsing import shot, signed_in_page
+from deskhand.testing.browsing import close_context, shot, signed_in_page
 from deskhand.work.inputs import AssigneeRef, ItemDraft
 from deskhand.work.models import Item, SavedView
 from deskhand.work.services.items import submit_ticket
@@ -76,7 +76,7 @@ def test_two_agents_on_one_ticket_see_each_other(page: Page, browser: Browser, l
 
     other.get_by_role("button", name="Add note").click()
     expect(page.locator("#presence")).to_contain_text(f"a note by {admin.display_name}", timeout=12_000)
-    other.context.close()
+    close_context(other.context)
 
 
 def test_search_box_finds_everything_and_jumps_to_a_number(page: Page) -> None:
