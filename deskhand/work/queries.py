@@ -23,6 +23,7 @@ from deskhand.core.errors import Invalid, NotFound
 from deskhand.core.numbers import parse_ids
 from deskhand.core.text import search_term
 from deskhand.customers.models import Customer, Organization
+from deskhand.sla.models import ItemSla
 from deskhand.work.models import (
     Assignee,
     Attachment,
@@ -104,7 +105,10 @@ def _status(queryset: _Items, kind: str, value: str) -> _Items:
         categories = value.removeprefix("category:").split(",")
         if any(category not in Category.values for category in categories):
             raise Invalid("unknown_category", f"Category is one of {', '.join(Category.values)}.", field="status")
-        return queryset.filter(status__category__in=categories)
+        # The status ids, not a join on the category: the (kind, status, id) index then finds the
+        # rows (a join made PostgreSQL scan all 200 000 tickets to count 12 000).
+        return queryset.filter(status_id__in=list(Status.objects.filter(kind=kind, category__in=categories)
+                                                  .values_list("pk", flat=True)))
     keys = [key.strip() for key in value.split(",") if key.strip()]
     statuses = list(Status.objects.filter(kind=kind, key__in=keys))
     if len(statuses) != len(set(keys)):
@@ -189,6 +193,12 @@ def _search(queryset: _Items, value: str) -> _Items:
 # five, under 1 ms for two.
 NAMED_ROW = ("status", "requester", "organization", "project", "folder", "sla_clock__policy")
 PLAIN_ROW = ("status", "requester", "sla_clock__policy")
+# What a row of the agents' list shows (web.templatetags.rows.item_rows and work.workspace.attention).
+WEB_ROW_FIELDS = (
+    "id", "kind", "title", "status", "priority", "requester", "organization", "project", "folder", "updated_at",
+    "last_customer_message_at", "last_agent_reply_at", "requester__email", "requester__name",
+    "organization__name", "project__name", "folder__name", "sla_clock__policy__name",
+    *(f"sla_clock__{field.name}" for field in ItemSla._meta.concrete_fields))
 
 
 def item_list(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-id",
@@ -211,9 +221,11 @@ def item_page(kind: str, filters: ItemFilters = ItemFilters(), *, sort: str = "-
     ids = list(_filtered(kind, filters).order_by(*SORTS[sort]).values_list("pk", flat=True)[offset:offset + limit])
     if not ids:
         return []
-    rows = {item.pk: item for item in with_row_data(Item.objects.filter(pk__in=ids), names=names,
-                                                    followers=followers)}
-    return [rows[pk] for pk in ids if pk in rows]
+    rows = with_row_data(Item.objects.filter(pk__in=ids), names=names, followers=followers)
+    if names and not followers:  # the web list: the columns a row shows (a third of the time went to the rest)
+        rows = rows.only(*WEB_ROW_FIELDS)
+    by_id = {item.pk: item for item in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
 
 
 def _filtered(kind: str, filters: ItemFilters) -> QuerySet[Item]:

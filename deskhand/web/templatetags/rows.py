@@ -5,17 +5,23 @@ template would."""
 from __future__ import annotations
 
 import datetime
+from html import escape
+from typing import Any
 
 from django import template
+from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
+from deskhand.core.templatetags.idn import display_address
 from deskhand.sla.models import ItemSla
 from deskhand.sla.services import sla_state
+from deskhand.web.templatetags.words import status_label
 from deskhand.work.models import Folder, Item, Project
 from deskhand.work.queries import ProjectNode
+from deskhand.work.workspace import Attention
 
 register = template.Library()
 
@@ -117,3 +123,70 @@ def sla_badge(item: Item) -> SafeString:
         "name": clock.policy.name, "target": target, "due": f"{timezone.localtime(due):%Y-%m-%d %H:%M}"}
     return format_html('<span class="sla-badge sla-{}" title="{}">{}</span>', state, title,
                        gettext("%(time)s left") % {"time": _short(due - now)})
+
+
+_MUTED_DASH = '<span class="muted">—</span>'
+
+
+@register.simple_tag
+def item_rows(items: list[Item], plural: str, view: str, today: datetime.date, checked: set[int]) -> SafeString:
+    """The `<tr>`s of a list page: one tag for the 50 rows, where the template's per-row tags,
+    filters and URL reversals were a third of the page's time. Plain f-strings over `html.escape`
+    (what Django's escape does, without its lazy-string wrapper): format_html took 4 times as long."""
+    detail = reverse("web:item-detail", args=(plural, 0))[:-1]
+    return mark_safe("".join(_item_row(item, f"{detail}{item.pk}", view, today, item.pk in checked)
+                             for item in items))
+
+
+def _cut(value: str) -> str:
+    return f'<span class="cut">{escape(value)}</span>' if value else _MUTED_DASH
+
+
+def _title_cell(item: Item, url: str, mark: Any) -> str:
+    unread = (f'<span class="unread-dot" aria-hidden="true"></span>'
+              f'<span class="visually-hidden">{escape(gettext("New customer message:"))} </span>') if mark.unread else ""
+    cell = f'<a href="{escape(url)}" class="row-link">{unread}{escape(item.title)}</a>'
+    if mark.viewers:
+        names = {"names": ", ".join(mark.viewers)}
+        cell += (f' <span class="viewers" title="{escape(gettext("%(names)s on it now") % names)}">'
+                 f'{escape(gettext("%(names)s on it") % names)}</span>')
+    if mark.last_line:
+        if mark.last_kind == "note":
+            by = f'<span class="last-by note">{escape(gettext("Note · %(name)s:") % {"name": mark.last_by})}</span>'
+        else:
+            by = f'<span class="last-by">{escape(mark.last_by)}:</span>' if mark.last_by else ""
+        cell += f'\n<span class="last-line">{by} {escape(mark.last_line)}</span>'
+    return cell
+
+
+def _item_row(item: Item, url: str, view: str, today: datetime.date, checked: bool) -> str:
+    mark: Any = getattr(item, "attention", None) or Attention()
+    done = " done" if item.status.category == "done" else ""
+    requester = item.requester
+    reference = escape(item.reference)
+    cells = [
+        f'<td class="check"><input type="checkbox" name="items" value="{item.pk}" aria-label="Check {reference}"'
+        f'{" checked" if checked else ""}></td>',
+        f'<td class="ref"><a href="{escape(url)}" tabindex="-1">{reference}</a></td>',
+        f'<td class="title">{_title_cell(item, url, mark)}</td>',
+        f'<td class="requester" title="{escape(display_address(requester.email)) if requester else ""}">'
+        f'{_cut(display_address(requester.display_name)) if requester else _MUTED_DASH}</td>',
+    ]
+    if view != "by_customer":
+        cells.append(f'<td class="organization">{_cut(item.organization.name if item.organization else "")}</td>')
+    assignees = ", ".join(row.agent.display_name if row.agent else row.team.name  # type: ignore[union-attr]
+                          for row in item.assignee_rows)
+    cells += [
+        f'<td><span class="status-badge cat-{escape(item.status.category)}">{escape(status_label(item.status))}</span></td>',
+        f'<td><span class="priority p-{escape(item.priority_key)}">{escape(gettext(str(item.get_priority_display())))}'
+        f'</span>{sla_badge(item)}</td>',
+        f'<td class="assignees"><span class="cut">{escape(assignees) if assignees else _MUTED_DASH}</span></td>',
+    ]
+    if view != "by_portfolio":
+        project = ""
+        if item.project:
+            folder = f' <span class="muted">/ {escape(item.folder.name)}</span>' if item.folder else ""
+            project = f'<span class="cut">{escape(item.project.name)}{folder}</span>'
+        cells.append(f'<td class="project">{project or _MUTED_DASH}</td>')
+    cells.append(f'<td class="updated">{updated_time(item.updated_at, today)}</td>')
+    return f'<tr class="item-row{done}{" unread" if mark.unread else ""}" data-item="{item.pk}">{"".join(cells)}</tr>'

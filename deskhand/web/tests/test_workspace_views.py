@@ -102,6 +102,38 @@ def test_rows_mark_unread_customer_words_the_last_line_and_who_is_on_it(agent_cl
     assert 'class="item-row unread"' not in agent_client.get("/tickets").content.decode()
 
 
+def test_a_row_shows_its_columns_and_a_longer_page_costs_no_more_queries(
+        agent_client: Client, agent: Agent, admin: Agent, django_assert_max_num_queries: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from deskhand.sla.inputs import PolicyInput, TargetInput
+    from deskhand.sla.services import apply_sla, clock_start, create_policy
+    from deskhand.work.services.projects import create_folder, create_portfolio, create_project
+
+    policy = create_policy(PolicyInput("Gold", [TargetInput("normal", 60, 480)]), actor=SYSTEM)
+    project = create_project("Rollout", portfolio=create_portfolio("Clients", actor=SYSTEM).pk, actor=SYSTEM)
+    folder = create_folder("Phase 1", project=project.pk, actor=SYSTEM)
+
+    def add(count: int) -> None:
+        items = [_ticket(f"Row {n} <i>", assignees=[AssigneeRef(kind="agent", id=admin.pk)], project=project.pk,
+                         folder=folder.pk) for n in range(count)]
+        apply_sla([clock_start(item) for item in items], policy=policy, actor=SYSTEM)
+        for item in items:
+            add_message(item, kind="customer", body="Any news?", actor=Actor.customer("bob@acme.example"))
+
+    add(2)
+    with CaptureQueriesContext(connection) as few:
+        page = agent_client.get("/tickets?view=list").content.decode()
+    row = page[page.index('<tr class="item-row'):page.index("</tr>", page.index('<tr class="item-row'))]
+    assert "Row 1 &lt;i&gt;" in row and "bob@acme.example" in row and "acme.example" in row
+    assert admin.display_name in row and "Rollout" in row and "/ Phase 1" in row
+    assert "sla-badge" in row and "left" in row and "Any news?" in row and "unread" in row
+    add(6)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert agent_client.get("/tickets?view=list").content.decode().count('<tr class="item-row') == 8
+
+
 def test_the_item_page_warns_of_another_agent_and_of_a_message_since_it_opened(
         agent_client: Client, agent: Agent, admin: Agent) -> None:
     item = _ticket()
