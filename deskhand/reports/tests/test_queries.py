@@ -167,3 +167,19 @@ def test_tasks_are_reported_apart(desk: Desk, admin_actor: Any) -> None:
     assert backlog(BERLIN, kind="task").total == 0
     assert volume(BERLIN).created == 4  # the task is no ticket
 
+
+
+def test_a_report_is_kept_for_a_minute_then_computed_anew(desk: Desk, admin_actor: Any,
+                                                         django_assert_num_queries: Any) -> None:
+    from deskhand.reports.tests.conftest import _ticket
+
+    first = volume(BERLIN, GroupBy.AGENT)
+    with django_assert_num_queries(0):
+        assert volume(BERLIN, GroupBy.AGENT) == first
+    _ticket("Late one", "zoe@acme.example", channel="email", created=at(30, 10), actor=admin_actor)
+
+    assert volume(BERLIN, GroupBy.AGENT).created == first.created  # within the minute: as shown a moment ago
+    assert volume(BERLIN, GroupBy.AGENT, fresh=True).created == first.created + 1
+    assert volume(BERLIN, GroupBy.AGENT).created == first.created + 1  # the fresh figures are kept
+    assert volume(BERLIN, GroupBy.ORGANIZATION).created == first.created + 1  # another grouping: its own
+    assert volume(UTC_PERIOD, GroupBy.AGENT).days != first.days  # another time zone: its own
