@@ -7,6 +7,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", api.urls),
+    path("", include("deskhand.widget.urls")),
     path("", include("deskhand.portal.urls")),
     path("", include("deskhand.web.urls")),
 ]
