@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     # Only for its static files: the API docs (/api/v1/docs) load Swagger UI from us, not a CDN.
     "ninja",
+    "corsheaders",
     "deskhand.core",
     "deskhand.audit",
     "deskhand.agents",
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "deskhand.notifications",
     "deskhand.accounts",
     "deskhand.webforms",
+    "deskhand.kb",
+    "deskhand.chat",
     "deskhand.mail",
     "deskhand.imports",
     "deskhand.system",
@@ -73,6 +76,9 @@ MIDDLEWARE = [
     # Outermost: it sees the cookies every other middleware set.
     "deskhand.web.middleware.SecureCookiesOverHttpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # The widget's endpoints from other sites (deskhand/widget/cors.py): preflights answered here.
+    "corsheaders.middleware.CorsMiddleware",
+    "deskhand.widget.cors.WidgetOriginMiddleware",
     "deskhand.web.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -90,6 +96,13 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "deskhand.urls"
+
+# CORS for the widget only: the origins come from the settings (deskhand/widget/cors.py), no cookies.
+CORS_URLS_REGEX = r"^/widget/"
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ("accept", "content-type", "last-event-id", "x-chat-token")
+CORS_ALLOW_METHODS = ("GET", "OPTIONS", "POST")
 WSGI_APPLICATION = "deskhand.wsgi.application"
 
 TEMPLATES = [
@@ -236,6 +249,8 @@ STORAGES = {
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 EMAIL_URL = conf.email_url
+# Live chat's broker: Redis pub/sub across web processes when set, else in-process (deskhand/chat/broker.py).
+REDIS_URL = conf.redis_url
 # Links in mail (surveys, later the portal): the public address, or the local one by default.
 PUBLIC_ORIGIN = conf.public_origin or f"http://{conf.http_addr}"
 

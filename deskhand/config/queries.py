@@ -39,8 +39,21 @@ DEFAULTS: dict[str, Any] = {
     # The help desk's own address that forwards its mail to Deskhand (support@yourcompany.com), ""
     # until an admin declares it in Administration → Email: never added as a follower.
     "forwarding_address": "",
+    # The embeddable widget (issue 16): shown by the script tag when enabled; its endpoints answer
+    # the help desk's own origin and these (scheme://host[:port]); the apps it offers; the web form
+    # (slug) its request tab shows, "" for none; the launcher's label, "" for the translated "Help".
+    "widget_enabled": True,
+    "widget_origins": [],
+    "widget_apps": ["kb", "request", "chat"],
+    "widget_form": "",
+    "widget_label": "",
     # An SLA target is "at risk" once this share of its time is used (in percent).
     "sla_at_risk_percent": 80,
+    # Live chat (deskhand/chat): offered at all; a waiting chat no agent accepts within this many
+    # seconds becomes a ticket; open in the business hours of this SLA policy (its id; None = always).
+    "chat_enabled": True,
+    "chat_accept_seconds": 120,
+    "chat_hours_policy": None,
     # Executables and scripts: a help desk must never pass these on to colleagues or customers.
     "blocked_attachment_extensions": [
         "bat", "cmd", "com", "cpl", "dll", "exe", "hta", "jar", "js", "jse", "lnk", "msi", "ps1", "scr",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -163,7 +164,75 @@ def _percent(name: str, value: Any) -> int:
     return value
 
 
+MAX_WIDGET_ORIGINS = 50
+WIDGET_APPS = ("kb", "request", "chat")
+
+
+def _origins(name: str, value: Any) -> list[str]:
+    """Web origins as browsers send them (`https://www.acme.com`, `http://127.0.0.1:8080`): a pasted
+    page address is cut to its origin; lower case, no default port, no duplicates, sorted."""
+    if not isinstance(value, list) or len(value) > MAX_WIDGET_ORIGINS:
+        raise Invalid("invalid_setting", gettext("%(name)s is a list of at most %(maximum)s web addresses.")
+                      % {"name": name, "maximum": MAX_WIDGET_ORIGINS}, field=name)
+    cleaned = set()
+    for raw in value:
+        text = raw.strip() if isinstance(raw, str) else ""
+        try:
+            parts = urlsplit(text[:300])
+            port = parts.port
+        except ValueError:
+            parts, port = urlsplit(""), None
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password:
+            raise Invalid("invalid_origin", gettext("“%(value)s” is not a web address such as https://www.acme.com.")
+                          % {"value": text[:100]}, field=name)
+        try:
+            host = parts.hostname.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise Invalid("invalid_origin", gettext("“%(value)s” is not a web address such as https://www.acme.com.")
+                          % {"value": text[:100]}, field=name) from None
+        default = {"http": 80, "https": 443}[parts.scheme]
+        host = f"[{host}]" if ":" in host else host
+        cleaned.add(f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else ""))
+    return sorted(cleaned)
+
+
+def _widget_apps(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or any(app not in WIDGET_APPS for app in value):
+        raise Invalid("invalid_setting", f"{name} is a list of {', '.join(WIDGET_APPS)}.", field=name)
+    return [app for app in WIDGET_APPS if app in value]
+
+
+def _form_slug(name: str, value: Any) -> str:
+    if not isinstance(value, str) or (value and re.fullmatch(r"[-a-zA-Z0-9_]{1,60}", value) is None):
+        raise Invalid("invalid_setting", gettext("%(name)s is a web form's address name, or empty.") % {"name": name},
+                      field=name)
+    return value
+
+
+def _label(name: str, value: Any) -> str:
+    return clean_text(value, field=name, max_length=40, label="label") if isinstance(value, str) and value.strip() else ""
+
+
+def _chat_seconds(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 10 <= value <= 24 * 3600:
+        raise Invalid("invalid_setting", gettext("%(name)s is a number of seconds from 10 to 86400.") % {"name": name}, field=name)
+    return value
+
+
+def _optional_id(name: str, value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**62:
+        raise Invalid("invalid_setting", gettext("%(name)s is an id, or empty.") % {"name": name}, field=name)
+    return value
+
+
 VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "widget_enabled": _bool,
+    "widget_origins": _origins,
+    "widget_apps": _widget_apps,
+    "widget_form": _form_slug,
+    "widget_label": _label,
     "auto_create_organizations": _bool,
     "extra_free_mail_domains": _domain_list(maximum=MAX_EXTRA_FREE_MAIL, what="extra free-mail domains",
                                             addresses=True),
@@ -181,6 +250,9 @@ VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
     "brand_logo_type": _logo_type,
     "auto_reply_cap": _auto_reply_cap,
     "sla_at_risk_percent": _percent,
+    "chat_enabled": _bool,
+    "chat_accept_seconds": _chat_seconds,
+    "chat_hours_policy": _optional_id,
     # An address here would quietly open its whole domain: refused.
     "smtp_catch_all_domains": _domain_list(maximum=MAX_CATCH_ALL_DOMAINS, what="catch-all domains",
                                            addresses=False),

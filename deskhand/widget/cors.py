@@ -1,0 +1,59 @@
+"""Who may call the widget's endpoints from a browser: the help desk's own origin and the origins an
+admin lists (Administration → Customer apps → Widget). django-cors-headers answers the preflights
+and sets the headers (CORS_URLS_REGEX limits it to /widget/); its `check_request_enabled` signal asks
+`allowed_origin`. CORS only stops a page from *reading* a response, and a form-encoded or text POST
+needs no preflight, so WidgetOriginMiddleware also refuses any /widget/ request whose Origin is not
+allowed before a view runs: a site not on the list cannot start a chat or count a vote in a visitor's
+browser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from corsheaders.signals import check_request_enabled
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
+
+from deskhand.config.queries import get_setting
+
+PREFIX = "/widget/"
+
+
+def own_origin(request: HttpRequest) -> str:
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def allowed_origin(request: HttpRequest, origin: str) -> bool:
+    if origin in (settings.PUBLIC_ORIGIN, own_origin(request)):
+        return True
+    return bool(get_setting("widget_enabled")) and origin in get_setting("widget_origins")
+
+
+def _cors_enabled(sender: Any, request: HttpRequest, **kwargs: Any) -> bool:
+    origin = request.headers.get("origin", "")
+    return request.path_info.startswith(PREFIX) and bool(origin) and allowed_origin(request, origin)
+
+
+check_request_enabled.connect(_cors_enabled, dispatch_uid="deskhand-widget-cors")
+
+
+class WidgetOriginMiddleware:
+    """Refuses /widget/ requests from an origin not on the list (403), and every widget endpoint but
+    its configuration while the widget is switched off (404)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(PREFIX):
+            origin = request.headers.get("origin", "")
+            preflight = request.method == "OPTIONS" and "access-control-request-method" in request.headers
+            if origin and not preflight and not allowed_origin(request, origin):
+                return JsonResponse({"detail": gettext("This site may not use the help desk's widget."),
+                                     "code": "origin_not_allowed"}, status=403)
+            if not get_setting("widget_enabled") and request.path_info != f"{PREFIX}config":
+                return JsonResponse({"detail": gettext("The widget is switched off."), "code": "widget_off"},
+                                    status=404)
+        return self.get_response(request)
