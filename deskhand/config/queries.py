@@ -15,6 +15,10 @@ CUSTOMER_PROPERTIES = (
 ORGANIZATION_PROPERTIES = ("name", "domains", "customer_count", "notes", "source", "created_at", "updated_at")
 
 DEFAULTS: dict[str, Any] = {
+    # The public knowledge base (/kb/, suggestions, the widget's search) and the language its readers
+    # see first when their own has no article.
+    "kb_enabled": True,
+    "kb_language": "en",
     "auto_create_organizations": True,
     "extra_free_mail_domains": [],
     "portal_visibility": "requested_or_following",

@@ -228,6 +228,8 @@ def _optional_id(name: str, value: Any) -> int | None:
 
 
 VALIDATORS: dict[str, Callable[[str, Any], Any]] = {
+    "kb_enabled": _bool,
+    "kb_language": _one_of(("en", "de", "hr", "fr", "es", "nb")),
     "widget_enabled": _bool,
     "widget_origins": _origins,
     "widget_apps": _widget_apps,
