@@ -1,0 +1,157 @@
+"""Server-sent events of a chat and of the agents' queue, as async generators for async views.
+
+A stream holds no thread while it waits: it awaits the broker's wake-up (or `POLL_SECONDS`, so a
+message written by another process is seen anyway), then reads what is new from the database on a
+small shared pool of threads (`READERS`, each with its own kept connection), sends it and waits
+again. The `id:` of a message event is the message's id: a reconnecting browser sends it back as
+`Last-Event-ID` and the stream goes on after it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.db import Error as DatabaseError
+from django.db import connection
+
+from deskhand.chat.broker import QUEUE, Listener, chat_topic
+from deskhand.chat.models import ChatStatus
+from deskhand.chat.queries import queue_counts, read_after
+
+POLL_SECONDS = 3.0
+KEEPALIVE_SECONDS = 15.0
+MAX_SECONDS = 3600.0  # a stream ends after an hour; the browser reconnects where it left off
+RETRY_MS = 2000
+STREAMS_PER_CHAT = 4  # tabs of one visitor (or agents) on one chat, per process
+STREAMS_PER_CLIENT = 20  # streams from one network address, per process
+READERS = 4
+FINAL = (ChatStatus.ENDED, ChatStatus.TICKET)
+
+T = TypeVar("T")
+_pool = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="chat-read")
+
+
+def _with_retry(read: Callable[..., T], *args: Any) -> T:
+    try:
+        return read(*args)
+    except DatabaseError:
+        # A kept connection the server closed (a restart, an idle timeout): once more, anew.
+        connection.close()
+        return read(*args)
+
+
+async def _read(read: Callable[..., T], *args: Any) -> T:
+    return await sync_to_async(_with_retry, thread_sensitive=False, executor=_pool)(read, *args)
+
+
+def frame(event: str, data: dict[str, Any], *, event_id: int | None = None) -> bytes:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+class Slots:
+    """How many streams each key holds in this process (a chat, a network address)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+
+    def take(self, keys: dict[str, int]) -> Callable[[], None] | None:
+        """Hold one slot of each key (key → its limit); None when one is full. The returned
+        function gives them back (once, however often it is called)."""
+        with self._lock:
+            if any(self._held.get(key, 0) >= limit for key, limit in keys.items()):
+                return None
+            for key in keys:
+                self._held[key] = self._held.get(key, 0) + 1
+        given = False
+
+        def give_back() -> None:
+            nonlocal given
+            with self._lock:
+                if given:
+                    return
+                given = True
+                for key in keys:
+                    self._held[key] -= 1
+                    if not self._held[key]:
+                        del self._held[key]
+
+        return give_back
+
+    def held(self) -> int:
+        with self._lock:
+            return sum(self._held.values())
+
+
+slots = Slots()
+
+
+async def chat_events(chat_id: int, *, after: int, release: Callable[[], None] = lambda: None,
+                      poll: float = POLL_SECONDS) -> AsyncIterator[bytes]:
+    """A chat's messages after id `after` and its status, as they come; ends with the chat."""
+    listener = Listener([chat_topic(chat_id)])
+    started = time.monotonic()
+    quiet = 0.0
+    state: dict[str, Any] | None = None
+    try:
+        yield f"retry: {RETRY_MS}\n\n".encode()
+        while True:
+            messages, now_state = await _read(read_after, chat_id, after)
+            for message in messages:
+                yield frame("message", message, event_id=message["id"])
+                after = message["id"]
+            if now_state is None:
+                return
+            if now_state != state:
+                state = now_state
+                yield frame("status", state)
+            if state["status"] in FINAL and not messages:
+                return
+            if messages:
+                continue  # a long backlog: read on at once
+            if time.monotonic() - started > MAX_SECONDS:
+                return
+            woken = await listener.wait(poll)
+            quiet = 0.0 if woken else quiet + poll
+            if quiet >= KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield b": keep-alive\n\n"
+    finally:
+        listener.close()
+        release()
+
+
+async def queue_events(agent_id: int, *, release: Callable[[], None] = lambda: None,
+                       poll: float = POLL_SECONDS * 2) -> AsyncIterator[bytes]:
+    """The agents' badge: how many chats wait and how many the agent has, whenever that changes."""
+    listener = Listener([QUEUE])
+    started = time.monotonic()
+    quiet = 0.0
+    last: dict[str, int] | None = None
+    try:
+        yield f"retry: {RETRY_MS * 2}\n\n".encode()
+        while time.monotonic() - started < MAX_SECONDS:
+            counts = await _read(queue_counts, agent_id)
+            if counts != last:
+                last = counts
+                yield frame("queue", counts)
+            woken = await listener.wait(poll)
+            quiet = 0.0 if woken else quiet + poll
+            if quiet >= KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield b": keep-alive\n\n"
+    finally:
+        listener.close()
+        release()
+
+
+def sse_after(value: str | None) -> int:
+    """`Last-Event-ID` or `?after=`: a message id, 0 when absent or not a number."""
+    text = (value or "").strip()
+    return int(text) if text.isdigit() and len(text) <= 18 else 0
