@@ -27,6 +27,9 @@ class Conf(BaseSettings):
     # (except /healthz) and browsers are told to use HTTPS only (HSTS, `hsts_seconds`).
     public_url: str = ""
     hsts_seconds: int = 365 * 24 * 3600
+    # Redis (redis://host:6379/0) when more than one web process runs: live chat wakes its event
+    # streams through Redis pub/sub; unset, within the one process.
+    redis_url: str = ""
 
     @property
     def https(self) -> bool:

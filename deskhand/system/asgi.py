@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from functools import partial
 from typing import Any, cast
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 from django.http import HttpRequest, HttpResponseBase, StreamingHttpResponse
@@ -49,7 +49,13 @@ class DeskhandASGIHandler(ASGIHandler):
     async def run_get_response(self, request: HttpRequest) -> HttpResponseBase:
         async with self._semaphore():
             response: HttpResponseBase = await super().run_get_response(request)
-        if isinstance(response, StreamingHttpResponse) and not response.is_async:
+        if isinstance(response, StreamingHttpResponse) and response.is_async:
+            # A long-lived stream (live chat's server-sent events) waits on the event loop; the
+            # thread Django gave this request for its synchronous middleware is let go now, with
+            # its database connection, instead of idling for as long as the stream lasts.
+            await sync_to_async(connections.close_all)()
+            _let_request_thread_go()
+        elif isinstance(response, StreamingHttpResponse):
             # Django would read a synchronous iterator (a file download, a static file, a CSV
             # export) whole into memory first; hand it over one chunk at a time instead.
             response.streaming_content = _chunks(iter(cast(Iterator[bytes], response.streaming_content)))
@@ -61,6 +67,16 @@ class DeskhandASGIHandler(ASGIHandler):
         finally:
             # Runs on the request's own thread (Django's ThreadSensitiveContext).
             await sync_to_async(connections.close_all)()
+
+
+def _let_request_thread_go() -> None:
+    """End this request's thread-sensitive executor (asgiref keeps one per request context until
+    the request ends); a later synchronous call of the request starts a fresh one."""
+    context = SyncToAsync.thread_sensitive_context.get(None)
+    if context is not None:
+        executor = SyncToAsync.context_to_thread_executor.pop(context, None)
+        if executor is not None:
+            executor.shutdown(wait=False)
 
 
 _END = object()

@@ -11,6 +11,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from deskhand.automations.sweep import sweep_elapsed
+from deskhand.chat.services import sweep_unanswered
 from deskhand.ingest.imap import due_mailboxes, poll_mailbox
 from deskhand.ingest.pipeline import forget_early_replies
 from deskhand.ingest.tasks import process_pending
@@ -28,7 +29,8 @@ STALE_INBOUND = timedelta(seconds=60)
 def tick() -> None:
     """One round: mail left unprocessed, outbound mail due again, IMAP mailboxes due a poll,
     replies that waited for their parent long enough, SLA targets at risk or breached, the
-    time-based automations, and notifications past their age."""
+    time-based automations, notifications past their age, and chats nobody accepted in time
+    (they become tickets)."""
     if InboundEmail.objects.filter(status=InboundStatus.RECEIVED,
                                    received_at__lte=timezone.now() - STALE_INBOUND).exists():
         process_pending.enqueue()
@@ -41,6 +43,7 @@ def tick() -> None:
     sweep_and_automate()
     sweep_elapsed()
     forget_old_notifications()
+    sweep_unanswered()
 
 
 class Scheduler(threading.Thread):
