@@ -17,5 +17,10 @@ def _brand() -> dict[str, Any]:
             "logo": bool(values["brand_logo_type"])}
 
 
+def _kb_suggest() -> bool:
+    """Whether request forms suggest knowledge-base articles under the title (the public KB is on)."""
+    return bool(get_settings()["kb_enabled"])
+
+
 def branding(request: HttpRequest) -> dict[str, Any]:
-    return {"brand": SimpleLazyObject(_brand)}
+    return {"brand": SimpleLazyObject(_brand), "kb_suggest": SimpleLazyObject(_kb_suggest)}

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from deskhand.portal.views import auth, preview, requests
+from deskhand.portal.views import auth, kb, preview, requests
 from deskhand.portal.views.brand import brand_css, logo
 from deskhand.portal.views.forms import web_form
 from deskhand.portal.views.language import choose_language
@@ -32,5 +32,11 @@ portal = ([
 urlpatterns = [
     path("surveys/<str:token>", survey, name="survey"),
     path("forms/<slug:slug>", web_form, name="web-form"),
+    path("kb/", kb.kb_home, name="kb-home"),
+    path("kb/suggest", kb.suggest, name="kb-suggest"),
+    path("kb/<slug:slug>/", kb.category_page, name="kb-category"),
+    path("kb/<slug:slug>", kb.article_page, name="kb-article"),
+    path("kb/<slug:slug>/feedback", kb.feedback, name="kb-feedback"),
+    path("kb/<slug:slug>/answered", kb.deflected, name="kb-answered"),
     path("portal/", include(portal)),
 ]
