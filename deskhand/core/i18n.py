@@ -22,7 +22,7 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 
 DEFAULT = "en"
 AGENT_LANGUAGES = ("en", "de")
-CUSTOMER_PATHS = ("/portal/", "/forms/", "/surveys/")
+CUSTOMER_PATHS = ("/portal/", "/forms/", "/surveys/", "/kb/", "/widget/")
 # Tags that name a language we ship under another code: Norwegian (`no`) and Nynorsk readers
 # read Bokmål far better than English.
 ALIASES = {"no": "nb", "nn": "nb"}

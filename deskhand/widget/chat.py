@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -30,7 +30,7 @@ from deskhand.chat.inputs import ChatStart
 from deskhand.chat.models import Chat, ChatSource
 from deskhand.chat.queries import availability, get_chat_for_visitor
 from deskhand.chat.services import end_chat, post_customer_message, send_transcript, start_chat
-from deskhand.chat.stream import STREAMS_PER_CHAT, STREAMS_PER_CLIENT, chat_events, slots, sse_after
+from deskhand.chat.stream import STREAMS_PER_CHAT, STREAMS_PER_CLIENT, chat_events, slots, sse_after, sse_response
 from deskhand.core.actors import Actor
 from deskhand.core.errors import DomainError
 from deskhand.core.i18n import supported_language
@@ -147,13 +147,7 @@ def event_stream(chat_id: int, *, after: int, client: str) -> HttpResponseBase:
     release = slots.take({f"chat:{chat_id}": STREAMS_PER_CHAT, f"client:{client}": STREAMS_PER_CLIENT})
     if release is None:
         return JsonResponse({"detail": _("Too many open connections to this chat."), "field": None}, status=429)
-    response = StreamingHttpResponse(chat_events(chat_id, after=after, release=release),
-                                     content_type="text/event-stream; charset=utf-8")
-    response["Cache-Control"] = "no-cache, no-store"
-    response["X-Accel-Buffering"] = "no"  # a proxy in front must pass events on at once
-    # A stream closed before it started gives its slots back when Django closes the response.
-    response._resource_closers.append(release)  # type: ignore[attr-defined]
-    return response
+    return sse_response(chat_events(chat_id, after=after, release=release), release)
 
 
 @require_GET

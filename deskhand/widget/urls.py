@@ -5,9 +5,13 @@ chat's endpoints are listed by their own modules."""
 
 from django.urls import include, path
 
+from deskhand.widget import views
+
 app_name = "widget"
 
 urlpatterns = [
+    path("widget.js", views.script, name="script"),
+    path("widget/config", views.config, name="config"),
     path("widget/", include("deskhand.widget.kb_urls")),
     path("widget/", include("deskhand.widget.chat_urls")),
 ]

@@ -100,3 +100,31 @@ def test_domain_lists_are_bounded_after_duplicates_are_dropped(db: Any) -> None:
     with pytest.raises(Invalid, match=f"at most {MAX_EXTRA_FREE_MAIL} extra free-mail domains"):
         update_settings({"extra_free_mail_domains": [f"d{n}.example" for n in range(MAX_EXTRA_FREE_MAIL + 1)]},
                         actor=SYSTEM)
+
+
+def test_widget_origins_are_cut_to_origins_normalised_and_sorted(db: Any) -> None:
+    result = update_settings({"widget_origins": [
+        "https://WWW.Acme.com/support/page?x=1", "https://www.acme.com:443", "http://127.0.0.1:8080/",
+        "https://bücher.de", "http://[::1]:9000"]}, actor=SYSTEM)
+    assert result["widget_origins"] == ["http://127.0.0.1:8080", "http://[::1]:9000", "https://www.acme.com",
+                                        "https://xn--bcher-kva.de"]
+
+
+@pytest.mark.parametrize("value", [
+    "https://acme.com", ["acme.com"], ["javascript:alert(1)"], ["ftp://acme.com"], ["https://user:pw@acme.com"],
+    ["https://acme.com:99999"], [42], ["https://"], [f"https://site{n}.example" for n in range(51)],
+])
+def test_bad_widget_origins_change_nothing(db: Any, value: Any) -> None:
+    with pytest.raises(Invalid) as error:
+        update_settings({"widget_origins": value}, actor=SYSTEM)
+    assert error.value.field == "widget_origins"
+    assert get_settings()["widget_origins"] == []
+
+
+def test_widget_apps_form_and_label(db: Any) -> None:
+    result = update_settings({"widget_apps": ["chat", "kb"], "widget_form": "contact-us", "widget_label": "  Hilfe  "},
+                             actor=SYSTEM)
+    assert (result["widget_apps"], result["widget_form"], result["widget_label"]) == (["kb", "chat"], "contact-us", "Hilfe")
+    for bad in ({"widget_apps": ["faq"]}, {"widget_form": "../etc"}, {"widget_label": "x" * 41}):
+        with pytest.raises(Invalid):
+            update_settings(bad, actor=SYSTEM)

@@ -20,7 +20,8 @@ LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 TEMPLATES = ["templates/emails/acknowledgement.*", "templates/emails/reply.*", "templates/emails/rejected.*",
              "templates/emails/survey.*", "templates/emails/portal_*", "templates/emails/_layout.html",
              "templates/portal/*.html", "templates/4*.html", "templates/500.html", "templates/error.html"]
-PYTHON = ["deskhand/portal/**/*.py", "deskhand/accounts/*.py", "deskhand/webforms/*.py", "deskhand/surveys/*.py"]
+PYTHON = ["deskhand/portal/**/*.py", "deskhand/accounts/*.py", "deskhand/webforms/*.py", "deskhand/surveys/*.py",
+          "deskhand/widget/**/*.py"]
 # What agents read: their app is translated into German (deskhand.core.i18n.AGENT_LANGUAGES); the
 # other catalogues may leave these empty.
 AGENT_TEMPLATES = ["templates/base.html", "templates/web/**/*.html"]

@@ -143,16 +143,20 @@ def _cut(value: str) -> str:
 
 
 def _title_cell(item: Item, url: str, mark: Any) -> str:
-    unread = (f'<span class="unread-dot" aria-hidden="true"></span>'
-              f'<span class="visually-hidden">{escape(gettext("New customer message:"))} </span>') if mark.unread else ""
+    # gettext outside the f-strings: makemessages does not read inside them.
+    unread = ""
+    if mark.unread:
+        label = escape(gettext("New customer message:"))
+        unread = f'<span class="unread-dot" aria-hidden="true"></span><span class="visually-hidden">{label} </span>'
     cell = f'<a href="{escape(url)}" class="row-link">{unread}{escape(item.title)}</a>'
     if mark.viewers:
         names = {"names": ", ".join(mark.viewers)}
-        cell += (f' <span class="viewers" title="{escape(gettext("%(names)s on it now") % names)}">'
-                 f'{escape(gettext("%(names)s on it") % names)}</span>')
+        now, on_it = escape(gettext("%(names)s on it now") % names), escape(gettext("%(names)s on it") % names)
+        cell += f' <span class="viewers" title="{now}">{on_it}</span>'
     if mark.last_line:
         if mark.last_kind == "note":
-            by = f'<span class="last-by note">{escape(gettext("Note · %(name)s:") % {"name": mark.last_by})}</span>'
+            note = escape(gettext("Note · %(name)s:") % {"name": mark.last_by})
+            by = f'<span class="last-by note">{note}</span>'
         else:
             by = f'<span class="last-by">{escape(mark.last_by)}:</span>' if mark.last_by else ""
         cell += f'\n<span class="last-line">{by} {escape(mark.last_line)}</span>'
@@ -176,10 +180,10 @@ def _item_row(item: Item, url: str, view: str, today: datetime.date, checked: bo
         cells.append(f'<td class="organization">{_cut(item.organization.name if item.organization else "")}</td>')
     assignees = ", ".join(row.agent.display_name if row.agent else row.team.name  # type: ignore[union-attr]
                           for row in item.assignee_rows)
+    priority = escape(gettext(str(item.get_priority_display())))
     cells += [
         f'<td><span class="status-badge cat-{escape(item.status.category)}">{escape(status_label(item.status))}</span></td>',
-        f'<td><span class="priority p-{escape(item.priority_key)}">{escape(gettext(str(item.get_priority_display())))}'
-        f'</span>{sla_badge(item)}</td>',
+        f'<td><span class="priority p-{escape(item.priority_key)}">{priority}</span>{sla_badge(item)}</td>',
         f'<td class="assignees"><span class="cut">{escape(assignees) if assignees else _MUTED_DASH}</span></td>',
     ]
     if view != "by_portfolio":
