@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django.db import Error as DatabaseError
 from django.db import connection
+from django.http import StreamingHttpResponse
 
 from deskhand.chat.broker import QUEUE, Listener, chat_topic
 from deskhand.chat.models import ChatStatus
@@ -155,3 +156,13 @@ def sse_after(value: str | None) -> int:
     """`Last-Event-ID` or `?after=`: a message id, 0 when absent or not a number."""
     text = (value or "").strip()
     return int(text) if text.isdigit() and len(text) <= 18 else 0
+
+
+def sse_response(events: AsyncIterator[bytes], release: Callable[[], None]) -> StreamingHttpResponse:
+    """`events` as a `text/event-stream` response; `release` gives the stream's slots back even
+    when the client leaves before the stream started (Django closes the response then)."""
+    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache, no-store"
+    response["X-Accel-Buffering"] = "no"  # a proxy in front must pass events on at once
+    response._resource_closers.append(release)  # type: ignore[attr-defined]
+    return response
