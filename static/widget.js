@@ -91,7 +91,7 @@
       tablist.appendChild(tabs[pair[0]]);
     });
     panel = el("div", {"class": "panel", id: "dh-panel", role: "dialog", "aria-label": cfg.name, hidden: true}, [
-      el("div", {"class": "head"}, [cfg.logo ? el("img", {src: cfg.logo, alt: ""}) : null, el("h2", {text: cfg.name}),
+      el("div", {"class": "head"}, [cfg.logo ? el("img", {src: base + cfg.logo, alt: ""}) : null, el("h2", {text: cfg.name}),
         el("button", {"class": "x", type: "button", "aria-label": T.close, text: "×", onclick: function () { toggle(false); }})]),
       Object.keys(tabs).length > 1 ? tablist : null, body]);
     panel.addEventListener("keydown", function (event) { if (event.key === "Escape") { toggle(false); launcher.focus(); } });
@@ -168,7 +168,7 @@
 
   /* -- a request: the web form the admin chose, in a frame ------------------------------------ */
   function showRequest() {
-    var url = new URL(cfg.apps.request);
+    var url = new URL(cfg.apps.request, base);
     url.searchParams.set("lang", cfg.language);
     body.appendChild(el("iframe", {src: url.toString(), title: T.request}));
   }

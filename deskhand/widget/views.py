@@ -8,7 +8,6 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
@@ -93,7 +92,7 @@ def config(request: HttpRequest) -> JsonResponse:
     if "request" in apps and values["widget_form"]:
         form = WebForm.objects.filter(slug=values["widget_form"], enabled=True, require_sign_in=False).first()
         if form is not None:
-            form_url = f"{settings.PUBLIC_ORIGIN}{reverse('web-form', args=[form.slug])}"
+            form_url = reverse("web-form", args=[form.slug])
     with translation.override(language):
         texts = _texts()
         label = values["widget_label"] or texts["help"]
@@ -102,7 +101,8 @@ def config(request: HttpRequest) -> JsonResponse:
         "language": language,
         "name": values["email_sender_name"],
         "color": values["brand_color"],
-        "logo": f"{settings.PUBLIC_ORIGIN}{reverse('portal:logo')}" if values["brand_logo_type"] else None,
+        # Paths: the script puts the address it was loaded from in front.
+        "logo": reverse("portal:logo") if values["brand_logo_type"] else None,
         "label": label,
         # The knowledge base's and the chat's own switches, where those apps have them.
         "apps": {"kb": "kb" in apps and bool(kb_urls.urlpatterns) and bool(values.get("kb_enabled", True)),
