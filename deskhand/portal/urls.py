@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from deskhand.portal.views import auth, kb, preview, requests
+from deskhand.portal.views import auth, chat, kb, preview, requests
 from deskhand.portal.views.brand import brand_css, logo
 from deskhand.portal.views.forms import web_form
 from deskhand.portal.views.language import choose_language
@@ -20,6 +20,8 @@ portal = ([
     path("password/<str:token>", auth.password_link, name="set-password"),
     path("send/sign-in", auth.send_link, {"purpose": "sign-in"}, name="send-sign-in"),
     path("send/reset", auth.send_link, {"purpose": "reset"}, name="send-reset"),
+    path("chat", chat.chat_page, name="chat"),
+    path("chat/start", chat.start, name="chat-start"),
     path("requests/new", requests.new_request, name="new-request"),
     path("requests/<id:item_id>", requests.request_page, name="request"),
     path("requests/<id:item_id>/follow", requests.follow, name="follow"),
