@@ -16,6 +16,7 @@ from deskhand.api.routers import (
     admin,
     automations,
     customers,
+    kb,
     mail,
     organizations,
     projects,
@@ -50,6 +51,7 @@ api.add_router("", replies.router)
 api.add_router("", sla.router)
 api.add_router("", surveys.router)
 api.add_router("", report_routes.router)
+api.add_router("", kb.router)
 
 
 def _error(request: HttpRequest, status: int, detail: str, field: str | None = None) -> HttpResponse:
