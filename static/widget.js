@@ -124,9 +124,11 @@
     var list = el("ul", {"class": "hits"});
     var note = el("p", {"class": "muted", "aria-live": "polite"});
     var input = el("input", {id: "dh-q", type: "search", autocomplete: "off", placeholder: T.search_placeholder, value: query || ""});
+    var asked = 0;
     function run() {
-      var q = input.value.trim();
+      var q = input.value.trim(), mine = ++asked;
       api("/widget/kb/search?" + new URLSearchParams({q: q, lang: cfg.language})).then(function (data) {
+        if (mine !== asked) return; /* an answer to an older query, arriving late */
         list.textContent = "";
         note.textContent = data.results.length ? (q ? "" : T.popular) : T.no_results;
         data.results.forEach(function (hit) {
@@ -229,6 +231,7 @@
   }
 
   function showConversation() {
+    body.textContent = "";
     var log = el("div", {"class": "log", role: "log", "aria-live": "polite"});
     var status = el("p", {"class": "muted", role: "status", text: T.waiting});
     var text = el("textarea", {id: "dh-reply", "aria-label": T.message, maxlength: 2000});

@@ -5,6 +5,7 @@ the page's own styles and its own apart, and files a request through the chosen 
 from __future__ import annotations
 
 import http.server
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from deskhand.config.services import update_settings
 from deskhand.core.actors import SYSTEM
+from deskhand.testing.asgi import serve_asgi
 from deskhand.testing.browsing import close_context, launch_chromium, shot
 from deskhand.webforms.inputs import FormInput
 from deskhand.webforms.services import create_form
@@ -42,8 +44,14 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def host_site(live_server: Any) -> Iterator[str]:
-    page = (HOST_PAGE % {"desk": live_server.url}).encode()
+def desk() -> Iterator[str]:
+    """The help desk under its own ASGI server: the chat's event stream needs it."""
+    yield from serve_asgi()
+
+
+@pytest.fixture
+def host_site(desk: str) -> Iterator[str]:
+    page = (HOST_PAGE % {"desk": desk}).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
@@ -57,7 +65,7 @@ def host_site(live_server: Any) -> Iterator[str]:
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"  # the help desk is at http://localhost:…
+    yield f"http://127.0.0.1:{server.server_address[1]}"  # the help desk is at http://localhost:…: another site
     server.shutdown()
 
 
@@ -109,3 +117,59 @@ def test_a_visitor_sends_a_request_from_the_widget(visitor: Page, host_site: str
     dialog.get_by_role("button", name="Schließen").click()
     expect(dialog).to_be_hidden()
     expect(launcher).to_have_attribute("aria-expanded", "false")
+
+
+def test_a_visitor_finds_an_article_then_chats_with_an_agent(visitor: Page, host_site: str) -> None:
+    from deskhand.agents.services import create_agent
+    from deskhand.chat.models import Chat
+    from deskhand.chat.services import accept_chat, post_agent_message
+    from deskhand.core.actors import Actor
+    from deskhand.kb.inputs import ArticleInput
+    from deskhand.kb.models import Deflection
+    from deskhand.kb.services import create_article
+
+    agent = create_agent("ana@deskhand.test", name="Ana Agent", actor=SYSTEM)
+    create_article(ArticleInput(title="Passwort zurücksetzen", body="Öffnen Sie **Einstellungen** und wählen Sie "
+                                "*Passwort vergessen*.", language="de", status="published"), actor=Actor.agent(agent))
+    create_article(ArticleInput(title="Internes Passwort-Handbuch", body="Nur für das Team.", language="de",
+                                status="published", visibility="internal"), actor=Actor.agent(agent))
+    update_settings({"widget_origins": [host_site]}, actor=SYSTEM)
+    visitor.goto(host_site)
+    visitor.get_by_role("button", name="Hilfe").click()
+
+    visitor.get_by_label("Unsere Hilfeartikel durchsuchen").fill("passwort")
+    hit = visitor.get_by_role("button", name=re.compile("Passwort zurücksetzen"))
+    expect(hit).to_be_visible()
+    expect(visitor.get_by_role("button", name=re.compile("Internes"))).to_have_count(0)
+    expect(visitor.get_by_text("Beliebte Artikel")).to_be_hidden()  # the answer to "passwort", not the first list
+    shot(visitor, "widget-search")
+    hit.click()
+    expect(visitor.locator(".article strong")).to_have_text("Einstellungen")
+    visitor.get_by_role("button", name="Ja").click()
+    expect(visitor.get_by_text("Danke für Ihre Rückmeldung.")).to_be_visible()
+    deadline = time.monotonic() + 5
+    while not Deflection.objects.filter(source="widget").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert Deflection.objects.filter(source="widget").count() == 1
+
+    visitor.get_by_role("tab", name="Chat").click()
+    expect(visitor.get_by_label("Ihr Name")).to_have_value("Zoe Visitor")  # from the tag's data-name
+    visitor.get_by_label("Ihre Nachricht").fill("Die Mail zum Zurücksetzen kommt nicht an.")
+    visitor.get_by_role("button", name="Chat starten").click()
+    expect(visitor.get_by_role("status").filter(has_text="Warten auf einen Mitarbeiter")).to_be_visible()
+    chat = Chat.objects.get()
+    assert chat.customer.email == "zoe@visitor.example"
+
+    accept_chat(chat, agent=agent, actor=Actor.agent(agent))
+    expect(visitor.get_by_role("status").filter(has_text="Ana Agent antwortet.")).to_be_visible()
+    post_agent_message(chat, body="Ich sehe nach. Welche Adresse nutzen Sie?", agent=agent, actor=Actor.agent(agent))
+    expect(visitor.get_by_role("log")).to_contain_text("Welche Adresse nutzen Sie?")
+    visitor.get_by_label("Ihre Nachricht").fill("zoe@visitor.example")
+    visitor.keyboard.press("Enter")
+    expect(visitor.get_by_role("log")).to_contain_text("zoe@visitor.example")
+    shot(visitor, "widget-chat")
+    assert chat.messages.filter(body="zoe@visitor.example").exists()
+
+    visitor.reload()  # the chat goes on after a page change: its token is kept on this site
+    visitor.get_by_role("button", name="Hilfe").wait_for()
+    expect(visitor.get_by_role("log")).to_contain_text("Welche Adresse nutzen Sie?")
