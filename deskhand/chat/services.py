@@ -90,7 +90,7 @@ def _say(chat: Chat, message: str, **values: object) -> str:
 
 def _locked(chat: Chat) -> Chat:
     """The chat's row, locked for this transaction (PostgreSQL; SQLite writes one at a time)."""
-    return Chat.objects.select_for_update().select_related("agent", "customer").get(pk=chat.pk)
+    return Chat.objects.select_for_update(of=("self",)).select_related("agent", "customer").get(pk=chat.pk)
 
 
 def _check_start_rate(client: str, email: str, now: datetime.datetime) -> None:

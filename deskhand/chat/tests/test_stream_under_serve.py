@@ -1,0 +1,62 @@
+"""The event stream under the real server (`deskhand serve`, granian): a visitor's SSE client
+receives an agent's message written by another process (seen by polling) and its own messages
+at once (the broker's wake-up)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from deskhand.system.tests.test_serve import DESKHAND, _env, _free_port, _serve, _stop
+
+AGENT_SAYS = """
+from deskhand.agents.services import create_agent
+from deskhand.chat.models import Chat
+from deskhand.chat.services import accept_chat, post_agent_message
+from deskhand.core.actors import SYSTEM, Actor
+agent = create_agent("ana@deskhand.test", name="Ana Agent", password="correct-horse-9", actor=SYSTEM)
+chat = Chat.objects.get(pk={chat_id})
+accept_chat(chat, agent=agent, actor=Actor.agent(agent))
+post_agent_message(chat, body="Hello from Ana", agent=agent, actor=Actor.agent(agent))
+"""
+
+
+def test_an_sse_client_receives_the_agents_message(tmp_path: Path, database_url: str) -> None:
+    port = _free_port()
+    env = _env(tmp_path, database_url, port)
+    server = _serve(env, port, tmp_path / "serve.log", DESKHAND, "serve", "--no-smtp", "--no-worker")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = httpx.post(f"{base}/widget/chats", json={"email": "zoe@example.org", "name": "Zoe",
+                                                           "message": "Hello?", "language": "en"}, timeout=10)
+        assert started.status_code == 201, started.text
+        chat = started.json()
+        received: list[str] = []
+        done = threading.Event()
+
+        def listen() -> None:
+            url = f"{base}/widget/chats/{chat['id']}/events?token={chat['token']}"
+            with httpx.stream("GET", url, timeout=30) as response:
+                assert response.headers["content-type"].startswith("text/event-stream")
+                for line in response.iter_lines():
+                    received.append(line)
+                    seen = "\n".join(received)
+                    if "Hello from Ana" in seen and '"status":"active"' in seen:
+                        done.set()
+                        return
+
+        reader = threading.Thread(target=listen, daemon=True)
+        reader.start()
+        time.sleep(1.0)
+        subprocess.run([DESKHAND, "shell", "-c", AGENT_SAYS.format(chat_id=chat["id"])], env=env, check=True,
+                       timeout=60)
+        assert done.wait(15), received
+        text = "\n".join(received)
+        assert "event: message" in text and '"author":"agent"' in text and '"status":"active"' in text
+        assert '"agent":"Ana Agent"' in text
+    finally:
+        _stop(server)
