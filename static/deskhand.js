@@ -612,3 +612,24 @@
     if (evt.target.id === "note-body") { close(evt.target); }
   });
 })();
+
+// --- Knowledge base (issue 16): "Insert article" in the reply and note boxes puts a Markdown link
+// to the chosen article at the cursor (the links come from /knowledge/lookup).
+(function () {
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("[data-kb-link]");
+    if (!button) return;
+    var menu = button.closest(".kb-insert");
+    var box = menu && document.getElementById(menu.dataset.kbTarget);
+    if (!box) return;
+    evt.preventDefault();
+    var text = button.dataset.kbLink;
+    var start = box.selectionStart || 0, end = box.selectionEnd || 0;
+    var before = box.value.slice(0, start);
+    if (before && !/\s$/.test(before)) text = " " + text;
+    box.setRangeText(text, start, end, "end");
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+    menu.open = false;
+    box.focus();
+  });
+})();
