@@ -62,10 +62,14 @@
     var status = document.getElementById("chat-status");
     var url = log.getAttribute("data-events") + "?after=" + log.getAttribute("data-after");
     var source = new EventSource(url);
+    var leaving = false;
+    document.addEventListener("submit", function (event) {
+      if (event.target.id !== "chat-reply") { leaving = true; source.close(); }  // an action: its page follows
+    });
     source.addEventListener("message", function (event) { addMessage(log, JSON.parse(event.data)); });
     source.addEventListener("status", function (event) {
       var state = JSON.parse(event.data);
-      if (status && status.getAttribute("data-status") !== state.status) {
+      if (!leaving && status && status.getAttribute("data-status") !== state.status) {
         source.close();
         window.location.reload();  // the actions change with the status
       }

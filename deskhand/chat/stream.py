@@ -8,17 +8,19 @@ again. The `id:` of a message event is the message's id: a reconnecting browser 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.db import Error as DatabaseError
 from django.db import connection
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 
 from deskhand.chat.broker import QUEUE, Listener, chat_topic
 from deskhand.chat.models import ChatStatus
@@ -158,10 +160,27 @@ def sse_after(value: str | None) -> int:
     return int(text) if text.isdigit() and len(text) <= 18 else 0
 
 
-def sse_response(events: AsyncIterator[bytes], release: Callable[[], None]) -> StreamingHttpResponse:
+def blocking(events: AsyncIterator[bytes]) -> Iterator[bytes]:
+    """The same stream for a WSGI server (the tests' live server), which would otherwise read an
+    asynchronous stream to its end before sending any of it: run on an event loop of this thread."""
+    loop = asyncio.new_event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(events.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.run_until_complete(events.aclose())  # type: ignore[attr-defined]
+        loop.close()
+
+
+def sse_response(events: AsyncIterator[bytes], release: Callable[[], None], *,
+                 request: HttpRequest) -> StreamingHttpResponse:
     """`events` as a `text/event-stream` response; `release` gives the stream's slots back even
     when the client leaves before the stream started (Django closes the response then)."""
-    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+    content: AsyncIterator[bytes] | Iterator[bytes] = events if isinstance(request, ASGIRequest) else blocking(events)
+    response = StreamingHttpResponse(content, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must pass events on at once
     response._resource_closers.append(release)  # type: ignore[attr-defined]

@@ -142,12 +142,12 @@ def transcript(request: HttpRequest, chat_id: int) -> JsonResponse:
     return JsonResponse({"email": address}, status=202)
 
 
-def event_stream(chat_id: int, *, after: int, client: str) -> HttpResponseBase:
+def event_stream(request: HttpRequest, chat_id: int, *, after: int, client: str) -> HttpResponseBase:
     """A chat's event stream, within the per-chat and per-address bounds (429 past them)."""
     release = slots.take({f"chat:{chat_id}": STREAMS_PER_CHAT, f"client:{client}": STREAMS_PER_CLIENT})
     if release is None:
         return JsonResponse({"detail": _("Too many open connections to this chat."), "field": None}, status=429)
-    return sse_response(chat_events(chat_id, after=after, release=release), release)
+    return sse_response(chat_events(chat_id, after=after, release=release), release, request=request)
 
 
 @require_GET
@@ -157,4 +157,4 @@ async def events(request: HttpRequest, chat_id: int) -> HttpResponseBase:
     except DomainError as exc:
         return _error(exc)
     after = sse_after(request.headers.get("Last-Event-ID") or request.GET.get("after"))
-    return event_stream(chat.pk, after=after, client=_client(request))
+    return event_stream(request, chat.pk, after=after, client=_client(request))

@@ -156,7 +156,7 @@ async def events(request: HttpRequest, chat_id: int) -> HttpResponseBase:
     if release is None:
         return JsonResponse({"detail": gettext("Too many open connections."), "field": None}, status=429)
     after = sse_after(request.headers.get("Last-Event-ID") or request.GET.get("after"))
-    return sse_response(chat_events(chat_id, after=after, release=release), release)
+    return sse_response(chat_events(chat_id, after=after, release=release), release, request=request)
 
 
 @require_GET
@@ -168,4 +168,4 @@ async def queue(request: HttpRequest) -> HttpResponseBase:
     release = slots.take({f"agent:{agent.pk}": STREAMS_PER_CLIENT})
     if release is None:
         return JsonResponse({"detail": gettext("Too many open connections."), "field": None}, status=429)
-    return sse_response(queue_events(agent.pk, release=release), release)
+    return sse_response(queue_events(agent.pk, release=release), release, request=request)
