@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from deskhand.chat.inputs import ChatStart
 from deskhand.chat.services import Started, start_chat
@@ -16,7 +18,19 @@ def started(db: Any) -> Started:
 
 @pytest.fixture
 def database_url() -> Any:
-    from deskhand.system.tests.conftest import throwaway_database
+    """A new, empty database for a `deskhand serve` of its own ("" = SQLite in its data directory)."""
+    if settings.DATABASE_VENDOR == "sqlite":
+        yield ""
+        return
+    import psycopg
 
-    with throwaway_database() as url:
-        yield url
+    database = settings.DATABASES["default"]
+    name = f"deskhand_chat_{uuid.uuid4().hex[:8]}"
+    admin_url = f"postgresql://{database['USER']}@{database['HOST']}:{database['PORT']}/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

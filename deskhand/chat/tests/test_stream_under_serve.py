@@ -4,14 +4,38 @@ at once (the broker's wake-up)."""
 
 from __future__ import annotations
 
+import os
+import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 
-from deskhand.system.tests.test_serve import DESKHAND, _env, _free_port, _serve, _stop
+DESKHAND = str(Path(sys.executable).with_name("deskhand"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen([DESKHAND, "serve", "--no-smtp", "--no-worker"], env=env, stdout=log.open("wb"),
+                              stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, "serve did not answer within 60 s"
+        time.sleep(0.3)
 
 AGENT_SAYS = """
 from deskhand.agents.services import create_agent
@@ -27,8 +51,9 @@ post_agent_message(chat, body="Hello from Ana", agent=agent, actor=Actor.agent(a
 
 def test_an_sse_client_receives_the_agents_message(tmp_path: Path, database_url: str) -> None:
     port = _free_port()
-    env = _env(tmp_path, database_url, port)
-    server = _serve(env, port, tmp_path / "serve.log", DESKHAND, "serve", "--no-smtp", "--no-worker")
+    env = {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url,
+           "DESKHAND_HTTP_ADDR": f"127.0.0.1:{port}"}
+    server = _serve(env, port, tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
     try:
         started = httpx.post(f"{base}/widget/chats", json={"email": "zoe@example.org", "name": "Zoe",
@@ -59,4 +84,9 @@ def test_an_sse_client_receives_the_agents_message(tmp_path: Path, database_url:
         assert "event: message" in text and '"author":"agent"' in text and '"status":"active"' in text
         assert '"agent":"Ana Agent"' in text
     finally:
-        _stop(server)
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
