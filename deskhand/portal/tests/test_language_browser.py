@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -25,7 +26,8 @@ def browser() -> Iterator[Browser]:
 
 
 def test_a_german_customer_registers_and_reads_german(browser: Browser, live_server: Any) -> None:
-    context = browser.new_context(base_url=live_server.url, locale="de-DE", viewport={"width": 1100, "height": 760})
+    context = browser.new_context(base_url=live_server.url, locale="de-DE", timezone_id="Europe/Berlin",
+                                  viewport={"width": 1100, "height": 760})
     page = context.new_page()
     page.set_default_timeout(10_000)
 
@@ -60,7 +62,10 @@ def test_a_german_customer_registers_and_reads_german(browser: Browser, live_ser
     item = Item.objects.get()
     expect(page.get_by_text(f"{item.reference}, gestellt von Lena Schäfer")).to_be_visible()
     expect(page.get_by_role("button", name="Als gelöst markieren")).to_be_visible()
-    expect(page.locator("time").first).to_have_text(item.created_at.strftime("%d.%m.%Y %H:%M"))
+    # In the browser's own time zone (the portal knows none), as German writes a short date and time.
+    local = item.created_at.astimezone(ZoneInfo("Europe/Berlin"))
+    expect(page.locator("time").first).to_have_text(local.strftime("%d.%m.%y, %H:%M"))
+    expect(page.locator("time").first).to_have_attribute("title", item.created_at.strftime("%d.%m.%Y %H:%M UTC"))
     shot(page, "portal-de-request")
 
     page.get_by_role("group", name="Sprache").get_by_role("button", name="Français").click()
