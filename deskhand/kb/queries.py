@@ -26,6 +26,8 @@ MAX_LIMIT = 50
 MAX_WORDS = 8
 _WORD = re.compile(r"\w+")
 _START, _STOP = "\x01", "\x02"
+CANDIDATES = 300  # matches ranked before the visibility filter and the language order (SQLite)
+PG_CANDIDATES = 1500  # matches ranked at most (PostgreSQL)
 FUZZY_RATIO = 0.7  # how close a typed word must be to a title's word to count as a typo of it
 
 
@@ -149,14 +151,35 @@ class _sqlite:  # noqa: N801 - a namespace of the engine's two steps
     @staticmethod
     def ranked(words: list[str], combine: str, visibilities: Sequence[str], language: str,
                limit: int) -> list[tuple[int, int | None, str]]:
-        # bm25 weights: title 10, tags 5, body 1. The snippets are made for the chosen rows only
-        # (a snippet for every match before the sort would read every matching body).
-        sql = ("SELECT a.id, a.\"group\", a.language FROM kb_article_fts f JOIN kb_article a ON a.id = f.rowid "
-               f"WHERE kb_article_fts MATCH %s AND a.status = %s AND a.visibility IN ({_in(visibilities)}) "
-               "ORDER BY a.language = %s DESC, bm25(kb_article_fts, 10.0, 5.0, 1.0), a.id LIMIT %s")
+        # bm25 weights: title 10, tags 5, body 1. The best CANDIDATES matches are ranked inside FTS5
+        # first (a word in every article would otherwise join and sort all 10 000 of them), then
+        # filtered and put in the reader's language first; when the filter leaves too few, all
+        # matches. The snippets are made for the chosen rows only.
+        match = _sqlite._match(words, combine)
+        for candidates in (CANDIDATES, None):
+            inner = "ORDER BY rank LIMIT %s" if candidates else ""
+            sql = ("SELECT a.id, a.\"group\", a.language FROM (SELECT rowid, rank FROM kb_article_fts "
+                   f"WHERE kb_article_fts MATCH %s AND rank MATCH 'bm25(10.0, 5.0, 1.0)' {inner}) f "
+                   "JOIN kb_article a ON a.id = f.rowid "
+                   f"WHERE a.status = %s AND a.visibility IN ({_in(visibilities)}) "
+                   "ORDER BY a.language = %s DESC, f.rank, a.id LIMIT %s")
+            params: list[str | int] = [match, *([candidates] if candidates else []), Status.PUBLISHED, *visibilities,
+                                       language, limit]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+            if len(rows) >= limit or candidates is None or not _sqlite._cut(match, candidates):
+                return rows
+        return rows
+
+    @staticmethod
+    def _cut(match: str, candidates: int) -> bool:
+        """Whether there are more matches than the candidates ranked."""
         with connection.cursor() as cursor:
-            cursor.execute(sql, [_sqlite._match(words, combine), Status.PUBLISHED, *visibilities, language, limit])
-            return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
+            cursor.execute("SELECT count(*) FROM (SELECT rowid FROM kb_article_fts WHERE kb_article_fts MATCH %s "
+                           "LIMIT %s)", [match, candidates + 1])
+            row = cursor.fetchone()
+            return bool(row and row[0] > candidates)
 
     @staticmethod
     def snippets(words: list[str], combine: str, ids: Sequence[int]) -> dict[int, str]:
@@ -191,12 +214,16 @@ class _postgresql:  # noqa: N801
     @staticmethod
     def ranked(words: list[str], combine: str, visibilities: Sequence[str], language: str,
                limit: int) -> list[tuple[int, int | None, str]]:
-        sql = ("SELECT a.id, a.\"group\", a.language FROM kb_article a, to_tsquery('simple', %s) q "
-               f"WHERE a.search @@ q AND a.status = %s AND a.visibility IN ({_in(visibilities)}) "
-               "ORDER BY a.language = %s DESC, ts_rank(a.search, q) DESC, a.id LIMIT %s")
+        # Matching costs about 4 µs an article; a query of only words that nearly every article
+        # holds would match (and rank) all of them. At most PG_CANDIDATES matches are ranked:
+        # another word narrows the matches (docs/decisions.md, "Knowledge base").
+        sql = ("SELECT c.id, c.\"group\", c.language FROM (SELECT a.id, a.\"group\", a.language, a.search "
+               "FROM kb_article a WHERE a.search @@ to_tsquery('simple', %s) AND a.status = %s "
+               f"AND a.visibility IN ({_in(visibilities)}) LIMIT %s) c, to_tsquery('simple', %s) q "
+               "ORDER BY c.language = %s DESC, ts_rank(c.search, q) DESC, c.id LIMIT %s")
+        query = _postgresql._tsquery(words, combine)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [_postgresql._tsquery(words, combine), Status.PUBLISHED, *visibilities, language,
-                                 limit])
+            cursor.execute(sql, [query, Status.PUBLISHED, *visibilities, PG_CANDIDATES, query, language, limit])
             return [(row[0], row[1], row[2]) for row in cursor.fetchall()]
 
     @staticmethod
