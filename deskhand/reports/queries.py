@@ -27,10 +27,9 @@ import datetime
 import json
 import zoneinfo
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
