@@ -281,6 +281,11 @@ def update_settings(changes: dict[str, Any], *, actor: Actor) -> dict[str, Any]:
     if merged["default_view"] not in merged["enabled_views"]:
         raise Invalid("invalid_setting", gettext("default_view must be one of enabled_views."), field="default_view")
     for name, value in cleaned.items():
+        if value is None:
+            # A JSON field stores None as SQL NULL, which its column refuses: no row means the default
+            # (None for every setting that takes it, such as chat_hours_policy).
+            Setting.objects.filter(key=name).delete()
+            continue
         Setting.objects.update_or_create(key=name, defaults={"value": value})
     changed = diff(current, cleaned)
     if changed:

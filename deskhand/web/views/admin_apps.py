@@ -19,6 +19,7 @@ from deskhand.customers.models import Organization
 from deskhand.fields.models import CustomField
 from deskhand.web.access import actor, admin_required
 from deskhand.web.http import AgentRequest
+from deskhand.web.views.admin_chat import chat_context
 from deskhand.web.views.admin_widget import widget_context
 from deskhand.webforms.inputs import FormChanges, FormField, FormInput
 from deskhand.webforms.models import WebForm
@@ -57,6 +58,7 @@ def customer_apps(request: AgentRequest) -> HttpResponse:
         "webforms": [{"form": form, "url": f"{settings.PUBLIC_ORIGIN}{reverse('web-form', args=[form.slug])}"}
                      for form in WebForm.objects.order_by("title")[:200]],
         **widget_context(),
+        **chat_context(),
     })
 
 
