@@ -17,10 +17,12 @@ def _brand() -> dict[str, Any]:
             "logo": bool(values["brand_logo_type"])}
 
 
-def _kb_suggest() -> bool:
-    """Whether request forms suggest knowledge-base articles under the title (the public KB is on)."""
+def _kb_enabled() -> bool:
+    """Whether the public knowledge base is on: the portal links its help center, and request forms
+    suggest its articles under the title."""
     return bool(get_settings()["kb_enabled"])
 
 
 def branding(request: HttpRequest) -> dict[str, Any]:
-    return {"brand": SimpleLazyObject(_brand), "kb_suggest": SimpleLazyObject(_kb_suggest)}
+    kb_enabled = SimpleLazyObject(_kb_enabled)
+    return {"brand": SimpleLazyObject(_brand), "kb_enabled": kb_enabled, "kb_suggest": kb_enabled}

@@ -109,3 +109,15 @@ def test_a_disabled_knowledge_base_is_not_there(client: Client, db: Any) -> None
     assert client.get("/kb/").status_code == 404
     assert client.get(f"/kb/{article.slug}").status_code == 404
     assert client.get("/kb/suggest", {"title": "password"}).status_code == 404
+
+
+def test_the_portal_links_the_help_center_while_it_is_on(make_customer: Any, portal_client: Any) -> None:
+    browser = portal_client(make_customer("zoe@acme.example"))
+    assert 'href="/kb/">Help center</a>' in browser.get("/portal/").content.decode()
+    update_settings({"kb_enabled": False}, actor=SYSTEM)
+    assert "Help center" not in browser.get("/portal/").content.decode()
+
+
+def test_a_visitor_without_an_account_is_offered_to_send_a_request(client: Client, db: Any) -> None:
+    page = client.get("/kb/").content.decode()
+    assert 'href="/portal/requests/new">Send a request</a>' in page
