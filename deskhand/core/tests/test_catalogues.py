@@ -19,9 +19,12 @@ LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 # What customers read. Agents' mails (notifications, invitations) and pages are not listed.
 TEMPLATES = ["templates/emails/acknowledgement.*", "templates/emails/reply.*", "templates/emails/rejected.*",
              "templates/emails/survey.*", "templates/emails/portal_*", "templates/emails/_layout.html",
-             "templates/portal/*.html", "templates/4*.html", "templates/500.html", "templates/error.html"]
+             "templates/portal/*.html", "templates/4*.html", "templates/500.html", "templates/error.html",
+             "templates/emails/chat_transcript.*"]
 PYTHON = ["deskhand/portal/**/*.py", "deskhand/accounts/*.py", "deskhand/webforms/*.py", "deskhand/surveys/*.py",
-          "deskhand/widget/**/*.py"]
+          "deskhand/widget/**/*.py",
+          # Live chat: its system messages, availability texts and the errors a visitor meets.
+          "deskhand/chat/*.py"]
 # What agents read: their app is translated into German (deskhand.core.i18n.AGENT_LANGUAGES); the
 # other catalogues may leave these empty.
 AGENT_TEMPLATES = ["templates/base.html", "templates/web/**/*.html"]
