@@ -41,7 +41,7 @@
     if (data.author !== "system") {
       item.appendChild(el("strong", "", data.name));
       item.appendChild(document.createTextNode(" "));
-      var at = el("time", "muted", new Date(data.at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"}));
+      var at = el("time", "muted", new Date(data.at).toLocaleTimeString(document.documentElement.lang || [], {hour: "2-digit", minute: "2-digit", hourCycle: "h23"}));
       at.setAttribute("datetime", data.at);
       item.appendChild(at);
     }
