@@ -4,6 +4,7 @@ the page's own styles and its own apart, and files a request through the chosen 
 
 from __future__ import annotations
 
+import datetime
 import http.server
 import re
 import threading
@@ -173,3 +174,25 @@ def test_a_visitor_finds_an_article_then_chats_with_an_agent(visitor: Page, host
     visitor.reload()  # the chat goes on after a page change: its token is kept on this site
     visitor.get_by_role("button", name="Hilfe").wait_for()
     expect(visitor.get_by_role("log")).to_contain_text("Welche Adresse nutzen Sie?")
+
+
+def test_outside_business_hours_the_chat_tab_takes_a_message_as_a_request(visitor: Page, host_site: str) -> None:
+    from deskhand.sla.inputs import HoursInput, PolicyInput, TargetInput
+    from deskhand.sla.services import create_policy
+
+    # Business hours only on a weekday three days from today: the help desk is not online now.
+    other_day = (datetime.datetime.now(datetime.UTC).weekday() + 3) % 7
+    closed = create_policy(PolicyInput("Closed today", [TargetInput("normal", 60, 480)],
+                                       business_hours=HoursInput(days=(other_day,))), actor=SYSTEM)
+    update_settings({"widget_origins": [host_site], "widget_apps": ["chat"], "chat_hours_policy": closed.pk},
+                    actor=SYSTEM)
+    visitor.goto(host_site)
+    visitor.get_by_role("button", name="Hilfe").click()
+    expect(visitor.get_by_text("Wir sind gerade nicht online", exact=False)).to_be_visible()
+    visitor.get_by_label("Ihre Nachricht").fill("Bitte rufen Sie mich morgen an.")
+    visitor.get_by_role("button", name="Nachricht senden").click()
+    expect(visitor.get_by_role("status")).to_contain_text("Ihre Nachricht ist die Anfrage #")
+    item = Item.objects.get()
+    expect(visitor.get_by_role("status")).to_contain_text(f"Ihre Nachricht ist die Anfrage {item.reference}")
+    assert item.requester.email == "zoe@visitor.example" and item.channel == "chat"
+    shot(visitor, "widget-leave-a-message")
