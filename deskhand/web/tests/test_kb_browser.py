@@ -127,3 +127,23 @@ def test_insert_an_article_link_in_a_reply_and_a_note(page: Page, ticket: Item) 
     page.get_by_role("button", name="Add note").click()
     expect(page.get_by_role("link", name="Printer fleet admin notes").first).to_be_visible()
     assert Message.objects.filter(item=ticket, kind=MessageKind.NOTE, body__contains=f"/knowledge/{internal.pk}").exists()
+
+
+def test_an_admin_turns_the_help_center_off(browser: Browser, live_server: Any, admin: Agent) -> None:
+    from deskhand.config.queries import get_settings
+
+    make_article("Reset your password")
+    for admin_page in signed_in_page(browser, live_server, email=admin.email, viewport={"width": 1360, "height": 900}):
+        admin_page.goto("/admin/apps")
+        section = admin_page.locator("section", has=admin_page.get_by_role("heading", name="Knowledge base"))
+        expect(section).to_contain_text("1 public article published")
+        section.get_by_label("Offer the public help center").uncheck()
+        section.get_by_label("Default language").select_option("de")
+        section.get_by_role("button", name="Save knowledge base").click()
+        expect(admin_page.get_by_text("Knowledge base saved.")).to_be_visible()
+        expect(section.get_by_label("Offer the public help center")).not_to_be_checked()
+        expect(section.get_by_label("Default language")).to_have_value("de")
+        section.scroll_into_view_if_needed()
+        shot(admin_page, "kb-admin-customer-apps")
+        assert admin_page.goto("/kb/").status == 404  # type: ignore[union-attr]
+    assert get_settings()["kb_enabled"] is False and get_settings()["kb_language"] == "de"

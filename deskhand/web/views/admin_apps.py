@@ -20,6 +20,7 @@ from deskhand.fields.models import CustomField
 from deskhand.web.access import actor, admin_required
 from deskhand.web.http import AgentRequest
 from deskhand.web.views.admin_chat import chat_context
+from deskhand.web.views.admin_kb import kb_context
 from deskhand.web.views.admin_widget import widget_context
 from deskhand.webforms.inputs import FormChanges, FormField, FormInput
 from deskhand.webforms.models import WebForm
@@ -59,6 +60,7 @@ def customer_apps(request: AgentRequest) -> HttpResponse:
                      for form in WebForm.objects.order_by("title")[:200]],
         **widget_context(),
         **chat_context(),
+        **kb_context(),
     })
 
 
