@@ -9,6 +9,7 @@ again. The `id:` of a message event is the message's id: a reconnecting browser 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -50,6 +51,21 @@ def _with_retry(read: Callable[..., T], *args: Any) -> T:
 
 async def _read(read: Callable[..., T], *args: Any) -> T:
     return await sync_to_async(_with_retry, thread_sensitive=False, executor=_pool)(read, *args)
+
+
+def close_readers(timeout: float = 5.0) -> None:
+    """Close the database connections the read pool's threads keep (at a test's end, so that its
+    database can be dropped). Each thread closes its own, then waits for the others: so every
+    thread of the pool gets one of the calls."""
+    barrier = threading.Barrier(READERS, timeout=timeout)
+
+    def close() -> None:
+        connection.close()
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait()
+
+    for future in [_pool.submit(close) for _ in range(READERS)]:
+        future.result()
 
 
 def frame(event: str, data: dict[str, Any], *, event_id: int | None = None) -> bytes:
