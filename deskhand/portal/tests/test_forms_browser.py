@@ -4,8 +4,6 @@ phone width."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +13,7 @@ from playwright.sync_api import Browser, expect
 
 from deskhand.agents.services import create_agent
 from deskhand.core.actors import SYSTEM
-from deskhand.testing.browsing import close_context, launch_chromium, shot, signed_in_page
+from deskhand.testing.browsing import close_context, launch_chromium, serve_page, shot, signed_in_page
 from deskhand.work.models import Item
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,23 +29,9 @@ def host_site(live_server: Any) -> Iterator[str]:
     """A company's page on another origin, with the embed snippet."""
     page = (f'<!doctype html><title>Acme</title><h1>Acme support</h1>'
             f'<iframe src="{live_server.url}/forms/it-help" title="IT help" style="width:100%;min-height:700px;border:0">'
-            f'</iframe>').encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://localhost:{server.server_address[1]}/"
-    server.shutdown()
+            f'</iframe>')
+    for address in serve_page(page, host="localhost"):
+        yield address + "/"
 
 
 @pytest.mark.parametrize("width", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}])

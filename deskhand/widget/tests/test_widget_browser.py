@@ -5,12 +5,9 @@ the page's own styles and its own apart, and files a request through the chosen 
 from __future__ import annotations
 
 import datetime
-import http.server
 import re
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -18,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 from deskhand.config.services import update_settings
 from deskhand.core.actors import SYSTEM
 from deskhand.testing.asgi import serve_asgi
-from deskhand.testing.browsing import close_context, launch_chromium, shot
+from deskhand.testing.browsing import close_context, launch_chromium, serve_page, shot
 from deskhand.webforms.inputs import FormInput
 from deskhand.webforms.services import create_form
 from deskhand.work.models import Item
@@ -52,22 +49,8 @@ def desk() -> Iterator[str]:
 
 @pytest.fixture
 def host_site(desk: str) -> Iterator[str]:
-    page = (HOST_PAGE % {"desk": desk}).encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"  # the help desk is at http://localhost:…: another site
-    server.shutdown()
+    """The company's page, at http://127.0.0.1:…; the help desk is at http://localhost:…: another site."""
+    yield from serve_page(HOST_PAGE % {"desk": desk})
 
 
 @pytest.fixture
