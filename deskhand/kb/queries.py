@@ -16,6 +16,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from deskhand.core.errors import NotFound
 from deskhand.core.text import search_term
@@ -288,14 +289,14 @@ def get_public_article(slug: str) -> Article:
     """A published public article by its address; drafts and internal ones are not found."""
     article = visible_articles("public").select_related("category").filter(slug=slug[:120]).first()
     if article is None:
-        raise NotFound("article_not_found", "There is no such article.")
+        raise NotFound("article_not_found", _("There is no such article."))
     return article
 
 
 def get_public_article_by_id(pk: int) -> Article:
     article = visible_articles("public").select_related("category").filter(pk=pk).first()
     if article is None:
-        raise NotFound("article_not_found", "There is no such article.")
+        raise NotFound("article_not_found", _("There is no such article."))
     return article
 
 
@@ -303,14 +304,14 @@ def get_article_for_agent(pk: int) -> Article:
     """Any article, draft or internal: agents write and read them all."""
     article = Article.objects.select_related("category", "author").filter(pk=pk).first()
     if article is None:
-        raise NotFound("article_not_found", "There is no such article.")
+        raise NotFound("article_not_found", _("There is no such article."))
     return article
 
 
 def get_public_category(slug: str) -> Category:
     category = Category.objects.filter(slug=slug[:80]).first()
     if category is None:
-        raise NotFound("category_not_found", "There is no such category.")
+        raise NotFound("category_not_found", _("There is no such category."))
     return category
 
 

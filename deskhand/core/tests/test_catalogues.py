@@ -20,11 +20,15 @@ LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 TEMPLATES = ["templates/emails/acknowledgement.*", "templates/emails/reply.*", "templates/emails/rejected.*",
              "templates/emails/survey.*", "templates/emails/portal_*", "templates/emails/_layout.html",
              "templates/portal/*.html", "templates/4*.html", "templates/500.html", "templates/error.html",
-             "templates/emails/chat_transcript.*"]
+             "templates/emails/chat_transcript.*",
+             # The public knowledge base (its pages, suggestions and the answer after a suggestion).
+             "templates/portal/kb/*.html"]
 PYTHON = ["deskhand/portal/**/*.py", "deskhand/accounts/*.py", "deskhand/webforms/*.py", "deskhand/surveys/*.py",
           "deskhand/widget/**/*.py",
           # Live chat: its system messages, availability texts and the errors a visitor meets.
-          "deskhand/chat/*.py"]
+          "deskhand/chat/*.py",
+          # The knowledge base: its services' errors reach the public pages, the widget and the API.
+          "deskhand/kb/*.py"]
 # What agents read: their app is translated into German (deskhand.core.i18n.AGENT_LANGUAGES); the
 # other catalogues may leave these empty.
 AGENT_TEMPLATES = ["templates/base.html", "templates/web/**/*.html"]
@@ -36,7 +40,8 @@ AGENT_PYTHON = ["deskhand/web/**/*.py",
 PLURALS = {"hr": 3}
 # Longer texts that read the same in German (the check for texts left in English skips them).
 SAME = {"de": {"Administration", "SLA %(state)s", "%(count)s %(noun)s %(done)s.", "Import %(id)s", "%(name)s: %(status)s",
-              "Gmail / Google Workspace", "Outlook / Microsoft 365", "Status: %(value)s"}}
+              "Gmail / Google Workspace", "Outlook / Microsoft 365", "Status: %(value)s"},
+        "fr": {"%(counter)s article"}}
 
 CALL = re.compile(r"\b(npgettext|pgettext|ngettext|gettext)\(")
 LITERAL = re.compile(r"""\s*u?('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")\s*,?""")

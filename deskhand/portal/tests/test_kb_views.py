@@ -121,3 +121,12 @@ def test_the_portal_links_the_help_center_while_it_is_on(make_customer: Any, por
 def test_a_visitor_without_an_account_is_offered_to_send_a_request(client: Client, db: Any) -> None:
     page = client.get("/kb/").content.decode()
     assert 'href="/portal/requests/new">Send a request</a>' in page
+
+
+def test_the_help_center_speaks_the_readers_language(client: Client, db: Any) -> None:
+    article = make_article("Reset your password")
+    assert "Wie können wir helfen?" in client.get("/kb/", headers={"Accept-Language": "de"}).content.decode()
+    page = client.get(f"/kb/{article.slug}", headers={"Accept-Language": "hr"}).content.decode()
+    assert "Je li vam ovaj članak pomogao?" in page and "Ažurirano" in page
+    wrong = client.post(f"/kb/{article.slug}/feedback", {"helpful": "maybe"}, headers={"Accept-Language": "fr"})
+    assert "Indiquez si l’article vous a aidé : oui ou non." in wrong.content.decode()
