@@ -80,6 +80,15 @@ def rss_kb(pid: int) -> int:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -111,7 +120,7 @@ async def read_stream(client: Any, url: str, tally: Tally, *, on: str, stop: asy
             async with client.stream("GET", url, headers=headers or {}, timeout=None) as response:
                 if response.status_code != 200:
                     tally.errors.append(f"stream {url}: {response.status_code}")
-                    await asyncio.sleep(1)
+                    await asyncio.sleep(5)
                     continue
                 event = ""
                 async for line in response.aiter_lines():
@@ -139,7 +148,14 @@ async def run(base: str, chats: list[dict[str, Any]], *, seconds: float, interva
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
     tally = Tally()
     stop = asyncio.Event()
-    visitors = httpx.AsyncClient(base_url=base, limits=limits, timeout=30)
+    # Visitors come from many addresses, and the server caps streams per address: each group of 10
+    # chats speaks from an address of its own on the loopback network (127.0.1.x).
+    visitor_clients = [httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
+                                         transport=httpx.AsyncHTTPTransport(local_address=f"127.0.1.{k + 1}"))
+                       for k in range((len(chats) + 9) // 10)]
+
+    def visitor(index: int) -> Any:
+        return visitor_clients[index // 10]
     agents: dict[str, Any] = {}
     for email in sorted({row["agent"] for row in chats}):
         client = httpx.AsyncClient(base_url=base, limits=limits, timeout=30)
@@ -152,9 +168,9 @@ async def run(base: str, chats: list[dict[str, Any]], *, seconds: float, interva
         agents[email] = client
     memory = {"idle_mb": rss_kb(pid) / 1024}
     readers = []
-    for row in chats:
+    for index, row in enumerate(chats):
         readers.append(asyncio.create_task(read_stream(
-            visitors, f"/widget/chats/{row['id']}/events?token={row['token']}", tally, on="customer", stop=stop)))
+            visitor(index), f"/widget/chats/{row['id']}/events?token={row['token']}", tally, on="customer", stop=stop)))
         readers.append(asyncio.create_task(read_stream(
             agents[row["agent"]], f"/chats/{row['id']}/events", tally, on="agent", stop=stop)))
     deadline = time.monotonic() + 60
@@ -173,9 +189,9 @@ async def run(base: str, chats: list[dict[str, Any]], *, seconds: float, interva
         if response.status_code != 201:
             tally.errors.append(f"agent reply: {response.status_code} {response.text[:80]}")
 
-    async def customer_says(row: dict[str, Any], tag: str) -> None:
+    async def customer_says(index: int, row: dict[str, Any], tag: str) -> None:
         tally.sent[f"{tag}:agent"] = started = time.perf_counter()
-        response = await visitors.post(f"/widget/chats/{row['id']}/messages", json={"body": f"{tag} Thanks!"},
+        response = await visitor(index).post(f"/widget/chats/{row['id']}/messages", json={"body": f"{tag} Thanks!"},
                                        headers={"X-Chat-Token": row["token"]})
         tally.posts.append((time.perf_counter() - started) * 1000)
         if response.status_code != 201:
@@ -187,26 +203,30 @@ async def run(base: str, chats: list[dict[str, Any]], *, seconds: float, interva
         while time.monotonic() < end:
             await agent_says(row, f"a{row['id']}-{sent}")
             await asyncio.sleep(interval / 2)
-            await customer_says(row, f"c{row['id']}-{sent}")
+            await customer_says(index, row, f"c{row['id']}-{sent}")
             sent += 1
             await asyncio.sleep(interval / 2)
         return sent * 2
 
     peak = memory["streams_open_mb"]
+    server_cpu, client_cpu, wall = cpu_seconds(pid), time.process_time(), time.monotonic()
     talkers = [asyncio.create_task(talk(index, row)) for index, row in enumerate(chats)]
     while not all(task.done() for task in talkers):
         peak = max(peak, rss_kb(pid) / 1024)
         await asyncio.sleep(1)
     sent_total = sum(task.result() for task in talkers)
+    wall = time.monotonic() - wall
+    cpu = {"server_cores_busy": round((cpu_seconds(pid) - server_cpu) / wall, 2),
+           "client_cores_busy": round((time.process_time() - client_cpu) / wall, 2)}
     await asyncio.sleep(3)  # the last messages' way over
     stop.set()
     for task in readers:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
-    for client in [visitors, *agents.values()]:
+    for client in [*visitor_clients, *agents.values()]:
         await client.aclose()
     memory["peak_mb"] = peak
-    return {"tally": tally, "sent": sent_total, "memory": memory}
+    return {"tally": tally, "sent": sent_total, "memory": memory, "cpu": cpu}
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -285,7 +305,7 @@ def main() -> None:
         "interval": args.interval, "sent": result["sent"], "delivered": delivered,
         "agent_to_customer": summary(tally.to_customer), "customer_to_agent": summary(tally.to_agent),
         "posts": summary(tally.posts), "errors": len(tally.errors), "error_kinds": sorted(set(tally.errors))[:10],
-        "memory": {key: round(value, 1) for key, value in result["memory"].items()},
+        "memory": {key: round(value, 1) for key, value in result["memory"].items()}, "cpu": result["cpu"],
         "load_average_end": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(figures, indent=2), flush=True)
