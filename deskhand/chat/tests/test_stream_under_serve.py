@@ -79,7 +79,7 @@ def test_an_sse_client_receives_the_agents_message(tmp_path: Path, database_url:
         time.sleep(1.0)
         subprocess.run([DESKHAND, "shell", "-c", AGENT_SAYS.format(chat_id=chat["id"])], env=env, check=True,
                        timeout=60)
-        assert done.wait(15), received
+        assert done.wait(30), received
         text = "\n".join(received)
         assert "event: message" in text and '"author":"agent"' in text and '"status":"active"' in text
         assert '"agent":"Ana Agent"' in text
