@@ -27,6 +27,17 @@ def fast_password_hasher() -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def chat_readers_closed(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """Live chat's event streams read on a pool of threads that keep their database connections;
+    they are closed before the test database is dropped (PostgreSQL refuses to drop a database in use)."""
+    yield
+    from deskhand.chat.stream import close_readers
+
+    with django_db_blocker.unblock():
+        close_readers()
+
+
 @pytest.fixture(autouse=True)
 def sign_in_limiter() -> None:
     """The sign-in limiter keeps its failures in the database, which each test rolls back (and the
