@@ -177,9 +177,10 @@ async def queue_events(agent_id: int, *, release: Callable[[], None] = lambda: N
 
 
 def sse_after(value: str | None) -> int:
-    """`Last-Event-ID` or `?after=`: a message id, 0 when absent or not a number."""
+    """`Last-Event-ID` or `?after=`: a message id, 0 when absent or not a number (ASCII digits
+    only: `"²".isdigit()` is true and `int("²")` raises)."""
     text = (value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= 18 else 0
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else 0
 
 
 def blocking(events: AsyncIterator[bytes]) -> Iterator[bytes]:

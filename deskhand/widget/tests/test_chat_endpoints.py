@@ -122,3 +122,17 @@ def test_the_stream_of_an_ended_chat_closes(transactional_db: Any, client: Clien
     frames = asyncio.run(_frames(data["id"], after=0, until="never appears"))  # returns: the stream ended
     assert '"status":"ended"' in "".join(frames)
     assert Chat.objects.get(pk=data["id"]).status == ChatStatus.ENDED
+
+
+@pytest.mark.parametrize("after", [{"QUERY_STRING": "after=%C2%B2"}, {"HTTP_LAST_EVENT_ID": "²"},
+                                   {"HTTP_LAST_EVENT_ID": "١٢"}])
+def test_a_stream_resumed_after_a_non_ascii_number_starts_at_the_beginning(transactional_db: Any, client: Client,
+                                                                             after: dict[str, str]) -> None:
+    # "²".isdigit() is true and int("²") raises: the stream answered 500 to such an id.
+    data = _start(client).json()
+    client.post(f"/widget/chats/{data['id']}/end", HTTP_X_CHAT_TOKEN=data["token"])
+    query = after.pop("QUERY_STRING", "")
+    answer = client.get(f"/widget/chats/{data['id']}/events?token={data['token']}&{query}", **after)
+    assert answer.status_code == 200
+    assert "Hello?" in b"".join(answer.streaming_content).decode()  # type: ignore[arg-type]
+    answer.close()
