@@ -287,16 +287,13 @@ def chat_to_ticket(chat: Chat, *, actor: Actor, agent: Agent | None = None) -> I
 
 
 @transaction.atomic
-def send_transcript(chat: Chat, *, to: str = "", actor: Actor) -> str:
-    """Mail the conversation (in the chat's language) to the chat's address or `to`; at most
-    TRANSCRIPTS_PER_CHAT times. Returns the address."""
+def send_transcript(chat: Chat, *, actor: Actor) -> str:
+    """Mail the conversation (in the chat's language) to the chat's own address, at most
+    TRANSCRIPTS_PER_CHAT times. Returns the address. Never to an address the visitor names: the
+    chat's token proves only that they started it, and any other address would make the help
+    desk a relay for whatever text a stranger types into a chat."""
     chat = _locked(chat)
     address = chat.email
-    if isinstance(to, str) and to.strip():
-        try:
-            address = parse_email(to.strip()[:254]).address
-        except AddressError:
-            raise Invalid("invalid_email", _("Enter a valid email address."), field="email") from None
     if chat.transcripts_sent >= TRANSCRIPTS_PER_CHAT:
         raise TooMany("too_many_transcripts", _("The transcript was sent %(count)s times already.")
                       % {"count": TRANSCRIPTS_PER_CHAT}, field="email")

@@ -12,7 +12,6 @@ from deskhand.chat.services import (
     send_transcript,
 )
 from deskhand.core.actors import Actor
-from deskhand.core.errors import Invalid
 from deskhand.mail.models import OutboundMessage
 
 
@@ -25,11 +24,9 @@ def test_the_transcript_goes_to_the_chat_address_in_its_language(started: Starte
     assert "Unplug it, please." in mail.body_text and "Hello, my printer is on fire" in mail.body_text
 
 
-def test_another_address_is_checked_and_the_count_is_capped(started: Started) -> None:
-    with pytest.raises(Invalid):
-        send_transcript(started.chat, to="nope", actor=Actor.customer("zoe@example.org"))
+def test_the_count_is_capped(started: Started) -> None:
     for _ in range(TRANSCRIPTS_PER_CHAT):
-        send_transcript(started.chat, to="me@example.com", actor=Actor.customer("zoe@example.org"))
+        send_transcript(started.chat, actor=Actor.customer("zoe@example.org"))
     with pytest.raises(TooMany):
         send_transcript(started.chat, actor=Actor.customer("zoe@example.org"))
     assert OutboundMessage.objects.filter(kind="chat_transcript").count() == TRANSCRIPTS_PER_CHAT

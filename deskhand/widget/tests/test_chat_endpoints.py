@@ -136,3 +136,13 @@ def test_a_stream_resumed_after_a_non_ascii_number_starts_at_the_beginning(trans
     assert answer.status_code == 200
     assert "Hello?" in b"".join(answer.streaming_content).decode()  # type: ignore[arg-type]
     answer.close()
+
+
+def test_the_transcript_goes_only_to_the_chats_own_address(db: Any, client: Client) -> None:
+    # A visitor's token proves only that they started the chat: mailing its text (which they typed)
+    # to an address they name would make the help desk a mail relay.
+    data = _start(client, message="Buy cheap watches at spam.example").json()
+    sent = client.post(f"/widget/chats/{data['id']}/transcript", json.dumps({"email": "victim@example.com"}),
+                       content_type="application/json", HTTP_X_CHAT_TOKEN=data["token"])
+    assert sent.status_code == 202 and sent.json()["email"] == "zoe@example.org"
+    assert [mail.to for mail in OutboundMessage.objects.filter(kind="chat_transcript")] == [["zoe@example.org"]]
