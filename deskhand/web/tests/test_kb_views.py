@@ -83,3 +83,14 @@ def test_report_shows_helpful_share_comments_and_deflections(agent_client: Clien
     assert "Reset your password" in page and "50" in page and "Add a screenshot" in page
     assert "1 question answered" in page
     assert 'href="/reports/knowledge"' in agent_client.get("/reports").content.decode()
+
+
+def test_non_ascii_digits_are_bad_input_not_a_server_error(agent_client: Client) -> None:
+    # "²".isdigit() is true and int("²") raises: both fields answered 500.
+    response = agent_client.post("/knowledge/new", {**FORM, "related": "²"})
+    assert response.status_code == 422 and not Article.objects.exists()
+    category = make_category("Billing")
+    response = agent_client.post(f"/knowledge/categories/{category.pk}", {"name": "Invoices", "position": "²"})
+    assert response.status_code == 302
+    category.refresh_from_db()
+    assert (category.name, category.position) == ("Billing", 0)

@@ -69,7 +69,7 @@ class ArticleForm(forms.Form):
 
     def clean_related(self) -> list[int]:
         values = self.cleaned_data["related"].replace(",", " ").replace("#", " ").split()
-        if not all(value.isdigit() and len(value) < 18 for value in values):
+        if not all(value.isascii() and value.isdigit() and len(value) < 18 for value in values):
             raise forms.ValidationError(gettext("Article numbers separated by spaces."))
         return [int(value) for value in values]
 
@@ -217,7 +217,7 @@ def change_category(request: AgentRequest, category_id: int) -> HttpResponse:
             update_category(category, changes=CategoryChanges(
                 name=request.POST.get("name", "")[:1000], slug=request.POST.get("slug", "")[:200],
                 description=request.POST.get("description", "")[:5000],
-                position=int(position) if position.isdigit() and len(position) < 6 else -1), actor=actor(request))
+                position=int(position) if position.isascii() and position.isdigit() and len(position) < 6 else -1), actor=actor(request))
             messages.success(request, gettext("Category saved."))
     except DomainError as exc:
         messages.error(request, exc.message)
