@@ -56,11 +56,20 @@ def _require_agent(actor: Actor) -> None:
         raise Forbidden("agent_required", _("Only agents can change the knowledge base."))
 
 
-def client_key(*parts: str) -> str:
-    """A visitor as the counters know them: a keyed hash of what the request tells (its address
-    and browser), never the address itself."""
-    raw = "\x1f".join(part[:500] for part in parts)
-    return hashlib.sha256(f"{settings.SECRET_KEY}:kb:{raw}".encode()).hexdigest()[:64]
+ADDRESS_KEY = 32  # the leading characters of a client key that stand for the network address
+
+
+def _keyed(raw: str) -> str:
+    return hashlib.sha256(f"{settings.SECRET_KEY}:kb:{raw}".encode()).hexdigest()
+
+
+def client_key(address: str, *parts: str) -> str:
+    """A visitor as the counters know them, never the address itself: a keyed hash of the
+    address, then one of the address with the rest of what the request tells (its browser). Each
+    visitor counts once a day; the hourly limits count per address (the first ADDRESS_KEY
+    characters), since a caller chooses its own User-Agent."""
+    raw = "\x1f".join(part[:500] for part in (address, *parts))
+    return _keyed(address[:500])[:ADDRESS_KEY] + _keyed(raw)[:64 - ADDRESS_KEY]
 
 
 def _slug(value: str, *, field: str) -> str:
@@ -298,7 +307,8 @@ def _today() -> datetime.date:
 
 def _check_rate(model: type[Feedback] | type[Deflection], client: str, limit: int) -> None:
     since = timezone.now() - datetime.timedelta(hours=1)
-    if model.objects.filter(client=client, created_at__gte=since).count() >= limit:
+    recent = model.objects.filter(client__startswith=client[:ADDRESS_KEY], created_at__gte=since)
+    if recent.count() >= limit:
         raise TooMany("too_many", _("Too many answers from here. Try again later."), field="client")
 
 

@@ -82,3 +82,25 @@ def test_nothing_when_the_knowledge_base_is_off(client: Client) -> None:
     update_settings({"kb_enabled": False}, actor=SYSTEM)
     assert client.get("/widget/kb/search", {"q": "password"}).status_code == 404
     assert client.get(f"/widget/kb/articles/{article.pk}").status_code == 404
+
+
+def test_a_new_browser_name_does_not_lift_the_hourly_limit_of_an_address(client: Client) -> None:
+    # The visitor key hashed the address with the User-Agent, which the caller chooses: a script
+    # sending a new one with each vote was a new visitor each time, without any limit.
+    from deskhand.kb.services import DEFLECTIONS_PER_HOUR, FEEDBACK_PER_HOUR
+
+    article = make_article()
+    for number in range(FEEDBACK_PER_HOUR):
+        answer = client.post(f"/widget/kb/articles/{article.pk}/feedback", json.dumps({"helpful": True}),
+                             content_type="application/json", HTTP_USER_AGENT=f"bot/{number}")
+        assert answer.status_code == 200
+    answer = client.post(f"/widget/kb/articles/{article.pk}/feedback", json.dumps({"helpful": True}),
+                         content_type="application/json", HTTP_USER_AGENT="bot/last")
+    assert answer.status_code == 429 and Feedback.objects.count() == FEEDBACK_PER_HOUR
+    for number in range(DEFLECTIONS_PER_HOUR + 1):
+        answer = _post(client, f"/widget/kb/articles/{article.pk}/deflected", {"source": "widget"})
+        client.defaults["HTTP_USER_AGENT"] = f"bot/{number}"
+    assert answer.status_code == 429 and Deflection.objects.count() == DEFLECTIONS_PER_HOUR
+    other = Client(REMOTE_ADDR="10.9.9.9")  # another address has its own allowance
+    assert other.post(f"/widget/kb/articles/{article.pk}/feedback", json.dumps({"helpful": False}),
+                      content_type="application/json").status_code == 200
