@@ -309,8 +309,10 @@ def get_article_for_agent(pk: int) -> Article:
 
 
 def get_public_category(slug: str) -> Category:
+    """A category with at least one published public article (as on the home page); one of only
+    internal or draft articles is not found, its name and description included."""
     category = Category.objects.filter(slug=slug[:80]).first()
-    if category is None:
+    if category is None or not visible_articles("public").filter(category=category).exists():
         raise NotFound("category_not_found", _("There is no such category."))
     return category
 

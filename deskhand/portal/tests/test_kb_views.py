@@ -130,3 +130,16 @@ def test_the_help_center_speaks_the_readers_language(client: Client, db: Any) ->
     assert "Je li vam ovaj članak pomogao?" in page and "Ažurirano" in page
     wrong = client.post(f"/kb/{article.slug}/feedback", {"helpful": "maybe"}, headers={"Accept-Language": "fr"})
     assert "Indiquez si l’article vous a aidé : oui ou non." in wrong.content.decode()
+
+
+def test_a_category_of_only_internal_or_draft_articles_is_404(client: Client, db: Any) -> None:
+    # The home page leaves such a category out; its own address showed its name and description.
+    hidden = make_category("Escalation runbooks", description="On-call phone numbers and the escalation tree")
+    make_article("Page the on-call", category=hidden.pk, visibility="internal")
+    make_article("New runbook", category=hidden.pk, status="draft")
+    empty = make_category("Empty")
+    for category in (hidden, empty):
+        answer = client.get(f"/kb/{category.slug}/")
+        assert answer.status_code == 404 and "Escalation" not in answer.content.decode()
+    make_article("Call us", category=hidden.pk)
+    assert client.get(f"/kb/{hidden.slug}/").status_code == 200
