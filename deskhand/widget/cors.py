@@ -39,9 +39,16 @@ def _cors_enabled(sender: Any, request: HttpRequest, **kwargs: Any) -> bool:
 check_request_enabled.connect(_cors_enabled, dispatch_uid="deskhand-widget-cors")
 
 
+def _open_while_off(path: str) -> bool:
+    """The configuration, and a chat already started (`/widget/chats/<id>/…`, which needs its
+    token): the portal's chat page speaks these endpoints from the help desk's own origin, and a
+    chat does not stop halfway when the widget is switched off. Starting one from the widget does."""
+    return path == f"{PREFIX}config" or path.startswith(f"{PREFIX}chats/")
+
+
 class WidgetOriginMiddleware:
     """Refuses /widget/ requests from an origin not on the list (403), and every widget endpoint but
-    its configuration while the widget is switched off (404)."""
+    its configuration and a started chat's while the widget is switched off (404)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -53,7 +60,7 @@ class WidgetOriginMiddleware:
             if origin and not preflight and not allowed_origin(request, origin):
                 return JsonResponse({"detail": gettext("This site may not use the help desk's widget."),
                                      "code": "origin_not_allowed"}, status=403)
-            if not get_setting("widget_enabled") and request.path_info != f"{PREFIX}config":
+            if not get_setting("widget_enabled") and not _open_while_off(request.path_info):
                 return JsonResponse({"detail": gettext("The widget is switched off."), "code": "widget_off"},
                                     status=404)
         return self.get_response(request)
