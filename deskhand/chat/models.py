@@ -28,6 +28,9 @@ class Author(models.TextChoices):
 class Chat(models.Model):
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
     email = models.CharField(max_length=254)  # the address the visitor gave (or the signed-in customer's)
+    # Started by a customer signed in to the portal: the address is theirs. Otherwise anyone may
+    # have typed it, and the console says so.
+    signed_in = models.BooleanField(default=False)
     name = models.CharField(max_length=200, blank=True)
     language = models.CharField(max_length=16, blank=True)
     status = models.CharField(max_length=8, choices=ChatStatus.choices, default=ChatStatus.WAITING)

@@ -130,6 +130,7 @@ def start_chat(start: ChatStart, *, now: datetime.datetime | None = None) -> Sta
     token = secrets.token_urlsafe(24)
     chat = Chat.objects.create(
         customer=customer, email=email, name=name[:200], language=language or supported_language(customer.language),
+        signed_in=start.customer_id is not None,
         status=ChatStatus.WAITING, source=start.source if start.source in ChatSource.values else ChatSource.WIDGET,
         token_hash=token_hash(token), client=start.client[:64],
         page_url=start.page_url[:500] if isinstance(start.page_url, str) else "", waiting_since=now)

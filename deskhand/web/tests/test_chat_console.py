@@ -59,3 +59,16 @@ def test_transfer_end_and_turn_into_ticket(agent: Agent, admin: Agent, client: C
 def test_the_streams_need_a_signed_in_agent(db: Any, client: Client) -> None:
     assert client.get("/chats/queue/events").status_code == 401
     assert client.get("/chats").status_code == 302
+
+
+def test_an_address_nobody_signed_in_for_is_marked_unverified(agent: Agent, client: Client) -> None:
+    # Anyone can type an existing customer's address into the widget: the agent must not take the
+    # visitor for that customer (and tell them about the customer's requests).
+    from deskhand.customers.models import Customer
+
+    typed = _started(None)
+    customer = Customer.objects.get(email="zoe@example.org")
+    signed_in = start_chat(ChatStart(message="Hello again", client="1.2.3.5", customer_id=customer.pk))
+    client.force_login(agent)
+    assert "Unverified address" in client.get(f"/chats?chat={typed.chat.pk}").content.decode()
+    assert "Unverified address" not in client.get(f"/chats?chat={signed_in.chat.pk}").content.decode()
