@@ -282,6 +282,9 @@ def chat_to_ticket(chat: Chat, *, actor: Actor, agent: Agent | None = None) -> I
     if chat.status == ChatStatus.TICKET:
         raise Conflict("chat_is_ticket", _("This chat became %(ref)s already.")
                        % {"ref": reference(chat.ticket_id or 0)})
+    if chat.status == ChatStatus.ACTIVE and actor.agent_id is not None and chat.agent_id != actor.agent_id \
+            and not actor.is_admin:
+        raise Forbidden("not_your_chat", _("Only the agent who has this chat can turn it into a ticket."))
     item = _file_ticket(chat, actor=actor, agent=agent)
     _wake(chat, queue=True)
     return item

@@ -50,3 +50,18 @@ def test_the_sweep_turns_an_unanswered_chat_into_a_ticket(started: Started, agen
 def test_an_accepted_chat_is_left_alone_by_the_sweep(started: Started, agent: Agent) -> None:
     accept_chat(started.chat, agent=agent, actor=Actor.agent(agent))
     assert sweep_unanswered(now=timezone.now() + datetime.timedelta(hours=1)) == 0
+
+
+def test_someone_elses_chat_is_not_theirs_to_turn_into_a_ticket(started: Started, agent: Agent,
+                                                               admin: Agent) -> None:
+    # Ending and transferring were the accepting agent's (or an admin's); turning the chat into a
+    # ticket, which ends it and assigns the ticket to the one who asks, was anyone's.
+    from deskhand.core.errors import Forbidden
+
+    other = Agent.objects.create(email="bo@deskhand.test", name="Bo")
+    accept_chat(started.chat, agent=agent, actor=Actor.agent(agent))
+    with pytest.raises(Forbidden):
+        chat_to_ticket(started.chat, actor=Actor.agent(other), agent=other)
+    assert Chat.objects.get(pk=started.chat.pk).status == ChatStatus.ACTIVE and not Item.objects.exists()
+    item = chat_to_ticket(started.chat, actor=Actor.agent(admin), agent=admin)
+    assert Chat.objects.get(pk=started.chat.pk).ticket_id == item.pk
