@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -40,6 +41,7 @@ MAX_MESSAGES = 500  # messages of one chat: past this it is time for a ticket
 MESSAGES_PER_MINUTE = 20  # from one visitor in one chat
 CHATS_PER_HOUR = 5  # started from one network address, or for one email address
 TRANSCRIPTS_PER_CHAT = 3
+TRANSCRIPTS_PER_ADDRESS = 5  # a day, over all chats with one address: typed by anyone, mailed by us
 SWEEP_BATCH = 100
 OPEN = (ChatStatus.WAITING, ChatStatus.ACTIVE)
 
@@ -301,6 +303,12 @@ def send_transcript(chat: Chat, *, actor: Actor) -> str:
     if chat.transcripts_sent >= TRANSCRIPTS_PER_CHAT:
         raise TooMany("too_many_transcripts", _("The transcript was sent %(count)s times already.")
                       % {"count": TRANSCRIPTS_PER_CHAT}, field="email")
+    since = timezone.now() - datetime.timedelta(days=1)
+    sent_today = Chat.objects.filter(email__iexact=address, created_at__gte=since).aggregate(
+        total=Sum("transcripts_sent"))["total"] or 0
+    if sent_today >= TRANSCRIPTS_PER_ADDRESS:
+        raise TooMany("too_many_transcripts", _("Enough transcripts went to this address today. Try again tomorrow."),
+                      field="email")
     chat.transcripts_sent += 1
     chat.save(update_fields=["transcripts_sent"])
     queue_outbound([NewOutbound(kind="chat_transcript", to=[address], language=chat.language, context={

@@ -30,3 +30,18 @@ def test_the_count_is_capped(started: Started) -> None:
     with pytest.raises(TooMany):
         send_transcript(started.chat, actor=Actor.customer("zoe@example.org"))
     assert OutboundMessage.objects.filter(kind="chat_transcript").count() == TRANSCRIPTS_PER_CHAT
+
+
+def test_transcripts_to_one_address_are_capped_a_day_over_all_chats(db: object) -> None:
+    # Anyone can start chats with someone else's address and have the text they typed mailed there:
+    # 5 chats an hour × 3 transcripts each, every hour, from the help desk's own domain.
+    from deskhand.chat.inputs import ChatStart
+    from deskhand.chat.services import TRANSCRIPTS_PER_ADDRESS, start_chat
+
+    chats = [start_chat(ChatStart(message="Cheap watches", client=f"10.0.0.{n}", email="victim@example.org")).chat
+             for n in range(2)]
+    for number in range(TRANSCRIPTS_PER_ADDRESS):
+        send_transcript(chats[number // TRANSCRIPTS_PER_CHAT], actor=Actor.customer("victim@example.org"))
+    with pytest.raises(TooMany):
+        send_transcript(chats[1], actor=Actor.customer("victim@example.org"))
+    assert OutboundMessage.objects.filter(kind="chat_transcript").count() == TRANSCRIPTS_PER_ADDRESS
