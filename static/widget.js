@@ -206,7 +206,7 @@
       error.textContent = "";
       submit.disabled = true;
       api("/widget/chats", {method: "POST", body: {name: form.elements.name.value, email: form.elements.email.value,
-        message: form.elements.message.value, language: cfg.language, page_url: location.href.slice(0, 500)}}).then(function (data) {
+        message: form.elements.message.value, language: cfg.language, page_url: (location.origin + location.pathname).slice(0, 500) /* not the query: it may hold the site's own tokens */}}).then(function (data) {
         if (data.status === "ticket") {
           body.textContent = "";
           body.appendChild(el("p", {role: "status", text: fmt(T.filed, {ticket: data.ticket || ""})}));
