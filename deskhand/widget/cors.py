@@ -25,10 +25,21 @@ def own_origin(request: HttpRequest) -> str:
     return f"{request.scheme}://{request.get_host()}"
 
 
+def _widget(request: HttpRequest) -> tuple[bool, list[str]]:
+    """Whether the widget is on and the origins allowed, read once a request (the middleware and
+    django-cors-headers' two checks each ask)."""
+    found: tuple[bool, list[str]] | None = getattr(request, "_deskhand_widget", None)
+    if found is None:
+        found = (bool(get_setting("widget_enabled")), list(get_setting("widget_origins")))
+        request._deskhand_widget = found  # type: ignore[attr-defined]
+    return found
+
+
 def allowed_origin(request: HttpRequest, origin: str) -> bool:
     if origin in (settings.PUBLIC_ORIGIN, own_origin(request)):
         return True
-    return bool(get_setting("widget_enabled")) and origin in get_setting("widget_origins")
+    enabled, origins = _widget(request)
+    return enabled and origin in origins
 
 
 def _cors_enabled(sender: Any, request: HttpRequest, **kwargs: Any) -> bool:
@@ -60,7 +71,7 @@ class WidgetOriginMiddleware:
             if origin and not preflight and not allowed_origin(request, origin):
                 return JsonResponse({"detail": gettext("This site may not use the help desk's widget."),
                                      "code": "origin_not_allowed"}, status=403)
-            if not get_setting("widget_enabled") and not _open_while_off(request.path_info):
+            if not _widget(request)[0] and not _open_while_off(request.path_info):
                 return JsonResponse({"detail": gettext("The widget is switched off."), "code": "widget_off"},
                                     status=404)
         return self.get_response(request)
