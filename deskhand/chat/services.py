@@ -114,21 +114,23 @@ def start_chat(start: ChatStart, *, now: datetime.datetime | None = None) -> Sta
     if start.customer_id is not None:
         customer = Customer.objects.get(pk=start.customer_id)
         email, name = customer.email, customer.name
+        _check_start_rate(start.client[:64], email, now)
     else:
         if not isinstance(start.email, str) or not start.email.strip():
             raise Invalid("email_required", _("Enter your email address."), field="email")
         try:
-            parse_email(start.email.strip()[:254])
+            address = parse_email(start.email.strip()[:254]).address
         except AddressError:
             raise Invalid("invalid_email", _("Enter a valid email address."), field="email") from None
         if not isinstance(start.name, str) or len(start.name.strip()) > 200 or has_control_characters(start.name):
             raise Invalid("invalid_name", _("A name has at most 200 characters."), field="name")
         name = " ".join(start.name.split())
+        # Before the customer is filed: a visitor past the limit costs one count, not a customer row.
+        _check_start_rate(start.client[:64], address, now)
         customer, _created = find_or_create_customer(start.email.strip(), name=name, language=language,
                                                      source=Source.CHAT, actor=Actor.customer(start.email.strip()[:254]))
         email = customer.email
         name = name or customer.name
-    _check_start_rate(start.client[:64], email, now)
     token = secrets.token_urlsafe(24)
     chat = Chat.objects.create(
         customer=customer, email=email, name=name[:200], language=language or supported_language(customer.language),

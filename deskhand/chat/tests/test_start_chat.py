@@ -46,6 +46,7 @@ def test_chats_per_hour_are_limited_per_address_and_per_network_address(db: Any)
         start_chat(ChatStart(message="Hi", client="9.9.9.9", email=f"v{number}@example.org"))
     with pytest.raises(TooMany):
         start_chat(ChatStart(message="Hi", client="9.9.9.9", email="other@example.org"))
+    assert not Customer.objects.filter(email="other@example.org").exists()  # refused before it was filed
     later = timezone.now() + datetime.timedelta(hours=1, minutes=1)
     assert start_chat(ChatStart(message="Hi", client="9.9.9.9", email="other@example.org"), now=later)
 
