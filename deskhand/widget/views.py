@@ -55,8 +55,6 @@ def _texts() -> dict[str, str]:
         "yes": gettext("Yes"),
         "no": gettext("No"),
         "thanks": gettext("Thank you for telling us."),
-        "feedback_label": gettext("What was missing? (optional)"),
-        "send_feedback": gettext("Send"),
         "name": gettext("Your name"),
         "email": gettext("Your email address"),
         "message": gettext("Your message"),
@@ -76,7 +74,6 @@ def _texts() -> dict[str, str]:
         "you": gettext("You"),
         "error": gettext("Something went wrong. Try again in a moment."),
         "offline": gettext("The connection was lost; trying again…"),
-        "powered": gettext("Help desk by Deskhand"),
     }
 
 
