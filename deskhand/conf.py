@@ -30,6 +30,13 @@ class Conf(BaseSettings):
     # Redis (redis://host:6379/0) when more than one web process runs: live chat wakes its event
     # streams through Redis pub/sub; unset, within the one process.
     redis_url: str = ""
+    # Scale-out (docs/deploy.md). `redis://host:6379/1`: tasks go to Redis and run on RQ workers
+    # (django-tasks-rq); unset, they wait in the database. Redis named here (or by `redis_url`)
+    # also holds the shared cache of all web processes.
+    tasks_url: str = ""
+    # `s3://bucket/prefix?endpoint_url=…&region=…`: attachments in S3-compatible object storage
+    # (django-storages); unset, in the data directory.
+    storage_url: str = ""
 
     @property
     def https(self) -> bool:
@@ -40,6 +47,11 @@ class Conf(BaseSettings):
         """`https://help.example.com` from `https://help.example.com/any/path`; "" when unset."""
         scheme, _, rest = self.public_url.partition("://")
         return f"{scheme.lower()}://{rest.split('/')[0]}" if rest else ""
+
+    @property
+    def shared_redis_url(self) -> str:
+        """The Redis every process shares (cache, live chat), "" when there is none."""
+        return self.redis_url or self.tasks_url
 
     @property
     def support_address_list(self) -> list[str]:

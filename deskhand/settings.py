@@ -10,6 +10,7 @@ import dj_database_url
 
 from deskhand.conf import conf
 from deskhand.core.private import make_private_dir, private_file
+from deskhand.core.storage import attachment_storage_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = conf.data_dir.resolve()
@@ -183,7 +184,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "/login"
 SESSION_COOKIE_AGE = 14 * 24 * 3600
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One cache for all web processes when Redis is configured (report figures, list counts), else
+# each process its own. A cache that does not answer is a miss, not an error (deskhand/core/cache.py).
+CACHES = {"default": {"BACKEND": "deskhand.core.cache.ForgivingRedisCache", "LOCATION": conf.shared_redis_url,
+                      "KEY_PREFIX": "deskhand", "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1}}
+          } if conf.shared_redis_url else {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 MESSAGE_TAGS = {40: "error"}
 
 # --- Languages (issue 15, item 7) ----------------------------------------------------------------
@@ -239,14 +244,20 @@ if conf.https:
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "files"}},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    # Item attachments. Swap the backend (django-storages' S3 storage, say) for object storage.
-    "attachments": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": DATA_DIR / "attachments"},
-    },
+    # Item attachments: the data directory, or object storage (DESKHAND_STORAGE_URL).
+    "attachments": attachment_storage_settings(conf.storage_url, location=DATA_DIR / "attachments"),
 }
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Tasks wait in the database by default; with DESKHAND_TASKS_URL in Redis, for RQ workers
+# (`deskhand worker` runs whichever is configured).
+if conf.tasks_url:
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": conf.tasks_url, "DEFAULT_TIMEOUT": 600, "DEFAULT_RESULT_TTL": 3600,
+                             "SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 2}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASKS_VENDOR = "redis" if conf.tasks_url else "database"
 
 EMAIL_URL = conf.email_url
 # Live chat's broker: Redis pub/sub across web processes when set, else in-process (deskhand/chat/broker.py).
