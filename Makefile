@@ -7,7 +7,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint messages
+.PHONY: install run run-scaled test lint messages
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -19,6 +19,15 @@ install: $(UV)
 run: install
 	$(VENV)/bin/deskhand migrate --no-input
 	$(VENV)/bin/deskhand serve
+
+# The scale-out form on this machine (docs/deploy.md): 2 web processes, 2 workers, the scheduler
+# and 2 SMTP listeners from the Procfile, on PostgreSQL and Redis (local ones unless set).
+run-scaled: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/deskhand
+run-scaled: export DESKHAND_TASKS_URL ?= redis://127.0.0.1:6379/0
+run-scaled: install
+	$(VENV)/bin/deskhand createdb
+	$(VENV)/bin/deskhand migrate --no-input
+	$(VENV)/bin/honcho -f Procfile start -c web=1,worker=2,scheduler=1,smtpd=2
 
 lint: install
 	$(VENV)/bin/lint-imports

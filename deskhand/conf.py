@@ -37,6 +37,11 @@ class Conf(BaseSettings):
     # `s3://bucket/prefix?endpoint_url=…&region=…`: attachments in S3-compatible object storage
     # (django-storages); unset, in the data directory.
     storage_url: str = ""
+    # GET /metrics for Prometheus: with a token, for `Authorization: Bearer <token>`; without, only
+    # for requests from this machine or a private network that no proxy relayed.
+    metrics_token: str = ""
+    # Web requests one web process runs at once (`serve` and each process of `deskhand web`).
+    web_threads: int = Field(32, ge=1, le=256)
 
     @property
     def https(self) -> bool:

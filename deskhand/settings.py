@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Request counts and latency for /metrics: outermost, so that they are the whole answer's.
+    "deskhand.system.metrics.RequestMetricsMiddleware",
     # Outermost: it sees the cookies every other middleware set.
     "deskhand.web.middleware.SecureCookiesOverHttpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -261,7 +263,7 @@ TASKS_VENDOR = "redis" if conf.tasks_url else "database"
 
 EMAIL_URL = conf.email_url
 # Live chat's broker: Redis pub/sub across web processes when set, else in-process (deskhand/chat/broker.py).
-REDIS_URL = conf.redis_url
+REDIS_URL = conf.shared_redis_url
 # Links in mail (surveys, later the portal): the public address, or the local one by default.
 PUBLIC_ORIGIN = conf.public_origin or f"http://{conf.http_addr}"
 

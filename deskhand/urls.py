@@ -1,10 +1,12 @@
 from django.urls import include, path
 
 from deskhand.api.api import api
+from deskhand.system.metrics import metrics
 from deskhand.system.views import favicon, healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
     path("api/v1/", api.urls),
     path("", include("deskhand.widget.urls")),

@@ -11,6 +11,7 @@ MESSAGES = {
     405: "Method not allowed.",
     413: "The request body is too large.",
     500: "Something went wrong on our side; it has been logged.",
+    503: "The service is restarting or busy; try again in a few seconds (Retry-After).",
 }
 
 
@@ -30,7 +31,8 @@ class JsonErrorsMiddleware:
         ):
             json = JsonResponse({"detail": MESSAGES[response.status_code], "field": None},
                                 status=response.status_code)
-            if response.has_header("Allow"):
-                json["Allow"] = response["Allow"]
+            for header in ("Allow", "Retry-After"):
+                if response.has_header(header):
+                    json[header] = response[header]
             return json
         return response

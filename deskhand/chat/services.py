@@ -58,7 +58,8 @@ class Started:
 
 def _wake(chat: Chat, *, queue: bool = False) -> None:
     topics = [chat_topic(chat.pk), *([QUEUE] if queue else [])]
-    transaction.on_commit(partial(publish, topics))
+    # Robust: the message is saved; with Redis out of reach, readers see it at their next poll.
+    transaction.on_commit(partial(publish, topics), robust=True)
 
 
 def _audit(chat: Chat, action: str, actor: Actor, changes: dict[str, object] | None = None) -> None:

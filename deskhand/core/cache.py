@@ -48,7 +48,7 @@ class ForgivingRedisCache(RedisCache):
             log.warning("cache unavailable, not deleted: %s", exc)
             return False
 
-    def clear(self) -> bool:
+    def clear(self) -> None:
         """Only this cache's keys: Redis's FLUSHDB would take the task queue with it when the
         tasks and the cache share a database."""
         try:
@@ -56,10 +56,8 @@ class ForgivingRedisCache(RedisCache):
             pattern = f"{self.key_prefix}:*" if self.key_prefix else "*"
             for batch in _chunks(client.scan_iter(match=pattern, count=500), 500):
                 client.delete(*batch)
-            return True
         except RedisError as exc:
             log.warning("cache unavailable, not cleared: %s", exc)
-            return False
 
 
 def _chunks(keys: Any, size: int) -> Any:

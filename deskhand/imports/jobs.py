@@ -32,7 +32,7 @@ def start_import(text: str, *, agent: Agent, filename: str, dry_run: bool = Fals
     """Queue `text` (a CSV in the import's columns) for the worker: a preview or the import."""
     job = ImportJob.objects.create(agent_id=agent.pk, filename=filename[:255], data=text, dry_run=dry_run,
                                    update_existing=update_existing, rows_total=row_count(text))
-    transaction.on_commit(partial(run_import_job.enqueue, job_id=job.pk))
+    transaction.on_commit(partial(run_import_job.enqueue, job_id=job.pk), robust=True)
     return job
 
 

@@ -15,6 +15,7 @@ A file holds a header line, then per mail one line `<header length> <mail size>`
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
@@ -38,6 +39,10 @@ MAX_HEADER = 256 * 1024
 
 class JournalError(Exception):
     """A journal file that is not what this module writes."""
+
+
+class Taken(Exception):
+    """Another listener sharing this data directory is moving this file (or has moved it)."""
 
 
 def journal_dir(data_dir: Path) -> Path:
@@ -128,8 +133,20 @@ class _Part(io.RawIOBase):
 
 @contextmanager
 def read_file(path: Path) -> Iterator[list[tuple[str, SpooledMail]]]:
-    """The mails of a journal file with their keys, readable while the context is open."""
-    with path.open("rb") as handle:
+    """The mails of a journal file with their keys, readable while the context is open. The file
+    is locked meanwhile: two listeners on one data directory (`deskhand smtpd` twice) never move
+    the same file at once; the lock goes with a process that dies."""
+    try:
+        opened = path.open("rb")
+    except FileNotFoundError:
+        raise Taken(path.name) from None
+    with opened as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path).st_ino != os.fstat(handle.fileno()).st_ino:
+                raise FileNotFoundError(path)
+        except (BlockingIOError, FileNotFoundError):
+            raise Taken(path.name) from None
         if handle.read(len(MAGIC)) != MAGIC:
             raise JournalError(f"{path.name} is not a journal file")
         found: list[tuple[str, SpooledMail]] = []

@@ -33,7 +33,7 @@ from django.db import InterfaceError, OperationalError, close_old_connections, c
 
 from deskhand.conf import conf
 from deskhand.core.errors import DomainError
-from deskhand.ingest.journal import JournalError, append, journal_dir, pending_files, read_file
+from deskhand.ingest.journal import JournalError, Taken, append, journal_dir, pending_files, read_file
 from deskhand.ingest.receive import MAX_RAW_BYTES, SpooledMail, check_spooled, receive_files
 from deskhand.mail.models import Transport
 from deskhand.mail.queries import is_support_address, is_ticket_address
@@ -263,10 +263,27 @@ class DeskhandSMTP(SMTP):
 
 
 class Listener(Controller):
-    def __init__(self, handler: InboundHandler, *, gate: SessionGate, spool_dir: Path, **kwargs: Any) -> None:
+    def __init__(self, handler: InboundHandler, *, gate: SessionGate, spool_dir: Path, reuse_port: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.gate = gate
         self.spool_dir = spool_dir
+        self.reuse_port = reuse_port
+
+    def _create_server(self) -> Any:
+        # With `reuse_port`, several `deskhand smtpd` processes listen on one address and the kernel
+        # spreads the connections among them.
+        return self.loop.create_server(self._factory_invoker, host=self.hostname, port=self.port,
+                                       ssl=self.ssl_context, reuse_port=self.reuse_port or None)
+
+    def _trigger_server(self) -> None:
+        if self.reuse_port:
+            # aiosmtpd checks its factory through a connection to itself, which another listener on
+            # the port may answer: call it on the listener's loop instead (the session it makes
+            # is never connected).
+            self.loop.call_soon_threadsafe(self._factory_invoker)
+            return
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
     def factory(self) -> SMTP:
         return DeskhandSMTP(self.handler, gate=self.gate, spool_dir=self.spool_dir, **self.SMTP_kwargs)
@@ -461,6 +478,8 @@ class JournalMover(threading.Thread):
             for path in paths:
                 try:
                     entries += stack.enter_context(read_file(path))
+                except Taken:  # another listener on this data directory is moving it
+                    continue
                 except (JournalError, ValueError, OSError) as exc:
                     self._put_aside(path, exc)
                     continue
@@ -468,8 +487,8 @@ class JournalMover(threading.Thread):
             if entries:
                 _durable_commits()
                 receive_files([mail for _, mail in entries], transport=Transport.SMTP, keys=[key for key, _ in entries])
-        for path in taken:
-            path.unlink()
+            for path in taken:  # still locked: no other listener reads a file that is done
+                path.unlink()
         return len(taken)
 
     def _put_aside(self, path: Path, exc: BaseException) -> None:
@@ -600,6 +619,7 @@ def start_listener(
     spool_dir: Path | None = None,
     journal: Path | None = None,
     size_limit: int = MAX_RAW_BYTES,
+    reuse_port: bool = False,
     **kwargs: Any,
 ) -> Listener:
     """Start the listener on its own thread and event loop; `stop()` the result to end it.
@@ -612,6 +632,7 @@ def start_listener(
     handler = InboundHandler(journal=journal or journal_dir(Path(conf.data_dir)))
     controller = Listener(
         handler, gate=SessionGate(max_sessions=max_sessions, per_client=per_client), spool_dir=spool,
+        reuse_port=reuse_port,
         hostname=host, port=port, ready_timeout=10, data_size_limit=size_limit, enable_SMTPUTF8=True,
         decode_data=False, ident="Deskhand ESMTP", tls_context=context, timeout=command_timeout,
         data_timeout=data_timeout, **kwargs,

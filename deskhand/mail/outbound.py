@@ -212,7 +212,9 @@ def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
     saved = OutboundMessage.objects.bulk_create(rows)
     ids = [row.pk for row in saved]
     for start in range(0, len(ids), DELIVERY_BATCH):
-        transaction.on_commit(partial(deliver_outbox.enqueue, outbound_ids=ids[start:start + DELIVERY_BATCH]))
+        # Robust: with the queue out of reach the rows wait in the outbox for the scheduler's sweep.
+        transaction.on_commit(partial(deliver_outbox.enqueue, outbound_ids=ids[start:start + DELIVERY_BATCH]),
+                              robust=True)
     return saved
 
 

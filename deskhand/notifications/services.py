@@ -308,7 +308,7 @@ def deliver(plan: Plan) -> list[Notification]:
              for p in live if on(p, Channel.EMAIL)]
     for start in range(0, len(mails), MAILS_PER_TASK):
         chunk = [mail.as_args() for mail in mails[start:start + MAILS_PER_TASK]]
-        transaction.on_commit(partial(_enqueue_mails, chunk))
+        transaction.on_commit(partial(_enqueue_mails, chunk), robust=True)  # the reply stands without them
     return rows
 
 

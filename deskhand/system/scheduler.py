@@ -1,5 +1,7 @@
-"""The scheduler: a thread in `serve` that turns time into tasks. It decides nothing itself;
-each tick asks the domain what is due and enqueues the matching task."""
+"""The scheduler: a thread (in `deskhand worker`, or `deskhand scheduler` on its own) that turns
+time into tasks. It decides nothing itself; each tick asks the domain what is due and enqueues the
+matching task. Several may run, on several hosts: only the holder of the database lease
+`scheduler` (deskhand/system/lease.py) runs a round, so a sweep never runs twice in a period."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import logging
 import threading
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import F
 from django.utils import timezone
 
 from deskhand.automations.sweep import sweep_elapsed
@@ -19,10 +23,16 @@ from deskhand.mail.models import InboundEmail, InboundStatus
 from deskhand.mail.outbound import DELIVERY_BATCH, deliver_outbox, due_outbound
 from deskhand.notifications.services import forget_old_notifications
 from deskhand.sla.services import sweep_and_automate
+from deskhand.system.lease import hold, holder_name, release
+from deskhand.system.models import Lease
 
 log = logging.getLogger("deskhand.scheduler")
 
 TICK_SECONDS = 5.0
+LEASE = "scheduler"
+# Long beside a round (well under a second) and short beside an operator's patience: a scheduler
+# killed with -9 is replaced within this.
+LEASE_TTL = timedelta(seconds=30)
 STALE_INBOUND = timedelta(seconds=60)
 
 
@@ -44,6 +54,29 @@ def tick() -> None:
     sweep_elapsed()
     forget_old_notifications()
     sweep_unanswered()
+    if settings.TASKS_VENDOR == "redis":
+        enqueue_deferred_jobs()
+
+
+def enqueue_deferred_jobs() -> None:
+    """RQ keeps tasks with a `run_after` (retries of outbound mail) aside until a scheduler moves
+    them to their queue; this round is that scheduler, so RQ workers need none of their own."""
+    import django_rq
+    from rq.scheduler import RQScheduler
+
+    queues = list(settings.RQ_QUEUES)
+    scheduler = RQScheduler(queues, connection=django_rq.get_connection(queues[0]))
+    scheduler.prepare_registries(queues)
+    scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]
+
+
+def leased_tick(holder: str) -> bool:
+    """Run a round when this process holds (or can take) the scheduler's lease; whether it did."""
+    if not hold(LEASE, holder=holder, ttl=LEASE_TTL):
+        return False
+    tick()
+    Lease.objects.filter(name=LEASE, holder=holder).update(rounds=F("rounds") + 1)
+    return True
 
 
 class Scheduler(threading.Thread):
@@ -53,12 +86,20 @@ class Scheduler(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        holder, leading = holder_name(), None
         while not self.stopped.wait(self.interval):
             try:
                 close_old_connections()
-                tick()
+                ran = leased_tick(holder)
+                if ran != leading:
+                    log.info("scheduler %s: %s", holder, "runs the rounds" if ran else "stands by (another holds the lease)")
+                    leading = ran
             except Exception:  # noqa: BLE001 - a bad tick must not stop the next one
                 log.exception("scheduler tick failed")
+        try:
+            release(LEASE, holder=holder)
+        except Exception:  # noqa: BLE001 - the lease expires by itself
+            log.warning("scheduler: could not release its lease", exc_info=True)
         close_old_connections()
 
     def stop(self) -> None:

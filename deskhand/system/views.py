@@ -1,23 +1,28 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponsePermanentRedirect, JsonResponse
 from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
+from deskhand.core.outage import RETRY_AFTER_SECONDS
+from deskhand.system.health import check_database, check_queue, check_storage
+
 
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """200 when the app and its database answer, 503 otherwise."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError as exc:
-        return JsonResponse({"status": "error", "database": settings.DATABASE_VENDOR, "detail": str(exc)},
-                            status=503)
-    return JsonResponse({"status": "ok", "database": settings.DATABASE_VENDOR})
+    """200 when the database, the task queue and attachment storage answer; 503 (with what is
+    not ok, never an error's text) otherwise."""
+    checks = {"database": check_database(), "queue": check_queue(), "storage": check_storage()}
+    ok = all(check.ok for check in checks.values())
+    response = JsonResponse({
+        "status": "ok" if ok else "error", "database": settings.DATABASE_VENDOR,
+        "checks": {name: {"ok": check.ok, "backend": check.backend, "ms": check.ms} for name, check in checks.items()},
+    }, status=200 if ok else 503)
+    if not ok:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET

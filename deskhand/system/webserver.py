@@ -41,20 +41,10 @@ class WebServer:
         self._server: Any = None
 
     def _build(self) -> Any:
-        from granian.constants import HTTPModes, Interfaces
-        from granian.http import HTTP1Settings
-        from granian.log import LogLevels
         from granian.server.embed import Server
 
-        # Granian configures logging itself: hand it ours so that Deskhand's log format and
-        # handlers stay, and keep its own chatter (a banner, "experimental") out of the log.
-        logging_config = copy.deepcopy(settings.LOGGING)
-        server = Server(
-            self.app, address=self.host, port=self.port, interface=Interfaces.ASGINL, http=HTTPModes.http1,
-            websockets=False, backlog=1024, backpressure=self.max_connections,
-            http1_settings=HTTP1Settings(header_read_timeout=int(self.header_timeout * 1000)),
-            log_dictconfig=logging_config, log_level=LogLevels.error,
-        )
+        server = Server(self.app, **_server_options(self.host, self.port, header_timeout=self.header_timeout,
+                                                    max_connections=self.max_connections))
         server.on_startup(self.listening.set)
         return server
 
@@ -80,6 +70,32 @@ class WebServer:
             self._halted = True
             if self._loop is not None and self._server is not None:
                 self._loop.call_soon_threadsafe(self._server.stop)
+
+
+def _server_options(host: str, port: int, *, header_timeout: float, max_connections: int) -> dict[str, Any]:
+    """What `serve`'s embedded server and `deskhand web`'s processes share."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    # Granian configures logging itself: hand it ours so that Deskhand's log format and
+    # handlers stay, and keep its own chatter (a banner, "experimental") out of the log.
+    return {"address": host, "port": port, "interface": Interfaces.ASGINL, "http": HTTPModes.http1,
+            "websockets": False, "backlog": 1024, "backpressure": max_connections,
+            "http1_settings": HTTP1Settings(header_read_timeout=int(header_timeout * 1000)),
+            "log_dictconfig": copy.deepcopy(settings.LOGGING), "log_level": LogLevels.error}
+
+
+def multi_process_server(host: str, port: int, *, workers: int, header_timeout: float = HEADER_TIMEOUT,
+                         max_connections: int = MAX_CONNECTIONS) -> Any:
+    """`deskhand web`: granian's own process manager over `deskhand.asgi:application`, one shared
+    socket, each process started again when it dies (a crash, an out-of-memory kill, kill -9)."""
+    from granian.server import Server
+
+    _allow_connections(max_connections)
+    return Server("deskhand.asgi:application", workers=workers, respawn_failed_workers=True,
+                  respawn_interval=1.0, workers_kill_timeout=30,
+                  **_server_options(host, port, header_timeout=header_timeout, max_connections=max_connections))
 
 
 def _allow_connections(count: int) -> None:

@@ -50,13 +50,19 @@ class Watched(Generic[T]):
 
 
 class TaskWorker:
-    """django-tasks-db's worker loop on a thread; `halt()` lets the running task finish."""
+    """The task backend's worker loop on a thread: django-tasks-db's, or RQ's when tasks are in
+    Redis (DESKHAND_TASKS_URL); `halt()` lets the running task finish."""
 
     def __init__(self) -> None:
         self.current: Any = None
         self.halted = False
 
     def run(self) -> None:
+        from django.conf import settings
+
+        if settings.TASKS_VENDOR == "redis":
+            self._run_rq()
+            return
         from django_tasks_db.management.commands.db_worker import Worker
 
         self.current = Worker(
@@ -66,10 +72,51 @@ class TaskWorker:
         self.current.running = not self.halted
         self.current.run()
 
+    def _run_rq(self) -> None:
+        import django_rq
+        from django_tasks_rq import Job
+
+        from deskhand.system.lease import holder_name
+
+        worker_class = _thread_worker_class()
+        self.current = worker = django_rq.get_worker("default", job_class=Job, worker_class=worker_class,
+                                                     name=holder_name(), worker_ttl=16)
+        if self.halted:
+            return
+        # RQ's loop ends by itself on an error it cannot handle (Redis gone): the supervisor
+        # starts it again after its backoff, with a new connection.
+        worker.work(with_scheduler=False, logging_level="WARNING")
+        if not self.halted:
+            raise RuntimeError("the RQ worker loop ended")
+
     def halt(self) -> None:
         self.halted = True
         if self.current is not None:
-            self.current.running = False
+            self.current.running = False  # django-tasks-db's loop
+            self.current._stop_requested = True  # RQ's, after its current job and dequeue wait (1 s)
+
+
+def _thread_worker_class() -> type:
+    """RQ's SimpleWorker (jobs run in this process, no fork per job) on a thread of its own: it
+    leaves signals to `run_until_signalled` and the database connections to the pool."""
+    from django.db import close_old_connections
+    from rq import SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    class ThreadWorker(SimpleWorker):
+        death_penalty_class = TimerDeathPenalty  # SIGALRM is the main thread's alone
+
+        def _install_signal_handlers(self) -> None:
+            pass
+
+        def execute_job(self, job: Any, queue: Any) -> Any:
+            close_old_connections()
+            try:
+                return super().execute_job(job, queue)
+            finally:
+                close_old_connections()
+
+    return ThreadWorker
 
 
 def run_until_signalled(parts: list[Supervised], *, stopping: threading.Event, name: str) -> None:
@@ -92,9 +139,7 @@ def run_until_signalled(parts: list[Supervised], *, stopping: threading.Event, n
             part.stop(STOP_TIMEOUT)
 
 
-def worker_parts() -> list[Supervised]:
-    from deskhand.ingest.drain import start_drainer, stop_drainer
-    from deskhand.ingest.imap import start_idle
+def scheduler_part() -> Supervised:
     from deskhand.system.scheduler import Scheduler
 
     def start_scheduler() -> Scheduler:
@@ -106,15 +151,24 @@ def worker_parts() -> list[Supervised]:
         scheduler.stop()
         scheduler.join(10)
 
+    scheduler = Watched(start_scheduler, stop=stop_scheduler, alive=lambda s: s.is_alive())
+    return Supervised("scheduler", scheduler.run, halt=scheduler.halt)
+
+
+def worker_parts(*, scheduler: bool = True) -> list[Supervised]:
+    """The worker's parts; without the scheduler when `deskhand scheduler` runs elsewhere (a
+    scheduler here would stand by anyway while another holds the lease)."""
+    from deskhand.ingest.drain import start_drainer, stop_drainer
+    from deskhand.ingest.imap import start_idle
+
     # Mail stored by a transport is filed by the drainer thread, in batches.
     drainer = Watched(start_drainer, stop=lambda _drainer: stop_drainer(), alive=lambda d: d.is_alive())
-    scheduler = Watched(start_scheduler, stop=stop_scheduler, alive=lambda s: s.is_alive())
     # IMAP mailboxes whose server offers IDLE announce new mail at once; polling stays the guarantee.
     idle = Watched(start_idle, stop=lambda watchers: watchers.stop(), alive=lambda w: w.is_alive())
     worker = TaskWorker()
     return [
         Supervised("mail-drainer", drainer.run, halt=drainer.halt),
-        Supervised("scheduler", scheduler.run, halt=scheduler.halt),
+        *([scheduler_part()] if scheduler else []),
         Supervised("imap-idle", idle.run, halt=idle.halt),
         Supervised("task-worker", worker.run, halt=worker.halt),
     ]

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404
 
 from deskhand.core.i18n import is_customer_page
+from deskhand.core.outage import RETRY_AFTER_SECONDS, current_outage
 
 MAX_MESSAGE = 200
 
@@ -45,6 +46,12 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Django calls this inside its `except`: a database or Redis out of reach for a moment is a
+    503 that says to try again, with a Retry-After for scripts; anything else is our bug (500)."""
+    if current_outage():
+        response = _page("503.html", 503, request=request)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return _page("500.html", 500, request=request)
 
 

@@ -22,7 +22,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default=conf.http_addr, help="host:port (DESKHAND_HTTP_ADDR)")
-        parser.add_argument("--threads", type=int, default=32, help="web requests handled at once")
+        parser.add_argument("--threads", type=int, default=conf.web_threads,
+                            help="web requests handled at once (DESKHAND_WEB_THREADS)")
         parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
                             help="open HTTP connections held at once (idle or slow ones included)")
         parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT,

@@ -10,8 +10,8 @@ from deskhand.conf import conf, split_addr
 
 
 class Command(BaseCommand):
-    help = ("Run only the SMTP listener (for a separate MX host): it stores each mail and queues it; "
-            "the workers of `deskhand serve` (or `db_worker`) process it.")
+    help = ("Run only the SMTP listener (scale-out, or a separate MX host): it stores each mail and "
+            "queues it for the workers (`deskhand worker`). Several may listen on one address.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--addr", default=conf.smtp_addr, help="host:port (DESKHAND_SMTP_ADDR)")
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
         try:
-            listener = start_listener(host, port)
+            listener = start_listener(host, port, reuse_port=True)
         except ValueError as exc:  # the TLS certificate settings
             raise SystemExit(str(exc)) from None
         self.stdout.write(f"SMTP listener on {host}:{port} (Ctrl+C stops it)")

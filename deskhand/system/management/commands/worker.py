@@ -14,10 +14,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         # For `serve`: a pipe that wakes the mail drainer, and whose end means that serve is gone.
         parser.add_argument("--wake-fd", type=int, default=None, help="(used by deskhand serve)")
+        parser.add_argument("--no-scheduler", action="store_true",
+                            help="leave the scheduler to `deskhand scheduler` (one runs rounds at a time anyway)")
 
-    def handle(self, *args: Any, wake_fd: int | None, **options: Any) -> None:
+    def handle(self, *args: Any, wake_fd: int | None, no_scheduler: bool, **options: Any) -> None:
         stopping = threading.Event()
-        parts = worker_parts()
+        parts = worker_parts(scheduler=not no_scheduler)
         for part in parts:
             part.start()
         if wake_fd is not None:
