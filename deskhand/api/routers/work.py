@@ -32,6 +32,7 @@ from deskhand.api.schemas import (
 )
 from deskhand.core.errors import Invalid, NotFound
 from deskhand.work import queries
+from deskhand.work.files import open_stored
 from deskhand.work.models import Channel, Item, Kind, Message, MessageKind
 from deskhand.work.services.items import bulk_change, change_item, create_task, create_task_from, submit_ticket
 from deskhand.work.services.messages import NewAttachment, add_message
@@ -220,15 +221,13 @@ def list_ticket_tasks(request: HttpRequest, item_id: int, params: Query[PagePara
 def download_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
     attachment = queries.get_attachment(attachment_id)
     missing = NotFound("attachment_file_missing", f"The file of attachment {attachment_id} is missing.")
-    name = attachment.file.name
-    if not name:  # a row without its file: opening "" would ask the storage for its root
-        raise missing
     try:
-        handle = attachment.file.storage.open(name, "rb")
-    except OSError:
+        handle, size = open_stored(attachment.file)
+    except OSError:  # a row without its file, or a file the storage lost
         raise missing from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.name,
                             content_type=attachment.content_type)
+    response["Content-Length"] = size
     # The stored type came from whoever uploaded the file: never let a browser guess past it.
     response["X-Content-Type-Options"] = "nosniff"
     return response

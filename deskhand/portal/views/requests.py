@@ -22,6 +22,7 @@ from deskhand.core.numbers import id_or_none
 from deskhand.portal.sessions import current_account, customer_required
 from deskhand.webforms.services import portal_forms
 from deskhand.work import queries
+from deskhand.work.files import open_stored
 from deskhand.work.inputs import ItemDraft
 from deskhand.work.models import Category, Channel, Item, MessageKind
 from deskhand.work.queries import PortalTab, PortalViewer
@@ -185,7 +186,11 @@ def attachment(request: HttpRequest, item_id: int, attachment_id: int) -> HttpRe
         raise Http404(_("There is no such file.")) from None
     if found.message.item_id != item.pk or found.message.kind == MessageKind.NOTE:
         raise Http404(_("There is no such file."))
-    response = FileResponse(found.file.open("rb"), as_attachment=True, filename=found.name,
-                            content_type="application/octet-stream")
+    try:
+        handle, size = open_stored(found.file)
+    except OSError:  # a row without its file, or a file the storage lost
+        raise Http404(_("There is no such file.")) from None
+    response = FileResponse(handle, as_attachment=True, filename=found.name, content_type="application/octet-stream")
+    response["Content-Length"] = size
     response["X-Content-Type-Options"] = "nosniff"
     return response

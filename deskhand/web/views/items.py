@@ -49,6 +49,7 @@ from deskhand.web.http import AgentRequest
 from deskhand.web.templatetags.words import status_label
 from deskhand.web.views.admin_mail import eml_response, original_context
 from deskhand.work import queries, workspace
+from deskhand.work.files import open_stored
 from deskhand.work.inputs import BulkChanges, FollowerRef, ItemChanges, ItemDraft
 from deskhand.work.models import Attachment, Channel, Item, Kind, Message, MessageKind
 from deskhand.work.services.items import bulk_change, change_item, create_task, create_task_from, submit_ticket
@@ -660,15 +661,13 @@ def download_attachment(request: AgentRequest, attachment_id: str) -> FileRespon
         attachment = queries.get_attachment(int(attachment_id))
     except NotFound as exc:
         raise Http404(exc.message) from None
-    missing = Http404(gettext("The file of this attachment is missing."))
-    if not attachment.file:  # a row without its file: FieldFile.open would raise ValueError (a 500)
-        raise missing
     try:
-        handle = attachment.file.open("rb")
-    except OSError:
-        raise missing from None
+        handle, size = open_stored(attachment.file)
+    except OSError:  # a row without its file, or a file the storage lost
+        raise Http404(gettext("The file of this attachment is missing.")) from None
     response = FileResponse(handle, as_attachment=True, filename=attachment.name,
                             content_type=attachment.content_type or "application/octet-stream")
+    response["Content-Length"] = size
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     response["Cache-Control"] = "private, max-age=0"

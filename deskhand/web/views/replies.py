@@ -26,6 +26,7 @@ from deskhand.web.access import actor, agent_required
 from deskhand.web.forms_items import priority_choices
 from deskhand.web.http import AgentRequest
 from deskhand.web.views.items import _get_item_or_404, item_url
+from deskhand.work.files import open_stored
 from deskhand.work.models import Kind, Status
 
 # What the macro form sets; other actions (made through the API) are kept as they are.
@@ -251,7 +252,12 @@ def pasted_image(request: AgentRequest, token: str) -> FileResponse:
         image = queries.pasted_image_for_agent(request.user.pk, token)
     except NotFound as exc:
         raise Http404(exc.message) from None
-    response = FileResponse(image.file.open("rb"), content_type=image.content_type)
+    try:
+        handle, size = open_stored(image.file)
+    except OSError:
+        raise Http404(gettext("The image is gone.")) from None
+    response = FileResponse(handle, content_type=image.content_type)
+    response["Content-Length"] = size
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

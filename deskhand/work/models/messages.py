@@ -1,13 +1,41 @@
 from __future__ import annotations
 
-from django.core.files.storage import Storage, storages
+from typing import Any, cast
+
+from django.core.files.storage import DefaultStorage, Storage, storages
+from django.core.signals import setting_changed
 from django.db import models
+from django.utils.functional import empty
+
+
+class _AttachmentStorage(DefaultStorage):
+    """`storages["attachments"]`, looked up when first used (Django's lazy stand-in for the
+    default storage, for another alias). A FileField calls a callable storage once, when its
+    model class is made; this stand-in lets a change of STORAGES (a test's override) reach the
+    model's files as it reaches every other use of the storage."""
+
+    _wrapped: object
+
+    def _setup(self) -> None:
+        self._wrapped = storages["attachments"]
+
+
+_storage = _AttachmentStorage()
+
+
+def _storages_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "STORAGES":
+        _storage._wrapped = empty
+
+
+# Fired only by settings overrides (tests); Django resets its own storage cache the same way.
+setting_changed.connect(_storages_changed)
 
 
 def attachment_storage() -> Storage:
     """The `attachments` storage of settings.STORAGES: the data directory by default, object
-    storage when an operator configures it."""
-    return storages["attachments"]
+    storage when an operator configures it (DESKHAND_STORAGE_URL)."""
+    return cast(Storage, _storage)
 
 
 class MessageKind(models.TextChoices):

@@ -84,7 +84,8 @@ def _digest_and_rewind(content: IO[bytes]) -> str:
 
 class _FileFrom(File[bytes]):
     """A Django File over an open stream that starts where the stream stands (storage reads it
-    in chunks from there instead of from its beginning)."""
+    in chunks from there instead of from its beginning). Object storage seeks to 0 and reads it
+    as a file instead: `seek`, `tell` and `read` count from that start too."""
 
     def __init__(self, stream: IO[bytes], size: int) -> None:
         super().__init__(stream)
@@ -98,6 +99,20 @@ class _FileFrom(File[bytes]):
         self._stream.seek(self._start)
         while data := self._stream.read(chunk_size or STORE_CHUNK):
             yield data
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: self._start, 1: self._stream.tell(), 2: self._start + self._size}[whence]
+        return self._stream.seek(max(self._start, base + offset)) - self._start
+
+    def tell(self) -> int:
+        return self._stream.tell() - self._start
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = max(0, self._size - self.tell())
+        return self._stream.read(left if size is None or size < 0 else min(size, left))
 
 
 def _split_extension(name: str) -> tuple[str, str]:
