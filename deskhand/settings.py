@@ -234,7 +234,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Behind a TLS reverse proxy (DESKHAND_PUBLIC_URL=https://…): README "Behind a reverse proxy".
 if conf.https:
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = [conf.public_origin]

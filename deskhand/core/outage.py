@@ -27,6 +27,13 @@ def _kinds() -> tuple[type[BaseException], ...]:
         kinds += [PoolTimeout, PsycopgOperationalError]
     except ImportError:  # pragma: no cover - psycopg[pool] is a dependency
         pass
+    try:  # attachments in object storage (DESKHAND_STORAGE_URL) out of reach
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+
+        kinds += [BotoConnectionError, ConnectTimeoutError, ReadTimeoutError]
+    except ImportError:  # pragma: no cover - django-storages[s3] is a dependency
+        pass
     return tuple(kinds)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from botocore.config import Config
 from django.core.exceptions import ImproperlyConfigured
 
 VARIABLE = "DESKHAND_STORAGE_URL"
@@ -86,17 +87,22 @@ def _s3_options(url: str) -> dict[str, Any]:
         if name in given:
             raise _invalid(f"{name} is given twice")
         given[name] = value.strip()
+    style = _addressing_style(given["addressing_style"]) if "addressing_style" in given else None
     options.update(
         bucket_name=host,
         location="/".join(segments),
         endpoint_url=_endpoint(given["endpoint_url"]) if "endpoint_url" in given else None,
         region_name=_region(given["region"]) if "region" in given else None,
-        addressing_style=_addressing_style(given["addressing_style"]) if "addressing_style" in given else None,
+        addressing_style=style,
         default_acl=None,
         file_overwrite=False,
         querystring_auth=True,
         querystring_expire=300,
         max_memory_size=READ_BUFFER_BYTES,
+        # A store out of reach fails a request in seconds (a 503, deskhand/core/outage.py), not
+        # after botocore's default minute, and /healthz answers in time.
+        client_config=Config(s3={"addressing_style": style} if style else None, connect_timeout=3, read_timeout=30,
+                             retries={"max_attempts": 3, "mode": "standard"}),
     )
     return options
 

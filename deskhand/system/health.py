@@ -66,7 +66,7 @@ def queue_state() -> QueueState:
     if settings.TASKS_VENDOR == "redis":
         import django_rq
 
-        queue = django_rq.get_queue("default")
+        queue = django_rq.get_queue(settings.TASKS["default"].get("QUEUES", ["default"])[0])
         depth = queue.count
         first = queue.get_jobs(0, 0)
         enqueued = first[0].enqueued_at if first else None

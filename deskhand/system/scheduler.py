@@ -64,7 +64,7 @@ def enqueue_deferred_jobs() -> None:
     import django_rq
     from rq.scheduler import RQScheduler
 
-    queues = list(settings.RQ_QUEUES)
+    queues = list(settings.TASKS["default"].get("QUEUES") or ["default"])
     scheduler = RQScheduler(queues, connection=django_rq.get_connection(queues[0]))
     scheduler.prepare_registries(queues)
     scheduler.enqueue_scheduled_jobs()  # type: ignore[no-untyped-call]

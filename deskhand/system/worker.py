@@ -101,6 +101,7 @@ def _thread_worker_class() -> type:
     leaves signals to `run_until_signalled` and the database connections to the pool."""
     from django.db import close_old_connections
     from rq import SimpleWorker
+    from rq.exceptions import StopRequested
     from rq.timeouts import TimerDeathPenalty
 
     class ThreadWorker(SimpleWorker):
@@ -108,6 +109,14 @@ def _thread_worker_class() -> type:
 
         def _install_signal_handlers(self) -> None:
             pass
+
+        def dequeue_job_and_maintain_ttl(self, timeout: int | None, max_idle_time: int | None = None) -> Any:
+            # RQ waits for a job for as long as none comes; look at the stop flag every second.
+            while not self._stop_requested:
+                result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=1)
+                if result is not None:
+                    return result
+            raise StopRequested()
 
         def execute_job(self, job: Any, queue: Any) -> Any:
             close_old_connections()

@@ -18,7 +18,7 @@ def open_stored(file: FieldFile) -> tuple[IO[bytes], int]:
         raise FileNotFoundError("The row has no file.")
     storage = file.storage
     if not isinstance(storage, FileSystemStorage):
-        from storages.backends.s3 import S3Storage  # type: ignore[import-untyped]
+        from storages.backends.s3 import S3Storage
 
         if isinstance(storage, S3Storage):
             return _open_object(storage, name)
@@ -27,8 +27,8 @@ def open_stored(file: FieldFile) -> tuple[IO[bytes], int]:
 
 
 def _open_object(storage: Any, name: str) -> tuple[IO[bytes], int]:
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
-    from storages.utils import clean_name  # type: ignore[import-untyped]
+    from botocore.exceptions import ClientError
+    from storages.utils import clean_name
 
     key = storage._normalize_name(clean_name(name))  # the prefix of DESKHAND_STORAGE_URL, as S3Storage adds it
     # The storage's client is its thread's own (a boto3 client may be shared, its resources not).

@@ -32,7 +32,10 @@ def test_no_url_keeps_attachments_in_the_data_directory() -> None:
 
 
 def test_a_bare_bucket_is_private_never_overwritten_and_leaves_credentials_to_boto3() -> None:
-    assert options("s3://deskhand-files") == {
+    got = options("s3://deskhand-files")
+    config = got.pop("client_config")
+    assert (config.connect_timeout, config.read_timeout) == (3, 30)  # an unreachable store fails in seconds
+    assert got == {
         "bucket_name": "deskhand-files", "location": "", "endpoint_url": None, "region_name": None,
         "addressing_style": None, "default_acl": None, "file_overwrite": False, "querystring_auth": True,
         "querystring_expire": 300, "max_memory_size": 2 * 1024 * 1024}
@@ -44,6 +47,7 @@ def test_prefix_server_region_and_addressing_style() -> None:
     assert (got["bucket_name"], got["location"]) == ("files", "deskhand/attachments")
     assert (got["endpoint_url"], got["region_name"], got["addressing_style"]) == (
         "http://127.0.0.1:9000", "eu-central-1", "path")
+    assert got["client_config"].s3 == {"addressing_style": "path"}
 
 
 def test_percent_encoded_credentials_are_decoded() -> None:

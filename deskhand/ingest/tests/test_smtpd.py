@@ -630,3 +630,55 @@ def test_a_journal_file_that_fails_for_another_reason_is_put_aside_and_the_rest_
                       for pk in InboundEmail.objects.values_list("pk", flat=True))
     assert subjects == [b"First", b"Last"]
     assert len(list((tmp_path / "broken").iterdir())) == 1 and not list(tmp_path.glob("*.mails"))
+
+
+def test_two_listeners_on_one_data_directory_move_each_journal_file_once(transactional_db: None,
+                                                                         tmp_path: Path) -> None:
+    """`deskhand smtpd` twice on one host: their movers meet in one journal; each file goes in once."""
+    from deskhand.ingest.journal import append
+    from deskhand.ingest.receive import SpooledMail
+    from deskhand.ingest.smtpd import JournalMover
+
+    for group in range(12):
+        raws = [make_mail(subject=f"Group {group} mail {n}") for n in range(3)]
+        append(tmp_path, [SpooledMail(io.BytesIO(raw), len(raw), "zoe@acme-corp.example", ("support@deskhand.test",))
+                          for raw in raws])
+    movers = [JournalMover(tmp_path), JournalMover(tmp_path)]
+    start = threading.Barrier(2)
+    moved: list[int] = []
+
+    def move(mover: JournalMover) -> None:
+        start.wait()
+        try:
+            moved.append(mover.move_all())
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+
+    threads = [threading.Thread(target=move, args=(mover,)) for mover in movers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(moved) == 12
+    raws = [raw_bytes(pk) for pk in InboundEmail.objects.values_list("pk", flat=True)]
+    assert len(raws) == len(set(raws)) == 36
+    assert not list(tmp_path.glob("*.mails")) and not (tmp_path / "broken").exists()
+
+
+def test_two_listeners_share_one_port_and_both_take_mail(transactional_db: None, tmp_path: Path) -> None:
+    ensure_mailboxes(["support@deskhand.test"], actor=SYSTEM)
+    port = free_port()
+    listeners = [start_listener("127.0.0.1", port, tls=False, spool_dir=tmp_path / str(n), reuse_port=True,
+                                journal=tmp_path / f"journal-{n}") for n in range(2)]
+    try:
+        for n in range(20):
+            with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+                client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail(subject=f"Shared {n}"))
+        listeners[0].stop()
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:  # the other goes on alone
+            client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail(subject="After"))
+    finally:
+        listeners[1].stop()
+    assert InboundEmail.objects.count() == 21
