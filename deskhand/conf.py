@@ -40,6 +40,10 @@ class Conf(BaseSettings):
     # GET /metrics for Prometheus: with a token, for `Authorization: Bearer <token>`; without, only
     # for requests from this machine or a private network that no proxy relayed.
     metrics_token: str = ""
+    # The same two keys on every host (`deskhand keys` prints a pair): sessions and signed links,
+    # and the encryption of mailbox passwords. Unset, each is a file in the data directory.
+    secret_key: str = ""
+    mailbox_key: str = ""
     # Web requests one web process runs at once (`serve` and each process of `deskhand web`).
     web_threads: int = Field(32, ge=1, le=256)
 

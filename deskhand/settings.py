@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
 
 from deskhand.conf import conf
+from deskhand.core.keys import checked_mailbox_key, checked_secret_key, new_secret_key
 from deskhand.core.private import make_private_dir, private_file
 from deskhand.core.storage import attachment_storage_settings
 
@@ -27,14 +27,17 @@ for _existing in [DATA_DIR / "secret_key", *DATA_DIR.glob("*.sqlite3*")]:
 # Uploaded and attached files, whatever storage saves them.
 FILE_UPLOAD_PERMISSIONS = 0o600
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
-# The key that encrypts mailbox passwords at rest (deskhand.core.crypto). Its own file, so that a
-# rotated SECRET_KEY does not make the stored passwords unreadable.
+# The key that encrypts mailbox passwords at rest (deskhand.core.crypto). Its own key, so that a
+# rotated SECRET_KEY does not make the stored passwords unreadable: DESKHAND_MAILBOX_KEY (the same
+# on every host), else this file, made when the first password is stored.
+MAILBOX_KEY = checked_mailbox_key(conf.mailbox_key) if conf.mailbox_key else ""
 MAILBOX_KEY_FILE = DATA_DIR / "mailbox_key"
 # -----------------------------------------------------------------------------------------------
 
-# The key lives in the data directory so that a fresh install needs no extra variable
-# and sessions survive restarts.
-SECRET_KEY = private_file(DATA_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
+# DESKHAND_SECRET_KEY (the same on every host), else a file in the data directory, so that a fresh
+# install needs no extra variable and sessions survive restarts.
+SECRET_KEY = (checked_secret_key(conf.secret_key) if conf.secret_key
+              else private_file(DATA_DIR / "secret_key", new_secret_key))
 DEBUG = False
 # Deskhand is self-hosted behind whatever name its owner gives it.
 ALLOWED_HOSTS = ["*"]

@@ -108,7 +108,8 @@ class MailAddresses:
 
 
 def mail_addresses() -> MailAddresses:
-    mailboxes = {mailbox.address.lower(): mailbox for mailbox in Mailbox.objects.all()}
+    # Without the IMAP password: filing mail needs none (and goes on where the mailbox key is missing).
+    mailboxes = {mailbox.address.lower(): mailbox for mailbox in Mailbox.objects.defer("imap_password")}
     never = frozenset(address.lower() for address in NeverFollow.objects.values_list("address", flat=True))
     agents = {email.lower(): pk for pk, email in Agent.objects.filter(is_active=True).values_list("pk", "email")}
     return MailAddresses(mailboxes=mailboxes, never_follow=never | frozenset(mailboxes), agents=agents)

@@ -8,6 +8,7 @@ from deskhand.agents.services import ensure_admin
 from deskhand.automations.samples import ensure_samples
 from deskhand.conf import conf
 from deskhand.core.actors import SYSTEM
+from deskhand.core.crypto import MailboxKeyMissing, check_mailbox_key
 from deskhand.core.errors import DomainError
 from deskhand.mail.services import ensure_mailboxes
 from deskhand.work.services.statuses import ensure_default_workflow
@@ -26,6 +27,10 @@ def ensure_support_addresses() -> None:
 
 
 def ensure_configured_records() -> None:
+    try:
+        check_mailbox_key()
+    except MailboxKeyMissing as exc:
+        raise SystemExit(str(exc)) from None
     ensure_default_workflow()
     ensure_samples()
     ensure_support_addresses()
