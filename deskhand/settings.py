@@ -10,7 +10,7 @@ import dj_database_url
 from deskhand.conf import conf
 from deskhand.core.keys import checked_mailbox_key, checked_secret_key, new_secret_key
 from deskhand.core.private import make_private_dir, private_file
-from deskhand.core.storage import attachment_storage_settings
+from deskhand.core.storage import attachment_storage_settings, file_storage_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = conf.data_dir.resolve()
@@ -247,7 +247,9 @@ if conf.https:
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": DATA_DIR / "files"}},
+    # The portal's logo and CSV files waiting for their import: beside the attachments, so that
+    # every web host sees them.
+    "default": file_storage_settings(conf.storage_url, location=DATA_DIR / "files"),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     # Item attachments: the data directory, or object storage (DESKHAND_STORAGE_URL).
     "attachments": attachment_storage_settings(conf.storage_url, location=DATA_DIR / "attachments"),

@@ -1,4 +1,4 @@
-"""Where attachments are kept: `DESKHAND_STORAGE_URL` parsed into a STORAGES entry (pure).
+"""Where attachments and other files are kept: `DESKHAND_STORAGE_URL` parsed into STORAGES entries (pure).
 
     s3://[ACCESS_KEY:SECRET@]bucket[/prefix][?endpoint_url=URL&region=NAME&addressing_style=path|virtual|auto]
 
@@ -28,6 +28,8 @@ _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _REGION = re.compile(r"[A-Za-z0-9-]{1,64}")
 # A parameter name shown in an error: a plain word (anything else might be a pasted secret).
 _SHOWN_NAME = re.compile(r"[A-Za-z_]{1,32}")
+# The `default` storage's folder inside the attachments' prefix (theirs are `2025/01/…`, `pasted/…`).
+FILES_FOLDER = "files"
 # What a read from the bucket keeps in memory before it spills to a temporary file (outbound mail
 # reads whole attachments; downloads stream and never buffer).
 READ_BUFFER_BYTES = 2 * 1024 * 1024
@@ -43,6 +45,18 @@ def attachment_storage_settings(url: str, *, location: Path) -> dict[str, Any]:
     if not url.strip():
         return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": location}}
     return {"BACKEND": S3_BACKEND, "OPTIONS": _s3_options(url.strip())}
+
+
+def file_storage_settings(url: str, *, location: Path) -> dict[str, Any]:
+    """The `default` storage (the portal's logo, CSV files between their upload and their
+    import): the data directory when `url` is empty, else the same bucket as the attachments,
+    under `files/` in their prefix (a name attachments never take), so that every web host sees
+    what another one saved."""
+    if not url.strip():
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": location}}
+    options = _s3_options(url.strip())
+    options["location"] = "/".join(part for part in (options["location"], FILES_FOLDER) if part)
+    return {"BACKEND": S3_BACKEND, "OPTIONS": options}
 
 
 def _s3_options(url: str) -> dict[str, Any]:

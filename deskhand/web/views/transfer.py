@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import secrets
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib import messages
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext, gettext_lazy
@@ -29,25 +29,38 @@ from deskhand.imports.jobs import SYNC_ROW_LIMIT, get_job_for_agent, import_prev
 from deskhand.web.access import actor, agent_required
 from deskhand.web.http import AgentRequest
 
-UPLOADS = "uploads"
+# Uploaded files wait for their preview and import in the `default` storage: the bucket, with
+# DESKHAND_STORAGE_URL, so that the next step may reach any web host.
+UPLOADS = "imports"
 FIELD_LABELS = {"email": gettext_lazy("Email"), "name": gettext_lazy("Name"), "phone": gettext_lazy("Phone"),
                 "organization": gettext_lazy("Organization (name)"), "customer_type": gettext_lazy("Customer type"),
                 "language": gettext_lazy("Language"), "notes": gettext_lazy("Notes")}
 
 
-def _upload_dir() -> Path:
-    path = Path(settings.DATA_DIR) / UPLOADS
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _upload_path(token: str) -> Path:
+def _upload_name(token: str) -> str:
     if not token or not token.isalnum() or len(token) > 64:
         raise Invalid("upload_expired", gettext("The uploaded file is gone; upload it again."), field="file")
-    path = _upload_dir() / f"{token}.csv"
-    if not path.exists():
-        raise Invalid("upload_expired", gettext("The uploaded file is gone; upload it again."), field="file")
-    return path
+    return f"{UPLOADS}/{token}.csv"
+
+
+def _save_upload(data: bytes) -> str:
+    """Keep an uploaded file for the steps that follow; its token."""
+    token = secrets.token_hex(16)
+    saved = storages["default"].save(_upload_name(token), ContentFile(data))
+    assert saved == _upload_name(token), saved  # a random name is never taken
+    return token
+
+
+def _read_upload(token: str) -> bytes:
+    try:
+        with storages["default"].open(_upload_name(token), "rb") as handle:
+            return bytes(handle.read())
+    except FileNotFoundError:
+        raise Invalid("upload_expired", gettext("The uploaded file is gone; upload it again."), field="file") from None
+
+
+def _delete_upload(token: str) -> None:
+    storages["default"].delete(_upload_name(token))
 
 
 def _targets() -> list[tuple[str, str]]:
@@ -71,15 +84,13 @@ def import_customers_page(request: AgentRequest) -> HttpResponse:
                 raise Invalid("file_too_large", gettext("A CSV file has at most 50 MB."), field="file")
             data = upload.read()
             header = read_header(data)
-            token = secrets.token_hex(16)
-            (_upload_dir() / f"{token}.csv").write_bytes(data)
+            token = _save_upload(data)
             keys = [key for key, _ in _targets()]
             context.update(step="map", token=token, filename=upload.name,
                            columns=[(index, column, guess_column(column, keys)) for index, column in enumerate(header)])
         elif step in {"preview", "import"}:
             token = request.POST.get("token", "")
-            path = _upload_path(token)
-            data = path.read_bytes()
+            data = _read_upload(token)
             header = read_header(data)
             mapping = [request.POST.get(f"column-{index}", "") for index in range(len(header))]
             valid = {key for key, _ in _targets()}
@@ -89,13 +100,13 @@ def import_customers_page(request: AgentRequest) -> HttpResponse:
             update_existing = request.POST.get("update_existing", "yes") != "no"
             if row_count(text) > SYNC_ROW_LIMIT:
                 # A long file is previewed and imported by the worker, never in the request.
-                job = start_import(text, agent=request.user, filename=request.POST.get("filename", "") or path.name,
+                job = start_import(text, agent=request.user, filename=request.POST.get("filename", "") or f"{token}.csv",
                                    dry_run=dry_run, update_existing=update_existing)
-                path.unlink(missing_ok=True)
+                _delete_upload(token)
                 return redirect("web:customer-import-job", job_id=job.pk)
             report = import_customers(text, dry_run=dry_run, update_existing=update_existing, actor=actor(request))
             if not dry_run:
-                path.unlink(missing_ok=True)
+                _delete_upload(token)
                 summary = report.as_dict()
                 messages.success(request, gettext("Imported: %(created)s created, %(matched)s matched, %(errors)s errors.")
                                  % summary)
