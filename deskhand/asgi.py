@@ -10,5 +10,7 @@ django.setup(set_prefix=False)
 
 from deskhand.conf import conf  # noqa: E402
 from deskhand.system.asgi import build_application  # noqa: E402 - after django.setup()
+from deskhand.system.webserver import die_with_parent  # noqa: E402
 
+die_with_parent()
 application = build_application(threads=conf.web_threads)

@@ -30,6 +30,8 @@ RECORDS = open(os.environ["LOAD_RECORDS"], "a", buffering=1)  # noqa: SIM115 - o
 _record_lock = threading.Lock()
 MIX = dict((part.split("=")[0], int(part.split("=")[1]))
            for part in os.environ.get("LOAD_MIX", "agent=6,api=2,portal=1,mail=1").split(",") if part)
+# LOAD_THINK scales the pause between a user's requests (0: none, to measure throughput).
+THINK = float(os.environ.get("LOAD_THINK", "1"))
 _agents = itertools.cycle(SEED["agents"])
 _customers = itertools.cycle(SEED["customers"] or [""])
 _tokens = itertools.cycle(SEED["tokens"])
@@ -71,7 +73,7 @@ def _sign_in(user: HttpUser, path: str, email: str) -> None:
 
 class Agent(HttpUser):
     weight = MIX.get("agent", 0)
-    wait_time = between(0.5, 2.0)
+    wait_time = between(0.5 * THINK, 2.0 * THINK)
 
     def on_start(self) -> None:
         _sign_in(self, "/login", next(_agents))
@@ -108,7 +110,7 @@ class Agent(HttpUser):
 
 class ApiClient(HttpUser):
     weight = MIX.get("api", 0)
-    wait_time = between(0.5, 2.0)
+    wait_time = between(0.5 * THINK, 2.0 * THINK)
 
     def on_start(self) -> None:
         self.client.headers["Authorization"] = f"Bearer {next(_tokens)}"
@@ -142,7 +144,7 @@ class ApiClient(HttpUser):
 
 class PortalCustomer(HttpUser):
     weight = MIX.get("portal", 0)
-    wait_time = between(1.0, 3.0)
+    wait_time = between(1.0 * THINK, 3.0 * THINK)
 
     def on_start(self) -> None:
         _sign_in(self, "/portal/login", next(_customers))
@@ -174,7 +176,7 @@ class MailSender(User):
     """A mail server delivering to the help desk: one connection per mail, as most do."""
 
     weight = MIX.get("mail", 0)
-    wait_time = between(0.5, 1.5)
+    wait_time = between(0.5 * THINK, 1.5 * THINK)
 
     @task
     def send(self) -> None:

@@ -265,7 +265,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     records = data_dir / "records.jsonl"
     statuses = data_dir / "statuses.json"
     locust_env = {**env, "LOAD_SEED": str(data_dir / "seed.json"), "LOAD_RECORDS": str(records),
-                  "LOAD_STATUSES": str(statuses), "LOAD_SMTP": f"127.0.0.1:{ports['smtp']}", "LOAD_MIX": args.mix}
+                  "LOAD_STATUSES": str(statuses), "LOAD_SMTP": f"127.0.0.1:{ports['smtp']}", "LOAD_MIX": args.mix,
+                  "LOAD_THINK": str(args.think)}
     prefix = data_dir / "locust"
     load = subprocess.Popen([str(VENV / "locust"), "-f", str(ROOT / "bench/load/locustfile.py"), "--headless",
                              "-u", str(args.users), "-r", str(args.spawn_rate), "-t", f"{args.seconds}s",
@@ -302,7 +303,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sink.stop()
     tallies = json.loads(statuses.read_text()) if statuses.exists() else {}
     summary = {
-        "config": args.config, "users": args.users, "seconds": args.seconds, "mix": args.mix,
+        "config": args.config, "users": args.users, "seconds": args.seconds, "mix": args.mix, "think": args.think,
         "faults": args.faults, "fault_events": faults.events if faults else [],
         "web_workers": args.web_workers if args.config == "scaled" else 1,
         "working": working_latency(tallies.get("times", {}), args.seconds),
@@ -325,6 +326,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--mix", default="agent=6,api=2,portal=1,mail=1")
     parser.add_argument("--tickets", type=int, default=2000)
+    parser.add_argument("--think", type=float, default=1.0, help="scales the users' pauses; 0 measures throughput")
     parser.add_argument("--faults", choices=["none", "kill", "restart"], default="none")
     parser.add_argument("--fault-after", type=float, default=15)
     parser.add_argument("--fault-gap", type=float, default=15)

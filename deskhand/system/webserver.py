@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import ctypes
 import logging
+import os
 import resource
+import signal
+import sys
 import threading
 from typing import Any
 
@@ -93,9 +97,25 @@ def multi_process_server(host: str, port: int, *, workers: int, header_timeout: 
     from granian.server import Server
 
     _allow_connections(max_connections)
+    os.environ[PARENT_VARIABLE] = str(os.getpid())
     return Server("deskhand.asgi:application", workers=workers, respawn_failed_workers=True,
                   respawn_interval=1.0, workers_kill_timeout=30,
                   **_server_options(host, port, header_timeout=header_timeout, max_connections=max_connections))
+
+
+PARENT_VARIABLE = "DESKHAND_WEB_PARENT"
+
+
+def die_with_parent() -> None:
+    """In a process of `deskhand web`: end when the web command ends, even by kill -9, instead of
+    living on with the listening socket (a new `deskhand web` could not bind it then)."""
+    parent = os.environ.get(PARENT_VARIABLE, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != int(parent):  # the parent died before the line above
+        os._exit(1)
 
 
 def _allow_connections(count: int) -> None:

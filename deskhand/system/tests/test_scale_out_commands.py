@@ -3,6 +3,7 @@ process killed with -9 and replaced, and `deskhand supervise` starting a dead pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -61,7 +62,7 @@ def test_web_runs_several_processes_and_replaces_one_killed_with_minus_nine(tmp_
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     web = subprocess.Popen([DESKHAND, "web", "--workers", "2", "--addr", f"127.0.0.1:{port}"], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _until(lambda: _healthy(base) and len(_children(web.pid)) == 2, 90, "deskhand web did not come up")
         before = _children(web.pid)
@@ -70,15 +71,35 @@ def test_web_runs_several_processes_and_replaces_one_killed_with_minus_nine(tmp_
         _until(lambda: len(_children(web.pid) - {victim}) == 2, 60, "the killed web process was not replaced")
         answers = [httpx.get(f"{base}/login", timeout=10).status_code for _ in range(10)]
         assert answers == [200] * 10
+        processes = _children(web.pid)
         web.send_signal(signal.SIGTERM)
         web.wait(45)
         assert web.returncode == 0
         output = web.stdout.read().decode() if web.stdout else ""
         assert "with 2 processes" in output and "Deskhand web stopped." in output
+        _until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in processes), 10, "web processes lived on")
     finally:
         if web.poll() is None:
-            web.kill()
+            os.killpg(web.pid, signal.SIGKILL)
             web.wait()
+
+
+def test_web_processes_end_with_a_web_command_killed_with_minus_nine(tmp_path: Path) -> None:
+    env = _env(tmp_path, "")
+    subprocess.run([DESKHAND, "migrate", "--no-input", "-v", "0"], env=env, check=True)
+    port = _free_port()
+    web = subprocess.Popen([DESKHAND, "web", "--workers", "2", "--addr", f"127.0.0.1:{port}"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _until(lambda: _healthy(f"http://127.0.0.1:{port}") and len(_children(web.pid)) == 2, 90, "no web")
+        processes = _children(web.pid)
+        web.kill()
+        web.wait()
+        # Nothing holds the port any more: the next `deskhand web` (systemd's restart) can bind it.
+        _until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in processes), 10, "web processes lived on")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(web.pid, signal.SIGKILL)
 
 
 def test_web_refuses_a_senseless_number_of_processes(tmp_path: Path) -> None:
