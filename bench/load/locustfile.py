@@ -36,7 +36,7 @@ _agents = itertools.cycle(SEED["agents"])
 _customers = itertools.cycle(SEED["customers"] or [""])
 _tokens = itertools.cycle(SEED["tokens"])
 STATUSES: dict[str, int] = {}
-TIMES: dict[str, list[float]] = {}
+TIMES: dict[str, list[tuple[float, float]]] = {}
 
 
 def record(kind: str, **values: Any) -> None:
@@ -50,7 +50,7 @@ def _count_status(request_type: str, name: str, response_time: float, response_l
     status = getattr(response, "status_code", None)
     key = str(status) if status else f"error:{type(exception).__name__}" if exception else "ok"
     STATUSES[key] = STATUSES.get(key, 0) + 1
-    TIMES.setdefault(f"{request_type} {name}", []).append(round(response_time, 2))
+    TIMES.setdefault(f"{request_type} {name}", []).append((round(time.time(), 2), round(response_time, 2)))
 
 
 @events.quitting.add_listener

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime
 import secrets
 from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django.db.models import Sum
@@ -24,6 +23,7 @@ from deskhand.chat.models import Author, Chat, ChatMessage, ChatSource, ChatStat
 from deskhand.chat.queries import chat_open, token_hash, transcript_lines
 from deskhand.config.queries import get_setting
 from deskhand.core.actors import SYSTEM, Actor
+from deskhand.core.commit import after_commit
 from deskhand.core.emailaddr import AddressError, parse_email
 from deskhand.core.errors import Conflict, DomainError, Forbidden, Invalid
 from deskhand.core.i18n import supported_language
@@ -59,7 +59,7 @@ class Started:
 def _wake(chat: Chat, *, queue: bool = False) -> None:
     topics = [chat_topic(chat.pk), *([QUEUE] if queue else [])]
     # Robust: the message is saved; with Redis out of reach, readers see it at their next poll.
-    transaction.on_commit(partial(publish, topics), robust=True)
+    after_commit(publish, topics)
 
 
 def _audit(chat: Chat, action: str, actor: Actor, changes: dict[str, object] | None = None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +10,7 @@ from django.utils.translation import gettext
 
 from deskhand.agents.models import Agent
 from deskhand.core.actors import Actor
+from deskhand.core.commit import after_commit
 from deskhand.core.errors import Conflict, DomainError, NotFound
 from deskhand.core.tasks import task
 from deskhand.imports.customers import import_customers
@@ -32,7 +32,7 @@ def start_import(text: str, *, agent: Agent, filename: str, dry_run: bool = Fals
     """Queue `text` (a CSV in the import's columns) for the worker: a preview or the import."""
     job = ImportJob.objects.create(agent_id=agent.pk, filename=filename[:255], data=text, dry_run=dry_run,
                                    update_existing=update_existing, rows_total=row_count(text))
-    transaction.on_commit(partial(run_import_job.enqueue, job_id=job.pk), robust=True)
+    after_commit(run_import_job.enqueue, job_id=job.pk)
     return job
 
 

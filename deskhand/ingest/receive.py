@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import IO
 
 from django.db import connection, transaction
@@ -13,6 +12,7 @@ from django.db import connection, transaction
 from deskhand.audit.services import record
 from deskhand.core.actors import Actor
 from deskhand.core.bulk import insert_rows
+from deskhand.core.commit import after_commit
 from deskhand.core.errors import Conflict, Forbidden, Invalid
 from deskhand.ingest.drain import notify
 from deskhand.ingest.tasks import TASK_BATCH, process_inbound
@@ -51,7 +51,7 @@ def receive_raw(
         )
         InboundRaw.objects.create(inbound=inbound, data=bytes(raw))
         if process:
-            transaction.on_commit(partial(_process_after_commit, inbound.pk), robust=True)
+            after_commit(_process_after_commit, inbound.pk)
     return inbound
 
 
@@ -116,7 +116,7 @@ def receive_files(mails: Sequence[SpooledMail], *, transport: str, keys: Sequenc
                 whole.append((row.pk, mail.spool.read()))
         insert_rows(InboundRaw, ("inbound", "data"), whole)
         ids = [int(row.pk) for row in rows]
-        transaction.on_commit(partial(_process_after_commit, *ids), robust=True)
+        after_commit(_process_after_commit, *ids)
     return ids
 
 
@@ -159,5 +159,5 @@ def retry(inbound: InboundEmail, *, actor: Actor) -> InboundEmail:
         record(actor=actor, action="inbound.retried", object_type="inbound_email", object_id=inbound.pk,
                object_label=inbound.subject, changes={"status": {"old": inbound.status, "new": "received"}})
         inbound.status, inbound.reason, inbound.processed_at = InboundStatus.RECEIVED, "", None
-        transaction.on_commit(partial(_process_after_commit, inbound.pk), robust=True)
+        after_commit(_process_after_commit, inbound.pk)
     return inbound

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
-from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +30,7 @@ from django.utils import timezone, translation
 from deskhand.conf import conf
 from deskhand.config.queries import get_setting
 from deskhand.core.bulk import update_rows
+from deskhand.core.commit import after_commit
 from deskhand.core.i18n import supported_language
 from deskhand.core.tasks import task
 from deskhand.customers.models import Customer
@@ -213,8 +213,7 @@ def queue_outbound(mails: list[NewOutbound]) -> list[OutboundMessage]:
     ids = [row.pk for row in saved]
     for start in range(0, len(ids), DELIVERY_BATCH):
         # Robust: with the queue out of reach the rows wait in the outbox for the scheduler's sweep.
-        transaction.on_commit(partial(deliver_outbox.enqueue, outbound_ids=ids[start:start + DELIVERY_BATCH]),
-                              robust=True)
+        after_commit(deliver_outbox.enqueue, outbound_ids=ids[start:start + DELIVERY_BATCH])
     return saved
 
 
@@ -420,9 +419,8 @@ def _save(rows: list[OutboundMessage], statuses: dict[int, str]) -> None:
         for outbound in rows:
             statuses[outbound.pk] = outbound.status
             if outbound.status == OutboundStatus.QUEUED and outbound.next_attempt_at is not None:
-                retry = partial(deliver_outbound.using(run_after=outbound.next_attempt_at).enqueue,
-                                outbound_id=outbound.pk)
-                transaction.on_commit(retry, robust=True)
+                after_commit(deliver_outbound.using(run_after=outbound.next_attempt_at).enqueue,
+                             outbound_id=outbound.pk)
 
 
 def deliver(ids: list[int]) -> dict[int, str]:

@@ -12,7 +12,6 @@ import datetime
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from deskhand.audit.services import record
 from deskhand.automations.events import ItemEvent
 from deskhand.core.actors import Actor
 from deskhand.core.bidi import without_direction_controls
+from deskhand.core.commit import after_commit
 from deskhand.core.errors import Forbidden, Invalid, NotFound
 from deskhand.mail.models import Mailbox, OutboundMessage
 from deskhand.mail.outbound import NewOutbound, queue_outbound, render_mail
@@ -308,7 +308,7 @@ def deliver(plan: Plan) -> list[Notification]:
              for p in live if on(p, Channel.EMAIL)]
     for start in range(0, len(mails), MAILS_PER_TASK):
         chunk = [mail.as_args() for mail in mails[start:start + MAILS_PER_TASK]]
-        transaction.on_commit(partial(_enqueue_mails, chunk), robust=True)  # the reply stands without them
+        after_commit(_enqueue_mails, chunk)  # the reply stands without them
     return rows
 
 

@@ -682,3 +682,24 @@ def test_two_listeners_share_one_port_and_both_take_mail(transactional_db: None,
     finally:
         listeners[1].stop()
     assert InboundEmail.objects.count() == 21
+
+
+def test_with_the_task_queue_down_a_stored_mail_is_still_answered_250(listener: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`deskhand smtpd` on its own (no drainer to wake) with Redis restarting: the mail is stored,
+    so it is answered 250; the workers' drainers and the scheduler's sweep file it later."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from types import SimpleNamespace
+
+    from deskhand.ingest import receive
+
+    def queue_down(**kwargs: Any) -> None:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(receive, "notify", lambda: False)
+    monkeypatch.setattr(receive, "process_inbound", SimpleNamespace(enqueue=queue_down))
+    with smtplib.SMTP("127.0.0.1", listener, timeout=10) as client:
+        refused = client.sendmail("zoe@acme-corp.example", ["support@deskhand.test"], make_mail(subject="Queue down"))
+    assert refused == {}
+    assert InboundEmail.objects.filter(status="received").count() == 1
