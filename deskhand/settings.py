@@ -11,6 +11,7 @@ from deskhand.conf import conf
 from deskhand.core.keys import checked_mailbox_key, checked_secret_key, new_secret_key
 from deskhand.core.private import make_private_dir, private_file
 from deskhand.core.storage import attachment_storage_settings, file_storage_settings
+from deskhand.core.urlcheck import EMAIL_SCHEMES, POSTGRES_SCHEMES, REDIS_SCHEMES, checked_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = conf.data_dir.resolve()
@@ -141,7 +142,9 @@ POOL_MAX = 48
 
 
 def _databases() -> dict[str, dict[str, object]]:
-    url = conf.database_url or f"sqlite:///{DATA_DIR / 'deskhand.sqlite3'}"
+    url = conf.database_url.strip() or f"sqlite:///{DATA_DIR / 'deskhand.sqlite3'}"
+    if not url.lower().startswith("sqlite:"):
+        url = checked_url("DATABASE_URL", url, schemes=(*POSTGRES_SCHEMES, "sqlite"))
     database: dict[str, object] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
     if database["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the writer; IMMEDIATE takes the write lock when a
@@ -255,6 +258,13 @@ STORAGES = {
     "attachments": attachment_storage_settings(conf.storage_url, location=DATA_DIR / "attachments"),
 }
 
+# These URLs may hold passwords: read here, so that no library's error message shows a part of one.
+for _variable, _url, _schemes in (("DESKHAND_TASKS_URL", conf.tasks_url, REDIS_SCHEMES),
+                                  ("DESKHAND_REDIS_URL", conf.redis_url, REDIS_SCHEMES),
+                                  ("EMAIL_URL", conf.email_url, EMAIL_SCHEMES)):
+    if _url.strip():
+        checked_url(_variable, _url, schemes=_schemes)
+
 # Tasks wait in the database by default; with DESKHAND_TASKS_URL in Redis, for RQ workers
 # (`deskhand worker` runs whichever is configured).
 if conf.tasks_url:
@@ -276,7 +286,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Paths in Django's request lines are shown without the tokens some of them carry.
+    "filters": {"url_tokens": {"()": "deskhand.core.logfilters.HideUrlTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["url_tokens"]}},
     "root": {"handlers": ["console"], "level": "INFO"},
     # aiosmtpd logs every connection at INFO as "mail.log".
     "loggers": {"django.db.backends": {"level": "WARNING"}, "mail.log": {"level": "WARNING"}},
