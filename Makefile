@@ -24,6 +24,7 @@ run: install
 # and 2 SMTP listeners from the Procfile, on PostgreSQL and Redis (local ones unless set).
 run-scaled: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/deskhand
 run-scaled: export DESKHAND_TASKS_URL ?= redis://127.0.0.1:6379/0
+run-scaled: export DESKHAND_REDIS_URL ?= redis://127.0.0.1:6379/1
 run-scaled: install
 	$(VENV)/bin/deskhand createdb
 	$(VENV)/bin/deskhand migrate --no-input

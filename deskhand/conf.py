@@ -59,7 +59,8 @@ class Conf(BaseSettings):
 
     @property
     def shared_redis_url(self) -> str:
-        """The Redis every process shares (cache, live chat), "" when there is none."""
+        """The Redis every web process shares for its cache, "" when there is none. (Live chat's
+        wake-ups use `redis_url` only: set it too when several web processes serve chat.)"""
         return self.redis_url or self.tasks_url
 
     @property

@@ -267,8 +267,10 @@ for _variable, _url, _schemes in (("DESKHAND_TASKS_URL", conf.tasks_url, REDIS_S
 
 # Tasks wait in the database by default; with DESKHAND_TASKS_URL in Redis, for RQ workers
 # (`deskhand worker` runs whichever is configured).
+# django_rq is installed either way: its tables exist in every database, so a backup of one
+# configuration restores into the other (deskhand restore compares the applied migrations).
+INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
 if conf.tasks_url:
-    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     RQ_QUEUES = {"default": {"URL": conf.tasks_url, "DEFAULT_TIMEOUT": 600, "DEFAULT_RESULT_TTL": 3600,
                              "SOCKET_TIMEOUT": 5, "SOCKET_CONNECT_TIMEOUT": 2}}
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
@@ -278,7 +280,7 @@ TASKS_VENDOR = "redis" if conf.tasks_url else "database"
 
 EMAIL_URL = conf.email_url
 # Live chat's broker: Redis pub/sub across web processes when set, else in-process (deskhand/chat/broker.py).
-REDIS_URL = conf.shared_redis_url
+REDIS_URL = conf.redis_url
 # Links in mail (surveys, later the portal): the public address, or the local one by default.
 PUBLIC_ORIGIN = conf.public_origin or f"http://{conf.http_addr}"
 

@@ -315,7 +315,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if result.returncode == 0:
             report = json.loads(result.stdout)
             half = report["half_written"]
-            if not half["inbound_left_received"] and not half["outbound_left_queued"] and not report["lost"]:
+            # (the sink's counts are written before the check reads the outbox: a mail sent in
+            # between is "sent but not received" until the next look)
+            if not report["lost"] and not half["inbound_left_received"] and not half["outbound_left_queued"] \
+                    and not report["sink"]["sent_but_not_received"]:
                 break
         time.sleep(3)
     report["settle_seconds"] = round(time.monotonic() - settle_started, 1)

@@ -28,6 +28,13 @@ from deskhand.mail.services import create_mailbox, record_poll
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+
+@pytest.fixture(autouse=True)
+def tasks_in_the_database(settings: Any) -> None:
+    """These tests read the queued polls from the database queue, whatever the suite's backend."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.TASKS_VENDOR = "database"
+
 SUPPORT = "support@acme-help.test"
 
 

@@ -688,9 +688,9 @@ def test_with_the_task_queue_down_a_stored_mail_is_still_answered_250(listener: 
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """`deskhand smtpd` on its own (no drainer to wake) with Redis restarting: the mail is stored,
     so it is answered 250; the workers' drainers and the scheduler's sweep file it later."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
     from types import SimpleNamespace
+
+    from redis.exceptions import ConnectionError as RedisConnectionError
 
     from deskhand.ingest import receive
 

@@ -167,7 +167,9 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
 
 
 def _env(tmp_path: Path, database_url: str, port: int) -> dict[str, str]:
-    return {**os.environ, "DESKHAND_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url,
+    # The embedded default: tasks in the database, even when the suite runs with tasks in Redis.
+    inherited = {key: value for key, value in os.environ.items() if key != "DESKHAND_TASKS_URL"}
+    return {**inherited, "DESKHAND_DATA_DIR": str(tmp_path), "DATABASE_URL": database_url,
             "DESKHAND_HTTP_ADDR": f"127.0.0.1:{port}", "DESKHAND_SMTP_ADDR": f"127.0.0.1:{_free_port()}"}
 
 
