@@ -18,7 +18,6 @@ import os
 import shutil
 import signal
 import smtplib
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +27,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import DESKHAND, ROOT, VENV, Sink, fresh_postgres, free_port, processes, start_target, stop_target, wait_healthy  # noqa: E402, I001
+from run import Sink, free_port, prepare, processes, settle, start_target, stop_target, wait_healthy  # noqa: E402, I001
 
 
 def flood(port: int, total: int, senders: int, records: Path, deadline: float) -> dict[str, int]:
@@ -90,18 +89,7 @@ def main() -> int:
     data_dir = Path(tempfile.mkdtemp(prefix=f"deskhand-flood-{args.config}-"))
     ports = {"http": free_port(), "smtp": free_port()}
     sink = Sink()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DESKHAND_")}
-    env.update({"DESKHAND_DATA_DIR": str(data_dir), "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-                "DJANGO_SETTINGS_MODULE": "deskhand.settings", "DESKHAND_SUPPORT_ADDRESSES": "support@deskhand.test"})
-    if args.config == "embedded":
-        env["DATABASE_URL"] = ""
-    else:
-        import redis
-
-        fresh_postgres(args.database_url)
-        redis.Redis.from_url(args.tasks_url).flushdb()
-        env.update({"DATABASE_URL": args.database_url, "DESKHAND_TASKS_URL": args.tasks_url})
-    subprocess.run([DESKHAND, "migrate", "--no-input", "-v", "0"], env=env, check=True)
+    env = prepare(args, data_dir, sink, DESKHAND_SUPPORT_ADDRESSES="support@deskhand.test")
     target = [start_target(args, env, data_dir, ports)]
     started = time.monotonic()
     failures: list[str] = []
@@ -132,22 +120,7 @@ def main() -> int:
         killer.start()
         tally = flood(ports["smtp"], args.mails, args.senders, records, deadline)
         killer.join(30)
-        report: dict[str, object] = {}
-        settle = time.monotonic()
-        while time.monotonic() - settle < 120:
-            (data_dir / "sink.json").write_text(json.dumps(sink.counts))
-            result = subprocess.run([str(VENV / "python"), str(ROOT / "bench/load/verify.py"), str(records),
-                                     str(data_dir / "sink.json"), str(time.monotonic() - started)],
-                                    env=env, capture_output=True, text=True)
-            if result.returncode == 0:
-                report = json.loads(result.stdout)
-                half = report["half_written"]
-                # (the sink's counts are written before the check reads the outbox: a mail sent in
-                # between is "sent but not received" until the next look)
-                if not report["lost"] and not half["inbound_left_received"] and not half["outbound_left_queued"] \
-                        and not report["sink"]["sent_but_not_received"]:
-                    break
-            time.sleep(2)
+        report = settle(env, data_dir, records, sink, started=started, seconds=120)
         mail = report.get("writes", {}).get("mail", {}) if report else {}
         print(json.dumps({"config": args.config, "events": events, "flood": tally, "mail": mail,
                           "inbound": report.get("inbound_by_status"), "sink": report.get("sink"),

@@ -251,22 +251,51 @@ def working_latency(times: dict[str, list[list[float]]], since: float, until: fl
                      "p95_ms": percentile(smtp, 0.95)}}
 
 
+def prepare(args: argparse.Namespace, data_dir: Path, sink: Sink, **variables: str) -> dict[str, str]:
+    """The environment of the help desk under test, its database fresh and migrated."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DESKHAND_")}
+    env.update({"DESKHAND_DATA_DIR": str(data_dir), "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
+                "DJANGO_SETTINGS_MODULE": "deskhand.settings", "PYTHONUNBUFFERED": "1", **variables})
+    if args.config == "embedded":
+        env["DATABASE_URL"] = ""
+    else:
+        import redis
+
+        fresh_postgres(args.database_url)
+        redis.Redis.from_url(args.tasks_url).flushdb()
+        env.update({"DATABASE_URL": args.database_url, "DESKHAND_TASKS_URL": args.tasks_url})
+    subprocess.run([DESKHAND, "migrate", "--no-input", "-v", "0"], env=env, check=True)
+    return env
+
+
+def settle(env: dict[str, str], data_dir: Path, records: Path, sink: Sink, *, started: float,
+           seconds: float) -> dict[str, Any]:
+    """verify.py's report once the workers have caught up (or after `seconds`)."""
+    report: dict[str, Any] = {}
+    began = time.monotonic()
+    while time.monotonic() - began < seconds:
+        sink_file = data_dir / "sink.json"
+        sink_file.write_text(json.dumps(sink.counts))
+        result = subprocess.run([str(VENV / "python"), str(ROOT / "bench/load/verify.py"), str(records),
+                                 str(sink_file), str(time.monotonic() - started)], env=env, capture_output=True, text=True)
+        if result.returncode == 0:
+            report = json.loads(result.stdout)
+            half = report["half_written"]
+            # (the sink's counts are written before the check reads the outbox: a mail sent in
+            # between is "sent but not received" until the next look)
+            if not report["lost"] and not half["inbound_left_received"] and not half["outbound_left_queued"] \
+                    and not report["sink"]["sent_but_not_received"]:
+                break
+        time.sleep(2)
+    report["settle_seconds"] = round(time.monotonic() - began, 1)
+    return report
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"deskhand-load-{args.config}-"))
     ports = {"http": free_port(), "smtp": free_port()}
     sink = Sink()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DESKHAND_")}
-    env.update({"DESKHAND_DATA_DIR": str(data_dir), "EMAIL_URL": f"smtp://127.0.0.1:{sink.port}",
-                "DJANGO_SETTINGS_MODULE": "deskhand.settings", "PYTHONUNBUFFERED": "1"})
-    if args.config == "embedded":
-        env["DATABASE_URL"] = ""
-    else:
-        fresh_postgres(args.database_url)
-        import redis
-
-        redis.Redis.from_url(args.tasks_url).flushdb()
-        env.update({"DATABASE_URL": args.database_url, "DESKHAND_TASKS_URL": args.tasks_url})
-    subprocess.run([DESKHAND, "migrate", "--no-input", "-v", "0"], env=env, check=True)
+    env = prepare(args, data_dir, sink)
     seed = subprocess.run([str(VENV / "python"), str(ROOT / "bench/load/seed.py"), "--agents", str(max(args.users, 10)),
                            "--tickets", str(args.tickets)], env=env, check=True, capture_output=True, text=True).stdout
     (data_dir / "seed.json").write_text(seed)
@@ -304,24 +333,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if faults:
         faults.join(120)
     # Let the workers finish what was accepted, then check.
-    settle_started = time.monotonic()
-    verify_env = {**env}
-    report: dict[str, Any] = {}
-    while time.monotonic() - settle_started < args.settle:
-        sink_file = data_dir / "sink.json"
-        sink_file.write_text(json.dumps(sink.counts))
-        result = subprocess.run([str(VENV / "python"), str(ROOT / "bench/load/verify.py"), str(records), str(sink_file),
-                                 str(time.monotonic() - started)], env=verify_env, capture_output=True, text=True)
-        if result.returncode == 0:
-            report = json.loads(result.stdout)
-            half = report["half_written"]
-            # (the sink's counts are written before the check reads the outbox: a mail sent in
-            # between is "sent but not received" until the next look)
-            if not report["lost"] and not half["inbound_left_received"] and not half["outbound_left_queued"] \
-                    and not report["sink"]["sent_but_not_received"]:
-                break
-        time.sleep(3)
-    report["settle_seconds"] = round(time.monotonic() - settle_started, 1)
+    report = settle(env, data_dir, records, sink, started=started, seconds=args.settle)
     stop_target(target_box[0])
     sink.stop()
     tallies = json.loads(statuses.read_text()) if statuses.exists() else {}

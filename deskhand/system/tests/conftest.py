@@ -34,3 +34,15 @@ def throwaway_database() -> Iterator[str]:
 def database_url() -> Iterator[str]:
     with throwaway_database() as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """A local S3 server (moto's server mode) that the tests and their `deskhand` processes reach."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -18,7 +17,6 @@ import boto3
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from moto.server import ThreadedMotoServer
 from storages.backends.s3 import S3Storage
 
 from deskhand.accounts import services as accounts
@@ -52,13 +50,6 @@ LARGE = 9 * 1024 * 1024 + 123
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @dataclass

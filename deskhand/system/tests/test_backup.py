@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -351,16 +350,6 @@ def test_a_file_lost_from_storage_is_named_and_the_rest_is_backed_up(help_desk: 
     assert sum(1 for entry in manifest["files"] if entry.get("storage") == "attachments") == 2
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """A local S3 server (moto's server mode) that the test's `deskhand` processes reach too."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _bucket_url(endpoint: str) -> tuple[str, Any, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from moto.server import ThreadedMotoServer
 
 from deskhand.core.storage import attachment_storage_settings, file_storage_settings
 from deskhand.customers.models import Customer
@@ -30,13 +28,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 40
 CSV = b"email,name\nana@acme.com,Ana\nbo@acme.com,Bo\n"
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @dataclass
