@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.db import transaction
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from deskhand.core.commit import after_commit
-from deskhand.customers.models import Organization
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,11 +22,11 @@ def _queue_down(*args: Any, **kwargs: Any) -> None:
 def test_a_failing_side_effect_is_logged_and_the_write_stands(caplog: pytest.LogCaptureFixture) -> None:
     ran: list[int] = []
     with transaction.atomic():
-        Organization.objects.create(name="Acme")
+        Group.objects.create(name="Acme")
         after_commit(_queue_down, 1, kind="mail")
         after_commit(ran.append, 2)  # the next one still runs
         assert ran == []  # not before the commit
-    assert Organization.objects.filter(name="Acme").exists()
+    assert Group.objects.filter(name="Acme").exists()
     assert ran == [2]
     assert "after commit: _queue_down failed" in caplog.text and "Connection refused" in caplog.text
 
