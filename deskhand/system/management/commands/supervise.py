@@ -41,6 +41,8 @@ class Command(BaseCommand):
         while not stopping.is_set():
             started = time.monotonic()
             child = subprocess.Popen([sys.executable, "-m", "deskhand", *process])
+            if stopping.is_set():  # the signal came while the child was being started
+                child.send_signal(signal.SIGTERM)
             code = child.wait()
             if stopping.is_set():
                 sys.exit(0 if code in (0, -signal.SIGTERM, -signal.SIGINT) else code)
