@@ -112,7 +112,7 @@ def test_supervise_starts_a_process_killed_with_minus_nine_again(tmp_path: Path,
     env = _env(tmp_path, database_url)
     subprocess.run([DESKHAND, "migrate", "--no-input", "-v", "0"], env=env, check=True)
     keeper = subprocess.Popen([DESKHAND, "supervise", "scheduler"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
+                              stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _until(lambda: len(_children(keeper.pid)) == 1, 30, "supervise did not start the scheduler")
         [first] = _children(keeper.pid)
@@ -125,9 +125,9 @@ def test_supervise_starts_a_process_killed_with_minus_nine_again(tmp_path: Path,
         output = keeper.stdout.read().decode() if keeper.stdout else ""
         assert f"(pid {first}) exited with -9; starting it again" in output
     finally:
-        if keeper.poll() is None:
-            keeper.kill()
-            keeper.wait()
+        with contextlib.suppress(ProcessLookupError):  # the scheduler it started too
+            os.killpg(keeper.pid, signal.SIGKILL)
+        keeper.wait()
 
 
 def test_supervise_names_what_it_can_run(tmp_path: Path) -> None:
