@@ -54,7 +54,8 @@ class TaskWorker:
     Redis (DESKHAND_TASKS_URL); `halt()` lets the running task finish."""
 
     def __init__(self) -> None:
-        self.current: Any = None
+        # How to stop the loop that runs now (each backend's loop has its own flag).
+        self.stop_loop: Callable[[], None] | None = None
         self.halted = False
 
     def run(self) -> None:
@@ -65,12 +66,13 @@ class TaskWorker:
             return
         from django_tasks_db.management.commands.db_worker import Worker
 
-        self.current = Worker(
+        worker = Worker(
             queue_names=["*"], interval=0.1, batch=False, backend_name="default", startup_delay=False,
             max_tasks=None, worker_id=f"worker-{os.getpid()}", excluded_queue_names=[],
         )
-        self.current.running = not self.halted
-        self.current.run()
+        self.stop_loop = lambda: setattr(worker, "running", False)
+        worker.running = not self.halted
+        worker.run()
 
     def _run_rq(self) -> None:
         import django_rq
@@ -79,8 +81,10 @@ class TaskWorker:
         from deskhand.system.lease import holder_name
 
         worker_class = _thread_worker_class()
-        self.current = worker = django_rq.get_worker("default", job_class=Job, worker_class=worker_class,
-                                                     name=holder_name(), worker_ttl=16)
+        worker = django_rq.get_worker("default", job_class=Job, worker_class=worker_class, name=holder_name(),
+                                      worker_ttl=16)
+        # After its current job and at most a second of waiting for the next (ThreadWorker below).
+        self.stop_loop = lambda: setattr(worker, "_stop_requested", True)
         if self.halted:
             return
         # RQ's loop ends by itself on an error it cannot handle (Redis gone): the supervisor
@@ -91,9 +95,8 @@ class TaskWorker:
 
     def halt(self) -> None:
         self.halted = True
-        if self.current is not None:
-            self.current.running = False  # django-tasks-db's loop
-            self.current._stop_requested = True  # RQ's, after its current job and dequeue wait (1 s)
+        if self.stop_loop is not None:
+            self.stop_loop()
 
 
 def _thread_worker_class() -> type:

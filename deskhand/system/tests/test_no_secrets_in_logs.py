@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from deskhand.core.keys import new_mailbox_key, new_secret_key
+from deskhand.system.tests.test_serve import _stop
 
 DESKHAND = str(Path(sys.executable).with_name("deskhand"))
 
@@ -167,12 +168,7 @@ def test_serve_logs_no_secret_while_everything_that_holds_one_fails(
         _wait("the outbox's failure in the log", lambda: "outbox:" in log.read_text())
         _wait("the IMAP poll's failure in the log", lambda: "IMAP imap@deskhand.test" in log.read_text())
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        _stop(server)
     output = log.read_text() + "\n".join(other_output)
     assert "Connection refused" in output and "cache unavailable" in output  # Redis and the relay failed
     secrets = {"ADMIN_PASSWORD": ADMIN_PASSWORD, "SMTP_PASSWORD": SMTP_PASSWORD, "IMAP_PASSWORD": IMAP_PASSWORD,
